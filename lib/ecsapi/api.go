@@ -1,0 +1,106 @@
+// Package ecsapi is the ECS client boundary: the only package that imports
+// the Alibaba Cloud SDK. It lists the API actions the product may call,
+// translates SDK errors into one classification by error code, and bounds
+// every call by the caller's context even though SDK v1.63.107 takes none.
+package ecsapi
+
+import (
+	"context"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+)
+
+// ECS API action names. RAM policies grant ecs:<Action> for exactly these.
+const (
+	ActionDescribeRegions   = "DescribeRegions"
+	ActionDescribeInstances = "DescribeInstances"
+	ActionListTagResources  = "ListTagResources"
+	ActionDeleteInstances   = "DeleteInstances"
+)
+
+// Actions is every ECS action the client boundary calls. The deployment
+// files' RAM policies are tested against this list, so adding a call here
+// without granting it (or granting more) fails the tests.
+var Actions = []string{
+	ActionDescribeRegions,
+	ActionDescribeInstances,
+	ActionListTagResources,
+	ActionDeleteInstances,
+}
+
+// MaxPageSize is the largest MaxResults DescribeInstances accepts.
+const MaxPageSize = 100
+
+// MaxDescribeIDs is the most IDs one DescribeInstances InstanceIds filter takes.
+const MaxDescribeIDs = 100
+
+// MaxDeleteIDs is the most IDs one DeleteInstances call takes.
+const MaxDeleteIDs = 100
+
+// TagFilterCap is the documented most resources a tag-filtered
+// DescribeInstances returns; a listing that reaches it may be incomplete.
+const TagFilterCap = 1000
+
+// API is what the sweep needs from ECS. Implementations must be safe for
+// concurrent use.
+type API interface {
+	DescribeRegions(ctx context.Context) (Regions, error)
+	DescribeInstances(ctx context.Context, in DescribeInput) (DescribePage, error)
+	ListTagResources(ctx context.Context, in ListTagInput) (TagPage, error)
+	DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOutput, error)
+}
+
+// Regions is the DescribeRegions answer.
+type Regions struct {
+	RegionIDs []string
+	RequestID string
+}
+
+// DescribeInput selects instances in one region: by opt-in tag key, or by
+// IDs (at most MaxDescribeIDs), one page at a time.
+type DescribeInput struct {
+	Region      string
+	TagKey      string   // Tag.1.Key; empty means no tag filter
+	InstanceIDs []string // sent as a JSON array; empty means no ID filter
+	NextToken   string
+	MaxResults  int
+}
+
+// DescribePage is one page of DescribeInstances.
+type DescribePage struct {
+	Instances []decide.Instance
+	NextToken string
+	RequestID string
+}
+
+// ListTagInput lists the instance IDs that carry a tag key in one region.
+type ListTagInput struct {
+	Region    string
+	TagKey    string
+	NextToken string
+}
+
+// TagPage is one page of ListTagResources, reduced to instance IDs.
+type TagPage struct {
+	InstanceIDs []string
+	NextToken   string
+	RequestID   string
+}
+
+// DeleteInput is one DeleteInstances call.
+type DeleteInput struct {
+	Region      string
+	InstanceIDs []string // 1..MaxDeleteIDs, one region
+	Flags       decide.Flags
+	ForceStop   bool // sent only when Flags.Force; absent from the SDK struct
+	DryRun      bool
+	ClientToken string
+}
+
+// DeleteOutput is a successful DeleteInstances answer. A dry run that would
+// pass is reported as success with DryRunPassed set (the API answers it with
+// HTTP 400 DRYRUN.SUCCESS).
+type DeleteOutput struct {
+	RequestID    string
+	DryRunPassed bool
+}
