@@ -1,0 +1,473 @@
+package ecsapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+)
+
+// Credentials are an AccessKey pair and, for STS, a security token. They
+// format as redacted text so that they cannot leak through logs.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// String redacts everything but a prefix of the key ID.
+func (c Credentials) String() string {
+	id := c.AccessKeyID
+	if len(id) > 4 {
+		id = id[:4] + "…"
+	}
+	return fmt.Sprintf("Credentials{AccessKeyID:%s, AccessKeySecret:<redacted>, SecurityToken:<redacted>}", id)
+}
+
+// GoString keeps %#v from printing the secret.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue keeps slog from printing the secret.
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// Config configures the SDK-backed client.
+type Config struct {
+	Credentials Credentials
+	// Endpoint overrides the endpoint of every region, e.g.
+	// "https://ecs-vpc.cn-hangzhou.aliyuncs.com" or "http://127.0.0.1:8080".
+	// Empty means the SDK's regional endpoint over HTTPS.
+	Endpoint string
+	// Transport carries the requests; nil means a shared pooled transport.
+	Transport http.RoundTripper
+	// ReadTimeout bounds one call when the context allows more; default 10 s.
+	ReadTimeout time.Duration
+	// ConnectTimeout bounds connecting; default 5 s.
+	ConnectTimeout time.Duration
+}
+
+// Client calls ECS through alibaba-cloud-sdk-go. It is safe for concurrent
+// use: each call gets its own SDK client, because the SDK mutates its HTTP
+// client's timeout on every call.
+type Client struct {
+	creds          Credentials
+	scheme         string
+	domain         string // host[:port]; "" means SDK endpoint resolution
+	transport      http.RoundTripper
+	readTimeout    time.Duration
+	connectTimeout time.Duration
+}
+
+var sharedTransport = &http.Transport{
+	Proxy:               http.ProxyFromEnvironment,
+	DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConns:        256,
+	MaxIdleConnsPerHost: 64,
+	IdleConnTimeout:     90 * time.Second,
+	TLSHandshakeTimeout: 5 * time.Second,
+	ForceAttemptHTTP2:   true,
+}
+
+// NewClient validates cfg and returns a client. Production calls go over
+// HTTPS; plain HTTP is used only when Endpoint says so explicitly.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
+		return nil, errors.New("ecs client: missing credentials: an AccessKey ID and secret are required")
+	}
+	c := &Client{
+		creds:          cfg.Credentials,
+		scheme:         "HTTPS",
+		transport:      cfg.Transport,
+		readTimeout:    cfg.ReadTimeout,
+		connectTimeout: cfg.ConnectTimeout,
+	}
+	if c.transport == nil {
+		c.transport = sharedTransport
+	}
+	if c.readTimeout <= 0 {
+		c.readTimeout = 10 * time.Second
+	}
+	if c.connectTimeout <= 0 {
+		c.connectTimeout = 5 * time.Second
+	}
+	if cfg.Endpoint != "" {
+		scheme, host, err := ParseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		c.scheme, c.domain = scheme, host
+	}
+	return c, nil
+}
+
+// ParseEndpoint checks an endpoint URL and returns the SDK scheme and host.
+func ParseEndpoint(endpoint string) (scheme, host string, err error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", "", fmt.Errorf("endpoint %q: %w", endpoint, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "", fmt.Errorf("endpoint %q: scheme must be http or https", endpoint)
+	case u.Host == "":
+		return "", "", fmt.Errorf("endpoint %q: missing host", endpoint)
+	case u.User != nil:
+		return "", "", fmt.Errorf("endpoint %q: must not carry user information", u.Redacted())
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+		return "", "", fmt.Errorf("endpoint %q: must not have a path, query or fragment", endpoint)
+	}
+	return strings.ToUpper(u.Scheme), u.Host, nil
+}
+
+// contextTransport binds every request the SDK makes to the caller's
+// context: cancellation and the invocation deadline end the call even though
+// the SDK takes no context.
+type contextTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r.WithContext(t.ctx))
+}
+
+func (c *Client) sdkClient(ctx context.Context, region string) (*ecs.Client, error) {
+	conf := sdk.NewConfig()
+	conf.Scheme = c.scheme
+	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken
+	// A non-*http.Transport keeps the SDK from mutating the shared transport.
+	conf.Transport = contextTransport{ctx: ctx, base: c.transport}
+	var provider credentials.CredentialsProvider
+	if c.creds.SecurityToken != "" {
+		provider = credentials.NewStaticSTSCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret, c.creds.SecurityToken)
+	} else {
+		provider = credentials.NewStaticAKCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret)
+	}
+	client, err := ecs.NewClientWithOptions(region, conf, provider)
+	if err != nil {
+		return nil, fmt.Errorf("ecs client for region %q: %w", region, err)
+	}
+	if c.domain != "" {
+		client.Domain = c.domain
+	}
+	return client, nil
+}
+
+// prepare bounds the request by the time left in ctx.
+func (c *Client) prepare(ctx context.Context, req requests.AcsRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	timeout := c.readTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return context.DeadlineExceeded
+		}
+		timeout = min(timeout, left)
+	}
+	req.SetReadTimeout(timeout)
+	req.SetConnectTimeout(min(c.connectTimeout, timeout))
+	req.SetScheme(c.scheme)
+	return nil
+}
+
+// DescribeRegions lists the regions ECS offers to the account.
+func (c *Client) DescribeRegions(ctx context.Context) (Regions, error) {
+	const action = ActionDescribeRegions
+	client, err := c.sdkClient(ctx, "cn-hangzhou")
+	if err != nil {
+		return Regions{}, err
+	}
+	req := ecs.CreateDescribeRegionsRequest()
+	if err := c.prepare(ctx, req); err != nil {
+		return Regions{}, c.wrap(ctx, action, "", err)
+	}
+	resp, err := client.DescribeRegions(req)
+	if err != nil {
+		return Regions{}, c.wrap(ctx, action, "", err)
+	}
+	if resp.RequestId == "" {
+		return Regions{}, malformed(action, "", "no RequestId")
+	}
+	out := Regions{RequestID: resp.RequestId}
+	for _, r := range resp.Regions.Region {
+		if r.RegionId == "" {
+			return Regions{}, malformed(action, "", "a region without RegionId")
+		}
+		out.RegionIDs = append(out.RegionIDs, r.RegionId)
+	}
+	if len(out.RegionIDs) == 0 {
+		return Regions{}, malformed(action, "", "no regions")
+	}
+	return out, nil
+}
+
+// DescribeInstances returns one page of instances. A fresh SDK request is
+// built for every call: the SDK never clears old parameters.
+func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (DescribePage, error) {
+	const action = ActionDescribeInstances
+	client, err := c.sdkClient(ctx, in.Region)
+	if err != nil {
+		return DescribePage{}, err
+	}
+	req := ecs.CreateDescribeInstancesRequest()
+	req.RegionId = in.Region
+	if in.TagKey != "" {
+		req.Tag = &[]ecs.DescribeInstancesTag{{Key: in.TagKey}}
+	}
+	if len(in.InstanceIDs) > 0 {
+		if len(in.InstanceIDs) > MaxDescribeIDs {
+			return DescribePage{}, fmt.Errorf("describe instances in %s: %d IDs, at most %d", in.Region, len(in.InstanceIDs), MaxDescribeIDs)
+		}
+		ids, _ := json.Marshal(in.InstanceIDs) // []string always marshals
+		req.InstanceIds = string(ids)
+	}
+	pageSize := in.MaxResults
+	if pageSize <= 0 || pageSize > MaxPageSize {
+		pageSize = MaxPageSize
+	}
+	req.MaxResults = requests.NewInteger(pageSize)
+	req.NextToken = in.NextToken
+	if err := c.prepare(ctx, req); err != nil {
+		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
+	}
+	resp, err := client.DescribeInstances(req)
+	if err != nil {
+		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
+	}
+	if resp.RequestId == "" {
+		// An empty 200 body decodes to an empty, final page: never take it
+		// as a complete listing.
+		return DescribePage{}, malformed(action, in.Region, "no RequestId")
+	}
+	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
+	page.Instances = make([]decide.Instance, 0, len(resp.Instances.Instance))
+	for i := range resp.Instances.Instance {
+		page.Instances = append(page.Instances, fromSDK(&resp.Instances.Instance[i], in.Region))
+	}
+	return page, nil
+}
+
+func fromSDK(src *ecs.Instance, region string) decide.Instance {
+	inst := decide.Instance{
+		ID:                 src.InstanceId,
+		Region:             src.RegionId,
+		Status:             src.Status,
+		ChargeType:         src.InstanceChargeType,
+		ExpiredTime:        src.ExpiredTime,
+		CreationTime:       src.CreationTime,
+		DeletionProtection: src.DeletionProtection,
+	}
+	if inst.Region == "" {
+		inst.Region = region
+	}
+	for _, l := range src.OperationLocks.LockReason {
+		inst.LockReasons = append(inst.LockReasons, l.LockReason)
+	}
+	if n := len(src.Tags.Tag); n > 0 {
+		inst.Tags = make(map[string]string, n)
+		for _, t := range src.Tags.Tag {
+			inst.Tags[t.TagKey] = t.TagValue
+		}
+	}
+	return inst
+}
+
+// ListTagResources returns one page of instance IDs carrying the tag key.
+func (c *Client) ListTagResources(ctx context.Context, in ListTagInput) (TagPage, error) {
+	const action = ActionListTagResources
+	client, err := c.sdkClient(ctx, in.Region)
+	if err != nil {
+		return TagPage{}, err
+	}
+	req := ecs.CreateListTagResourcesRequest()
+	req.RegionId = in.Region
+	req.ResourceType = "instance"
+	req.Tag = &[]ecs.ListTagResourcesTag{{Key: in.TagKey}}
+	req.NextToken = in.NextToken
+	if err := c.prepare(ctx, req); err != nil {
+		return TagPage{}, c.wrap(ctx, action, in.Region, err)
+	}
+	resp, err := client.ListTagResources(req)
+	if err != nil {
+		return TagPage{}, c.wrap(ctx, action, in.Region, err)
+	}
+	if resp.RequestId == "" {
+		return TagPage{}, malformed(action, in.Region, "no RequestId")
+	}
+	page := TagPage{NextToken: resp.NextToken, RequestID: resp.RequestId}
+	for _, r := range resp.TagResources.TagResource {
+		if r.ResourceType != "" && r.ResourceType != "instance" {
+			continue
+		}
+		if r.ResourceId == "" {
+			return TagPage{}, malformed(action, in.Region, "a tag resource without ResourceId")
+		}
+		if r.TagKey != "" && r.TagKey != in.TagKey {
+			continue
+		}
+		page.InstanceIDs = append(page.InstanceIDs, r.ResourceId)
+	}
+	return page, nil
+}
+
+// DeleteInstances sends one DeleteInstances call. ForceStop is absent from
+// the v1.63.107 request struct, so it is added as a query parameter (signed
+// like the others).
+func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOutput, error) {
+	const action = ActionDeleteInstances
+	if n := len(in.InstanceIDs); n == 0 || n > MaxDeleteIDs {
+		return DeleteOutput{}, fmt.Errorf("delete instances in %s: %d IDs, want 1..%d", in.Region, n, MaxDeleteIDs)
+	}
+	if len(in.ClientToken) > 64 {
+		return DeleteOutput{}, fmt.Errorf("delete instances in %s: client token longer than 64 characters", in.Region)
+	}
+	client, err := c.sdkClient(ctx, in.Region)
+	if err != nil {
+		return DeleteOutput{}, err
+	}
+	req := ecs.CreateDeleteInstancesRequest()
+	req.RegionId = in.Region
+	ids := append([]string(nil), in.InstanceIDs...)
+	req.InstanceId = &ids
+	req.ClientToken = in.ClientToken
+	req.TerminateSubscription = requests.NewBoolean(in.Flags.TerminateSubscription)
+	req.Force = requests.NewBoolean(in.Flags.Force)
+	req.DryRun = requests.NewBoolean(in.DryRun)
+	if in.Flags.Force {
+		req.QueryParams["ForceStop"] = fmt.Sprint(in.ForceStop)
+	}
+	if err := c.prepare(ctx, req); err != nil {
+		return DeleteOutput{}, c.wrap(ctx, action, in.Region, err)
+	}
+	resp, err := client.DeleteInstances(req)
+	if err != nil {
+		wrapped := c.wrap(ctx, action, in.Region, err)
+		var apiErr *Error
+		if in.DryRun && errors.As(wrapped, &apiErr) && apiErr.Class == ClassDryRunPassed {
+			return DeleteOutput{RequestID: apiErr.RequestID, DryRunPassed: true}, nil
+		}
+		return DeleteOutput{}, wrapped
+	}
+	if in.DryRun {
+		// A dry run must never answer 2xx; if it did, the API may have
+		// released the batch. Report it loudly rather than as a pass.
+		return DeleteOutput{RequestID: resp.RequestId}, &Error{Action: action, Region: in.Region, Code: "DryRun.Unexpected2xx",
+			Message: "a dry run answered success instead of DRYRUN.SUCCESS", RequestID: resp.RequestId, Class: ClassFatal}
+	}
+	if resp.RequestId == "" {
+		return DeleteOutput{}, malformed(action, in.Region, "no RequestId")
+	}
+	return DeleteOutput{RequestID: resp.RequestId}, nil
+}
+
+func malformed(action, region, what string) *Error {
+	return &Error{Action: action, Region: region, Code: CodeBadResponse, Message: "malformed response: " + what, Class: ClassRetryable}
+}
+
+const maxMessageLen = 300
+
+// wrap turns an SDK or transport error into an *Error without any text that
+// could carry credentials: SDK errors are rebuilt from their fields, and
+// transport errors lose their URL (it holds the signed query).
+func (c *Client) wrap(ctx context.Context, action, region string, err error) error {
+	out := &Error{Action: action, Region: region}
+	var serverErr *sdkerrors.ServerError
+	var clientErr *sdkerrors.ClientError
+	var urlErr *url.Error
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		out.Code, out.Message, out.Class = CodeCanceled, "the invocation deadline or cancellation ended the call", ClassCanceled
+		out.cause = context.Cause(ctx)
+		if out.cause == nil {
+			out.cause = context.DeadlineExceeded
+		}
+		return out
+	case errors.As(err, &serverErr):
+		out.Code = serverErr.ErrorCode()
+		out.HTTPStatus = serverErr.HttpStatus()
+		out.RequestID = serverErr.RequestId()
+		out.Message = serverErr.Message()
+		if out.Code == "" {
+			out.Code = fmt.Sprintf("HTTP.%d", out.HTTPStatus)
+			out.Message = "response without an error code"
+		}
+	case errors.As(err, &urlErr):
+		out.Code, out.Message = CodeTransport, urlErr.Op+" "+redactURL(urlErr.URL)+": "+sanitiseTransport(urlErr.Err)
+		if urlErr.Timeout() {
+			out.Code = CodeTimeout
+		}
+	case errors.As(err, &clientErr):
+		switch clientErr.ErrorCode() {
+		case sdkerrors.JsonUnmarshalErrorCode:
+			out.Code, out.Message = CodeBadResponse, "malformed response: not the expected JSON"
+		case sdkerrors.TimeoutErrorCode:
+			out.Code, out.Message = CodeTimeout, "call timed out"
+		default:
+			out.Code, out.Message = "SDK."+clientErr.ErrorCode(), "the SDK could not make the call"
+		}
+	default:
+		out.Code, out.Message = "SDK.Error", "the SDK could not make the call"
+	}
+	out.Message = c.redact(out.Message)
+	out.Class = ClassifyCode(out.Code, out.HTTPStatus)
+	return out
+}
+
+func sanitiseTransport(err error) string {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "timeout"
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return opErr.Op + ": " + opErr.Err.Error()
+	}
+	if err == nil {
+		return "unknown"
+	}
+	return err.Error()
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<url>"
+	}
+	return u.Scheme + "://" + u.Host + "/"
+}
+
+// redact removes credential material from server messages (a real
+// SignatureDoesNotMatch message echoes the string to sign) and keeps them short.
+func (c *Client) redact(msg string) string {
+	for _, secret := range []string{c.creds.AccessKeySecret, c.creds.SecurityToken} {
+		if secret == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, secret, "<redacted>")
+		msg = strings.ReplaceAll(msg, url.QueryEscape(secret), "<redacted>")
+		msg = strings.ReplaceAll(msg, url.QueryEscape(url.QueryEscape(secret)), "<redacted>")
+	}
+	if i := strings.Index(msg, "string to sign"); i >= 0 {
+		msg = msg[:i] + "string to sign: <redacted>"
+	}
+	msg = strings.ToValidUTF8(msg, "")
+	if len(msg) > maxMessageLen {
+		msg = msg[:maxMessageLen] + "…"
+	}
+	return msg
+}
