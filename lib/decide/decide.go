@@ -1,6 +1,3 @@
-// Package decide holds the release rules: a pure function from an instance,
-// the rules and the current time to exactly one outcome. Nothing here talks
-// to the network, so every rule is covered by table tests.
 package decide
 
 import "time"

@@ -1,0 +1,178 @@
+package decide
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ECS values the rules compare against.
+const (
+	ChargePrePaid  = "PrePaid"  // subscription
+	ChargePostPaid = "PostPaid" // pay-as-you-go
+
+	StatusRunning = "Running"
+	StatusStopped = "Stopped"
+)
+
+// Lock reasons (OperationLocks.LockReason), lower-cased.
+const (
+	LockFinancial = "financial"
+	LockSecurity  = "security"
+)
+
+// Decide applies the release rules to one instance and returns exactly one
+// outcome. It is pure: the same inputs always give the same Decision. See
+// the package documentation for the rules and their order.
+func Decide(inst Instance, rules Rules, now time.Time) Decision {
+	d := Decision{InstanceID: inst.ID}
+	skip := func(r Reason, format string, args ...any) Decision {
+		d.Reason = r
+		d.Detail = fmt.Sprintf(format, args...)
+		return d
+	}
+
+	// 1. Opt-in, then data the rules cannot trust.
+	tagValue, optedIn := inst.Tags[rules.OptInKey]
+	if rules.OptInKey == "" || !optedIn {
+		return skip(ReasonNoOptIn, "no %s tag", tagName(rules.OptInKey))
+	}
+	if problem := badID(inst.ID); problem != "" {
+		return skip(ReasonInvalidData, "instance ID %s", problem)
+	}
+	if inst.ChargeType != ChargePrePaid && inst.ChargeType != ChargePostPaid {
+		return skip(ReasonInvalidData, "unknown charge type %s (want PrePaid or PostPaid)", quote(inst.ChargeType))
+	}
+
+	// 2. Exclusion tag, any value.
+	if _, keep := inst.Tags[rules.KeepKey]; keep {
+		return skip(ReasonExcluded, "has the %s tag", tagName(rules.KeepKey))
+	}
+
+	// 3. Deletion protection.
+	if inst.DeletionProtection {
+		return skip(ReasonDeletionProtected, "deletion protection is on")
+	}
+
+	// Subscription expiry, needed by the financial-lock rule and rule 6.
+	prePaid := inst.ChargeType == ChargePrePaid
+	var subEnd time.Time
+	var subErr error
+	if prePaid {
+		subEnd, subErr = ParseECSTime(inst.ExpiredTime)
+	}
+
+	// 4. Operation locks: security first, then any other lock but financial.
+	var financial bool
+	for _, raw := range inst.LockReasons {
+		if normLock(raw) == LockSecurity {
+			return skip(ReasonSecurityLocked, "security lock (release would also delete disks kept with DeleteWithInstance=false)")
+		}
+	}
+	for _, raw := range inst.LockReasons {
+		switch normLock(raw) {
+		case LockFinancial:
+			financial = true
+		default:
+			return skip(ReasonLocked, "lock reason %s", quote(raw))
+		}
+	}
+	if financial {
+		switch {
+		case !prePaid:
+			return skip(ReasonLocked, "financial lock on a %s instance (overdue payment)", inst.ChargeType)
+		case subErr != nil:
+			return skip(ReasonLocked, "financial lock and ExpiredTime %s cannot be parsed", quote(inst.ExpiredTime))
+		case subEnd.After(now):
+			return skip(ReasonLocked, "financial lock while the subscription runs until %s (overdue payment)", utc(subEnd))
+		}
+		// Financial lock on an expired subscription: allowed.
+	}
+
+	// 5. Expiry from the opt-in tag.
+	created, _ := ParseECSTime(inst.CreationTime) // zero when unknown; only a TTL needs it
+	expires, err := ParseExpiry(tagValue, created, rules.Location)
+	if err != nil {
+		return skip(ReasonInvalidExpiry, "tag %s=%s: %v", rules.OptInKey, quote(tagValue), err)
+	}
+	d.ExpiresAt = expires.UTC()
+	if now.Before(expires) {
+		return skip(ReasonNotExpired, "expires %s (tag %s=%s)", utc(expires), rules.OptInKey, quote(tagValue))
+	}
+	why := fmt.Sprintf("expired %s (tag %s=%s)", utc(expires), rules.OptInKey, quote(tagValue))
+
+	// 6. Subscription.
+	terminate := false
+	if prePaid {
+		if subErr != nil {
+			return skip(ReasonInvalidData, "%s; PrePaid ExpiredTime %s cannot be parsed", why, quote(inst.ExpiredTime))
+		}
+		if subEnd.After(now) {
+			return skip(ReasonSubscriptionActive, "%s; subscription active until %s", why, utc(subEnd))
+		}
+		terminate = true
+		why += fmt.Sprintf("; subscription expired %s", utc(subEnd))
+	}
+
+	// 7. Status.
+	force := false
+	switch inst.Status {
+	case StatusStopped:
+		why += "; stopped"
+	case StatusRunning:
+		if !rules.Force {
+			return skip(ReasonRunning, "%s; running and force is off", why)
+		}
+		force = true
+		why += "; running, released with force"
+	default:
+		return skip(ReasonTransitional, "%s; status %s", why, quote(inst.Status))
+	}
+	d.Release = true
+	d.Flags = Flags{TerminateSubscription: terminate, Force: force}
+	d.Detail = why
+	return d
+}
+
+// normLock canonicalises a lock reason for comparison.
+func normLock(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// badID describes what is wrong with an instance ID, or returns "".
+func badID(id string) string {
+	if strings.TrimSpace(id) == "" {
+		return "is empty"
+	}
+	for _, r := range id {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return fmt.Sprintf("%q contains white space or control characters", id)
+		}
+	}
+	return ""
+}
+
+// tagName renders a tag key for a detail message.
+func tagName(k string) string {
+	if k == "" {
+		return "opt-in (no key configured)"
+	}
+	return quote(k)
+}
+
+// quote leaves plain values as they are and quotes anything else, so details
+// stay readable and one line long.
+func quote(s string) string {
+	if s == "" {
+		return `""`
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.:+/@", r)) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// utc formats t as RFC 3339 in UTC.
+func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
