@@ -1,9 +1,11 @@
 // Package report defines the run report: the product's main output. It is
-// JSON-serialisable and compact at 100,000 instances: instances are grouped by
-// outcome and reason, each listed once by ID with an optional detail.
+// JSON-serialisable and stays compact at 100,000 instances: instances are
+// grouped by outcome and reason and listed once each, by ID, with a detail
+// only where it says something the group does not.
 package report
 
 import (
+	"sort"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
@@ -14,10 +16,210 @@ type Outcome string
 
 // Outcomes of an instance in a run.
 const (
-	OutcomeReleased        Outcome = "released"
-	OutcomeWouldRelease    Outcome = "would-release" // dry run: DRYRUN.SUCCESS
-	OutcomeSkipped         Outcome = "skipped"
-	OutcomeFailed          Outcome = "failed"
-	OutcomeGone            Outcome = "released-elsewhere" // vanished before or during release
-	OutcomeNotAttempted    Outcome = "not-attempted"      // eligible, but a rail (cap, deadline, fail-closed) held it back
+	OutcomeReleased     Outcome = "released"
+	OutcomeWouldRelease Outcome = "would-release" // dry run: DeleteInstances answered DRYRUN.SUCCESS
+	OutcomeSkipped      Outcome = "skipped"
+	OutcomeFailed       Outcome = "failed"
+	OutcomeGone         Outcome = "released-elsewhere" // vanished between listing and release
+	OutcomeNotAttempted Outcome = "not-attempted"      // eligible, but a safety rail held it back
 )
+
+// Reasons for not-attempted instances, beside the decide.Reason skip reasons.
+const (
+	ReasonCapExceeded         = "cap-exceeded"
+	ReasonDeadline            = "deadline"
+	ReasonInventoryIncomplete = "inventory-incomplete"
+	ReasonRegionStopped       = "region-stopped"
+	ReasonDecisionChanged     = "decision-changed"
+)
+
+// Report is one run.
+type Report struct {
+	RunID      string         `json:"runId"`
+	DryRun     bool           `json:"dryRun"`
+	StartedAt  time.Time      `json:"startedAt"`
+	FinishedAt time.Time      `json:"finishedAt"`
+	DurationMS int64          `json:"durationMs"`
+	Settings   map[string]any `json:"settings,omitempty"`
+	// Complete is false when any region could not be swept to the end: a
+	// failed listing, a stopped region, or the invocation deadline.
+	Complete bool      `json:"complete"`
+	Cap      *CapCheck `json:"cap,omitempty"`
+	// Error is the run-level failure, if any (e.g. the cap was exceeded).
+	Error   string    `json:"error,omitempty"`
+	Totals  Totals    `json:"totals"`
+	Regions []*Region `json:"regions"`
+}
+
+// CapCheck is the blast-radius check made before anything is released.
+type CapCheck struct {
+	Eligible          int     `json:"eligible"`
+	OptedIn           int     `json:"optedIn"`
+	MaxRelease        int     `json:"maxRelease"`
+	MaxReleasePercent float64 `json:"maxReleasePercent"`
+	Percent           float64 `json:"percent"`
+	Exceeded          bool    `json:"exceeded"`
+}
+
+// Totals add up the regions.
+type Totals struct {
+	Seen     int            `json:"seen"`
+	OptedIn  int            `json:"optedIn"`
+	Outcomes map[string]int `json:"outcomes"` // by outcome
+	Reasons  map[string]int `json:"reasons"`  // "outcome/reason"
+	Calls    map[string]int `json:"calls"`    // API calls by action, retries included
+	Batches  int            `json:"batches"`
+}
+
+// Region is the part of the run in one region.
+type Region struct {
+	Region string `json:"region"`
+	// Discovery names the listing path taken: "tag-filter" when the tag
+	// filtered listing was complete, "tag-index" when the 1,000 cap forced
+	// ListTagResources plus DescribeInstances by ID.
+	Discovery  string         `json:"discovery,omitempty"`
+	Seen       int            `json:"seen"`
+	OptedIn    int            `json:"optedIn"`
+	Complete   bool           `json:"complete"`
+	Error      *Failure       `json:"error,omitempty"`
+	Counts     map[string]int `json:"counts"` // "outcome" and "outcome/reason"
+	Groups     []*Group       `json:"instances"`
+	Batches    []*Batch       `json:"batches"`
+	Calls      map[string]int `json:"calls"`
+	DurationMS int64          `json:"durationMs"`
+	groupIndex map[string]*Group
+}
+
+// Failure is an API failure with its code.
+type Failure struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// Group lists the instances that share an outcome and reason.
+type Group struct {
+	Outcome   Outcome `json:"outcome"`
+	Reason    string  `json:"reason,omitempty"`
+	Instances []Item  `json:"items"`
+}
+
+// Item is one instance in a group.
+type Item struct {
+	ID        string `json:"id"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// Batch is one DeleteInstances call, with its retries.
+type Batch struct {
+	InstanceIDs []string     `json:"instanceIds"`
+	Flags       decide.Flags `json:"flags"`
+	ForceStop   *bool        `json:"forceStop,omitempty"`
+	DryRun      bool         `json:"dryRun"`
+	ClientToken string       `json:"clientToken"`
+	Attempts    int          `json:"attempts"`
+	RequestIDs  []string     `json:"requestIds,omitempty"`
+	Result      string       `json:"result"` // released, would-release, failed, split, re-read
+	Code        string       `json:"code,omitempty"`
+}
+
+// NewRegion starts the report of one region.
+func NewRegion(region string) *Region {
+	return &Region{
+		Region:     region,
+		Counts:     map[string]int{},
+		Calls:      map[string]int{},
+		groupIndex: map[string]*Group{},
+	}
+}
+
+// Add records one instance's outcome. Callers record each instance once.
+func (r *Region) Add(outcome Outcome, reason string, item Item) {
+	key := string(outcome) + "/" + reason
+	g := r.groupIndex[key]
+	if g == nil {
+		g = &Group{Outcome: outcome, Reason: reason}
+		r.groupIndex[key] = g
+		r.Groups = append(r.Groups, g)
+	}
+	g.Instances = append(g.Instances, item)
+	r.Counts[string(outcome)]++
+	if reason != "" {
+		r.Counts[key]++
+	}
+}
+
+// Count returns how many instances ended with the outcome.
+func (r *Region) Count(outcome Outcome) int { return r.Counts[string(outcome)] }
+
+// IDs returns the IDs with the outcome, sorted.
+func (r *Region) IDs(outcome Outcome) []string {
+	var ids []string
+	for _, g := range r.Groups {
+		if g.Outcome == outcome {
+			for _, it := range g.Instances {
+				ids = append(ids, it.ID)
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Finish sorts groups and items for stable output.
+func (r *Region) Finish() {
+	order := map[Outcome]int{OutcomeReleased: 0, OutcomeWouldRelease: 1, OutcomeFailed: 2, OutcomeGone: 3, OutcomeNotAttempted: 4, OutcomeSkipped: 5}
+	sort.SliceStable(r.Groups, func(i, j int) bool {
+		a, b := r.Groups[i], r.Groups[j]
+		if order[a.Outcome] != order[b.Outcome] {
+			return order[a.Outcome] < order[b.Outcome]
+		}
+		return a.Reason < b.Reason
+	})
+	for _, g := range r.Groups {
+		sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
+	}
+}
+
+// IDs returns the IDs with the outcome across regions, sorted.
+func (rep *Report) IDs(outcome Outcome) []string {
+	var ids []string
+	for _, r := range rep.Regions {
+		ids = append(ids, r.IDs(outcome)...)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Total sums the regions into Totals.
+func (rep *Report) Total() {
+	t := Totals{Outcomes: map[string]int{}, Reasons: map[string]int{}, Calls: map[string]int{}}
+	rep.Complete = rep.Error == ""
+	for _, r := range rep.Regions {
+		t.Seen += r.Seen
+		t.OptedIn += r.OptedIn
+		t.Batches += len(r.Batches)
+		for k, v := range r.Counts {
+			if _, isOutcome := outcomeNames[k]; isOutcome {
+				t.Outcomes[k] += v
+			} else {
+				t.Reasons[k] += v
+			}
+		}
+		for k, v := range r.Calls {
+			t.Calls[k] += v
+		}
+		if !r.Complete {
+			rep.Complete = false
+		}
+	}
+	rep.Totals = t
+}
+
+var outcomeNames = map[string]bool{
+	string(OutcomeReleased): true, string(OutcomeWouldRelease): true, string(OutcomeSkipped): true,
+	string(OutcomeFailed): true, string(OutcomeGone): true, string(OutcomeNotAttempted): true,
+}
