@@ -288,7 +288,9 @@ func (rr *regionRun) discover(ctx context.Context) {
 		}
 		listed += len(page.Instances)
 		rr.take(page.Instances)
-		if page.NextToken == "" {
+		if page.NextToken == "" || listed >= ecsapi.TagFilterCap {
+			// At the cap the rest of the tag-filtered listing cannot be
+			// trusted; the tag index takes over.
 			break
 		}
 		if page.NextToken == token || len(page.Instances) == 0 {
