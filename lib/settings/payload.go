@@ -1,0 +1,146 @@
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Overrides are the per-run changes a timer trigger's payload may make.
+// A nil field leaves the setting as it is.
+type Overrides struct {
+	DryRun     *bool    `json:"dryRun"`
+	Regions    []string `json:"regions"`
+	MaxRelease *int     `json:"maxRelease"`
+}
+
+// ParsePayload parses a timer trigger's payload. An empty or blank payload
+// means no overrides. Otherwise it must be exactly one JSON object with
+// only these fields, each at most once, spelled exactly so:
+//
+//	"dryRun":     true or false
+//	"regions":    a non-empty array of distinct region IDs, e.g. ["cn-hangzhou"]
+//	"maxRelease": a whole number >= 0
+//
+// null values, unknown or repeated fields, wrong types and anything after
+// the object are errors naming the problem.
+func ParsePayload(payload string) (Overrides, error) {
+	var o Overrides
+	if strings.TrimSpace(payload) == "" {
+		return o, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(payload))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return Overrides{}, fmt.Errorf("payload is not JSON: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return Overrides{}, fmt.Errorf("payload must be a JSON object like {\"dryRun\": true}, got %s", describeToken(tok))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return Overrides{}, fmt.Errorf("payload is not valid JSON: %w", err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return Overrides{}, fmt.Errorf("payload is not valid JSON: unexpected %v", tok)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return Overrides{}, fmt.Errorf("payload field %q: value is not valid JSON: %w", key, err)
+		}
+		if seen[key] {
+			return Overrides{}, fmt.Errorf("payload field %q appears more than once", key)
+		}
+		seen[key] = true
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return Overrides{}, fmt.Errorf("payload field %q is null: leave the field out instead", key)
+		}
+		switch key {
+		case "dryRun":
+			var b bool
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return Overrides{}, fmt.Errorf("payload field \"dryRun\" must be true or false, got %s", snippet(raw))
+			}
+			o.DryRun = &b
+		case "maxRelease":
+			var n int
+			if err := json.Unmarshal(raw, &n); err != nil || n < 0 {
+				return Overrides{}, fmt.Errorf("payload field \"maxRelease\" must be a whole number >= 0, got %s", snippet(raw))
+			}
+			o.MaxRelease = &n
+		case "regions":
+			var rs []string
+			if err := json.Unmarshal(raw, &rs); err != nil {
+				return Overrides{}, fmt.Errorf("payload field \"regions\" must be an array of region ID strings, got %s", snippet(raw))
+			}
+			if len(rs) == 0 {
+				return Overrides{}, errors.New("payload field \"regions\" must not be empty: leave the field out to keep the configured regions")
+			}
+			if err := checkRegions(rs); err != nil {
+				return Overrides{}, fmt.Errorf("payload field \"regions\": %w", err)
+			}
+			o.Regions = rs
+		default:
+			return Overrides{}, fmt.Errorf("payload field %q is unknown (known: dryRun, regions, maxRelease)", key)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return Overrides{}, fmt.Errorf("payload is not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Overrides{}, errors.New("payload has data after the JSON object")
+	}
+	return o, nil
+}
+
+// Apply returns s with the overrides applied. Regions, when given, replace
+// the configured regions (and turn AllRegions off). Overrides from
+// ParsePayload keep valid settings valid; for others, call Validate.
+func (s Settings) Apply(o Overrides) Settings {
+	if o.DryRun != nil {
+		s.DryRun = *o.DryRun
+	}
+	if o.Regions != nil {
+		s.Regions = append([]string(nil), o.Regions...)
+		s.AllRegions = false
+	}
+	if o.MaxRelease != nil {
+		s.MaxRelease = *o.MaxRelease
+	}
+	return s
+}
+
+// describeToken names the kind of a top-level JSON value.
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case json.Delim:
+		if t == '[' {
+			return "an array"
+		}
+	}
+	return fmt.Sprintf("%v", tok)
+}
+
+// snippet shows a raw JSON value in an error, shortened.
+func snippet(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) > 60 {
+		s = s[:60] + "..."
+	}
+	return s
+}

@@ -1,0 +1,479 @@
+// Package settings reads the function's settings from environment variables
+// and the timer trigger's payload. The variable names, defaults and accepted
+// formats are a public contract: deployment files are checked against Names.
+//
+// Common rules for every variable: surrounding white space is ignored, and
+// an unset, empty or blank variable takes its default. Booleans accept
+// true/false in any case, and 1/0; nothing else ("yes", "on" are errors).
+// Durations use Go syntax ("60s", "1m30s"). Whole numbers are base 10.
+//
+//	REAPER_REGIONS             "" = the function's own region; "all" (any case) = every region;
+//	                           else a comma-separated list of region IDs, e.g. "cn-hangzhou,ap-southeast-1"
+//	REAPER_TAG_KEY             opt-in tag key holding the expiry, default "reaper-expires"
+//	REAPER_KEEP_TAG            exclusion tag key, default "reaper-keep"
+//	REAPER_DRY_RUN             default false
+//	REAPER_FORCE               release Running instances, default false
+//	REAPER_FORCE_STOP          DeleteInstances ForceStop, default true
+//	REAPER_MAX_RELEASE         at most this many releases per run, default 100, >= 0
+//	REAPER_MAX_RELEASE_PERCENT at most this share of the opted-in instances seen, default 50, 0 < p <= 100
+//	REAPER_TIMEZONE            IANA zone for date-only expiries, default UTC
+//	REAPER_ECS_ENDPOINT        "" = SDK default per region; else an absolute http(s) URL with a host
+//	REAPER_FRESHNESS           default 60s, > 0
+//	REAPER_DEADLINE_MARGIN     default 30s, >= 0
+//	REAPER_REGION_CONCURRENCY  default 4, 1..64
+//	REAPER_BATCH_CONCURRENCY   default 4, 1..16
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones must load even where the runtime has no zoneinfo
+	"unicode"
+	"unicode/utf8"
+)
+
+// Environment variable names.
+const (
+	EnvRegions           = "REAPER_REGIONS"
+	EnvTagKey            = "REAPER_TAG_KEY"
+	EnvKeepTag           = "REAPER_KEEP_TAG"
+	EnvDryRun            = "REAPER_DRY_RUN"
+	EnvForce             = "REAPER_FORCE"
+	EnvForceStop         = "REAPER_FORCE_STOP"
+	EnvMaxRelease        = "REAPER_MAX_RELEASE"
+	EnvMaxReleasePercent = "REAPER_MAX_RELEASE_PERCENT"
+	EnvTimezone          = "REAPER_TIMEZONE"
+	EnvEndpoint          = "REAPER_ECS_ENDPOINT"
+	EnvFreshness         = "REAPER_FRESHNESS"
+	EnvDeadlineMargin    = "REAPER_DEADLINE_MARGIN"
+	EnvRegionConcurrency = "REAPER_REGION_CONCURRENCY"
+	EnvBatchConcurrency  = "REAPER_BATCH_CONCURRENCY"
+)
+
+// Names lists every environment variable the program reads (deployment files are checked against it).
+var Names = []string{EnvRegions, EnvTagKey, EnvKeepTag, EnvDryRun, EnvForce, EnvForceStop, EnvMaxRelease, EnvMaxReleasePercent, EnvTimezone, EnvEndpoint, EnvFreshness, EnvDeadlineMargin, EnvRegionConcurrency, EnvBatchConcurrency}
+
+// Limits on the settings.
+const (
+	MaxTagKeyLen         = 128 // characters, Alibaba's tag key limit
+	MaxRegionConcurrency = 64
+	MaxBatchConcurrency  = 16
+)
+
+// Settings is the function's effective configuration.
+type Settings struct {
+	Regions           []string       // explicit list; empty with AllRegions=false means "the function's own region"
+	AllRegions        bool           // REAPER_REGIONS=all
+	TagKey            string         // opt-in tag key, default "reaper-expires"
+	KeepTag           string         // exclusion tag key, default "reaper-keep"
+	DryRun            bool           // default false
+	Force             bool           // release Running instances; default false
+	ForceStop         bool           // DeleteInstances ForceStop when Force; default true
+	MaxRelease        int            // default 100; >= 0 (0 means release nothing)
+	MaxReleasePercent float64        // default 50; 0 < p <= 100 — share of opted-in instances seen
+	Location          *time.Location // REAPER_TIMEZONE, IANA, default UTC
+	Endpoint          string         // REAPER_ECS_ENDPOINT; "" = SDK default per region
+	Freshness         time.Duration  // REAPER_FRESHNESS, default 60s, > 0
+	DeadlineMargin    time.Duration  // REAPER_DEADLINE_MARGIN, default 30s, >= 0
+	RegionConcurrency int            // default 4, 1..64
+	BatchConcurrency  int            // default 4, 1..16
+}
+
+// Default returns the settings used when no variable is set.
+func Default() Settings {
+	return Settings{
+		TagKey:            "reaper-expires",
+		KeepTag:           "reaper-keep",
+		ForceStop:         true,
+		MaxRelease:        100,
+		MaxReleasePercent: 50,
+		Location:          time.UTC,
+		Freshness:         60 * time.Second,
+		DeadlineMargin:    30 * time.Second,
+		RegionConcurrency: 4,
+		BatchConcurrency:  4,
+	}
+}
+
+// FromEnv reads the settings through lookup (os.LookupEnv in production).
+// An unset or blank variable keeps its default. Every invalid variable is
+// reported, joined with errors.Join, each naming the variable, its value and
+// the problem, e.g. `REAPER_MAX_RELEASE="-3": must be a whole number >= 0`.
+// A nil error guarantees that Validate passes.
+func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
+	s := Default()
+	var errs []error
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	bad := func(name, value, problem string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s=%s: %s", name, show(value), fmt.Sprintf(problem, args...)))
+	}
+	badWrap := func(name, value, problem string, err error) {
+		errs = append(errs, fmt.Errorf("%s=%s: %s: %w", name, show(value), problem, err))
+	}
+
+	if v, ok := get(EnvRegions); ok {
+		if strings.EqualFold(v, "all") {
+			s.AllRegions = true
+		} else {
+			regions, problem := parseRegionList(v)
+			if problem != "" {
+				bad(EnvRegions, v, "%s", problem)
+			} else {
+				s.Regions = regions
+			}
+		}
+	}
+	tagOK := map[string]bool{}
+	for _, tk := range []struct {
+		name string
+		dst  *string
+	}{{EnvTagKey, &s.TagKey}, {EnvKeepTag, &s.KeepTag}} {
+		if v, ok := get(tk.name); ok {
+			if problem := checkTagKey(v); problem != "" {
+				bad(tk.name, v, "%s", problem)
+				continue
+			}
+			*tk.dst = v
+		}
+		tagOK[tk.name] = true
+	}
+	if tagOK[EnvTagKey] && tagOK[EnvKeepTag] && s.TagKey == s.KeepTag {
+		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{EnvDryRun, &s.DryRun}, {EnvForce, &s.Force}, {EnvForceStop, &s.ForceStop}} {
+		if v, ok := get(b.name); ok {
+			x, good := parseBool(v)
+			if !good {
+				bad(b.name, v, "must be true or false (or 1 or 0)")
+				continue
+			}
+			*b.dst = x
+		}
+	}
+	ints := []struct {
+		name     string
+		dst      *int
+		min, max int
+		problem  string
+	}{
+		{EnvMaxRelease, &s.MaxRelease, 0, -1, "must be a whole number >= 0"},
+		{EnvRegionConcurrency, &s.RegionConcurrency, 1, MaxRegionConcurrency, "must be a whole number from 1 to 64"},
+		{EnvBatchConcurrency, &s.BatchConcurrency, 1, MaxBatchConcurrency, "must be a whole number from 1 to 16"},
+	}
+	for _, n := range ints {
+		if v, ok := get(n.name); ok {
+			x, err := strconv.Atoi(v)
+			if err != nil || x < n.min || (n.max >= 0 && x > n.max) {
+				bad(n.name, v, "%s", n.problem)
+				continue
+			}
+			*n.dst = x
+		}
+	}
+	if v, ok := get(EnvMaxReleasePercent); ok {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(p > 0 && p <= 100) {
+			bad(EnvMaxReleasePercent, v, "must be a number greater than 0 and at most 100")
+		} else {
+			s.MaxReleasePercent = p
+		}
+	}
+	if v, ok := get(EnvTimezone); ok {
+		loc, err := loadLocation(v)
+		if err != nil {
+			badWrap(EnvTimezone, v, "must be an IANA time zone such as Asia/Shanghai", err)
+		} else {
+			s.Location = loc
+		}
+	}
+	if v, ok := get(EnvEndpoint); ok {
+		if problem := checkEndpoint(v); problem != "" {
+			bad(EnvEndpoint, redactEndpoint(v), "%s", problem)
+		} else {
+			s.Endpoint = v
+		}
+	}
+	durs := []struct {
+		name    string
+		dst     *time.Duration
+		zeroOK  bool
+		problem string
+	}{
+		{EnvFreshness, &s.Freshness, false, "must be a Go duration greater than 0, e.g. 60s"},
+		{EnvDeadlineMargin, &s.DeadlineMargin, true, "must be a Go duration >= 0, e.g. 30s"},
+	}
+	for _, dd := range durs {
+		if v, ok := get(dd.name); ok {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < 0 || (x == 0 && !dd.zeroOK) {
+				bad(dd.name, v, "%s", dd.problem)
+				continue
+			}
+			*dd.dst = x
+		}
+	}
+	if len(errs) == 0 {
+		if err := s.Validate(); err != nil {
+			return s, err
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// Validate checks every field of s, reporting all problems with the field's
+// name. Use it on settings built in code or changed by Apply.
+func (s Settings) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if s.AllRegions && len(s.Regions) > 0 {
+		bad("AllRegions is set together with Regions %q: use one or the other", s.Regions)
+	}
+	if err := checkRegions(s.Regions); err != nil {
+		bad("Regions: %w", err)
+	}
+	if p := checkTagKey(s.TagKey); p != "" {
+		bad("TagKey %s: %s", show(s.TagKey), p)
+	}
+	if p := checkTagKey(s.KeepTag); p != "" {
+		bad("KeepTag %s: %s", show(s.KeepTag), p)
+	}
+	if s.TagKey == s.KeepTag {
+		bad("TagKey and KeepTag are both %s: they must differ", show(s.TagKey))
+	}
+	if s.MaxRelease < 0 {
+		bad("MaxRelease %d: must be >= 0", s.MaxRelease)
+	}
+	if !(s.MaxReleasePercent > 0 && s.MaxReleasePercent <= 100) {
+		bad("MaxReleasePercent %v: must be greater than 0 and at most 100", s.MaxReleasePercent)
+	}
+	if s.Location == nil {
+		bad("Location is nil: use time.UTC for UTC")
+	}
+	if s.Endpoint != "" {
+		if p := checkEndpoint(s.Endpoint); p != "" {
+			bad("Endpoint %s: %s", show(redactEndpoint(s.Endpoint)), p)
+		}
+	}
+	if s.Freshness <= 0 {
+		bad("Freshness %v: must be greater than 0", s.Freshness)
+	}
+	if s.DeadlineMargin < 0 {
+		bad("DeadlineMargin %v: must be >= 0", s.DeadlineMargin)
+	}
+	if s.RegionConcurrency < 1 || s.RegionConcurrency > MaxRegionConcurrency {
+		bad("RegionConcurrency %d: must be from 1 to %d", s.RegionConcurrency, MaxRegionConcurrency)
+	}
+	if s.BatchConcurrency < 1 || s.BatchConcurrency > MaxBatchConcurrency {
+		bad("BatchConcurrency %d: must be from 1 to %d", s.BatchConcurrency, MaxBatchConcurrency)
+	}
+	return errors.Join(errs...)
+}
+
+// Describe returns the effective configuration as log attributes, for the
+// line logged at the start of every run. Regions reads "own" (the function's
+// region), "all" or the list; Endpoint reads "default" or the URL with any
+// user information removed.
+func (s Settings) Describe() []slog.Attr {
+	var regions slog.Attr
+	switch {
+	case s.AllRegions:
+		regions = slog.String("regions", "all")
+	case len(s.Regions) == 0:
+		regions = slog.String("regions", "own")
+	default:
+		regions = slog.String("regions", strings.Join(s.Regions, ","))
+	}
+	endpoint := "default"
+	if s.Endpoint != "" {
+		endpoint = redactEndpoint(s.Endpoint)
+	}
+	zone := "UTC"
+	if s.Location != nil {
+		zone = s.Location.String()
+	}
+	return []slog.Attr{
+		regions,
+		slog.String("tag_key", s.TagKey),
+		slog.String("keep_tag", s.KeepTag),
+		slog.Bool("dry_run", s.DryRun),
+		slog.Bool("force", s.Force),
+		slog.Bool("force_stop", s.ForceStop),
+		slog.Int("max_release", s.MaxRelease),
+		slog.Float64("max_release_percent", s.MaxReleasePercent),
+		slog.String("timezone", zone),
+		slog.String("endpoint", endpoint),
+		slog.Duration("freshness", s.Freshness),
+		slog.Duration("deadline_margin", s.DeadlineMargin),
+		slog.Int("region_concurrency", s.RegionConcurrency),
+		slog.Int("batch_concurrency", s.BatchConcurrency),
+	}
+}
+
+// parseBool accepts true/false in any case, and 1/0.
+func parseBool(v string) (bool, bool) {
+	switch strings.ToLower(v) {
+	case "true", "1":
+		return true, true
+	case "false", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// loadLocation loads an IANA zone, refusing "Local" (it depends on the host).
+func loadLocation(name string) (*time.Location, error) {
+	if name == "Local" {
+		return nil, errors.New(`"Local" depends on the host`)
+	}
+	return time.LoadLocation(name)
+}
+
+// ValidRegionID reports whether id looks like an Alibaba Cloud region ID:
+// lowercase letters, digits and single hyphens, starting with a letter,
+// with at least one hyphen and at most 64 characters, e.g. cn-hangzhou,
+// ap-southeast-1, cn-shanghai-finance-1.
+func ValidRegionID(id string) bool {
+	if len(id) < 3 || len(id) > 64 || id[0] < 'a' || id[0] > 'z' || id[len(id)-1] == '-' || !strings.Contains(id, "-") || strings.Contains(id, "--") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRegions validates a region list: every entry a region ID, no
+// duplicates. An empty list is fine here (it means "own region").
+func checkRegions(regions []string) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, r := range regions {
+		switch {
+		case !ValidRegionID(r):
+			errs = append(errs, fmt.Errorf("%s is not a region ID (lowercase letters, digits and hyphens, e.g. cn-hangzhou)", show(r)))
+		case seen[r]:
+			errs = append(errs, fmt.Errorf("%s is listed twice", show(r)))
+		}
+		seen[r] = true
+	}
+	return errors.Join(errs...)
+}
+
+// parseRegionList splits a comma-separated REAPER_REGIONS value.
+func parseRegionList(v string) ([]string, string) {
+	parts := strings.Split(v, ",")
+	regions := make([]string, 0, len(parts))
+	var problems []string
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			problems = append(problems, fmt.Sprintf("entry %d is empty", i+1))
+			continue
+		}
+		if strings.EqualFold(p, "all") {
+			problems = append(problems, `"all" must be the whole value, not part of a list`)
+			continue
+		}
+		regions = append(regions, p)
+	}
+	if err := checkRegions(regions); err != nil {
+		problems = append(problems, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if len(problems) > 0 {
+		return nil, "must be \"all\" or a comma-separated list of region IDs: " + strings.Join(problems, "; ")
+	}
+	return regions, ""
+}
+
+// checkTagKey applies Alibaba's tag key rules; it returns the problem or "".
+func checkTagKey(k string) string {
+	lower := strings.ToLower(k)
+	switch {
+	case k == "":
+		return "must not be empty"
+	case !utf8.ValidString(k):
+		return "must be valid UTF-8"
+	case utf8.RuneCountInString(k) > MaxTagKeyLen:
+		return fmt.Sprintf("must be at most %d characters", MaxTagKeyLen)
+	case strings.HasPrefix(lower, "aliyun"), strings.HasPrefix(lower, "acs:"):
+		return `must not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`
+	case strings.Contains(lower, "http://"), strings.Contains(lower, "https://"):
+		return `must not contain "http://" or "https://"`
+	case strings.TrimSpace(k) != k:
+		return "must not start or end with white space"
+	}
+	for _, r := range k {
+		if unicode.IsControl(r) {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}
+
+// checkEndpoint validates REAPER_ECS_ENDPOINT; it returns the problem or "".
+func checkEndpoint(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return "must be an absolute http(s) URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an absolute http:// or https:// URL"
+	case u.Opaque != "" || u.Hostname() == "":
+		return "must name a host, e.g. https://ecs.cn-hangzhou.aliyuncs.com"
+	case u.User != nil:
+		return "must not contain user information"
+	case u.Path != "" && u.Path != "/":
+		return "must have no path other than /"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "must have no query"
+	case u.Fragment != "" || strings.Contains(v, "#"):
+		return "must have no fragment"
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "must have a port from 1 to 65535"
+		}
+	}
+	for _, r := range v {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "must not contain white space or control characters"
+		}
+	}
+	return ""
+}
+
+// redactEndpoint removes user information from an endpoint for display.
+func redactEndpoint(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// show quotes a value for an error message, shortening long ones.
+func show(v string) string {
+	const max = 80
+	if utf8.RuneCountInString(v) > max {
+		r := []rune(v)
+		return strconv.Quote(string(r[:max])) + "..."
+	}
+	return strconv.Quote(v)
+}
