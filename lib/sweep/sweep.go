@@ -261,49 +261,90 @@ func failureOf(err error) *report.Failure {
 	return &report.Failure{Code: code, Message: err.Error()}
 }
 
-// discover lists and decides every opted-in instance of the region. The
-// tag-filtered listing is complete when it ends under the documented
-// 1,000-result cap; a listing that reaches the cap continues through
-// ListTagResources and DescribeInstances by ID for the instances not yet seen.
+// Discovery paths, as named in the report.
+const (
+	DiscoveryScan      = "scan"       // unfiltered DescribeInstances pages
+	DiscoveryTagFilter = "tag-filter" // DescribeInstances filtered by the opt-in tag key
+	DiscoveryTagIndex  = "tag-index"  // ListTagResources, then DescribeInstances by ID
+)
+
+// Thresholds of the discovery rule, as the share of the first unfiltered
+// page that carries the opt-in tag.
+const (
+	// scanShare: at or above it, scanning everything costs no more calls
+	// than filtering by tag.
+	scanShare = 0.5
+	// capScanShare: once the tag filter reaches its 1,000 cap, the tag index
+	// costs about 3 calls per 100 tagged instances (50 IDs per
+	// ListTagResources page, then 100 per DescribeInstances) against 1 per
+	// 100 instances of any kind for a scan: scan above a third.
+	capScanShare = 1.0 / 3
+)
+
+// discover lists and decides every opted-in instance of the region along
+// the cheapest complete path it can tell:
+//
+//  1. One unfiltered DescribeInstances page (100 instances). If it is the
+//     last page, the region is done. If at least half of it is opted in,
+//     the scan continues: everything is read in as few calls as the region
+//     has instances / 100, and the tag filter's 1,000 cap cannot bite.
+//  2. Otherwise the tag-filtered listing, complete when it ends under the
+//     documented 1,000-result cap.
+//  3. A tag-filtered listing that reaches the cap is not trusted to be
+//     complete: if more than a third of the sample was opted in, the scan
+//     resumes after the first page; otherwise ListTagResources lists every
+//     tagged ID and DescribeInstances reads the ones not yet seen, by ID.
 func (rr *regionRun) discover(ctx context.Context) {
-	opts := rr.s.opts
-	rr.rep.Discovery = "tag-filter"
+	probe, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, MaxResults: ecsapi.MaxPageSize})
+	if !ok {
+		return
+	}
+	optedIn := 0
+	for _, inst := range probe.Instances {
+		if _, tagged := inst.Tags[rr.s.opts.Rules.OptInKey]; tagged {
+			optedIn++
+		}
+	}
+	rr.take(probe.Instances)
+	if probe.NextToken == "" {
+		rr.rep.Discovery = DiscoveryScan
+		rr.finishDiscovery()
+		return
+	}
+	share := float64(optedIn) / float64(max(1, len(probe.Instances)))
+	if share >= scanShare {
+		rr.scan(ctx, probe.NextToken)
+		return
+	}
+	rr.rep.Discovery = DiscoveryTagFilter
 	listed := 0
 	token := ""
 	for {
-		if !rr.timeLeft(ctx) {
-			rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
-			return
-		}
-		var page ecsapi.DescribePage
-		in := ecsapi.DescribeInput{Region: rr.region, TagKey: opts.Rules.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize}
-		err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
-			var err error
-			page, err = rr.s.api.DescribeInstances(ctx, in)
-			return err
-		})
-		if err != nil {
-			rr.closeRegion(failureOf(err))
+		page, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, TagKey: rr.s.opts.Rules.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize})
+		if !ok {
 			return
 		}
 		listed += len(page.Instances)
 		rr.take(page.Instances)
-		if page.NextToken == "" || listed >= ecsapi.TagFilterCap {
-			// At the cap the rest of the tag-filtered listing cannot be
-			// trusted; the tag index takes over.
+		if listed >= ecsapi.TagFilterCap {
+			// A listing that reached the cap may have been cut there,
+			// whether or not it says it ended.
 			break
 		}
-		if page.NextToken == token || len(page.Instances) == 0 {
-			rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances pagination did not advance"})
+		if page.NextToken == "" {
+			rr.finishDiscovery()
+			return
+		}
+		if !rr.advances(token, page) {
 			return
 		}
 		token = page.NextToken
 	}
-	if listed < ecsapi.TagFilterCap {
-		rr.finishDiscovery()
+	if share > capScanShare {
+		rr.scan(ctx, probe.NextToken)
 		return
 	}
-	rr.rep.Discovery = "tag-index"
+	rr.rep.Discovery = DiscoveryTagIndex
 	ids, ok := rr.listTagged(ctx)
 	if !ok {
 		return
@@ -315,18 +356,60 @@ func (rr *regionRun) discover(ctx context.Context) {
 		}
 	}
 	for chunk := range slices.Chunk(unseen, ecsapi.MaxDescribeIDs) {
-		if !rr.timeLeft(ctx) {
-			rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
-			return
-		}
-		page, err := rr.describeIDs(ctx, chunk)
-		if err != nil {
-			rr.closeRegion(failureOf(err))
+		page, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
+		if !ok {
 			return
 		}
 		rr.take(page.Instances)
 	}
 	rr.finishDiscovery()
+}
+
+// scan reads the rest of the region's instances, unfiltered, from token.
+func (rr *regionRun) scan(ctx context.Context, token string) {
+	rr.rep.Discovery = DiscoveryScan
+	for token != "" {
+		page, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, NextToken: token, MaxResults: ecsapi.MaxPageSize})
+		if !ok {
+			return
+		}
+		rr.take(page.Instances)
+		if page.NextToken != "" && !rr.advances(token, page) {
+			return
+		}
+		token = page.NextToken
+	}
+	rr.finishDiscovery()
+}
+
+// advances closes the region when a listing hands back the token it was
+// given or an empty page with a token: a listing that does not advance
+// would never end.
+func (rr *regionRun) advances(token string, page ecsapi.DescribePage) bool {
+	if page.NextToken == token || len(page.Instances) == 0 {
+		rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances pagination did not advance"})
+		return false
+	}
+	return true
+}
+
+// describePage reads one page with retries; on failure it closes the region.
+func (rr *regionRun) describePage(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, bool) {
+	if !rr.timeLeft(ctx) {
+		rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
+		return ecsapi.DescribePage{}, false
+	}
+	var page ecsapi.DescribePage
+	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
+		var err error
+		page, err = rr.s.api.DescribeInstances(ctx, in)
+		return err
+	})
+	if err != nil {
+		rr.closeRegion(failureOf(err))
+		return ecsapi.DescribePage{}, false
+	}
+	return page, true
 }
 
 func (rr *regionRun) finishDiscovery() {

@@ -123,58 +123,117 @@ func ids(instances []ecsdouble.Instance) []string {
 	return out
 }
 
+// untagged returns n instances without the opt-in tag; their IDs sort
+// before the tagged ones' so that they fill the first unfiltered page.
+func untagged(region string, n int) []ecsdouble.Instance {
+	out := make([]ecsdouble.Instance, n)
+	for i := range out {
+		out[i] = ecsdouble.Instance{ID: fmt.Sprintf("i-0untagged%05d", i), Region: region, Status: "Stopped", ChargeType: "PostPaid"}
+	}
+	return out
+}
+
+func describeCalls(srv *ecsdouble.Server) []ecsdouble.Call {
+	var out []ecsdouble.Call
+	for _, c := range srv.Calls() {
+		if c.Action == ecsapi.ActionDescribeInstances {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func TestPaginationAcrossPages(t *testing.T) {
-	fleet := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 250)}
+	tagged := stopped("cn-hangzhou", "p", 250)
+	fleet := ecsdouble.Fleet{Instances: slices.Concat(untagged("cn-hangzhou", 500), tagged)}
 	e := newEnv(t, fleet)
 	rep, err := run(t, e, options(), "cn-hangzhou")
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	r := rep.Regions[0]
-	if r.Seen != 250 || r.Discovery != "tag-filter" || !r.Complete {
-		t.Fatalf("seen %d, discovery %q, complete %v; want 250, tag-filter, true", r.Seen, r.Discovery, r.Complete)
+	if r.OptedIn != 250 || r.Discovery != sweep.DiscoveryTagFilter || !r.Complete {
+		t.Fatalf("opted in %d, discovery %q, complete %v; want 250, tag-filter, true", r.OptedIn, r.Discovery, r.Complete)
 	}
-	if got := e.srv.CallCount(ecsapi.ActionDescribeInstances); got != 3 {
-		t.Errorf("DescribeInstances calls = %d, want 3 pages of 100", got)
+	calls := describeCalls(e.srv)
+	if len(calls) != 4 {
+		t.Fatalf("DescribeInstances calls = %d, want 1 sample page + 3 tag-filtered pages", len(calls))
 	}
 	var tokens []string
-	for _, c := range e.srv.Calls() {
-		if c.Action == ecsapi.ActionDescribeInstances {
-			if c.Params["MaxResults"] != "100" {
-				t.Errorf("MaxResults = %q, want 100", c.Params["MaxResults"])
-			}
-			tokens = append(tokens, c.Params["NextToken"])
+	for _, c := range calls[1:] {
+		if c.Params["MaxResults"] != "100" || c.Params["Tag.1.Key"] != optIn {
+			t.Errorf("tag-filtered call MaxResults=%q Tag.1.Key=%q, want 100 and %s", c.Params["MaxResults"], c.Params["Tag.1.Key"], optIn)
 		}
+		tokens = append(tokens, c.Params["NextToken"])
 	}
 	if tokens[0] != "" || tokens[1] == "" || tokens[2] == "" || tokens[1] == tokens[2] {
 		t.Errorf("NextToken sequence %q: want empty, then two distinct tokens", tokens)
 	}
+	if got := e.srv.Released(); !slices.Equal(got, ids(tagged)) {
+		t.Errorf("released %d, want the 250 tagged only", len(got))
+	}
 }
 
-func TestRegionOverTagCapSweptCompletely(t *testing.T) {
-	fleet := ecsdouble.Fleet{Instances: stopped("cn-shanghai", "c", 1500)}
-	// Untagged instances must not be touched by the wider listing.
-	for i := range 30 {
-		fleet.Instances = append(fleet.Instances, ecsdouble.Instance{ID: fmt.Sprintf("i-u%03d", i), Region: "cn-shanghai", Status: "Stopped"})
-	}
+func TestMostlyOptedInRegionIsScanned(t *testing.T) {
+	fleet := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "s", 250)}
 	e := newEnv(t, fleet)
-	rep, err := run(t, e, options(), "cn-shanghai")
+	rep, err := run(t, e, options(), "cn-hangzhou")
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	r := rep.Regions[0]
-	if r.Discovery != "tag-index" || r.Seen != 1500 || r.OptedIn != 1500 {
-		t.Fatalf("discovery %q seen %d opted-in %d; want tag-index 1500 1500", r.Discovery, r.Seen, r.OptedIn)
+	if r := rep.Regions[0]; r.Discovery != sweep.DiscoveryScan || r.Seen != 250 {
+		t.Fatalf("discovery %q seen %d, want scan 250", r.Discovery, r.Seen)
 	}
-	if got, want := e.srv.Released(), ids(fleet.Instances[:1500]); !slices.Equal(got, want) {
-		t.Fatalf("released %d instances, want all 1500 tagged", len(got))
+	if n := e.srv.CallCount(ecsapi.ActionDescribeInstances); n != 3 {
+		t.Errorf("DescribeInstances calls = %d, want 3 pages", n)
 	}
-	if n := e.srv.CallCount(ecsapi.ActionListTagResources); n != 30 {
-		t.Errorf("ListTagResources calls = %d, want 30 pages of 50", n)
+	if len(e.srv.Released()) != 250 {
+		t.Errorf("released %d, want 250", len(e.srv.Released()))
 	}
-	// 10 capped pages, then 5 by-ID reads of the 500 not yet seen.
-	if n := e.srv.CallCount(ecsapi.ActionDescribeInstances); n != 15 {
-		t.Errorf("DescribeInstances calls = %d, want 15", n)
+}
+
+func TestRegionOverTagCapSweptCompletely(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		untagged      int
+		discovery     string
+		describeCalls int
+		listTagCalls  int
+	}{
+		// 1 sample page, 10 capped tag-filtered pages, 5 by-ID reads of the
+		// 500 not yet seen; 30 ListTagResources pages of 50.
+		{"sparse tags use the tag index", 5000, sweep.DiscoveryTagIndex, 16, 30},
+		// Mostly opted in: 16 unfiltered pages, no tag calls.
+		{"dense tags are scanned", 30, sweep.DiscoveryScan, 16, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tagged := stopped("cn-shanghai", "c", 1500)
+			extra := untagged("cn-shanghai", tc.untagged)
+			if tc.untagged < 100 {
+				for i := range extra {
+					extra[i].ID = fmt.Sprintf("i-zuntagged%05d", i) // after the tagged
+				}
+			}
+			fleet := ecsdouble.Fleet{Instances: slices.Concat(extra, tagged)}
+			e := newEnv(t, fleet)
+			rep, err := run(t, e, options(), "cn-shanghai")
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			r := rep.Regions[0]
+			if r.Discovery != tc.discovery || r.OptedIn != 1500 || !r.Complete {
+				t.Fatalf("discovery %q opted-in %d complete %v; want %s 1500 true", r.Discovery, r.OptedIn, r.Complete, tc.discovery)
+			}
+			if got, want := e.srv.Released(), ids(tagged); !slices.Equal(got, want) {
+				t.Fatalf("released %d instances, want all 1500 tagged and nothing else", len(got))
+			}
+			if n := e.srv.CallCount(ecsapi.ActionListTagResources); n != tc.listTagCalls {
+				t.Errorf("ListTagResources calls = %d, want %d", n, tc.listTagCalls)
+			}
+			if n := e.srv.CallCount(ecsapi.ActionDescribeInstances); n != tc.describeCalls {
+				t.Errorf("DescribeInstances calls = %d, want %d", n, tc.describeCalls)
+			}
+		})
 	}
 }
 
