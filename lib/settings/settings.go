@@ -80,7 +80,7 @@ type Settings struct {
 	Endpoint          string         // REAPER_ECS_ENDPOINT; "" = SDK default per region
 	Freshness         time.Duration  // REAPER_FRESHNESS, default 60s, > 0
 	DeadlineMargin    time.Duration  // REAPER_DEADLINE_MARGIN, default 30s, >= 0
-	RegionConcurrency int            // default 4, 1..64
+	RegionConcurrency int            // default 20, 1..64: ECS throttles per region, so regions do not compete
 	BatchConcurrency  int            // default 4, 1..16
 }
 
@@ -95,7 +95,7 @@ func Default() Settings {
 		Location:          time.UTC,
 		Freshness:         60 * time.Second,
 		DeadlineMargin:    30 * time.Second,
-		RegionConcurrency: 4,
+		RegionConcurrency: 20,
 		BatchConcurrency:  4,
 	}
 }

@@ -30,7 +30,7 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("FromEnv(empty) = %+v, want Default() %+v", got, d)
 	}
 	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50,
-		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 4, BatchConcurrency: 4}
+		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
 	}
