@@ -236,7 +236,7 @@ func TestDescribe(t *testing.T) {
 		"regions": "cn-hangzhou,cn-beijing", "tag_key": "reaper-expires", "keep_tag": "reaper-keep",
 		"dry_run": "false", "force": "false", "force_stop": "true", "max_release": "100", "max_release_percent": "50",
 		"timezone": "UTC", "endpoint": "https://ecs.example.com", "freshness": "1m0s", "deadline_margin": "30s",
-		"region_concurrency": "4", "batch_concurrency": "4",
+		"region_concurrency": "20", "batch_concurrency": "4",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)
