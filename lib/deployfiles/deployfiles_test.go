@@ -1,0 +1,289 @@
+package deployfiles_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/deployfiles"
+)
+
+// repoRoot is where the real deployment files live.
+const repoRoot = "../.."
+
+func TestRealFilesPass(t *testing.T) {
+	f, err := deployfiles.Load(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Check() {
+		t.Errorf("%v", p)
+	}
+}
+
+// edit replaces old with new in one deployment file of a copy of the
+// repository's files. old must occur exactly once, so a test cannot pass
+// because its mutation silently stopped applying.
+type edit struct {
+	file, old, new string
+}
+
+func mutated(t *testing.T, edits ...edit) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{deployfiles.SYAMLPath, deployfiles.TemplatePath, deployfiles.RAMPolicyPath} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for _, e := range edits {
+			if e.file != name {
+				continue
+			}
+			if n := strings.Count(s, e.old); n != 1 {
+				t.Fatalf("%s: %q occurs %d times, want once", name, e.old, n)
+			}
+			s = strings.Replace(s, e.old, e.new, 1)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const (
+	sProps     = "resources.reaper.props"
+	sTimer     = sProps + ".triggers[0].triggerConfig"
+	tFunc      = "Resources.ecs-reaper.ecs-reaper"
+	tPolicy    = "Resources.ReaperRole.Properties.Policies[0].PolicyDocument"
+	tTrust     = "Resources.ReaperRole.Properties.AssumeRolePolicyDocument"
+	tTimer     = tFunc + ".Events.hourly.Properties"
+	sPolicyAct = "\"ecs:ListTagResources\",\n        "
+	sTplAct    = "                  - 'ecs:ListTagResources'\n"
+)
+
+func TestMutationsFail(t *testing.T) {
+	type want struct{ file, path, msg string }
+	tests := []struct {
+		name  string
+		edits []edit
+		want  []want
+	}{
+		{
+			name:  "wildcard action in ram-policy.json",
+			edits: []edit{{deployfiles.RAMPolicyPath, `"ecs:DeleteInstances"`, `"ecs:DeleteInstances", "ecs:*"`}},
+			want:  []want{{deployfiles.RAMPolicyPath, "Statement[0].Action", `"ecs:*" is a wildcard`}},
+		},
+		{
+			name:  "missing action in ram-policy.json",
+			edits: []edit{{deployfiles.RAMPolicyPath, sPolicyAct, ""}},
+			want:  []want{{deployfiles.RAMPolicyPath, "Statement", `does not allow "ecs:ListTagResources"`}},
+		},
+		{
+			name:  "extra action in template policy",
+			edits: []edit{{deployfiles.TemplatePath, sTplAct, sTplAct + "                  - 'ecs:StopInstance'\n"}},
+			want:  []want{{deployfiles.TemplatePath, tPolicy + ".Statement[0].Action", `"ecs:StopInstance" is not an action the function calls`}},
+		},
+		{
+			name:  "wildcard in template policy",
+			edits: []edit{{deployfiles.TemplatePath, sTplAct, sTplAct + "                  - 'ecs:Describe*'\n"}},
+			want:  []want{{deployfiles.TemplatePath, tPolicy + ".Statement[0].Action", `"ecs:Describe*" is a wildcard`}},
+		},
+		{
+			name:  "missing action in template policy",
+			edits: []edit{{deployfiles.TemplatePath, sTplAct, ""}},
+			want:  []want{{deployfiles.TemplatePath, tPolicy + ".Statement", `does not allow "ecs:ListTagResources"`}},
+		},
+		{
+			name:  "deny statement",
+			edits: []edit{{deployfiles.RAMPolicyPath, `"Effect": "Allow"`, `"Effect": "Deny"`}},
+			want: []want{
+				{deployfiles.RAMPolicyPath, "Statement[0].Effect", "must be Allow"},
+			},
+		},
+		{
+			name:  "unknown env name in s.yaml",
+			edits: []edit{{deployfiles.SYAMLPath, "REAPER_KEEP_TAG: reaper-keep", "REAPER_KEEP_TAGS: reaper-keep"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".environmentVariables.REAPER_KEEP_TAGS", "is not a setting the program reads"}},
+		},
+		{
+			name:  "unknown env name in template.yaml",
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_TIMEZONE: UTC", "TZ: UTC"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.TZ", "is not a setting the program reads"}},
+		},
+		{
+			name:  "env value the program rejects",
+			edits: []edit{{deployfiles.SYAMLPath, `REAPER_MAX_RELEASE: "100"`, `REAPER_MAX_RELEASE: "-3"`}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".environmentVariables.REAPER_MAX_RELEASE", `REAPER_MAX_RELEASE="-3"`}},
+		},
+		{
+			name:  "unquoted env value",
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_DRY_RUN: 'false'", "REAPER_DRY_RUN: false"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_DRY_RUN", "must be a quoted string, got bool false"}},
+		},
+		{
+			name:  "five-field cron in s.yaml",
+			edits: []edit{{deployfiles.SYAMLPath, "cronExpression: '0 0 */1 * * *'", "cronExpression: '0 */1 * * *'"}},
+			want: []want{
+				{deployfiles.SYAMLPath, sTimer + ".cronExpression", "0 */1 * * *"},
+				{deployfiles.TemplatePath, tTimer + ".CronExpression", "but s.yaml has 0 */1 * * *"},
+			},
+		},
+		{
+			name:  "five-field cron in template.yaml",
+			edits: []edit{{deployfiles.TemplatePath, "CronExpression: '0 0 */1 * * *'", "CronExpression: '0 * * * *'"}},
+			want:  []want{{deployfiles.TemplatePath, tTimer + ".CronExpression", "0 * * * *"}},
+		},
+		{
+			name:  "misspelt timer field",
+			edits: []edit{{deployfiles.SYAMLPath, "cronExpression: '0 0 */1 * * *'", "cronExpresion: '0 0 */1 * * *'"}},
+			want: []want{
+				{deployfiles.SYAMLPath, sTimer + ".cronExpresion", "is not a timer trigger field"},
+				{deployfiles.SYAMLPath, sTimer + ".cronExpression", "must be a string"},
+			},
+		},
+		{
+			name:  "payload the handler rejects",
+			edits: []edit{{deployfiles.SYAMLPath, "payload: '{}'", `payload: '{"dryRun": "no"}'`}},
+			want:  []want{{deployfiles.SYAMLPath, sTimer + ".payload", `"dryRun" must be true or false`}},
+		},
+		{
+			name:  "schema: memorySize 100",
+			edits: []edit{{deployfiles.SYAMLPath, "memorySize: 128", "memorySize: 100"}},
+			want: []want{
+				{deployfiles.SYAMLPath, sProps + ".memorySize", "fc3 schema: "},
+				{deployfiles.TemplatePath, tFunc + ".Properties.MemorySize", "is 128 but s.yaml has 100"},
+			},
+		},
+		{
+			name:  "schema: retries out of range",
+			edits: []edit{{deployfiles.SYAMLPath, "maxAsyncRetryAttempts: 1", "maxAsyncRetryAttempts: 9"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".asyncInvokeConfig.maxAsyncRetryAttempts", "fc3 schema: "}},
+		},
+		{
+			name:  "schema: region from vars not in the enum",
+			edits: []edit{{deployfiles.SYAMLPath, "region: cn-hangzhou", "region: mars-north-1"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".region", "fc3 schema: "}},
+		},
+		{
+			name: "vars keep their type when substituted",
+			edits: []edit{
+				{deployfiles.SYAMLPath, "  roleName: ecs-reaper\n", "  roleName: ecs-reaper\n  mem: 100\n"},
+				{deployfiles.SYAMLPath, "memorySize: 128", "memorySize: ${vars.mem}"},
+			},
+			want: []want{{deployfiles.SYAMLPath, sProps + ".memorySize", "fc3 schema: "}},
+		},
+		{
+			name:  "undefined var",
+			edits: []edit{{deployfiles.SYAMLPath, "role/${vars.roleName}", "role/${vars.rolename}"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".role", "${vars.rolename}, which vars does not define"}},
+		},
+		{
+			name:  "misspelt prop",
+			edits: []edit{{deployfiles.SYAMLPath, "      timeout: 600", "      timeout: 600\n      timout: 600"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".timout", "is not an fc3 property"}},
+		},
+		{
+			name:  "wrong runtime",
+			edits: []edit{{deployfiles.SYAMLPath, "runtime: go1", "runtime: custom.debian12"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".runtime", `must be "go1"`}},
+		},
+		{
+			name: "build writes somewhere else and for the host",
+			edits: []edit{{deployfiles.SYAMLPath,
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o target/main ./function",
+				"      pre-deploy:\n        - run: go build -o bin/main ./function"}},
+			want: []want{
+				{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "builds bin/main, but code and handler deploy target/main"},
+				{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must set CGO_ENABLED=0"},
+			},
+		},
+		{
+			name:  "deadline margin as long as the timeout",
+			edits: []edit{{deployfiles.SYAMLPath, "REAPER_TIMEZONE: UTC", "REAPER_TIMEZONE: UTC\n        REAPER_DEADLINE_MARGIN: 10m"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".timeout", "leaves no time to work"}},
+		},
+		{
+			name:  "role trusted by more than FC",
+			edits: []edit{{deployfiles.TemplatePath, "                - fc.aliyuncs.com\n", "                - fc.aliyuncs.com\n                - ecs.aliyuncs.com\n"}},
+			want:  []want{{deployfiles.TemplatePath, tTrust + ".Statement[0].Principal.Service", `trusts "ecs.aliyuncs.com"`}},
+		},
+		{
+			name:  "service runs as some other role",
+			edits: []edit{{deployfiles.TemplatePath, "'Fn::GetAtt': [ReaperRole, Arn]", "acs:ram::123:role/admin"}},
+			want:  []want{{deployfiles.TemplatePath, "Resources.ecs-reaper.Properties.Role", "must be {'Fn::GetAtt'"}},
+		},
+		{
+			name:  "template timeout drifts from s.yaml",
+			edits: []edit{{deployfiles.TemplatePath, "Timeout: 600", "Timeout: 900"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.Timeout", "is 900 but s.yaml has 600"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := deployfiles.Load(mutated(t, tc.edits...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.Check()
+			for _, w := range tc.want {
+				found := false
+				for _, p := range got {
+					if p.File == w.file && p.Path == w.path && strings.Contains(p.Msg, w.msg) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no problem %s: %s: ...%s...", w.file, w.path, w.msg)
+				}
+			}
+			if t.Failed() {
+				for _, p := range got {
+					t.Logf("got: %v", p)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Run("missing file", func(t *testing.T) {
+		dir := mutated(t)
+		if err := os.Remove(filepath.Join(dir, "template.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := deployfiles.Load(dir); err == nil || !strings.Contains(err.Error(), "template.yaml") {
+			t.Errorf("err = %v, want one naming template.yaml", err)
+		}
+	})
+	t.Run("second document", func(t *testing.T) {
+		dir := mutated(t, edit{deployfiles.SYAMLPath, "edition: 3.0.0\n", "edition: 3.0.0\n---\n"})
+		if _, err := deployfiles.Load(dir); err == nil || !strings.Contains(err.Error(), "s.yaml") {
+			t.Errorf("err = %v, want one naming s.yaml", err)
+		}
+	})
+	t.Run("not YAML", func(t *testing.T) {
+		dir := mutated(t, edit{deployfiles.RAMPolicyPath, `"Version": "1",`, `"Version": "1",,`})
+		if _, err := deployfiles.Load(dir); err == nil || !strings.Contains(err.Error(), "ram-policy.json") {
+			t.Errorf("err = %v, want one naming docs/ram-policy.json", err)
+		}
+	})
+}
+
+func TestProblemError(t *testing.T) {
+	p := deployfiles.Problem{File: "s.yaml", Path: "a.b", Msg: "bad"}
+	if got := p.Error(); got != "s.yaml: a.b: bad" {
+		t.Errorf("Error() = %q", got)
+	}
+	p.Path = ""
+	if got := p.Error(); got != "s.yaml: bad" {
+		t.Errorf("Error() = %q", got)
+	}
+}

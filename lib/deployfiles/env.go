@@ -1,0 +1,133 @@
+package deployfiles
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/schedule"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+)
+
+// maxEnvBytes is FC's limit on the total size of a function's environment
+// variables (names and values).
+const maxEnvBytes = 4 << 10
+
+// checkEnv checks an environment variable mapping the way the function will
+// read it: every name is one the program reads (a misspelt name would be
+// silently ignored and the default used), every value is a string, and the
+// values parse as settings. ok reports that s holds the parsed settings.
+func checkEnv(p *problems, at string, v any) (s settings.Settings, ok bool) {
+	env := map[string]string{}
+	if v != nil {
+		m, isMap := asMap(v)
+		if !isMap {
+			p.add(at, "must be a mapping of names to string values")
+			return s, false
+		}
+		size := 0
+		for _, k := range sortedKeys(m) {
+			if !slices.Contains(settings.Names, k) {
+				p.add(join(at, k), "is not a setting the program reads (known: %s)", strings.Join(settings.Names, ", "))
+				continue
+			}
+			val, isStr := asString(m[k])
+			if !isStr {
+				p.add(join(at, k), "must be a quoted string, got %s", describe(m[k]))
+				continue
+			}
+			env[k] = val
+			size += len(k) + len(val)
+		}
+		if size > maxEnvBytes {
+			p.add(at, "total %d bytes exceeds FC's %d-byte limit", size, maxEnvBytes)
+		}
+	}
+	before := len(p.list)
+	s, err := settings.FromEnv(func(name string) (string, bool) {
+		val, ok := env[name]
+		return val, ok
+	})
+	for _, e := range unjoin(err) {
+		msg := e.Error()
+		name, _, _ := strings.Cut(msg, "=")
+		if slices.Contains(settings.Names, name) {
+			p.add(join(at, name), "%s", msg)
+		} else {
+			p.add(at, "%s", msg)
+		}
+	}
+	return s, len(p.list) == before && err == nil
+}
+
+// unjoin splits an errors.Join error into its parts.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// checkPayload checks a timer payload as the handler will apply it on top
+// of the environment's settings.
+func checkPayload(p *problems, at string, v any, s settings.Settings) {
+	pl, ok := asString(v)
+	if !ok {
+		p.add(at, "must be a string (JSON text), got %s", describe(v))
+		return
+	}
+	o, err := settings.ParsePayload(pl)
+	if err != nil {
+		p.add(at, "%v", err)
+		return
+	}
+	if err := s.Apply(o).Validate(); err != nil {
+		p.add(at, "with the environment's settings: %v", err)
+	}
+}
+
+// checkCron checks a timer cronExpression with the parser that mirrors FC's
+// syntax (six fields, @every, CRON_TZ=).
+func checkCron(p *problems, at string, v any) {
+	expr, ok := asString(v)
+	if !ok {
+		p.add(at, "must be a string, got %s", describe(v))
+		return
+	}
+	if _, err := schedule.Parse(expr); err != nil {
+		p.add(at, "%v", err)
+	}
+}
+
+// checkTimeout checks that the function's timeout leaves room for work
+// after the handler's deadline margin: with a margin as long as the
+// timeout, every run would stop before doing anything.
+func checkTimeout(p *problems, at string, v any, s settings.Settings) {
+	secs, ok := wholeNumber(v)
+	if !ok {
+		return // the schema check reports a missing or non-integer timeout
+	}
+	if timeout := time.Duration(secs) * time.Second; s.DeadlineMargin >= timeout {
+		p.add(at, "%s leaves no time to work: %s is %s", timeout, settings.EnvDeadlineMargin, s.DeadlineMargin)
+	}
+}
+
+// wholeNumber reads an integer YAML scalar.
+func wholeNumber(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	case uint64:
+		return int64(n), n <= 1<<62
+	case float64:
+		return int64(n), n == float64(int64(n))
+	}
+	return 0, false
+}

@@ -1,0 +1,232 @@
+package deployfiles
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// varRef matches a Serverless Devs global-variable reference, ${vars.name}.
+// Other expressions (${env('X')}, ${config('AccountID')}, …) are resolved
+// by `s` from the user's machine or account and are left as they are.
+var varRef = regexp.MustCompile(`\$\{\s*vars\.([A-Za-z0-9_.-]+)\s*\}`)
+
+// goBuildOut finds the output of a `go build -o X` command.
+var goBuildOut = regexp.MustCompile(`\bgo\s+build\b.*\s-o[\s=]+("[^"]+"|'[^']+'|\S+)`)
+
+// wantRuntime and wantHandler are what the function is built for: the
+// fc-runtime-go-sdk works only in the go1 runtime, and the build writes a
+// binary named main.
+const (
+	wantRuntime = "go1"
+	wantHandler = "main"
+)
+
+// timerConfigKeys are the fields of a timer triggerConfig. The fc3 schema
+// lets unknown ones through (its anyOf admits other trigger shapes), so a
+// misspelt "cronExpresion" would otherwise pass.
+var timerConfigKeys = map[string]bool{"cronExpression": true, "enable": true, "payload": true}
+
+func checkSYAML(doc map[string]any) []Problem {
+	p := &problems{file: SYAMLPath}
+	if e, _ := asString(doc["edition"]); e != "3.0.0" {
+		p.add("edition", "must be \"3.0.0\" (Serverless Devs 3), got %v", doc["edition"])
+	}
+	vars := map[string]any{}
+	if v, ok := doc["vars"]; ok {
+		if vars, ok = asMap(v); !ok {
+			p.add("vars", "must be a mapping, got %s", describe(v))
+		}
+	}
+	resources, ok := asMap(doc["resources"])
+	if !ok {
+		p.add("resources", "must be a mapping of resources")
+		return p.list
+	}
+	n := 0
+	for _, name := range sortedKeys(resources) {
+		res, ok := asMap(resources[name])
+		base := join("resources", name)
+		if !ok {
+			p.add(base, "must be a mapping")
+			continue
+		}
+		if c, _ := asString(res["component"]); c != "fc3" {
+			continue
+		}
+		n++
+		props := substitute(p, join(base, "props"), res["props"], vars)
+		checkFC3Props(p, join(base, "props"), props)
+		checkBuildActions(p, join(base, "actions"), res["actions"], props)
+	}
+	if n == 0 {
+		p.add("resources", "no resource uses the fc3 component")
+	}
+	return p.list
+}
+
+// substitute returns a copy of v with ${vars.x} references replaced from
+// vars. A string that is exactly one reference takes the variable's value
+// with its type, so `memorySize: ${vars.mem}` stays a number, as in `s`.
+func substitute(p *problems, at string, v any, vars map[string]any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = substitute(p, join(at, k), e, vars)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = substitute(p, join(at, i), e, vars)
+		}
+		return out
+	case string:
+		if m := varRef.FindStringSubmatch(v); m != nil && m[0] == strings.TrimSpace(v) {
+			if val, ok := lookupVar(vars, m[1]); ok {
+				return val
+			}
+			p.add(at, "refers to ${vars.%s}, which vars does not define", m[1])
+			return v
+		}
+		return varRef.ReplaceAllStringFunc(v, func(ref string) string {
+			name := varRef.FindStringSubmatch(ref)[1]
+			val, ok := lookupVar(vars, name)
+			if !ok {
+				p.add(at, "refers to ${vars.%s}, which vars does not define", name)
+				return ref
+			}
+			switch val.(type) {
+			case map[string]any, []any:
+				p.add(at, "interpolates ${vars.%s}, which is not a scalar", name)
+				return ref
+			}
+			return fmt.Sprint(val)
+		})
+	}
+	return v
+}
+
+func lookupVar(vars map[string]any, name string) (any, bool) {
+	var cur any = vars
+	for _, part := range strings.Split(name, ".") {
+		m, ok := asMap(cur)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func checkFC3Props(p *problems, at string, v any) {
+	props, ok := asMap(v)
+	if !ok {
+		p.add(at, "must be a mapping")
+		return
+	}
+	for _, pe := range validateProps(props) {
+		p.add(join(at, pe.path), "%s", pe.msg)
+	}
+	for _, k := range sortedKeys(props) {
+		if knownProps != nil && !knownProps[k] {
+			p.add(join(at, k), "is not an fc3 property (misspelt?); fc3 would ignore it")
+		}
+	}
+	if r, _ := asString(props["runtime"]); r != wantRuntime {
+		p.add(join(at, "runtime"), "must be %q: fc-runtime-go-sdk only works in the go1 runtime", wantRuntime)
+	}
+	if h, _ := asString(props["handler"]); h != wantHandler {
+		p.add(join(at, "handler"), "must be %q, the binary the build writes", wantHandler)
+	}
+	if r, _ := asString(props["role"]); strings.TrimSpace(r) == "" {
+		p.add(join(at, "role"), "must name the execution role: the function needs STS credentials for ECS")
+	}
+
+	env, envOK := checkEnv(p, join(at, "environmentVariables"), props["environmentVariables"])
+
+	triggers, _ := asSlice(props["triggers"])
+	timers := 0
+	for i, t := range triggers {
+		tm, ok := asMap(t)
+		if !ok || tm["triggerType"] != "timer" {
+			continue
+		}
+		timers++
+		tat := join(at, "triggers", i, "triggerConfig")
+		cfg, ok := asMap(tm["triggerConfig"])
+		if !ok {
+			p.add(tat, "must be a mapping with cronExpression and enable")
+			continue
+		}
+		for _, k := range sortedKeys(cfg) {
+			if !timerConfigKeys[k] {
+				p.add(join(tat, k), "is not a timer trigger field (cronExpression, enable, payload)")
+			}
+		}
+		checkCron(p, join(tat, "cronExpression"), cfg["cronExpression"])
+		if _, ok := cfg["enable"].(bool); !ok {
+			p.add(join(tat, "enable"), "must be true or false, got %v", cfg["enable"])
+		}
+		if pl, present := cfg["payload"]; present && envOK {
+			checkPayload(p, join(tat, "payload"), pl, env)
+		}
+	}
+	if timers == 0 {
+		p.add(join(at, "triggers"), "has no timer trigger: nothing would run the function")
+	}
+	if envOK {
+		checkTimeout(p, join(at, "timeout"), props["timeout"], env)
+	}
+}
+
+// checkBuildActions checks that `s deploy` (and `s local`) build the
+// binary where props.code/props.handler expect it, for linux/amd64 without
+// cgo; a stale or host-built binary deploys fine and fails at first run.
+func checkBuildActions(p *problems, at string, v any, props any) {
+	pm, _ := asMap(props)
+	code, _ := asString(pm["code"])
+	handler, _ := asString(pm["handler"])
+	want := path.Clean(path.Join(code, handler))
+	actions, ok := asMap(v)
+	if !ok {
+		p.add(at, "must have a pre-deploy action that builds %s", want)
+		return
+	}
+	deployBuilds := false
+	for _, hook := range sortedKeys(actions) {
+		if !strings.HasPrefix(hook, "pre-") {
+			continue
+		}
+		steps, _ := asSlice(actions[hook])
+		for i, s := range steps {
+			sm, _ := asMap(s)
+			run, _ := asString(sm["run"])
+			m := goBuildOut.FindStringSubmatch(run)
+			if m == nil {
+				continue
+			}
+			sat := join(at, hook, i, "run")
+			dir, _ := asString(sm["path"])
+			out := path.Clean(path.Join(dir, strings.Trim(m[1], `"'`)))
+			if out != want {
+				p.add(sat, "builds %s, but code and handler deploy %s", out, want)
+			}
+			for _, env := range []string{"GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0"} {
+				if !strings.Contains(run, env) {
+					p.add(sat, "must set %s: FC runs a static linux/amd64 binary", env)
+				}
+			}
+			if strings.Contains(hook, "deploy") {
+				deployBuilds = true
+			}
+		}
+	}
+	if !deployBuilds {
+		p.add(at, "has no pre-deploy `go build -o %s`: `s deploy` would ship whatever binary is lying there", want)
+	}
+}
