@@ -1,0 +1,105 @@
+package ecsdouble
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+)
+
+// Fleet is the set of instances the double serves.
+type Fleet struct {
+	Instances []Instance `json:"instances"`
+}
+
+// Instance is one fake ECS instance. JSON field names are the lowerCamel
+// form of the Go names; times are strings in ECS format ("2026-01-02T03:04Z")
+// and are served exactly as stored.
+type Instance struct {
+	ID                 string            `json:"id"`                           // InstanceId, e.g. "i-bp1..."
+	Region             string            `json:"region"`                       // RegionId, e.g. "cn-hangzhou"
+	Status             string            `json:"status"`                       // Pending, Running, Starting, Stopping, Stopped (or Initializing)
+	ChargeType         string            `json:"chargeType,omitempty"`         // PrePaid or PostPaid; default PostPaid
+	ExpiredTime        string            `json:"expiredTime,omitempty"`        // default "2099-12-31T15:59Z" for PostPaid
+	CreationTime       string            `json:"creationTime,omitempty"`       // served as CreationTime and StartTime
+	DeletionProtection bool              `json:"deletionProtection,omitempty"` // blocks DeleteInstances
+	LockReasons        []string          `json:"lockReasons,omitempty"`        // OperationLocks, e.g. "financial", "security"
+	Tags               map[string]string `json:"tags,omitempty"`               // tag key -> value
+	// FailWith forces DeleteInstances of this instance to fail with this
+	// error code (e.g. "InvalidOperation.EniLinked"); the HTTP status comes
+	// from FailStatus, or from the code's documented status when zero.
+	FailWith   string `json:"failWith,omitempty"`
+	FailStatus int    `json:"failStatus,omitempty"`
+	// Cosmetic fields; derived from the ID and region when empty.
+	Name         string `json:"name,omitempty"`
+	Zone         string `json:"zone,omitempty"`
+	InstanceType string `json:"instanceType,omitempty"`
+}
+
+// PostPaidExpiredTime is the ExpiredTime ECS reports for pay-as-you-go
+// instances.
+const PostPaidExpiredTime = "2099-12-31T15:59Z"
+
+// LoadFleet reads and validates a JSON fleet file.
+func LoadFleet(path string) (Fleet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Fleet{}, fmt.Errorf("load fleet: %w", err)
+	}
+	f, err := ParseFleet(b)
+	if err != nil {
+		return Fleet{}, fmt.Errorf("load fleet %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseFleet decodes and validates a JSON fleet; unknown fields are errors
+// so fixture typos do not silently change a test.
+func ParseFleet(b []byte) (Fleet, error) {
+	var f Fleet
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return Fleet{}, fmt.Errorf("parse fleet: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return Fleet{}, err
+	}
+	return f, nil
+}
+
+// Validate checks that every instance has a unique ID, a region and a known
+// charge type.
+func (f Fleet) Validate() error {
+	seen := make(map[string]bool, len(f.Instances))
+	for i, in := range f.Instances {
+		if in.ID == "" || in.Region == "" {
+			return fmt.Errorf("fleet instance %d: id and region are required", i)
+		}
+		if seen[in.ID] {
+			return fmt.Errorf("fleet instance %d: duplicate id %q", i, in.ID)
+		}
+		seen[in.ID] = true
+		switch in.ChargeType {
+		case "", "PrePaid", "PostPaid":
+		default:
+			return fmt.Errorf("fleet instance %s: chargeType %q is not PrePaid or PostPaid", in.ID, in.ChargeType)
+		}
+	}
+	return nil
+}
+
+// Regions returns the sorted distinct regions of the fleet.
+func (f Fleet) Regions() []string {
+	set := map[string]bool{}
+	for _, in := range f.Instances {
+		set[in.Region] = true
+	}
+	out := make([]string, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}

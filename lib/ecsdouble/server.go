@@ -1,0 +1,469 @@
+package ecsdouble
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math/rand"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// APIVersion is the only ECS API version the double accepts.
+const APIVersion = "2014-05-26"
+
+// HostID is the HostId field of every error body.
+const HostID = "ecs.aliyuncs.com"
+
+// Call records one request as the double saw it.
+type Call struct {
+	Action    string
+	Region    string            // RegionId param
+	Params    map[string]string // all params minus Signature, SecurityToken, AccessKeyId
+	Status    int               // HTTP status sent; 0 when none (reset, client gone)
+	Code      string            // error code; "" on success
+	RequestID string
+	Fault     *Fault // the injected fault, nil when none
+	Time      time.Time
+}
+
+type cred struct{ secret, token string }
+
+type tokenRec struct {
+	fingerprint string
+	requestID   string
+}
+
+// Server is a running ECS double. All methods are safe for concurrent use.
+type Server struct {
+	hs   *http.Server
+	host string
+
+	latency atomic.Int64
+	seq     atomic.Uint64
+	salt    uint64
+
+	mu           sync.Mutex
+	st           *store
+	known        map[string]bool
+	creds        map[string]cred
+	nonces       map[string]bool
+	calls        []Call
+	counts       map[string]int
+	released     map[string]bool
+	tokens       map[string]tokenRec
+	rules        []*ruleState
+	onRequest    func(*Call) *Fault
+	beforeDelete func(string, []string)
+	rand         *rand.Rand
+	clock        func() time.Time
+}
+
+type config struct {
+	creds   map[string]cred
+	clock   func() time.Time
+	seed    int64
+	regions []string
+	latency time.Duration
+}
+
+// Option configures Start.
+type Option func(*config)
+
+// WithCredential accepts an AccessKey (securityToken "" for a plain AK, or
+// the STS token the requests must carry).
+func WithCredential(akID, secret, securityToken string) Option {
+	return func(c *config) { c.creds[akID] = cred{secret, securityToken} }
+}
+
+// WithClock sets the time used to decide whether a PrePaid instance has
+// expired (default time.Now). Signature timestamps always use real time.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithSeed seeds the rand behind probabilistic fault rules and request IDs.
+func WithSeed(seed int64) Option { return func(c *config) { c.seed = seed } }
+
+// WithRegions adds regions (without instances) to DescribeRegions.
+func WithRegions(ids ...string) Option {
+	return func(c *config) { c.regions = append(c.regions, ids...) }
+}
+
+// WithLatency delays every request by d; see SetLatency.
+func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
+
+// Start serves fleet on 127.0.0.1 at a free port until Close.
+func Start(fleet Fleet, opts ...Option) (*Server, error) {
+	cfg := config{creds: map[string]cred{}, clock: time.Now, seed: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := fleet.Validate(); err != nil {
+		return nil, fmt.Errorf("ecsdouble: %w", err)
+	}
+	s := &Server{
+		st:       newStore(fleet),
+		known:    map[string]bool{},
+		creds:    cfg.creds,
+		nonces:   map[string]bool{},
+		counts:   map[string]int{},
+		released: map[string]bool{},
+		tokens:   map[string]tokenRec{},
+		rand:     rand.New(rand.NewSource(cfg.seed)),
+		clock:    cfg.clock,
+	}
+	s.salt = s.rand.Uint64()
+	s.latency.Store(int64(cfg.latency))
+	for r := range s.st.regions {
+		s.known[r] = true
+	}
+	for _, r := range cfg.regions {
+		s.known[r] = true
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
+	}
+	s.host = ln.Addr().String()
+	s.hs = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.hs.Serve(ln) }()
+	return s, nil
+}
+
+// URL is the base URL, "http://127.0.0.1:PORT".
+func (s *Server) URL() string { return "http://" + s.host }
+
+// Host is "127.0.0.1:PORT", the value for the SDK client's Domain.
+func (s *Server) Host() string { return s.host }
+
+// Close stops the server and drops open connections.
+func (s *Server) Close() { _ = s.hs.Close() }
+
+// AddCredential accepts another AccessKey; securityToken "" is a plain AK,
+// otherwise requests must carry that SecurityToken.
+func (s *Server) AddCredential(akID, secret, securityToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.creds[akID] = cred{secret, securityToken}
+}
+
+// Calls returns a copy of every request record, in the order answered.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CallCount is the number of requests received for action.
+func (s *Server) CallCount(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[action]
+}
+
+// Released returns the sorted IDs released by DeleteInstances.
+func (s *Server) Released() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.released))
+	for id := range s.released {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Instance returns the current state of a live (not released or removed)
+// instance.
+func (s *Server) Instance(id string) (Instance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.st.byID[id]
+	if r == nil {
+		return Instance{}, false
+	}
+	return r.instance(), true
+}
+
+// Mutate changes a live instance in place (tests use it to simulate changes
+// between listing and release). Changing the ID is ignored; missing IDs are
+// a no-op.
+func (s *Server) Mutate(id string, f func(*Instance)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.st.byID[id]
+	if old == nil {
+		return
+	}
+	in := old.instance()
+	f(&in)
+	in.ID = id
+	s.st.drop(old)
+	r := s.st.toRec(in)
+	s.st.put(r)
+	s.known[r.region] = true
+}
+
+// Add inserts a new instance (or replaces one with the same ID).
+func (s *Server) Add(in Instance) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.st.byID[in.ID]; old != nil {
+		s.st.drop(old)
+	}
+	r := s.st.toRec(in)
+	s.st.put(r)
+	s.known[r.region] = true
+}
+
+// Remove makes an instance vanish without counting it as released.
+func (s *Server) Remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.st.byID[id]; r != nil {
+		s.st.drop(r)
+	}
+}
+
+// reply is an action's answer before it is written.
+type reply struct {
+	status int
+	code   string
+	body   []byte
+	reqID  string // overrides the request's ID (idempotent replay)
+}
+
+// apiError is an API error answer.
+type apiError struct {
+	status        int
+	code, message string
+}
+
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status, code, fmt.Sprintf(format, args...)}
+}
+
+type errorBody struct {
+	RequestID string `json:"RequestId"`
+	HostID    string `json:"HostId"`
+	Code      string `json:"Code"`
+	Message   string `json:"Message"`
+	Recommend string `json:"Recommend"`
+}
+
+func errorReply(reqID string, e *apiError) reply {
+	msg := e.message
+	if msg == "" {
+		msg = e.code
+	}
+	b, _ := json.Marshal(errorBody{reqID, HostID, e.code, msg,
+		"https://api.aliyun.com/troubleshoot?q=" + e.code + "&product=Ecs"})
+	return reply{status: e.status, code: e.code, body: b}
+}
+
+func jsonReply(v any) reply {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return reply{status: 500, code: "InternalError", body: []byte(`{"Code":"InternalError"}`)}
+	}
+	return reply{status: 200, body: b}
+}
+
+func (s *Server) newRequestID() string {
+	n := s.seq.Add(1)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d-%d", s.salt, n)
+	x := h.Sum64()
+	return fmt.Sprintf("%08X-%04X-%04X-%04X-%012X", uint32(x>>32), uint16(x>>16), uint16(x), uint16(s.salt), n)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+var actions = map[string]func(*Server, string, map[string]string) reply{
+	"DescribeRegions":   (*Server).describeRegions,
+	"DescribeInstances": (*Server).describeInstances,
+	"ListTagResources":  (*Server).listTagResources,
+	"DeleteInstances":   (*Server).deleteInstances,
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := s.newRequestID()
+	call := Call{RequestID: reqID, Time: time.Now()}
+	// Record before the client can see the answer, so a test that checks
+	// Calls right after a call always finds it.
+	recorded := false
+	record := func() {
+		if !recorded {
+			recorded = true
+			s.record(call)
+		}
+	}
+	defer record()
+	finish := func(rep reply) {
+		if rep.reqID != "" {
+			call.RequestID = rep.reqID
+		}
+		call.Status, call.Code = rep.status, rep.code
+		record()
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		w.WriteHeader(rep.status)
+		_, _ = w.Write(rep.body)
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		finish(errorReply(reqID, errf(405, "UnsupportedHTTPMethod", "The HTTP method %s is not supported; use POST or GET.", r.Method)))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		finish(errorReply(reqID, errf(400, "InvalidParameter", "Malformed query or form: %v", err)))
+		return
+	}
+	params := make(map[string]string, len(r.Form))
+	for k, v := range r.Form {
+		params[k] = v[0]
+	}
+	call.Action, call.Region = params["Action"], params["RegionId"]
+	call.Params = make(map[string]string, len(params))
+	for k, v := range params {
+		switch k {
+		case "Signature", "SecurityToken", "AccessKeyId":
+		default:
+			call.Params[k] = v
+		}
+	}
+	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())) {
+		return // client gone; nothing to answer
+	}
+	if e := s.authenticate(r.Method, params); e != nil {
+		finish(errorReply(reqID, e))
+		return
+	}
+	act := actions[call.Action]
+	if act == nil {
+		finish(errorReply(reqID, errf(400, "InvalidAction.NotFound", "Specified api %q is not found, please check your url and method.", call.Action)))
+		return
+	}
+	f := s.pickFault(&call)
+	if f == nil {
+		finish(act(s, reqID, params))
+		return
+	}
+	call.Fault = f
+	if !sleepCtx(r.Context(), f.Delay) {
+		return
+	}
+	var rep reply
+	if f.Applied || f.Kind == FaultNone || f.Kind == FaultTruncated && call.Action != "DeleteInstances" {
+		rep = act(s, reqID, params)
+	} else {
+		rep = jsonReply(map[string]string{"RequestId": reqID})
+	}
+	switch f.Kind {
+	case FaultNone:
+		finish(rep)
+	case FaultError:
+		finish(errorReply(reqID, &apiError{f.Status, f.Code, f.Message}))
+	case FaultHTML:
+		call.Status, call.Code = http.StatusBadGateway, "HTML502"
+		record()
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n"))
+	case FaultTruncated:
+		rep.body = rep.body[:len(rep.body)/2]
+		rep.code = "Truncated"
+		finish(rep)
+	case FaultReset:
+		call.Code = "ConnectionReset"
+		record()
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic(http.ErrAbortHandler)
+		}
+		conn, _, err := hj.Hijack()
+		if err != nil {
+			return
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = conn.Close()
+	}
+}
+
+func (s *Server) record(c Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+	s.counts[c.Action]++
+}
+
+// authenticate checks the common parameters, the credential and the
+// signature. Timestamps are checked against real time (15 minutes skew).
+func (s *Server) authenticate(method string, p map[string]string) *apiError {
+	for _, k := range []string{"Action", "Version", "Format", "Timestamp", "SignatureMethod", "SignatureVersion", "SignatureNonce", "AccessKeyId", "Signature"} {
+		if p[k] == "" {
+			return errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", k)
+		}
+	}
+	if p["Version"] != APIVersion {
+		return errf(400, "InvalidVersion", "Specified parameter Version %q is not valid.", p["Version"])
+	}
+	if p["Format"] != "JSON" {
+		return errf(400, "InvalidParameter.Format", "The double only serves Format=JSON, got %q.", p["Format"])
+	}
+	if p["SignatureMethod"] != "HMAC-SHA1" {
+		return errf(400, "InvalidSignatureMethod", "Specified signature method %q is not valid.", p["SignatureMethod"])
+	}
+	if p["SignatureVersion"] != "1.0" {
+		return errf(400, "InvalidSignatureVersion", "Specified signature version %q is not valid.", p["SignatureVersion"])
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", p["Timestamp"])
+	if err != nil {
+		return errf(400, "InvalidTimeStamp.Format", "Specified time stamp %q does not match the specified format.", p["Timestamp"])
+	}
+	if d := time.Since(ts); d > 15*time.Minute || d < -15*time.Minute {
+		return errf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+	}
+	s.mu.Lock()
+	c, ok := s.creds[p["AccessKeyId"]]
+	s.mu.Unlock()
+	if !ok {
+		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	tok, hasTok := p["SecurityToken"]
+	switch {
+	case c.token != "" && !hasTok:
+		return errf(400, "InvalidSecurityToken.Malformed", "The SecurityToken is missing for this temporary AccessKeyId.")
+	case c.token != "" && tok != c.token:
+		return errf(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken does not match the AccessKeyId.")
+	case c.token == "" && hasTok:
+		return errf(400, "InvalidSecurityToken.Mismatch", "A SecurityToken was sent for a permanent AccessKeyId.")
+	}
+	sts := StringToSign(method, p)
+	if Sign(method, p, c.secret) != p["Signature"] {
+		return errf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nonces[p["SignatureNonce"]] {
+		return errf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	}
+	s.nonces[p["SignatureNonce"]] = true
+	return nil
+}
