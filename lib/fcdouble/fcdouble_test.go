@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -199,7 +200,7 @@ func TestFunctionEndToEnd(t *testing.T) {
 				}
 				var m map[string]any
 				if err := json.Unmarshal(res.Body, &m); err != nil || m["requestId"] != id || m["payload"] != id {
-					errs <- fmt.Errorf("%s: got %s (%v)", id, res.Body, err)
+					errs <- fmt.Errorf("%s: got %s (%w)", id, res.Body, err)
 				}
 			})
 		}
@@ -269,7 +270,9 @@ func TestProtocol(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	base := "http://" + srv.Addr() + "/2020-11-11/runtime/invocation/"
-	do := func(method, url, body string) *http.Response {
+	// do makes one request and returns the status and headers; the body
+	// is drained and closed here so connections are reused.
+	do := func(method, url, body string) (int, http.Header) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 		if err != nil {
@@ -279,8 +282,11 @@ func TestProtocol(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = resp.Body.Close() })
-		return resp
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, resp.Header
 	}
 
 	deadline := time.Now().Add(time.Minute)
@@ -296,9 +302,9 @@ func TestProtocol(t *testing.T) {
 		done <- answer{res, err}
 	}()
 
-	resp := do(http.MethodGet, base+"next", "")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("next: status %d", resp.StatusCode)
+	status, header := do(http.MethodGet, base+"next", "")
+	if status != http.StatusOK {
+		t.Fatalf("next: status %d", status)
 	}
 	for h, want := range map[string]string{
 		"x-fc-request-id":        "r1",
@@ -306,19 +312,19 @@ func TestProtocol(t *testing.T) {
 		"x-fc-function-timeout":  "60",
 		"x-fc-retry-count":       "1",
 	} {
-		if got := resp.Header.Get(h); got != want {
+		if got := header.Get(h); got != want {
 			t.Errorf("header %s = %q, want %q", h, got, want)
 		}
 	}
 
-	if r := do(http.MethodPost, base+"nope/response", `{}`); r.StatusCode != http.StatusNotFound {
-		t.Errorf("response for an unknown ID: status %d, want 404", r.StatusCode)
+	if st, _ := do(http.MethodPost, base+"nope/response", `{}`); st != http.StatusNotFound {
+		t.Errorf("response for an unknown ID: status %d, want 404", st)
 	}
-	if r := do(http.MethodPost, base+"r1/error", `not json`); r.StatusCode != http.StatusOK {
-		t.Errorf("error post: status %d, want 200", r.StatusCode)
+	if st, _ := do(http.MethodPost, base+"r1/error", `not json`); st != http.StatusOK {
+		t.Errorf("error post: status %d, want 200", st)
 	}
-	if r := do(http.MethodPost, base+"r1/response", `{}`); r.StatusCode != http.StatusNotFound {
-		t.Errorf("second answer for r1: status %d, want 404", r.StatusCode)
+	if st, _ := do(http.MethodPost, base+"r1/response", `{}`); st != http.StatusNotFound {
+		t.Errorf("second answer for r1: status %d, want 404", st)
 	}
 	a := <-done
 	if a.err != nil {

@@ -147,7 +147,8 @@ type pending struct {
 // Start listens on a random port of 127.0.0.1 (never on other interfaces:
 // the double hands out credentials) and serves until Close.
 func Start() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("fcdouble: listen: %w", err)
 	}
