@@ -114,7 +114,10 @@ func (s *Sweeper) Run(ctx context.Context, regions []string) (*report.Report, er
 	}
 	s.log.Info("sweep start", "run_id", s.opts.RunID, "regions", regions, "dry_run", s.opts.DryRun)
 
-	s.forEachRegion(runs, func(rr *regionRun) { rr.discover(ctx) })
+	s.forEachRegion(runs, func(rr *regionRun) {
+		rr.discover(ctx)
+		rr.seen = nil // only discovery needs it; free it before releasing
+	})
 
 	capCheck := s.checkCap(runs)
 	rep.Cap = capCheck
@@ -208,9 +211,8 @@ type regionRun struct {
 
 	mu       sync.Mutex // guards rep, stopped and incomplete during release
 	rep      *report.Region
-	eligible []candidate
-	details  map[string]string // eligible ID → why it is eligible
-	seen     map[string]bool
+	eligible []candidate // sorted by ID once release starts, for detail lookups
+	seen     map[string]struct{}
 	closed   *report.Failure // discovery failed: release nothing here
 	stopped  *report.Failure // a credential error stopped the region
 }
@@ -221,8 +223,7 @@ func (s *Sweeper) newRegionRun(region string) *regionRun {
 		region:  region,
 		limit:   newLimiter(s.opts.BatchConcurrency),
 		rep:     report.NewRegion(region),
-		details: map[string]string{},
-		seen:    map[string]bool{},
+		seen:    map[string]struct{}{},
 	}
 }
 
@@ -351,7 +352,7 @@ func (rr *regionRun) discover(ctx context.Context) {
 	}
 	var unseen []string
 	for _, id := range ids {
-		if !rr.seen[id] {
+		if _, seen := rr.seen[id]; !seen {
 			unseen = append(unseen, id)
 		}
 	}
@@ -469,10 +470,10 @@ func (rr *regionRun) take(instances []decide.Instance) {
 			rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances returned an instance without InstanceId"})
 			continue
 		}
-		if rr.seen[inst.ID] {
+		if _, dup := rr.seen[inst.ID]; dup {
 			continue
 		}
-		rr.seen[inst.ID] = true
+		rr.seen[inst.ID] = struct{}{}
 		rr.rep.Seen++
 		if _, ok := inst.Tags[opts.Rules.OptInKey]; ok {
 			rr.rep.OptedIn++
@@ -489,7 +490,6 @@ func (rr *regionRun) take(instances []decide.Instance) {
 			continue
 		}
 		rr.eligible = append(rr.eligible, candidate{id: inst.ID, flags: d.Flags, detail: d.Detail, listedAt: now})
-		rr.details[inst.ID] = d.Detail
 		rr.s.log.Info("decision", "region", rr.region, "instance_id", inst.ID, "outcome", "eligible",
 			"detail", d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
 	}
@@ -566,6 +566,7 @@ func (rr *regionRun) release(ctx context.Context) {
 		workCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
+	slices.SortFunc(rr.eligible, func(a, b candidate) int { return strings.Compare(a.id, b.id) })
 	var wg sync.WaitGroup
 	for _, b := range rr.batches() {
 		rr.mu.Lock()
@@ -687,10 +688,14 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 	rr.deleteIsolated(ctx, ids[half:], flags, 0)
 }
 
+// detail says why an eligible instance was chosen. rr.eligible is sorted
+// and read-only while batches run.
 func (rr *regionRun) detail(id string) string {
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
-	return rr.details[id]
+	i, found := slices.BinarySearchFunc(rr.eligible, id, func(c candidate, id string) int { return strings.Compare(c.id, id) })
+	if !found {
+		return ""
+	}
+	return rr.eligible[i].detail
 }
 
 func (rr *regionRun) fail(ids []string, f *report.Failure) {
