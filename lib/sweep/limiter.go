@@ -58,10 +58,3 @@ func (l *limiter) succeeded() {
 	}
 	l.mu.Unlock()
 }
-
-// current reports the limit, for tests and logs.
-func (l *limiter) current() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.limit
-}

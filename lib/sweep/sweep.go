@@ -219,11 +219,11 @@ type regionRun struct {
 
 func (s *Sweeper) newRegionRun(region string) *regionRun {
 	return &regionRun{
-		s:       s,
-		region:  region,
-		limit:   newLimiter(s.opts.BatchConcurrency),
-		rep:     report.NewRegion(region),
-		seen:    map[string]struct{}{},
+		s:      s,
+		region: region,
+		limit:  newLimiter(s.opts.BatchConcurrency),
+		rep:    report.NewRegion(region),
+		seen:   map[string]struct{}{},
 	}
 }
 
