@@ -1,0 +1,52 @@
+package sweep
+
+import "testing"
+
+func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
+	l := newLimiter(8)
+	for _, want := range []int{4, 2, 1, 1} {
+		l.throttled()
+		if l.limit != want {
+			t.Fatalf("after throttling, limit = %d, want %d", l.limit, want)
+		}
+	}
+	// One success per slot at the current limit earns one more slot.
+	var steps []int
+	for l.limit < 8 {
+		for range l.limit {
+			l.succeeded()
+		}
+		steps = append(steps, l.limit)
+	}
+	want := []int{2, 3, 4, 5, 6, 7, 8}
+	if len(steps) != len(want) {
+		t.Fatalf("recovery steps %v, want %v", steps, want)
+	}
+	for i := range want {
+		if steps[i] != want[i] {
+			t.Fatalf("recovery steps %v, want %v", steps, want)
+		}
+	}
+	l.succeeded()
+	if l.limit != 8 {
+		t.Errorf("limit grew past its maximum: %d", l.limit)
+	}
+}
+
+func TestLimiterBlocksAtTheLimit(t *testing.T) {
+	l := newLimiter(2)
+	l.acquire()
+	l.acquire()
+	acquired := make(chan struct{})
+	go func() {
+		l.acquire()
+		close(acquired)
+	}()
+	select {
+	case <-acquired:
+		t.Fatal("a third acquire passed a limit of 2")
+	default:
+	}
+	l.release()
+	<-acquired // must now get through; the test times out otherwise
+}
