@@ -177,7 +177,9 @@ func (c *Client) prepare(ctx context.Context, req requests.AcsRequest) error {
 		if left <= 0 {
 			return context.DeadlineExceeded
 		}
-		timeout = min(timeout, left)
+		// The context ends the call at the deadline; the SDK timeout gets
+		// a little slack so that a deadline is reported as one.
+		timeout = min(timeout, left+100*time.Millisecond)
 	}
 	req.SetReadTimeout(timeout)
 	req.SetConnectTimeout(min(c.connectTimeout, timeout))
@@ -196,7 +198,7 @@ func (c *Client) DescribeRegions(ctx context.Context) (Regions, error) {
 	if err := c.prepare(ctx, req); err != nil {
 		return Regions{}, c.wrap(ctx, action, "", err)
 	}
-	resp, err := client.DescribeRegions(req)
+	resp, err := guard(action, "", func() (*ecs.DescribeRegionsResponse, error) { return client.DescribeRegions(req) })
 	if err != nil {
 		return Regions{}, c.wrap(ctx, action, "", err)
 	}
@@ -245,7 +247,7 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	if err := c.prepare(ctx, req); err != nil {
 		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
 	}
-	resp, err := client.DescribeInstances(req)
+	resp, err := guard(action, in.Region, func() (*ecs.DescribeInstancesResponse, error) { return client.DescribeInstances(req) })
 	if err != nil {
 		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
 	}
@@ -254,12 +256,41 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		// as a complete listing.
 		return DescribePage{}, malformed(action, in.Region, "no RequestId")
 	}
+	if what := missingSafetyFields(resp.GetHttpContentBytes()); what != "" {
+		return DescribePage{}, malformed(action, in.Region, what)
+	}
 	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
 	page.Instances = make([]decide.Instance, 0, len(resp.Instances.Instance))
 	for i := range resp.Instances.Instance {
 		page.Instances = append(page.Instances, fromSDK(&resp.Instances.Instance[i], in.Region))
 	}
 	return page, nil
+}
+
+// missingSafetyFields checks the raw DescribeInstances body for the fields
+// whose zero value would permit a release: the SDK decodes a missing or null
+// DeletionProtection as false and missing OperationLocks as "no lock". It
+// returns what is wrong, or "".
+func missingSafetyFields(body []byte) string {
+	var raw struct {
+		Instances struct {
+			Instance []map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return "not the expected JSON"
+	}
+	for i, inst := range raw.Instances.Instance {
+		switch p := strings.TrimSpace(string(inst["DeletionProtection"])); p {
+		case "true", "false":
+		default:
+			return fmt.Sprintf("instance %d: DeletionProtection is %q, want true or false", i, p)
+		}
+		if l := strings.TrimSpace(string(inst["OperationLocks"])); !strings.HasPrefix(l, "{") {
+			return fmt.Sprintf("instance %d: OperationLocks missing or not an object", i)
+		}
+	}
+	return ""
 }
 
 func fromSDK(src *ecs.Instance, region string) decide.Instance {
@@ -302,7 +333,7 @@ func (c *Client) ListTagResources(ctx context.Context, in ListTagInput) (TagPage
 	if err := c.prepare(ctx, req); err != nil {
 		return TagPage{}, c.wrap(ctx, action, in.Region, err)
 	}
-	resp, err := client.ListTagResources(req)
+	resp, err := guard(action, in.Region, func() (*ecs.ListTagResourcesResponse, error) { return client.ListTagResources(req) })
 	if err != nil {
 		return TagPage{}, c.wrap(ctx, action, in.Region, err)
 	}
@@ -354,7 +385,7 @@ func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOut
 	if err := c.prepare(ctx, req); err != nil {
 		return DeleteOutput{}, c.wrap(ctx, action, in.Region, err)
 	}
-	resp, err := client.DeleteInstances(req)
+	resp, err := guard(action, in.Region, func() (*ecs.DeleteInstancesResponse, error) { return client.DeleteInstances(req) })
 	if err != nil {
 		wrapped := c.wrap(ctx, action, in.Region, err)
 		var apiErr *Error
@@ -375,6 +406,19 @@ func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOut
 	return DeleteOutput{RequestID: resp.RequestId}, nil
 }
 
+// guard runs one SDK call and turns a panic inside the SDK into a
+// malformed-response error: SDK v1.63.107 panics parsing an error body whose
+// Code, Message or RequestId is not a string.
+func guard[T any](action, region string, call func() (T, error)) (resp T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			resp, err = zero, malformed(action, region, "the SDK could not parse the answer")
+		}
+	}()
+	return call()
+}
+
 func malformed(action, region, what string) *Error {
 	return &Error{Action: action, Region: region, Code: CodeBadResponse, Message: "malformed response: " + what, Class: ClassRetryable}
 }
@@ -390,7 +434,12 @@ func (c *Client) wrap(ctx context.Context, action, region string, err error) err
 	var clientErr *sdkerrors.ClientError
 	var urlErr *url.Error
 	switch {
-	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &out):
+		return out // already classified (a recovered SDK panic)
+	case ctx.Err() != nil:
+		// Only the caller's context means the invocation ended. The HTTP
+		// client's own read timeout also wraps context.DeadlineExceeded,
+		// but it is an ordinary, retryable timeout (below).
 		out.Code, out.Message, out.Class = CodeCanceled, "the invocation deadline or cancellation ended the call", ClassCanceled
 		out.cause = context.Cause(ctx)
 		if out.cause == nil {
@@ -408,7 +457,7 @@ func (c *Client) wrap(ctx context.Context, action, region string, err error) err
 		}
 	case errors.As(err, &urlErr):
 		out.Code, out.Message = CodeTransport, urlErr.Op+" "+redactURL(urlErr.URL)+": "+sanitiseTransport(urlErr.Err)
-		if urlErr.Timeout() {
+		if urlErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 			out.Code = CodeTimeout
 		}
 	case errors.As(err, &clientErr):
@@ -420,6 +469,8 @@ func (c *Client) wrap(ctx context.Context, action, region string, err error) err
 		default:
 			out.Code, out.Message = "SDK."+clientErr.ErrorCode(), "the SDK could not make the call"
 		}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		out.Code, out.Message = CodeTimeout, "call timed out"
 	default:
 		out.Code, out.Message = "SDK.Error", "the SDK could not make the call"
 	}
@@ -471,3 +522,7 @@ func (c *Client) redact(msg string) string {
 	}
 	return msg
 }
+
+// UsesHTTPS reports whether calls go over HTTPS (always, unless an
+// http:// endpoint override says otherwise).
+func (c *Client) UsesHTTPS() bool { return c.scheme == "HTTPS" }
