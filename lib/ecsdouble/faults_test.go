@@ -188,7 +188,8 @@ func TestLatencyAndCancellation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL()+"/?Action=DescribeRegions", nil)
-	if _, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("cancelled request answered")
 	}
 	deadline := time.Now().Add(2 * time.Second)

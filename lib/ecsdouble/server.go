@@ -124,7 +124,7 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	for _, r := range cfg.regions {
 		s.known[r] = true
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
 	}

@@ -64,14 +64,6 @@ type index struct {
 	gone int
 }
 
-// from returns the position of the first record with ID > after.
-func (x *index) from(after string) int {
-	if after == "" {
-		return 0
-	}
-	return sort.Search(len(x.recs), func(i int) bool { return x.recs[i].id > after })
-}
-
 func (x *index) live() int { return len(x.recs) - x.gone }
 
 func (x *index) insert(r *rec) {
