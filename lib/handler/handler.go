@@ -190,6 +190,11 @@ func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRe
 		logger.Warn("sweep incomplete", "error", err.Error())
 		return rep, nil
 	}
+	if errors.Is(err, sweep.ErrCapExceeded) {
+		// Name the knobs, so whoever reads the failed invocation knows
+		// which settings set the numbers in the message.
+		err = fmt.Errorf("%w (limits from %s and %s, or the payload's maxRelease)", err, settings.EnvMaxRelease, settings.EnvMaxReleasePercent)
+	}
 	return rep, err
 }
 

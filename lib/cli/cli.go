@@ -1,0 +1,178 @@
+// Package cli is the command-line face of the function binary: when
+// FC_RUNTIME_API is not set, function/main.go hands its arguments to Main.
+// Every command runs the same lib/ code the deployed function runs; only
+// the source of credentials and events differs.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK     = 0 // the command did what was asked
+	ExitFailed = 1 // the run failed: cap exceeded, incomplete sweep, function error
+	ExitUsage  = 2 // bad command line, settings or deployment files
+)
+
+// Env is the process environment as the commands see it.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Lookup func(string) (string, bool)
+}
+
+func (e *Env) get(name string) string {
+	v, _ := e.Lookup(name)
+	return strings.TrimSpace(v)
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "sweep a built-in sample fleet on a local ECS double; no account needed", runDemo},
+		{"plan", "dry run against your account: what would be released", runPlan},
+		{"run", "sweep your account and release expired instances", runRun},
+		{"invoke", "one invocation exactly as FC does it, without Docker", runInvoke},
+		{"schedule", "sweep on the timer trigger's cron schedule", runSchedule},
+		{"validate", "check the settings and s.yaml/template.yaml", runValidate},
+	}
+}
+
+// Main runs one command and returns the process exit code. lookup reads
+// the environment (os.LookupEnv in production).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Lookup: lookup}
+	if len(args) == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if name == "help" && len(rest) > 0 {
+			return Main(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr, lookup)
+		}
+		usage(stdout)
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, env, rest)
+		}
+	}
+	fmt.Fprintf(stderr, "ecs-reaper: unknown command %q\n\n", name)
+	usage(stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `ecs-reaper releases ECS instances whose opt-in expiry tag has passed.
+
+On Function Compute (FC_RUNTIME_API set) this binary is the function. Anywhere
+else it is this command-line tool:
+
+Usage: go run ./function <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Start with:  go run ./function demo
+Help on a command:  go run ./function <command> --help
+`)
+}
+
+// flagSet makes a command's FlagSet whose --help prints the description,
+// the flags, the examples and, when withSettings, the settings variables.
+func flagSet(env *Env, name, synopsis, description, examples string, withSettings bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: go run ./function %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description)+"\n")
+		fmt.Fprintln(w, "Flags:")
+		fs.PrintDefaults()
+		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(examples, "\n"))
+		if withSettings {
+			fmt.Fprintln(w)
+			writeSettingsHelp(w)
+		}
+	}
+	return fs
+}
+
+// parse parses args; it returns -1 to go on, or the exit code. --help
+// prints to stdout and succeeds, as users expect of a help flag.
+func parse(env *Env, fs *flag.FlagSet, args []string) int {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(env.Stdout)
+		fs.Usage()
+		return ExitOK
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Name(), err)
+		fmt.Fprintf(env.Stderr, "Run 'go run ./function %s --help' for usage.\n", fs.Name())
+		return ExitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(env.Stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fmt.Fprintf(env.Stderr, "Run 'go run ./function %s --help' for usage.\n", fs.Name())
+		return ExitUsage
+	}
+	fs.SetOutput(env.Stderr)
+	return -1
+}
+
+// settingsHelp describes each settings variable for --help.
+var settingsHelp = map[string]string{
+	settings.EnvRegions:           `"" = own region (FC_REGION); "all"; or a list, e.g. cn-hangzhou,ap-southeast-1`,
+	settings.EnvTagKey:            `opt-in tag key whose value is the expiry (default reaper-expires)`,
+	settings.EnvKeepTag:           `tag key that exempts an instance (default reaper-keep)`,
+	settings.EnvDryRun:            `true: decide and ask ECS with DryRun, release nothing (default false)`,
+	settings.EnvForce:             `true: also release Running instances (default false)`,
+	settings.EnvForceStop:         `ForceStop sent with forced releases (default true)`,
+	settings.EnvMaxRelease:        `release nothing if more than this many are eligible (default 100)`,
+	settings.EnvMaxReleasePercent: `release nothing if more than this % of opted-in are eligible (default 50)`,
+	settings.EnvTimezone:          `IANA zone for date-only expiries (default UTC)`,
+	settings.EnvEndpoint:          `ECS endpoint URL override (default: the SDK's regional HTTPS endpoint)`,
+	settings.EnvFreshness:         `re-read a batch's instances when the listing is older (default 60s)`,
+	settings.EnvDeadlineMargin:    `start no new batch this close to the deadline (default 30s)`,
+	settings.EnvRegionConcurrency: `regions swept at once (default 4)`,
+	settings.EnvBatchConcurrency:  `DeleteInstances calls at once per region (default 4)`,
+}
+
+func writeSettingsHelp(w io.Writer) {
+	fmt.Fprintln(w, "Settings (environment variables, as on FC):")
+	names := append([]string(nil), settings.Names...)
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-27s %s\n", n, settingsHelp[n])
+	}
+}
+
+// stdinOr returns env.Stdin, or os.Stdin when it is nil.
+func (e *Env) stdin() io.Reader {
+	if e.Stdin == nil {
+		return os.Stdin
+	}
+	return e.Stdin
+}

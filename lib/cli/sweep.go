@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/handler"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// sweepFlags are the flags shared by demo, plan, run and schedule.
+type sweepFlags struct {
+	json    bool
+	region  string
+	verbose bool
+}
+
+const runSettingsNote = `Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and,
+for STS credentials, ALIBABA_CLOUD_SECURITY_TOKEN (never printed). Region:
+--region, else REAPER_REGIONS, else FC_REGION or ALIBABA_CLOUD_REGION_ID.`
+
+func runDemo(ctx context.Context, env *Env, args []string) int {
+	fs := flagSet(env, "demo", "[--dry-run] [--json] [--region LIST] [-v]", `
+Starts the in-repo ECS double on 127.0.0.1 with a built-in sample fleet
+(cn-hangzhou, cn-shanghai, ap-southeast-1; one instance per decision case),
+runs a real sweep through the real Alibaba Cloud SDK against it, prints the
+decisions, the DeleteInstances batches and a summary, and then what the
+double actually released. Nothing leaves your machine; no account is needed.
+The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
+  go run ./function demo
+  go run ./function demo --dry-run
+  REAPER_FORCE=true go run ./function demo     # running instances go too
+  go run ./function demo --json | jq .totals`, true)
+	var f sweepFlags
+	dryRun := fs.Bool("dry-run", false, "ask ECS with DryRun=true and release nothing")
+	addSweepFlags(fs, &f)
+	if code := parse(env, fs, args); code >= 0 {
+		return code
+	}
+	cfg, err := loadSettings(env, f.region)
+	if err != nil {
+		return fail(env, "demo", err)
+	}
+	if *dryRun {
+		cfg.DryRun = true
+	}
+	t, err := demoTarget(cfg)
+	if err != nil {
+		return fail(env, "demo", err)
+	}
+	defer t.close()
+	rep, code := sweepOnce(ctx, env, "demo", t, f)
+	if rep != nil && !f.json {
+		released := t.double.Released()
+		switch {
+		case len(released) > 0:
+			fmt.Fprintf(env.Stdout, "\nThe ECS double released %d instances: %s\n", len(released), strings.Join(released, ", "))
+		case t.cfg.DryRun:
+			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing (dry run).")
+		default:
+			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing.")
+		}
+	}
+	return code
+}
+
+func runPlan(ctx context.Context, env *Env, args []string) int {
+	fs := flagSet(env, "plan", "[--region LIST] [--json] [-v]", `
+A dry run against your account: lists the opted-in instances, decides each,
+and sends every release with DryRun=true so ECS checks permissions and
+parameters without releasing anything. REAPER_DRY_RUN is forced on.
+
+`+runSettingsNote, `
+  export ALIBABA_CLOUD_ACCESS_KEY_ID=... ALIBABA_CLOUD_ACCESS_KEY_SECRET=...
+  go run ./function plan --region cn-hangzhou
+  REAPER_REGIONS=all go run ./function plan --json > plan.json`, true)
+	var f sweepFlags
+	addSweepFlags(fs, &f)
+	if code := parse(env, fs, args); code >= 0 {
+		return code
+	}
+	cfg, err := loadSettings(env, f.region)
+	if err != nil {
+		return fail(env, "plan", err)
+	}
+	cfg.DryRun = true
+	t, err := accountTarget(env, cfg)
+	if err != nil {
+		return fail(env, "plan", err)
+	}
+	_, code := sweepOnce(ctx, env, "plan", t, f)
+	return code
+}
+
+func runRun(ctx context.Context, env *Env, args []string) int {
+	fs := flagSet(env, "run", "[--region LIST] [--json] [-v]", `
+Sweeps your account as the function would and RELEASES the expired
+instances (unless REAPER_DRY_RUN=true). Run 'plan' first. The caps
+REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply: when more are
+eligible, nothing is released and the exit code is 1.
+
+`+runSettingsNote, `
+  go run ./function plan --region cn-hangzhou     # look first
+  go run ./function run --region cn-hangzhou`, true)
+	var f sweepFlags
+	addSweepFlags(fs, &f)
+	if code := parse(env, fs, args); code >= 0 {
+		return code
+	}
+	cfg, err := loadSettings(env, f.region)
+	if err != nil {
+		return fail(env, "run", err)
+	}
+	t, err := accountTarget(env, cfg)
+	if err != nil {
+		return fail(env, "run", err)
+	}
+	if !cfg.DryRun {
+		fmt.Fprintf(env.Stderr, "run: WARNING: releasing expired instances for real in %s (at most %d, %.4g%% of opted-in)\n",
+			describeRegions(t), cfg.MaxRelease, cfg.MaxReleasePercent)
+	}
+	_, code := sweepOnce(ctx, env, "run", t, f)
+	return code
+}
+
+func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
+	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
+	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
+	fs.BoolVar(&f.verbose, "v", false, "write the JSON logs (one record per decision and batch) to stderr")
+}
+
+func describeRegions(t *target) string {
+	switch {
+	case t.cfg.AllRegions:
+		return "every region"
+	case len(t.cfg.Regions) > 0:
+		return strings.Join(t.cfg.Regions, ", ")
+	}
+	return t.defaultRegion
+}
+
+// sweepOnce runs one sweep, prints its report and returns the exit code.
+func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFlags) (*report.Report, int) {
+	api, err := t.api()
+	if err != nil {
+		return nil, fail(env, name, err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewJSONHandler(env.Stderr, nil))
+	}
+	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
+	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger)
+	if rep != nil {
+		if perr := printReport(env.Stdout, rep, f.json); perr != nil {
+			return rep, fail(env, name, perr)
+		}
+	}
+	switch {
+	case errors.Is(err, handler.ErrSettings):
+		return rep, fail(env, name, fmt.Errorf("%w: %w", errUsage, err))
+	case err != nil:
+		return rep, fail(env, name, err)
+	case rep != nil && !rep.Complete:
+		fmt.Fprintf(env.Stderr, "%s: the sweep is incomplete; see the regions marked INCOMPLETE\n", name)
+		return rep, ExitFailed
+	}
+	return rep, ExitOK
+}
+
+func printReport(w io.Writer, rep *report.Report, asJSON bool) error {
+	if !asJSON {
+		return report.WriteText(w, rep)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// fail prints err for the command and returns its exit code: 2 for
+// usage and settings problems, 1 otherwise.
+func fail(env *Env, name string, err error) int {
+	msg := err.Error()
+	if errors.Is(err, errUsage) {
+		msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
+	}
+	// errors.Join puts one problem per line; indent them under the command.
+	fmt.Fprintf(env.Stderr, "%s: %s\n", name, strings.ReplaceAll(msg, "\n", "\n  "))
+	if errors.Is(err, errUsage) {
+		return ExitUsage
+	}
+	return ExitFailed
+}

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/handler"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+)
+
+// demoFleet is the sample fleet of `demo` and `--demo`: three regions and
+// every decision case, with few enough eligible instances that the default
+// caps (100 instances, 50% of opted-in) let the demo release.
+//
+//go:embed demo-fleet.json
+var demoFleet []byte
+
+// DemoFleet returns the built-in sample fleet.
+func DemoFleet() (ecsdouble.Fleet, error) {
+	return ecsdouble.ParseFleet(demoFleet)
+}
+
+// Environment variables holding the caller's AccessKey, as the Alibaba
+// Cloud CLI and SDKs read them.
+const (
+	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
+	EnvRegionID        = "ALIBABA_CLOUD_REGION_ID"
+	EnvFCRegion        = "FC_REGION"
+)
+
+// errUsage marks a problem with the command line, settings or environment
+// (exit code 2) rather than a failed run.
+var errUsage = errors.New("usage")
+
+// target is what a sweep runs against: a real account or the demo double.
+type target struct {
+	creds         ecsapi.Credentials
+	cfg           settings.Settings
+	defaultRegion string
+	double        *ecsdouble.Server // nil for a real account
+}
+
+func (t *target) close() {
+	if t.double != nil {
+		t.double.Close()
+	}
+}
+
+func (t *target) api() (ecsapi.API, error) {
+	api, err := handler.SDKFactory(t.creds, t.cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ECS client: %w", errUsage, err)
+	}
+	return api, nil
+}
+
+// loadSettings reads the REAPER_* settings and applies --region.
+func loadSettings(env *Env, regionFlag string) (settings.Settings, error) {
+	cfg, err := settings.FromEnv(env.Lookup)
+	if err != nil {
+		return cfg, fmt.Errorf("%w: settings: %w", errUsage, err)
+	}
+	if regionFlag != "" {
+		var regions []string
+		for _, r := range strings.Split(regionFlag, ",") {
+			regions = append(regions, strings.TrimSpace(r))
+		}
+		cfg = cfg.Apply(settings.Overrides{Regions: regions})
+		if err := cfg.Validate(); err != nil {
+			return cfg, fmt.Errorf("%w: --region %q: %w", errUsage, regionFlag, err)
+		}
+	}
+	return cfg, nil
+}
+
+// accountTarget is the caller's account, with the AccessKey from the
+// environment. The secret and token are never printed.
+func accountTarget(env *Env, cfg settings.Settings) (*target, error) {
+	creds := ecsapi.Credentials{
+		AccessKeyID:     env.get(EnvAccessKeyID),
+		AccessKeySecret: env.get(EnvAccessKeySecret),
+		SecurityToken:   env.get(EnvSecurityToken),
+	}
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		return nil, fmt.Errorf("%w: no credentials: set %s and %s (and %s for STS credentials), or try `go run ./function demo`",
+			errUsage, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken)
+	}
+	t := &target{creds: creds, cfg: cfg, defaultRegion: env.get(EnvFCRegion)}
+	if t.defaultRegion == "" {
+		t.defaultRegion = env.get(EnvRegionID)
+	}
+	if !cfg.AllRegions && len(cfg.Regions) == 0 && t.defaultRegion == "" {
+		return nil, fmt.Errorf("%w: no region: pass --region, or set %s, %s or %s",
+			errUsage, settings.EnvRegions, EnvRegionID, EnvFCRegion)
+	}
+	return t, nil
+}
+
+// demoTarget starts the ECS double on loopback with the demo fleet and a
+// fresh random STS credential, and points the settings at it. Regions
+// default to the fleet's regions.
+func demoTarget(cfg settings.Settings) (*target, error) {
+	fleet, err := DemoFleet()
+	if err != nil {
+		return nil, fmt.Errorf("demo fleet: %w", err)
+	}
+	creds := ecsapi.Credentials{
+		AccessKeyID:     "STS.demo" + randomHex(8),
+		AccessKeySecret: randomHex(16),
+		SecurityToken:   "demo-token-" + randomHex(16),
+	}
+	double, err := ecsdouble.Start(fleet, ecsdouble.WithCredential(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken))
+	if err != nil {
+		return nil, fmt.Errorf("start the ECS double: %w", err)
+	}
+	cfg.Endpoint = double.URL()
+	if !cfg.AllRegions && len(cfg.Regions) == 0 {
+		cfg.Regions = fleet.Regions()
+	}
+	return &target{creds: creds, cfg: cfg, double: double}, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/schedule"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+)
+
+func runValidate(ctx context.Context, env *Env, args []string) int {
+	fs := flagSet(env, "validate", "[--dir DIR]", `
+Checks, without calling any API:
+  - the REAPER_* settings in this environment (printed as the function
+    would log them: the effective configuration);
+  - the timer cron expressions of s.yaml and template.yaml, with FC's syntax
+    (the next runs are shown);
+  - s.yaml, template.yaml and docs/ram-policy.json against the program: the
+    fc3 schema, the settings it reads, the ECS actions it calls.
+Exit code 2 when anything is wrong; every problem is listed.`, `
+  go run ./function validate
+  REAPER_MAX_RELEASE=-1 go run ./function validate     # shows the problem
+  go run ./function validate --dir /path/to/clone`, true)
+	dir := fs.String("dir", "", "repository root (default: found from the current directory upwards)")
+	if code := parse(env, fs, args); code >= 0 {
+		return code
+	}
+	out := env.Stdout
+	problems := 0
+
+	fmt.Fprintln(out, "Settings (environment):")
+	cfg, err := settings.FromEnv(env.Lookup)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(out, "  PROBLEM %s\n", line)
+			problems++
+		}
+	} else {
+		for _, a := range cfg.Describe() {
+			fmt.Fprintf(out, "  %-20s %s\n", a.Key, a.Value.String())
+		}
+	}
+
+	root := *dir
+	if root == "" {
+		if root, err = findRepoRoot("."); err != nil {
+			fmt.Fprintf(out, "\nDeployment files:\n  PROBLEM %v; pass --dir\n", err)
+			return summary(env, problems+1)
+		}
+	}
+	fmt.Fprintf(out, "\nTimer schedules (%s):\n", root)
+	for _, file := range []string{sYAMLPath, templatePath} {
+		crons, err := readCrons(root, file)
+		if err != nil {
+			fmt.Fprintf(out, "  PROBLEM %v\n", err)
+			problems++
+			continue
+		}
+		if len(crons) == 0 {
+			fmt.Fprintf(out, "  %s: no timer trigger\n", file)
+		}
+		for _, c := range crons {
+			fmt.Fprintf(out, "  %s %s = %q\n", c.File, c.Path, c.Expr)
+			sched, err := schedule.Parse(c.Expr)
+			if err != nil {
+				fmt.Fprintf(out, "    PROBLEM %v\n", err)
+				problems++
+				continue
+			}
+			next := sched.Next(time.Now())
+			fmt.Fprintf(out, "    next runs %s, %s\n", next.Format(time.RFC3339), sched.Next(next).Format(time.RFC3339))
+		}
+	}
+
+	fmt.Fprintf(out, "\nDeployment files (%s, %s, %s):\n", sYAMLPath, templatePath, ramPolicyPath)
+	n, err := deployCheck(ctx, root, out)
+	if err != nil {
+		fmt.Fprintf(out, "  SKIPPED the schema, settings and RAM policy checks: %v\n", err)
+		fmt.Fprintln(out, "  (in a clone with Go installed: go test ./lib/deployfiles)")
+	} else if n == 0 {
+		fmt.Fprintln(out, "  ok")
+	}
+	return summary(env, problems+n)
+}
+
+// deployCheck runs lib/deployfiles' checks on root in a child process (see
+// internal/deploycheck for why) and prints each problem. It returns the
+// number of problems; err means the check could not run.
+func deployCheck(ctx context.Context, root string, out io.Writer) (int, error) {
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return 0, fmt.Errorf("%s is not a clone of the module (no go.mod)", root)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return 0, errors.New("the Go toolchain is not on PATH")
+	}
+	cmd := exec.CommandContext(ctx, goTool, "run", "./lib/cli/internal/deploycheck", root)
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.ExitCode() == 1 && stdout.Len() > 0: // problems found
+	case errors.As(err, &exit) && exit.ExitCode() == 2 && stdout.Len() > 0: // files not loadable
+	default:
+		return 0, fmt.Errorf("go run ./lib/cli/internal/deploycheck: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if line != "" {
+			fmt.Fprintf(out, "  PROBLEM %s\n", line)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func summary(env *Env, problems int) int {
+	if problems == 0 {
+		fmt.Fprintln(env.Stdout, "\nvalidate: ok")
+		return ExitOK
+	}
+	plural := "s"
+	if problems == 1 {
+		plural = ""
+	}
+	fail(env, "validate", fmt.Errorf("%w: %d problem%s", errUsage, problems, plural))
+	return ExitUsage
+}
