@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -144,7 +145,16 @@ func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r.WithContext(t.ctx))
 }
 
+// endpointData initialises the SDK's package-level endpoint map once: the
+// SDK fills it lazily, without synchronisation, on the first client, so the
+// first concurrent calls would race on it.
+var endpointData sync.Once
+
 func (c *Client) sdkClient(ctx context.Context, region string) (*ecs.Client, error) {
+	endpointData.Do(func() {
+		ecs.GetEndpointMap()
+		ecs.GetEndpointType()
+	})
 	conf := sdk.NewConfig()
 	conf.Scheme = c.scheme
 	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken

@@ -414,7 +414,9 @@ func (rr *regionRun) describePage(ctx context.Context, in ecsapi.DescribeInput) 
 }
 
 func (rr *regionRun) finishDiscovery() {
-	rr.rep.Complete = true
+	// A page that closed the region (an instance without an ID) leaves the
+	// listing untrusted even though it ran to the end.
+	rr.rep.Complete = rr.closed == nil
 	rr.s.log.Info("region listed", "region", rr.region, "discovery", rr.rep.Discovery, "seen", rr.rep.Seen,
 		"opted_in", rr.rep.OptedIn, "eligible", len(rr.eligible))
 }
@@ -569,19 +571,23 @@ func (rr *regionRun) release(ctx context.Context) {
 	slices.SortFunc(rr.eligible, func(a, b candidate) int { return strings.Compare(a.id, b.id) })
 	var wg sync.WaitGroup
 	for _, b := range rr.batches() {
+		// Wait for a slot first: the checks must hold when the batch
+		// starts, not when it was queued behind the batches in flight.
+		rr.limit.acquire()
 		rr.mu.Lock()
 		stopped := rr.stopped
 		rr.mu.Unlock()
 		if stopped != nil {
+			rr.limit.release()
 			rr.hold(b.ids, report.ReasonRegionStopped, "the region was stopped by "+stopped.Code)
 			continue
 		}
 		if !rr.timeLeft(ctx) {
+			rr.limit.release()
 			rr.hold(b.ids, report.ReasonDeadline, "too little time left before the invocation deadline; the next run continues")
 			rr.markIncomplete()
 			continue
 		}
-		rr.limit.acquire()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
