@@ -50,7 +50,11 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 	}
 
 	root := *dir
-	if root == "" {
+	if root != "" {
+		if root, err = filepath.Abs(root); err != nil {
+			return fail(env, "validate", fmt.Errorf("%w: --dir: %w", errUsage, err))
+		}
+	} else {
 		if root, err = findRepoRoot("."); err != nil {
 			fmt.Fprintf(out, "\nDeployment files:\n  PROBLEM %v; pass --dir\n", err)
 			return summary(env, problems+1)

@@ -1,0 +1,314 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cli"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// repoRoot is the clone this test runs in.
+const repoRoot = "../.."
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run calls cli.Main with exactly the environment given (nothing from the
+// test process's own environment, so a developer's REAPER_* or
+// ALIBABA_CLOUD_* variables cannot change the outcome).
+func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code := cli.Main(t.Context(), args, strings.NewReader(stdin), &out, &errOut, lookup)
+	return result{code, out.String(), errOut.String()}
+}
+
+func (r result) must(t *testing.T, code int, in ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	all := r.stdout + r.stderr
+	for _, s := range in {
+		if !strings.Contains(all, s) {
+			t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", s, r.stdout, r.stderr)
+		}
+	}
+}
+
+var demoReleased = []string{"i-bp1demoprepaid0005", "i-bp1demostopdate002", "i-bp1demostoprfc0001", "i-bp1demostopttl0003", "i-t4ndemostopoff0015"}
+
+func TestHelp(t *testing.T) {
+	run(t, nil, "", "--help").must(t, cli.ExitOK, "Commands:", "demo", "plan", "run", "invoke", "schedule", "validate", "go run ./function demo")
+	run(t, nil, "").must(t, cli.ExitUsage, "Commands:")
+	run(t, nil, "", "frobnicate").must(t, cli.ExitUsage, `unknown command "frobnicate"`)
+	for _, cmd := range []string{"demo", "plan", "run", "invoke", "schedule", "validate"} {
+		t.Run(cmd, func(t *testing.T) {
+			r := run(t, nil, "", cmd, "--help")
+			r.must(t, cli.ExitOK, "Usage: go run ./function "+cmd, "Flags:", "Examples:", "go run ./function "+cmd, "REAPER_MAX_RELEASE")
+			if r.stderr != "" {
+				t.Errorf("--help wrote to stderr: %s", r.stderr)
+			}
+			run(t, nil, "", "help", cmd).must(t, cli.ExitOK, "Usage: go run ./function "+cmd)
+			run(t, nil, "", cmd, "--no-such-flag").must(t, cli.ExitUsage, "flag provided but not defined", cmd+" --help")
+			run(t, nil, "", cmd, "stray").must(t, cli.ExitUsage, `unexpected argument "stray"`)
+		})
+	}
+}
+
+func TestDemo(t *testing.T) {
+	r := run(t, nil, "", "demo")
+	r.must(t, cli.ExitOK, "Summary", "Region cn-hangzhou", "Region cn-shanghai", "Region ap-southeast-1",
+		"TerminateSubscription=true", "within the caps", "complete:   yes",
+		"The ECS double released 5 instances: "+strings.Join(demoReleased, ", "))
+
+	t.Run("json covers every decision case", func(t *testing.T) {
+		r := run(t, nil, "", "demo", "--json")
+		r.must(t, cli.ExitOK)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("--json output is not a report: %v\n%s", err, r.stdout)
+		}
+		if got := rep.IDs(report.OutcomeReleased); !slices.Equal(got, demoReleased) {
+			t.Errorf("released %v, want %v", got, demoReleased)
+		}
+		for _, reason := range []string{"running", "subscription-active", "security-locked", "locked", "deletion-protected",
+			"excluded", "invalid-expiry", "not-expired", "transitional-state", "no-opt-in"} {
+			if rep.Totals.Reasons["skipped/"+reason] == 0 {
+				t.Errorf("the demo fleet has no instance skipped as %s", reason)
+			}
+		}
+		regions := map[string]bool{}
+		terminate := false
+		for _, reg := range rep.Regions {
+			regions[reg.Region] = true
+			for _, b := range reg.Batches {
+				terminate = terminate || b.Flags.TerminateSubscription
+			}
+		}
+		if len(regions) < 3 || !terminate {
+			t.Errorf("regions %v, a TerminateSubscription batch: %v", regions, terminate)
+		}
+	})
+	t.Run("dry run", func(t *testing.T) {
+		run(t, nil, "", "demo", "--dry-run").must(t, cli.ExitOK, "(dry run)", "would-release", "The ECS double released nothing (dry run).")
+	})
+	t.Run("settings apply", func(t *testing.T) {
+		run(t, map[string]string{"REAPER_MAX_RELEASE": "2"}, "", "demo").must(t, cli.ExitFailed, "EXCEEDED", "caps are 2", "The ECS double released nothing.")
+		run(t, map[string]string{"REAPER_MAX_RELEASE": "-1"}, "", "demo").must(t, cli.ExitUsage, `REAPER_MAX_RELEASE="-1"`)
+		run(t, nil, "", "demo", "--region", "cn-shanghai").must(t, cli.ExitOK, "Region cn-shanghai", "released nothing")
+	})
+}
+
+// account is an ECS double standing in for a real account: plan and run
+// take their credentials from ALIBABA_CLOUD_* and REAPER_ECS_ENDPOINT
+// points the SDK at it.
+func account(t *testing.T, extra map[string]string) (*ecsdouble.Server, map[string]string) {
+	t.Helper()
+	fleet, err := cli.DemoFleet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ecsdouble.Start(fleet, ecsdouble.WithCredential("STS.acct", "acct-secret-xyz", "acct-token-xyz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	env := map[string]string{
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     "STS.acct",
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "acct-secret-xyz",
+		"ALIBABA_CLOUD_SECURITY_TOKEN":    "acct-token-xyz",
+		"REAPER_ECS_ENDPOINT":             srv.URL(),
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return srv, env
+}
+
+func noSecrets(t *testing.T, r result) {
+	t.Helper()
+	for _, s := range []string{"acct-secret-xyz", "acct-token-xyz"} {
+		if strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("output contains the secret %q", s)
+		}
+	}
+}
+
+func TestPlanAndRun(t *testing.T) {
+	t.Run("missing credentials", func(t *testing.T) {
+		for _, cmd := range []string{"plan", "run"} {
+			run(t, map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": "x"}, "", cmd, "--region", "cn-hangzhou").
+				must(t, cli.ExitUsage, "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
+		}
+	})
+	t.Run("missing region", func(t *testing.T) {
+		_, env := account(t, nil)
+		run(t, env, "", "plan").must(t, cli.ExitUsage, "no region", "--region", "REAPER_REGIONS")
+		run(t, env, "", "plan", "--region", "Hangzhou!").must(t, cli.ExitUsage, "--region")
+	})
+	t.Run("plan releases nothing", func(t *testing.T) {
+		// One region's share of expired instances is over the default 50%.
+		srv, env := account(t, map[string]string{"REAPER_MAX_RELEASE_PERCENT": "100"})
+		r := run(t, env, "", "plan", "--region", "cn-hangzhou,ap-southeast-1")
+		r.must(t, cli.ExitOK, "(dry run)", "would-release", "i-bp1demostoprfc0001", "DryRun=true")
+		noSecrets(t, r)
+		if got := srv.Released(); len(got) != 0 {
+			t.Errorf("plan released %v", got)
+		}
+	})
+	t.Run("run releases, with a warning first", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		r := run(t, env, "", "run", "--json", "-v")
+		r.must(t, cli.ExitOK, "WARNING: releasing expired instances for real in cn-hangzhou", `"msg":"decision"`)
+		noSecrets(t, r)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("--json: %v\n%s", err, r.stdout)
+		}
+		want := demoReleased[:4]
+		if got := srv.Released(); !slices.Equal(got, want) || !slices.Equal(rep.IDs(report.OutcomeReleased), want) {
+			t.Errorf("released %v, report %v, want %v", got, rep.IDs(report.OutcomeReleased), want)
+		}
+	})
+	t.Run("run over the cap", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_MAX_RELEASE": "1", "FC_REGION": "cn-hangzhou"})
+		run(t, env, "", "run").must(t, cli.ExitFailed, "release cap exceeded", "4 instances eligible", "REAPER_MAX_RELEASE")
+		if got := srv.Released(); len(got) != 0 {
+			t.Errorf("over the cap, released %v", got)
+		}
+	})
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func functionBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ecs-reaper-cli-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath, buildErr = fcdouble.Build(context.Background(), "../../function", dir)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+func TestInvoke(t *testing.T) {
+	bin := functionBinary(t)
+	t.Run("demo dry run", func(t *testing.T) {
+		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--payload", `{"dryRun": true}`)
+		r.must(t, cli.ExitOK, "FC Invoke Start", `"request_id":"fcdouble-1"`, "the ECS double released 0 instances")
+		var rep report.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("stdout is not the report: %v\n%s", err, r.stdout)
+		}
+		if !rep.DryRun || !slices.Equal(rep.IDs(report.OutcomeWouldRelease), demoReleased) {
+			t.Errorf("dryRun %v, would-release %v", rep.DryRun, rep.IDs(report.OutcomeWouldRelease))
+		}
+	})
+	t.Run("demo release as text, logs to a file", func(t *testing.T) {
+		logs := filepath.Join(t.TempDir(), "fn.log")
+		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--text", "--logs", logs, "--request-id", "req-42")
+		r.must(t, cli.ExitOK, "Summary", "the ECS double released 5 instances")
+		b, err := os.ReadFile(logs)
+		if err != nil || !strings.Contains(string(b), `"request_id":"req-42"`) {
+			t.Errorf("logs file: %v\n%s", err, b)
+		}
+	})
+	t.Run("event from stdin, not JSON", func(t *testing.T) {
+		r := run(t, nil, "this is not JSON", "invoke", "--binary", bin, "--demo", "--event", "-")
+		r.must(t, cli.ExitFailed, `"errorMessage"`, "not a JSON object", "the function returned an error")
+	})
+	t.Run("event file", func(t *testing.T) {
+		ev := filepath.Join(t.TempDir(), "event.json")
+		if err := os.WriteFile(ev, []byte(`{"triggerName":"t","triggerTime":"2026-01-01T00:00:00Z","payload":"{\"regions\":[\"cn-shanghai\"]}"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--event", ev)
+		r.must(t, cli.ExitOK, `"runId": "t@2026-01-01T00:00:00Z"`, `"region": "cn-shanghai"`)
+	})
+	t.Run("settings pass through", func(t *testing.T) {
+		run(t, map[string]string{"REAPER_MAX_RELEASE": "-1"}, "", "invoke", "--binary", bin, "--demo").
+			must(t, cli.ExitFailed, "REAPER_MAX_RELEASE")
+	})
+	t.Run("credentials from the environment", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "ap-southeast-1"})
+		r := run(t, env, "", "invoke", "--binary", bin)
+		r.must(t, cli.ExitOK, `"released"`)
+		noSecrets(t, r)
+		if got := srv.Released(); !slices.Equal(got, []string{"i-t4ndemostopoff0015"}) {
+			t.Errorf("released %v", got)
+		}
+		run(t, nil, "", "invoke", "--binary", bin).must(t, cli.ExitUsage, "no credentials", "--demo")
+	})
+	t.Run("usage errors", func(t *testing.T) {
+		run(t, nil, "", "invoke", "--demo", "--event", "x.json", "--payload", "{}").must(t, cli.ExitUsage, "--payload")
+		run(t, nil, "", "invoke", "--demo", "--timeout", "10ms").must(t, cli.ExitUsage, "--timeout")
+		run(t, nil, "", "invoke", "--demo", "--event", filepath.Join(t.TempDir(), "missing.json")).must(t, cli.ExitUsage, "read the event")
+	})
+}
+
+func TestSchedule(t *testing.T) {
+	r := run(t, nil, "", "schedule", "--demo", "--cron", "@every 1s", "--once")
+	r.must(t, cli.ExitOK, `"@every 1s" from --cron; dry run`, "tick at", "Summary", "would-release")
+	r = run(t, nil, "", "schedule", "--demo", "--release", "--cron", "CRON_TZ=Asia/Shanghai * * * * * *", "--once", "--json")
+	r.must(t, cli.ExitOK, "RELEASING", `"released"`)
+
+	run(t, nil, "", "schedule", "--demo", "--cron", "0 * * * *").must(t, cli.ExitUsage, "5 fields", "FC needs 6")
+	run(t, nil, "", "schedule", "--demo", "--dir", t.TempDir()).must(t, cli.ExitUsage, "pass --cron")
+	run(t, nil, "", "schedule", "--cron", "@every 1s").must(t, cli.ExitUsage, "no credentials")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // an interrupted schedule stops cleanly
+	var out, errOut bytes.Buffer
+	code := cli.Main(ctx, []string{"schedule", "--demo", "--dir", repoRoot}, nil, &out, &errOut, func(string) (string, bool) { return "", false })
+	if code != cli.ExitOK || !strings.Contains(errOut.String(), `"0 0 */1 * * *" from s.yaml resources.reaper.props.triggers[0].triggerConfig.cronExpression`) {
+		t.Errorf("schedule from s.yaml: exit %d\n%s", code, errOut.String())
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go run ./lib/cli/internal/deploycheck")
+	}
+	run(t, nil, "", "validate", "--dir", repoRoot).must(t, cli.ExitOK, "max_release", "s.yaml resources.reaper.props.triggers[0].triggerConfig.cronExpression", "next runs", "validate: ok")
+	run(t, map[string]string{"REAPER_MAX_RELEASE": "-1", "REAPER_TIMEZONE": "Mars/Olympus"}, "", "validate", "--dir", repoRoot).
+		must(t, cli.ExitUsage, `PROBLEM REAPER_MAX_RELEASE="-1"`, "PROBLEM REAPER_TIMEZONE", "validate: 2 problems")
+
+	dir := t.TempDir()
+	syaml := "edition: 3.0.0\nresources:\n  r:\n    props:\n      triggers:\n        - triggerConfig: {cronExpression: '0 * * * *'}\n"
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(syaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, "", "validate", "--dir", dir).must(t, cli.ExitUsage, "has 5 fields", "template.yaml", "SKIPPED")
+}
