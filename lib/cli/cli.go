@@ -110,7 +110,7 @@ func flagSet(env *Env, name, synopsis, description, examples string, withSetting
 		fmt.Fprintf(w, "Usage: go run ./function %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description)+"\n")
 		fmt.Fprintln(w, "Flags:")
 		fs.PrintDefaults()
-		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(examples, "\n"))
+		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.Trim(examples, "\n"))
 		if withSettings {
 			fmt.Fprintln(w)
 			writeSettingsHelp(w)
@@ -142,30 +142,43 @@ func parse(env *Env, fs *flag.FlagSet, args []string) int {
 	return -1
 }
 
-// settingsHelp describes each settings variable for --help.
+// settingsHelp describes each settings variable for --help; the defaults
+// are appended from settings.Default so the two cannot drift apart.
 var settingsHelp = map[string]string{
 	settings.EnvRegions:           `"" = own region (FC_REGION); "all"; or a list, e.g. cn-hangzhou,ap-southeast-1`,
-	settings.EnvTagKey:            `opt-in tag key whose value is the expiry (default reaper-expires)`,
-	settings.EnvKeepTag:           `tag key that exempts an instance (default reaper-keep)`,
-	settings.EnvDryRun:            `true: decide and ask ECS with DryRun, release nothing (default false)`,
-	settings.EnvForce:             `true: also release Running instances (default false)`,
-	settings.EnvForceStop:         `ForceStop sent with forced releases (default true)`,
-	settings.EnvMaxRelease:        `release nothing if more than this many are eligible (default 100)`,
-	settings.EnvMaxReleasePercent: `release nothing if more than this % of opted-in are eligible (default 50)`,
-	settings.EnvTimezone:          `IANA zone for date-only expiries (default UTC)`,
-	settings.EnvEndpoint:          `ECS endpoint URL override (default: the SDK's regional HTTPS endpoint)`,
-	settings.EnvFreshness:         `re-read a batch's instances when the listing is older (default 60s)`,
-	settings.EnvDeadlineMargin:    `start no new batch this close to the deadline (default 30s)`,
-	settings.EnvRegionConcurrency: `regions swept at once (default 4)`,
-	settings.EnvBatchConcurrency:  `DeleteInstances calls at once per region (default 4)`,
+	settings.EnvTagKey:            `opt-in tag key whose value is the expiry`,
+	settings.EnvKeepTag:           `tag key that exempts an instance`,
+	settings.EnvDryRun:            `true: decide and ask ECS with DryRun, release nothing`,
+	settings.EnvForce:             `true: also release Running instances`,
+	settings.EnvForceStop:         `ForceStop sent with forced releases`,
+	settings.EnvMaxRelease:        `release nothing if more than this many are eligible`,
+	settings.EnvMaxReleasePercent: `release nothing if more than this % of opted-in are eligible`,
+	settings.EnvTimezone:          `IANA zone for date-only expiries`,
+	settings.EnvEndpoint:          `ECS endpoint URL override; default: the SDK's regional HTTPS endpoint`,
+	settings.EnvFreshness:         `re-read a batch's instances when the listing is older`,
+	settings.EnvDeadlineMargin:    `start no new batch this close to the deadline`,
+	settings.EnvRegionConcurrency: `regions swept at once`,
+	settings.EnvBatchConcurrency:  `DeleteInstances calls at once per region`,
 }
 
 func writeSettingsHelp(w io.Writer) {
+	defaults := map[string]string{}
+	for _, a := range settings.Default().Describe() {
+		name := "REAPER_" + strings.ToUpper(a.Key)
+		if a.Key == "endpoint" {
+			name = settings.EnvEndpoint
+		}
+		defaults[name] = a.Value.String()
+	}
 	fmt.Fprintln(w, "Settings (environment variables, as on FC):")
 	names := append([]string(nil), settings.Names...)
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-27s %s\n", n, settingsHelp[n])
+		text := settingsHelp[n]
+		if d, ok := defaults[n]; ok && n != settings.EnvRegions && n != settings.EnvEndpoint {
+			text += " (default " + d + ")"
+		}
+		fmt.Fprintf(w, "  %-27s %s\n", n, text)
 	}
 }
 
