@@ -1415,3 +1415,40 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("cases did not run")
 	}
 }
+
+// TestFailedHalfIsReReadBeforeRetry: after a batch fails and its re-read
+// explains nothing, it is split; when a half fails too, it is re-read again
+// before anything in it is retried (rail 3: after any failed batch, always
+// re-read). Here the keep tag lands on an instance of the failing half
+// after the first re-read: the API would release it, only a re-read stops it.
+func TestFailedHalfIsReReadBeforeRetry(t *testing.T) {
+	f := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "r", 100)}
+	refused, keptLate := f.Instances[10].ID, f.Instances[20].ID
+	f.Instances[10].FailWith = "InvalidOperation.EniLinked"
+	h := newHarness(t, f, harnessConfig{})
+	var once sync.Once
+	h.setMutate(func(_ string, ids []string) {
+		if len(ids) < 100 && slices.Contains(ids, refused) && slices.Contains(ids, keptLate) {
+			once.Do(func() {
+				h.srv.Mutate(keptLate, func(in *ecsdouble.Instance) { in.Tags[keep] = "changed-my-mind" })
+			})
+		}
+	})
+	rep, err := h.run(sequential(), "cn-hangzhou")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := h.checkInvariants(rep, eligibleIn(f, h.rules))
+	if slices.Contains(h.srv.Released(), keptLate) {
+		t.Fatalf("%s released after it gained the keep tag and its batch failed", keptLate)
+	}
+	if e := got[keptLate]; e.outcome != report.OutcomeSkipped || e.reason != string(decide.ReasonExcluded) {
+		t.Errorf("kept-late reported %s/%s, want skipped/excluded", e.outcome, e.reason)
+	}
+	if e := got[refused]; e.outcome != report.OutcomeFailed || e.item.Code != "InvalidOperation.EniLinked" {
+		t.Errorf("refused reported %s/%s %s", e.outcome, e.reason, e.item.Code)
+	}
+	if n := len(h.srv.Released()); n != 98 {
+		t.Errorf("released %d, want 98", n)
+	}
+}

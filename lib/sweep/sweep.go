@@ -621,18 +621,16 @@ func (rr *regionRun) runBatch(ctx context.Context, b batch) {
 			return
 		}
 	}
-	rr.deleteIsolated(ctx, ids, b.flags, maxRereads)
+	rr.deleteIsolated(ctx, ids, b.flags)
 }
 
-// maxRereads bounds the re-reads of one batch's descendants before the
-// sweep falls back to splitting.
-const maxRereads = 3
-
 // deleteIsolated releases ids, keeping one bad instance from holding back
-// the others: after an instance-level failure it re-reads the batch and
-// retries without the instances that changed; when the re-read explains
-// nothing it splits the batch in halves.
-func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags, rereads int) {
+// the others: after any failure it re-reads the batch (every failed call,
+// halves included, so nothing is retried on data older than the failure)
+// and retries without the instances that changed; when the re-read
+// explains nothing it splits the batch in halves. Each step retries fewer
+// IDs, so the recursion ends.
+func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags) {
 	if len(ids) == 0 {
 		return
 	}
@@ -666,15 +664,13 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 		rr.fail(ids, &report.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
 		return
 	}
-	if rereads > 0 {
-		keep, ok := rr.reread(ctx, ids, flags, "after "+failure.Code)
-		if !ok {
-			return
-		}
-		if len(keep) < len(ids) {
-			rr.deleteIsolated(ctx, keep, flags, rereads-1)
-			return
-		}
+	keep, ok := rr.reread(ctx, ids, flags, "after "+failure.Code)
+	if !ok {
+		return
+	}
+	if len(keep) < len(ids) {
+		rr.deleteIsolated(ctx, keep, flags)
+		return
 	}
 	class := ecsapi.Classify(err)
 	if class != ecsapi.ClassInstance && class != ecsapi.ClassNotFound {
@@ -690,8 +686,8 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 		return
 	}
 	half := len(ids) / 2
-	rr.deleteIsolated(ctx, ids[:half], flags, 0)
-	rr.deleteIsolated(ctx, ids[half:], flags, 0)
+	rr.deleteIsolated(ctx, ids[:half], flags)
+	rr.deleteIsolated(ctx, ids[half:], flags)
 }
 
 // detail says why an eligible instance was chosen. rr.eligible is sorted
