@@ -641,7 +641,7 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 			outcome = report.OutcomeWouldRelease
 		}
 		for _, id := range ids {
-			rr.add(outcome, "", report.Item{ID: id, Detail: rr.detail(id), RequestID: out.RequestID})
+			rr.add(outcome, "", report.Item{ID: id, Detail: rr.detail(id)}) // the request ID is on the batch
 		}
 		rr.limit.succeeded()
 		return
