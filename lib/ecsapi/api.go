@@ -64,6 +64,10 @@ type DescribeInput struct {
 	InstanceIDs []string // sent as a JSON array; empty means no ID filter
 	NextToken   string
 	MaxResults  int
+	// DryRun checks the permission only. ECS answers a role without
+	// ecs:DescribeInstances with an empty list, not an error; a dry run
+	// tells the two apart. A passing dry run returns an empty page.
+	DryRun bool
 }
 
 // DescribePage is one page of DescribeInstances.

@@ -254,12 +254,24 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	}
 	req.MaxResults = requests.NewInteger(pageSize)
 	req.NextToken = in.NextToken
+	if in.DryRun {
+		req.DryRun = requests.NewBoolean(true)
+	}
 	if err := c.prepare(ctx, req); err != nil {
 		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
 	}
 	resp, err := guard(action, in.Region, func() (*ecs.DescribeInstancesResponse, error) { return client.DescribeInstances(req) })
 	if err != nil {
-		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
+		wrapped := c.wrap(ctx, action, in.Region, err)
+		var apiErr *Error
+		if in.DryRun && errors.As(wrapped, &apiErr) && apiErr.Class == ClassDryRunPassed {
+			return DescribePage{RequestID: apiErr.RequestID}, nil
+		}
+		return DescribePage{}, wrapped
+	}
+	if in.DryRun {
+		return DescribePage{}, &Error{Action: action, Region: in.Region, Code: "DryRun.Unexpected2xx",
+			Message: "a dry run answered with a listing instead of DryRunOperation", RequestID: resp.RequestId, Class: ClassFatal}
 	}
 	if resp.RequestId == "" {
 		// An empty 200 body decodes to an empty, final page: never take it

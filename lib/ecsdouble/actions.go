@@ -337,6 +337,21 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 	default:
 		return errorReply(reqID, errf(404, "InvalidLockReason.NotFound", "The specified LockReason %q is not valid.", lock))
 	}
+	dryRun, e := parseBool(p, "DryRun")
+	if e != nil {
+		return errorReply(reqID, e)
+	}
+	if dryRun {
+		if s.describeDenied.Load() {
+			return errorReply(reqID, errf(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM."))
+		}
+		return errorReply(reqID, errf(400, "DryRunOperation", "Request validation has been passed with DryRun flag set."))
+	}
+	if s.describeDenied.Load() {
+		out := describeJSON{RequestID: reqID, PageSize: 10, PageNumber: 1}
+		out.Instances.Instance = []instJSON{}
+		return jsonReply(out)
+	}
 	if pn := p["PageNumber"]; pn != "" && pn != "1" {
 		return errorReply(reqID, errf(400, "UnsupportedParameter", "The double supports NextToken pagination only; PageNumber is deprecated."))
 	}

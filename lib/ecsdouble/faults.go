@@ -194,3 +194,8 @@ func (s *Server) pickFault(c *Call) *Fault {
 	}
 	return nil
 }
+
+// DenyDescribe makes the double answer like ECS does for a caller whose role
+// lacks ecs:DescribeInstances: an empty list, and Forbidden.RAM only when
+// the call is a dry run.
+func (s *Server) DenyDescribe(denied bool) { s.describeDenied.Store(denied) }

@@ -46,6 +46,9 @@ type Server struct {
 
 	latency atomic.Int64
 	seq     atomic.Uint64
+	// describeDenied imitates a role without ecs:DescribeInstances: ECS
+	// answers such a caller with an empty list, not an error.
+	describeDenied atomic.Bool
 	salt    uint64
 
 	mu           sync.Mutex

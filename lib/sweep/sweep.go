@@ -309,6 +309,9 @@ func (rr *regionRun) discover(ctx context.Context) {
 	rr.take(probe.Instances)
 	if probe.NextToken == "" {
 		rr.rep.Discovery = DiscoveryScan
+		if len(probe.Instances) == 0 && !rr.confirmEmpty(ctx) {
+			return
+		}
 		rr.finishDiscovery()
 		return
 	}
@@ -364,6 +367,14 @@ func (rr *regionRun) discover(ctx context.Context) {
 		rr.take(page.Instances)
 	}
 	rr.finishDiscovery()
+}
+
+// confirmEmpty tells an empty region from a role that may not list it:
+// ECS answers the latter with an empty list too. A dry run answers
+// DryRunOperation only when the permission is there.
+func (rr *regionRun) confirmEmpty(ctx context.Context) bool {
+	_, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, DryRun: true})
+	return ok
 }
 
 // scan reads the rest of the region's instances, unfiltered, from token.

@@ -31,10 +31,10 @@ type env struct {
 	api *ecsapi.Client
 }
 
-func newEnv(t *testing.T, fleet ecsdouble.Fleet) *env {
+func newEnv(t *testing.T, fleet ecsdouble.Fleet, opts ...ecsdouble.Option) *env {
 	t.Helper()
-	srv, err := ecsdouble.Start(fleet, ecsdouble.WithCredential(testAK, testSecret, ""),
-		ecsdouble.WithClock(func() time.Time { return testNow }))
+	opts = append(opts, ecsdouble.WithCredential(testAK, testSecret, ""), ecsdouble.WithClock(func() time.Time { return testNow }))
+	srv, err := ecsdouble.Start(fleet, opts...)
 	if err != nil {
 		t.Fatalf("start double: %v", err)
 	}
@@ -458,4 +458,36 @@ func TestBadSignatureReleasesNothing(t *testing.T) {
 	if strings.Contains(fmt.Sprint(rep), "wrong-secret") {
 		t.Error("report carries the secret")
 	}
+}
+
+func TestEmptyListingIsCheckedForPermission(t *testing.T) {
+	t.Run("empty region", func(t *testing.T) {
+		e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "x", 3)}, ecsdouble.WithRegions("cn-beijing"))
+		rep, err := run(t, e, options(), "cn-beijing")
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		if r := rep.Regions[0]; !r.Complete || r.Seen != 0 || r.Error != nil {
+			t.Errorf("empty region reported %+v, want complete with nothing seen", r)
+		}
+		calls := describeCalls(e.srv)
+		if len(calls) != 2 || calls[1].Params["DryRun"] != "true" || calls[1].Code != "DryRunOperation" {
+			t.Errorf("want a listing then a passing dry run, got %d calls", len(calls))
+		}
+	})
+	t.Run("role without DescribeInstances", func(t *testing.T) {
+		e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "x", 3)})
+		e.srv.DenyDescribe(true)
+		rep, err := run(t, e, options(), "cn-hangzhou")
+		if err == nil {
+			t.Fatal("a region the role cannot list was reported complete")
+		}
+		r := rep.Regions[0]
+		if r.Complete || r.Error == nil || r.Error.Code != "Forbidden.RAM" {
+			t.Errorf("region %+v: want incomplete with Forbidden.RAM", r)
+		}
+		if e.srv.CallCount(ecsapi.ActionDescribeInstances) != 2 {
+			t.Errorf("permission error retried: %d calls", e.srv.CallCount(ecsapi.ActionDescribeInstances))
+		}
+	})
 }
