@@ -49,7 +49,7 @@ type Server struct {
 	// describeDenied imitates a role without ecs:DescribeInstances: ECS
 	// answers such a caller with an empty list, not an error.
 	describeDenied atomic.Bool
-	salt    uint64
+	salt           uint64
 
 	mu           sync.Mutex
 	st           *store
