@@ -15,6 +15,10 @@ type Instance struct {
 	DeletionProtection bool
 	LockReasons        []string // OperationLocks.LockReason[].LockReason
 	Tags               map[string]string
+	// Problem, when set, says why the API's answer for this instance
+	// cannot be trusted (a safety field missing); such an instance is
+	// never released.
+	Problem string
 }
 
 // Rules configures the decision.

@@ -56,6 +56,7 @@ func TestDecide(t *testing.T) {
 		{name: "ID with newline", edit: func(i *Instance) { i.ID = "i-a\ni-b" }, want: want{reason: ReasonInvalidData}},
 		{name: "unknown charge type", edit: func(i *Instance) { i.ChargeType = "Spot" }, want: want{reason: ReasonInvalidData, detail: "unknown charge type Spot"}},
 		{name: "empty charge type", edit: func(i *Instance) { i.ChargeType = "" }, want: want{reason: ReasonInvalidData}},
+		{name: "answer missing a safety field is not trusted", edit: func(i *Instance) { i.Problem = "the API's answer has no DeletionProtection" }, want: want{reason: ReasonInvalidData, detail: "no DeletionProtection"}},
 		{name: "lower-case charge type is not trusted", edit: func(i *Instance) { i.ChargeType = "postpaid" }, want: want{reason: ReasonInvalidData}},
 
 		// Rule 2.

@@ -42,6 +42,9 @@ func Decide(inst Instance, rules Rules, now time.Time) Decision {
 	if problem := badID(inst.ID); problem != "" {
 		return skip(ReasonInvalidData, "instance ID %s", problem)
 	}
+	if inst.Problem != "" {
+		return skip(ReasonInvalidData, "%s", inst.Problem)
+	}
 	if inst.ChargeType != ChargePrePaid && inst.ChargeType != ChargePostPaid {
 		return skip(ReasonInvalidData, "unknown charge type %s (want PrePaid or PostPaid)", quote(inst.ChargeType))
 	}

@@ -278,41 +278,59 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		// as a complete listing.
 		return DescribePage{}, malformed(action, in.Region, "no RequestId")
 	}
-	if what := missingSafetyFields(resp.GetHttpContentBytes()); what != "" {
-		return DescribePage{}, malformed(action, in.Region, what)
+	problems, err := safetyProblems(resp.GetHttpContentBytes(), len(resp.Instances.Instance))
+	if err != nil {
+		return DescribePage{}, malformed(action, in.Region, err.Error())
 	}
 	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
 	page.Instances = make([]decide.Instance, 0, len(resp.Instances.Instance))
 	for i := range resp.Instances.Instance {
-		page.Instances = append(page.Instances, fromSDK(&resp.Instances.Instance[i], in.Region))
+		inst := fromSDK(&resp.Instances.Instance[i], in.Region)
+		inst.Problem = problems[i]
+		page.Instances = append(page.Instances, inst)
 	}
 	return page, nil
 }
 
-// missingSafetyFields checks the raw DescribeInstances body for the fields
-// whose zero value would permit a release: the SDK decodes a missing or null
-// DeletionProtection as false and missing OperationLocks as "no lock". It
-// returns what is wrong, or "".
-func missingSafetyFields(body []byte) string {
-	var raw struct {
-		Instances struct {
-			Instance []map[string]json.RawMessage
+// safetyFields are the fields whose absence the SDK hides: it decodes a
+// missing or null DeletionProtection as false and missing OperationLocks as
+// "no lock", both of which would permit a release.
+type safetyFields struct {
+	Instances struct {
+		Instance []struct {
+			DeletionProtection json.RawMessage
+			OperationLocks     json.RawMessage
 		}
 	}
+}
+
+// safetyProblems reads the raw body again for those fields and returns,
+// per instance, what is wrong ("" when nothing). An instance with a problem
+// is skipped as invalid data; the rest of the page stands.
+func safetyProblems(body []byte, n int) ([]string, error) {
+	var raw safetyFields
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return "not the expected JSON"
+		return nil, errors.New("not the expected JSON")
 	}
+	if len(raw.Instances.Instance) != n {
+		return nil, fmt.Errorf("%d instances in the body, %d decoded", len(raw.Instances.Instance), n)
+	}
+	problems := make([]string, n)
 	for i, inst := range raw.Instances.Instance {
-		switch p := strings.TrimSpace(string(inst["DeletionProtection"])); p {
+		switch p := strings.TrimSpace(string(inst.DeletionProtection)); p {
 		case "true", "false":
+		case "":
+			problems[i] = "the API's answer has no DeletionProtection"
+			continue
 		default:
-			return fmt.Sprintf("instance %d: DeletionProtection is %q, want true or false", i, p)
+			problems[i] = fmt.Sprintf("the API's answer has DeletionProtection %s, want true or false", p)
+			continue
 		}
-		if l := strings.TrimSpace(string(inst["OperationLocks"])); !strings.HasPrefix(l, "{") {
-			return fmt.Sprintf("instance %d: OperationLocks missing or not an object", i)
+		if l := strings.TrimSpace(string(inst.OperationLocks)); !strings.HasPrefix(l, "{") {
+			problems[i] = "the API's answer has no OperationLocks object"
 		}
 	}
-	return ""
+	return problems, nil
 }
 
 func fromSDK(src *ecs.Instance, region string) decide.Instance {
