@@ -130,6 +130,8 @@ type Batch struct {
 func NewRegion(region string) *Region {
 	return &Region{
 		Region:     region,
+		Groups:     []*Group{},
+		Batches:    []*Batch{},
 		Counts:     map[string]int{},
 		Calls:      map[string]int{},
 		groupIndex: map[string]*Group{},
