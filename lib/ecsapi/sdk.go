@@ -141,6 +141,7 @@ type contextTransport struct {
 	base http.RoundTripper
 }
 
+// RoundTrip sends r under the bound context.
 func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r.WithContext(t.ctx))
 }
