@@ -1,0 +1,207 @@
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+)
+
+// Config is a benchmark run of the command.
+type Config struct {
+	Exe         string // this program, re-executed for the double and the measured runs
+	Cases       []Case
+	Latency     time.Duration
+	Seed        int64
+	NonEligible float64
+	Untagged    float64
+	PrePaid     float64
+	Runs        int // sweeps per case; the median wall time is reported
+	// NaiveMax: the naive baseline runs on the whole fleet when it has at
+	// most this many eligible instances; otherwise it deletes NaiveSample
+	// of them and is extrapolated. 0 skips the baseline.
+	NaiveMax    int
+	NaiveSample int
+	// ColdStartPkg is the function's main package; "" skips the cold start.
+	ColdStartPkg  string
+	ColdStartRuns int
+	Progress      io.Writer // progress lines; nil for none
+	Command       string    // the command line, for the document
+}
+
+// Row is one case's measurements.
+type Row struct {
+	Case     Case
+	Spec     FleetSpec
+	Eligible int
+	Paths    map[string]int // floor listing path → regions
+	Floor    Floor
+	Sweeps   []SweepResult
+	Sweep    SweepResult   // the median-wall run; memory figures are the max over runs
+	Doubles  []DoubleStats // what the double served, per sweep
+	Naive    *NaiveResult
+}
+
+// Calls is the measured sweep's call count.
+func (r Row) Calls() int { return sum(r.Sweep.Calls) }
+
+// CallRatio is measured calls / floor calls.
+func (r Row) CallRatio() float64 { return float64(r.Calls()) / float64(max(1, r.Floor.Total)) }
+
+// WallRatio is measured wall time / floor time.
+func (r Row) WallRatio() float64 {
+	return float64(r.Sweep.WallNS) / float64(max(1, int64(r.Floor.Time)))
+}
+
+// AllocsPerInstance is heap allocations per opted-in instance.
+func (r Row) AllocsPerInstance() float64 {
+	return float64(r.Sweep.Mallocs) / float64(max(1, r.Case.Instances))
+}
+
+// SpeedUp is the naive baseline's wall time / the sweep's.
+func (r Row) SpeedUp() float64 {
+	if r.Naive == nil || r.Sweep.WallNS == 0 {
+		return 0
+	}
+	return float64(r.Naive.EstimatedNS) / float64(r.Sweep.WallNS)
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// Result is a whole benchmark run.
+type Result struct {
+	Config    Config
+	Machine   Machine
+	Started   time.Time
+	Took      time.Duration
+	Rows      []Row
+	ColdStart *ColdStart
+	ColdErr   string
+	// LoadBefore and LoadAfter are /proc/loadavg at the start and the end:
+	// wall times are only as good as the machine was quiet.
+	LoadBefore, LoadAfter string
+}
+
+func (c Config) logf(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format+"\n", args...)
+	}
+}
+
+// Run measures every case and the cold start.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	res := &Result{Config: cfg, Machine: ReadMachine(), Started: time.Now(), LoadBefore: LoadAverage()}
+	freshness := settings.Default().Freshness
+	for _, c := range cfg.Cases {
+		spec := FleetSpec{Case: c, Seed: cfg.Seed, NonEligible: cfg.NonEligible, Untagged: cfg.Untagged, PrePaid: cfg.PrePaid}
+		fleet := spec.Generate()
+		shapes := Shapes(fleet, c.RegionIDs(), Rules(), time.Now())
+		fleet.Instances = nil
+		row := Row{Case: c, Spec: spec, Floor: ComputeFloor(shapes, cfg.Latency, freshness), Paths: map[string]int{}}
+		for _, s := range shapes {
+			row.Eligible += s.EligibleTotal()
+		}
+		for _, r := range row.Floor.Regions {
+			row.Paths[r.Path]++
+		}
+		for i := range max(1, cfg.Runs) {
+			sr, st, err := measureSweep(ctx, cfg, spec)
+			if err != nil {
+				return res, fmt.Errorf("case %s: %w", c, err)
+			}
+			if got := sr.Outcomes["released"]; got != row.Eligible || st.Released != row.Eligible || !sr.Complete {
+				return res, fmt.Errorf("case %s: sweep released %d (double saw %d) of %d eligible, complete=%t, error %q",
+					c, got, st.Released, row.Eligible, sr.Complete, sr.Error)
+			}
+			cfg.logf("%-10s sweep %d: %d calls (floor %d), %s (floor %s), cpu %s (double %s), heap %.1f MiB, hwm %.1f MiB, load %s",
+				c, i+1, sum(sr.Calls), row.Floor.Total, sr.Wall().Round(time.Millisecond), row.Floor.Time,
+				time.Duration(sr.CPUNS).Round(time.Millisecond), time.Duration(st.CPUNS).Round(time.Millisecond),
+				mib(sr.PeakHeap), mib(sr.VmHWM), LoadAverage())
+			row.Sweeps = append(row.Sweeps, sr)
+			row.Doubles = append(row.Doubles, st)
+		}
+		row.Sweep = medianSweep(row.Sweeps)
+		if cfg.NaiveMax > 0 {
+			budget := 0
+			if row.Eligible > cfg.NaiveMax {
+				budget = max(1, cfg.NaiveSample)
+			}
+			nr, err := measureNaive(ctx, cfg, spec, budget)
+			if err != nil {
+				return res, fmt.Errorf("case %s naive: %w", c, err)
+			}
+			cfg.logf("%-10s naive: %d eligible, %d deleted, %s measured, %s estimated", c, nr.Eligible, nr.Deleted,
+				time.Duration(nr.WallNS).Round(time.Millisecond), nr.Estimated().Round(time.Millisecond))
+			row.Naive = &nr
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if cfg.ColdStartPkg != "" {
+		cs, err := MeasureColdStart(ctx, cfg.ColdStartPkg, max(1, cfg.ColdStartRuns))
+		if err != nil {
+			res.ColdErr = err.Error()
+			cfg.logf("cold start: %v", err)
+		} else {
+			res.ColdStart = &cs
+			cfg.logf("cold start: median %s, p90 %s, binary %.1f MiB", cs.Median, cs.P90, mib(uint64(cs.BinarySize)))
+		}
+	}
+	res.Took = time.Since(res.Started)
+	res.LoadAfter = LoadAverage()
+	return res, nil
+}
+
+func measureSweep(ctx context.Context, cfg Config, spec FleetSpec) (SweepResult, DoubleStats, error) {
+	d, err := StartDoubleProcess(ctx, cfg.Exe, spec, cfg.Latency)
+	if err != nil {
+		return SweepResult{}, DoubleStats{}, err
+	}
+	var sr SweepResult
+	runErr := RunChild(ctx, cfg.Exe, &sr, "sweep", "--endpoint", d.URL, "--regions", strings.Join(spec.RegionIDs(), ","))
+	st, closeErr := d.Close()
+	if runErr != nil {
+		return sr, st, runErr
+	}
+	return sr, st, closeErr
+}
+
+func measureNaive(ctx context.Context, cfg Config, spec FleetSpec, budget int) (NaiveResult, error) {
+	d, err := StartDoubleProcess(ctx, cfg.Exe, spec, cfg.Latency)
+	if err != nil {
+		return NaiveResult{}, err
+	}
+	var nr NaiveResult
+	runErr := RunChild(ctx, cfg.Exe, &nr, "naive", "--endpoint", d.URL, "--regions", strings.Join(spec.RegionIDs(), ","),
+		"--max", fmt.Sprint(budget))
+	_, closeErr := d.Close()
+	if runErr != nil {
+		return nr, runErr
+	}
+	return nr, closeErr
+}
+
+// medianSweep returns the run with the median wall time, carrying the
+// largest peak heap, peak RSS and allocation count of all runs.
+func medianSweep(runs []SweepResult) SweepResult {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b SweepResult) int { return int(a.WallNS - b.WallNS) })
+	m := sorted[len(sorted)/2]
+	for _, r := range runs {
+		m.PeakHeap = max(m.PeakHeap, r.PeakHeap)
+		m.VmHWM = max(m.VmHWM, r.VmHWM)
+		m.Mallocs = max(m.Mallocs, r.Mallocs)
+	}
+	return m
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
