@@ -10,11 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,34 +45,21 @@ const e2eFleet = `{"instances": [
  {"id": "i-sh-notexpired09", "region": "cn-shanghai", "status": "Stopped", "creationTime": "2025-01-01T00:00Z", "tags": {"reaper-expires": "520w"}}
 ]}`
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+var built fcdouble.Built
 
 // binary builds ./function once for the whole test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ecs-reaper-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath, buildErr = fcdouble.Build(context.Background(), ".", dir)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	path, err := built.Path(context.Background(), ".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return path
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	built.Remove()
 	os.Exit(code)
 }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cli"
@@ -193,33 +192,20 @@ func TestPlanAndRun(t *testing.T) {
 	})
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+var built fcdouble.Built
 
 func functionBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ecs-reaper-cli-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath, buildErr = fcdouble.Build(context.Background(), "../../function", dir)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	path, err := built.Path(context.Background(), "../../function")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return path
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	built.Remove()
 	os.Exit(code)
 }
 

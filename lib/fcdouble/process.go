@@ -37,6 +37,33 @@ func Build(ctx context.Context, pkg, dir string) (string, error) {
 	return out, nil
 }
 
+// Built builds a package once per test binary and removes it at the end,
+// for test suites whose tests share one function binary.
+type Built struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// Path builds pkg on the first call and returns the binary's path.
+func (b *Built) Path(ctx context.Context, pkg string) (string, error) {
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", "ecs-reaper-build-")
+		if b.err == nil {
+			b.path, b.err = Build(ctx, pkg, b.dir)
+		}
+	})
+	return b.path, b.err
+}
+
+// Remove deletes the build directory; call it from TestMain after m.Run.
+func (b *Built) Remove() {
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
 // Process is a function binary running against a Server.
 type Process struct {
 	cmd    *exec.Cmd
