@@ -68,6 +68,9 @@ type DescribeInput struct {
 	// ecs:DescribeInstances with an empty list, not an error; a dry run
 	// tells the two apart. A passing dry run returns an empty page.
 	DryRun bool
+	// TagKeys keeps only these tags on the returned instances (nil keeps
+	// all): the rules read two keys, and instances may carry dozens.
+	TagKeys []string
 }
 
 // DescribePage is one page of DescribeInstances.

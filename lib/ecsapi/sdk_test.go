@@ -143,3 +143,23 @@ func TestProductionClientUsesHTTPS(t *testing.T) {
 		t.Error("client without credentials accepted")
 	}
 }
+
+func TestDescribeInstancesKeepsOnlyTheTagsAsked(t *testing.T) {
+	in := stoppedInstance("i-a")
+	in.Tags = map[string]string{"reaper-expires": "7d", "reaper-keep": "", "team": "qa", "cost-center": "42"}
+	_, c := start(t, in)
+	page, err := c.DescribeInstances(context.Background(), ecsapi.DescribeInput{Region: "cn-hangzhou", TagKeys: []string{"reaper-expires", "reaper-keep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := page.Instances[0].Tags
+	if len(got) != 2 || got["reaper-expires"] != "7d" {
+		t.Errorf("tags %v: want only the two rule keys", got)
+	}
+	if _, kept := got["reaper-keep"]; !kept {
+		t.Error("an empty-valued keep tag was dropped")
+	}
+	if page.Instances[0].Problem != "" {
+		t.Errorf("a complete answer flagged: %s", page.Instances[0].Problem)
+	}
+}

@@ -411,6 +411,7 @@ func (rr *regionRun) describePage(ctx context.Context, in ecsapi.DescribeInput) 
 		rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
 		return ecsapi.DescribePage{}, false
 	}
+	in.TagKeys = rr.tagKeys()
 	var page ecsapi.DescribePage
 	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
 		var err error
@@ -465,13 +466,18 @@ func (rr *regionRun) listTagged(ctx context.Context) ([]string, bool) {
 
 func (rr *regionRun) describeIDs(ctx context.Context, ids []string) (ecsapi.DescribePage, error) {
 	var page ecsapi.DescribePage
-	in := ecsapi.DescribeInput{Region: rr.region, InstanceIDs: ids, MaxResults: ecsapi.MaxPageSize}
+	in := ecsapi.DescribeInput{Region: rr.region, InstanceIDs: ids, MaxResults: ecsapi.MaxPageSize, TagKeys: rr.tagKeys()}
 	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
 		var err error
 		page, err = rr.s.api.DescribeInstances(ctx, in)
 		return err
 	})
 	return page, err
+}
+
+// tagKeys are the only tags the rules read; the others are not kept.
+func (rr *regionRun) tagKeys() []string {
+	return []string{rr.s.opts.Rules.OptInKey, rr.s.opts.Rules.KeepKey}
 }
 
 // take decides each listed instance once.
