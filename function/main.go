@@ -19,6 +19,7 @@ import (
 
 func main() {
 	if _, onFC := os.LookupEnv("FC_RUNTIME_API"); onFC {
+		handler.SetMemoryLimit(os.LookupEnv) // 128 MB functions: keep GC garbage in bounds
 		h := &handler.Handler{Lookup: os.LookupEnv, Logger: slog.New(slog.NewJSONHandler(os.Stdout, nil))}
 		fc.Start(h.Invoke) // serves invocations until the instance is stopped
 		return

@@ -23,10 +23,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/benchmark"
+	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 )
 
 func main() {
@@ -60,8 +62,17 @@ func sweepCmd(ctx context.Context, args []string) error {
 	regions := fs.String("regions", "", "comma-separated regions")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the sweep here")
 	mem := fs.String("memprofile", "", "write an in-use heap profile, taken after the sweep, here")
+	memoryMB := fs.Int("memory-mb", 128, "the function's memory (s.yaml memorySize): sets the same soft memory limit the function sets on FC; 0 for none")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *memoryMB > 0 {
+		handler.SetMemoryLimit(func(k string) (string, bool) {
+			if k == "FC_FUNCTION_MEMORY_SIZE" {
+				return strconv.Itoa(*memoryMB), true
+			}
+			return os.LookupEnv(k)
+		})
 	}
 	res, err := benchmark.RunSweep(ctx, benchmark.SweepConfig{Endpoint: *endpoint, Regions: strings.Split(*regions, ","),
 		CPUProfile: *cpu, MemProfile: *mem})
