@@ -409,12 +409,8 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 	if more && len(page) > 0 {
 		next = pageToken{fp: fp, count: tok.count + len(page), after: page[len(page)-1].id}.encode()
 	}
-	out := describeJSON{RequestID: reqID, NextToken: next, TotalCount: total, PageSize: size, PageNumber: 1}
-	out.Instances.Instance = make([]instJSON, len(page))
-	for i, r := range page {
-		out.Instances.Instance[i] = render(r)
-	}
-	return jsonReply(out)
+	head := describeJSON{RequestID: reqID, NextToken: next, TotalCount: total, PageSize: size, PageNumber: 1}
+	return reply{status: 200, body: appendPage(make([]byte, 0, 512+700*len(page)), head, page)}
 }
 
 type describeJSON struct {

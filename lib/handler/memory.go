@@ -11,6 +11,9 @@ import (
 // decoding lets the heap grow to about three times what is live.
 const memoryLimitShare = 0.5
 
+// gcPercentUnderLimit is GOGC while the memory limit is set.
+const gcPercentUnderLimit = 400
+
 // SetMemoryLimit sets the Go soft memory limit from FC_FUNCTION_MEMORY_SIZE
 // (MB), unless GOMEMLIMIT is set. It returns the limit set, or 0.
 func SetMemoryLimit(lookup func(string) (string, bool)) int64 {
@@ -24,5 +27,8 @@ func SetMemoryLimit(lookup func(string) (string, bool)) int64 {
 	}
 	limit := int64(float64(mb) * memoryLimitShare * (1 << 20))
 	debug.SetMemoryLimit(limit)
+	// With the limit as the backstop, collect less often than the default
+	// while the heap is small: a sweep's garbage is short-lived page data.
+	debug.SetGCPercent(gcPercentUnderLimit)
 	return limit
 }

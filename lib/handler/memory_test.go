@@ -8,6 +8,7 @@ import (
 
 func TestSetMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetGCPercent(100)
 	env := func(m map[string]string) func(string) (string, bool) {
 		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 	}
