@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -59,8 +60,20 @@ func ServeDouble(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs.Float64Var(&spec.Untagged, "untagged", 0, "untagged instances per opted-in instance")
 	fs.Float64Var(&spec.PrePaid, "prepaid", 0.5, "share of eligible instances that are expired subscriptions")
 	latency := fs.Duration("latency", 20*time.Millisecond, "injected latency per call")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the double here")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	s, err := StartInProcessDouble(spec, *latency)
 	if err != nil {
