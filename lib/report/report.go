@@ -87,7 +87,7 @@ type Region struct {
 	Batches    []*Batch       `json:"batches"`
 	Calls      map[string]int `json:"calls"`
 	DurationMS int64          `json:"durationMs"`
-	groupIndex map[string]*Group
+	groupIndex map[groupKey]*Group
 }
 
 // Failure is an API failure with its code.
@@ -102,6 +102,7 @@ type Group struct {
 	Outcome   Outcome `json:"outcome"`
 	Reason    string  `json:"reason,omitempty"`
 	Instances []Item  `json:"items"`
+	countKey  string  // "outcome/reason", built once per group
 }
 
 // Item is one instance in a group.
@@ -134,24 +135,31 @@ func NewRegion(region string) *Region {
 		Batches:    []*Batch{},
 		Counts:     map[string]int{},
 		Calls:      map[string]int{},
-		groupIndex: map[string]*Group{},
+		groupIndex: map[groupKey]*Group{},
 	}
 }
 
 // Add records one instance's outcome. Callers record each instance once.
 func (r *Region) Add(outcome Outcome, reason string, item Item) {
-	key := string(outcome) + "/" + reason
+	key := groupKey{outcome, reason}
 	g := r.groupIndex[key]
 	if g == nil {
 		g = &Group{Outcome: outcome, Reason: reason}
 		r.groupIndex[key] = g
 		r.Groups = append(r.Groups, g)
+		g.countKey = string(outcome) + "/" + reason
 	}
 	g.Instances = append(g.Instances, item)
 	r.Counts[string(outcome)]++
 	if reason != "" {
-		r.Counts[key]++
+		r.Counts[g.countKey]++
 	}
+}
+
+// groupKey finds a group without building a string per instance.
+type groupKey struct {
+	outcome Outcome
+	reason  string
 }
 
 // Count returns how many instances ended with the outcome.

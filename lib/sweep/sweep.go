@@ -58,6 +58,8 @@ type Sweeper struct {
 	api  ecsapi.API
 	opts Options
 	log  *slog.Logger
+	// logsInfo skips building per-instance log records nobody reads.
+	logsInfo bool
 }
 
 // New returns a Sweeper. A nil logger discards logs.
@@ -83,7 +85,7 @@ func New(api ecsapi.API, opts Options, logger *slog.Logger) *Sweeper {
 	if opts.RunID == "" {
 		opts.RunID = "run-" + opts.Now().UTC().Format("20060102T150405Z")
 	}
-	return &Sweeper{api: api, opts: opts, log: logger}
+	return &Sweeper{api: api, opts: opts, log: logger, logsInfo: logger.Enabled(context.Background(), slog.LevelInfo)}
 }
 
 // ResolveRegions returns every region from DescribeRegions, with retries.
@@ -237,8 +239,10 @@ func (rr *regionRun) add(outcome report.Outcome, reason string, item report.Item
 	rr.mu.Lock()
 	rr.rep.Add(outcome, reason, item)
 	rr.mu.Unlock()
-	rr.s.log.Info("decision", "region", rr.region, "instance_id", item.ID, "outcome", string(outcome),
-		"reason", reason, "detail", item.Detail, "code", item.Code)
+	if rr.s.logsInfo {
+		rr.s.log.Info("decision", "region", rr.region, "instance_id", item.ID, "outcome", string(outcome),
+			"reason", reason, "detail", item.Detail, "code", item.Code)
+	}
 }
 
 // timeLeft reports whether a new unit of work may start.
@@ -509,8 +513,10 @@ func (rr *regionRun) take(instances []decide.Instance) {
 			continue
 		}
 		rr.eligible = append(rr.eligible, candidate{id: inst.ID, flags: d.Flags, detail: d.Detail, listedAt: now})
-		rr.s.log.Info("decision", "region", rr.region, "instance_id", inst.ID, "outcome", "eligible",
-			"detail", d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+		if rr.s.logsInfo {
+			rr.s.log.Info("decision", "region", rr.region, "instance_id", inst.ID, "outcome", "eligible",
+				"detail", d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+		}
 	}
 }
 
