@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -75,6 +76,9 @@ func ServeDouble(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The double shares the cores with the measured sweep; keep its
+	// collector out of the way (its heap is the fleet, allocated once).
+	debug.SetGCPercent(400)
 	s, err := StartInProcessDouble(spec, *latency)
 	if err != nil {
 		return err
