@@ -104,7 +104,7 @@ func startOnce(ctx context.Context, bin string, env []string, arrived chan time.
 	case <-arrived:
 	default:
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = env
 	cmd.Dir = filepath.Dir(bin)
 	start := time.Now()
@@ -115,7 +115,9 @@ func startOnce(ctx context.Context, bin string, env []string, arrived chan time.
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		if err := <-exited; err != nil {
+			return // killed on purpose: the exit status says nothing
+		}
 	}()
 	timer := time.NewTimer(10 * time.Second)
 	defer timer.Stop()
@@ -124,7 +126,7 @@ func startOnce(ctx context.Context, bin string, env []string, arrived chan time.
 		return t.Sub(start), nil
 	case err := <-exited:
 		exited <- err
-		return 0, fmt.Errorf("%s exited before polling the runtime API: %v", bin, err)
+		return 0, fmt.Errorf("%s exited before polling the runtime API: %w", bin, err)
 	case <-timer.C:
 		return 0, errors.New("no runtime API request within 10 s")
 	case <-ctx.Done():
