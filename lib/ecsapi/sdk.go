@@ -274,8 +274,9 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		return DescribePage{}, wrapped
 	}
 	if in.DryRun {
-		return DescribePage{}, &Error{Action: action, Region: in.Region, Code: "DryRun.Unexpected2xx",
-			Message: "a dry run answered with a listing instead of DryRunOperation", RequestID: resp.RequestId, Class: ClassFatal}
+		// ECS answers DryRunOperation; an endpoint that lists instead has
+		// still authorised the call, which is all the dry run asks.
+		return DescribePage{RequestID: resp.RequestId}, nil
 	}
 	if resp.RequestId == "" {
 		// An empty 200 body decodes to an empty, final page: never take it
