@@ -298,3 +298,18 @@ func TestValidate(t *testing.T) {
 	}
 	run(t, nil, "", "validate", "--dir", dir).must(t, cli.ExitUsage, "has 5 fields", "template.yaml", "SKIPPED")
 }
+
+func TestDemoWithYourOwnFleet(t *testing.T) {
+	fleet := filepath.Join(t.TempDir(), "fleet.json")
+	body := `{"instances": [
+ {"id": "i-mine-expired01", "region": "eu-central-1", "status": "Stopped", "creationTime": "2025-01-01T00:00Z", "tags": {"reaper-expires": "2025-02-01"}},
+ {"id": "i-mine-kept00002", "region": "eu-central-1", "status": "Stopped", "creationTime": "2025-01-01T00:00Z", "tags": {"reaper-expires": "2025-02-01", "reaper-keep": ""}},
+ {"id": "i-mine-later0003", "region": "eu-central-1", "status": "Stopped", "creationTime": "2025-01-01T00:00Z", "tags": {"reaper-expires": "2099-01-01"}}
+]}`
+	if err := os.WriteFile(fleet, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, "", "demo", "--fleet", fleet).must(t, cli.ExitOK,
+		"The ECS double released 1 instances: i-mine-expired01", "excluded", "not-expired")
+	run(t, nil, "", "demo", "--fleet", filepath.Join(t.TempDir(), "missing.json")).must(t, cli.ExitUsage, "--fleet", "missing.json")
+}

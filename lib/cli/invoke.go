@@ -40,6 +40,7 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	eventFile := fs.String("event", "", "event file, or - for stdin (default: a timer event)")
 	payload := fs.String("payload", "", "payload of the default timer event, e.g. '{\"dryRun\": true}'")
 	demo := fs.Bool("demo", false, "start the ECS double with the demo fleet and invoke against it")
+	fleet := fs.String("fleet", "", "with --demo: serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
 	timeout := fs.Duration("timeout", 600*time.Second, "function timeout (sets x-fc-function-timeout and the deadline)")
 	region := fs.String("region", "", "the function's region, x-fc-region and FC_REGION (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or "+fcdouble.DefaultRegion+")")
 	requestID := fs.String("request-id", "", "x-fc-request-id (default generated)")
@@ -84,7 +85,7 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	var demoT *target
 	if *demo {
 		cfg := settings.Default()
-		if demoT, err = demoTarget(cfg); err != nil {
+		if demoT, err = demoTarget(cfg, *fleet); err != nil {
 			return fail(env, "invoke", err)
 		}
 		defer demoT.close()

@@ -69,7 +69,7 @@ double instead (the double keeps its state between ticks).`, `
 	}
 	var t *target
 	if *demo {
-		t, err = demoTarget(cfg)
+		t, err = demoTarget(cfg, "")
 	} else {
 		t, err = accountTarget(env, cfg)
 	}

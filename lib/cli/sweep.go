@@ -27,7 +27,7 @@ for STS credentials, ALIBABA_CLOUD_SECURITY_TOKEN (never printed). Region:
 --region, else REAPER_REGIONS, else FC_REGION or ALIBABA_CLOUD_REGION_ID.`
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "demo", "[--dry-run] [--json] [--region LIST] [-v]", `
+	fs := flagSet(env, "demo", "[--dry-run] [--fleet FILE] [--json] [--region LIST] [-v]", `
 Starts the in-repo ECS double on 127.0.0.1 with a built-in sample fleet
 (cn-hangzhou, cn-shanghai, ap-southeast-1; one instance per decision case),
 runs a real sweep through the real Alibaba Cloud SDK against it, prints the
@@ -37,9 +37,11 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
   go run ./function demo
   go run ./function demo --dry-run
   REAPER_FORCE=true go run ./function demo     # running instances go too
+  go run ./function demo --fleet testdata/fleets/small.json   # your own fleet
   go run ./function demo --json | jq .totals`, true)
 	var f sweepFlags
 	dryRun := fs.Bool("dry-run", false, "ask ECS with DryRun=true and release nothing")
+	fleet := fs.String("fleet", "", "serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
 	addSweepFlags(fs, &f)
 	if code := parse(env, fs, args); code >= 0 {
 		return code
@@ -51,7 +53,7 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 	if *dryRun {
 		cfg.DryRun = true
 	}
-	t, err := demoTarget(cfg)
+	t, err := demoTarget(cfg, *fleet)
 	if err != nil {
 		return fail(env, "demo", err)
 	}

@@ -107,8 +107,15 @@ func accountTarget(env *Env, cfg settings.Settings) (*target, error) {
 // demoTarget starts the ECS double on loopback with the demo fleet and a
 // fresh random STS credential, and points the settings at it. Regions
 // default to the fleet's regions.
-func demoTarget(cfg settings.Settings) (*target, error) {
+// demoTarget starts the ECS double with the demo fleet, or with the fleet
+// in fleetFile (the ecsdouble JSON format) when it is not empty.
+func demoTarget(cfg settings.Settings, fleetFile string) (*target, error) {
 	fleet, err := DemoFleet()
+	if fleetFile != "" {
+		if fleet, err = ecsdouble.LoadFleet(fleetFile); err != nil {
+			return nil, fmt.Errorf("%w: --fleet: %w", errUsage, err)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("demo fleet: %w", err)
 	}
