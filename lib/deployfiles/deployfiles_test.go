@@ -145,7 +145,7 @@ func TestMutationsFail(t *testing.T) {
 			name:  "misspelt timer field",
 			edits: []edit{{deployfiles.SYAMLPath, "cronExpression: '0 0 */1 * * *'", "cronExpresion: '0 0 */1 * * *'"}},
 			want: []want{
-				{deployfiles.SYAMLPath, sTimer + ".cronExpresion", "is not a timer trigger field"},
+				{deployfiles.SYAMLPath, sTimer + ".cronExpresion", "is not a timer field (cronExpression, enable, payload)"},
 				{deployfiles.SYAMLPath, sTimer + ".cronExpression", "must be a string"},
 			},
 		},

@@ -131,3 +131,32 @@ func wholeNumber(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// timerFields names a timer's fields in one deployment file's spelling.
+type timerFields struct {
+	cron, enable, payload string
+	known                 map[string]bool
+	list                  string // the known fields, for messages
+}
+
+// checkTimer checks one timer's configuration: only known fields, a cron
+// expression FC accepts, enable a boolean, and a payload the function takes.
+func checkTimer(p *problems, at string, v any, f timerFields, env settings.Settings, envOK bool) {
+	cfg, ok := asMap(v)
+	if !ok {
+		p.add(at, "must be a mapping with %s and %s", f.cron, f.enable)
+		return
+	}
+	for _, k := range sortedKeys(cfg) {
+		if !f.known[k] {
+			p.add(join(at, k), "is not a timer field (%s)", f.list)
+		}
+	}
+	checkCron(p, join(at, f.cron), cfg[f.cron])
+	if _, ok := cfg[f.enable].(bool); !ok {
+		p.add(join(at, f.enable), "must be true or false, got %v", cfg[f.enable])
+	}
+	if pl, present := cfg[f.payload]; present && envOK {
+		checkPayload(p, join(at, f.payload), pl, env)
+	}
+}

@@ -23,10 +23,13 @@ const (
 	wantHandler = "main"
 )
 
-// timerConfigKeys are the fields of a timer triggerConfig. The fc3 schema
-// lets unknown ones through (its anyOf admits other trigger shapes), so a
-// misspelt "cronExpresion" would otherwise pass.
-var timerConfigKeys = map[string]bool{"cronExpression": true, "enable": true, "payload": true}
+// sYAMLTimer names the fields of an fc3 timer triggerConfig. The fc3 schema
+// lets unknown fields through, so a misspelt one is reported here.
+var sYAMLTimer = timerFields{
+	cron: "cronExpression", enable: "enable", payload: "payload",
+	known: map[string]bool{"cronExpression": true, "enable": true, "payload": true},
+	list:  "cronExpression, enable, payload",
+}
 
 func checkSYAML(doc map[string]any) []Problem {
 	p := &problems{file: SYAMLPath}
@@ -157,24 +160,7 @@ func checkFC3Props(p *problems, at string, v any) {
 			continue
 		}
 		timers++
-		tat := join(at, "triggers", i, "triggerConfig")
-		cfg, ok := asMap(tm["triggerConfig"])
-		if !ok {
-			p.add(tat, "must be a mapping with cronExpression and enable")
-			continue
-		}
-		for _, k := range sortedKeys(cfg) {
-			if !timerConfigKeys[k] {
-				p.add(join(tat, k), "is not a timer trigger field (cronExpression, enable, payload)")
-			}
-		}
-		checkCron(p, join(tat, "cronExpression"), cfg["cronExpression"])
-		if _, ok := cfg["enable"].(bool); !ok {
-			p.add(join(tat, "enable"), "must be true or false, got %v", cfg["enable"])
-		}
-		if pl, present := cfg["payload"]; present && envOK {
-			checkPayload(p, join(tat, "payload"), pl, env)
-		}
+		checkTimer(p, join(at, "triggers", i, "triggerConfig"), tm["triggerConfig"], sYAMLTimer, env, envOK)
 	}
 	if timers == 0 {
 		p.add(join(at, "triggers"), "has no timer trigger: nothing would run the function")

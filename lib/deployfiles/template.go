@@ -12,8 +12,12 @@ const (
 	typeRole     = "ALIYUN::RAM::Role"
 )
 
-// timerProps are the fields of a funcraft Timer event's Properties.
-var timerProps = map[string]bool{"CronExpression": true, "Enable": true, "Payload": true, "InvocationRole": true}
+// templateTimer names the fields of a funcraft Timer event's Properties.
+var templateTimer = timerFields{
+	cron: "CronExpression", enable: "Enable", payload: "Payload",
+	known: map[string]bool{"CronExpression": true, "Enable": true, "Payload": true, "InvocationRole": true},
+	list:  "CronExpression, Enable, Payload, InvocationRole",
+}
 
 func checkTemplate(doc map[string]any) []Problem {
 	p := &problems{file: TemplatePath}
@@ -182,24 +186,7 @@ func checkTemplateFunction(p *problems, at string, fn map[string]any) {
 			continue
 		}
 		timers++
-		eat := join(at, "Events", name, "Properties")
-		ep, ok := asMap(ev["Properties"])
-		if !ok {
-			p.add(eat, "must be a mapping with CronExpression and Enable")
-			continue
-		}
-		for _, k := range sortedKeys(ep) {
-			if !timerProps[k] {
-				p.add(join(eat, k), "is not a Timer property (CronExpression, Enable, Payload, InvocationRole)")
-			}
-		}
-		checkCron(p, join(eat, "CronExpression"), ep["CronExpression"])
-		if _, ok := ep["Enable"].(bool); !ok {
-			p.add(join(eat, "Enable"), "must be true or false, got %v", ep["Enable"])
-		}
-		if pl, present := ep["Payload"]; present && envOK {
-			checkPayload(p, join(eat, "Payload"), pl, env)
-		}
+		checkTimer(p, join(at, "Events", name, "Properties"), ev["Properties"], templateTimer, env, envOK)
 	}
 	if timers == 0 {
 		p.add(join(at, "Events"), "has no Timer event: nothing would run the function")
