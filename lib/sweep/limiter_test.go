@@ -1,6 +1,9 @@
 package sweep
 
-import "testing"
+import (
+	"testing"
+	"testing/synctest"
+)
 
 func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
 	l := newLimiter(8)
@@ -34,19 +37,27 @@ func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
 }
 
 func TestLimiterBlocksAtTheLimit(t *testing.T) {
-	l := newLimiter(2)
-	l.acquire()
-	l.acquire()
-	acquired := make(chan struct{})
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(2)
 		l.acquire()
-		close(acquired)
-	}()
-	select {
-	case <-acquired:
-		t.Fatal("a third acquire passed a limit of 2")
-	default:
-	}
-	l.release()
-	<-acquired // must now get through; the test times out otherwise
+		l.acquire()
+		acquired := make(chan struct{})
+		go func() {
+			l.acquire()
+			close(acquired)
+		}()
+		synctest.Wait() // the third acquire is now blocked, or has passed
+		select {
+		case <-acquired:
+			t.Fatal("a third acquire passed a limit of 2")
+		default:
+		}
+		l.release()
+		synctest.Wait()
+		select {
+		case <-acquired:
+		default:
+			t.Fatal("a release did not let the waiting acquire through")
+		}
+	})
 }
