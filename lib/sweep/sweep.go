@@ -182,8 +182,10 @@ func (s *Sweeper) forEachRegion(runs []*regionRun, f func(*regionRun)) {
 func (s *Sweeper) checkCap(runs []*regionRun) *report.CapCheck {
 	c := &report.CapCheck{MaxRelease: s.opts.MaxRelease, MaxReleasePercent: s.opts.MaxReleasePercent}
 	for _, rr := range runs {
-		c.OptedIn += rr.rep.OptedIn
+		// A closed region releases nothing, so it neither counts toward
+		// the cap nor dilutes the share of the others.
 		if rr.closed == nil {
+			c.OptedIn += rr.rep.OptedIn
 			c.Eligible += len(rr.eligible)
 		}
 	}
@@ -635,16 +637,7 @@ func (rr *regionRun) markIncomplete() {
 }
 
 func (rr *regionRun) runBatch(ctx context.Context, b batch) {
-	ids := b.ids
-	if age := rr.s.opts.Now().Sub(b.listedAt); age > rr.s.opts.Freshness {
-		rr.s.log.Info("re-reading stale batch", "region", rr.region, "instances", len(ids), "age", age.String())
-		var ok bool
-		ids, ok = rr.reread(ctx, ids, b.flags, "listing data older than the freshness window")
-		if !ok {
-			return
-		}
-	}
-	rr.deleteIsolated(ctx, ids, b.flags)
+	rr.deleteIsolated(ctx, b.ids, b.flags, b.listedAt)
 }
 
 // deleteIsolated releases ids, keeping one bad instance from holding back
@@ -653,9 +646,20 @@ func (rr *regionRun) runBatch(ctx context.Context, b batch) {
 // and retries without the instances that changed; when the re-read
 // explains nothing it splits the batch in halves. Each step retries fewer
 // IDs, so the recursion ends.
-func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags) {
+//
+// readAt is when the data behind ids was read: data older than the
+// freshness window is read again first, so a long bisection never sends its
+// later halves on what an earlier read said.
+func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags, readAt time.Time) {
 	if len(ids) == 0 {
 		return
+	}
+	if age := rr.s.opts.Now().Sub(readAt); age > rr.s.opts.Freshness {
+		rr.s.log.Info("re-reading stale batch", "region", rr.region, "instances", len(ids), "age", age.String())
+		var ok bool
+		if ids, ok = rr.reread(ctx, ids, flags, "data older than the freshness window"); !ok || len(ids) == 0 {
+			return
+		}
 	}
 	out, err := rr.deleteBatch(ctx, ids, flags)
 	if err == nil {
@@ -672,14 +676,7 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 	failure := failureOf(err)
 	switch ecsapi.Classify(err) {
 	case ecsapi.ClassCredential:
-		rr.mu.Lock()
-		if rr.stopped == nil {
-			rr.stopped = failure
-			rr.rep.Error = failure
-			rr.rep.Complete = false
-		}
-		rr.mu.Unlock()
-		rr.s.log.Error("region stopped: credentials or permissions refused", "region", rr.region, "code", failure.Code)
+		rr.stop(failure)
 		rr.fail(ids, failure)
 		return
 	case ecsapi.ClassCanceled:
@@ -691,8 +688,9 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 	if !ok {
 		return
 	}
+	readAt = rr.s.opts.Now()
 	if len(keep) < len(ids) {
-		rr.deleteIsolated(ctx, keep, flags)
+		rr.deleteIsolated(ctx, keep, flags, readAt)
 		return
 	}
 	class := ecsapi.Classify(err)
@@ -709,8 +707,8 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 		return
 	}
 	half := len(ids) / 2
-	rr.deleteIsolated(ctx, ids[:half], flags)
-	rr.deleteIsolated(ctx, ids[half:], flags)
+	rr.deleteIsolated(ctx, ids[:half], flags, readAt)
+	rr.deleteIsolated(ctx, ids[half:], flags, readAt)
 }
 
 // detail says why an eligible instance was chosen. rr.eligible is sorted
@@ -721,6 +719,19 @@ func (rr *regionRun) detail(id string) string {
 		return ""
 	}
 	return rr.eligible[i].detail
+}
+
+// stop ends the region's releases after a credential or permission error:
+// every further call would fail the same way.
+func (rr *regionRun) stop(f *report.Failure) {
+	rr.mu.Lock()
+	if rr.stopped == nil {
+		rr.stopped = f
+		rr.rep.Error = f
+		rr.rep.Complete = false
+	}
+	rr.mu.Unlock()
+	rr.s.log.Error("region stopped: credentials or permissions refused", "region", rr.region, "code", f.Code)
 }
 
 func (rr *regionRun) fail(ids []string, f *report.Failure) {
@@ -792,6 +803,12 @@ func (rr *regionRun) reread(ctx context.Context, ids []string, flags decide.Flag
 		if err != nil {
 			f := failureOf(err)
 			f.Message = "could not re-read the batch before release (" + why + "): " + f.Message
+			switch ecsapi.Classify(err) {
+			case ecsapi.ClassCanceled:
+				rr.markIncomplete()
+			case ecsapi.ClassCredential:
+				rr.stop(f)
+			}
 			rr.fail(ids, f)
 			return nil, false
 		}
@@ -806,10 +823,11 @@ func (rr *regionRun) reread(ctx context.Context, ids []string, flags decide.Flag
 			rr.add(report.OutcomeGone, "", report.Item{ID: id, Detail: "no longer listed when re-read (" + why + ")"})
 			continue
 		}
-		if inst.Region == "" {
-			inst.Region = rr.region
-		}
 		d := decide.Decide(inst, rr.s.opts.Rules, now)
+		if inst.Region != rr.region {
+			d = decide.Decision{InstanceID: id, Reason: decide.ReasonInvalidData,
+				Detail: fmt.Sprintf("re-read in %s but reports region %q", rr.region, inst.Region)}
+		}
 		switch {
 		case !d.Release:
 			rr.add(report.OutcomeSkipped, string(d.Reason), report.Item{ID: id, Detail: "changed since listing: " + d.Detail})
