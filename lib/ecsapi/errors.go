@@ -81,6 +81,10 @@ var retryableCodes = map[string]bool{
 	"InternalError":         true,
 	"InternalError.Timeout": true,
 	"UnknownError":          true,
+	// The same ClientToken still being processed (overlapping invocations
+	// of one tick share tokens), or another operation on the instance.
+	"LastTokenProcessing": true,
+	"OperationConflict":   true,
 }
 
 var credentialCodes = map[string]bool{
@@ -103,7 +107,8 @@ func ClassifyCode(code string, httpStatus int) Class {
 		return ClassDryRunPassed
 	case code == CodeCanceled:
 		return ClassCanceled
-	case strings.HasPrefix(code, "Throttling") || code == "Rejected.Throttling" || code == "ServiceUnavailable.Throttling":
+	case strings.HasPrefix(code, "Throttling") || code == "Rejected.Throttling" || code == "ServiceUnavailable.Throttling" ||
+		httpStatus == 429:
 		return ClassThrottled
 	case notFoundCodes[code]:
 		return ClassNotFound
