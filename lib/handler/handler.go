@@ -173,7 +173,9 @@ func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRe
 	case cfg.AllRegions:
 		var err error
 		if regions, err = s.ResolveRegions(ctx); err != nil {
-			return nil, err
+			// Nothing was listed or released; the report still says why.
+			return &report.Report{RunID: runID, DryRun: cfg.DryRun, StartedAt: time.Now().UTC(), FinishedAt: time.Now().UTC(),
+				Settings: settingsMap(cfg), Error: err.Error(), Regions: []*report.Region{}}, err
 		}
 	case len(regions) == 0 && defaultRegion != "":
 		regions = []string{defaultRegion}

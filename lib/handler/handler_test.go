@@ -76,6 +76,7 @@ type invocation struct {
 	rep     *report.Report
 	err     error
 	timeout time.Duration
+	setup   func(*ecsdouble.Server) // faults to inject before the invocation
 }
 
 func invoke(t *testing.T, inv *invocation) {
@@ -86,6 +87,9 @@ func invoke(t *testing.T, inv *invocation) {
 	}
 	t.Cleanup(srv.Close)
 	inv.srv = srv
+	if inv.setup != nil {
+		inv.setup(srv)
+	}
 	env := map[string]string{"REAPER_ECS_ENDPOINT": srv.URL(), "REAPER_MAX_RELEASE_PERCENT": "100"}
 	for k, v := range inv.env {
 		env[k] = v
@@ -197,5 +201,22 @@ func TestInvokeOverCapFailsNamingTheSettings(t *testing.T) {
 	}
 	if !strings.Contains(inv.logs.String(), `"msg":"report"`) {
 		t.Error("the report was not logged for the failed invocation")
+	}
+}
+
+func TestInvokeAllRegionsWhenTheRegionListFails(t *testing.T) {
+	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, env: map[string]string{"REAPER_REGIONS": "all"},
+		setup: func(srv *ecsdouble.Server) {
+			srv.Inject(ecsdouble.Rule{Action: "DescribeRegions", Fault: ecsdouble.Error(403, "Forbidden.RAM")})
+		}}
+	invoke(t, inv)
+	if inv.err == nil || !strings.Contains(inv.err.Error(), "Forbidden.RAM") {
+		t.Fatalf("error %v, want the region list's failure", inv.err)
+	}
+	if inv.rep == nil || !strings.Contains(inv.rep.Error, "Forbidden.RAM") || inv.rep.Complete {
+		t.Fatalf("report %+v: want one that says why nothing was swept", inv.rep)
+	}
+	if len(inv.srv.Released()) != 0 || inv.srv.CallCount("DescribeInstances") != 0 {
+		t.Error("swept without a region list")
 	}
 }
