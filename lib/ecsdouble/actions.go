@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,13 +138,8 @@ func parseTags(p map[string]string, valueErr string) ([]tagCond, *apiError) {
 			return nil, errf(400, "InvalidParameter", "Malformed tag parameter %q.", k)
 		}
 	}
-	ns := make([]int, 0, len(byN))
-	for n := range byN {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
 	var out []tagCond
-	for _, n := range ns {
+	for _, n := range slices.Sorted(maps.Keys(byN)) {
 		e := byN[n]
 		if !e.hasKey || e.key == "" {
 			return nil, errf(400, valueErr, "Tag.%d.Value is set without Tag.%d.Key.", n, n)
@@ -519,13 +516,8 @@ func parseTagFilters(p map[string]string) ([]tagCond, *apiError) {
 			return nil, errf(400, "InvalidParameter", "Malformed tag filter %q.", k)
 		}
 	}
-	ns := make([]int, 0, len(byN))
-	for n := range byN {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
 	var out []tagCond
-	for _, n := range ns {
+	for _, n := range slices.Sorted(maps.Keys(byN)) {
 		c := byN[n]
 		if c.key == "" {
 			return nil, errf(400, "InvalidParameter", "TagFilter.%d.TagKey is required.", n)
