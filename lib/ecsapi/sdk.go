@@ -139,13 +139,21 @@ func ParseEndpoint(endpoint string) (scheme, host string, err error) {
 // context: cancellation and the invocation deadline end the call even though
 // the SDK takes no context.
 type contextTransport struct {
-	ctx  context.Context
-	base http.RoundTripper
+	ctx     context.Context
+	base    http.RoundTripper
+	capture *pageCapture // nil: the SDK reads every answer
 }
 
 // RoundTrip sends r under the bound context.
 func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return t.base.RoundTrip(r.WithContext(t.ctx))
+	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
+	if err != nil || t.capture == nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, err
+	}
+	if err := t.capture.take(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // endpointData initialises the SDK's package-level endpoint map once: the
@@ -153,7 +161,7 @@ func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // first concurrent calls would race on it.
 var endpointData sync.Once
 
-func (c *Client) sdkClient(ctx context.Context, region string) (*ecs.Client, error) {
+func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapture) (*ecs.Client, error) {
 	endpointData.Do(func() {
 		ecs.GetEndpointMap()
 		ecs.GetEndpointType()
@@ -162,7 +170,7 @@ func (c *Client) sdkClient(ctx context.Context, region string) (*ecs.Client, err
 	conf.Scheme = c.scheme
 	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken
 	// A non-*http.Transport keeps the SDK from mutating the shared transport.
-	conf.Transport = contextTransport{ctx: ctx, base: c.transport}
+	conf.Transport = contextTransport{ctx: ctx, base: c.transport, capture: capture}
 	var provider credentials.CredentialsProvider
 	if c.creds.SecurityToken != "" {
 		provider = credentials.NewStaticSTSCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret, c.creds.SecurityToken)
@@ -203,7 +211,7 @@ func (c *Client) prepare(ctx context.Context, req requests.AcsRequest) error {
 // DescribeRegions lists the regions ECS offers to the account.
 func (c *Client) DescribeRegions(ctx context.Context) (Regions, error) {
 	const action = ActionDescribeRegions
-	client, err := c.sdkClient(ctx, "cn-hangzhou")
+	client, err := c.sdkClient(ctx, "cn-hangzhou", nil)
 	if err != nil {
 		return Regions{}, err
 	}
@@ -235,7 +243,8 @@ func (c *Client) DescribeRegions(ctx context.Context) (Regions, error) {
 // built for every call: the SDK never clears old parameters.
 func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (DescribePage, error) {
 	const action = ActionDescribeInstances
-	client, err := c.sdkClient(ctx, in.Region)
+	capture := &pageCapture{}
+	client, err := c.sdkClient(ctx, in.Region, capture)
 	if err != nil {
 		return DescribePage{}, err
 	}
@@ -263,8 +272,7 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	if err := c.prepare(ctx, req); err != nil {
 		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
 	}
-	resp := &describeInstancesResponse{BaseResponse: &responses.BaseResponse{}}
-	_, err = guard(action, in.Region, func() (struct{}, error) { return struct{}{}, client.DoAction(req, resp) })
+	_, err = guard(action, in.Region, func() (struct{}, error) { return struct{}{}, client.DoAction(req, &responses.BaseResponse{}) })
 	if err != nil {
 		wrapped := c.wrap(ctx, action, in.Region, err)
 		var apiErr *Error
@@ -273,7 +281,13 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		}
 		return DescribePage{}, wrapped
 	}
-	if in.DryRun {
+	resp := &capture.body
+	switch {
+	case !capture.read:
+		return DescribePage{}, malformed(action, in.Region, "the answer was not read")
+	case capture.err != nil:
+		return DescribePage{}, malformed(action, in.Region, "not the expected JSON")
+	case in.DryRun:
 		// ECS answers DryRunOperation; an endpoint that lists instead has
 		// still authorised the call, which is all the dry run asks.
 		return DescribePage{RequestID: resp.RequestId}, nil
@@ -291,12 +305,11 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	return page, nil
 }
 
-// describeInstancesResponse is the part of the DescribeInstances answer the
+// describeInstancesBody is the part of the DescribeInstances answer the
 // rules read. The SDK decodes into it like into its own response type, but
 // skips the other hundred fields of ecs.Instance, which costs most of a
 // sweep's CPU and allocations at scale.
-type describeInstancesResponse struct {
-	*responses.BaseResponse
+type describeInstancesBody struct {
 	RequestId string
 	NextToken string
 	Instances struct {
@@ -370,7 +383,7 @@ func (src *listedInstance) decide(region string, tagKeys []string) decide.Instan
 // ListTagResources returns one page of instance IDs carrying the tag key.
 func (c *Client) ListTagResources(ctx context.Context, in ListTagInput) (TagPage, error) {
 	const action = ActionListTagResources
-	client, err := c.sdkClient(ctx, in.Region)
+	client, err := c.sdkClient(ctx, in.Region, nil)
 	if err != nil {
 		return TagPage{}, err
 	}
@@ -416,7 +429,7 @@ func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOut
 	if len(in.ClientToken) > 64 {
 		return DeleteOutput{}, fmt.Errorf("delete instances in %s: client token longer than 64 characters", in.Region)
 	}
-	client, err := c.sdkClient(ctx, in.Region)
+	client, err := c.sdkClient(ctx, in.Region, nil)
 	if err != nil {
 		return DeleteOutput{}, err
 	}
