@@ -407,7 +407,8 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 		next = pageToken{fp: fp, count: tok.count + len(page), after: page[len(page)-1].id}.encode()
 	}
 	head := describeJSON{RequestID: reqID, NextToken: next, TotalCount: total, PageSize: size, PageNumber: 1}
-	return reply{status: 200, body: appendPage(make([]byte, 0, 512+700*len(page)), head, page)}
+	buf := pageBuffers.Get().(*[]byte)
+	return reply{status: 200, body: appendPage((*buf)[:0], head, page), buf: buf}
 }
 
 type describeJSON struct {

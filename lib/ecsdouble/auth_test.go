@@ -2,6 +2,7 @@ package ecsdouble
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -33,6 +34,23 @@ func TestPercentEncode(t *testing.T) {
 			t.Errorf("PercentEncode(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzPercentEncode holds the single-pass encoder to what the SDK's signer
+// does: url.QueryEscape, then %20 for '+', %2A for '*' and '~' for %7E.
+func FuzzPercentEncode(f *testing.F) {
+	for _, s := range []string{"", "a b", "a*b~c+d", "é/?&=%", "\x00\xff", "[\"i-1\",\"i-2\"]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := url.QueryEscape(s)
+		want = strings.ReplaceAll(want, "+", "%20")
+		want = strings.ReplaceAll(want, "*", "%2A")
+		want = strings.ReplaceAll(want, "%7E", "~")
+		if got := PercentEncode(s); got != want {
+			t.Fatalf("PercentEncode(%q) = %q, want %q", s, got, want)
+		}
+	})
 }
 
 func TestAuthAcceptsAKAndSTS(t *testing.T) {

@@ -25,7 +25,7 @@ func appendPage(b []byte, head describeJSON, page []*rec) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendInstance(b, render(r))
+		b = append(b, r.json...)
 	}
 	return append(b, "]}}"...)
 }

@@ -23,7 +23,9 @@ func TestLargeFleet(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perInstance := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / 120_000
 	t.Logf("heap per stored instance ≈ %d bytes", perInstance)
-	if perInstance > 1024 {
+	// About half of it is the record's rendered JSON, kept to save the
+	// benchmarks' shared CPU.
+	if perInstance > 1536 {
 		t.Errorf("stored instance costs %d bytes", perInstance)
 	}
 	c := sdkClient(t, s)

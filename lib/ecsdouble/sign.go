@@ -4,18 +4,37 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"net/url"
 	"sort"
 	"strings"
 )
 
 // PercentEncode is the RFC 3986 encoding signature v1 uses: unreserved
-// characters stay, space is %20, '*' is %2A and '~' is literal.
+// characters (A-Z a-z 0-9 - _ . ~) stay, every other byte is %XX in
+// upper-case hex, so space is %20 and '*' is %2A.
 func PercentEncode(s string) string {
-	e := url.QueryEscape(s)
-	e = strings.ReplaceAll(e, "+", "%20")
-	e = strings.ReplaceAll(e, "*", "%2A")
-	return strings.ReplaceAll(e, "%7E", "~")
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // StringToSign builds the RPC v1 string to sign from every parameter except
@@ -43,7 +62,11 @@ func StringToSign(method string, params map[string]string) string {
 // Sign returns the base64 HMAC-SHA1 signature of params with key secret+"&",
 // exactly as the SDK computes it.
 func Sign(method string, params map[string]string, secret string) string {
+	return signString(StringToSign(method, params), secret)
+}
+
+func signString(stringToSign, secret string) string {
 	mac := hmac.New(sha1.New, []byte(secret+"&"))
-	mac.Write([]byte(StringToSign(method, params)))
+	mac.Write([]byte(stringToSign))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }

@@ -20,6 +20,10 @@ type rec struct {
 	gone                       bool // removed, released or replaced
 	locks                      []string
 	tags                       []tag
+	// json is the record as DescribeInstances shows it, rendered once: a
+	// record never changes (a changed instance gets a new record), and the
+	// double should spend as little of the benchmarks' shared CPU as it can.
+	json []byte
 }
 
 func (r *rec) tag(k string) (string, bool) {
@@ -179,6 +183,7 @@ func (s *store) toRec(in Instance) *rec {
 		}
 		sort.Slice(r.tags, func(i, j int) bool { return r.tags[i].k < r.tags[j].k })
 	}
+	r.json = appendInstance(nil, render(r))
 	return r
 }
 
