@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -156,16 +157,28 @@ func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// endpointData initialises the SDK's package-level endpoint map once: the
-// SDK fills it lazily, without synchronisation, on the first client, so the
-// first concurrent calls would race on it.
-var endpointData sync.Once
+// sdkReady initialises the SDK's package-level endpoint map once (the SDK
+// fills it lazily, without synchronisation, on the first client, so the
+// first concurrent calls would race on it) and builds the answers' JSON
+// decoders once: json-iterator builds a type's decoder on first use without
+// a lock, so the 80 concurrent DeleteInstances calls of a large sweep would
+// each build the same one. (The listing's decoder costs about 1.5 ms to
+// build; the rarely called actions build theirs on first use.)
+var sdkReady sync.Once
+
+func primeSDK() {
+	ecs.GetEndpointMap()
+	ecs.GetEndpointType()
+	var page describeInstancesBody
+	_ = pageJSON.Unmarshal([]byte("{}"), &page)
+	for _, resp := range []responses.AcsResponse{&responses.BaseResponse{}, ecs.CreateDeleteInstancesResponse()} {
+		ok := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}"))}
+		_ = responses.Unmarshal(resp, ok, "JSON")
+	}
+}
 
 func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapture) (*ecs.Client, error) {
-	endpointData.Do(func() {
-		ecs.GetEndpointMap()
-		ecs.GetEndpointType()
-	})
+	sdkReady.Do(primeSDK)
 	conf := sdk.NewConfig()
 	conf.Scheme = c.scheme
 	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken
