@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -76,8 +77,11 @@ func ServeDouble(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// The double shares the cores with the measured sweep; keep its
+	// The double stands in for a remote API but shares the cores with the
+	// measured sweep: hold it to one core, so the sweep always has the
+	// other (and the double's idle threads do not spin on it), and keep its
 	// collector out of the way (its heap is the fleet, allocated once).
+	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(400)
 	s, err := StartInProcessDouble(spec, *latency)
 	if err != nil {
