@@ -106,10 +106,9 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, err
 	if err != nil {
 		logger.Error("invocation failed", "error", err.Error(), "retry_count", fctx.RetryCount)
 	}
-	if rep != nil {
-		// The report is also logged whole, so a failed invocation keeps it.
-		logger.Info("report", "report", rep)
-	}
+	// The report is also logged, in records a log service keeps whole, so
+	// that a timer-triggered or failed invocation keeps it.
+	report.Log(ctx, logger, rep)
 	return rep, err
 }
 

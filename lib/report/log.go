@@ -1,0 +1,115 @@
+package report
+
+import (
+	"context"
+	"log/slog"
+)
+
+// MaxLogRecordBytes bounds the instance and batch lists of one log record.
+// The whole report of a large run is megabytes; log services cut or drop a
+// line that long, and a timer-triggered run's log is often the only copy
+// of its report.
+const MaxLogRecordBytes = 32 << 10
+
+// Log writes rep to logger as several records, none much over
+// MaxLogRecordBytes: first "report", the run without its instance and batch
+// lists (totals, cap check, and each region's counts, calls and errors);
+// then "report instances", each region's groups in parts, and "report
+// batches", each region's DeleteInstances calls in parts. Every record
+// carries the run ID, and each part says which part of how many it is, so
+// the lists can be put back together.
+func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
+	if rep == nil || !logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "report", slog.Any("report", summarise(rep)))
+	run := slog.String("run_id", rep.RunID)
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			parts := split(g.Instances, itemSize)
+			for i, items := range parts {
+				logger.LogAttrs(ctx, slog.LevelInfo, "report instances", run, slog.String("region", r.Region),
+					slog.String("outcome", string(g.Outcome)), slog.String("reason", g.Reason),
+					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
+			}
+		}
+		parts := split(r.Batches, batchSize)
+		for i, batches := range parts {
+			logger.LogAttrs(ctx, slog.LevelInfo, "report batches", run, slog.String("region", r.Region),
+				slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("batches", batches))
+		}
+	}
+}
+
+// Summary is the report without its instance and batch lists.
+type Summary struct {
+	RunID      string          `json:"runId"`
+	DryRun     bool            `json:"dryRun"`
+	DurationMS int64           `json:"durationMs"`
+	Settings   map[string]any  `json:"settings,omitempty"`
+	Complete   bool            `json:"complete"`
+	Cap        *CapCheck       `json:"cap,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Totals     Totals          `json:"totals"`
+	Regions    []RegionSummary `json:"regions"`
+}
+
+// RegionSummary is a region without its instance and batch lists.
+type RegionSummary struct {
+	Region     string         `json:"region"`
+	Discovery  string         `json:"discovery,omitempty"`
+	Seen       int            `json:"seen"`
+	OptedIn    int            `json:"optedIn"`
+	Complete   bool           `json:"complete"`
+	Error      *Failure       `json:"error,omitempty"`
+	Counts     map[string]int `json:"counts"`
+	Batches    int            `json:"batches"`
+	Calls      map[string]int `json:"calls"`
+	DurationMS int64          `json:"durationMs"`
+}
+
+func summarise(rep *Report) Summary {
+	s := Summary{RunID: rep.RunID, DryRun: rep.DryRun, DurationMS: rep.DurationMS, Settings: rep.Settings,
+		Complete: rep.Complete, Cap: rep.Cap, Error: rep.Error, Totals: rep.Totals, Regions: make([]RegionSummary, 0, len(rep.Regions))}
+	for _, r := range rep.Regions {
+		s.Regions = append(s.Regions, RegionSummary{Region: r.Region, Discovery: r.Discovery, Seen: r.Seen, OptedIn: r.OptedIn,
+			Complete: r.Complete, Error: r.Error, Counts: r.Counts, Batches: len(r.Batches), Calls: r.Calls, DurationMS: r.DurationMS})
+	}
+	return s
+}
+
+// split cuts list into parts whose estimated JSON size stays under
+// MaxLogRecordBytes; a single element larger than that is a part of its own.
+func split[T any](list []T, size func(T) int) [][]T {
+	var parts [][]T
+	start, bytes := 0, 0
+	for i, x := range list {
+		n := size(x)
+		if i > start && bytes+n > MaxLogRecordBytes {
+			parts = append(parts, list[start:i])
+			start, bytes = i, 0
+		}
+		bytes += n
+	}
+	if start < len(list) {
+		parts = append(parts, list[start:])
+	}
+	return parts
+}
+
+// itemSize and batchSize over-estimate an element's JSON: field names,
+// quotes and escapes included.
+func itemSize(it Item) int {
+	return 80 + 2*(len(it.ID)+len(it.Detail)+len(it.Code)+len(it.Message)+len(it.RequestID))
+}
+
+func batchSize(b *Batch) int {
+	n := 200 + 2*(len(b.ClientToken)+len(b.Code)+len(b.Result))
+	for _, id := range b.InstanceIDs {
+		n += 3 + 2*len(id)
+	}
+	for _, id := range b.RequestIDs {
+		n += 3 + 2*len(id)
+	}
+	return n
+}
