@@ -160,8 +160,8 @@ func (s *Server) ClearFaults() {
 	s.latency.Store(0)
 }
 
-// SetLatency delays every request by d (0 disables); a cancelled request
-// stops waiting.
+// SetLatency makes every answer leave d after its request arrived (0
+// disables); a cancelled request stops waiting.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // pickFault returns the fault for c, if any. The hook runs outside s.mu so

@@ -98,7 +98,8 @@ func WithRegions(ids ...string) Option {
 	return func(c *config) { c.regions = append(c.regions, ids...) }
 }
 
-// WithLatency delays every request by d; see SetLatency.
+// WithLatency answers every request d after it arrived (the double's own
+// work included), or as soon as it can if that took longer; see SetLatency.
 func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
 
 // Start serves fleet on 127.0.0.1 at a free port until Close.
@@ -358,11 +359,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	delete(call.Params, "Signature")
 	delete(call.Params, "SecurityToken")
 	delete(call.Params, "AccessKeyId")
-	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())) {
+	// The latency counts from the request's arrival, so the double's own
+	// parsing and signature check fall within it rather than after it:
+	// every call takes the injected latency, as long as the double keeps up.
+	authErr := s.authenticate(r.Method, params)
+	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())-time.Since(call.Time)) {
 		return // client gone; nothing to answer
 	}
-	if e := s.authenticate(r.Method, params); e != nil {
-		finish(errorReply(reqID, e))
+	if authErr != nil {
+		finish(errorReply(reqID, authErr))
 		return
 	}
 	act := actions[call.Action]
