@@ -53,6 +53,32 @@ func FuzzPercentEncode(f *testing.F) {
 	})
 }
 
+// FuzzStringToSign holds the one-pass string to sign to the SDK's recipe
+// (sdk/auth/rpc_signature_composer.go): url.Values.Encode of the sorted
+// parameters, %20 for '+', %2A for '*', '~' for %7E, then QueryEscape.
+func FuzzStringToSign(f *testing.F) {
+	f.Add("InstanceId.1", "i-bp1 abc*~", "GET")
+	f.Add("Tag.1.Key", "reaper-expires=2026&x", "post")
+	f.Add("é", "\x00\xff%", "GET")
+	f.Fuzz(func(t *testing.T, k, v, method string) {
+		p := map[string]string{"Action": "DeleteInstances", "Timestamp": "2026-01-02T03:04:05Z", "Signature": "skip", k: v}
+		q := url.Values{}
+		for key, val := range p {
+			if key != "Signature" {
+				q.Add(key, val)
+			}
+		}
+		want := q.Encode()
+		want = strings.ReplaceAll(want, "+", "%20")
+		want = strings.ReplaceAll(want, "*", "%2A")
+		want = strings.ReplaceAll(want, "%7E", "~")
+		want = strings.ToUpper(method) + "&%2F&" + url.QueryEscape(want)
+		if got := StringToSign(method, p); got != want {
+			t.Fatalf("StringToSign(%q, %q=%q):\n got %s\nwant %s", method, k, v, got, want)
+		}
+	})
+}
+
 func TestAuthAcceptsAKAndSTS(t *testing.T) {
 	s := startSmall(t)
 	for name, c := range map[string]*ecs.Client{

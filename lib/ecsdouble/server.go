@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"math/rand"
 	"net"
 	"net/http"
@@ -355,14 +354,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		params[k] = v[0]
 	}
 	call.Action, call.Region = params["Action"], params["RegionId"]
-	call.Params = maps.Clone(params)
-	delete(call.Params, "Signature")
-	delete(call.Params, "SecurityToken")
-	delete(call.Params, "AccessKeyId")
 	// The latency counts from the request's arrival, so the double's own
 	// parsing and signature check fall within it rather than after it:
 	// every call takes the injected latency, as long as the double keeps up.
 	authErr := s.authenticate(r.Method, params)
+	// The call is recorded without the credentials and the signature.
+	delete(params, "Signature")
+	delete(params, "SecurityToken")
+	delete(params, "AccessKeyId")
+	call.Params = params
 	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())-time.Since(call.Time)) {
 		return // client gone; nothing to answer
 	}

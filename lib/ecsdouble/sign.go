@@ -38,25 +38,44 @@ func unreserved(c byte) bool {
 }
 
 // StringToSign builds the RPC v1 string to sign from every parameter except
-// Signature, blank values included, sorted by key.
+// Signature, blank values included, sorted by key: METHOD&%2F& and then
+// the percent-encoded query, percent-encoded again. It is built in one pass:
+// encoding twice leaves an unreserved byte as it is and turns any other
+// into %25XX.
 func StringToSign(method string, params map[string]string) string {
 	keys := make([]string, 0, len(params))
-	for k := range params {
+	size := len(method) + 6
+	for k, v := range params {
 		if k != "Signature" {
 			keys = append(keys, k)
+			size += 3*(len(k)+len(v)) + 6
 		}
 	}
 	sort.Strings(keys)
-	var b strings.Builder
+	b := make([]byte, 0, size)
+	b = append(b, strings.ToUpper(method)...)
+	b = append(b, "&%2F&"...)
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, "%26"...) // '&'
 		}
-		b.WriteString(PercentEncode(k))
-		b.WriteByte('=')
-		b.WriteString(PercentEncode(params[k]))
+		b = appendEncodedTwice(b, k)
+		b = append(b, "%3D"...) // '='
+		b = appendEncodedTwice(b, params[k])
 	}
-	return strings.ToUpper(method) + "&%2F&" + PercentEncode(b.String())
+	return string(b)
+}
+
+func appendEncodedTwice(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', '2', '5', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
 }
 
 // Sign returns the base64 HMAC-SHA1 signature of params with key secret+"&",
