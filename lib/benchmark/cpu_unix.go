@@ -15,3 +15,31 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// processFaults is the minor page faults this process has taken.
+func processFaults() uint64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return uint64(ru.Minflt)
+}
+
+// PageTouchCost is what the first write to a fresh page of memory costs
+// here: 16 MiB of anonymous memory mapped and written once a page. In a
+// virtual machine this can be tens of times what it is on bare metal, and
+// every page a sweep's heap grows into pays it.
+func PageTouchCost() time.Duration {
+	const size = 16 << 20
+	page := syscall.Getpagesize()
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = syscall.Munmap(b) }()
+	start := time.Now()
+	for i := 0; i < size; i += page {
+		b[i] = 1
+	}
+	return time.Since(start) / time.Duration(size/page)
+}

@@ -29,6 +29,8 @@ type Machine struct {
 	MemTotal  string
 	GoVersion string
 	OSArch    string
+	// PageTouch is the cost of the first write to a fresh page.
+	PageTouch time.Duration
 }
 
 // LoadAverage is the 1, 5 and 15 minute load averages from /proc/loadavg,
@@ -48,7 +50,7 @@ func LoadAverage() string {
 // ReadMachine reads the machine's description (Linux /proc where present).
 func ReadMachine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OSArch: runtime.GOOS + "/" + runtime.GOARCH,
-		CPUModel: "unknown", MemTotal: "unknown"}
+		CPUModel: "unknown", MemTotal: "unknown", PageTouch: PageTouchCost()}
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPUModel = v
 	}
@@ -168,8 +170,8 @@ func (r *Result) WriteTables(w io.Writer) {
 
 	fmt.Fprintln(w, "\nCalls by action, measured (from the run report) and floor, with the floor's listing path per region:")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| Case | Floor path (regions) | Measured calls | Floor calls | Sweep wall, all runs | Sweep CPU | Double CPU | GCs | Heap live after |")
-	fmt.Fprintln(w, "|---|---|---|---|---|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| Case | Floor path (regions) | Measured calls | Floor calls | Sweep wall, all runs | Sweep CPU | Double CPU | Page faults | GCs | Heap live after |")
+	fmt.Fprintln(w, "|---|---|---|---|---|--:|--:|--:|--:|--:|")
 	for _, row := range r.Rows {
 		walls := make([]string, len(row.Sweeps))
 		for i, s := range row.Sweeps {
@@ -184,8 +186,8 @@ func (r *Result) WriteTables(w io.Writer) {
 		if len(doubleCPU) > 0 {
 			dcpu = ms(doubleCPU[len(doubleCPU)/2])
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d | %.1f MiB |\n", row.Case, paths(row.Paths), byAction(row.Sweep.Calls), byAction(row.Floor.Calls),
-			strings.Join(walls, ", "), ms(time.Duration(row.Sweep.CPUNS)), dcpu, row.Sweep.GCs, mib(row.Sweep.LiveHeap))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d | %d | %.1f MiB |\n", row.Case, paths(row.Paths), byAction(row.Sweep.Calls), byAction(row.Floor.Calls),
+			strings.Join(walls, ", "), ms(time.Duration(row.Sweep.CPUNS)), dcpu, row.Sweep.PageFaults, row.Sweep.GCs, mib(row.Sweep.LiveHeap))
 	}
 
 	fmt.Fprintln(w, "\n### Targets")
@@ -244,7 +246,11 @@ func firstLine(s string) string {
 // WriteMachine writes the machine and the reproduction command.
 func (r *Result) WriteMachine(w io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(w, "- Machine: %d CPUs (%s), %s memory, %s\n", m.CPUs, m.CPUModel, m.MemTotal, m.OSArch)
+	fmt.Fprintf(w, "- Machine: %d CPUs (%s), %s memory, %s", m.CPUs, m.CPUModel, m.MemTotal, m.OSArch)
+	if m.PageTouch > 0 {
+		fmt.Fprintf(w, "; the first write to a fresh page of memory costs %.1f µs", float64(m.PageTouch.Nanoseconds())/1000)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "- Go: %s\n", m.GoVersion)
 	fmt.Fprintf(w, "- Run: %s, took %s; load average %s at the start, %s at the end\n", r.Started.UTC().Format("2006-01-02 15:04 MST"),
 		r.Took.Round(time.Second), r.LoadBefore, r.LoadAfter)
