@@ -123,10 +123,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return res, fmt.Errorf("case %s: sweep released %d (double saw %d) of %d eligible, complete=%t, error %q",
 					c, got, st.Released, row.Eligible, sr.Complete, sr.Error)
 			}
-			cfg.logf("%-10s sweep %d: %d calls (floor %d), %s (floor %s), cpu %s (double %s), %d page faults, heap %.1f MiB, hwm %.1f MiB, load %s",
+			cfg.logf("%-10s sweep %d: %d calls (floor %d), %s (floor %s), cpu %s (double %s), %d page faults (double %d), heap %.1f MiB, hwm %.1f MiB, load %s",
 				c, i+1, sum(sr.Calls), row.Floor.Total, sr.Wall().Round(time.Millisecond), row.Floor.Time,
 				time.Duration(sr.CPUNS).Round(time.Millisecond), time.Duration(st.CPUNS).Round(time.Millisecond),
-				sr.PageFaults, mib(sr.PeakHeap), mib(sr.VmHWM), LoadAverage())
+				sr.PageFaults, st.PageFaults, mib(sr.PeakHeap), mib(sr.VmHWM), LoadAverage())
 			row.Sweeps = append(row.Sweeps, sr)
 			row.Doubles = append(row.Doubles, st)
 		}
