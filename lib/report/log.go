@@ -41,39 +41,25 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 	}
 }
 
-// Summary is the report without its instance and batch lists.
+// Summary is the report without its instance and batch lists: its
+// Regions shadow the report's.
 type Summary struct {
-	RunID      string          `json:"runId"`
-	DryRun     bool            `json:"dryRun"`
-	DurationMS int64           `json:"durationMs"`
-	Settings   map[string]any  `json:"settings,omitempty"`
-	Complete   bool            `json:"complete"`
-	Cap        *CapCheck       `json:"cap,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	Totals     Totals          `json:"totals"`
-	Regions    []RegionSummary `json:"regions"`
+	*Report
+	Regions []RegionSummary `json:"regions"`
 }
 
-// RegionSummary is a region without its instance and batch lists.
+// RegionSummary is a region without its instance and batch lists: they
+// are shadowed by an empty list and the number of batches.
 type RegionSummary struct {
-	Region     string         `json:"region"`
-	Discovery  string         `json:"discovery,omitempty"`
-	Seen       int            `json:"seen"`
-	OptedIn    int            `json:"optedIn"`
-	Complete   bool           `json:"complete"`
-	Error      *Failure       `json:"error,omitempty"`
-	Counts     map[string]int `json:"counts"`
-	Batches    int            `json:"batches"`
-	Calls      map[string]int `json:"calls"`
-	DurationMS int64          `json:"durationMs"`
+	*Region
+	Groups  []*Group `json:"instances,omitempty"`
+	Batches int      `json:"batches"`
 }
 
 func summarise(rep *Report) Summary {
-	s := Summary{RunID: rep.RunID, DryRun: rep.DryRun, DurationMS: rep.DurationMS, Settings: rep.Settings,
-		Complete: rep.Complete, Cap: rep.Cap, Error: rep.Error, Totals: rep.Totals, Regions: make([]RegionSummary, 0, len(rep.Regions))}
+	s := Summary{Report: rep, Regions: make([]RegionSummary, 0, len(rep.Regions))}
 	for _, r := range rep.Regions {
-		s.Regions = append(s.Regions, RegionSummary{Region: r.Region, Discovery: r.Discovery, Seen: r.Seen, OptedIn: r.OptedIn,
-			Complete: r.Complete, Error: r.Error, Counts: r.Counts, Batches: len(r.Batches), Calls: r.Calls, DurationMS: r.DurationMS})
+		s.Regions = append(s.Regions, RegionSummary{Region: r, Batches: len(r.Batches)})
 	}
 	return s
 }
