@@ -847,7 +847,7 @@ func TestBadAPIResponses(t *testing.T) {
 			if id == ID(1) {
 				in["DeletionProtection"] = "maybe"
 			}
-		})}, check: closedWith(ecsapi.CodeBadResponse)}, // the SDK cannot decode the page
+		})}, check: closedWith(ecsapi.CodeBadResponse)}, // the page does not decode
 		{name: "DeletionProtection missing", rw: rewriter{edit: editInstances(func(id string, in map[string]any) {
 			if id == ID(1) {
 				delete(in, "DeletionProtection")
