@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 )
 
 // Targets of the issue.
@@ -98,41 +96,22 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 }
 
-var actionShort = map[string]string{
-	ecsapi.ActionDescribeInstances: "DescribeInstances",
-	ecsapi.ActionListTagResources:  "ListTagResources",
-	ecsapi.ActionDeleteInstances:   "DeleteInstances",
-	ecsapi.ActionDescribeRegions:   "DescribeRegions",
-}
-
+// byAction renders calls by action as "Action n, ...", sorted, without zeros.
 func byAction(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k, v := range m {
-		if v > 0 {
-			keys = append(keys, k)
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		name := actionShort[k]
-		if name == "" {
-			name = k
-		}
-		parts[i] = fmt.Sprintf("%s %d", name, m[k])
 	}
 	return strings.Join(parts, ", ")
 }
 
+// paths renders listing paths by region count as "path×n ...", sorted.
 func paths(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
 }
