@@ -245,6 +245,12 @@ func TestParseExpiry(t *testing.T) {
 		{name: "surrounding spaces", in: " 2026-11-20 ", want: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)},
 		{name: "date shanghai", in: "2026-11-20", loc: shanghai, want: time.Date(2026, 11, 19, 16, 0, 0, 0, time.UTC)},
 		{name: "leap day", in: "2028-02-29", want: time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)},
+		// Days that start inside a DST gap: no local midnight exists, and
+		// the day starts when the gap ends (01:00 local), never before.
+		{name: "date in Santiago DST gap", in: "2026-09-06", loc: mustZone(t, "America/Santiago"), want: time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC)},
+		{name: "date in Havana DST gap", in: "2026-03-08", loc: mustZone(t, "America/Havana"), want: time.Date(2026, 3, 8, 5, 0, 0, 0, time.UTC)},
+		{name: "date in Santiago after the gap", in: "2026-09-07", loc: mustZone(t, "America/Santiago"), want: time.Date(2026, 9, 7, 3, 0, 0, 0, time.UTC)},
+		{name: "date in Havana DST fall back", in: "2026-11-01", loc: mustZone(t, "America/Havana"), want: time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC)},
 		{name: "go duration combo", in: "1h30m", want: created.Add(90 * time.Minute)},
 		{name: "fractional hours", in: "1.5h", want: created.Add(90 * time.Minute)},
 		{name: "mixed units", in: "1w2d3h", want: created.Add((9*24 + 3) * time.Hour)},
@@ -281,5 +287,32 @@ func TestParseExpiry(t *testing.T) {
 				t.Fatalf("ParseExpiry(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return loc
+}
+
+// TestDateInDSTGapNeverReleasesEarly: in America/Santiago 2026-09-06 has no
+// local midnight; an hour before the day begins (23:30 local on the 5th) the
+// instance is not expired, and at 01:00 local on the 6th it is.
+func TestDateInDSTGapNeverReleasesEarly(t *testing.T) {
+	santiago := mustZone(t, "America/Santiago")
+	inst := stoppedPostPaid()
+	inst.Tags["reaper-expires"] = "2026-09-06"
+	rules := Rules{OptInKey: "reaper-expires", KeepKey: "reaper-keep", Location: santiago}
+	before := time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC) // 23:30 -04 on the 5th
+	if d := Decide(inst, rules, before); d.Release || d.Reason != ReasonNotExpired {
+		t.Fatalf("at %v: %+v; want not-expired (the local day has not begun)", before.In(santiago), d)
+	}
+	at := time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC) // 01:00 -03 on the 6th
+	if d := Decide(inst, rules, at); !d.Release {
+		t.Fatalf("at %v: %+v; want release", at.In(santiago), d)
 	}
 }

@@ -74,10 +74,11 @@ func ParseExpiry(value string, created time.Time, loc *time.Location) (time.Time
 		}
 	case looksLikeDate(v):
 		var err error
-		t, err = time.ParseInLocation(dateLayout, v, loc)
+		day, err := time.Parse(dateLayout, v)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("date %q is not a real YYYY-MM-DD date: %w", v, err)
 		}
+		t = StartOfDay(day.Year(), day.Month(), day.Day(), loc)
 	default:
 		ttl, err := ParseTTL(v)
 		if err != nil {
@@ -95,6 +96,21 @@ func ParseExpiry(value string, created time.Time, loc *time.Location) (time.Time
 		return time.Time{}, fmt.Errorf("expiry %q is the zero time", v)
 	}
 	return t, nil
+}
+
+// StartOfDay is the first instant of the local day in loc. Where the day
+// starts inside a DST gap (no local midnight, e.g. America/Santiago on
+// 2026-09-06), Go's time.Date answers an instant of the day before; the
+// day then starts when the gap ends, never earlier.
+func StartOfDay(year int, month time.Month, day int, loc *time.Location) time.Time {
+	t := time.Date(year, month, day, 0, 0, 0, 0, loc)
+	if y, m, d := t.Date(); y == year && m == month && d == day {
+		return t
+	}
+	if _, end := t.ZoneBounds(); !end.IsZero() {
+		return end
+	}
+	return t
 }
 
 // looksLikeTimestamp reports whether v has the shape of a date followed by
