@@ -6,7 +6,7 @@ package main
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,15 +17,29 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 )
 
+// reexecMarker tells the re-executed binary that DEBUG=sdk was removed.
+const reexecMarker = "ECS_REAPER_SDK_DEBUG_DROPPED"
+
+// localBuild is set to "true" by s.yaml's pre-local build (-ldflags -X):
+// a binary built for `s local invoke` runs with the developer's own
+// credentials against the real account, so it only dry-runs unless
+// REAPER_LOCAL_RELEASE=true.
+var localBuild string
+
 func main() {
+	dropSDKDebug()
+	if os.Getenv(reexecMarker) != "" {
+		os.Unsetenv(reexecMarker)
+		fmt.Fprintln(os.Stderr, `ecs-reaper: removed "sdk" from DEBUG: the SDK's debug output prints credentials`)
+	}
 	if _, onFC := os.LookupEnv("FC_RUNTIME_API"); onFC {
 		handler.SetMemoryLimit(os.LookupEnv) // 128 MB functions: keep GC garbage in bounds
-		h := &handler.Handler{Lookup: os.LookupEnv, Logger: slog.New(slog.NewJSONHandler(os.Stdout, nil))}
+		h := &handler.Handler{Lookup: os.LookupEnv, Environ: os.Environ, Logger: handler.NewLogger(os.Stdout), LocalBuild: localBuild == "true"}
 		fc.Start(h.Invoke) // serves invocations until the instance is stopped
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
+	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
 	stop()
 	os.Exit(code)
 }

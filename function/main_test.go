@@ -214,7 +214,7 @@ func TestFunctionEndToEnd(t *testing.T) {
 
 	t.Run("over the cap", func(t *testing.T) {
 		res := s.invoke(t, "e2e-overcap", timerEvent(`{"maxRelease": 1}`))
-		wantError(t, res, "cap", "4 instances eligible", "caps are 1", "REAPER_MAX_RELEASE")
+		wantError(t, res, "cap", "4 instances eligible", "over the count cap of 1", "REAPER_MAX_RELEASE")
 	})
 	t.Run("non-JSON event", func(t *testing.T) {
 		wantError(t, s.invoke(t, "e2e-notjson", []byte("this is not JSON")), "not a JSON object", "timer event")

@@ -26,10 +26,25 @@ const (
 
 // Env is the process environment as the commands see it.
 type Env struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-	Lookup func(string) (string, bool)
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Lookup  func(string) (string, bool)
+	Environ []string // "NAME=value" entries, as os.Environ gives them
+}
+
+// NewEnv reads the variables from environ ("NAME=value" entries; the
+// last of a repeated name wins, as in os.Getenv).
+func NewEnv(stdin io.Reader, stdout, stderr io.Writer, environ []string) *Env {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if ok {
+			vars[name] = value
+		}
+	}
+	lookup := func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+	return &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Lookup: lookup, Environ: environ}
 }
 
 func (e *Env) get(name string) string {
@@ -54,10 +69,10 @@ func commands() []command {
 	}
 }
 
-// Main runs one command and returns the process exit code. lookup reads
-// the environment (os.LookupEnv in production).
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Lookup: lookup}
+// Main runs one command and returns the process exit code. environ is the
+// whole environment ("NAME=value" entries: os.Environ in production).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	env := NewEnv(stdin, stdout, stderr, environ)
 	if len(args) == 0 {
 		usage(stderr)
 		return ExitUsage
@@ -66,7 +81,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(rest) > 0 {
-			return Main(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr, lookup)
+			return Main(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr, environ)
 		}
 		usage(stdout)
 		return ExitOK
@@ -153,10 +168,12 @@ var settingsHelp = map[string]string{
 	settings.EnvForceStop:         `ForceStop sent with forced releases`,
 	settings.EnvMaxRelease:        `release nothing if more than this many are eligible`,
 	settings.EnvMaxReleasePercent: `release nothing if more than this % of opted-in are eligible`,
+	settings.EnvPercentCapFrom:    `the percent cap applies only from this many eligible instances`,
+	settings.EnvLocalRelease:      `true: a local build (s local invoke) may release; otherwise it dry-runs`,
 	settings.EnvTimezone:          `IANA zone for date-only expiries`,
-	settings.EnvEndpoint:          `ECS endpoint URL override; default: the SDK's regional HTTPS endpoint`,
-	settings.EnvFreshness:         `re-read a batch's instances when the listing is older`,
-	settings.EnvDeadlineMargin:    `start no new batch this close to the deadline`,
+	settings.EnvEndpoint:          `ECS endpoint URL override for one region (https://; http:// on loopback only); default: the SDK's regional HTTPS endpoint`,
+	settings.EnvFreshness:         `re-read a batch's instances before any attempt when the data is older (at most 5m)`,
+	settings.EnvDeadlineMargin:    `start no API call this close to the deadline (at least 5s)`,
 	settings.EnvRegionConcurrency: `regions swept at once`,
 	settings.EnvBatchConcurrency:  `DeleteInstances calls at once per region`,
 }
@@ -178,7 +195,7 @@ func writeSettingsHelp(w io.Writer) {
 		if d, ok := defaults[n]; ok && n != settings.EnvRegions && n != settings.EnvEndpoint {
 			text += " (default " + d + ")"
 		}
-		fmt.Fprintf(w, "  %-27s %s\n", n, text)
+		fmt.Fprintf(w, "  %-32s %s\n", n, text)
 	}
 }
 

@@ -30,8 +30,11 @@ type result struct {
 func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	code := cli.Main(t.Context(), args, strings.NewReader(stdin), &out, &errOut, lookup)
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	code := cli.Main(t.Context(), args, strings.NewReader(stdin), &out, &errOut, environ)
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -106,7 +109,7 @@ func TestDemo(t *testing.T) {
 		run(t, nil, "", "demo", "--dry-run").must(t, cli.ExitOK, "(dry run)", "would-release", "The ECS double released nothing (dry run).")
 	})
 	t.Run("settings apply", func(t *testing.T) {
-		run(t, map[string]string{"REAPER_MAX_RELEASE": "2"}, "", "demo").must(t, cli.ExitFailed, "EXCEEDED", "caps are 2", "The ECS double released nothing.")
+		run(t, map[string]string{"REAPER_MAX_RELEASE": "2"}, "", "demo").must(t, cli.ExitFailed, "EXCEEDED", "over the count cap of 2", "The ECS double released nothing.")
 		run(t, map[string]string{"REAPER_MAX_RELEASE": "-1"}, "", "demo").must(t, cli.ExitUsage, `REAPER_MAX_RELEASE="-1"`)
 		run(t, nil, "", "demo", "--region", "cn-shanghai").must(t, cli.ExitOK, "Region cn-shanghai", "released nothing")
 	})
@@ -277,7 +280,7 @@ func TestSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // an interrupted schedule stops cleanly
 	var out, errOut bytes.Buffer
-	code := cli.Main(ctx, []string{"schedule", "--demo", "--dir", repoRoot}, nil, &out, &errOut, func(string) (string, bool) { return "", false })
+	code := cli.Main(ctx, []string{"schedule", "--demo", "--dir", repoRoot}, nil, &out, &errOut, nil)
 	if code != cli.ExitOK || !strings.Contains(errOut.String(), `"0 0 */1 * * *" from s.yaml resources.reaper.props.triggers[0].triggerConfig.cronExpression`) {
 		t.Errorf("schedule from s.yaml: exit %d\n%s", code, errOut.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -48,6 +49,26 @@ type cronEntry struct {
 // cronExpression (s.yaml, fc3) and CronExpression (template.yaml, ROS)
 // keys, in document order of their paths.
 func readCrons(root, file string) ([]cronEntry, error) {
+	found, err := readKeys(root, file, "cronExpression", "CronExpression")
+	var out []cronEntry
+	for _, f := range found {
+		if s, ok := f.Value.(string); ok {
+			out = append(out, cronEntry{File: file, Path: f.Path, Expr: s})
+		}
+	}
+	return out, err
+}
+
+// keyEntry is one value found under a key in a deployment file.
+type keyEntry struct {
+	Path  string
+	Key   string
+	Value any
+}
+
+// readKeys returns the values of every mapping key named one of keys, in
+// sorted order of their paths.
+func readKeys(root, file string, keys ...string) ([]keyEntry, error) {
 	b, err := os.ReadFile(filepath.Join(root, file))
 	if err != nil {
 		return nil, err
@@ -56,23 +77,23 @@ func readCrons(root, file string) ([]cronEntry, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	var out []cronEntry
+	var out []keyEntry
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			keys := make([]string, 0, len(v))
+			names := make([]string, 0, len(v))
 			for k := range v {
-				keys = append(keys, k)
+				names = append(names, k)
 			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			sort.Strings(names)
+			for _, k := range names {
 				p := k
 				if path != "" {
 					p = path + "." + k
 				}
-				if s, ok := v[k].(string); ok && (k == "cronExpression" || k == "CronExpression") {
-					out = append(out, cronEntry{File: file, Path: p, Expr: s})
+				if slices.Contains(keys, k) {
+					out = append(out, keyEntry{Path: p, Key: k, Value: v[k]})
 					continue
 				}
 				walk(p, v[k])

@@ -65,7 +65,7 @@ func (t *target) api() (ecsapi.API, error) {
 // loadSettings reads the REAPER_* settings and applies --region.
 func loadSettings(env *Env, regionFlag string) (settings.Settings, error) {
 	cfg, err := settings.FromEnv(env.Lookup)
-	if err != nil {
+	if err = errors.Join(err, settings.CheckNames(env.Environ)); err != nil {
 		return cfg, fmt.Errorf("%w: settings: %w", errUsage, err)
 	}
 	if regionFlag != "" {

@@ -38,6 +38,7 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 
 	fmt.Fprintln(out, "Settings (environment):")
 	cfg, err := settings.FromEnv(env.Lookup)
+	err = errors.Join(err, settings.CheckNames(env.Environ))
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(out, "  PROBLEM %s\n", line)
@@ -83,6 +84,8 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 			fmt.Fprintf(out, "    next runs %s, %s\n", next.Format(time.RFC3339), sched.Next(next).Format(time.RFC3339))
 		}
 	}
+
+	timeoutWarnings(out, root)
 
 	fmt.Fprintf(out, "\nDeployment files (%s, %s, %s):\n", sYAMLPath, templatePath, ramPolicyPath)
 	n, err := deployCheck(ctx, root, out)
@@ -140,4 +143,43 @@ func summary(env *Env, problems int) int {
 	}
 	fail(env, "validate", fmt.Errorf("%w: %d problem%s", errUsage, problems, plural))
 	return ExitUsage
+}
+
+// minWorkingTime is the least time a sweep should have beyond the deadline
+// margin: listing a few regions and releasing a few batches.
+const minWorkingTime = 60 * time.Second
+
+// timeoutWarnings warns about each function timeout in the deployment
+// files that leaves less than minWorkingTime beyond the deadline margin
+// (the file's REAPER_DEADLINE_MARGIN, else the default): such a function
+// fails every run for lack of time, or sweeps too little.
+func timeoutWarnings(out io.Writer, root string) {
+	fmt.Fprintln(out, "\nFunction timeouts:")
+	for _, file := range []string{sYAMLPath, templatePath} {
+		found, err := readKeys(root, file, "timeout", "Timeout", settings.EnvDeadlineMargin)
+		if err != nil {
+			continue // reported with the schedules
+		}
+		margin := settings.Default().DeadlineMargin
+		for _, f := range found {
+			if s, ok := f.Value.(string); ok && f.Key == settings.EnvDeadlineMargin {
+				if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
+					margin = d
+				}
+			}
+		}
+		for _, f := range found {
+			seconds, ok := f.Value.(int)
+			if !ok || f.Key == settings.EnvDeadlineMargin {
+				continue
+			}
+			timeout := time.Duration(seconds) * time.Second
+			if timeout < margin+minWorkingTime {
+				fmt.Fprintf(out, "  WARNING %s %s = %ds: less than the deadline margin (%v) plus %v of working time; raise it (FC allows up to 86400 s)\n",
+					file, f.Path, seconds, margin, minWorkingTime)
+				continue
+			}
+			fmt.Fprintf(out, "  %s %s = %ds: ok (margin %v)\n", file, f.Path, seconds, margin)
+		}
+	}
 }

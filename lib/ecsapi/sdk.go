@@ -57,7 +57,8 @@ type Config struct {
 	Endpoint string
 	// Transport carries the requests; nil means a shared pooled transport.
 	Transport http.RoundTripper
-	// ReadTimeout bounds one call when the context allows more; default 10 s.
+	// ReadTimeout, when set, bounds every call (tests); by default each
+	// action has its own (ReadTimeout(action)).
 	ReadTimeout time.Duration
 	// ConnectTimeout bounds connecting; default 5 s.
 	ConnectTimeout time.Duration
@@ -100,9 +101,6 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.transport == nil {
 		c.transport = sharedTransport
-	}
-	if c.readTimeout <= 0 {
-		c.readTimeout = 10 * time.Second
 	}
 	if c.connectTimeout <= 0 {
 		c.connectTimeout = 5 * time.Second
@@ -200,12 +198,42 @@ func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapt
 	return client, nil
 }
 
-// prepare bounds the request by the time left in ctx.
-func (c *Client) prepare(ctx context.Context, req requests.AcsRequest) error {
+// readTimeouts are the per-action read timeouts. DescribeInstances and
+// DescribeRegions follow the SDK's own table (sdk/api_timeout.go: 10 s and
+// 19 s). DeleteInstances has no entry there, so the SDK would give it the
+// 10 s default, under which a 100-ID release can time out while ECS is
+// still working and burn retries: it gets DeleteInstance's 66 s, the
+// table's figure for releasing one instance. ListTagResources has no entry
+// either and reads tags only: the 10 s default.
+var readTimeouts = map[string]time.Duration{
+	ActionDescribeRegions:   19 * time.Second,
+	ActionDescribeInstances: 10 * time.Second,
+	ActionListTagResources:  10 * time.Second,
+	ActionDeleteInstances:   66 * time.Second,
+}
+
+// defaultReadTimeout is the SDK's own default for actions not in the table.
+const defaultReadTimeout = 10 * time.Second
+
+// ReadTimeout is the read timeout of one call of action, before the
+// deadline clips it.
+func ReadTimeout(action string) time.Duration {
+	if d, ok := readTimeouts[action]; ok {
+		return d
+	}
+	return defaultReadTimeout
+}
+
+// prepare bounds the request by the action's read timeout and the time
+// left in ctx.
+func (c *Client) prepare(ctx context.Context, action string, req requests.AcsRequest) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	timeout := c.readTimeout
+	timeout := ReadTimeout(action)
+	if c.readTimeout > 0 {
+		timeout = c.readTimeout
+	}
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -229,7 +257,7 @@ func (c *Client) DescribeRegions(ctx context.Context) (Regions, error) {
 		return Regions{}, err
 	}
 	req := ecs.CreateDescribeRegionsRequest()
-	if err := c.prepare(ctx, req); err != nil {
+	if err := c.prepare(ctx, action, req); err != nil {
 		return Regions{}, c.wrap(ctx, action, "", err)
 	}
 	resp, err := guard(action, "", func() (*ecs.DescribeRegionsResponse, error) { return client.DescribeRegions(req) })
@@ -282,7 +310,7 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	if in.DryRun {
 		req.DryRun = requests.NewBoolean(true)
 	}
-	if err := c.prepare(ctx, req); err != nil {
+	if err := c.prepare(ctx, action, req); err != nil {
 		return DescribePage{}, c.wrap(ctx, action, in.Region, err)
 	}
 	_, err = guard(action, in.Region, func() (struct{}, error) { return struct{}{}, client.DoAction(req, &responses.BaseResponse{}) })
@@ -313,7 +341,7 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
 	page.Instances = make([]decide.Instance, 0, len(resp.Instances.Instance))
 	for i := range resp.Instances.Instance {
-		page.Instances = append(page.Instances, resp.Instances.Instance[i].decide(in.Region, in.TagKeys))
+		page.Instances = append(page.Instances, resp.Instances.Instance[i].decide(in.TagKeys))
 	}
 	return page, nil
 }
@@ -357,7 +385,7 @@ type listedInstance struct {
 // decide converts the answer for the rules, keeping only tagKeys (all tags
 // when nil). An instance missing a safety field carries a Problem, so the
 // rules skip it as invalid data.
-func (src *listedInstance) decide(region string, tagKeys []string) decide.Instance {
+func (src *listedInstance) decide(tagKeys []string) decide.Instance {
 	inst := decide.Instance{
 		ID:           src.InstanceId,
 		Region:       src.RegionId,
@@ -366,9 +394,8 @@ func (src *listedInstance) decide(region string, tagKeys []string) decide.Instan
 		ExpiredTime:  src.ExpiredTime,
 		CreationTime: src.CreationTime,
 	}
-	if inst.Region == "" {
-		inst.Region = region
-	}
+	// A missing RegionId stays missing: the sweep does not trust an answer
+	// that does not say which region it describes.
 	if src.DeletionProtection == nil {
 		inst.Problem = "the API's answer has no DeletionProtection"
 	} else {
@@ -405,7 +432,7 @@ func (c *Client) ListTagResources(ctx context.Context, in ListTagInput) (TagPage
 	req.ResourceType = "instance"
 	req.Tag = &[]ecs.ListTagResourcesTag{{Key: in.TagKey}}
 	req.NextToken = in.NextToken
-	if err := c.prepare(ctx, req); err != nil {
+	if err := c.prepare(ctx, action, req); err != nil {
 		return TagPage{}, c.wrap(ctx, action, in.Region, err)
 	}
 	resp, err := guard(action, in.Region, func() (*ecs.ListTagResourcesResponse, error) { return client.ListTagResources(req) })
@@ -457,7 +484,7 @@ func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOut
 	if in.Flags.Force {
 		req.QueryParams["ForceStop"] = fmt.Sprint(in.ForceStop)
 	}
-	if err := c.prepare(ctx, req); err != nil {
+	if err := c.prepare(ctx, action, req); err != nil {
 		return DeleteOutput{}, c.wrap(ctx, action, in.Region, err)
 	}
 	resp, err := guard(action, in.Region, func() (*ecs.DeleteInstancesResponse, error) { return client.DeleteInstances(req) })
@@ -549,8 +576,12 @@ func (c *Client) wrap(ctx context.Context, action, region string, err error) err
 	default:
 		out.Code, out.Message = "SDK.Error", "the SDK could not make the call"
 	}
-	out.Message = c.redact(out.Message)
+	// Classify on the code as the server sent it, then redact every
+	// string the error carries: any of them may echo the request.
 	out.Class = ClassifyCode(out.Code, out.HTTPStatus)
+	out.Code = c.redact(out.Code)
+	out.RequestID = c.redact(out.RequestID)
+	out.Message = c.redact(out.Message)
 	return out
 }
 
@@ -580,7 +611,7 @@ func redactURL(raw string) string {
 // redact removes credential material from server messages (a real
 // SignatureDoesNotMatch message echoes the string to sign) and keeps them short.
 func (c *Client) redact(msg string) string {
-	for _, secret := range []string{c.creds.AccessKeySecret, c.creds.SecurityToken} {
+	for _, secret := range []string{c.creds.AccessKeySecret, c.creds.SecurityToken, c.creds.AccessKeyID} {
 		if secret == "" {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,11 +36,14 @@ type TimerEvent struct {
 	TriggerTime *string `json:"triggerTime"`
 	TriggerName *string `json:"triggerName"`
 	Payload     *string `json:"payload"`
+	// Unknown lists the fields this version does not read, sorted: they
+	// are logged and ignored, so a change in FC's event stops no sweep.
+	Unknown []string `json:"-"`
 }
 
-// ParseTimerEvent decodes an FC timer event strictly: a JSON object with a
-// triggerTime (RFC 3339) and a triggerName, an optional payload string, and
-// nothing else.
+// ParseTimerEvent decodes an FC timer event: a JSON object with a
+// triggerTime (RFC 3339) and a triggerName, an optional payload string,
+// each strictly typed. Other fields are listed in Unknown and ignored.
 func ParseTimerEvent(body []byte) (TimerEvent, error) {
 	var ev TimerEvent
 	trimmed := bytes.TrimSpace(body)
@@ -50,13 +54,31 @@ func ParseTimerEvent(body []byte) (TimerEvent, error) {
 		return ev, fmt.Errorf("%w: not a JSON object, want a timer event {\"triggerTime\",\"triggerName\",\"payload\"}", ErrBadEvent)
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
 		return ev, fmt.Errorf("%w: not a timer event: %w", ErrBadEvent, err)
 	}
 	if dec.More() {
 		return ev, fmt.Errorf("%w: trailing data after the timer event", ErrBadEvent)
 	}
+	for name, raw := range fields {
+		var dst **string
+		switch name {
+		case "triggerTime":
+			dst = &ev.TriggerTime
+		case "triggerName":
+			dst = &ev.TriggerName
+		case "payload":
+			dst = &ev.Payload
+		default:
+			ev.Unknown = append(ev.Unknown, name)
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil || *dst == nil {
+			return ev, fmt.Errorf("%w: not a timer event: field %q must be a string", ErrBadEvent, name)
+		}
+	}
+	slices.Sort(ev.Unknown)
 	if ev.TriggerName == nil || strings.TrimSpace(*ev.TriggerName) == "" {
 		return ev, fmt.Errorf("%w: timer event without triggerName", ErrBadEvent)
 	}
@@ -81,59 +103,111 @@ func SDKFactory(creds ecsapi.Credentials, endpoint string) (ecsapi.API, error) {
 type Handler struct {
 	// Lookup reads the environment (os.LookupEnv in production).
 	Lookup func(string) (string, bool)
+	// Environ lists the environment (os.Environ in production): unknown
+	// REAPER_* names are refused. Nil means none are set.
+	Environ func() []string
 	// NewAPI builds the ECS client; nil means SDKFactory.
 	NewAPI APIFactory
-	// Logger is the base logger; the FC request ID is added per invocation.
+	// Logger is the base logger; the FC request ID and the run ID are
+	// added per invocation.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LocalBuild marks a binary built for `s local invoke`: it runs with
+	// the developer's own credentials against the real account, so it
+	// only dry-runs unless REAPER_LOCAL_RELEASE=true.
+	LocalBuild bool
 }
 
 // Invoke is the FC handler: func(context.Context, []byte) (*report.Report, error).
 // The raw event is taken as bytes so that a malformed event gets this
 // package's clear error instead of a decoding error from the runtime.
+// A run that could not do its job returns an error, so that FC marks the
+// invocation failed and alarms fire; its report is logged either way.
 func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, error) {
 	fctx, _ := fccontext.FromContext(ctx)
 	if fctx == nil {
 		fctx = &fccontext.FcContext{}
 	}
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
 	logger := h.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("request_id", fctx.RequestID)
-	rep, err := h.invoke(ctx, fctx, event, logger)
+	base := logger.With("request_id", fctx.RequestID)
+	ev, evErr := ParseTimerEvent(event)
+	runID := "invalid-event@" + now().UTC().Format(time.RFC3339)
+	if evErr == nil {
+		runID = *ev.TriggerName + "@" + *ev.TriggerTime
+	}
+	logger = base.With("run_id", runID)
+	var rep *report.Report
+	err := evErr
+	if err == nil {
+		if len(ev.Unknown) > 0 {
+			logger.Warn("the timer event has fields this version does not read; they are ignored", "fields", ev.Unknown)
+		}
+		rep, err = h.invoke(ctx, fctx, ev, runID, now, logger)
+	}
+	if rep == nil {
+		// Nothing was listed or released; the report still says why.
+		rep = failedReport(runID, now, err)
+	}
 	if err != nil {
 		logger.Error("invocation failed", "error", err.Error(), "retry_count", fctx.RetryCount)
 	}
 	// The report is also logged, in records a log service keeps whole, so
 	// that a timer-triggered or failed invocation keeps it.
-	report.Log(ctx, logger, rep)
+	report.Log(ctx, base, rep) // each record carries the run ID
 	return rep, err
 }
 
-func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, event []byte, logger *slog.Logger) (*report.Report, error) {
-	ev, err := ParseTimerEvent(event)
+func failedReport(runID string, now func() time.Time, err error) *report.Report {
+	at := now().UTC()
+	rep := &report.Report{RunID: runID, StartedAt: at, FinishedAt: at, Regions: []*report.Region{}}
 	if err != nil {
-		return nil, err
+		rep.Error = err.Error()
 	}
+	rep.Total()
+	return rep
+}
+
+func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev TimerEvent, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
 	lookup := h.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
+	var environ []string
+	if h.Environ != nil {
+		environ = h.Environ()
+	}
 	cfg, err := settings.FromEnv(lookup)
+	err = errors.Join(err, settings.CheckNames(environ))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	region := fctx.Region
+	if region == "" {
+		region, _ = lookup("FC_REGION")
 	}
 	if ev.Payload != nil {
 		overrides, err := settings.ParsePayload(*ev.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("%w: timer payload: %w", ErrBadEvent, err)
 		}
-		cfg = cfg.Apply(overrides)
+		if cfg, err = cfg.Narrow(overrides, region); err != nil {
+			return nil, fmt.Errorf("%w: timer payload: %w", ErrBadEvent, err)
+		}
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: after payload overrides: %w", ErrSettings, err)
 		}
+	}
+	if h.LocalBuild && !cfg.DryRun && !cfg.LocalRelease {
+		logger.Warn("a local build (s local invoke) runs with your own credentials against the real account: this run is a dry run; set REAPER_LOCAL_RELEASE=true to release")
+		cfg.DryRun = true
 	}
 	creds := ecsapi.Credentials{
 		AccessKeyID:     fctx.Credentials.AccessKeyId,
@@ -146,11 +220,6 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, event [
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 		return nil, fmt.Errorf("%w: no credentials: give the function a role (FC passes its STS credentials with each invocation)", ErrSettings)
 	}
-	region := fctx.Region
-	if region == "" {
-		region, _ = lookup("FC_REGION")
-	}
-	runID := *ev.TriggerName + "@" + *ev.TriggerTime
 	newAPI := h.NewAPI
 	if newAPI == nil {
 		newAPI = SDKFactory
@@ -159,22 +228,27 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, event [
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
-	return Sweep(ctx, api, cfg, region, runID, h.Now, logger)
+	return Sweep(ctx, api, cfg, region, runID, now, logger)
 }
 
 // Sweep runs one sweep with the settings: the regions are the settings',
-// every region when they say all, or defaultRegion.
+// every region when they say all, or defaultRegion. The error is nil when
+// the run did its job, or was held back only by the deadline after every
+// region was listed (the report says so, and the next tick continues).
 func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
-	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.String("run_id", runID), slog.GroupAttrs("settings", cfg.Describe()...))
+	if now == nil {
+		now = time.Now
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.GroupAttrs("settings", cfg.Describe()...))
 	s := sweep.New(api, Options(cfg, runID, now), logger)
 	regions := cfg.Regions
 	switch {
 	case cfg.AllRegions:
 		var err error
 		if regions, err = s.ResolveRegions(ctx); err != nil {
-			// Nothing was listed or released; the report still says why.
-			return &report.Report{RunID: runID, DryRun: cfg.DryRun, StartedAt: time.Now().UTC(), FinishedAt: time.Now().UTC(),
-				Settings: settingsMap(cfg), Error: err.Error(), Regions: []*report.Region{}}, err
+			rep := failedReport(runID, now, err)
+			rep.DryRun, rep.Settings = cfg.DryRun, settingsMap(cfg)
+			return rep, err
 		}
 	case len(regions) == 0 && defaultRegion != "":
 		regions = []string{defaultRegion}
@@ -185,18 +259,34 @@ func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRe
 	if rep != nil {
 		rep.Settings = settingsMap(cfg)
 	}
-	if errors.Is(err, sweep.ErrIncomplete) {
-		// An incomplete sweep still returns its report: the next tick
-		// finishes the work, and the report says what was left.
+	switch {
+	case errors.Is(err, sweep.ErrIncomplete):
 		logger.Warn("sweep incomplete", "error", err.Error())
+		if rep != nil {
+			rep.Warning = err.Error()
+		}
 		return rep, nil
-	}
-	if errors.Is(err, sweep.ErrCapExceeded) {
-		// Name the knobs, so whoever reads the failed invocation knows
-		// which settings set the numbers in the message.
-		err = fmt.Errorf("%w (limits from %s and %s, or the payload's maxRelease)", err, settings.EnvMaxRelease, settings.EnvMaxReleasePercent)
+	case errors.Is(err, sweep.ErrCapExceeded) && rep != nil && rep.Cap != nil:
+		err = fmt.Errorf("%w. Every run will refuse until an operator raises %s", err, capAdvice(rep.Cap))
+		rep.Error = err.Error()
+	case errors.Is(err, sweep.ErrNoTime):
+		err = fmt.Errorf("%w (%s)", err, settings.EnvDeadlineMargin)
+		rep.Error = err.Error()
 	}
 	return rep, err
+}
+
+// capAdvice names the settings to raise and the values that would let
+// this run through.
+func capAdvice(c *report.CapCheck) string {
+	var raise []string
+	if c.CountExceeded {
+		raise = append(raise, fmt.Sprintf("%s to %d (or the payload's maxRelease, which may only lower it)", settings.EnvMaxRelease, c.Eligible))
+	}
+	if c.PercentExceeded {
+		raise = append(raise, fmt.Sprintf("%s to %.4g, or %s to %d", settings.EnvMaxReleasePercent, c.NeededPercent(), settings.EnvPercentCapFrom, c.Eligible+1))
+	}
+	return strings.Join(raise, ", and ") + "; or keep some of these instances with the keep tag"
 }
 
 // Options maps settings onto sweep options.
@@ -207,6 +297,7 @@ func Options(cfg settings.Settings, runID string, now func() time.Time) sweep.Op
 		ForceStop:         cfg.ForceStop,
 		MaxRelease:        cfg.MaxRelease,
 		MaxReleasePercent: cfg.MaxReleasePercent,
+		PercentCapFrom:    cfg.PercentCapFrom,
 		Freshness:         cfg.Freshness,
 		DeadlineMargin:    cfg.DeadlineMargin,
 		RegionConcurrency: cfg.RegionConcurrency,

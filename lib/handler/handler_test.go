@@ -3,8 +3,8 @@ package handler_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
 )
 
 func TestParseTimerEvent(t *testing.T) {
@@ -25,7 +26,8 @@ func TestParseTimerEvent(t *testing.T) {
 		{name: "empty body", body: ``, err: "empty body"},
 		{name: "not JSON", body: `hello`, err: "not a JSON object"},
 		{name: "JSON array", body: `[1]`, err: "not a JSON object"},
-		{name: "OSS event", body: `{"events":[{"eventName":"ObjectCreated:PutObject"}]}`, err: "unknown field"},
+		{name: "OSS event", body: `{"events":[{"eventName":"ObjectCreated:PutObject"}]}`, err: "without triggerName"},
+		{name: "null trigger name", body: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":null}`, err: "must be a string"},
 		{name: "missing trigger name", body: `{"triggerTime":"2026-11-25T04:00:00Z"}`, err: "without triggerName"},
 		{name: "missing trigger time", body: `{"triggerName":"hourly"}`, err: "without triggerTime"},
 		{name: "bad trigger time", body: `{"triggerTime":"yesterday","triggerName":"hourly"}`, err: "not an RFC 3339 time"},
@@ -77,6 +79,8 @@ type invocation struct {
 	err     error
 	timeout time.Duration
 	setup   func(*ecsdouble.Server) // faults to inject before the invocation
+	// localBuild runs the handler as s.yaml's pre-local build does.
+	localBuild bool
 }
 
 func invoke(t *testing.T, inv *invocation) {
@@ -96,7 +100,15 @@ func invoke(t *testing.T, inv *invocation) {
 	}
 	h := &handler.Handler{
 		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Logger: slog.New(slog.NewJSONHandler(&inv.logs, nil)),
+		Environ: func() []string {
+			var out []string
+			for k, v := range env {
+				out = append(out, k+"="+v)
+			}
+			return out
+		},
+		Logger:     handler.NewLogger(&inv.logs),
+		LocalBuild: inv.localBuild,
 	}
 	fctx := &fccontext.FcContext{RequestID: "req-handler-1", Region: inv.region}
 	if inv.creds {
@@ -138,7 +150,7 @@ func TestInvokeSweepsTheFunctionsRegionWithContextCredentials(t *testing.T) {
 func TestInvokePayloadOverrides(t *testing.T) {
 	inv := &invocation{
 		event:  `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"hourly","payload":"{\"dryRun\": true, \"regions\": [\"cn-hangzhou\", \"cn-shanghai\"]}"}`,
-		region: "cn-hangzhou", creds: true,
+		region: "cn-hangzhou", creds: true, env: map[string]string{"REAPER_REGIONS": "cn-hangzhou,cn-shanghai,cn-beijing"},
 	}
 	invoke(t, inv)
 	if inv.err != nil {
@@ -161,7 +173,14 @@ func TestInvokeRefusesBadInputAndReleasesNothing(t *testing.T) {
 		want        error
 		mention     string
 	}{
-		{name: "non-timer event", event: `{"key":"value"}`, creds: true, want: handler.ErrBadEvent, mention: "unknown field"},
+		{name: "non-timer event", event: `{"key":"value"}`, creds: true, want: handler.ErrBadEvent, mention: "without triggerName"},
+		{name: "payload turns a dry run off", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"dryRun\":false}"}`, creds: true,
+			env: map[string]string{"REAPER_DRY_RUN": "true"}, want: handler.ErrBadEvent, mention: "REAPER_DRY_RUN=true"},
+		{name: "payload raises maxRelease", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"maxRelease\":500}"}`, creds: true,
+			want: handler.ErrBadEvent, mention: "500 exceeds REAPER_MAX_RELEASE=100"},
+		{name: "payload region outside the settings", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"regions\":[\"cn-shanghai\"]}"}`, creds: true,
+			want: handler.ErrBadEvent, mention: "cn-shanghai not within REAPER_REGIONS"},
+		{name: "misspelt setting", event: event, creds: true, env: map[string]string{"REAPER_DRYRUN": "true"}, want: handler.ErrSettings, mention: "did you mean REAPER_DRY_RUN?"},
 		{name: "ill-typed payload", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"dryRun\":\"yes\"}"}`, creds: true, want: handler.ErrBadEvent, mention: "dryRun"},
 		{name: "payload region not valid", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"regions\":[\"Hangzhou!\"]}"}`, creds: true, want: handler.ErrBadEvent, mention: "Hangzhou!"},
 		{name: "invalid setting", event: event, creds: true, env: map[string]string{"REAPER_FORCE": "maybe"}, want: handler.ErrSettings, mention: "REAPER_FORCE"},
@@ -218,5 +237,148 @@ func TestInvokeAllRegionsWhenTheRegionListFails(t *testing.T) {
 	}
 	if len(inv.srv.Released()) != 0 || inv.srv.CallCount("DescribeInstances") != 0 {
 		t.Error("swept without a region list")
+	}
+}
+
+// TestInvokeFailsWhenTheRunDidNotDoItsJob: the outcome table of the README.
+// FC marks an invocation failed only when the handler returns an error, so
+// every way a run can fall short of its job is an error, with the report
+// returned and logged.
+func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		setup   func(*ecsdouble.Server)
+		want    error // nil: the invocation succeeds
+		mention string
+	}{
+		{name: "everything released", want: nil},
+		{name: "a listing fails", setup: func(s *ecsdouble.Server) {
+			s.Inject(ecsdouble.Rule{Action: "DescribeInstances", Fault: ecsdouble.Internal()})
+		}, want: sweep.ErrRegionFailed, mention: "cn-hangzhou (InternalError)"},
+		{name: "the role may not release", setup: func(s *ecsdouble.Server) {
+			s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(403, "Forbidden.RAM")})
+		}, want: sweep.ErrRegionFailed, mention: "Forbidden.RAM"},
+		{name: "an instance fails", setup: func(s *ecsdouble.Server) {
+			s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(400, "InvalidParameter")})
+		}, want: sweep.ErrReleaseFailed, mention: "failed to release"},
+		{name: "a region that does not exist", env: map[string]string{"REAPER_REGIONS": "cn-hangzhou,xx-nowhere-9"}, want: sweep.ErrRegionFailed, mention: "xx-nowhere-9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := &invocation{event: event, region: "cn-hangzhou", creds: true, env: tc.env, setup: tc.setup}
+			invoke(t, inv)
+			if tc.want == nil {
+				if inv.err != nil {
+					t.Fatalf("Invoke: %v", inv.err)
+				}
+			} else if !errors.Is(inv.err, tc.want) || !strings.Contains(inv.err.Error(), tc.mention) {
+				t.Fatalf("error %v, want %v mentioning %q", inv.err, tc.want, tc.mention)
+			}
+			if inv.rep == nil || len(inv.rep.Regions) == 0 {
+				t.Fatalf("report %+v: want the full report", inv.rep)
+			}
+			if (inv.err != nil) != (inv.rep.Error != "") {
+				t.Errorf("report error %q for invocation error %v: the two must agree", inv.rep.Error, inv.err)
+			}
+			if !strings.Contains(inv.logs.String(), `"msg":"report"`) {
+				t.Error("the report was not logged")
+			}
+		})
+	}
+}
+
+// A timeout shorter than the deadline margin is not a silent no-op.
+func TestInvokeWithLessTimeThanTheMarginFails(t *testing.T) {
+	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, timeout: 3 * time.Second}
+	invoke(t, inv)
+	if !errors.Is(inv.err, sweep.ErrNoTime) || !strings.Contains(inv.err.Error(), "timeout leaves no time to sweep") || !strings.Contains(inv.err.Error(), "REAPER_DEADLINE_MARGIN") {
+		t.Fatalf("error %v: want one saying the timeout leaves no time, naming the margin", inv.err)
+	}
+	if n := len(inv.srv.Calls()); n != 0 {
+		t.Errorf("%d ECS calls with no time to sweep", n)
+	}
+	if inv.rep == nil || inv.rep.Error == "" || inv.rep.Complete {
+		t.Errorf("report %+v: want one that says why", inv.rep)
+	}
+}
+
+// A binary built for `s local invoke` runs with the developer's own
+// credentials: it dry-runs unless REAPER_LOCAL_RELEASE=true.
+func TestLocalBuildDryRunsUnlessAskedToRelease(t *testing.T) {
+	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, localBuild: true, env: map[string]string{"REAPER_DRY_RUN": "false"}}
+	invoke(t, inv)
+	if inv.err != nil {
+		t.Fatalf("Invoke: %v", inv.err)
+	}
+	if n := len(inv.srv.Released()); n != 0 || !inv.rep.DryRun {
+		t.Fatalf("a local build released %d (dry run %v)", n, inv.rep.DryRun)
+	}
+	if got := strings.Join(inv.rep.IDs(report.OutcomeWouldRelease), ","); got != "i-hz-old1,i-hz-old2" {
+		t.Errorf("would release %q", got)
+	}
+	if !strings.Contains(inv.logs.String(), "REAPER_LOCAL_RELEASE=true") {
+		t.Error("the forced dry run is not explained in the log")
+	}
+
+	live := &invocation{event: event, region: "cn-hangzhou", creds: true, localBuild: true, env: map[string]string{"REAPER_LOCAL_RELEASE": "true"}}
+	invoke(t, live)
+	if live.err != nil || len(live.srv.Released()) != 2 {
+		t.Fatalf("with REAPER_LOCAL_RELEASE=true: err %v, released %v", live.err, live.srv.Released())
+	}
+}
+
+// Fields of the timer event this version does not know are logged and
+// ignored; the known three stay strictly typed.
+func TestUnknownEventFieldsAreIgnored(t *testing.T) {
+	inv := &invocation{event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"hourly","payload":"","eventVersion":"2","source":{"x":1}}`, region: "cn-hangzhou", creds: true}
+	invoke(t, inv)
+	if inv.err != nil {
+		t.Fatalf("Invoke: %v", inv.err)
+	}
+	if len(inv.srv.Released()) != 2 {
+		t.Errorf("released %v", inv.srv.Released())
+	}
+	if !strings.Contains(inv.logs.String(), `"fields":["eventVersion","source"]`) {
+		t.Errorf("the unknown fields are not logged:\n%s", inv.logs.String())
+	}
+}
+
+// Every record carries the run ID; a failure is never logged at INFO;
+// durations read as the report writes them; empty fields are omitted.
+func TestLogsAnOperatorCanAlertOn(t *testing.T) {
+	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, setup: func(s *ecsdouble.Server) {
+		s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(400, "InvalidParameter")})
+	}}
+	invoke(t, inv)
+	if inv.err == nil {
+		t.Fatal("want a failed invocation")
+	}
+	sawFailedBatch := false
+	for _, line := range strings.Split(strings.TrimSpace(inv.logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if rec["run_id"] != "hourly@2026-11-25T04:00:00Z" {
+			t.Errorf("record without the run ID: %s", line)
+		}
+		for k, v := range rec {
+			if v == "" || v == nil {
+				t.Errorf("empty field %q: %s", k, line)
+			}
+		}
+		failed := rec["result"] == "failed" || rec["outcome"] == "failed"
+		if failed && rec["level"] == "INFO" {
+			t.Errorf("a failure logged at INFO: %s", line)
+		}
+		if rec["msg"] == "batch" && rec["result"] == "failed" {
+			sawFailedBatch = true
+		}
+		if s, ok := rec["settings"].(map[string]any); ok && s["freshness"] != "1m0s" {
+			t.Errorf("freshness logged as %v, want the report's 1m0s", s["freshness"])
+		}
+	}
+	if !sawFailedBatch {
+		t.Error("no failed batch logged")
 	}
 }

@@ -17,28 +17,50 @@ const MaxLogRecordBytes = 32 << 10
 // then "report instances", each region's groups in parts, and "report
 // batches", each region's DeleteInstances calls in parts. Every record
 // carries the run ID, and each part says which part of how many it is, so
-// the lists can be put back together.
+// the lists can be put back together. A failed run's summary, its failed
+// and held-back instances and its failed batches are logged at WARN, so
+// that an alert on the level finds them.
 func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
-	if rep == nil || !logger.Enabled(ctx, slog.LevelInfo) {
+	if rep == nil || !logger.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "report", slog.Any("report", summarise(rep)))
 	run := slog.String("run_id", rep.RunID)
+	level := slog.LevelInfo
+	if rep.Error != "" || rep.Warning != "" {
+		level = slog.LevelWarn
+	}
+	logger.LogAttrs(ctx, level, "report", run, slog.Any("report", summarise(rep)))
 	for _, r := range rep.Regions {
 		for _, g := range r.Groups {
 			parts := split(g.Instances, itemSize)
+			level := OutcomeLevel(g.Outcome)
 			for i, items := range parts {
-				logger.LogAttrs(ctx, slog.LevelInfo, "report instances", run, slog.String("region", r.Region),
+				logger.LogAttrs(ctx, level, "report instances", run, slog.String("region", r.Region),
 					slog.String("outcome", string(g.Outcome)), slog.String("reason", g.Reason),
 					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
 			}
 		}
 		parts := split(r.Batches, batchSize)
+		level := slog.LevelInfo
+		for _, b := range r.Batches {
+			if b.Result == "failed" {
+				level = slog.LevelWarn
+			}
+		}
 		for i, batches := range parts {
-			logger.LogAttrs(ctx, slog.LevelInfo, "report batches", run, slog.String("region", r.Region),
+			logger.LogAttrs(ctx, level, "report batches", run, slog.String("region", r.Region),
 				slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("batches", batches))
 		}
 	}
+}
+
+// OutcomeLevel is the log level of an instance's outcome: a failed or
+// held-back instance is a warning, never INFO.
+func OutcomeLevel(o Outcome) slog.Level {
+	if o == OutcomeFailed || o == OutcomeNotAttempted {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 // Summary is the report without its instance and batch lists: its

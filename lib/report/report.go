@@ -5,7 +5,10 @@
 package report
 
 import (
+	"fmt"
+	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
@@ -45,8 +48,12 @@ type Report struct {
 	// failed listing, a stopped region, or the invocation deadline.
 	Complete bool      `json:"complete"`
 	Cap      *CapCheck `json:"cap,omitempty"`
-	// Error is the run-level failure, if any (e.g. the cap was exceeded).
-	Error   string    `json:"error,omitempty"`
+	// Error is the run-level failure, if any (e.g. the cap was exceeded):
+	// set exactly when the invocation failed.
+	Error string `json:"error,omitempty"`
+	// Warning says why a run that did not fail is incomplete (the
+	// deadline held back releases; the next run continues).
+	Warning string    `json:"warning,omitempty"`
 	Totals  Totals    `json:"totals"`
 	Regions []*Region `json:"regions"`
 }
@@ -57,9 +64,28 @@ type CapCheck struct {
 	OptedIn           int     `json:"optedIn"`
 	MaxRelease        int     `json:"maxRelease"`
 	MaxReleasePercent float64 `json:"maxReleasePercent"`
-	Percent           float64 `json:"percent"`
-	Exceeded          bool    `json:"exceeded"`
+	// PercentCapFrom: the percent cap applies only from this many eligible.
+	PercentCapFrom  int     `json:"percentCapMinEligible"`
+	Percent         float64 `json:"percent"`
+	CountExceeded   bool    `json:"countExceeded,omitempty"`
+	PercentExceeded bool    `json:"percentExceeded,omitempty"`
+	Exceeded        bool    `json:"exceeded"`
 }
+
+// Explain says which cap this run exceeded, with the numbers.
+func (c *CapCheck) Explain() string {
+	var over []string
+	if c.CountExceeded {
+		over = append(over, fmt.Sprintf("the count cap of %d", c.MaxRelease))
+	}
+	if c.PercentExceeded {
+		over = append(over, fmt.Sprintf("the percent cap of %.4g%% (which applies from %d eligible)", c.MaxReleasePercent, c.PercentCapFrom))
+	}
+	return fmt.Sprintf("%d instances eligible (%.1f%% of %d opted in), over %s", c.Eligible, c.Percent, c.OptedIn, strings.Join(over, " and "))
+}
+
+// NeededPercent is the smallest whole percent cap this run passes.
+func (c *CapCheck) NeededPercent() float64 { return min(100, math.Ceil(c.Percent)) }
 
 // Totals add up the regions.
 type Totals struct {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -115,6 +117,41 @@ func (s Settings) Apply(o Overrides) Settings {
 		s.MaxRelease = *o.MaxRelease
 	}
 	return s
+}
+
+// Narrow returns s with a timer payload's overrides applied. A payload may
+// only narrow what the environment allows, never widen it: dryRun may turn
+// a dry run on, not off; maxRelease may only lower REAPER_MAX_RELEASE;
+// regions must be among REAPER_REGIONS (any region when it is "all", the
+// function's own region when it is unset). A payload that would widen is
+// an error naming the field and the setting it would exceed.
+func (s Settings) Narrow(o Overrides, ownRegion string) (Settings, error) {
+	var errs []error
+	if o.DryRun != nil && !*o.DryRun && s.DryRun {
+		errs = append(errs, fmt.Errorf("payload field \"dryRun\": false would turn off %s=true; a payload may only turn a dry run on", EnvDryRun))
+	}
+	if o.MaxRelease != nil && *o.MaxRelease > s.MaxRelease {
+		errs = append(errs, fmt.Errorf("payload field \"maxRelease\": %d exceeds %s=%d; a payload may only lower it", *o.MaxRelease, EnvMaxRelease, s.MaxRelease))
+	}
+	if o.Regions != nil && !s.AllRegions {
+		allowed, from := s.Regions, EnvRegions+"="+strings.Join(s.Regions, ",")
+		if len(allowed) == 0 {
+			allowed, from = []string{ownRegion}, EnvRegions+" unset (the function's own region "+strconv.Quote(ownRegion)+")"
+		}
+		var outside []string
+		for _, r := range o.Regions {
+			if !slices.Contains(allowed, r) || r == "" {
+				outside = append(outside, r)
+			}
+		}
+		if len(outside) > 0 {
+			errs = append(errs, fmt.Errorf("payload field \"regions\": %s not within %s; a payload may only choose among the configured regions", strings.Join(outside, ", "), from))
+		}
+	}
+	if len(errs) > 0 {
+		return s, errors.Join(errs...)
+	}
+	return s.Apply(o), nil
 }
 
 // describeToken names the kind of a top-level JSON value.

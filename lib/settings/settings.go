@@ -16,18 +16,25 @@
 //	REAPER_FORCE_STOP          DeleteInstances ForceStop, default true
 //	REAPER_MAX_RELEASE         at most this many releases per run, default 100, >= 0
 //	REAPER_MAX_RELEASE_PERCENT at most this share of the opted-in instances seen, default 50, 0 < p <= 100
+//	REAPER_PERCENT_CAP_MIN_ELIGIBLE the percent cap applies only from this many eligible instances, default 10, >= 0
 //	REAPER_TIMEZONE            IANA zone for date-only expiries, default UTC
-//	REAPER_ECS_ENDPOINT        "" = SDK default per region; else an absolute http(s) URL with a host
-//	REAPER_FRESHNESS           default 60s, > 0
-//	REAPER_DEADLINE_MARGIN     default 30s, >= 0
-//	REAPER_REGION_CONCURRENCY  default 4, 1..64
+//	REAPER_ECS_ENDPOINT        "" = SDK default per region; else an https:// URL with a host (http:// on
+//	                           a loopback host only); a non-loopback endpoint serves one region only
+//	REAPER_FRESHNESS           default 60s, > 0, at most 5m
+//	REAPER_DEADLINE_MARGIN     default 30s, at least 5s
+//	REAPER_REGION_CONCURRENCY  default 20, 1..64
 //	REAPER_BATCH_CONCURRENCY   default 4, 1..16
+//	REAPER_LOCAL_RELEASE       default false; a local build (s local invoke) releases only when true
+//
+// Any other REAPER_* variable is an error (CheckNames): a misspelt switch
+// must not be ignored.
 package settings
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -47,22 +54,30 @@ const (
 	EnvForceStop         = "REAPER_FORCE_STOP"
 	EnvMaxRelease        = "REAPER_MAX_RELEASE"
 	EnvMaxReleasePercent = "REAPER_MAX_RELEASE_PERCENT"
+	EnvPercentCapFrom    = "REAPER_PERCENT_CAP_MIN_ELIGIBLE"
 	EnvTimezone          = "REAPER_TIMEZONE"
 	EnvEndpoint          = "REAPER_ECS_ENDPOINT"
 	EnvFreshness         = "REAPER_FRESHNESS"
 	EnvDeadlineMargin    = "REAPER_DEADLINE_MARGIN"
 	EnvRegionConcurrency = "REAPER_REGION_CONCURRENCY"
 	EnvBatchConcurrency  = "REAPER_BATCH_CONCURRENCY"
+	EnvLocalRelease      = "REAPER_LOCAL_RELEASE"
 )
 
 // Names lists every environment variable the program reads (deployment files are checked against it).
-var Names = []string{EnvRegions, EnvTagKey, EnvKeepTag, EnvDryRun, EnvForce, EnvForceStop, EnvMaxRelease, EnvMaxReleasePercent, EnvTimezone, EnvEndpoint, EnvFreshness, EnvDeadlineMargin, EnvRegionConcurrency, EnvBatchConcurrency}
+var Names = []string{EnvRegions, EnvTagKey, EnvKeepTag, EnvDryRun, EnvForce, EnvForceStop, EnvMaxRelease, EnvMaxReleasePercent, EnvPercentCapFrom, EnvTimezone, EnvEndpoint, EnvFreshness, EnvDeadlineMargin, EnvRegionConcurrency, EnvBatchConcurrency, EnvLocalRelease}
 
 // Limits on the settings.
 const (
 	MaxTagKeyLen         = 128 // characters, Alibaba's tag key limit
 	MaxRegionConcurrency = 64
 	MaxBatchConcurrency  = 16
+	// MinDeadlineMargin keeps the deadline rail on: below it a run has no
+	// time left to stop its calls and still log and return its report.
+	MinDeadlineMargin = 5 * time.Second
+	// MaxFreshness bounds how old listing data may be when a release is
+	// sent: beyond it the re-read before release would be switched off.
+	MaxFreshness = 5 * time.Minute
 )
 
 // Settings is the function's effective configuration.
@@ -76,12 +91,14 @@ type Settings struct {
 	ForceStop         bool           // DeleteInstances ForceStop when Force; default true
 	MaxRelease        int            // default 100; >= 0 (0 means release nothing)
 	MaxReleasePercent float64        // default 50; 0 < p <= 100 — share of opted-in instances seen
+	PercentCapFrom    int            // default 10; the percent cap applies from this many eligible instances
 	Location          *time.Location // REAPER_TIMEZONE, IANA, default UTC
 	Endpoint          string         // REAPER_ECS_ENDPOINT; "" = SDK default per region
-	Freshness         time.Duration  // REAPER_FRESHNESS, default 60s, > 0
-	DeadlineMargin    time.Duration  // REAPER_DEADLINE_MARGIN, default 30s, >= 0
+	Freshness         time.Duration  // REAPER_FRESHNESS, default 60s, 0 < f <= MaxFreshness
+	DeadlineMargin    time.Duration  // REAPER_DEADLINE_MARGIN, default 30s, >= MinDeadlineMargin
 	RegionConcurrency int            // default 20, 1..64: ECS throttles per region, so regions do not compete
 	BatchConcurrency  int            // default 4, 1..16
+	LocalRelease      bool           // REAPER_LOCAL_RELEASE: a local build may release
 }
 
 // Default returns the settings used when no variable is set.
@@ -92,6 +109,7 @@ func Default() Settings {
 		ForceStop:         true,
 		MaxRelease:        100,
 		MaxReleasePercent: 50,
+		PercentCapFrom:    10,
 		Location:          time.UTC,
 		Freshness:         60 * time.Second,
 		DeadlineMargin:    30 * time.Second,
@@ -152,7 +170,7 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{EnvDryRun, &s.DryRun}, {EnvForce, &s.Force}, {EnvForceStop, &s.ForceStop}} {
+	}{{EnvDryRun, &s.DryRun}, {EnvForce, &s.Force}, {EnvForceStop, &s.ForceStop}, {EnvLocalRelease, &s.LocalRelease}} {
 		if v, ok := get(b.name); ok {
 			x, good := parseBool(v)
 			if !good {
@@ -169,6 +187,7 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		problem  string
 	}{
 		{EnvMaxRelease, &s.MaxRelease, 0, -1, "must be a whole number >= 0"},
+		{EnvPercentCapFrom, &s.PercentCapFrom, 0, -1, "must be a whole number >= 0"},
 		{EnvRegionConcurrency, &s.RegionConcurrency, 1, MaxRegionConcurrency, "must be a whole number from 1 to 64"},
 		{EnvBatchConcurrency, &s.BatchConcurrency, 1, MaxBatchConcurrency, "must be a whole number from 1 to 16"},
 	}
@@ -206,18 +225,18 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		}
 	}
 	durs := []struct {
-		name    string
-		dst     *time.Duration
-		zeroOK  bool
-		problem string
+		name     string
+		dst      *time.Duration
+		min, max time.Duration // min is exclusive when 0
+		problem  string
 	}{
-		{EnvFreshness, &s.Freshness, false, "must be a Go duration greater than 0, e.g. 60s"},
-		{EnvDeadlineMargin, &s.DeadlineMargin, true, "must be a Go duration >= 0, e.g. 30s"},
+		{EnvFreshness, &s.Freshness, 0, MaxFreshness, "must be a Go duration greater than 0 and at most 5m, e.g. 60s (a longer window would release on stale data)"},
+		{EnvDeadlineMargin, &s.DeadlineMargin, MinDeadlineMargin, 0, "must be a Go duration of at least 5s, e.g. 30s (less leaves no time to return the report)"},
 	}
 	for _, dd := range durs {
 		if v, ok := get(dd.name); ok {
 			x, err := time.ParseDuration(v)
-			if err != nil || x < 0 || (x == 0 && !dd.zeroOK) {
+			if err != nil || x < dd.min || (dd.min == 0 && x <= 0) || (dd.max > 0 && x > dd.max) {
 				bad(dd.name, v, "%s", dd.problem)
 				continue
 			}
@@ -258,19 +277,27 @@ func (s Settings) Validate() error {
 	if !(s.MaxReleasePercent > 0 && s.MaxReleasePercent <= 100) {
 		bad("MaxReleasePercent %v: must be greater than 0 and at most 100", s.MaxReleasePercent)
 	}
+	if s.PercentCapFrom < 0 {
+		bad("PercentCapFrom %d: must be >= 0", s.PercentCapFrom)
+	}
 	if s.Location == nil {
 		bad("Location is nil: use time.UTC for UTC")
 	}
 	if s.Endpoint != "" {
 		if p := checkEndpoint(s.Endpoint); p != "" {
 			bad("Endpoint %s: %s", show(redactEndpoint(s.Endpoint)), p)
+		} else if !IsLoopbackEndpoint(s.Endpoint) && (s.AllRegions || len(s.Regions) > 1) {
+			// A real endpoint is one region's: every region's calls would
+			// go to it, and listings would come back from the wrong region.
+			bad("%s %s serves one region, but %s names %s: sweep one region per endpoint, or leave %s unset for the SDK's regional endpoints",
+				EnvEndpoint, show(redactEndpoint(s.Endpoint)), EnvRegions, s.describeRegions(), EnvEndpoint)
 		}
 	}
-	if s.Freshness <= 0 {
-		bad("Freshness %v: must be greater than 0", s.Freshness)
+	if s.Freshness <= 0 || s.Freshness > MaxFreshness {
+		bad("Freshness %v: must be greater than 0 and at most %v", s.Freshness, MaxFreshness)
 	}
-	if s.DeadlineMargin < 0 {
-		bad("DeadlineMargin %v: must be >= 0", s.DeadlineMargin)
+	if s.DeadlineMargin < MinDeadlineMargin {
+		bad("DeadlineMargin %v: must be at least %v", s.DeadlineMargin, MinDeadlineMargin)
 	}
 	if s.RegionConcurrency < 1 || s.RegionConcurrency > MaxRegionConcurrency {
 		bad("RegionConcurrency %d: must be from 1 to %d", s.RegionConcurrency, MaxRegionConcurrency)
@@ -286,15 +313,7 @@ func (s Settings) Validate() error {
 // region), "all" or the list; Endpoint reads "default" or the URL with any
 // user information removed.
 func (s Settings) Describe() []slog.Attr {
-	var regions slog.Attr
-	switch {
-	case s.AllRegions:
-		regions = slog.String("regions", "all")
-	case len(s.Regions) == 0:
-		regions = slog.String("regions", "own")
-	default:
-		regions = slog.String("regions", strings.Join(s.Regions, ","))
-	}
+	regions := slog.String("regions", s.describeRegions())
 	endpoint := "default"
 	if s.Endpoint != "" {
 		endpoint = redactEndpoint(s.Endpoint)
@@ -303,6 +322,8 @@ func (s Settings) Describe() []slog.Attr {
 	if s.Location != nil {
 		zone = s.Location.String()
 	}
+	// Durations are written as the report writes them ("1m0s"), not as
+	// slog's nanoseconds.
 	return []slog.Attr{
 		regions,
 		slog.String("tag_key", s.TagKey),
@@ -312,13 +333,25 @@ func (s Settings) Describe() []slog.Attr {
 		slog.Bool("force_stop", s.ForceStop),
 		slog.Int("max_release", s.MaxRelease),
 		slog.Float64("max_release_percent", s.MaxReleasePercent),
+		slog.Int("percent_cap_min_eligible", s.PercentCapFrom),
 		slog.String("timezone", zone),
 		slog.String("endpoint", endpoint),
-		slog.Duration("freshness", s.Freshness),
-		slog.Duration("deadline_margin", s.DeadlineMargin),
+		slog.String("freshness", s.Freshness.String()),
+		slog.String("deadline_margin", s.DeadlineMargin.String()),
 		slog.Int("region_concurrency", s.RegionConcurrency),
 		slog.Int("batch_concurrency", s.BatchConcurrency),
+		slog.Bool("local_release", s.LocalRelease),
 	}
+}
+
+func (s Settings) describeRegions() string {
+	switch {
+	case s.AllRegions:
+		return "all"
+	case len(s.Regions) == 0:
+		return "own"
+	}
+	return strings.Join(s.Regions, ",")
 }
 
 // parseBool accepts true/false in any case, and 1/0.
@@ -435,6 +468,8 @@ func checkEndpoint(v string) string {
 		return "must be an absolute http:// or https:// URL"
 	case u.Opaque != "" || u.Hostname() == "":
 		return "must name a host, e.g. https://ecs.cn-hangzhou.aliyuncs.com"
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return "must use https://: plain http:// is allowed on a loopback address (127.0.0.1, ::1, localhost) only, for the test doubles"
 	case u.User != nil:
 		return "must not contain user information"
 	case u.Path != "" && u.Path != "/":
@@ -456,6 +491,21 @@ func checkEndpoint(v string) string {
 		}
 	}
 	return ""
+}
+
+// IsLoopbackEndpoint reports whether an endpoint URL names this machine:
+// the test doubles, which serve every region.
+func IsLoopbackEndpoint(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && isLoopbackHost(u.Hostname())
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redactEndpoint removes user information from an endpoint for display.

@@ -29,7 +29,7 @@ func TestDefault(t *testing.T) {
 	if !reflect.DeepEqual(got, d) {
 		t.Fatalf("FromEnv(empty) = %+v, want Default() %+v", got, d)
 	}
-	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50,
+	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50, PercentCapFrom: 10,
 		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
@@ -37,7 +37,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY"}
+	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE"}
 	if !reflect.DeepEqual(Names, want) {
 		t.Fatalf("Names = %q, want %q", Names, want)
 	}
@@ -145,9 +145,29 @@ func TestFromEnv(t *testing.T) {
 		{name: "freshness 0", env: []string{EnvFreshness, "0s"}, wantErr: []string{`REAPER_FRESHNESS="0s"`, "greater than 0"}},
 		{name: "freshness no unit", env: []string{EnvFreshness, "60"}, wantErr: []string{"REAPER_FRESHNESS"}},
 		{name: "freshness negative", env: []string{EnvFreshness, "-1s"}, wantErr: []string{"REAPER_FRESHNESS"}},
-		{name: "deadline margin 0", env: []string{EnvDeadlineMargin, "0s"}, check: func(s Settings) bool { return s.DeadlineMargin == 0 }},
+		{name: "freshness at the ceiling", env: []string{EnvFreshness, "5m"}, check: func(s Settings) bool { return s.Freshness == 5*time.Minute }},
+		{name: "freshness beyond the ceiling", env: []string{EnvFreshness, "5m1s"}, wantErr: []string{`REAPER_FRESHNESS="5m1s"`, "at most 5m"}},
+		{name: "freshness of a day", env: []string{EnvFreshness, "24h"}, wantErr: []string{"REAPER_FRESHNESS", "stale data"}},
+		{name: "deadline margin 0", env: []string{EnvDeadlineMargin, "0s"}, wantErr: []string{`REAPER_DEADLINE_MARGIN="0s"`, "at least 5s"}},
+		{name: "deadline margin below the floor", env: []string{EnvDeadlineMargin, "4s"}, wantErr: []string{"REAPER_DEADLINE_MARGIN", "at least 5s"}},
+		{name: "deadline margin at the floor", env: []string{EnvDeadlineMargin, "5s"}, check: func(s Settings) bool { return s.DeadlineMargin == 5*time.Second }},
 		{name: "deadline margin 1m30s", env: []string{EnvDeadlineMargin, "1m30s"}, check: func(s Settings) bool { return s.DeadlineMargin == 90*time.Second }},
-		{name: "deadline margin negative", env: []string{EnvDeadlineMargin, "-5s"}, wantErr: []string{"REAPER_DEADLINE_MARGIN", ">= 0"}},
+		{name: "deadline margin negative", env: []string{EnvDeadlineMargin, "-5s"}, wantErr: []string{"REAPER_DEADLINE_MARGIN", "at least 5s"}},
+
+		// Percent cap floor and local release
+		{name: "percent cap from 0", env: []string{EnvPercentCapFrom, "0"}, check: func(s Settings) bool { return s.PercentCapFrom == 0 }},
+		{name: "percent cap from 25", env: []string{EnvPercentCapFrom, "25"}, check: func(s Settings) bool { return s.PercentCapFrom == 25 }},
+		{name: "percent cap from negative", env: []string{EnvPercentCapFrom, "-1"}, wantErr: []string{"REAPER_PERCENT_CAP_MIN_ELIGIBLE", ">= 0"}},
+		{name: "local release", env: []string{EnvLocalRelease, "true"}, check: func(s Settings) bool { return s.LocalRelease }},
+
+		// A real endpoint is one region's; plain http only on loopback.
+		{name: "endpoint plain http on a real host", env: []string{EnvEndpoint, "http://ecs.cn-hangzhou.aliyuncs.com"}, wantErr: []string{"REAPER_ECS_ENDPOINT", "https://", "loopback"}},
+		{name: "endpoint plain http on a private address", env: []string{EnvEndpoint, "http://10.0.0.8:8080"}, wantErr: []string{"loopback"}},
+		{name: "endpoint plain http on localhost", env: []string{EnvEndpoint, "http://localhost:8080"}, check: func(s Settings) bool { return s.Endpoint == "http://localhost:8080" }},
+		{name: "endpoint with several regions", env: []string{EnvEndpoint, "https://ecs-vpc.cn-hangzhou.aliyuncs.com", EnvRegions, "cn-hangzhou,cn-shanghai"}, wantErr: []string{"REAPER_ECS_ENDPOINT", "serves one region", "REAPER_REGIONS"}},
+		{name: "endpoint with all regions", env: []string{EnvEndpoint, "https://ecs-vpc.cn-hangzhou.aliyuncs.com", EnvRegions, "all"}, wantErr: []string{"serves one region"}},
+		{name: "endpoint with one region", env: []string{EnvEndpoint, "https://ecs-vpc.cn-hangzhou.aliyuncs.com", EnvRegions, "cn-hangzhou"}, check: func(s Settings) bool { return len(s.Regions) == 1 }},
+		{name: "loopback endpoint serves every region", env: []string{EnvEndpoint, "http://127.0.0.1:9000", EnvRegions, "all"}, check: func(s Settings) bool { return s.AllRegions }},
 
 		// Several problems at once are all reported.
 		{name: "all problems collected", env: []string{EnvMaxRelease, "-3", EnvDryRun, "maybe", EnvTimezone, "Nowhere", EnvBatchConcurrency, "99"},
@@ -236,7 +256,7 @@ func TestDescribe(t *testing.T) {
 		"regions": "cn-hangzhou,cn-beijing", "tag_key": "reaper-expires", "keep_tag": "reaper-keep",
 		"dry_run": "false", "force": "false", "force_stop": "true", "max_release": "100", "max_release_percent": "50",
 		"timezone": "UTC", "endpoint": "https://ecs.example.com", "freshness": "1m0s", "deadline_margin": "30s",
-		"region_concurrency": "20", "batch_concurrency": "4",
+		"region_concurrency": "20", "batch_concurrency": "4", "percent_cap_min_eligible": "10", "local_release": "false",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)

@@ -35,14 +35,32 @@ func (p RetryPolicy) delay(attempt int) time.Duration {
 // retry runs call until it succeeds, fails for a reason retrying cannot
 // fix, runs out of attempts, or would wait past the context deadline. The
 // caller's call closure reuses its request inputs (and so its ClientToken).
-func (rr *regionRun) retry(ctx context.Context, action string, call func() error) error {
+//
+// before, when not nil, runs ahead of every attempt (the freshness check);
+// its error ends the retries. No attempt starts with less than the
+// deadline margin left: then retry returns the last attempt's error, or
+// errDeadline when nothing was sent.
+func (rr *regionRun) retry(ctx context.Context, action string, before func(attempt int) error, call func() error) error {
 	policy := rr.s.opts.Retry
+	var last error
 	for attempt := 1; ; attempt++ {
+		if before != nil {
+			if err := before(attempt); err != nil {
+				return err
+			}
+		}
+		if !rr.timeLeft(ctx) {
+			if last != nil {
+				return last
+			}
+			return errDeadline
+		}
 		rr.countCall(action)
 		err := call()
 		if err == nil {
 			return nil
 		}
+		last = err
 		class := ecsapi.Classify(err)
 		if class == ecsapi.ClassThrottled {
 			rr.limit.throttled()

@@ -23,9 +23,28 @@ import (
 // instances exceed a blast-radius cap; nothing was released.
 var ErrCapExceeded = errors.New("release cap exceeded")
 
-// ErrIncomplete is returned (wrapped) when some region could not be swept to
-// the end; the report says which and why.
+// ErrRegionFailed is returned (wrapped) when a region failed closed: its
+// listing failed, it does not exist, the credentials or permissions were
+// refused, or the deadline arrived before it was listed. Nothing was
+// released there; the run failed.
+var ErrRegionFailed = errors.New("regions failed")
+
+// ErrReleaseFailed is returned (wrapped) when an eligible instance ended
+// failed.
+var ErrReleaseFailed = errors.New("releases failed")
+
+// ErrIncomplete is returned (wrapped) when nothing failed but the deadline
+// held back releases after every region was listed: the next tick
+// continues. It is the only error that does not fail the run.
 var ErrIncomplete = errors.New("sweep incomplete")
+
+// ErrNoTime is returned when the invocation starts with less time than the
+// deadline margin: the function's timeout leaves no time to sweep.
+var ErrNoTime = errors.New("no time to sweep")
+
+// errDeadline is what a call that was not started for lack of time
+// returns: classified as canceled, reported with reason "deadline".
+var errDeadline = fmt.Errorf("less than the deadline margin left before the invocation deadline: %w", context.DeadlineExceeded)
 
 // Options configure a sweep.
 type Options struct {
@@ -38,10 +57,17 @@ type Options struct {
 	// MaxReleasePercent caps the eligible share of the opted-in instances
 	// seen; over it, nothing is released anywhere. 0 disables this cap.
 	MaxReleasePercent float64
+	// PercentCapFrom: the percent cap applies only when at least this many
+	// instances are eligible, so a small fleet's ordinary run (one expired
+	// of one) is not a "mass event".
+	PercentCapFrom int
 	// Freshness is how old a batch's listing data may be at release time
 	// before it is re-read.
 	Freshness time.Duration
-	// DeadlineMargin: no new batch starts when less time than this is left.
+	// DeadlineMargin: no API call starts when less time than this is left
+	// before the invocation deadline; in-flight calls end half of it (at
+	// most 5 s, at least reserveFloor) before the deadline, so the report
+	// can still be logged and returned.
 	DeadlineMargin    time.Duration
 	RegionConcurrency int
 	BatchConcurrency  int
@@ -88,11 +114,30 @@ func New(api ecsapi.API, opts Options, logger *slog.Logger) *Sweeper {
 	return &Sweeper{api: api, opts: opts, log: logger, logsInfo: logger.Enabled(context.Background(), slog.LevelInfo)}
 }
 
+// reserveFloor is the least time kept after the last call for logging and
+// returning the report.
+const reserveFloor = 250 * time.Millisecond
+
+// workContext bounds every call of a run: in-flight calls end a reserve
+// before the invocation deadline, so that a call hanging past the
+// deadline still leaves time to log and return the report.
+func (s *Sweeper) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := max(min(s.opts.DeadlineMargin/2, 5*time.Second), reserveFloor)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
 // ResolveRegions returns every region from DescribeRegions, with retries.
 func (s *Sweeper) ResolveRegions(ctx context.Context) ([]string, error) {
 	rr := s.newRegionRun("")
+	rr.deadline, rr.hasDeadline = ctx.Deadline()
+	ctx, cancel := s.workContext(ctx)
+	defer cancel()
 	var regions ecsapi.Regions
-	err := rr.retry(ctx, ecsapi.ActionDescribeRegions, func() error {
+	err := rr.retry(ctx, ecsapi.ActionDescribeRegions, nil, func() error {
 		var err error
 		regions, err = s.api.DescribeRegions(ctx)
 		return err
@@ -114,7 +159,27 @@ func (s *Sweeper) Run(ctx context.Context, regions []string) (*report.Report, er
 	for i, region := range regions {
 		runs[i] = s.newRegionRun(region)
 	}
-	s.log.Info("sweep start", "run_id", s.opts.RunID, "regions", regions, "dry_run", s.opts.DryRun)
+	s.log.Info("sweep start", "regions", regions, "dry_run", s.opts.DryRun)
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		if left := time.Until(deadline); left < s.opts.DeadlineMargin {
+			err := fmt.Errorf("%w: the function's timeout leaves no time to sweep: %v left at the start, and no call starts with less than the deadline margin (%v) left; raise the function's timeout well above the margin",
+				ErrNoTime, left.Round(time.Millisecond), s.opts.DeadlineMargin)
+			rep.Error = err.Error()
+			for _, rr := range runs {
+				rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "not listed: the function's timeout is shorter than the deadline margin"})
+				rep.Regions = append(rep.Regions, rr.rep)
+			}
+			rep.FinishedAt = s.opts.Now().UTC()
+			rep.Total()
+			return rep, err
+		}
+	}
+	for _, rr := range runs {
+		rr.deadline, rr.hasDeadline = deadline, hasDeadline
+	}
+	ctx, cancel := s.workContext(ctx)
+	defer cancel()
 
 	s.forEachRegion(runs, func(rr *regionRun) {
 		rr.discover(ctx)
@@ -125,8 +190,7 @@ func (s *Sweeper) Run(ctx context.Context, regions []string) (*report.Report, er
 	rep.Cap = capCheck
 	var runErr error
 	if capCheck.Exceeded {
-		runErr = fmt.Errorf("%w: %d instances eligible (%.1f%% of %d opted in), caps are %d instances and %.1f%%; nothing was released",
-			ErrCapExceeded, capCheck.Eligible, capCheck.Percent, capCheck.OptedIn, capCheck.MaxRelease, capCheck.MaxReleasePercent)
+		runErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
 		rep.Error = runErr.Error()
 		s.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
 			"max_release", capCheck.MaxRelease, "max_release_percent", capCheck.MaxReleasePercent)
@@ -145,21 +209,47 @@ func (s *Sweeper) Run(ctx context.Context, regions []string) (*report.Report, er
 	rep.FinishedAt = s.opts.Now().UTC()
 	rep.DurationMS = rep.FinishedAt.Sub(rep.StartedAt).Milliseconds()
 	rep.Total()
-	if runErr == nil && !rep.Complete {
-		var incomplete []string
-		for _, r := range rep.Regions {
-			if !r.Complete {
-				why := "incomplete"
-				if r.Error != nil {
-					why = r.Error.Code
-				}
-				incomplete = append(incomplete, r.Region+" ("+why+")")
-			}
+	if runErr == nil {
+		runErr = runError(rep)
+		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
+			rep.Error = runErr.Error()
 		}
-		runErr = fmt.Errorf("%w: regions %s", ErrIncomplete, strings.Join(incomplete, ", "))
 	}
-	s.log.Info("sweep end", "run_id", s.opts.RunID, "outcomes", rep.Totals.Outcomes, "calls", rep.Totals.Calls, "complete", rep.Complete)
+	level := slog.LevelInfo
+	if runErr != nil {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "sweep end", "outcomes", rep.Totals.Outcomes, "calls", rep.Totals.Calls, "complete", rep.Complete)
 	return rep, runErr
+}
+
+// runError says how a finished run failed: regions that failed closed and
+// instances that failed make the run fail; a run held back only by the
+// deadline after every region was listed is incomplete, not failed.
+func runError(rep *report.Report) error {
+	var closed, incomplete []string
+	for _, r := range rep.Regions {
+		switch {
+		case r.Error != nil:
+			closed = append(closed, r.Region+" ("+r.Error.Code+")")
+		case !r.Complete:
+			incomplete = append(incomplete, r.Region)
+		}
+	}
+	var errs []error
+	if len(closed) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
+	}
+	if n := rep.Totals.Outcomes[string(report.OutcomeFailed)]; n > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d instances failed to release; see the report's failed instances", ErrReleaseFailed, n))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(incomplete) > 0 {
+		return fmt.Errorf("%w: the deadline held back releases in %s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "))
+	}
+	return nil
 }
 
 func (s *Sweeper) forEachRegion(runs []*regionRun, f func(*regionRun)) {
@@ -180,7 +270,7 @@ func (s *Sweeper) forEachRegion(runs []*regionRun, f func(*regionRun)) {
 }
 
 func (s *Sweeper) checkCap(runs []*regionRun) *report.CapCheck {
-	c := &report.CapCheck{MaxRelease: s.opts.MaxRelease, MaxReleasePercent: s.opts.MaxReleasePercent}
+	c := &report.CapCheck{MaxRelease: s.opts.MaxRelease, MaxReleasePercent: s.opts.MaxReleasePercent, PercentCapFrom: s.opts.PercentCapFrom}
 	for _, rr := range runs {
 		// A closed region releases nothing, so it neither counts toward
 		// the cap nor dilutes the share of the others.
@@ -192,8 +282,9 @@ func (s *Sweeper) checkCap(runs []*regionRun) *report.CapCheck {
 	if c.OptedIn > 0 {
 		c.Percent = float64(c.Eligible) * 100 / float64(c.OptedIn)
 	}
-	c.Exceeded = c.Eligible > c.MaxRelease ||
-		(c.MaxReleasePercent > 0 && c.Percent > c.MaxReleasePercent)
+	c.CountExceeded = c.Eligible > c.MaxRelease
+	c.PercentExceeded = c.MaxReleasePercent > 0 && c.Eligible >= c.PercentCapFrom && c.Percent > c.MaxReleasePercent
+	c.Exceeded = c.CountExceeded || c.PercentExceeded
 	return c
 }
 
@@ -212,6 +303,10 @@ type regionRun struct {
 	limit     *limiter
 	throttled atomic.Int64
 	duration  time.Duration
+	// deadline is the invocation's own deadline (not the work context's):
+	// the margin is counted from it.
+	deadline    time.Time
+	hasDeadline bool
 
 	mu       sync.Mutex // guards rep, stopped and incomplete during release
 	rep      *report.Region
@@ -241,22 +336,25 @@ func (rr *regionRun) add(outcome report.Outcome, reason string, item report.Item
 	rr.mu.Lock()
 	rr.rep.Add(outcome, reason, item)
 	rr.mu.Unlock()
-	if rr.s.logsInfo {
-		rr.s.log.Info("decision", "region", rr.region, "instance_id", item.ID, "outcome", string(outcome),
-			"reason", reason, "detail", item.Detail, "code", item.Code)
+	if level := report.OutcomeLevel(outcome); rr.s.logsInfo || level > slog.LevelInfo {
+		rr.s.log.Log(context.Background(), level, "decision", "region", rr.region, "instance_id", item.ID, "outcome", string(outcome),
+			"reason", reason, "detail", item.Detail, "code", item.Code, "message", item.Message)
 	}
 }
 
-// timeLeft reports whether a new unit of work may start.
+// timeLeft reports whether a new call may start: at least the margin is
+// left before the invocation deadline.
 func (rr *regionRun) timeLeft(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline) >= rr.s.opts.DeadlineMargin
+	return !rr.hasDeadline || time.Until(rr.deadline) >= rr.s.opts.DeadlineMargin
 }
 
 func failureOf(err error) *report.Failure {
+	if errors.Is(err, errDeadline) {
+		return &report.Failure{Code: report.ReasonDeadline, Message: "not started: " + errDeadline.Error()}
+	}
 	var apiErr *ecsapi.Error
 	if errors.As(err, &apiErr) {
 		return &report.Failure{Code: apiErr.Code, Message: apiErr.Error(), RequestID: apiErr.RequestID}
@@ -312,7 +410,7 @@ func (rr *regionRun) discover(ctx context.Context) {
 			optedIn++
 		}
 	}
-	rr.take(probe.Instances)
+	probeFresh := rr.take(probe.Instances)
 	if probe.NextToken == "" {
 		rr.rep.Discovery = DiscoveryScan
 		if len(probe.Instances) == 0 && !rr.confirmEmpty(ctx) {
@@ -323,19 +421,20 @@ func (rr *regionRun) discover(ctx context.Context) {
 	}
 	share := float64(optedIn) / float64(max(1, len(probe.Instances)))
 	if share >= scanShare {
-		rr.scan(ctx, probe.NextToken)
+		rr.scan(ctx, probe.NextToken, probeFresh)
 		return
 	}
 	rr.rep.Discovery = DiscoveryTagFilter
 	listed := 0
 	token := ""
+	pages := newPager(ecsapi.ActionDescribeInstances)
 	for {
 		page, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, TagKey: rr.s.opts.Rules.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize})
 		if !ok {
 			return
 		}
 		listed += len(page.Instances)
-		rr.take(page.Instances)
+		fresh := rr.take(page.Instances)
 		if listed >= ecsapi.TagFilterCap {
 			// A listing that reached the cap may have been cut there,
 			// whether or not it says it ended.
@@ -345,13 +444,13 @@ func (rr *regionRun) discover(ctx context.Context) {
 			rr.finishDiscovery()
 			return
 		}
-		if !rr.advances(token, page) {
+		if !rr.advances(pages, token, page.NextToken, fresh) {
 			return
 		}
 		token = page.NextToken
 	}
 	if share > capScanShare {
-		rr.scan(ctx, probe.NextToken)
+		rr.scan(ctx, probe.NextToken, probeFresh)
 		return
 	}
 	rr.rep.Discovery = DiscoveryTagIndex
@@ -383,16 +482,21 @@ func (rr *regionRun) confirmEmpty(ctx context.Context) bool {
 	return ok
 }
 
-// scan reads the rest of the region's instances, unfiltered, from token.
-func (rr *regionRun) scan(ctx context.Context, token string) {
+// scan reads the rest of the region's instances, unfiltered, from token
+// (the probe page, whose instances are seen, handed it out).
+func (rr *regionRun) scan(ctx context.Context, token string, probeFresh int) {
 	rr.rep.Discovery = DiscoveryScan
+	pages := newPager(ecsapi.ActionDescribeInstances)
+	if !rr.advances(pages, "", token, probeFresh) {
+		return
+	}
 	for token != "" {
 		page, ok := rr.describePage(ctx, ecsapi.DescribeInput{Region: rr.region, NextToken: token, MaxResults: ecsapi.MaxPageSize})
 		if !ok {
 			return
 		}
-		rr.take(page.Instances)
-		if page.NextToken != "" && !rr.advances(token, page) {
+		fresh := rr.take(page.Instances)
+		if page.NextToken != "" && !rr.advances(pages, token, page.NextToken, fresh) {
 			return
 		}
 		token = page.NextToken
@@ -400,32 +504,74 @@ func (rr *regionRun) scan(ctx context.Context, token string) {
 	rr.finishDiscovery()
 }
 
-// advances closes the region when a listing hands back the token it was
-// given or an empty page with a token: a listing that does not advance
-// would never end.
-func (rr *regionRun) advances(token string, page ecsapi.DescribePage) bool {
-	if page.NextToken == token || len(page.Instances) == 0 {
-		rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances pagination did not advance"})
+// maxListingPages bounds one listing: 1,000,000 instances of one region at
+// 100 a page, far beyond any ECS quota. ECS's TotalCount is meaningless
+// under NextToken paging, so it cannot bound the listing.
+const maxListingPages = 10000
+
+// pager watches one paginated listing for pages that never end: a
+// NextToken handed out twice (a cycle of any period), a page with a token
+// that adds nothing new to the listing, or more pages than maxListingPages.
+type pager struct {
+	action string
+	tokens map[string]bool
+	pages  int
+}
+
+func newPager(action string) *pager {
+	return &pager{action: action, tokens: map[string]bool{}}
+}
+
+// problem returns why the listing must stop, or "" when next may be read.
+// fresh is how many IDs the page added that the region had not seen.
+func (p *pager) problem(token, next string, fresh int) string {
+	p.pages++
+	switch {
+	case next == token || p.tokens[next]:
+		return fmt.Sprintf("%s pagination cycles: NextToken %q was handed out before", p.action, shorten(next))
+	case fresh == 0:
+		return fmt.Sprintf("%s pagination did not advance: a page with a NextToken listed nothing new", p.action)
+	case p.pages >= maxListingPages:
+		return fmt.Sprintf("%s pagination runs past %d pages", p.action, maxListingPages)
+	}
+	p.tokens[next] = true
+	if token != "" {
+		p.tokens[token] = true
+	}
+	return ""
+}
+
+// advances closes the region when the listing would never end.
+func (rr *regionRun) advances(p *pager, token, next string, fresh int) bool {
+	if problem := p.problem(token, next, fresh); problem != "" {
+		rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: problem})
 		return false
 	}
 	return true
 }
 
+func shorten(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
 // describePage reads one page with retries; on failure it closes the region.
 func (rr *regionRun) describePage(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, bool) {
-	if !rr.timeLeft(ctx) {
-		rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
-		return ecsapi.DescribePage{}, false
-	}
 	in.TagKeys = rr.tagKeys()
 	var page ecsapi.DescribePage
-	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
+	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, nil, func() error {
 		var err error
 		page, err = rr.s.api.DescribeInstances(ctx, in)
 		return err
 	})
 	if err != nil {
-		rr.closeRegion(failureOf(err))
+		f := failureOf(err)
+		if f.Code == report.ReasonDeadline {
+			f.Message = "the invocation deadline arrived before the listing finished"
+		}
+		rr.closeRegion(f)
 		return ecsapi.DescribePage{}, false
 	}
 	return page, true
@@ -442,28 +588,28 @@ func (rr *regionRun) finishDiscovery() {
 func (rr *regionRun) listTagged(ctx context.Context) ([]string, bool) {
 	var ids []string
 	token := ""
+	pages := newPager(ecsapi.ActionListTagResources)
 	for {
-		if !rr.timeLeft(ctx) {
-			rr.closeRegion(&report.Failure{Code: report.ReasonDeadline, Message: "the invocation deadline arrived before the listing finished"})
-			return nil, false
-		}
 		var page ecsapi.TagPage
 		in := ecsapi.ListTagInput{Region: rr.region, TagKey: rr.s.opts.Rules.OptInKey, NextToken: token}
-		err := rr.retry(ctx, ecsapi.ActionListTagResources, func() error {
+		err := rr.retry(ctx, ecsapi.ActionListTagResources, nil, func() error {
 			var err error
 			page, err = rr.s.api.ListTagResources(ctx, in)
 			return err
 		})
 		if err != nil {
-			rr.closeRegion(failureOf(err))
+			f := failureOf(err)
+			if f.Code == report.ReasonDeadline {
+				f.Message = "the invocation deadline arrived before the listing finished"
+			}
+			rr.closeRegion(f)
 			return nil, false
 		}
 		ids = append(ids, page.InstanceIDs...)
 		if page.NextToken == "" {
 			return dedupe(ids), true
 		}
-		if page.NextToken == token {
-			rr.closeRegion(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "ListTagResources pagination did not advance"})
+		if !rr.advances(pages, token, page.NextToken, len(page.InstanceIDs)) {
 			return nil, false
 		}
 		token = page.NextToken
@@ -473,7 +619,7 @@ func (rr *regionRun) listTagged(ctx context.Context) ([]string, bool) {
 func (rr *regionRun) describeIDs(ctx context.Context, ids []string) (ecsapi.DescribePage, error) {
 	var page ecsapi.DescribePage
 	in := ecsapi.DescribeInput{Region: rr.region, InstanceIDs: ids, MaxResults: ecsapi.MaxPageSize, TagKeys: rr.tagKeys()}
-	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, func() error {
+	err := rr.retry(ctx, ecsapi.ActionDescribeInstances, nil, func() error {
 		var err error
 		page, err = rr.s.api.DescribeInstances(ctx, in)
 		return err
@@ -486,8 +632,9 @@ func (rr *regionRun) tagKeys() []string {
 	return []string{rr.s.opts.Rules.OptInKey, rr.s.opts.Rules.KeepKey}
 }
 
-// take decides each listed instance once.
-func (rr *regionRun) take(instances []decide.Instance) {
+// take decides each listed instance once and returns how many it had not
+// seen before.
+func (rr *regionRun) take(instances []decide.Instance) (fresh int) {
 	opts := rr.s.opts
 	now := opts.Now()
 	for _, inst := range instances {
@@ -499,16 +646,13 @@ func (rr *regionRun) take(instances []decide.Instance) {
 			continue
 		}
 		rr.seen[inst.ID] = struct{}{}
+		fresh++
 		rr.rep.Seen++
-		if _, ok := inst.Tags[opts.Rules.OptInKey]; ok {
+		d, trusted := rr.decide(inst, now, "listed")
+		if _, ok := inst.Tags[opts.Rules.OptInKey]; ok && trusted {
+			// An answer that does not say its region does not count
+			// toward the total the percent cap divides by.
 			rr.rep.OptedIn++
-		}
-		var d decide.Decision
-		if inst.Region != rr.region {
-			d = decide.Decision{InstanceID: inst.ID, Reason: decide.ReasonInvalidData,
-				Detail: fmt.Sprintf("listed in %s but reports region %q", rr.region, inst.Region)}
-		} else {
-			d = decide.Decide(inst, opts.Rules, now)
 		}
 		if !d.Release {
 			rr.add(report.OutcomeSkipped, string(d.Reason), report.Item{ID: inst.ID, Detail: d.Detail})
@@ -520,6 +664,22 @@ func (rr *regionRun) take(instances []decide.Instance) {
 				"detail", d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
 		}
 	}
+	return fresh
+}
+
+// decide applies the rules to an instance as this region's API described
+// it. An answer that does not name this region (no RegionId, or another)
+// is not trusted: invalid-data, whatever its tags say.
+func (rr *regionRun) decide(inst decide.Instance, now time.Time, how string) (d decide.Decision, trusted bool) {
+	switch inst.Region {
+	case rr.region:
+		return decide.Decide(inst, rr.s.opts.Rules, now), true
+	case "":
+		return decide.Decision{InstanceID: inst.ID, Reason: decide.ReasonInvalidData,
+			Detail: fmt.Sprintf("%s in %s, but the API's answer has no RegionId", how, rr.region)}, false
+	}
+	return decide.Decision{InstanceID: inst.ID, Reason: decide.ReasonInvalidData,
+		Detail: fmt.Sprintf("%s in %s but reports region %q", how, rr.region, inst.Region)}, false
 }
 
 // closeRegion fails the region closed: whatever was found eligible is held.
@@ -584,15 +744,6 @@ func (rr *regionRun) release(ctx context.Context) {
 		rr.holdAll(report.ReasonInventoryIncomplete, "the region's listing failed ("+rr.closed.Code+"); nothing is released in it")
 		return
 	}
-	// In-flight calls stop a little before the deadline, so the report can
-	// still be returned before FC ends the invocation.
-	workCtx := ctx
-	if deadline, ok := ctx.Deadline(); ok {
-		reserve := min(rr.s.opts.DeadlineMargin/2, 5*time.Second)
-		var cancel context.CancelFunc
-		workCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
-		defer cancel()
-	}
 	slices.SortFunc(rr.eligible, func(a, b candidate) int { return strings.Compare(a.id, b.id) })
 	var wg sync.WaitGroup
 	for _, b := range rr.batches() {
@@ -609,15 +760,14 @@ func (rr *regionRun) release(ctx context.Context) {
 		}
 		if !rr.timeLeft(ctx) {
 			rr.limit.release()
-			rr.hold(b.ids, report.ReasonDeadline, "too little time left before the invocation deadline; the next run continues")
-			rr.markIncomplete()
+			rr.holdForDeadline(b.ids)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer rr.limit.release()
-			rr.runBatch(workCtx, b)
+			rr.deleteIsolated(ctx, b.ids, b.flags, b.listedAt, false)
 		}()
 	}
 	wg.Wait()
@@ -630,14 +780,15 @@ func (rr *regionRun) hold(ids []string, reason, detail string) {
 	}
 }
 
+func (rr *regionRun) holdForDeadline(ids []string) {
+	rr.hold(ids, report.ReasonDeadline, "too little time left before the invocation deadline; the next run continues")
+	rr.markIncomplete()
+}
+
 func (rr *regionRun) markIncomplete() {
 	rr.mu.Lock()
 	rr.rep.Complete = false
 	rr.mu.Unlock()
-}
-
-func (rr *regionRun) runBatch(ctx context.Context, b batch) {
-	rr.deleteIsolated(ctx, b.ids, b.flags, b.listedAt)
 }
 
 // deleteIsolated releases ids, keeping one bad instance from holding back
@@ -647,32 +798,40 @@ func (rr *regionRun) runBatch(ctx context.Context, b batch) {
 // explains nothing it splits the batch in halves. Each step retries fewer
 // IDs, so the recursion ends.
 //
-// readAt is when the data behind ids was read: data older than the
-// freshness window is read again first, so a long bisection never sends its
-// later halves on what an earlier read said.
-func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags, readAt time.Time) {
+// readAt is when the data behind ids was read. Before every attempt,
+// retries included, data older than the freshness window is read again
+// and re-decided (deleteBatch), so nothing is sent on what an old read said.
+// justRead skips that check for the first attempt: a re-read has just
+// decided these IDs.
+func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags decide.Flags, readAt time.Time, justRead bool) {
 	if len(ids) == 0 {
 		return
 	}
-	if age := rr.s.opts.Now().Sub(readAt); age > rr.s.opts.Freshness {
-		rr.s.log.Info("re-reading stale batch", "region", rr.region, "instances", len(ids), "age", age.String())
-		var ok bool
-		if ids, ok = rr.reread(ctx, ids, flags, "data older than the freshness window"); !ok || len(ids) == 0 {
-			return
-		}
-	}
-	out, err := rr.deleteBatch(ctx, ids, flags)
-	if err == nil {
+	out, sent, err := rr.deleteBatch(ctx, ids, flags, readAt, justRead)
+	var changed *changedError
+	switch {
+	case err == nil:
 		outcome := report.OutcomeReleased
 		if out.DryRunPassed {
 			outcome = report.OutcomeWouldRelease
 		}
-		for _, id := range ids {
+		for _, id := range sent {
 			rr.add(outcome, "", report.Item{ID: id, Detail: rr.detail(id)}) // the request ID is on the batch
 		}
 		rr.limit.succeeded()
 		return
+	case errors.Is(err, errRereadFailed):
+		return // reread reported every ID
+	case errors.As(err, &changed):
+		// A re-read before an attempt dropped some IDs; the rest are a
+		// new batch (new ClientToken) on data read just now.
+		rr.deleteIsolated(ctx, changed.keep, flags, changed.readAt, true)
+		return
+	case errors.Is(err, errDeadline):
+		rr.holdForDeadline(sent)
+		return
 	}
+	ids = sent
 	failure := failureOf(err)
 	switch ecsapi.Classify(err) {
 	case ecsapi.ClassCredential:
@@ -684,13 +843,13 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 		rr.fail(ids, &report.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
 		return
 	}
+	readAt = rr.s.opts.Now()
 	keep, ok := rr.reread(ctx, ids, flags, "after "+failure.Code)
 	if !ok {
 		return
 	}
-	readAt = rr.s.opts.Now()
 	if len(keep) < len(ids) {
-		rr.deleteIsolated(ctx, keep, flags, readAt)
+		rr.deleteIsolated(ctx, keep, flags, readAt, true)
 		return
 	}
 	class := ecsapi.Classify(err)
@@ -700,16 +859,29 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 	}
 	if len(ids) == 1 {
 		if class == ecsapi.ClassNotFound {
-			rr.add(report.OutcomeGone, "", report.Item{ID: ids[0], Detail: "not found at release: already released", Code: failure.Code})
-			return
+			// The re-read just found the instance, unchanged: the NotFound
+			// is not believed, and nothing says it was released.
+			failure.Message = "ECS answered " + failure.Code + " but a re-read right after found the instance: " + failure.Message
 		}
 		rr.fail(ids, failure)
 		return
 	}
+	// The second half waits for the first: its data may have aged.
 	half := len(ids) / 2
-	rr.deleteIsolated(ctx, ids[:half], flags, readAt)
-	rr.deleteIsolated(ctx, ids[half:], flags, readAt)
+	rr.deleteIsolated(ctx, ids[:half], flags, readAt, true)
+	rr.deleteIsolated(ctx, ids[half:], flags, readAt, false)
 }
+
+// errRereadFailed: a re-read before an attempt failed, and reported its IDs.
+var errRereadFailed = errors.New("re-read failed")
+
+// changedError: a re-read before an attempt changed the batch.
+type changedError struct {
+	keep   []string
+	readAt time.Time
+}
+
+func (e *changedError) Error() string { return "the batch changed on re-read" }
 
 // detail says why an eligible instance was chosen. rr.eligible is sorted
 // and read-only while batches run.
@@ -741,8 +913,13 @@ func (rr *regionRun) fail(ids []string, f *report.Failure) {
 }
 
 // deleteBatch sends one DeleteInstances (with retries under the same
-// ClientToken) and records it in the report.
-func (rr *regionRun) deleteBatch(ctx context.Context, ids []string, flags decide.Flags) (ecsapi.DeleteOutput, error) {
+// ClientToken) and records it in the report. Before each attempt it checks
+// the age of the batch's data: data older than the freshness window is
+// re-read and re-decided first. When the re-read keeps every ID, the
+// attempt goes on under the same token; when it drops some, deleteBatch
+// returns a *changedError with the rest. sent is the IDs of the last
+// attempt.
+func (rr *regionRun) deleteBatch(ctx context.Context, ids []string, flags decide.Flags, readAt time.Time, justRead bool) (out ecsapi.DeleteOutput, sent []string, err error) {
 	opts := rr.s.opts
 	in := ecsapi.DeleteInput{
 		Region:      rr.region,
@@ -757,8 +934,25 @@ func (rr *regionRun) deleteBatch(ctx context.Context, ids []string, flags decide
 		forceStop := opts.ForceStop
 		rec.ForceStop = &forceStop
 	}
-	var out ecsapi.DeleteOutput
-	err := rr.retry(ctx, ecsapi.ActionDeleteInstances, func() error {
+	fresh := func(attempt int) error {
+		age := opts.Now().Sub(readAt)
+		if age <= opts.Freshness || (attempt == 1 && justRead) {
+			return nil
+		}
+		rr.s.log.Info("re-reading stale batch before an attempt", "region", rr.region, "instances", len(ids),
+			"age_ms", age.Milliseconds(), "attempts", rec.Attempts)
+		at := opts.Now()
+		keep, ok := rr.reread(ctx, ids, flags, "data older than the freshness window")
+		switch {
+		case !ok:
+			return errRereadFailed
+		case len(keep) < len(ids):
+			return &changedError{keep: keep, readAt: at}
+		}
+		readAt = at
+		return nil
+	}
+	err = rr.retry(ctx, ecsapi.ActionDeleteInstances, fresh, func() error {
 		rec.Attempts++
 		var err error
 		out, err = rr.s.api.DeleteInstances(ctx, in)
@@ -767,6 +961,11 @@ func (rr *regionRun) deleteBatch(ctx context.Context, ids []string, flags decide
 		}
 		return err
 	})
+	if rec.Attempts == 0 {
+		// Nothing was sent: no batch to record.
+		return out, ids, err
+	}
+	level := slog.LevelInfo
 	switch {
 	case err == nil && out.DryRunPassed:
 		rec.Result = string(report.OutcomeWouldRelease)
@@ -774,14 +973,18 @@ func (rr *regionRun) deleteBatch(ctx context.Context, ids []string, flags decide
 		rec.Result = string(report.OutcomeReleased)
 	default:
 		rec.Result, rec.Code = "failed", ecsapi.Code(err)
+		if rec.Code == "" {
+			rec.Code = failureOf(err).Code
+		}
+		level = slog.LevelWarn
 	}
 	rr.mu.Lock()
 	rr.rep.Batches = append(rr.rep.Batches, rec)
 	rr.mu.Unlock()
-	rr.s.log.Info("batch", "region", rr.region, "instances", len(ids), "terminate_subscription", flags.TerminateSubscription,
+	rr.s.log.Log(context.Background(), level, "batch", "region", rr.region, "instances", len(ids), "terminate_subscription", flags.TerminateSubscription,
 		"force", flags.Force, "dry_run", opts.DryRun, "client_token", in.ClientToken, "attempts", rec.Attempts,
 		"request_ids", rec.RequestIDs, "result", rec.Result, "code", rec.Code)
-	return out, err
+	return out, ids, err
 }
 
 func requestIDOf(out ecsapi.DeleteOutput, err error) string {
@@ -795,12 +998,17 @@ func requestIDOf(out ecsapi.DeleteOutput, err error) string {
 // reread describes ids again and re-decides them on the fresh data. It
 // returns the IDs whose decision is unchanged (still eligible, same flags);
 // the others are reported with what changed. ok is false when the re-read
-// failed: then nothing is released and every ID is reported failed.
+// failed: then nothing is released and every ID is reported (failed, or
+// not attempted when there was no time left to re-read).
 func (rr *regionRun) reread(ctx context.Context, ids []string, flags decide.Flags, why string) (keep []string, ok bool) {
 	fresh := map[string]decide.Instance{}
 	for chunk := range slices.Chunk(ids, ecsapi.MaxDescribeIDs) {
 		page, err := rr.describeIDs(ctx, chunk)
 		if err != nil {
+			if errors.Is(err, errDeadline) {
+				rr.holdForDeadline(ids)
+				return nil, false
+			}
 			f := failureOf(err)
 			f.Message = "could not re-read the batch before release (" + why + "): " + f.Message
 			switch ecsapi.Classify(err) {
@@ -823,11 +1031,7 @@ func (rr *regionRun) reread(ctx context.Context, ids []string, flags decide.Flag
 			rr.add(report.OutcomeGone, "", report.Item{ID: id, Detail: "no longer listed when re-read (" + why + ")"})
 			continue
 		}
-		d := decide.Decide(inst, rr.s.opts.Rules, now)
-		if inst.Region != rr.region {
-			d = decide.Decision{InstanceID: id, Reason: decide.ReasonInvalidData,
-				Detail: fmt.Sprintf("re-read in %s but reports region %q", rr.region, inst.Region)}
-		}
+		d, _ := rr.decide(inst, now, "re-read")
 		switch {
 		case !d.Release:
 			rr.add(report.OutcomeSkipped, string(d.Reason), report.Item{ID: id, Detail: "changed since listing: " + d.Detail})

@@ -2,6 +2,7 @@ package sweep_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -403,7 +404,7 @@ func TestDryRunAndRealRunDecideIdentically(t *testing.T) {
 		opts := options()
 		opts.DryRun = dry
 		rep, err := run(t, e, opts, fleet.Regions()...)
-		if err != nil {
+		if err != nil && (!errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed)) {
 			t.Fatalf("run (dry=%v): %v", dry, err)
 		}
 		out := map[string]string{}
