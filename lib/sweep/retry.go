@@ -44,16 +44,22 @@ func (rr *regionRun) retry(ctx context.Context, action string, before func(attem
 	policy := rr.s.opts.Retry
 	var last error
 	for attempt := 1; ; attempt++ {
-		if before != nil {
-			if err := before(attempt); err != nil {
-				return err
-			}
-		}
 		if !rr.timeLeft(ctx) {
 			if last != nil {
 				return last
 			}
 			return errDeadline
+		}
+		if before != nil {
+			if err := before(attempt); err != nil {
+				return err
+			}
+			if !rr.timeLeft(ctx) { // the re-read took the time left
+				if last != nil {
+					return last
+				}
+				return errDeadline
+			}
 		}
 		rr.countCall(action)
 		err := call()

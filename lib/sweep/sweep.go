@@ -843,6 +843,14 @@ func (rr *regionRun) deleteIsolated(ctx context.Context, ids []string, flags dec
 		rr.fail(ids, &report.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
 		return
 	}
+	if !rr.timeLeft(ctx) {
+		// The batch was sent and failed; there is no time left to find out
+		// which member caused it.
+		rr.markIncomplete()
+		failure.Message += " (no time left before the deadline to re-read and isolate the cause; the next run retries)"
+		rr.fail(ids, failure)
+		return
+	}
 	readAt = rr.s.opts.Now()
 	keep, ok := rr.reread(ctx, ids, flags, "after "+failure.Code)
 	if !ok {
