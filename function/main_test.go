@@ -73,6 +73,12 @@ type stack struct {
 
 func startStack(t *testing.T, env ...string) *stack {
 	t.Helper()
+	return startStackWith(t, binary(t), env...)
+}
+
+// startStackWith runs bin (built with other flags) under the doubles.
+func startStackWith(t *testing.T, bin string, env ...string) *stack {
+	t.Helper()
 	fleet, err := ecsdouble.ParseFleet([]byte(e2eFleet))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func startStack(t *testing.T, env ...string) *stack {
 		"REAPER_ECS_ENDPOINT=" + ecs.URL(),
 		"REAPER_REGIONS=cn-hangzhou,cn-shanghai",
 	}, env...)
-	proc, err := fcdouble.StartFunction(context.Background(), binary(t), env, srv)
+	proc, err := fcdouble.StartFunction(context.Background(), bin, env, srv)
 	if err != nil {
 		t.Fatal(err)
 	}

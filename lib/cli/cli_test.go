@@ -293,6 +293,8 @@ func TestValidate(t *testing.T) {
 	run(t, nil, "", "validate", "--dir", repoRoot).must(t, cli.ExitOK, "max_release", "s.yaml resources.reaper.props.triggers[0].triggerConfig.cronExpression", "next runs", "validate: ok")
 	run(t, map[string]string{"REAPER_MAX_RELEASE": "-1", "REAPER_TIMEZONE": "Mars/Olympus"}, "", "validate", "--dir", repoRoot).
 		must(t, cli.ExitUsage, `PROBLEM REAPER_MAX_RELEASE="-1"`, "PROBLEM REAPER_TIMEZONE", "validate: 2 problems")
+	run(t, map[string]string{"REAPER_DRYRUN": "true"}, "", "validate", "--dir", repoRoot).
+		must(t, cli.ExitUsage, "PROBLEM REAPER_DRYRUN is not a setting", "did you mean REAPER_DRY_RUN?", "validate: 1 problem")
 
 	dir := t.TempDir()
 	syaml := "edition: 3.0.0\nresources:\n  r:\n    props:\n      triggers:\n        - triggerConfig: {cronExpression: '0 * * * *'}\n"
@@ -315,4 +317,28 @@ func TestDemoWithYourOwnFleet(t *testing.T) {
 	run(t, nil, "", "demo", "--fleet", fleet).must(t, cli.ExitOK,
 		"The ECS double released 1 instances: i-mine-expired01", "excluded", "not-expired")
 	run(t, nil, "", "demo", "--fleet", filepath.Join(t.TempDir(), "missing.json")).must(t, cli.ExitUsage, "--fleet", "missing.json")
+}
+
+// validate warns about a function timeout that leaves less than a minute
+// of work beyond the deadline margin.
+func TestValidateWarnsAboutShortTimeouts(t *testing.T) {
+	dir := t.TempDir()
+	syaml := "edition: 3.0.0\nresources:\n  r:\n    props:\n      timeout: 45\n      environmentVariables: {REAPER_DEADLINE_MARGIN: 10s}\n"
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(syaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", "validate", "--dir", dir)
+	r.must(t, cli.ExitUsage, "WARNING s.yaml resources.r.props.timeout = 45s", "deadline margin (10s)")
+	if testing.Short() {
+		return // the repository check runs go run ./lib/cli/internal/deploycheck
+	}
+	ok := run(t, nil, "", "validate", "--dir", repoRoot)
+	if strings.Contains(ok.stdout, "WARNING") {
+		t.Errorf("the repository's own files draw a warning:\n%s", ok.stdout)
+	}
+}
+
+// The sweeping commands refuse a misspelt setting before touching anything.
+func TestMisspeltSettingIsRefused(t *testing.T) {
+	run(t, map[string]string{"REAPER_DRYRUN": "true"}, "", "demo").must(t, cli.ExitUsage, "REAPER_DRYRUN is not a setting", "did you mean REAPER_DRY_RUN?")
 }

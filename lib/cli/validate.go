@@ -145,12 +145,8 @@ func summary(env *Env, problems int) int {
 	return ExitUsage
 }
 
-// minWorkingTime is the least time a sweep should have beyond the deadline
-// margin: listing a few regions and releasing a few batches.
-const minWorkingTime = 60 * time.Second
-
 // timeoutWarnings warns about each function timeout in the deployment
-// files that leaves less than minWorkingTime beyond the deadline margin
+// files that leaves less than settings.MinWorkingTime beyond the deadline margin
 // (the file's REAPER_DEADLINE_MARGIN, else the default): such a function
 // fails every run for lack of time, or sweeps too little.
 func timeoutWarnings(out io.Writer, root string) {
@@ -174,9 +170,9 @@ func timeoutWarnings(out io.Writer, root string) {
 				continue
 			}
 			timeout := time.Duration(seconds) * time.Second
-			if timeout < margin+minWorkingTime {
+			if timeout < margin+settings.MinWorkingTime {
 				fmt.Fprintf(out, "  WARNING %s %s = %ds: less than the deadline margin (%v) plus %v of working time; raise it (FC allows up to 86400 s)\n",
-					file, f.Path, seconds, margin, minWorkingTime)
+					file, f.Path, seconds, margin, settings.MinWorkingTime)
 				continue
 			}
 			fmt.Fprintf(out, "  %s %s = %ds: ok (margin %v)\n", file, f.Path, seconds, margin)

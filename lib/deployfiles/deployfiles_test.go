@@ -206,6 +206,23 @@ func TestMutationsFail(t *testing.T) {
 			},
 		},
 		{
+			name:  "local build not marked",
+			edits: []edit{{deployfiles.SYAMLPath, `-ldflags="-s -w -X main.localBuild=true"`, `-ldflags="-s -w"`}},
+			want:  []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-local[0].run", "must set -X main.localBuild=true"}},
+		},
+		{
+			name: "deployed build marked local",
+			edits: []edit{{deployfiles.SYAMLPath,
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\"",
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w -X main.localBuild=true\""}},
+			want: []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must not set -X main.localBuild=true"}},
+		},
+		{
+			name:  "timeout that leaves under a minute beyond the margin",
+			edits: []edit{{deployfiles.SYAMLPath, "timeout: 600", "timeout: 80"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".timeout", "leaves no time to work"}},
+		},
+		{
 			name:  "deadline margin as long as the timeout",
 			edits: []edit{{deployfiles.SYAMLPath, "REAPER_TIMEZONE: UTC", "REAPER_TIMEZONE: UTC\n        REAPER_DEADLINE_MARGIN: 10m"}},
 			want:  []want{{deployfiles.SYAMLPath, sProps + ".timeout", "leaves no time to work"}},

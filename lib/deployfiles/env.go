@@ -112,8 +112,8 @@ func checkTimeout(p *problems, at string, v any, s settings.Settings) {
 	if !ok {
 		return // the schema check reports a missing or non-integer timeout
 	}
-	if timeout := time.Duration(secs) * time.Second; s.DeadlineMargin >= timeout {
-		p.add(at, "%s leaves no time to work: %s is %s", timeout, settings.EnvDeadlineMargin, s.DeadlineMargin)
+	if timeout := time.Duration(secs) * time.Second; s.DeadlineMargin+settings.MinWorkingTime > timeout {
+		p.add(at, "%s leaves no time to work: %s is %s, and a sweep needs at least %s beyond it", timeout, settings.EnvDeadlineMargin, s.DeadlineMargin, settings.MinWorkingTime)
 	}
 }
 

@@ -183,7 +183,7 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 		p.add(at, "must have a pre-deploy action that builds %s", want)
 		return
 	}
-	deployBuilds := false
+	deployBuilds, localBuilds := false, false
 	for _, hook := range sortedKeys(actions) {
 		if !strings.HasPrefix(hook, "pre-") {
 			continue
@@ -207,12 +207,28 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 					p.add(sat, "must set %s: FC runs a static linux/amd64 binary", env)
 				}
 			}
-			if strings.Contains(hook, "deploy") {
+			marked := strings.Contains(run, LocalBuildFlag)
+			switch {
+			case strings.Contains(hook, "deploy") && marked:
+				p.add(sat, "must not set %s: the deployed function would only dry-run", LocalBuildFlag)
+			case strings.Contains(hook, "local") && !marked:
+				p.add(sat, "must set %s (in -ldflags): `s local invoke` runs with your own credentials against the real account, and only a local build dry-runs by default", LocalBuildFlag)
+			}
+			switch {
+			case strings.Contains(hook, "deploy"):
 				deployBuilds = true
+			case strings.Contains(hook, "local"):
+				localBuilds = true
 			}
 		}
 	}
 	if !deployBuilds {
 		p.add(at, "has no pre-deploy `go build -o %s`: `s deploy` would ship whatever binary is lying there", want)
 	}
+	if !localBuilds {
+		p.add(at, "has no pre-local `go build` with %s: `s local invoke` would run a binary that releases with your own credentials", LocalBuildFlag)
+	}
 }
+
+// LocalBuildFlag marks the binary built for `s local invoke` (main.localBuild).
+const LocalBuildFlag = "-X main.localBuild=true"

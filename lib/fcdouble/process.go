@@ -26,10 +26,12 @@ const (
 // Build compiles the main package pkg (a path go build accepts, resolved
 // from the current directory) into dir and returns the binary's path. It
 // builds for the host with CGO_ENABLED=0, as the deployment build does
-// apart from GOOS/GOARCH, so the tested binary is the same program.
-func Build(ctx context.Context, pkg, dir string) (string, error) {
+// apart from GOOS/GOARCH, so the tested binary is the same program. flags
+// go to go build before pkg (e.g. s.yaml's -ldflags for a local build).
+func Build(ctx context.Context, pkg, dir string, flags ...string) (string, error) {
 	out := filepath.Join(dir, "main")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	args := append(append([]string{"build", "-o", out}, flags...), pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("fcdouble: go build %s: %w\n%s", pkg, err, msg)

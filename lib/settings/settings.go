@@ -78,6 +78,10 @@ const (
 	// MaxFreshness bounds how old listing data may be when a release is
 	// sent: beyond it the re-read before release would be switched off.
 	MaxFreshness = 5 * time.Minute
+	// MinWorkingTime is the least time a function's timeout should leave
+	// beyond the deadline margin: listing a few regions and releasing a
+	// few batches. The deployment checks warn below it.
+	MinWorkingTime = 60 * time.Second
 )
 
 // Settings is the function's effective configuration.
