@@ -193,5 +193,3 @@ func TestEveryRecordCarriesTheRunID(t *testing.T) {
 		t.Fatal("no log records")
 	}
 }
-
-

@@ -24,7 +24,7 @@ func TestReadTimeoutsFitTheAction(t *testing.T) {
 		ecsapi.ActionDescribeRegions:   19 * time.Second,
 		ecsapi.ActionListTagResources:  10 * time.Second,
 		ecsapi.ActionDeleteInstances:   66 * time.Second,
-		"SomeActionNotInTheTable":     10 * time.Second,
+		"SomeActionNotInTheTable":      10 * time.Second,
 	} {
 		if got := ecsapi.ReadTimeout(action); got != want {
 			t.Errorf("ReadTimeout(%s) = %v, want %v", action, got, want)
