@@ -193,3 +193,20 @@ func TestEveryRecordCarriesTheRunID(t *testing.T) {
 		t.Fatal("no log records")
 	}
 }
+
+// The zone database is in the binary: the runtime image is not guaranteed
+// to have one. A zone that cannot load fails the invocation.
+func TestZoneDatabaseIsBuiltIn(t *testing.T) {
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "\ntime/tzdata\n") {
+		t.Fatal("the function does not link time/tzdata")
+	}
+	s := startStack(t, "REAPER_TIMEZONE=Mars/Olympus")
+	wantError(t, s.invoke(t, "e2e-zone", timerEvent("")), "REAPER_TIMEZONE", "Mars/Olympus")
+	if n := len(s.ecs.Calls()); n != 0 {
+		t.Errorf("%d ECS calls with an unknown zone", n)
+	}
+}

@@ -209,8 +209,12 @@ func TestInvokeRefusesBadInputAndReleasesNothing(t *testing.T) {
 func TestInvokeOverCapFailsNamingTheSettings(t *testing.T) {
 	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, env: map[string]string{"REAPER_MAX_RELEASE": "1"}}
 	invoke(t, inv)
-	if inv.err == nil || !strings.Contains(inv.err.Error(), "2 instances eligible") || !strings.Contains(inv.err.Error(), "REAPER_MAX_RELEASE") {
-		t.Fatalf("error %v: want the count and the setting named", inv.err)
+	if inv.err == nil || !strings.Contains(inv.err.Error(), "2 instances eligible") || !strings.Contains(inv.err.Error(), "REAPER_MAX_RELEASE to 2") ||
+		!strings.Contains(inv.err.Error(), "Every run will refuse until") {
+		t.Fatalf("error %v: want the count, the setting to raise and the value that passes, and that every run refuses until then", inv.err)
+	}
+	if inv.rep != nil && inv.rep.Error != inv.err.Error() {
+		t.Errorf("report error %q differs from the invocation's %q", inv.rep.Error, inv.err)
 	}
 	if len(inv.srv.Released()) != 0 {
 		t.Error("released over the cap")
@@ -380,5 +384,22 @@ func TestLogsAnOperatorCanAlertOn(t *testing.T) {
 	}
 	if !sawFailedBatch {
 		t.Error("no failed batch logged")
+	}
+}
+
+// With the default caps a pilot's sweep releases: two expired of three
+// opted in is 67 %, over the 50 % cap, but under the 10 eligible it
+// applies from.
+func TestDefaultCapsLetAPilotThrough(t *testing.T) {
+	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, env: map[string]string{"REAPER_MAX_RELEASE_PERCENT": ""}}
+	invoke(t, inv)
+	if inv.err != nil {
+		t.Fatalf("Invoke: %v", inv.err)
+	}
+	if got := strings.Join(inv.srv.Released(), ","); got != "i-hz-old1,i-hz-old2" {
+		t.Errorf("released %q", got)
+	}
+	if c := inv.rep.Cap; c == nil || c.MaxReleasePercent != 50 || c.PercentCapFrom != 10 || c.Exceeded {
+		t.Errorf("cap %+v: want the defaults, not exceeded", c)
 	}
 }
