@@ -6,19 +6,36 @@ import (
 	"time"
 )
 
+// Zones whose days start inside a DST gap on some dates.
+var santiago, havana = loadZone("America/Santiago"), loadZone("America/Havana")
+
+func loadZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
 func fuzzLocation(i uint8) *time.Location {
-	switch i % 4 {
+	switch i % 6 {
 	case 1:
 		return time.FixedZone("UTC+8", 8*3600)
 	case 2:
 		return time.FixedZone("UTC-12", -12*3600)
 	case 3:
 		return time.FixedZone("UTC+14", 14*3600)
+	case 4:
+		return santiago
+	case 5:
+		return havana
 	}
 	return nil
 }
 
 func FuzzParseExpiry(f *testing.F) {
+	f.Add("2026-09-06", int64(0), uint8(4))
+	f.Add("2026-03-08", int64(0), uint8(5))
 	for _, s := range []string{"2026-11-20", "2026-11-20T00:00:00Z", "2026-11-20T08:00+08:00", "36h", "7d", "2w", "1w2d", "1.5h", "-1h", "0d", "2026-02-30", "99999999999w", ""} {
 		f.Add(s, int64(1767225600), uint8(0))
 	}
@@ -36,6 +53,19 @@ func FuzzParseExpiry(f *testing.F) {
 		}
 		if got.IsZero() {
 			t.Fatalf("ParseExpiry(%q) returned the zero time with no error", value)
+		}
+		if day, derr := time.Parse("2006-01-02", strings.TrimSpace(value)); derr == nil {
+			// A date expires at the first instant of that local day: on
+			// that day, and the instant before it on an earlier one.
+			zone := fuzzLocation(loc)
+			if zone == nil {
+				zone = time.UTC
+			}
+			y, m, d := got.In(zone).Date()
+			py, pm, pd := got.Add(-time.Nanosecond).In(zone).Date()
+			if y != day.Year() || m != day.Month() || d != day.Day() || (py == y && pm == m && pd == d) {
+				t.Fatalf("date %q in %s expires at %v, not the first instant of that day", value, zone, got.In(zone))
+			}
 		}
 		if ttl, terr := ParseTTL(strings.TrimSpace(value)); terr == nil {
 			if ttl <= 0 {
