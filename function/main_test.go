@@ -256,7 +256,7 @@ func TestFunctionEndToEnd(t *testing.T) {
 			for _, g := range r.Groups {
 				if g.Outcome == report.OutcomeSkipped {
 					for _, it := range g.Instances {
-						gotSkips[it.ID] = g.Reason
+						gotSkips[it.ID] = string(g.Reason)
 					}
 				}
 			}

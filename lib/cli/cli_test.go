@@ -98,7 +98,7 @@ func TestDemo(t *testing.T) {
 		for _, reg := range rep.Regions {
 			regions[reg.Region] = true
 			for _, b := range reg.Batches {
-				terminate = terminate || b.Flags.TerminateSubscription
+				terminate = terminate || (b.Flags != nil && b.Flags.TerminateSubscription)
 			}
 		}
 		if len(regions) < 3 || !terminate {

@@ -1,25 +1,14 @@
 package decide
 
-import "time"
+import (
+	"time"
 
-// Instance is the part of an ECS instance the rules read, exactly as the API
-// returned it in this run. Times stay as the API's strings so that parsing
-// failures become skip reasons instead of being lost earlier.
-type Instance struct {
-	ID                 string
-	Region             string
-	Status             string // Pending, Running, Starting, Stopping, Stopped
-	ChargeType         string // PrePaid or PostPaid
-	ExpiredTime        string // meaningful only for PrePaid
-	CreationTime       string
-	DeletionProtection bool
-	LockReasons        []string // OperationLocks.LockReason[].LockReason
-	Tags               map[string]string
-	// Problem, when set, says why the API's answer for this instance
-	// cannot be trusted (a safety field missing); such an instance is
-	// never released.
-	Problem string
-}
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// Instance is what the rules read of an ECS instance (lib/cloud's type).
+type Instance = cloud.Instance
 
 // Rules configures the decision.
 type Rules struct {
@@ -35,31 +24,27 @@ type Rules struct {
 	Location *time.Location
 }
 
-// Reason explains a skip. The values are a public contract: they appear in
-// reports and logs.
-type Reason string
+// Reason explains a skip: the one reason vocabulary of lib/verdict.
+type Reason = verdict.Reason
 
 // Skip reasons, in the order the rules are checked.
 const (
-	ReasonNoOptIn            Reason = "no-opt-in"
-	ReasonInvalidData        Reason = "invalid-data" // the API returned something the rules cannot trust
-	ReasonExcluded           Reason = "excluded"
-	ReasonDeletionProtected  Reason = "deletion-protected"
-	ReasonSecurityLocked     Reason = "security-locked"
-	ReasonLocked             Reason = "locked"
-	ReasonInvalidExpiry      Reason = "invalid-expiry"
-	ReasonNotExpired         Reason = "not-expired"
-	ReasonSubscriptionActive Reason = "subscription-active"
-	ReasonRunning            Reason = "running"
-	ReasonTransitional       Reason = "transitional-state"
+	ReasonNoOptIn            = verdict.NoOptIn
+	ReasonInvalidData        = verdict.InvalidData // the API returned something the rules cannot trust
+	ReasonExcluded           = verdict.Excluded
+	ReasonDeletionProtected  = verdict.DeletionProtected
+	ReasonSecurityLocked     = verdict.SecurityLocked
+	ReasonLocked             = verdict.Locked
+	ReasonInvalidExpiry      = verdict.InvalidExpiry
+	ReasonNotExpired         = verdict.NotExpired
+	ReasonSubscriptionActive = verdict.SubscriptionActive
+	ReasonRunning            = verdict.Running
+	ReasonTransitional       = verdict.Transitional
 )
 
 // Flags are the DeleteInstances flags an instance's release needs. Instances
 // are batched only with others that need the same flags.
-type Flags struct {
-	TerminateSubscription bool `json:"terminateSubscription"`
-	Force                 bool `json:"force"`
-}
+type Flags = cloud.ReleaseFlags
 
 // Decision is the single outcome for one instance.
 type Decision struct {

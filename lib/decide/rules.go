@@ -179,3 +179,20 @@ func quote(s string) string {
 
 // utc formats t as RFC 3339 in UTC.
 func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// DecideIn decides an instance as the API of region described it. An
+// answer that does not name that region (no RegionId, or another) is not
+// trusted: invalid-data, whatever its tags say, and trusted is false so
+// that it does not count toward the opted-in total. how says where the
+// answer came from ("listed", "re-read") for the detail.
+func DecideIn(inst Instance, region string, rules Rules, now time.Time, how string) (d Decision, trusted bool) {
+	switch inst.Region {
+	case region:
+		return Decide(inst, rules, now), true
+	case "":
+		return Decision{InstanceID: inst.ID, Reason: ReasonInvalidData,
+			Detail: fmt.Sprintf("%s in %s, but the API's answer has no RegionId", how, region)}, false
+	}
+	return Decision{InstanceID: inst.ID, Reason: ReasonInvalidData,
+		Detail: fmt.Sprintf("%s in %s but reports region %q", how, region, inst.Region)}, false
+}

@@ -7,7 +7,7 @@ package ecsapi
 import (
 	"context"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 )
 
 // ECS API action names. RAM policies grant ecs:<Action> for exactly these.
@@ -75,7 +75,7 @@ type DescribeInput struct {
 
 // DescribePage is one page of DescribeInstances.
 type DescribePage struct {
-	Instances []decide.Instance
+	Instances []cloud.Instance
 	NextToken string
 	RequestID string
 }
@@ -98,8 +98,11 @@ type TagPage struct {
 type DeleteInput struct {
 	Region      string
 	InstanceIDs []string // 1..MaxDeleteIDs, one region
-	Flags       decide.Flags
-	ForceStop   bool // sent only when Flags.Force; absent from the SDK struct
+	// TerminateSubscription releases expired subscription instances.
+	TerminateSubscription bool
+	// Force releases Running instances.
+	Force       bool
+	ForceStop   bool // sent only with Force; absent from the SDK struct
 	DryRun      bool
 	ClientToken string
 }

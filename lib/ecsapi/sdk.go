@@ -22,7 +22,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 )
 
 // Credentials are an AccessKey pair and, for STS, a security token. They
@@ -339,9 +339,9 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		return DescribePage{}, malformed(action, in.Region, "no RequestId")
 	}
 	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
-	page.Instances = make([]decide.Instance, 0, len(resp.Instances.Instance))
+	page.Instances = make([]cloud.Instance, 0, len(resp.Instances.Instance))
 	for i := range resp.Instances.Instance {
-		page.Instances = append(page.Instances, resp.Instances.Instance[i].decide(in.TagKeys))
+		page.Instances = append(page.Instances, resp.Instances.Instance[i].instance(in.TagKeys))
 	}
 	return page, nil
 }
@@ -382,11 +382,11 @@ type listedInstance struct {
 	}
 }
 
-// decide converts the answer for the rules, keeping only tagKeys (all tags
+// instance converts the answer for the rules, keeping only tagKeys (all tags
 // when nil). An instance missing a safety field carries a Problem, so the
 // rules skip it as invalid data.
-func (src *listedInstance) decide(tagKeys []string) decide.Instance {
-	inst := decide.Instance{
+func (src *listedInstance) instance(tagKeys []string) cloud.Instance {
+	inst := cloud.Instance{
 		ID:           src.InstanceId,
 		Region:       src.RegionId,
 		Status:       src.Status,
@@ -478,10 +478,10 @@ func (c *Client) DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOut
 	ids := append([]string(nil), in.InstanceIDs...)
 	req.InstanceId = &ids
 	req.ClientToken = in.ClientToken
-	req.TerminateSubscription = requests.NewBoolean(in.Flags.TerminateSubscription)
-	req.Force = requests.NewBoolean(in.Flags.Force)
+	req.TerminateSubscription = requests.NewBoolean(in.TerminateSubscription)
+	req.Force = requests.NewBoolean(in.Force)
 	req.DryRun = requests.NewBoolean(in.DryRun)
-	if in.Flags.Force {
+	if in.Force {
 		req.QueryParams["ForceStop"] = fmt.Sprint(in.ForceStop)
 	}
 	if err := c.prepare(ctx, action, req); err != nil {

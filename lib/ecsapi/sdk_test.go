@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 )
@@ -72,7 +71,7 @@ func TestDeleteInstancesSendsForceStopOnlyWithForce(t *testing.T) {
 	if p := lastCall(srv).Params; p["ForceStop"] != "" || p["Force"] != "false" || p["ClientToken"] != "t-1" || p["InstanceId.1"] != "i-a" {
 		t.Errorf("unforced call params %v: want Force=false, no ForceStop", p)
 	}
-	if _, err := c.DeleteInstances(ctx, ecsapi.DeleteInput{Region: "cn-hangzhou", InstanceIDs: []string{"i-b"}, Flags: decide.Flags{Force: true}, ForceStop: false, ClientToken: "t-2"}); err != nil {
+	if _, err := c.DeleteInstances(ctx, ecsapi.DeleteInput{Region: "cn-hangzhou", InstanceIDs: []string{"i-b"}, Force: true, ForceStop: false, ClientToken: "t-2"}); err != nil {
 		t.Fatal(err)
 	}
 	if p := lastCall(srv).Params; p["ForceStop"] != "false" || p["Force"] != "true" {

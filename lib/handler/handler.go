@@ -19,9 +19,9 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
 )
 
 // ErrBadEvent marks an invocation whose event is not a timer event.
@@ -92,10 +92,10 @@ func ParseTimerEvent(body []byte) (TimerEvent, error) {
 }
 
 // APIFactory builds the ECS client for an invocation.
-type APIFactory func(creds ecsapi.Credentials, endpoint string) (ecsapi.API, error)
+type APIFactory func(creds ecsapi.Credentials, endpoint string) (API, error)
 
 // SDKFactory builds the production client over the Alibaba Cloud SDK.
-func SDKFactory(creds ecsapi.Credentials, endpoint string) (ecsapi.API, error) {
+func SDKFactory(creds ecsapi.Credentials, endpoint string) (API, error) {
 	return ecsapi.NewClient(ecsapi.Config{Credentials: creds, Endpoint: endpoint})
 }
 
@@ -228,26 +228,38 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
-	return Sweep(ctx, api, cfg, region, runID, now, logger)
+	return SweepAccount(ctx, api, fctx.AccountId, cfg, region, runID, now, logger)
 }
 
 // Sweep runs one sweep with the settings: the regions are the settings',
 // every region when they say all, or defaultRegion. The error is nil when
 // the run did its job, or was held back only by the deadline after every
 // region was listed (the report says so, and the next tick continues).
-func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
+func Sweep(ctx context.Context, api API, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
+	return SweepAccount(ctx, api, "", cfg, defaultRegion, runID, now, logger)
+}
+
+// API is what a sweep needs from an account's ECS client.
+type API interface {
+	engine.API
+	engine.RegionAPI
+}
+
+// SweepAccount is Sweep in a known account (the FC context's).
+func SweepAccount(ctx context.Context, api API, account string, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
 	if now == nil {
 		now = time.Now
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.GroupAttrs("settings", cfg.Describe()...))
-	s := sweep.New(api, Options(cfg, runID, now), logger)
+	eng := engine.New(Options(cfg, runID, now), logger)
 	regions := cfg.Regions
 	switch {
 	case cfg.AllRegions:
 		var err error
-		if regions, err = s.ResolveRegions(ctx); err != nil {
-			rep := failedReport(runID, now, err)
-			rep.DryRun, rep.Settings = cfg.DryRun, settingsMap(cfg)
+		if regions, err = eng.Regions(ctx, api); err != nil {
+			// Nothing was listed or released; the report still says why.
+			rep := eng.Abort(err)
+			rep.Settings = settingsMap(cfg)
 			return rep, err
 		}
 	case len(regions) == 0 && defaultRegion != "":
@@ -255,21 +267,21 @@ func Sweep(ctx context.Context, api ecsapi.API, cfg settings.Settings, defaultRe
 	case len(regions) == 0:
 		return nil, fmt.Errorf("%w: no region: set REAPER_REGIONS or run where FC_REGION is set", ErrSettings)
 	}
-	rep, err := s.Run(ctx, regions)
+	rep, err := eng.RunRegions(ctx, api, account, regions)
 	if rep != nil {
 		rep.Settings = settingsMap(cfg)
 	}
 	switch {
-	case errors.Is(err, sweep.ErrIncomplete):
+	case errors.Is(err, engine.ErrIncomplete):
 		logger.Warn("sweep incomplete", "error", err.Error())
 		if rep != nil {
 			rep.Warning = err.Error()
 		}
 		return rep, nil
-	case errors.Is(err, sweep.ErrCapExceeded) && rep != nil && rep.Cap != nil:
+	case errors.Is(err, engine.ErrCapExceeded) && rep != nil && rep.Cap != nil:
 		err = fmt.Errorf("%w. Every run will refuse until an operator raises %s", err, capAdvice(rep.Cap))
 		rep.Error = err.Error()
-	case errors.Is(err, sweep.ErrNoTime):
+	case errors.Is(err, engine.ErrNoTime):
 		err = fmt.Errorf("%w (%s)", err, settings.EnvDeadlineMargin)
 		rep.Error = err.Error()
 	}
@@ -289,9 +301,9 @@ func capAdvice(c *report.CapCheck) string {
 	return strings.Join(raise, ", and ") + "; or keep some of these instances with the keep tag"
 }
 
-// Options maps settings onto sweep options.
-func Options(cfg settings.Settings, runID string, now func() time.Time) sweep.Options {
-	return sweep.Options{
+// Options maps settings onto engine options.
+func Options(cfg settings.Settings, runID string, now func() time.Time) engine.Options {
+	return engine.Options{
 		Rules:             decide.Rules{OptInKey: cfg.TagKey, KeepKey: cfg.KeepTag, Force: cfg.Force, Location: cfg.Location},
 		DryRun:            cfg.DryRun,
 		ForceStop:         cfg.ForceStop,

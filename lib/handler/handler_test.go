@@ -14,7 +14,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 )
 
 func TestParseTimerEvent(t *testing.T) {
@@ -259,14 +259,14 @@ func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
 		{name: "everything released", want: nil},
 		{name: "a listing fails", setup: func(s *ecsdouble.Server) {
 			s.Inject(ecsdouble.Rule{Action: "DescribeInstances", Fault: ecsdouble.Internal()})
-		}, want: sweep.ErrRegionFailed, mention: "cn-hangzhou (InternalError)"},
+		}, want: engine.ErrRegionFailed, mention: "cn-hangzhou (InternalError)"},
 		{name: "the role may not release", setup: func(s *ecsdouble.Server) {
 			s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(403, "Forbidden.RAM")})
-		}, want: sweep.ErrRegionFailed, mention: "Forbidden.RAM"},
+		}, want: engine.ErrRegionFailed, mention: "Forbidden.RAM"},
 		{name: "an instance fails", setup: func(s *ecsdouble.Server) {
 			s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(400, "InvalidParameter")})
-		}, want: sweep.ErrReleaseFailed, mention: "failed to release"},
-		{name: "a region that does not exist", env: map[string]string{"REAPER_REGIONS": "cn-hangzhou,xx-nowhere-9"}, want: sweep.ErrRegionFailed, mention: "xx-nowhere-9"},
+		}, want: engine.ErrReleaseFailed, mention: "failed to release"},
+		{name: "a region that does not exist", env: map[string]string{"REAPER_REGIONS": "cn-hangzhou,xx-nowhere-9"}, want: engine.ErrRegionFailed, mention: "xx-nowhere-9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := &invocation{event: event, region: "cn-hangzhou", creds: true, env: tc.env, setup: tc.setup}
@@ -295,7 +295,7 @@ func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
 func TestInvokeWithLessTimeThanTheMarginFails(t *testing.T) {
 	inv := &invocation{event: event, region: "cn-hangzhou", creds: true, timeout: 3 * time.Second}
 	invoke(t, inv)
-	if !errors.Is(inv.err, sweep.ErrNoTime) || !strings.Contains(inv.err.Error(), "timeout leaves no time to sweep") || !strings.Contains(inv.err.Error(), "REAPER_DEADLINE_MARGIN") {
+	if !errors.Is(inv.err, engine.ErrNoTime) || !strings.Contains(inv.err.Error(), "timeout leaves no time to sweep") || !strings.Contains(inv.err.Error(), "REAPER_DEADLINE_MARGIN") {
 		t.Fatalf("error %v: want one saying the timeout leaves no time, naming the margin", inv.err)
 	}
 	if n := len(inv.srv.Calls()); n != 0 {

@@ -33,10 +33,10 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 	for _, r := range rep.Regions {
 		for _, g := range r.Groups {
 			parts := split(g.Instances, itemSize)
-			level := OutcomeLevel(g.Outcome)
+			level := g.Outcome.Level()
 			for i, items := range parts {
 				logger.LogAttrs(ctx, level, "report instances", run, slog.String("region", r.Region),
-					slog.String("outcome", string(g.Outcome)), slog.String("reason", g.Reason),
+					slog.String("outcome", string(g.Outcome)), slog.String("reason", string(g.Reason)),
 					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
 			}
 		}
@@ -52,15 +52,6 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 				slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("batches", batches))
 		}
 	}
-}
-
-// OutcomeLevel is the log level of an instance's outcome: a failed or
-// held-back instance is a warning, never INFO.
-func OutcomeLevel(o Outcome) slog.Level {
-	if o == OutcomeFailed || o == OutcomeNotAttempted {
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
 }
 
 // Summary is the report without its instance and batch lists: its

@@ -27,7 +27,7 @@ func largeReport() *report.Report {
 			id := fmt.Sprintf("i-bp1%02d%015d", r, i)
 			switch {
 			case i%5 == 0:
-				region.Add(report.OutcomeSkipped, string(decide.ReasonNotExpired), report.Item{ID: id, Detail: "expires 2027-01-01T00:00:00Z"})
+				region.Add(report.OutcomeSkipped, decide.ReasonNotExpired, report.Item{ID: id, Detail: "expires 2027-01-01T00:00:00Z"})
 			case i%97 == 0:
 				region.Add(report.OutcomeFailed, "", report.Item{ID: id, Code: "InvalidOperation.EniLinked",
 					Message: strings.Repeat("<ENI \"linked\"> ", 18), RequestID: "4E6B3D8A-1111-2222-3333-444455556666"})
@@ -127,7 +127,7 @@ func TestLogSplitsLargeReports(t *testing.T) {
 	}
 	for _, r := range rep.Regions {
 		for _, g := range r.Groups {
-			if got := items[groupKey{r.Region, g.Outcome, g.Reason}]; !reflect.DeepEqual(got, g.Instances) {
+			if got := items[groupKey{r.Region, g.Outcome, string(g.Reason)}]; !reflect.DeepEqual(got, g.Instances) {
 				t.Errorf("%s %s/%s: %d items logged, want the %d of the report", r.Region, g.Outcome, g.Reason, len(got), len(g.Instances))
 			}
 		}

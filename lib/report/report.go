@@ -11,29 +11,33 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// Outcome is what happened to one instance.
-type Outcome string
+// Outcome is what happened to one instance (lib/verdict's vocabulary).
+type Outcome = verdict.Outcome
+
+// Reason explains an outcome (lib/verdict's vocabulary).
+type Reason = verdict.Reason
 
 // Outcomes of an instance in a run.
 const (
-	OutcomeReleased     Outcome = "released"
-	OutcomeWouldRelease Outcome = "would-release" // dry run: DeleteInstances answered DRYRUN.SUCCESS
-	OutcomeSkipped      Outcome = "skipped"
-	OutcomeFailed       Outcome = "failed"
-	OutcomeGone         Outcome = "released-elsewhere" // vanished between listing and release
-	OutcomeNotAttempted Outcome = "not-attempted"      // eligible, but a safety rail held it back
+	OutcomeReleased     = verdict.Released
+	OutcomeWouldRelease = verdict.WouldRelease // dry run: DeleteInstances answered DRYRUN.SUCCESS
+	OutcomeSkipped      = verdict.Skipped
+	OutcomeFailed       = verdict.Failed
+	OutcomeGone         = verdict.Gone         // vanished between listing and release
+	OutcomeNotAttempted = verdict.NotAttempted // eligible, but a safety rail held it back
 )
 
-// Reasons for not-attempted instances, beside the decide.Reason skip reasons.
+// Reasons for not-attempted instances, beside the rules' skip reasons.
 const (
-	ReasonCapExceeded         = "cap-exceeded"
-	ReasonDeadline            = "deadline"
-	ReasonInventoryIncomplete = "inventory-incomplete"
-	ReasonRegionStopped       = "region-stopped"
-	ReasonDecisionChanged     = "decision-changed"
+	ReasonCapExceeded         = verdict.CapExceeded
+	ReasonDeadline            = verdict.Deadline
+	ReasonInventoryIncomplete = verdict.InventoryIncomplete
+	ReasonRegionStopped       = verdict.ScopeStopped
+	ReasonDecisionChanged     = verdict.DecisionChanged
 )
 
 // Report is one run.
@@ -53,9 +57,24 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 	// Warning says why a run that did not fail is incomplete (the
 	// deadline held back releases; the next run continues).
-	Warning string    `json:"warning,omitempty"`
-	Totals  Totals    `json:"totals"`
-	Regions []*Region `json:"regions"`
+	Warning string `json:"warning,omitempty"`
+	Totals  Totals `json:"totals"`
+	// Calls are the API calls made outside any region's sweep (resolving
+	// the regions), by action; Totals.Calls includes them.
+	Calls map[string]int `json:"calls,omitempty"`
+	// Accounts sums the regions of each account swept.
+	Accounts []*Account `json:"accounts,omitempty"`
+	Regions  []*Region  `json:"regions"`
+}
+
+// Account is the part of the run in one account: its regions' totals.
+type Account struct {
+	Account  string         `json:"account"` // "" when unknown (a CLI run)
+	Regions  []string       `json:"regions"`
+	Seen     int            `json:"seen"`
+	OptedIn  int            `json:"optedIn"`
+	Complete bool           `json:"complete"`
+	Outcomes map[string]int `json:"outcomes"`
 }
 
 // CapCheck is the blast-radius check made before anything is released.
@@ -97,9 +116,10 @@ type Totals struct {
 	Batches  int            `json:"batches"`
 }
 
-// Region is the part of the run in one region.
+// Region is the part of the run in one region of one account.
 type Region struct {
-	Region string `json:"region"`
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region"`
 	// Discovery names the listing path taken: "tag-filter" when the tag
 	// filtered listing was complete, "tag-index" when the 1,000 cap forced
 	// ListTagResources plus DescribeInstances by ID.
@@ -114,6 +134,7 @@ type Region struct {
 	Calls      map[string]int `json:"calls"`
 	DurationMS int64          `json:"durationMs"`
 	groupIndex map[groupKey]*Group
+	started    time.Time
 }
 
 // Failure is an API failure with its code.
@@ -126,7 +147,7 @@ type Failure struct {
 // Group lists the instances that share an outcome and reason.
 type Group struct {
 	Outcome   Outcome `json:"outcome"`
-	Reason    string  `json:"reason,omitempty"`
+	Reason    Reason  `json:"reason,omitempty"`
 	Instances []Item  `json:"items"`
 	countKey  string  // "outcome/reason", built once per group
 }
@@ -140,17 +161,20 @@ type Item struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
-// Batch is one DeleteInstances call, with its retries.
+// Batch is one write call (DeleteInstances, ...), with its retries.
 type Batch struct {
-	InstanceIDs []string     `json:"instanceIds"`
-	Flags       decide.Flags `json:"flags"`
-	ForceStop   *bool        `json:"forceStop,omitempty"`
-	DryRun      bool         `json:"dryRun"`
-	ClientToken string       `json:"clientToken"`
-	Attempts    int          `json:"attempts"`
-	RequestIDs  []string     `json:"requestIds,omitempty"`
-	Result      string       `json:"result"` // released, would-release, failed, split, re-read
-	Code        string       `json:"code,omitempty"`
+	// Action is the API action; "" reads as DeleteInstances.
+	Action      string   `json:"action,omitempty"`
+	InstanceIDs []string `json:"instanceIds"`
+	// Flags are DeleteInstances' release flags; nil for other actions.
+	Flags       *cloud.ReleaseFlags `json:"flags,omitempty"`
+	ForceStop   *bool               `json:"forceStop,omitempty"`
+	DryRun      bool                `json:"dryRun"`
+	ClientToken string              `json:"clientToken"`
+	Attempts    int                 `json:"attempts"`
+	RequestIDs  []string            `json:"requestIds,omitempty"`
+	Result      string              `json:"result"` // the outcome of a successful call, or failed
+	Code        string              `json:"code,omitempty"`
 }
 
 // NewRegion starts the report of one region.
@@ -166,14 +190,14 @@ func NewRegion(region string) *Region {
 }
 
 // Add records one instance's outcome. Callers record each instance once.
-func (r *Region) Add(outcome Outcome, reason string, item Item) {
+func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
 	key := groupKey{outcome, reason}
 	g := r.groupIndex[key]
 	if g == nil {
 		g = &Group{Outcome: outcome, Reason: reason}
 		r.groupIndex[key] = g
 		r.Groups = append(r.Groups, g)
-		g.countKey = string(outcome) + "/" + reason
+		g.countKey = string(outcome) + "/" + string(reason)
 	}
 	g.Instances = append(g.Instances, item)
 	r.Counts[string(outcome)]++
@@ -185,7 +209,7 @@ func (r *Region) Add(outcome Outcome, reason string, item Item) {
 // groupKey finds a group without building a string per instance.
 type groupKey struct {
 	outcome Outcome
-	reason  string
+	reason  Reason
 }
 
 // Count returns how many instances ended with the outcome.
@@ -230,11 +254,31 @@ func (rep *Report) IDs(outcome Outcome) []string {
 	return ids
 }
 
-// Total sums the regions into Totals.
+// Total sums the regions into Totals and Accounts.
 func (rep *Report) Total() {
 	t := Totals{Outcomes: map[string]int{}, Reasons: map[string]int{}, Calls: map[string]int{}}
+	for k, v := range rep.Calls {
+		t.Calls[k] += v
+	}
 	rep.Complete = rep.Error == ""
+	rep.Accounts = nil
+	accounts := map[string]*Account{}
 	for _, r := range rep.Regions {
+		a := accounts[r.Account]
+		if a == nil {
+			a = &Account{Account: r.Account, Complete: true, Outcomes: map[string]int{}}
+			accounts[r.Account] = a
+			rep.Accounts = append(rep.Accounts, a)
+		}
+		a.Regions = append(a.Regions, r.Region)
+		a.Seen += r.Seen
+		a.OptedIn += r.OptedIn
+		a.Complete = a.Complete && r.Complete
+		for _, o := range verdict.Outcomes {
+			if n := r.Counts[string(o)]; n > 0 {
+				a.Outcomes[string(o)] += n
+			}
+		}
 		t.Seen += r.Seen
 		t.OptedIn += r.OptedIn
 		t.Batches += len(r.Batches)

@@ -145,9 +145,13 @@ func failureText(f *Failure) string {
 }
 
 func batchFlags(b *Batch) string {
-	fs := []string{
-		"TerminateSubscription=" + strconv.FormatBool(b.Flags.TerminateSubscription),
-		"Force=" + strconv.FormatBool(b.Flags.Force),
+	var fs []string
+	if b.Action != "" && b.Action != "DeleteInstances" {
+		fs = append(fs, b.Action)
+	}
+	if b.Flags != nil {
+		fs = append(fs, "TerminateSubscription="+strconv.FormatBool(b.Flags.TerminateSubscription),
+			"Force="+strconv.FormatBool(b.Flags.Force))
 	}
 	if b.ForceStop != nil {
 		fs = append(fs, "ForceStop="+strconv.FormatBool(*b.ForceStop))

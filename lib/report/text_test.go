@@ -14,14 +14,14 @@ func sampleReport() *report.Report {
 	hz := report.NewRegion("cn-hangzhou")
 	hz.Seen, hz.OptedIn, hz.Complete, hz.Discovery = 3, 3, true, "tag-filter"
 	hz.Add(report.OutcomeReleased, "", report.Item{ID: "i-a", Detail: "expired 2025-01-01T00:00:00Z; stopped"})
-	hz.Add(report.OutcomeSkipped, string(decide.ReasonRunning), report.Item{ID: "i-b", Detail: "running and\tforce is off"})
+	hz.Add(report.OutcomeSkipped, decide.ReasonRunning, report.Item{ID: "i-b", Detail: "running and\tforce is off"})
 	hz.Add(report.OutcomeFailed, "", report.Item{ID: "i-c", Code: "InvalidOperation.EniLinked", Message: "ENI\nlinked", RequestID: "req-9"})
 	hz.Calls["DescribeInstances"] = 1
 	hz.Calls["DeleteInstances"] = 2
 	stop := true
 	hz.Batches = []*report.Batch{
-		{InstanceIDs: []string{"i-a"}, Flags: decide.Flags{TerminateSubscription: true}, ClientToken: "tok-1", Attempts: 1, RequestIDs: []string{"req-1"}, Result: "released"},
-		{InstanceIDs: []string{"i-c"}, Flags: decide.Flags{Force: true}, ForceStop: &stop, ClientToken: "tok-2", Attempts: 2, Result: "failed", Code: "InvalidOperation.EniLinked"},
+		{InstanceIDs: []string{"i-a"}, Flags: &decide.Flags{TerminateSubscription: true}, ClientToken: "tok-1", Attempts: 1, RequestIDs: []string{"req-1"}, Result: "released"},
+		{InstanceIDs: []string{"i-c"}, Flags: &decide.Flags{Force: true}, ForceStop: &stop, ClientToken: "tok-2", Attempts: 2, Result: "failed", Code: "InvalidOperation.EniLinked"},
 	}
 	hz.Finish()
 	sh := report.NewRegion("cn-shanghai")

@@ -1,4 +1,4 @@
-package sweep_test
+package e2e_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package sweep_test
+package e2e_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 )
 
 // A retried DeleteInstances is checked for freshness like the first
@@ -230,7 +230,7 @@ func TestPaginationThatNeverEndsIsCaught(t *testing.T) {
 			h := newHarness(t, f, harnessConfig{transport: func(base http.RoundTripper) http.RoundTripper { pr.base = base; return pr }})
 			start := time.Now()
 			rep, err := h.run(options(), "cn-hangzhou", "cn-shanghai")
-			if !errors.Is(err, sweep.ErrRegionFailed) {
+			if !errors.Is(err, engine.ErrRegionFailed) {
 				t.Fatalf("err %v, want the region failed", err)
 			}
 			hz := regionOf(rep, "cn-hangzhou")
@@ -264,7 +264,7 @@ func TestNotFoundIsBelievedOnlyWhenTheReReadAgrees(t *testing.T) {
 	h := newHarness(t, f, harnessConfig{})
 	h.srv.Inject(ecsdouble.Rule{Action: ecsapi.ActionDeleteInstances, Fault: ecsdouble.Error(404, "InvalidInstanceId.NotFound")})
 	rep, err := h.run(options(), "cn-hangzhou")
-	if !errors.Is(err, sweep.ErrReleaseFailed) {
+	if !errors.Is(err, engine.ErrReleaseFailed) {
 		t.Fatalf("err %v, want the release failed", err)
 	}
 	e := reported(t, rep)[id]
@@ -321,7 +321,7 @@ func TestPercentCapAppliesFromAMinimumOfEligible(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, sweep.ErrCapExceeded) || len(h.srv.Released()) != 0 || !rep.Cap.PercentExceeded {
+			if !errors.Is(err, engine.ErrCapExceeded) || len(h.srv.Released()) != 0 || !rep.Cap.PercentExceeded {
 				t.Fatalf("err %v, released %d, cap %+v: want the percent cap to refuse", err, len(h.srv.Released()), rep.Cap)
 			}
 			if !strings.Contains(err.Error(), "over the percent cap of 50% (which applies from 10 eligible)") {
@@ -339,8 +339,8 @@ func TestNoTimeToSweepFails(t *testing.T) {
 	opts.DeadlineMargin = 30 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rep, err := sweep.New(h.api, opts, h.logger()).Run(ctx, []string{"cn-hangzhou"})
-	if !errors.Is(err, sweep.ErrNoTime) || !strings.Contains(err.Error(), "timeout leaves no time to sweep") {
+	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
+	if !errors.Is(err, engine.ErrNoTime) || !strings.Contains(err.Error(), "timeout leaves no time to sweep") {
 		t.Fatalf("err %v, want ErrNoTime", err)
 	}
 	if rep == nil || rep.Error == "" || rep.Complete || len(rep.Regions) != 1 {
@@ -362,11 +362,11 @@ func TestHangingListingLeavesTimeForTheReport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	rep, err := sweep.New(h.api, opts, h.logger()).Run(ctx, []string{"cn-hangzhou"})
+	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
 	if left := time.Until(deadline); left < 500*time.Millisecond {
 		t.Errorf("Run returned %v before the deadline; want the reserve (1 s) left for the report", left)
 	}
-	if !errors.Is(err, sweep.ErrRegionFailed) || rep == nil || rep.Regions[0].Error == nil {
+	if !errors.Is(err, engine.ErrRegionFailed) || rep == nil || rep.Regions[0].Error == nil {
 		t.Fatalf("err %v: want the region failed, with its report", err)
 	}
 	if len(h.srv.Released()) != 0 {
@@ -398,7 +398,7 @@ func TestNoCallStartsInsideTheMargin(t *testing.T) {
 	})
 	opts := sequential()
 	opts.DeadlineMargin = 3 * time.Second
-	rep, err := sweep.New(h.api, opts, h.logger()).Run(ctx, []string{"cn-hangzhou"})
+	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
 	mu.Lock()
 	defer mu.Unlock()
 	for i, left := range startedLeft {
@@ -409,7 +409,7 @@ func TestNoCallStartsInsideTheMargin(t *testing.T) {
 	if len(h.srv.Released()) != 0 {
 		t.Errorf("released %v", h.srv.Released())
 	}
-	if rep == nil || rep.Complete || !errors.Is(err, sweep.ErrReleaseFailed) {
+	if rep == nil || rep.Complete || !errors.Is(err, engine.ErrReleaseFailed) {
 		t.Fatalf("err %v, report complete %v: want an incomplete, failed run", err, rep != nil && rep.Complete)
 	}
 	// The batch was sent and failed: its members are failed, with the

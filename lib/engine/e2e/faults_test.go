@@ -1,4 +1,4 @@
-package sweep_test
+package e2e_test
 
 // Fault-injection proof of the sweep's safety rails, run through the real
 // SDK against the ECS double. Every scenario is checked against the same
@@ -26,7 +26,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
@@ -132,12 +132,12 @@ func (h *harness) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func (h *harness) run(opts sweep.Options, regions ...string) (*report.Report, error) {
+func (h *harness) run(opts engine.Options, regions ...string) (*report.Report, error) {
 	h.t.Helper()
 	h.before = setOf(h.srv.Released())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return sweep.New(h.api, opts, h.logger()).Run(ctx, regions)
+	return engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", regions)
 }
 
 // toDecide renders a double instance as DescribeInstances would return it.
@@ -180,7 +180,7 @@ func reported(t *testing.T, rep *report.Report) map[string]reportEntry {
 				if prev, dup := out[it.ID]; dup {
 					t.Errorf("%s reported twice: %s/%s and %s/%s", it.ID, prev.outcome, prev.reason, g.Outcome, g.Reason)
 				}
-				out[it.ID] = reportEntry{region: r.Region, outcome: g.Outcome, reason: g.Reason, item: it}
+				out[it.ID] = reportEntry{region: r.Region, outcome: g.Outcome, reason: string(g.Reason), item: it}
 			}
 		}
 		if n != r.Seen {
@@ -305,7 +305,7 @@ func (h *harness) checkInvariants(rep *report.Report, eligible map[string]bool) 
 	}
 	// A region whose listing failed released nothing and sent nothing.
 	for _, r := range rep.Regions {
-		if r.Counts[string(report.OutcomeNotAttempted)+"/"+report.ReasonInventoryIncomplete] > 0 &&
+		if r.Counts[string(report.OutcomeNotAttempted)+"/"+string(report.ReasonInventoryIncomplete)] > 0 &&
 			(r.Count(report.OutcomeReleased) > 0 || len(r.Batches) > 0) {
 			t.Errorf("region %s released after its listing failed", r.Region)
 		}
@@ -373,7 +373,7 @@ func keysOf(m map[string]bool) []string {
 	return out
 }
 
-func sequential() sweep.Options {
+func sequential() engine.Options {
 	o := options()
 	o.RegionConcurrency, o.BatchConcurrency = 1, 1
 	return o
@@ -386,7 +386,7 @@ func TestFaultInjection(t *testing.T) {
 		name   string
 		fleet  func() ecsdouble.Fleet
 		config harnessConfig
-		opts   func(*sweep.Options)
+		opts   func(*engine.Options)
 		setup  func(t *testing.T, h *harness, f ecsdouble.Fleet)
 		// check gets the report, the run error and the report's entries.
 		check func(t *testing.T, h *harness, f ecsdouble.Fleet, rep *report.Report, err error, got map[string]reportEntry)
@@ -445,7 +445,7 @@ func TestFaultInjection(t *testing.T) {
 		{
 			name:  "throttling storm",
 			fleet: func() ecsdouble.Fleet { return mixedFleet(2, 250) },
-			opts: func(o *sweep.Options) {
+			opts: func(o *engine.Options) {
 				o.RegionConcurrency, o.BatchConcurrency = 1, 1 // deterministic fault draws
 				o.Retry.MaxAttempts = 10
 			},
@@ -544,14 +544,14 @@ func TestFaultInjection(t *testing.T) {
 				})
 			},
 			check: func(t *testing.T, h *harness, f ecsdouble.Fleet, rep *report.Report, err error, got map[string]reportEntry) {
-				if !errors.Is(err, sweep.ErrRegionFailed) || !strings.Contains(err.Error(), "cn-hangzhou (InternalError)") {
+				if !errors.Is(err, engine.ErrRegionFailed) || !strings.Contains(err.Error(), "cn-hangzhou (InternalError)") {
 					t.Fatalf("err = %v, want ErrRegionFailed naming cn-hangzhou (InternalError)", err)
 				}
 				hz := regionOf(rep, "cn-hangzhou")
 				if hz.Complete || hz.Error == nil || hz.Error.Code != "InternalError" {
 					t.Errorf("cn-hangzhou complete=%v error=%+v", hz.Complete, hz.Error)
 				}
-				if hz.Count(report.OutcomeNotAttempted) != 100 || hz.Counts["not-attempted/"+report.ReasonInventoryIncomplete] != 100 {
+				if hz.Count(report.OutcomeNotAttempted) != 100 || hz.Counts["not-attempted/"+string(report.ReasonInventoryIncomplete)] != 100 {
 					t.Errorf("cn-hangzhou counts %v: want the 100 listed held as inventory-incomplete", hz.Counts)
 				}
 				for _, c := range deleteCalls(h.srv) {
@@ -809,7 +809,7 @@ func TestBadAPIResponses(t *testing.T) {
 		return func(t *testing.T, h *harness, rep *report.Report, err error) {
 			t.Helper()
 			r := rep.Regions[0]
-			if !errors.Is(err, sweep.ErrRegionFailed) || r.Complete || r.Error == nil || r.Error.Code != code {
+			if !errors.Is(err, engine.ErrRegionFailed) || r.Complete || r.Error == nil || r.Error.Code != code {
 				t.Fatalf("err %v, region complete=%v error=%+v; want closed with %s", err, r.Complete, r.Error, code)
 			}
 			if n := h.srv.CallCount(ecsapi.ActionDeleteInstances); n != 0 {
@@ -969,7 +969,7 @@ func TestNumericErrorCodeDoesNotPanic(t *testing.T) {
 	h := newHarness(t, f, harnessConfig{transport: numeric})
 	rep, err := h.run(options(), "cn-hangzhou")
 	r := rep.Regions[0]
-	if !errors.Is(err, sweep.ErrRegionFailed) || r.Error == nil || r.Complete {
+	if !errors.Is(err, engine.ErrRegionFailed) || r.Error == nil || r.Complete {
 		t.Fatalf("err %v, region %+v: want the region closed", err, r.Error)
 	}
 	if ecsapi.ClassifyCode(r.Error.Code, 503) == ecsapi.ClassFatal && r.Error.Code == "" {
@@ -1042,12 +1042,12 @@ func TestDeadlineStopsStartingBatches(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	rep, err := sweep.New(h.api, opts, h.logger()).Run(ctx, []string{"cn-hangzhou"})
+	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
 	returned := time.Now()
 
 	// Incomplete, not failed; or failed when the deadline cut a call short
 	// on a badly loaded machine (its outcome is unknown, so it fails loudly).
-	if !(errors.Is(err, sweep.ErrIncomplete) || errors.Is(err, sweep.ErrReleaseFailed)) || errors.Is(err, sweep.ErrRegionFailed) || rep.Complete || rep.Regions[0].Complete {
+	if !(errors.Is(err, engine.ErrIncomplete) || errors.Is(err, engine.ErrReleaseFailed)) || errors.Is(err, engine.ErrRegionFailed) || rep.Complete || rep.Regions[0].Complete {
 		t.Fatalf("err %v, complete %v: want an incomplete run", err, rep.Complete)
 	}
 	if !strings.Contains(err.Error(), "cn-hangzhou") {
@@ -1062,7 +1062,7 @@ func TestDeadlineStopsStartingBatches(t *testing.T) {
 		switch {
 		case e.outcome == report.OutcomeReleased:
 			released++
-		case e.outcome == report.OutcomeNotAttempted && e.reason == report.ReasonDeadline:
+		case e.outcome == report.OutcomeNotAttempted && e.reason == string(report.ReasonDeadline):
 			held++
 		case e.outcome == report.OutcomeFailed && e.item.Code == ecsapi.CodeCanceled:
 			// A call the deadline cut short on a badly loaded machine.
@@ -1117,8 +1117,8 @@ func TestNoBatchStartsInsideTheMargin(t *testing.T) {
 	})
 	opts := sequential()
 	opts.DeadlineMargin = 2 * time.Second
-	rep, err := sweep.New(h.api, opts, h.logger()).Run(ctx, []string{"cn-hangzhou"})
-	if !errors.Is(err, sweep.ErrIncomplete) {
+	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
+	if !errors.Is(err, engine.ErrIncomplete) {
 		t.Fatalf("err %v, want incomplete", err)
 	}
 	mu.Lock()
@@ -1127,7 +1127,7 @@ func TestNoBatchStartsInsideTheMargin(t *testing.T) {
 		t.Errorf("%d DeleteInstances calls (time left at each: %v), want 1: a batch started inside the margin", len(startedLeft), startedLeft)
 	}
 	r := rep.Regions[0]
-	if r.Count(report.OutcomeReleased) != 100 || r.Counts["not-attempted/"+report.ReasonDeadline] != 200 {
+	if r.Count(report.OutcomeReleased) != 100 || r.Counts["not-attempted/"+string(report.ReasonDeadline)] != 200 {
 		t.Errorf("counts %v: want 100 released, 200 held for the deadline", r.Counts)
 	}
 	h.checkInvariants(rep, eligibleIn(f, h.rules))
@@ -1245,7 +1245,7 @@ func TestConcurrentInvocationsReleaseOnce(t *testing.T) {
 					defer wg.Done()
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 					defer cancel()
-					reps[i], errs[i] = sweep.New(clients[i], opts, h.logger()).Run(ctx, f.Regions())
+					reps[i], errs[i] = engine.New(opts, h.logger()).RunRegions(ctx, clients[i], "", f.Regions())
 				}()
 			}
 			wg.Wait()
@@ -1310,7 +1310,7 @@ func TestCapsReleaseNothing(t *testing.T) {
 			opts := options()
 			opts.MaxRelease, opts.MaxReleasePercent, opts.DryRun = tc.max, tc.percent, tc.dry
 			rep, err := h.run(opts, f.Regions()...)
-			if !errors.Is(err, sweep.ErrCapExceeded) {
+			if !errors.Is(err, engine.ErrCapExceeded) {
 				t.Fatalf("err = %v, want ErrCapExceeded", err)
 			}
 			for _, w := range tc.want {
@@ -1326,7 +1326,7 @@ func TestCapsReleaseNothing(t *testing.T) {
 			}
 			got := h.checkInvariants(rep, eligibleIn(f, h.rules))
 			for id := range eligibleIn(f, h.rules) {
-				if e := got[id]; e.outcome != report.OutcomeNotAttempted || e.reason != report.ReasonCapExceeded {
+				if e := got[id]; e.outcome != report.OutcomeNotAttempted || e.reason != string(report.ReasonCapExceeded) {
 					t.Errorf("%s: %s/%s, want not-attempted/cap-exceeded", id, e.outcome, e.reason)
 				}
 			}
@@ -1435,7 +1435,7 @@ func TestFailedHalfIsReReadBeforeRetry(t *testing.T) {
 		}
 	})
 	rep, err := h.run(sequential(), "cn-hangzhou")
-	if !errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed) { // the bad instance fails the run
+	if !errors.Is(err, engine.ErrReleaseFailed) || errors.Is(err, engine.ErrRegionFailed) { // the bad instance fails the run
 		t.Fatalf("run: %v", err)
 	}
 	got := h.checkInvariants(rep, eligibleIn(f, h.rules))
@@ -1462,7 +1462,7 @@ func checkRunError(t *testing.T, err error, outcomes map[string]string) {
 		failed = failed || strings.HasPrefix(o, "failed/")
 	}
 	switch {
-	case failed && (!errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed)):
+	case failed && (!errors.Is(err, engine.ErrReleaseFailed) || errors.Is(err, engine.ErrRegionFailed)):
 		t.Fatalf("run: %v; want ErrReleaseFailed for the failed instances", err)
 	case !failed && err != nil:
 		t.Fatalf("run: %v", err)

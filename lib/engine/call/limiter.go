@@ -1,11 +1,11 @@
-package sweep
+package call
 
 import "sync"
 
-// limiter bounds concurrent release batches in one region and adapts to
+// Limiter bounds concurrent write batches in one scope and adapts to
 // throttling: the limit halves on a throttled call and grows by one after a
 // run of successes, up to the configured maximum (AIMD).
-type limiter struct {
+type Limiter struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	max       int
@@ -14,16 +14,18 @@ type limiter struct {
 	successes int
 }
 
-func newLimiter(maxConcurrent int) *limiter {
+// NewLimiter allows maxConcurrent batches at once (at least 1).
+func NewLimiter(maxConcurrent int) *Limiter {
 	if maxConcurrent < 1 {
 		maxConcurrent = 1
 	}
-	l := &limiter{max: maxConcurrent, limit: maxConcurrent}
+	l := &Limiter{max: maxConcurrent, limit: maxConcurrent}
 	l.cond = sync.NewCond(&l.mu)
 	return l
 }
 
-func (l *limiter) acquire() {
+// Acquire waits for a slot.
+func (l *Limiter) Acquire() {
 	l.mu.Lock()
 	for l.inflight >= l.limit {
 		l.cond.Wait()
@@ -32,23 +34,24 @@ func (l *limiter) acquire() {
 	l.mu.Unlock()
 }
 
-func (l *limiter) release() {
+// Release frees a slot.
+func (l *Limiter) Release() {
 	l.mu.Lock()
 	l.inflight--
 	l.cond.Broadcast()
 	l.mu.Unlock()
 }
 
-// throttled shrinks the limit after a throttled call.
-func (l *limiter) throttled() {
+// Throttled shrinks the limit after a throttled call.
+func (l *Limiter) Throttled() {
 	l.mu.Lock()
 	l.limit = max(1, l.limit/2)
 	l.successes = 0
 	l.mu.Unlock()
 }
 
-// succeeded grows the limit back after enough successes at the current one.
-func (l *limiter) succeeded() {
+// Succeeded grows the limit back after enough successes at the current one.
+func (l *Limiter) Succeeded() {
 	l.mu.Lock()
 	l.successes++
 	if l.successes >= l.limit && l.limit < l.max {

@@ -1,4 +1,4 @@
-package sweep_test
+package e2e_test
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/discover"
 )
 
 const (
@@ -50,8 +51,8 @@ func newEnv(t *testing.T, fleet ecsdouble.Fleet, opts ...ecsdouble.Option) *env 
 	return &env{srv: srv, api: api}
 }
 
-func options() sweep.Options {
-	return sweep.Options{
+func options() engine.Options {
+	return engine.Options{
 		Rules:             decide.Rules{OptInKey: optIn, KeepKey: keep},
 		ForceStop:         true,
 		MaxRelease:        100000,
@@ -60,16 +61,16 @@ func options() sweep.Options {
 		RegionConcurrency: 4,
 		BatchConcurrency:  4,
 		RunID:             "test-run",
-		Retry:             sweep.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		Retry:             engine.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
 		Now:               func() time.Time { return testNow },
 	}
 }
 
-func run(t *testing.T, e *env, opts sweep.Options, regions ...string) (*report.Report, error) {
+func run(t *testing.T, e *env, opts engine.Options, regions ...string) (*report.Report, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return sweep.New(e.api, opts, nil).Run(ctx, regions)
+	return engine.New(opts, nil).RunRegions(ctx, e.api, "", regions)
 }
 
 // stopped returns n expired, stopped pay-as-you-go instances in region.
@@ -153,7 +154,7 @@ func TestPaginationAcrossPages(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	r := rep.Regions[0]
-	if r.OptedIn != 250 || r.Discovery != sweep.DiscoveryTagFilter || !r.Complete {
+	if r.OptedIn != 250 || r.Discovery != discover.TagFilter || !r.Complete {
 		t.Fatalf("opted in %d, discovery %q, complete %v; want 250, tag-filter, true", r.OptedIn, r.Discovery, r.Complete)
 	}
 	calls := describeCalls(e.srv)
@@ -182,7 +183,7 @@ func TestMostlyOptedInRegionIsScanned(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if r := rep.Regions[0]; r.Discovery != sweep.DiscoveryScan || r.Seen != 250 {
+	if r := rep.Regions[0]; r.Discovery != discover.Scan || r.Seen != 250 {
 		t.Fatalf("discovery %q seen %d, want scan 250", r.Discovery, r.Seen)
 	}
 	if n := e.srv.CallCount(ecsapi.ActionDescribeInstances); n != 3 {
@@ -203,9 +204,9 @@ func TestRegionOverTagCapSweptCompletely(t *testing.T) {
 	}{
 		// 1 sample page, 10 capped tag-filtered pages, 5 by-ID reads of the
 		// 500 not yet seen; 30 ListTagResources pages of 50.
-		{"sparse tags use the tag index", 5000, sweep.DiscoveryTagIndex, 16, 30},
+		{"sparse tags use the tag index", 5000, discover.TagIndex, 16, 30},
 		// Mostly opted in: 16 unfiltered pages, no tag calls.
-		{"dense tags are scanned", 30, sweep.DiscoveryScan, 16, 0},
+		{"dense tags are scanned", 30, discover.Scan, 16, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tagged := stopped("cn-shanghai", "c", 1500)
@@ -395,7 +396,7 @@ func TestDryRunReleasesNothingAndReportsWhatWouldGo(t *testing.T) {
 }
 
 func TestDryRunAndRealRunDecideIdentically(t *testing.T) {
-	fleet, err := ecsdouble.LoadFleet("../../testdata/fleets/small.json")
+	fleet, err := ecsdouble.LoadFleet("../../../testdata/fleets/small.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +405,7 @@ func TestDryRunAndRealRunDecideIdentically(t *testing.T) {
 		opts := options()
 		opts.DryRun = dry
 		rep, err := run(t, e, opts, fleet.Regions()...)
-		if err != nil && (!errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed)) {
+		if err != nil && (!errors.Is(err, engine.ErrReleaseFailed) || errors.Is(err, engine.ErrRegionFailed)) {
 			t.Fatalf("run (dry=%v): %v", dry, err)
 		}
 		out := map[string]string{}
@@ -415,7 +416,7 @@ func TestDryRunAndRealRunDecideIdentically(t *testing.T) {
 					if o == string(report.OutcomeWouldRelease) {
 						o = string(report.OutcomeReleased)
 					}
-					out[it.ID] = o + "/" + g.Reason
+					out[it.ID] = o + "/" + string(g.Reason)
 				}
 			}
 		}

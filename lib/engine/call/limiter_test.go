@@ -1,4 +1,4 @@
-package sweep
+package call
 
 import (
 	"testing"
@@ -6,9 +6,9 @@ import (
 )
 
 func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
-	l := newLimiter(8)
+	l := NewLimiter(8)
 	for _, want := range []int{4, 2, 1, 1} {
-		l.throttled()
+		l.Throttled()
 		if l.limit != want {
 			t.Fatalf("after throttling, limit = %d, want %d", l.limit, want)
 		}
@@ -17,7 +17,7 @@ func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
 	var steps []int
 	for l.limit < 8 {
 		for range l.limit {
-			l.succeeded()
+			l.Succeeded()
 		}
 		steps = append(steps, l.limit)
 	}
@@ -30,7 +30,7 @@ func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
 			t.Fatalf("recovery steps %v, want %v", steps, want)
 		}
 	}
-	l.succeeded()
+	l.Succeeded()
 	if l.limit != 8 {
 		t.Errorf("limit grew past its maximum: %d", l.limit)
 	}
@@ -38,12 +38,12 @@ func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
 
 func TestLimiterBlocksAtTheLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(2)
-		l.acquire()
-		l.acquire()
+		l := NewLimiter(2)
+		l.Acquire()
+		l.Acquire()
 		acquired := make(chan struct{})
 		go func() {
-			l.acquire()
+			l.Acquire()
 			close(acquired)
 		}()
 		synctest.Wait() // the third acquire is now blocked, or has passed
@@ -52,7 +52,7 @@ func TestLimiterBlocksAtTheLimit(t *testing.T) {
 			t.Fatal("a third acquire passed a limit of 2")
 		default:
 		}
-		l.release()
+		l.Release()
 		synctest.Wait()
 		select {
 		case <-acquired:

@@ -1,4 +1,4 @@
-package sweep_test
+package e2e_test
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/sweep"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 )
 
 // A bisection can outlast the freshness window: each half is re-read when
@@ -38,7 +38,7 @@ func TestLaterHalfOfABisectionIsReReadWhenStale(t *testing.T) {
 	opts.Freshness = time.Minute
 	opts.Now = func() time.Time { return testNow.Add(time.Duration(elapsed.Load())) }
 	rep, err := h.run(opts, "cn-hangzhou")
-	if !errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed) { // the bad instance fails the run
+	if !errors.Is(err, engine.ErrReleaseFailed) || errors.Is(err, engine.ErrRegionFailed) { // the bad instance fails the run
 		t.Fatalf("run: %v", err)
 	}
 	if released := h.srv.Released(); !slices.Equal(released, ids[1:3]) {
@@ -63,7 +63,7 @@ func TestReReadFromAnotherRegionIsNotReleased(t *testing.T) {
 	h := newHarness(t, f, harnessConfig{transport: func(base http.RoundTripper) http.RoundTripper { rw.base = base; return rw }})
 	h.setMutate(func(string, []string) { moved.Store(true) })
 	rep, err := h.run(options(), "cn-hangzhou")
-	if !errors.Is(err, sweep.ErrReleaseFailed) || errors.Is(err, sweep.ErrRegionFailed) { // the bad instance fails the run
+	if !errors.Is(err, engine.ErrReleaseFailed) || errors.Is(err, engine.ErrRegionFailed) { // the bad instance fails the run
 		t.Fatalf("run: %v", err)
 	}
 	if slices.Contains(h.srv.Released(), ids[2]) {
@@ -95,7 +95,7 @@ func TestPercentCapIgnoresClosedRegions(t *testing.T) {
 	opts := options()
 	opts.MaxReleasePercent = 50
 	rep, err := h.run(opts, "cn-hangzhou", "cn-shanghai")
-	if !errors.Is(err, sweep.ErrCapExceeded) {
+	if !errors.Is(err, engine.ErrCapExceeded) {
 		t.Fatalf("err %v, want the percent cap: 6 of the 10 opted-in instances that could be released", err)
 	}
 	if n := h.srv.CallCount(ecsapi.ActionDeleteInstances); n != 0 {

@@ -1,0 +1,394 @@
+// Package engine runs one sweep over scopes (account × region, each with
+// its own API client) in three phases, so that nothing is written before
+// the whole run is known:
+//
+//  1. discover (package discover) streams each scope's instances into the
+//     plan, scopes in parallel; a scope whose listing cannot be trusted is
+//     closed and releases nothing;
+//  2. plan (package plan) decides each instance with package decide and
+//     keeps what the caps need; the cap check works on the plan, across
+//     every scope, and over either cap nothing is written anywhere;
+//  3. execute (package execute) runs the plan's writes through one
+//     executor that is generic over an operation (package ops), scopes in
+//     parallel.
+//
+// Every call goes through package call (the retry loop, the deadline
+// margin, throttling), and everything the run does is recorded by a
+// report.Recorder: the report is the engine's output, never its state.
+// Dry run takes exactly the same path.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/discover"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// ErrCapExceeded is returned (wrapped, with the numbers) when the eligible
+// instances exceed a blast-radius cap; nothing was released.
+var ErrCapExceeded = errors.New("release cap exceeded")
+
+// ErrRegionFailed is returned (wrapped) when a scope failed closed: its
+// listing failed, its region does not exist, the credentials or
+// permissions were refused, or the deadline arrived before it was listed.
+// Nothing was released there; the run failed.
+var ErrRegionFailed = errors.New("regions failed")
+
+// ErrReleaseFailed is returned (wrapped) when an eligible instance ended
+// failed.
+var ErrReleaseFailed = errors.New("releases failed")
+
+// ErrIncomplete is returned (wrapped) when nothing failed but the deadline
+// held back releases after every scope was listed: the next tick
+// continues. It is the only error that does not fail the run.
+var ErrIncomplete = errors.New("sweep incomplete")
+
+// ErrNoTime is returned when the invocation starts with less time than the
+// deadline margin: the function's timeout leaves no time to sweep.
+var ErrNoTime = errors.New("no time to sweep")
+
+// API is what the engine needs from one scope's ECS client.
+type API interface {
+	discover.Lister
+	ops.InstanceAPI
+}
+
+// RegionAPI lists the regions of an account (resolving REAPER_REGIONS=all).
+type RegionAPI interface {
+	DescribeRegions(ctx context.Context) (ecsapi.Regions, error)
+}
+
+// Target is one scope and the client that reaches it.
+type Target struct {
+	Scope cloud.Scope
+	API   API
+}
+
+// RetryPolicy is the backoff of retried calls.
+type RetryPolicy = call.RetryPolicy
+
+// DefaultRetryPolicy suits the ECS API's per-account throttling.
+func DefaultRetryPolicy() RetryPolicy { return call.DefaultRetryPolicy() }
+
+// Options configure a run.
+type Options struct {
+	Rules     decide.Rules
+	DryRun    bool
+	ForceStop bool // DeleteInstances ForceStop, sent with Force=true batches
+	// MaxRelease caps the instances one run may release; over it, nothing
+	// is released anywhere.
+	MaxRelease int
+	// MaxReleasePercent caps the eligible share of the opted-in instances
+	// seen; over it, nothing is released anywhere. 0 disables this cap.
+	MaxReleasePercent float64
+	// PercentCapFrom: the percent cap applies only when at least this many
+	// instances are eligible.
+	PercentCapFrom int
+	// Freshness is how old a batch's data may be at any attempt before it
+	// is re-read.
+	Freshness time.Duration
+	// DeadlineMargin: no API call starts when less time than this is left
+	// before the invocation deadline; in-flight calls end half of it (at
+	// most 5 s, at least call.ReserveFloor) before the deadline, so the
+	// report can still be logged and returned.
+	DeadlineMargin time.Duration
+	// RegionConcurrency is how many scopes are swept at once.
+	RegionConcurrency int
+	// BatchConcurrency is how many write batches run at once per scope.
+	BatchConcurrency int
+	// RunID identifies the run in ClientTokens: a repeat of the same run
+	// (an FC retry of the same timer tick) sends the same tokens.
+	RunID string
+	Retry RetryPolicy
+	// Now is the clock of decisions and data ages; nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine runs one sweep. It is used once: New, optionally Regions, then
+// Run (or Abort when the run cannot start).
+type Engine struct {
+	opts Options
+	log  *slog.Logger
+	rec  *report.Recorder
+}
+
+// New returns an engine for one run. A nil logger discards logs.
+func New(opts Options, logger *slog.Logger) *Engine {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Retry.MaxAttempts < 1 {
+		opts.Retry = call.DefaultRetryPolicy()
+	}
+	opts.RegionConcurrency = max(1, opts.RegionConcurrency)
+	opts.BatchConcurrency = max(1, opts.BatchConcurrency)
+	if opts.Freshness <= 0 {
+		opts.Freshness = 60 * time.Second
+	}
+	if opts.RunID == "" {
+		opts.RunID = "run-" + opts.Now().UTC().Format("20060102T150405Z")
+	}
+	return &Engine{opts: opts, log: logger, rec: report.NewRecorder(opts.RunID, opts.DryRun, opts.Now, logger)}
+}
+
+// Regions lists every region of the account, with retries; its calls are
+// counted in the run's report.
+func (e *Engine) Regions(ctx context.Context, api RegionAPI) ([]string, error) {
+	deadline, _ := ctx.Deadline()
+	c := call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, 1, e.rec)
+	ctx, cancel := call.Work(ctx, e.opts.DeadlineMargin)
+	defer cancel()
+	var regions ecsapi.Regions
+	err := c.Do(ctx, ecsapi.ActionDescribeRegions, nil, func() error {
+		var err error
+		regions, err = api.DescribeRegions(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list regions: %w", err)
+	}
+	return regions.RegionIDs, nil
+}
+
+// Abort ends a run that could not start (the regions could not be listed):
+// the report says why, with the calls made.
+func (e *Engine) Abort(err error) *report.Report {
+	return e.rec.Finish(nil, err.Error())
+}
+
+// RunRegions sweeps regions of one account through one client.
+func (e *Engine) RunRegions(ctx context.Context, api API, account string, regions []string) (*report.Report, error) {
+	targets := make([]Target, 0, len(regions))
+	for _, r := range regions {
+		targets = append(targets, Target{Scope: cloud.Scope{Account: account, Region: r}, API: api})
+	}
+	return e.Run(ctx, targets)
+}
+
+// scopeRun is one scope's part of the run.
+type scopeRun struct {
+	Target
+	c      *call.Caller
+	rec    *report.ScopeRecorder
+	plan   *plan.Scope
+	closed *report.Failure // the listing's failure: nothing is released here
+}
+
+// Run sweeps the targets and returns the report. The error is nil when the
+// run did its job; ErrIncomplete alone when only the deadline held back
+// releases after every scope was listed; otherwise it says how the run
+// failed. The report is returned in every case.
+func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, error) {
+	deadline, _ := ctx.Deadline()
+	runs := e.scopes(targets, deadline)
+	e.log.Info("sweep start", "regions", regionsOf(runs), "dry_run", e.opts.DryRun)
+	if !deadline.IsZero() {
+		if left := time.Until(deadline); left < e.opts.DeadlineMargin {
+			err := fmt.Errorf("%w: the function's timeout leaves no time to sweep: %v left at the start, and no call starts with less than the deadline margin (%v) left; raise the function's timeout well above the margin",
+				ErrNoTime, left.Round(time.Millisecond), e.opts.DeadlineMargin)
+			for _, sr := range runs {
+				sr.rec.Fail(&report.Failure{Code: string(verdict.Deadline), Message: "not listed: the function's timeout is shorter than the deadline margin"})
+			}
+			return e.rec.Finish(nil, err.Error()), err
+		}
+	}
+	ctx, cancel := call.Work(ctx, e.opts.DeadlineMargin)
+	defer cancel()
+
+	e.forEach(runs, func(sr *scopeRun) { e.discover(ctx, sr) })
+
+	plans := make([]*plan.Scope, len(runs))
+	for i, sr := range runs {
+		plans[i] = sr.plan
+	}
+	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
+	var capErr error
+	if capCheck.Exceeded {
+		capErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
+		e.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
+			"max_release", capCheck.MaxRelease, "max_release_percent", capCheck.MaxReleasePercent)
+		for _, sr := range runs {
+			hold(sr, verdict.CapExceeded, capErr.Error())
+		}
+	} else {
+		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
+	}
+	for _, sr := range runs {
+		sr.rec.Done()
+	}
+	var rep *report.Report
+	runErr := capErr
+	if capErr != nil {
+		rep = e.rec.Finish(capCheck, capErr.Error())
+	} else {
+		rep = e.rec.Finish(capCheck, "")
+		if runErr = runError(rep); runErr != nil && !errors.Is(runErr, ErrIncomplete) {
+			rep.Error = runErr.Error()
+		}
+	}
+	level := slog.LevelInfo
+	if runErr != nil {
+		level = slog.LevelWarn
+	}
+	e.log.Log(context.Background(), level, "sweep end", "outcomes", rep.Totals.Outcomes, "calls", rep.Totals.Calls, "complete", rep.Complete)
+	return rep, runErr
+}
+
+// scopes prepares one scopeRun per distinct scope, in the order given.
+func (e *Engine) scopes(targets []Target, deadline time.Time) []*scopeRun {
+	seen := map[cloud.Scope]bool{}
+	var runs []*scopeRun
+	for _, t := range targets {
+		if seen[t.Scope] {
+			continue
+		}
+		seen[t.Scope] = true
+		rec := e.rec.Scope(t.Scope)
+		runs = append(runs, &scopeRun{
+			Target: t,
+			c:      call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, e.opts.BatchConcurrency, rec),
+			rec:    rec,
+			plan:   plan.NewScope(t.Scope, e.opts.Rules),
+		})
+	}
+	return runs
+}
+
+func (e *Engine) forEach(runs []*scopeRun, f func(*scopeRun)) {
+	sem := make(chan struct{}, e.opts.RegionConcurrency)
+	var wg sync.WaitGroup
+	for _, sr := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(sr)
+		}()
+	}
+	wg.Wait()
+}
+
+// discover lists the scope into its plan.
+func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
+	res := discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules)},
+		&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now})
+	sr.plan.Listed()
+	if res.Failure != nil {
+		sr.plan.Closed, sr.closed = true, res.Failure
+		sr.rec.Fail(res.Failure)
+		e.log.Error("region closed: listing incomplete, nothing will be released here", "region", sr.Scope.Region,
+			"account", sr.Scope.Account, "code", res.Failure.Code, "message", res.Failure.Message)
+	}
+	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, res.Failure == nil)
+	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
+		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
+}
+
+// execute releases the scope's eligible instances.
+func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
+	if sr.plan.Closed {
+		hold(sr, verdict.InventoryIncomplete, "the region's listing failed ("+sr.closed.Code+"); nothing is released in it")
+		return
+	}
+	items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
+	for i, c := range sr.plan.Eligible {
+		items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt}
+	}
+	sr.plan.Eligible = nil
+	op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules}
+	execute.New(op, sr.c, sr.rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
+}
+
+// hold reports every eligible instance of the scope as not attempted.
+func hold(sr *scopeRun, reason verdict.Reason, detail string) {
+	for _, c := range sr.plan.Eligible {
+		sr.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: c.ID, Detail: detail})
+	}
+	sr.plan.Eligible = nil
+}
+
+// sink takes listed pages into a scope's plan and records each skip.
+type sink struct {
+	plan *plan.Scope
+	rec  *report.ScopeRecorder
+	now  func() time.Time
+}
+
+func (s *sink) Take(instances []cloud.Instance) (fresh int) {
+	now := s.now()
+	for _, inst := range instances {
+		d, isNew := s.plan.Add(inst, now)
+		if !isNew {
+			continue
+		}
+		fresh++
+		if d.Release {
+			s.rec.Eligible(inst.ID, d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+			continue
+		}
+		s.rec.Outcome(verdict.Skipped, d.Reason, report.Item{ID: inst.ID, Detail: d.Detail})
+	}
+	return fresh
+}
+
+func (s *sink) Seen(id string) bool { return s.plan.Saw(id) }
+
+func regionsOf(runs []*scopeRun) []string {
+	out := make([]string, len(runs))
+	for i, sr := range runs {
+		out[i] = sr.Scope.String()
+	}
+	return out
+}
+
+// runError says how a finished run failed: scopes that failed closed and
+// instances that failed make the run fail; a run held back only by the
+// deadline after every scope was listed is incomplete, not failed.
+func runError(rep *report.Report) error {
+	var closed, incomplete []string
+	for _, r := range rep.Regions {
+		name := r.Region
+		if r.Account != "" {
+			name = r.Account + "/" + r.Region
+		}
+		switch {
+		case r.Error != nil:
+			closed = append(closed, name+" ("+r.Error.Code+")")
+		case !r.Complete:
+			incomplete = append(incomplete, name)
+		}
+	}
+	var errs []error
+	if len(closed) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
+	}
+	if n := rep.Totals.Outcomes[string(verdict.Failed)]; n > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d instances failed to release; see the report's failed instances", ErrReleaseFailed, n))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(incomplete) > 0 {
+		return fmt.Errorf("%w: the deadline held back releases in %s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,432 @@
+// Package execute is the engine's third phase: one executor that runs a
+// plan's writes for any operation. An operation (package ops) says how to
+// send a batch and how to re-read and re-decide its resources; the
+// executor owns everything else, once, for every write:
+//
+//   - batches of at most the operation's limit, grouped by parameters and
+//     sorted, under the scope's throttling-adaptive concurrency;
+//   - before every attempt, retries included, data older than the
+//     freshness window is re-read and re-decided, and only resources whose
+//     decision is unchanged are sent (the same idempotency token while the
+//     IDs are unchanged);
+//   - after a failure, a re-read drops the resources that changed, and
+//     only when it explains nothing is the batch split in halves, so one bad
+//     resource never sinks the others;
+//   - retries with backoff under the same token, the deadline margin
+//     before every call, a credential failure stopping the scope;
+//   - the engine's own dry run for an operation whose API has none:
+//     nothing is sent, and the report says what would be.
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// Resource is anything an operation writes to: an instance, and later a
+// disk, a snapshot, an EIP.
+type Resource interface {
+	ResourceID() string
+	// ResourceRegion is the region the API's answer named ("" for none).
+	ResourceRegion() string
+}
+
+// Verdict is a re-read resource's fresh decision.
+type Verdict struct {
+	// Keep: the resource still warrants the operation with the same
+	// parameters.
+	Keep bool
+	// Otherwise what to report, and why.
+	Outcome verdict.Outcome
+	Reason  verdict.Reason
+	Detail  string
+}
+
+// Request is one call of an operation: one batch.
+type Request[P comparable] struct {
+	Params P
+	IDs    []string // sorted
+	Token  string   // the idempotency token; the same for every attempt
+	DryRun bool     // only for operations with a native dry run
+}
+
+// Answer is a successful call.
+type Answer struct {
+	RequestID string
+	// DryRunPassed: a native dry run answered that the call would pass.
+	DryRunPassed bool
+}
+
+// Operation is one kind of write. Adding a write is one implementation of
+// this interface plus its API call; nothing in the executor changes.
+type Operation[P comparable, R Resource] interface {
+	// Action is the API action, for call counts, logs and the report.
+	Action() string
+	// BatchLimit is the most IDs one call takes.
+	BatchLimit() int
+	// NativeDryRun: the API takes DryRun. Otherwise a dry run sends
+	// nothing and reports what would be.
+	NativeDryRun() bool
+	// Token derives the idempotency token from the run, the parameters
+	// and the sorted IDs: the same batch of the same run sends the same
+	// token, so retries and overlapping invocations are harmless.
+	Token(params P, ids []string, dryRun bool) string
+	// Send makes one call.
+	Send(ctx context.Context, req Request[P]) (Answer, error)
+	// RereadAction and RereadLimit name the read call and the most IDs it
+	// takes; Reread reads resources by ID (a missing one is gone).
+	RereadAction() string
+	RereadLimit() int
+	Reread(ctx context.Context, ids []string) ([]R, error)
+	// Recheck re-decides a re-read resource: does it still warrant the
+	// operation with params?
+	Recheck(r R, params P, now time.Time) Verdict
+	// Done is the outcome of a successful call.
+	Done(dryRun bool) verdict.Outcome
+	// Describe adds the operation's own fields to a batch's record.
+	Describe(b *report.Batch, params P)
+}
+
+// Item is one resource the plan chose, with the data's age.
+type Item[P comparable] struct {
+	ID     string
+	Params P
+	Detail string
+	ReadAt time.Time
+}
+
+// Options configure an executor.
+type Options struct {
+	DryRun    bool
+	Freshness time.Duration
+	Now       func() time.Time
+}
+
+// Executor runs one operation's items in one scope.
+type Executor[P comparable, R Resource] struct {
+	op      Operation[P, R]
+	c       *call.Caller
+	rec     *report.ScopeRecorder
+	opts    Options
+	details map[string]string // why each item was chosen; read-only while batches run
+}
+
+// New returns the executor of op in the scope whose calls c makes and rec
+// records.
+func New[P comparable, R Resource](op Operation[P, R], c *call.Caller, rec *report.ScopeRecorder, opts Options) *Executor[P, R] {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Freshness <= 0 {
+		opts.Freshness = time.Minute
+	}
+	return &Executor[P, R]{op: op, c: c, rec: rec, opts: opts}
+}
+
+// batch is a set of IDs written together.
+type batch[P comparable] struct {
+	ids    []string
+	params P
+	readAt time.Time
+}
+
+// Run writes every item, batch by batch, and records each one's outcome.
+func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) {
+	e.details = make(map[string]string, len(items))
+	for _, it := range items {
+		e.details[it.ID] = it.Detail
+	}
+	var wg sync.WaitGroup
+	for _, b := range e.batches(items) {
+		// Wait for a slot first: the checks must hold when the batch
+		// starts, not when it was queued behind the batches in flight.
+		e.c.Limit.Acquire()
+		if stopped := e.c.Stopped(); stopped != nil {
+			e.c.Limit.Release()
+			e.hold(b.ids, verdict.ScopeStopped, "the region was stopped by "+stopped.Code)
+			continue
+		}
+		if !e.c.TimeLeft(ctx) {
+			e.c.Limit.Release()
+			e.holdForDeadline(b.ids)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer e.c.Limit.Release()
+			e.isolate(ctx, b.ids, b.params, b.readAt, false)
+		}()
+	}
+	wg.Wait()
+}
+
+// batches groups items by parameters (in a stable order), sorts each
+// group's IDs and cuts them into batches of at most the operation's limit.
+// A batch's data is as old as its oldest item's.
+func (e *Executor[P, R]) batches(items []Item[P]) []batch[P] {
+	groups := map[P][]Item[P]{}
+	var order []P
+	for _, it := range items {
+		if _, ok := groups[it.Params]; !ok {
+			order = append(order, it.Params)
+		}
+		groups[it.Params] = append(groups[it.Params], it)
+	}
+	slices.SortFunc(order, func(a, b P) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	var out []batch[P]
+	for _, p := range order {
+		group := groups[p]
+		slices.SortFunc(group, func(a, b Item[P]) int { return strings.Compare(a.ID, b.ID) })
+		for chunk := range slices.Chunk(group, max(1, e.op.BatchLimit())) {
+			b := batch[P]{params: p, readAt: chunk[0].ReadAt}
+			for _, it := range chunk {
+				b.ids = append(b.ids, it.ID)
+				if it.ReadAt.Before(b.readAt) {
+					b.readAt = it.ReadAt
+				}
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (e *Executor[P, R]) hold(ids []string, reason verdict.Reason, detail string) {
+	for _, id := range ids {
+		e.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: id, Detail: detail})
+	}
+}
+
+func (e *Executor[P, R]) holdForDeadline(ids []string) {
+	e.hold(ids, verdict.Deadline, "too little time left before the invocation deadline; the next run continues")
+	e.rec.Incomplete()
+}
+
+func (e *Executor[P, R]) fail(ids []string, f *report.Failure) {
+	for _, id := range ids {
+		e.rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code, Message: f.Message, RequestID: f.RequestID})
+	}
+}
+
+// isolate writes ids, keeping one bad resource from holding back the
+// others: after any failure it re-reads the batch and retries without the
+// resources that changed; when the re-read explains nothing it splits the
+// batch in halves. Each step retries fewer IDs, so the recursion ends.
+//
+// justRead skips the freshness check of the first attempt: a re-read has
+// just decided these IDs.
+func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) {
+	if len(ids) == 0 {
+		return
+	}
+	answer, sent, err := e.send(ctx, ids, params, readAt, justRead)
+	var changed *changedError
+	switch {
+	case err == nil:
+		outcome := e.op.Done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun()))
+		for _, id := range sent {
+			e.rec.Outcome(outcome, "", report.Item{ID: id, Detail: e.details[id]}) // the request ID is on the batch
+		}
+		e.c.Limit.Succeeded()
+		return
+	case errors.Is(err, errRereadFailed):
+		return // the re-read reported every ID
+	case errors.As(err, &changed):
+		// A re-read before an attempt dropped some IDs; the rest are a
+		// new batch (new token) on data read just now.
+		e.isolate(ctx, changed.keep, params, changed.readAt, true)
+		return
+	case errors.Is(err, call.ErrDeadline):
+		e.holdForDeadline(sent)
+		return
+	}
+	ids = sent
+	failure := call.Failure(err)
+	class := ecsapi.Classify(err)
+	switch class {
+	case ecsapi.ClassCredential:
+		e.c.Stop(failure)
+		e.rec.Fail(failure)
+		e.fail(ids, failure)
+		return
+	case ecsapi.ClassCanceled:
+		e.rec.Incomplete()
+		e.fail(ids, &report.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
+		return
+	}
+	if !e.c.TimeLeft(ctx) {
+		// The batch was sent and failed; there is no time left to find out
+		// which member caused it.
+		e.rec.Incomplete()
+		failure.Message += " (no time left before the deadline to re-read and isolate the cause; the next run retries)"
+		e.fail(ids, failure)
+		return
+	}
+	readAt = e.opts.Now()
+	keep, ok := e.reread(ctx, ids, params, "after "+failure.Code)
+	if !ok {
+		return
+	}
+	if len(keep) < len(ids) {
+		e.isolate(ctx, keep, params, readAt, true)
+		return
+	}
+	if class != ecsapi.ClassInstance && class != ecsapi.ClassNotFound {
+		e.fail(ids, failure)
+		return
+	}
+	if len(ids) == 1 {
+		if class == ecsapi.ClassNotFound {
+			// The re-read just found the resource, unchanged: the NotFound
+			// is not believed, and nothing says it was written.
+			failure.Message = "ECS answered " + failure.Code + " but a re-read right after found the instance: " + failure.Message
+		}
+		e.fail(ids, failure)
+		return
+	}
+	// The second half waits for the first: its data may have aged.
+	half := len(ids) / 2
+	e.isolate(ctx, ids[:half], params, readAt, true)
+	e.isolate(ctx, ids[half:], params, readAt, false)
+}
+
+// errRereadFailed: a re-read before an attempt failed, and reported its IDs.
+var errRereadFailed = errors.New("re-read failed")
+
+// changedError: a re-read before an attempt changed the batch.
+type changedError struct {
+	keep   []string
+	readAt time.Time
+}
+
+func (e *changedError) Error() string { return "the batch changed on re-read" }
+
+// send makes one call of the batch (with retries under the same token) and
+// records it. Before each attempt it checks the age of the batch's data:
+// data older than the freshness window is re-read and re-decided first.
+// When the re-read keeps every ID the attempt goes on under the same
+// token; when it drops some, send returns a *changedError with the rest.
+// sent is the IDs of the last attempt.
+func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) (answer Answer, sent []string, err error) {
+	native := e.op.NativeDryRun()
+	req := Request[P]{Params: params, IDs: ids, Token: e.op.Token(params, ids, e.opts.DryRun), DryRun: e.opts.DryRun && native}
+	rec := &report.Batch{Action: e.op.Action(), InstanceIDs: ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
+	e.op.Describe(rec, params)
+	fresh := func(attempt int) error {
+		age := e.opts.Now().Sub(readAt)
+		if age <= e.opts.Freshness || (attempt == 1 && justRead) {
+			return nil
+		}
+		at := e.opts.Now()
+		keep, ok := e.reread(ctx, ids, params, "data older than the freshness window")
+		switch {
+		case !ok:
+			return errRereadFailed
+		case len(keep) < len(ids):
+			return &changedError{keep: keep, readAt: at}
+		}
+		readAt = at
+		return nil
+	}
+	if e.opts.DryRun && !native {
+		// The API has no dry run: check the data as an attempt would,
+		// send nothing, and report what would be.
+		if err := fresh(1); err != nil {
+			return Answer{}, ids, err
+		}
+		rec.Result = string(e.op.Done(true))
+		e.rec.Batch(rec)
+		return Answer{}, ids, nil
+	}
+	err = e.c.Do(ctx, e.op.Action(), fresh, func() error {
+		rec.Attempts++
+		var err error
+		answer, err = e.op.Send(ctx, req)
+		if id := requestIDOf(answer, err); id != "" {
+			rec.RequestIDs = append(rec.RequestIDs, id)
+		}
+		return err
+	})
+	if rec.Attempts == 0 {
+		return answer, ids, err // nothing was sent: no batch to record
+	}
+	switch {
+	case err == nil:
+		rec.Result = string(e.op.Done(req.DryRun && answer.DryRunPassed))
+	default:
+		rec.Result, rec.Code = string(verdict.Failed), call.Failure(err).Code
+	}
+	e.rec.Batch(rec)
+	return answer, ids, err
+}
+
+func requestIDOf(a Answer, err error) string {
+	var apiErr *ecsapi.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.RequestID
+	}
+	return a.RequestID
+}
+
+// reread reads ids again and re-decides them on the fresh data. It returns
+// the IDs whose decision is unchanged; the others are reported with what
+// changed. ok is false when the re-read failed: then nothing is written and
+// every ID is reported (failed, or not attempted when there was no time
+// left to re-read).
+func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why string) (keep []string, ok bool) {
+	fresh := map[string]R{}
+	for chunk := range slices.Chunk(ids, max(1, e.op.RereadLimit())) {
+		var got []R
+		err := e.c.Do(ctx, e.op.RereadAction(), nil, func() error {
+			var err error
+			got, err = e.op.Reread(ctx, chunk)
+			return err
+		})
+		if err != nil {
+			if errors.Is(err, call.ErrDeadline) {
+				e.holdForDeadline(ids)
+				return nil, false
+			}
+			f := call.Failure(err)
+			f.Message = "could not re-read the batch before writing (" + why + "): " + f.Message
+			switch ecsapi.Classify(err) {
+			case ecsapi.ClassCanceled:
+				e.rec.Incomplete()
+			case ecsapi.ClassCredential:
+				e.c.Stop(f)
+				e.rec.Fail(f)
+			}
+			e.fail(ids, f)
+			return nil, false
+		}
+		for _, r := range got {
+			fresh[r.ResourceID()] = r
+		}
+	}
+	now := e.opts.Now()
+	for _, id := range ids {
+		r, found := fresh[id]
+		if !found {
+			e.rec.Outcome(verdict.Gone, "", report.Item{ID: id, Detail: "no longer listed when re-read (" + why + ")"})
+			continue
+		}
+		v := e.op.Recheck(r, params, now)
+		if v.Keep {
+			keep = append(keep, id)
+			continue
+		}
+		e.rec.Outcome(v.Outcome, v.Reason, report.Item{ID: id, Detail: v.Detail})
+	}
+	return keep, true
+}

@@ -1,0 +1,97 @@
+// Package plan is the engine's second phase: it decides each listed
+// instance with package decide, keeps the eligible ones with what their
+// release needs, and accumulates what the blast-radius caps need. It makes
+// no calls; the cap check works on the plan alone, before anything is
+// released.
+package plan
+
+import (
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// Caps are the blast-radius rails, checked across every scope.
+type Caps struct {
+	// MaxRelease caps the instances one run may release.
+	MaxRelease int
+	// MaxReleasePercent caps the eligible share of the opted-in instances
+	// seen; 0 disables it.
+	MaxReleasePercent float64
+	// PercentCapFrom: the percent cap applies only from this many eligible
+	// instances, so a small fleet's ordinary run is not a "mass event".
+	PercentCapFrom int
+}
+
+// Candidate is an instance decided eligible from data read at ReadAt.
+type Candidate struct {
+	ID     string
+	Flags  decide.Flags
+	Detail string
+	ReadAt time.Time
+}
+
+// Scope is the plan of one scope. Only one goroutine adds to it.
+type Scope struct {
+	Scope    cloud.Scope
+	Seen     int // instances listed
+	OptedIn  int // of them, opted in and trusted: what the percent cap divides by
+	Eligible []Candidate
+	// Closed: the listing failed; nothing is released here, and the scope
+	// neither counts toward the caps nor dilutes the share of the others.
+	Closed bool
+	rules  decide.Rules
+	seen   map[string]struct{}
+}
+
+// NewScope starts the plan of one scope.
+func NewScope(s cloud.Scope, rules decide.Rules) *Scope {
+	return &Scope{Scope: s, rules: rules, seen: map[string]struct{}{}}
+}
+
+// Add decides one listed instance at now. fresh is false for an instance
+// already added (a listing may return it twice); it is then ignored.
+func (p *Scope) Add(inst cloud.Instance, now time.Time) (d decide.Decision, fresh bool) {
+	if _, dup := p.seen[inst.ID]; dup {
+		return d, false
+	}
+	p.seen[inst.ID] = struct{}{}
+	p.Seen++
+	d, trusted := decide.DecideIn(inst, p.Scope.Region, p.rules, now, "listed")
+	if _, ok := inst.Tags[p.rules.OptInKey]; ok && trusted {
+		p.OptedIn++
+	}
+	if d.Release {
+		p.Eligible = append(p.Eligible, Candidate{ID: inst.ID, Flags: d.Flags, Detail: d.Detail, ReadAt: now})
+	}
+	return d, true
+}
+
+// Saw reports whether the instance was added.
+func (p *Scope) Saw(id string) bool {
+	_, ok := p.seen[id]
+	return ok
+}
+
+// Listed ends the listing: the de-duplication set is no longer needed.
+func (p *Scope) Listed() { p.seen = nil }
+
+// Check is the cap check over the scopes, before anything is released.
+func Check(scopes []*Scope, caps Caps) *report.CapCheck {
+	c := &report.CapCheck{MaxRelease: caps.MaxRelease, MaxReleasePercent: caps.MaxReleasePercent, PercentCapFrom: caps.PercentCapFrom}
+	for _, p := range scopes {
+		if !p.Closed {
+			c.OptedIn += p.OptedIn
+			c.Eligible += len(p.Eligible)
+		}
+	}
+	if c.OptedIn > 0 {
+		c.Percent = float64(c.Eligible) * 100 / float64(c.OptedIn)
+	}
+	c.CountExceeded = c.Eligible > c.MaxRelease
+	c.PercentExceeded = c.MaxReleasePercent > 0 && c.Eligible >= c.PercentCapFrom && c.Percent > c.MaxReleasePercent
+	c.Exceeded = c.CountExceeded || c.PercentExceeded
+	return c
+}

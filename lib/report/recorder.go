@@ -1,0 +1,170 @@
+package report
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// Recorder builds one run's report while the engine works: it owns the
+// report and its lock, and logs each decision as it records it. The engine
+// never reads the report back to decide anything.
+type Recorder struct {
+	mu       sync.Mutex
+	rep      *Report
+	regions  map[cloud.Scope]*ScopeRecorder
+	log      *slog.Logger
+	logsInfo bool // skips building per-instance records nobody reads
+	now      func() time.Time
+}
+
+// NewRecorder starts the report of a run. A nil logger discards logs.
+func NewRecorder(runID string, dryRun bool, now func() time.Time, logger *slog.Logger) *Recorder {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{
+		rep:      &Report{RunID: runID, DryRun: dryRun, StartedAt: now().UTC(), Regions: []*Region{}},
+		regions:  map[cloud.Scope]*ScopeRecorder{},
+		log:      logger,
+		logsInfo: logger.Enabled(context.Background(), slog.LevelInfo),
+		now:      now,
+	}
+}
+
+// Call counts an API call made outside any scope (resolving regions).
+func (r *Recorder) Call(action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rep.Calls == nil {
+		r.rep.Calls = map[string]int{}
+	}
+	r.rep.Calls[action]++
+}
+
+// Scope returns the recorder of one scope, adding its region to the report
+// in the order scopes are first asked for.
+func (r *Recorder) Scope(s cloud.Scope) *ScopeRecorder {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sr := r.regions[s]; sr != nil {
+		return sr
+	}
+	region := NewRegion(s.Region)
+	region.Account = s.Account
+	region.started = time.Now() // a measurement, not a decision: the real clock
+	sr := &ScopeRecorder{r: r, scope: s, region: region}
+	r.regions[s] = sr
+	r.rep.Regions = append(r.rep.Regions, region)
+	return sr
+}
+
+// Finish closes the report: durations, sorted groups, totals, the cap
+// check and the run's error. The recorder must not be used after.
+func (r *Recorder) Finish(capCheck *CapCheck, runErr string) *Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := r.rep
+	rep.Cap = capCheck
+	for _, region := range rep.Regions {
+		region.Finish()
+	}
+	rep.FinishedAt = r.now().UTC()
+	rep.DurationMS = rep.FinishedAt.Sub(rep.StartedAt).Milliseconds()
+	rep.Error = runErr
+	rep.Total()
+	return rep
+}
+
+// ScopeRecorder records one scope's part of the run. It is safe for
+// concurrent use.
+type ScopeRecorder struct {
+	r      *Recorder
+	scope  cloud.Scope
+	region *Region
+}
+
+// Call counts one API call (retries included).
+func (s *ScopeRecorder) Call(action string) {
+	s.r.mu.Lock()
+	s.region.Calls[action]++
+	s.r.mu.Unlock()
+}
+
+// Outcome records one instance's outcome and logs it (at WARN for a
+// failed or held-back instance).
+func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item Item) {
+	s.r.mu.Lock()
+	s.region.Add(o, reason, item)
+	s.r.mu.Unlock()
+	if level := o.Level(); s.r.logsInfo || level > slog.LevelInfo {
+		s.r.log.Log(context.Background(), level, "decision", "region", s.scope.Region, "account", s.scope.Account,
+			"instance_id", item.ID, "outcome", string(o), "reason", string(reason), "detail", item.Detail,
+			"code", item.Code, "message", item.Message)
+	}
+}
+
+// Eligible logs an instance found eligible (the outcome comes later).
+func (s *ScopeRecorder) Eligible(id, detail string, attrs ...any) {
+	if s.r.logsInfo {
+		s.r.log.Info("decision", append([]any{"region", s.scope.Region, "account", s.scope.Account,
+			"instance_id", id, "outcome", "eligible", "detail", detail}, attrs...)...)
+	}
+}
+
+// Batch records one write call with its retries, and logs it (at WARN
+// when it failed).
+func (s *ScopeRecorder) Batch(b *Batch) {
+	s.r.mu.Lock()
+	s.region.Batches = append(s.region.Batches, b)
+	s.r.mu.Unlock()
+	level := slog.LevelInfo
+	if b.Result == string(verdict.Failed) {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"region", s.scope.Region, "account", s.scope.Account, "action", b.Action, "instances", len(b.InstanceIDs),
+		"dry_run", b.DryRun, "client_token", b.ClientToken, "attempts", b.Attempts, "request_ids", b.RequestIDs,
+		"result", b.Result, "code", b.Code}
+	if b.Flags != nil {
+		attrs = append(attrs, "terminate_subscription", b.Flags.TerminateSubscription, "force", b.Flags.Force)
+	}
+	s.r.log.Log(context.Background(), level, "batch", attrs...)
+}
+
+// Listed records how the scope was listed; complete says the listing ran
+// to its end and is trusted.
+func (s *ScopeRecorder) Listed(discovery string, seen, optedIn int, complete bool) {
+	s.r.mu.Lock()
+	s.region.Discovery, s.region.Seen, s.region.OptedIn = discovery, seen, optedIn
+	s.region.Complete = complete && s.region.Error == nil
+	s.r.mu.Unlock()
+}
+
+// Fail records the scope's failure (the first one wins): the listing
+// failed, or a credential error stopped it. The scope is incomplete.
+func (s *ScopeRecorder) Fail(f *Failure) {
+	s.r.mu.Lock()
+	if s.region.Error == nil {
+		s.region.Error = f
+	}
+	s.region.Complete = false
+	s.r.mu.Unlock()
+}
+
+// Incomplete marks the scope as not swept to the end (the deadline).
+func (s *ScopeRecorder) Incomplete() {
+	s.r.mu.Lock()
+	s.region.Complete = false
+	s.r.mu.Unlock()
+}
+
+// Done records the time the scope's work took.
+func (s *ScopeRecorder) Done() {
+	s.r.mu.Lock()
+	s.region.DurationMS = time.Since(s.region.started).Milliseconds()
+	s.r.mu.Unlock()
+}

@@ -1,0 +1,60 @@
+// Package verdict is the one vocabulary of what happened to a resource in
+// a run: an Outcome and, where it needs one, a Reason. The rules
+// (lib/decide), the engine and the report all use these types; the values
+// are a public contract (they appear in reports and logs).
+package verdict
+
+import "log/slog"
+
+// Outcome is what happened to one resource.
+type Outcome string
+
+// Outcomes.
+const (
+	Released     Outcome = "released"
+	WouldRelease Outcome = "would-release" // dry run: the API answered that the call would pass
+	Skipped      Outcome = "skipped"
+	Failed       Outcome = "failed"
+	Gone         Outcome = "released-elsewhere" // vanished between listing and release
+	NotAttempted Outcome = "not-attempted"      // eligible, but a safety rail held it back
+)
+
+// Outcomes lists every outcome, in the report's order.
+var Outcomes = []Outcome{Released, WouldRelease, Failed, Gone, NotAttempted, Skipped}
+
+// Level is the log level of an outcome: a failed or held-back resource is
+// a warning, never INFO.
+func (o Outcome) Level() slog.Level {
+	if o == Failed || o == NotAttempted {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// Reason explains a skip or a hold; for a failure it is the API's error
+// code.
+type Reason string
+
+// Skip reasons of the rules, in the order they are checked.
+const (
+	NoOptIn            Reason = "no-opt-in"
+	InvalidData        Reason = "invalid-data" // the API returned something the rules cannot trust
+	Excluded           Reason = "excluded"
+	DeletionProtected  Reason = "deletion-protected"
+	SecurityLocked     Reason = "security-locked"
+	Locked             Reason = "locked"
+	InvalidExpiry      Reason = "invalid-expiry"
+	NotExpired         Reason = "not-expired"
+	SubscriptionActive Reason = "subscription-active"
+	Running            Reason = "running"
+	Transitional       Reason = "transitional-state"
+)
+
+// Reasons a rail held an eligible resource back (not-attempted).
+const (
+	CapExceeded         Reason = "cap-exceeded"
+	Deadline            Reason = "deadline"
+	InventoryIncomplete Reason = "inventory-incomplete"
+	ScopeStopped        Reason = "region-stopped"
+	DecisionChanged     Reason = "decision-changed"
+)
