@@ -12,9 +12,9 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
-	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 )
 
 func TestParseTimerEvent(t *testing.T) {
