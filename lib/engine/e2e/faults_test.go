@@ -1090,49 +1090,6 @@ func TestDeadlineStopsStartingBatches(t *testing.T) {
 	}
 }
 
-// TestNoBatchStartsInsideTheMargin: the first release takes until the time
-// left is under the margin; the batches queued behind it must not start.
-func TestNoBatchStartsInsideTheMargin(t *testing.T) {
-	f := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "m", 300)}
-	h := newHarness(t, f, harnessConfig{})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	var first atomic.Bool
-	var startedLeft []time.Duration
-	var mu sync.Mutex
-	h.srv.OnRequest(func(c *ecsdouble.Call) *ecsdouble.Fault {
-		if c.Action != ecsapi.ActionDeleteInstances {
-			return nil
-		}
-		mu.Lock()
-		startedLeft = append(startedLeft, time.Until(deadline))
-		mu.Unlock()
-		if first.CompareAndSwap(false, true) {
-			// Answer when 1.5 s are left: under the 2 s margin, before the
-			// in-flight calls' cut-off at 1 s.
-			return ecsdouble.Slow(time.Until(deadline) - 1500*time.Millisecond)
-		}
-		return nil
-	})
-	opts := sequential()
-	opts.DeadlineMargin = 2 * time.Second
-	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
-	if !errors.Is(err, engine.ErrIncomplete) {
-		t.Fatalf("err %v, want incomplete", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(startedLeft) != 1 {
-		t.Errorf("%d DeleteInstances calls (time left at each: %v), want 1: a batch started inside the margin", len(startedLeft), startedLeft)
-	}
-	r := rep.Regions[0]
-	if r.Count(report.OutcomeReleased) != 100 || r.Counts["not-attempted/"+string(report.ReasonDeadline)] != 200 {
-		t.Errorf("counts %v: want 100 released, 200 held for the deadline", r.Counts)
-	}
-	h.checkInvariants(rep, eligibleIn(f, h.rules))
-}
-
 // TestRepeatedInvocationReleasesOnce: the same RunID run again after a
 // complete run finds nothing left and fails nothing.
 func TestRepeatedInvocationReleasesOnce(t *testing.T) {

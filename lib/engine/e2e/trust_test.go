@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -328,93 +327,5 @@ func TestPercentCapAppliesFromAMinimumOfEligible(t *testing.T) {
 				t.Errorf("error %q does not explain the cap", err)
 			}
 		})
-	}
-}
-
-// A timeout shorter than the margin fails at once, with a report, and
-// makes no call.
-func TestNoTimeToSweepFails(t *testing.T) {
-	h := newHarness(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "t", 3)}, harnessConfig{})
-	opts := options()
-	opts.DeadlineMargin = 30 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
-	if !errors.Is(err, engine.ErrNoTime) || !strings.Contains(err.Error(), "timeout leaves no time to sweep") {
-		t.Fatalf("err %v, want ErrNoTime", err)
-	}
-	if rep == nil || rep.Error == "" || rep.Complete || len(rep.Regions) != 1 {
-		t.Fatalf("report %+v: want one saying why", rep)
-	}
-	if n := len(h.srv.Calls()); n != 0 {
-		t.Errorf("%d calls", n)
-	}
-}
-
-// A listing call that hangs longer than the whole invocation is cut a
-// reserve before the deadline: Run returns with its report before the
-// deadline, and the region fails closed.
-func TestHangingListingLeavesTimeForTheReport(t *testing.T) {
-	h := newHarness(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "l", 3)}, harnessConfig{})
-	h.srv.Inject(ecsdouble.Rule{Action: ecsapi.ActionDescribeInstances, Fault: ecsdouble.Slow(time.Minute)})
-	opts := options()
-	opts.DeadlineMargin = 2 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
-	if left := time.Until(deadline); left < 500*time.Millisecond {
-		t.Errorf("Run returned %v before the deadline; want the reserve (1 s) left for the report", left)
-	}
-	if !errors.Is(err, engine.ErrRegionFailed) || rep == nil || rep.Regions[0].Error == nil {
-		t.Fatalf("err %v: want the region failed, with its report", err)
-	}
-	if len(h.srv.Released()) != 0 {
-		t.Error("released without a listing")
-	}
-}
-
-// No call of any phase starts with less than the margin left: the re-read
-// after a failed batch and the halves of a split are held for the deadline
-// instead.
-func TestNoCallStartsInsideTheMargin(t *testing.T) {
-	f := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "m", 4)}
-	f.Instances[0].FailWith = "InvalidOperation.EniLinked" // forces a re-read and a split
-	var mu sync.Mutex
-	var startedLeft []time.Duration
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	h := newHarness(t, f, harnessConfig{})
-	h.srv.OnRequest(func(c *ecsdouble.Call) *ecsdouble.Fault {
-		mu.Lock()
-		startedLeft = append(startedLeft, time.Until(deadline))
-		mu.Unlock()
-		if c.Action == ecsapi.ActionDeleteInstances {
-			// The failed batch returns with less than the margin left.
-			return &ecsdouble.Fault{Delay: time.Until(deadline) - 2500*time.Millisecond}
-		}
-		return nil
-	})
-	opts := sequential()
-	opts.DeadlineMargin = 3 * time.Second
-	rep, err := engine.New(opts, h.logger()).RunRegions(ctx, h.api, "", []string{"cn-hangzhou"})
-	mu.Lock()
-	defer mu.Unlock()
-	for i, left := range startedLeft {
-		if left < opts.DeadlineMargin-100*time.Millisecond {
-			t.Errorf("call %d started with %v left, inside the %v margin", i, left, opts.DeadlineMargin)
-		}
-	}
-	if len(h.srv.Released()) != 0 {
-		t.Errorf("released %v", h.srv.Released())
-	}
-	if rep == nil || rep.Complete || !errors.Is(err, engine.ErrReleaseFailed) {
-		t.Fatalf("err %v, report complete %v: want an incomplete, failed run", err, rep != nil && rep.Complete)
-	}
-	// The batch was sent and failed: its members are failed, with the
-	// code, not silently held.
-	if n := rep.Regions[0].Counts["failed/InvalidOperation.EniLinked"]; n != 4 {
-		t.Errorf("counts %v: want the failed batch's four members failed", rep.Regions[0].Counts)
 	}
 }

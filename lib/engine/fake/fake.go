@@ -1,0 +1,314 @@
+// Package fake is an in-memory ECS for the engine's own tests: it
+// implements the engine's API interfaces (listing by tag, by ID and
+// unfiltered with NextToken pages, ListTagResources, DeleteInstances with
+// ECS's refusals, DescribeRegions) without HTTP, so that the engine's suite
+// runs in well under a second and works inside testing/synctest bubbles.
+// The HTTP double (lib/ecsdouble) stays for the SDK boundary, signatures
+// and end-to-end runs.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+)
+
+// Call is one request the fake answered.
+type Call struct {
+	Action string
+	Region string
+	IDs    []string // InstanceIds asked for, or released
+	Token  string   // NextToken or ClientToken
+	DryRun bool
+	Params ecsapi.DeleteInput // DeleteInstances only
+	Code   string             // the error answered; "" on success
+	Time   time.Time
+}
+
+// Cloud is one account's ECS. It is safe for concurrent use.
+type Cloud struct {
+	mu        sync.Mutex
+	instances map[string]cloud.Instance
+	regions   []string
+	calls     []Call
+	released  []string
+	tokens    map[string]string // ClientToken → IDs fingerprint
+	// Latency delays every answer (or until the caller's context ends).
+	Latency time.Duration
+	// Fault, when set, runs before every request (outside the lock) and
+	// may answer it with an error; it may also mutate the fleet.
+	Fault func(action string, in any) error
+	// TagFilterCap is the most a tag-filtered listing returns (ECS: 1,000).
+	TagFilterCap int
+	seq          int
+}
+
+// New returns a cloud serving instances; regions are those of the
+// instances unless more are given.
+func New(instances []cloud.Instance, regions ...string) *Cloud {
+	c := &Cloud{instances: map[string]cloud.Instance{}, tokens: map[string]string{}, TagFilterCap: ecsapi.TagFilterCap}
+	seen := map[string]bool{}
+	for _, r := range regions {
+		seen[r] = true
+	}
+	for _, in := range instances {
+		c.instances[in.ID] = clone(in)
+		seen[in.Region] = true
+	}
+	c.regions = slices.Sorted(maps.Keys(seen))
+	return c
+}
+
+func clone(in cloud.Instance) cloud.Instance {
+	in.Tags = maps.Clone(in.Tags)
+	in.LockReasons = slices.Clone(in.LockReasons)
+	return in
+}
+
+// Mutate changes an instance in place.
+func (c *Cloud) Mutate(id string, f func(*cloud.Instance)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if in, ok := c.instances[id]; ok {
+		f(&in)
+		c.instances[id] = in
+	}
+}
+
+// Remove deletes an instance as if released elsewhere.
+func (c *Cloud) Remove(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.instances, id)
+}
+
+// Released returns the IDs released, sorted.
+func (c *Cloud) Released() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(slices.Values(c.released))
+}
+
+// Calls returns the calls answered so far.
+func (c *Cloud) Calls() []Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls)
+}
+
+// Count returns how many calls of action were answered.
+func (c *Cloud) Count(action string) int {
+	n := 0
+	for _, call := range c.Calls() {
+		if call.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+// Err builds the error ECS answers with code.
+func Err(action, region, code string, status int) error {
+	return &ecsapi.Error{Action: action, Region: region, Code: code, HTTPStatus: status, Message: code,
+		RequestID: "fake-" + code, Class: ecsapi.ClassifyCode(code, status)}
+}
+
+// begin waits the latency, runs the fault and records the call.
+func (c *Cloud) begin(ctx context.Context, call Call, in any) error {
+	if c.Latency > 0 {
+		t := time.NewTimer(c.Latency)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return &ecsapi.Error{Action: call.Action, Region: call.Region, Code: ecsapi.CodeCanceled, Class: ecsapi.ClassCanceled}
+		case <-t.C:
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return &ecsapi.Error{Action: call.Action, Region: call.Region, Code: ecsapi.CodeCanceled, Class: ecsapi.ClassCanceled}
+	}
+	var err error
+	if c.Fault != nil {
+		err = c.Fault(call.Action, in)
+	}
+	call.Time = time.Now()
+	if err != nil {
+		call.Code = ecsapi.Code(err)
+	}
+	c.mu.Lock()
+	c.calls = append(c.calls, call)
+	c.mu.Unlock()
+	return err
+}
+
+// DescribeRegions lists the fleet's regions.
+func (c *Cloud) DescribeRegions(ctx context.Context) (ecsapi.Regions, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeRegions}, nil); err != nil {
+		return ecsapi.Regions{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return ecsapi.Regions{RegionIDs: slices.Clone(c.regions), RequestID: c.requestID()}, nil
+}
+
+func (c *Cloud) requestID() string {
+	c.seq++
+	return "fake-req-" + strconv.Itoa(c.seq)
+}
+
+// DescribeInstances pages the region's instances in ID order, filtered by
+// tag key or IDs; NextToken is the offset of the next page.
+func (c *Cloud) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeInstances, Region: in.Region, IDs: in.InstanceIDs, Token: in.NextToken, DryRun: in.DryRun}, in); err != nil {
+		return ecsapi.DescribePage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if in.DryRun {
+		return ecsapi.DescribePage{RequestID: c.requestID()}, nil
+	}
+	if !slices.Contains(c.regions, in.Region) {
+		return ecsapi.DescribePage{}, Err(ecsapi.ActionDescribeInstances, in.Region, "InvalidRegionId.NotFound", 404)
+	}
+	var match []cloud.Instance
+	for _, inst := range c.instances {
+		switch {
+		case inst.Region != in.Region:
+		case len(in.InstanceIDs) > 0 && !slices.Contains(in.InstanceIDs, inst.ID):
+		case in.TagKey != "" && !hasTag(inst, in.TagKey):
+		default:
+			match = append(match, inst)
+		}
+	}
+	slices.SortFunc(match, func(a, b cloud.Instance) int { return strings.Compare(a.ID, b.ID) })
+	if in.TagKey != "" && len(match) > c.TagFilterCap {
+		match = match[:c.TagFilterCap]
+	}
+	offset := 0
+	if in.NextToken != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(in.NextToken, "page-"))
+		if err != nil || n < 0 || n > len(match) {
+			return ecsapi.DescribePage{}, Err(ecsapi.ActionDescribeInstances, in.Region, "InvalidNextToken.Malformed", 400)
+		}
+		offset = n
+	}
+	size := in.MaxResults
+	if size <= 0 || size > ecsapi.MaxPageSize {
+		size = ecsapi.MaxPageSize
+	}
+	end := min(offset+size, len(match))
+	page := ecsapi.DescribePage{RequestID: c.requestID()}
+	for _, inst := range match[offset:end] {
+		page.Instances = append(page.Instances, keepTags(clone(inst), in.TagKeys))
+	}
+	if end < len(match) {
+		page.NextToken = "page-" + strconv.Itoa(end)
+	}
+	return page, nil
+}
+
+func hasTag(inst cloud.Instance, key string) bool {
+	_, ok := inst.Tags[key]
+	return ok
+}
+
+func keepTags(inst cloud.Instance, keys []string) cloud.Instance {
+	if keys == nil {
+		return inst
+	}
+	for k := range inst.Tags {
+		if !slices.Contains(keys, k) {
+			delete(inst.Tags, k)
+		}
+	}
+	return inst
+}
+
+// ListTagResources pages the IDs carrying the tag key, 50 a page.
+func (c *Cloud) ListTagResources(ctx context.Context, in ecsapi.ListTagInput) (ecsapi.TagPage, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionListTagResources, Region: in.Region, Token: in.NextToken}, in); err != nil {
+		return ecsapi.TagPage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for _, inst := range c.instances {
+		if inst.Region == in.Region && hasTag(inst, in.TagKey) {
+			ids = append(ids, inst.ID)
+		}
+	}
+	slices.Sort(ids)
+	offset, _ := strconv.Atoi(strings.TrimPrefix(in.NextToken, "tags-"))
+	end := min(offset+50, len(ids))
+	page := ecsapi.TagPage{InstanceIDs: slices.Clone(ids[min(offset, len(ids)):end]), RequestID: c.requestID()}
+	if end < len(ids) {
+		page.NextToken = "tags-" + strconv.Itoa(end)
+	}
+	return page, nil
+}
+
+// DeleteInstances releases the batch, or refuses it whole with the code
+// ECS gives the first instance it cannot release.
+func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecsapi.DeleteOutput, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDeleteInstances, Region: in.Region, IDs: in.InstanceIDs, Token: in.ClientToken, DryRun: in.DryRun, Params: in}, in); err != nil {
+		return ecsapi.DeleteOutput{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	const action = ecsapi.ActionDeleteInstances
+	fingerprint := fmt.Sprint(in.InstanceIDs, in.TerminateSubscription, in.Force, in.DryRun)
+	if prev, ok := c.tokens[in.ClientToken]; ok && in.ClientToken != "" {
+		if prev != fingerprint {
+			return ecsapi.DeleteOutput{}, Err(action, in.Region, "IdempotentParameterMismatch", 400)
+		}
+		if !in.DryRun {
+			return ecsapi.DeleteOutput{RequestID: c.requestID()}, nil // the first call's answer
+		}
+	}
+	for _, id := range in.InstanceIDs {
+		inst, ok := c.instances[id]
+		if !ok || inst.Region != in.Region {
+			return ecsapi.DeleteOutput{}, Err(action, in.Region, "InvalidInstanceId.NotFound", 404)
+		}
+		if code := refusal(inst, in); code != "" {
+			return ecsapi.DeleteOutput{}, Err(action, in.Region, code, 403)
+		}
+	}
+	if in.DryRun {
+		return ecsapi.DeleteOutput{RequestID: c.requestID(), DryRunPassed: true}, nil
+	}
+	c.tokens[in.ClientToken] = fingerprint
+	for _, id := range in.InstanceIDs {
+		delete(c.instances, id)
+		c.released = append(c.released, id)
+	}
+	return ecsapi.DeleteOutput{RequestID: c.requestID()}, nil
+}
+
+// refusal is the code ECS answers for an instance it will not release.
+func refusal(inst cloud.Instance, in ecsapi.DeleteInput) string {
+	for _, l := range inst.LockReasons {
+		if strings.EqualFold(l, "security") {
+			return "InstanceLockedForSecurity"
+		}
+	}
+	switch {
+	case inst.DeletionProtection:
+		return "InvalidOperation.DeletionProtection"
+	case inst.Status == "Running" && !in.Force:
+		return "IncorrectInstanceStatus"
+	case inst.Status != "Running" && inst.Status != "Stopped":
+		return "IncorrectInstanceStatus"
+	case inst.ChargeType == "PrePaid" && !in.TerminateSubscription:
+		return "ChargeTypeViolation"
+	}
+	return ""
+}
