@@ -157,45 +157,18 @@ func parse(env *Env, fs *flag.FlagSet, args []string) int {
 	return -1
 }
 
-// settingsHelp describes each settings variable for --help; the defaults
-// are appended from settings.Default so the two cannot drift apart.
-var settingsHelp = map[string]string{
-	settings.EnvRegions:           `"" = own region (FC_REGION); "all"; or a list, e.g. cn-hangzhou,ap-southeast-1`,
-	settings.EnvTagKey:            `opt-in tag key whose value is the expiry`,
-	settings.EnvKeepTag:           `tag key that exempts an instance`,
-	settings.EnvDryRun:            `true: decide and ask ECS with DryRun, release nothing`,
-	settings.EnvForce:             `true: also release Running instances`,
-	settings.EnvForceStop:         `ForceStop sent with forced releases`,
-	settings.EnvMaxRelease:        `release nothing if more than this many are eligible`,
-	settings.EnvMaxReleasePercent: `release nothing if more than this % of opted-in are eligible`,
-	settings.EnvPercentCapFrom:    `the percent cap applies only from this many eligible instances`,
-	settings.EnvLocalRelease:      `true: a local build (s local invoke) may release; otherwise it dry-runs`,
-	settings.EnvTimezone:          `IANA zone for date-only expiries`,
-	settings.EnvEndpoint:          `ECS endpoint URL override for one region (https://; http:// on loopback only); default: the SDK's regional HTTPS endpoint`,
-	settings.EnvFreshness:         `re-read a batch's instances before any attempt when the data is older (at most 5m)`,
-	settings.EnvDeadlineMargin:    `start no API call this close to the deadline (at least 5s)`,
-	settings.EnvRegionConcurrency: `regions swept at once`,
-	settings.EnvBatchConcurrency:  `DeleteInstances calls at once per region`,
-}
-
+// writeSettingsHelp lists every setting from the settings table, with
+// its default.
 func writeSettingsHelp(w io.Writer) {
-	defaults := map[string]string{}
-	for _, a := range settings.Default().Describe() {
-		name := "REAPER_" + strings.ToUpper(a.Key)
-		if a.Key == "endpoint" {
-			name = settings.EnvEndpoint
-		}
-		defaults[name] = a.Value.String()
-	}
 	fmt.Fprintln(w, "Settings (environment variables, as on FC):")
-	names := append([]string(nil), settings.Names...)
-	sort.Strings(names)
-	for _, n := range names {
-		text := settingsHelp[n]
-		if d, ok := defaults[n]; ok && n != settings.EnvRegions && n != settings.EnvEndpoint {
-			text += " (default " + d + ")"
+	specs := settings.Specs()
+	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
+	for _, sp := range specs {
+		text := sp.Help
+		if sp.Default != "" {
+			text += " (default " + sp.Default + ")"
 		}
-		fmt.Fprintf(w, "  %-32s %s\n", n, text)
+		fmt.Fprintf(w, "  %-32s %s\n", sp.Name, text)
 	}
 }
 

@@ -12,24 +12,25 @@ func TestSettingsHelpCoversEveryVariable(t *testing.T) {
 	var b strings.Builder
 	writeSettingsHelp(&b)
 	out := b.String()
-	for _, n := range settings.Names {
-		if settingsHelp[n] == "" {
-			t.Errorf("%s has no --help text", n)
+	specs := settings.Specs()
+	if len(specs) != len(settings.Names) {
+		t.Fatalf("--help describes %d variables, the program reads %d", len(specs), len(settings.Names))
+	}
+	for _, sp := range specs {
+		if sp.Help == "" {
+			t.Errorf("%s has no --help text", sp.Name)
 		}
 		line := ""
 		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(strings.TrimSpace(l), n+" ") {
+			if strings.HasPrefix(strings.TrimSpace(l), sp.Name+" ") {
 				line = l
 			}
 		}
 		if line == "" {
-			t.Errorf("%s is missing from --help", n)
-		} else if n != settings.EnvRegions && n != settings.EnvEndpoint && !strings.Contains(line, "(default ") {
-			t.Errorf("%s has no default in --help: %q", n, line)
+			t.Errorf("%s is missing from --help", sp.Name)
+		} else if sp.Name != settings.EnvRegions && sp.Name != settings.EnvEndpoint && !strings.Contains(line, "(default ") {
+			t.Errorf("%s has no default in --help: %q", sp.Name, line)
 		}
-	}
-	if len(settingsHelp) != len(settings.Names) {
-		t.Errorf("--help describes %d variables, the program reads %d", len(settingsHelp), len(settings.Names))
 	}
 }
 

@@ -115,23 +115,14 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// ParseEndpoint checks an endpoint URL and returns the SDK scheme and host.
+// ParseEndpoint checks an endpoint URL (cloud.ParseEndpoint's rules) and
+// returns the SDK scheme and host.
 func ParseEndpoint(endpoint string) (scheme, host string, err error) {
-	u, err := url.Parse(endpoint)
+	scheme, host, err = cloud.ParseEndpoint(endpoint)
 	if err != nil {
-		return "", "", fmt.Errorf("endpoint %q: %w", endpoint, err)
+		return "", "", fmt.Errorf("endpoint %q: %w", cloud.RedactEndpoint(endpoint), err)
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", "", fmt.Errorf("endpoint %q: scheme must be http or https", endpoint)
-	case u.Host == "":
-		return "", "", fmt.Errorf("endpoint %q: missing host", endpoint)
-	case u.User != nil:
-		return "", "", fmt.Errorf("endpoint %q: must not carry user information", u.Redacted())
-	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
-		return "", "", fmt.Errorf("endpoint %q: must not have a path, query or fragment", endpoint)
-	}
-	return strings.ToUpper(u.Scheme), u.Host, nil
+	return scheme, host, nil
 }
 
 // contextTransport binds every request the SDK makes to the caller's

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -251,7 +250,7 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 		now = time.Now
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.GroupAttrs("settings", cfg.Describe()...))
-	eng := engine.New(Options(cfg, runID, now), logger)
+	eng := engine.New(cfg.Engine(runID, now), logger)
 	regions := cfg.Regions
 	switch {
 	case cfg.AllRegions:
@@ -299,24 +298,6 @@ func capAdvice(c *report.CapCheck) string {
 		raise = append(raise, fmt.Sprintf("%s to %.4g, or %s to %d", settings.EnvMaxReleasePercent, c.NeededPercent(), settings.EnvPercentCapFrom, c.Eligible+1))
 	}
 	return strings.Join(raise, ", and ") + "; or keep some of these instances with the keep tag"
-}
-
-// Options maps settings onto engine options.
-func Options(cfg settings.Settings, runID string, now func() time.Time) engine.Options {
-	return engine.Options{
-		Rules:             decide.Rules{OptInKey: cfg.TagKey, KeepKey: cfg.KeepTag, Force: cfg.Force, Location: cfg.Location},
-		DryRun:            cfg.DryRun,
-		ForceStop:         cfg.ForceStop,
-		MaxRelease:        cfg.MaxRelease,
-		MaxReleasePercent: cfg.MaxReleasePercent,
-		PercentCapFrom:    cfg.PercentCapFrom,
-		Freshness:         cfg.Freshness,
-		DeadlineMargin:    cfg.DeadlineMargin,
-		RegionConcurrency: cfg.RegionConcurrency,
-		BatchConcurrency:  cfg.BatchConcurrency,
-		RunID:             runID,
-		Now:               now,
-	}
 }
 
 func credentialsFromEnv(lookup func(string) (string, bool)) ecsapi.Credentials {

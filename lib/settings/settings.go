@@ -34,14 +34,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA zones must load even where the runtime has no zoneinfo
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 )
 
 // Environment variable names.
@@ -64,8 +64,15 @@ const (
 	EnvLocalRelease      = "REAPER_LOCAL_RELEASE"
 )
 
-// Names lists every environment variable the program reads (deployment files are checked against it).
-var Names = []string{EnvRegions, EnvTagKey, EnvKeepTag, EnvDryRun, EnvForce, EnvForceStop, EnvMaxRelease, EnvMaxReleasePercent, EnvPercentCapFrom, EnvTimezone, EnvEndpoint, EnvFreshness, EnvDeadlineMargin, EnvRegionConcurrency, EnvBatchConcurrency, EnvLocalRelease}
+// Names lists every environment variable the program reads, in the
+// table's order (deployment files are checked against it).
+var Names = func() []string {
+	out := make([]string, len(table))
+	for i, sp := range table {
+		out[i] = sp.name
+	}
+	return out
+}()
 
 // Limits on the settings.
 const (
@@ -105,21 +112,19 @@ type Settings struct {
 	LocalRelease      bool           // REAPER_LOCAL_RELEASE: a local build may release
 }
 
-// Default returns the settings used when no variable is set.
+// Default returns the settings used when no variable is set: each
+// setting's default, as the table declares it.
 func Default() Settings {
-	return Settings{
-		TagKey:            "reaper-expires",
-		KeepTag:           "reaper-keep",
-		ForceStop:         true,
-		MaxRelease:        100,
-		MaxReleasePercent: 50,
-		PercentCapFrom:    10,
-		Location:          time.UTC,
-		Freshness:         60 * time.Second,
-		DeadlineMargin:    30 * time.Second,
-		RegionConcurrency: 20,
-		BatchConcurrency:  4,
+	var s Settings
+	for _, sp := range table {
+		if sp.def == "" {
+			continue
+		}
+		if problem := sp.set(&s, sp.def); problem != "" {
+			panic(fmt.Sprintf("settings: the default of %s (%q) is invalid: %s", sp.name, sp.def, problem))
+		}
 	}
+	return s
 }
 
 // FromEnv reads the settings through lookup (os.LookupEnv in production).
@@ -130,127 +135,26 @@ func Default() Settings {
 func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	s := Default()
 	var errs []error
-	get := func(name string) (string, bool) {
-		v, ok := lookup(name)
+	for _, sp := range table {
+		v, ok := lookup(sp.name)
 		v = strings.TrimSpace(v)
-		return v, ok && v != ""
-	}
-	bad := func(name, value, problem string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s=%s: %s", name, show(value), fmt.Sprintf(problem, args...)))
-	}
-	badWrap := func(name, value, problem string, err error) {
-		errs = append(errs, fmt.Errorf("%s=%s: %s: %w", name, show(value), problem, err))
-	}
-
-	if v, ok := get(EnvRegions); ok {
-		if strings.EqualFold(v, "all") {
-			s.AllRegions = true
-		} else {
-			regions, problem := parseRegionList(v)
-			if problem != "" {
-				bad(EnvRegions, v, "%s", problem)
-			} else {
-				s.Regions = regions
+		if !ok || v == "" {
+			continue
+		}
+		if problem := sp.set(&s, v); problem != "" {
+			shown := v
+			if sp.name == EnvEndpoint {
+				shown = redactEndpoint(v)
 			}
-		}
-	}
-	tagOK := map[string]bool{}
-	for _, tk := range []struct {
-		name string
-		dst  *string
-	}{{EnvTagKey, &s.TagKey}, {EnvKeepTag, &s.KeepTag}} {
-		if v, ok := get(tk.name); ok {
-			if problem := checkTagKey(v); problem != "" {
-				bad(tk.name, v, "%s", problem)
-				continue
-			}
-			*tk.dst = v
-		}
-		tagOK[tk.name] = true
-	}
-	if tagOK[EnvTagKey] && tagOK[EnvKeepTag] && s.TagKey == s.KeepTag {
-		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
-	}
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{EnvDryRun, &s.DryRun}, {EnvForce, &s.Force}, {EnvForceStop, &s.ForceStop}, {EnvLocalRelease, &s.LocalRelease}} {
-		if v, ok := get(b.name); ok {
-			x, good := parseBool(v)
-			if !good {
-				bad(b.name, v, "must be true or false (or 1 or 0)")
-				continue
-			}
-			*b.dst = x
-		}
-	}
-	ints := []struct {
-		name     string
-		dst      *int
-		min, max int
-		problem  string
-	}{
-		{EnvMaxRelease, &s.MaxRelease, 0, -1, "must be a whole number >= 0"},
-		{EnvPercentCapFrom, &s.PercentCapFrom, 0, -1, "must be a whole number >= 0"},
-		{EnvRegionConcurrency, &s.RegionConcurrency, 1, MaxRegionConcurrency, "must be a whole number from 1 to 64"},
-		{EnvBatchConcurrency, &s.BatchConcurrency, 1, MaxBatchConcurrency, "must be a whole number from 1 to 16"},
-	}
-	for _, n := range ints {
-		if v, ok := get(n.name); ok {
-			x, err := strconv.Atoi(v)
-			if err != nil || x < n.min || (n.max >= 0 && x > n.max) {
-				bad(n.name, v, "%s", n.problem)
-				continue
-			}
-			*n.dst = x
-		}
-	}
-	if v, ok := get(EnvMaxReleasePercent); ok {
-		p, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(p > 0 && p <= 100) {
-			bad(EnvMaxReleasePercent, v, "must be a number greater than 0 and at most 100")
-		} else {
-			s.MaxReleasePercent = p
-		}
-	}
-	if v, ok := get(EnvTimezone); ok {
-		loc, err := loadLocation(v)
-		if err != nil {
-			badWrap(EnvTimezone, v, "must be an IANA time zone such as Asia/Shanghai", err)
-		} else {
-			s.Location = loc
-		}
-	}
-	if v, ok := get(EnvEndpoint); ok {
-		if problem := checkEndpoint(v); problem != "" {
-			bad(EnvEndpoint, redactEndpoint(v), "%s", problem)
-		} else {
-			s.Endpoint = v
-		}
-	}
-	durs := []struct {
-		name     string
-		dst      *time.Duration
-		min, max time.Duration // min is exclusive when 0
-		problem  string
-	}{
-		{EnvFreshness, &s.Freshness, 0, MaxFreshness, "must be a Go duration greater than 0 and at most 5m, e.g. 60s (a longer window would release on stale data)"},
-		{EnvDeadlineMargin, &s.DeadlineMargin, MinDeadlineMargin, 0, "must be a Go duration of at least 5s, e.g. 30s (less leaves no time to return the report)"},
-	}
-	for _, dd := range durs {
-		if v, ok := get(dd.name); ok {
-			x, err := time.ParseDuration(v)
-			if err != nil || x < dd.min || (dd.min == 0 && x <= 0) || (dd.max > 0 && x > dd.max) {
-				bad(dd.name, v, "%s", dd.problem)
-				continue
-			}
-			*dd.dst = x
+			errs = append(errs, fmt.Errorf("%s=%s: %s", sp.name, show(shown), problem))
 		}
 	}
 	if len(errs) == 0 {
 		if err := s.Validate(); err != nil {
 			return s, err
 		}
+	} else if s.TagKey == s.KeepTag {
+		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
 	}
 	return s, errors.Join(errs...)
 }
@@ -273,7 +177,7 @@ func (s Settings) Validate() error {
 		bad("KeepTag %s: %s", show(s.KeepTag), p)
 	}
 	if s.TagKey == s.KeepTag {
-		bad("TagKey and KeepTag are both %s: they must differ", show(s.TagKey))
+		bad("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey))
 	}
 	if s.MaxRelease < 0 {
 		bad("MaxRelease %d: must be >= 0", s.MaxRelease)
@@ -312,40 +216,17 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Describe returns the effective configuration as log attributes, for the
-// line logged at the start of every run. Regions reads "own" (the function's
-// region), "all" or the list; Endpoint reads "default" or the URL with any
-// user information removed.
+// Describe returns the effective configuration as log attributes, in the
+// table's order, for the line logged at the start of every run and the
+// report's settings block. Regions reads "own" (the function's region),
+// "all" or the list; Endpoint reads "default" or the URL with any user
+// information removed; durations read as the report writes them ("1m0s").
 func (s Settings) Describe() []slog.Attr {
-	regions := slog.String("regions", s.describeRegions())
-	endpoint := "default"
-	if s.Endpoint != "" {
-		endpoint = redactEndpoint(s.Endpoint)
+	out := make([]slog.Attr, 0, len(table))
+	for _, sp := range table {
+		out = append(out, slog.Attr{Key: sp.key, Value: sp.get(s)})
 	}
-	zone := "UTC"
-	if s.Location != nil {
-		zone = s.Location.String()
-	}
-	// Durations are written as the report writes them ("1m0s"), not as
-	// slog's nanoseconds.
-	return []slog.Attr{
-		regions,
-		slog.String("tag_key", s.TagKey),
-		slog.String("keep_tag", s.KeepTag),
-		slog.Bool("dry_run", s.DryRun),
-		slog.Bool("force", s.Force),
-		slog.Bool("force_stop", s.ForceStop),
-		slog.Int("max_release", s.MaxRelease),
-		slog.Float64("max_release_percent", s.MaxReleasePercent),
-		slog.Int("percent_cap_min_eligible", s.PercentCapFrom),
-		slog.String("timezone", zone),
-		slog.String("endpoint", endpoint),
-		slog.String("freshness", s.Freshness.String()),
-		slog.String("deadline_margin", s.DeadlineMargin.String()),
-		slog.Int("region_concurrency", s.RegionConcurrency),
-		slog.Int("batch_concurrency", s.BatchConcurrency),
-		slog.Bool("local_release", s.LocalRelease),
-	}
+	return out
 }
 
 func (s Settings) describeRegions() string {
@@ -464,63 +345,17 @@ func checkTagKey(k string) string {
 
 // checkEndpoint validates REAPER_ECS_ENDPOINT; it returns the problem or "".
 func checkEndpoint(v string) string {
-	u, err := url.Parse(v)
-	switch {
-	case err != nil:
-		return "must be an absolute http(s) URL"
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "must be an absolute http:// or https:// URL"
-	case u.Opaque != "" || u.Hostname() == "":
-		return "must name a host, e.g. https://ecs.cn-hangzhou.aliyuncs.com"
-	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
-		return "must use https://: plain http:// is allowed on a loopback address (127.0.0.1, ::1, localhost) only, for the test doubles"
-	case u.User != nil:
-		return "must not contain user information"
-	case u.Path != "" && u.Path != "/":
-		return "must have no path other than /"
-	case u.RawQuery != "" || u.ForceQuery:
-		return "must have no query"
-	case u.Fragment != "" || strings.Contains(v, "#"):
-		return "must have no fragment"
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return "must have a port from 1 to 65535"
-		}
-	}
-	for _, r := range v {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return "must not contain white space or control characters"
-		}
+	if _, _, err := cloud.ParseEndpoint(v); err != nil {
+		return err.Error()
 	}
 	return ""
 }
 
 // IsLoopbackEndpoint reports whether an endpoint URL names this machine:
 // the test doubles, which serve every region.
-func IsLoopbackEndpoint(v string) bool {
-	u, err := url.Parse(v)
-	return err == nil && isLoopbackHost(u.Hostname())
-}
+func IsLoopbackEndpoint(v string) bool { return cloud.IsLoopbackEndpoint(v) }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// redactEndpoint removes user information from an endpoint for display.
-func redactEndpoint(v string) string {
-	u, err := url.Parse(v)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	u.User = nil
-	return u.String()
-}
+func redactEndpoint(v string) string { return cloud.RedactEndpoint(v) }
 
 // show quotes a value for an error message, shortening long ones.
 func show(v string) string {
