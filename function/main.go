@@ -2,6 +2,10 @@
 // handler main). Under FC, where FC_RUNTIME_API is set, it serves timer
 // invocations; anywhere else it is the command-line tool of lib/cli
 // (`go run ./function demo`). The logic lives in lib/.
+//
+// The deployed binary is built with -tags fc (s.yaml, template.yaml): it
+// carries only what FC runs, without the command line and its test
+// doubles (cli_fc.go). The default build is both.
 package main
 
 import (
@@ -13,7 +17,6 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 
-	"github.com/ecs-reaper/ecs-reaper/lib/cli"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 )
 
@@ -39,7 +42,7 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
+	code := runCLI(ctx)
 	stop()
 	os.Exit(code)
 }

@@ -45,9 +45,11 @@ const e2eFleet = `{"instances": [
  {"id": "i-sh-notexpired09", "region": "cn-shanghai", "status": "Stopped", "creationTime": "2025-01-01T00:00Z", "tags": {"reaper-expires": "520w"}}
 ]}`
 
-var built fcdouble.Built
+// built is the deployed build (-tags fc, as s.yaml builds it); cliBuilt
+// the default one, which is also the command line.
+var built, cliBuilt = fcdouble.Built{Flags: []string{"-tags", "fc"}}, fcdouble.Built{}
 
-// binary builds ./function once for the whole test run.
+// binary builds the deployed function once for the whole test run.
 func binary(t *testing.T) string {
 	t.Helper()
 	path, err := built.Path(context.Background(), ".")
@@ -57,9 +59,20 @@ func binary(t *testing.T) string {
 	return path
 }
 
+// cliBinary builds the default build (function and command line) once.
+func cliBinary(t *testing.T) string {
+	t.Helper()
+	path, err := cliBuilt.Path(context.Background(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	built.Remove()
+	cliBuilt.Remove()
 	os.Exit(code)
 }
 
@@ -382,15 +395,29 @@ func TestFunctionWithoutCredentials(t *testing.T) {
 // TestBinaryStaysLight guards the cold start: the function binary must not
 // link modules that do heavy work in package init (jsonschema compiles its
 // meta-schemas there, ~15 ms); lib/cli runs such checks out of process.
+// The deployed build carries only what FC runs: neither test double, nor
+// the command line, nor the schema library of its checks.
 func TestBinaryStaysLight(t *testing.T) {
 	info, err := buildinfo.ReadFile(binary(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range info.Deps {
-		if strings.Contains(d.Path, "jsonschema") {
-			t.Errorf("the function binary links %s; keep it out of lib/cli and lib/handler", d.Path)
+		if strings.Contains(d.Path, "jsonschema") || strings.Contains(d.Path, "yaml") {
+			t.Errorf("the FC build links %s, which only the command line needs", d.Path)
 		}
+	}
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-tags", "fc", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"lib/ecsdouble", "lib/fcdouble", "lib/cli", "lib/engine/fake", "lib/deployfiles", "lib/benchmark"} {
+		if strings.Contains(string(out), "/ecs-reaper/"+pkg+"\n") {
+			t.Errorf("the FC build links %s", pkg)
+		}
+	}
+	if !strings.Contains(string(out), "/ecs-reaper/lib/handler\n") {
+		t.Error("the FC build does not link the handler: the check looks at the wrong list")
 	}
 }
 

@@ -45,7 +45,7 @@ func TestSDKDebugSwitchCannotLeakCredentials(t *testing.T) {
 		t.Error("the function does not say it removed DEBUG=sdk")
 	}
 
-	cmd := exec.CommandContext(t.Context(), binary(t), "demo")
+	cmd := exec.CommandContext(t.Context(), cliBinary(t), "demo")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DEBUG=tea,sdk"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -61,7 +61,7 @@ func TestSDKDebugSwitchCannotLeakCredentials(t *testing.T) {
 // with REAPER_DRY_RUN=false, unless REAPER_LOCAL_RELEASE=true.
 func TestLocalBuildDryRuns(t *testing.T) {
 	dir := t.TempDir()
-	bin, err := fcdouble.Build(t.Context(), ".", dir, "-ldflags", "-X main.localBuild=true")
+	bin, err := fcdouble.Build(t.Context(), ".", dir, "-tags", "fc", "-ldflags", "-X main.localBuild=true")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestEveryRecordCarriesTheRunID(t *testing.T) {
 // The zone database is in the binary: the runtime image is not guaranteed
 // to have one. A zone that cannot load fails the invocation.
 func TestZoneDatabaseIsBuiltIn(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-tags", "fc", ".").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // BuildFlags are the deployment build's flags (s.yaml pre-deploy), for the
 // host's GOOS/GOARCH.
-var BuildFlags = []string{"-trimpath", "-ldflags=-s -w"}
+var BuildFlags = []string{"-tags=fc", "-trimpath", "-ldflags=-s -w"}
 
 // ColdStart is the function binary's start-up: the time from just before
 // the process is started to its first GET .../runtime/invocation/next.

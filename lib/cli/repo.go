@@ -10,15 +10,15 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/deployfiles"
 )
 
-// Deployment files, relative to the repository root; the same paths as
-// lib/deployfiles, which this package does not import (see
-// internal/deploycheck).
+// Deployment files, relative to the repository root.
 const (
-	sYAMLPath     = "s.yaml"
-	templatePath  = "template.yaml"
-	ramPolicyPath = "docs/ram-policy.json"
+	sYAMLPath     = deployfiles.SYAMLPath
+	templatePath  = deployfiles.TemplatePath
+	ramPolicyPath = deployfiles.RAMPolicyPath
 )
 
 // findRepoRoot walks up from dir to the first directory holding s.yaml, so

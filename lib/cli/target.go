@@ -54,7 +54,7 @@ func (t *target) close() {
 	}
 }
 
-func (t *target) api() (ecsapi.API, error) {
+func (t *target) api() (handler.API, error) {
 	api, err := handler.SDKFactory(t.creds, t.cfg.Endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ECS client: %w", errUsage, err)

@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/deployfiles"
 	"github.com/ecs-reaper/ecs-reaper/lib/schedule"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
@@ -90,46 +88,29 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 	fmt.Fprintf(out, "\nDeployment files (%s, %s, %s):\n", sYAMLPath, templatePath, ramPolicyPath)
 	n, err := deployCheck(ctx, root, out)
 	if err != nil {
-		fmt.Fprintf(out, "  SKIPPED the schema, settings and RAM policy checks: %v\n", err)
-		fmt.Fprintln(out, "  (in a clone with Go installed: go test ./lib/deployfiles)")
+		fmt.Fprintf(out, "  PROBLEM the deployment files could not be loaded: %v\n", err)
+		n = 1
 	} else if n == 0 {
 		fmt.Fprintln(out, "  ok")
 	}
 	return summary(env, problems+n)
 }
 
-// deployCheck runs lib/deployfiles' checks on root in a child process (see
-// internal/deploycheck for why) and prints each problem. It returns the
-// number of problems; err means the check could not run.
-func deployCheck(ctx context.Context, root string, out io.Writer) (int, error) {
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return 0, fmt.Errorf("%s is not a clone of the module (no go.mod)", root)
-	}
-	goTool, err := exec.LookPath("go")
+// deployCheck runs lib/deployfiles' checks on root and prints each
+// problem. It returns the number of problems; err means the files could not
+// be loaded. It runs in this process: the FC build (-tags fc) does not link
+// the command line, so the schema library's start-up costs the deployed
+// function nothing.
+func deployCheck(_ context.Context, root string, out io.Writer) (int, error) {
+	files, err := deployfiles.Load(root)
 	if err != nil {
-		return 0, errors.New("the Go toolchain is not on PATH")
+		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, goTool, "run", "./lib/cli/internal/deploycheck", root)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() == 1 && stdout.Len() > 0: // problems found
-	case errors.As(err, &exit) && exit.ExitCode() == 2 && stdout.Len() > 0: // files not loadable
-	default:
-		return 0, fmt.Errorf("go run ./lib/cli/internal/deploycheck: %w: %s", err, strings.TrimSpace(stderr.String()))
+	problems := files.Check()
+	for _, p := range problems {
+		fmt.Fprintf(out, "  PROBLEM %s\n", p.Error())
 	}
-	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		if line != "" {
-			fmt.Fprintf(out, "  PROBLEM %s\n", line)
-			n++
-		}
-	}
-	return n, nil
+	return len(problems), nil
 }
 
 func summary(env *Env, problems int) int {

@@ -198,12 +198,17 @@ func TestMutationsFail(t *testing.T) {
 		{
 			name: "build writes somewhere else and for the host",
 			edits: []edit{{deployfiles.SYAMLPath,
-				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o target/main ./function",
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags fc -trimpath -ldflags=\"-s -w\" -o target/main ./function",
 				"      pre-deploy:\n        - run: go build -o bin/main ./function"}},
 			want: []want{
 				{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "builds bin/main, but code and handler deploy target/main"},
 				{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must set CGO_ENABLED=0"},
 			},
+		},
+		{
+			name:  "deployed build with the command line",
+			edits: []edit{{deployfiles.SYAMLPath, "CGO_ENABLED=0 go build -tags fc -trimpath -ldflags=\"-s -w\" -o", "CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o"}},
+			want:  []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must build with -tags fc"}},
 		},
 		{
 			name:  "local build not marked",
@@ -213,8 +218,8 @@ func TestMutationsFail(t *testing.T) {
 		{
 			name: "deployed build marked local",
 			edits: []edit{{deployfiles.SYAMLPath,
-				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\"",
-				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w -X main.localBuild=true\""}},
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags fc -trimpath -ldflags=\"-s -w\"",
+				"      pre-deploy:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags fc -trimpath -ldflags=\"-s -w -X main.localBuild=true\""}},
 			want: []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must not set -X main.localBuild=true"}},
 		},
 		{

@@ -13,6 +13,9 @@ import (
 var varRef = regexp.MustCompile(`\$\{\s*vars\.([A-Za-z0-9_.-]+)\s*\}`)
 
 // goBuildOut finds the output of a `go build -o X` command.
+// fcTag finds the fc build tag in a go build command line.
+var fcTag = regexp.MustCompile(`\s-tags[\s=]+["']?([A-Za-z0-9_.,]+,)?fc(,[A-Za-z0-9_.,]+)?["']?(\s|$)`)
+
 var goBuildOut = regexp.MustCompile(`\bgo\s+build\b.*\s-o[\s=]+("[^"]+"|'[^']+'|\S+)`)
 
 // wantRuntime and wantHandler are what the function is built for: the
@@ -201,6 +204,9 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 			out := path.Clean(path.Join(dir, strings.Trim(m[1], `"'`)))
 			if out != want {
 				p.add(sat, "builds %s, but code and handler deploy %s", out, want)
+			}
+			if !fcTag.MatchString(run) {
+				p.add(sat, "must build with -tags fc: the function carries only what FC runs, not the command line and its test doubles")
 			}
 			for _, env := range []string{"GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0"} {
 				if !strings.Contains(run, env) {

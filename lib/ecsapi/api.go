@@ -2,13 +2,11 @@
 // the Alibaba Cloud SDK. It lists the API actions the product may call,
 // translates SDK errors into one classification by error code, and bounds
 // every call by the caller's context even though SDK v1.63.107 takes none.
+// It speaks the leaf types of lib/cloud; each consumer declares the part of
+// the client it calls (engine.API, discover.Lister, ops.InstanceAPI).
 package ecsapi
 
-import (
-	"context"
-
-	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
-)
+import "github.com/ecs-reaper/ecs-reaper/lib/cloud"
 
 // ECS API action names. RAM policies grant ecs:<Action> for exactly these.
 const (
@@ -40,15 +38,6 @@ const MaxDeleteIDs = 100
 // TagFilterCap is the documented most resources a tag-filtered
 // DescribeInstances returns; a listing that reaches it may be incomplete.
 const TagFilterCap = 1000
-
-// API is what the sweep needs from ECS. Implementations must be safe for
-// concurrent use.
-type API interface {
-	DescribeRegions(ctx context.Context) (Regions, error)
-	DescribeInstances(ctx context.Context, in DescribeInput) (DescribePage, error)
-	ListTagResources(ctx context.Context, in ListTagInput) (TagPage, error)
-	DeleteInstances(ctx context.Context, in DeleteInput) (DeleteOutput, error)
-}
 
 // Regions is the DescribeRegions answer.
 type Regions struct {

@@ -58,8 +58,3 @@ func (s *Server) deleteInstance(reqID string, p map[string]string) reply {
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
 }
-
-// The singular action is registered here, beside its handler, so the
-// dispatch table in server.go keeps serving the four actions the product
-// calls exactly as before.
-func init() { actions["DeleteInstance"] = (*Server).deleteInstance }

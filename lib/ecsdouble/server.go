@@ -305,11 +305,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// actions is the double's dispatch table: every action it serves, in one
+// place (DeleteInstance, the singular, is the naive baseline's).
 var actions = map[string]func(*Server, string, map[string]string) reply{
 	"DescribeRegions":   (*Server).describeRegions,
 	"DescribeInstances": (*Server).describeInstances,
 	"ListTagResources":  (*Server).listTagResources,
 	"DeleteInstances":   (*Server).deleteInstances,
+	"DeleteInstance":    (*Server).deleteInstance,
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

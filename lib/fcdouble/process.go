@@ -42,10 +42,12 @@ func Build(ctx context.Context, pkg, dir string, flags ...string) (string, error
 // Built builds a package once per test binary and removes it at the end,
 // for test suites whose tests share one function binary.
 type Built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
+	// Flags go to go build (e.g. "-tags", "fc" for the deployed build).
+	Flags []string
+	once  sync.Once
+	dir   string
+	path  string
+	err   error
 }
 
 // Path builds pkg on the first call and returns the binary's path.
@@ -53,7 +55,7 @@ func (b *Built) Path(ctx context.Context, pkg string) (string, error) {
 	b.once.Do(func() {
 		b.dir, b.err = os.MkdirTemp("", "ecs-reaper-build-")
 		if b.err == nil {
-			b.path, b.err = Build(ctx, pkg, b.dir)
+			b.path, b.err = Build(ctx, pkg, b.dir, b.Flags...)
 		}
 	})
 	return b.path, b.err
