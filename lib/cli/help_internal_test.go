@@ -28,7 +28,7 @@ func TestSettingsHelpCoversEveryVariable(t *testing.T) {
 		}
 		if line == "" {
 			t.Errorf("%s is missing from --help", sp.Name)
-		} else if sp.Name != settings.EnvRegions && sp.Name != settings.EnvEndpoint && !strings.Contains(line, "(default ") {
+		} else if sp.Default != "" && !strings.Contains(line, "(default "+sp.Default+")") {
 			t.Errorf("%s has no default in --help: %q", sp.Name, line)
 		}
 	}

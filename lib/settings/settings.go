@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,33 @@ const (
 	EnvRegionConcurrency = "REAPER_REGION_CONCURRENCY"
 	EnvBatchConcurrency  = "REAPER_BATCH_CONCURRENCY"
 	EnvLocalRelease      = "REAPER_LOCAL_RELEASE"
+	EnvOwnerTag          = "REAPER_OWNER_TAG"
+	EnvNotifyURL         = "REAPER_NOTIFY_URL"
+	EnvNotifyKind        = "REAPER_NOTIFY_KIND"
+	EnvNotifySecret      = "REAPER_NOTIFY_SECRET"
+	EnvNotice            = "REAPER_NOTICE"
+	EnvGrace             = "REAPER_GRACE"
+	EnvMarkTag           = "REAPER_MARK_TAG"
+	EnvRunning           = "REAPER_RUNNING"
 )
+
+// What happens to an instance that is due but Running (REAPER_RUNNING).
+const (
+	RunningSkip  = "skip"  // never touched while Running
+	RunningStop  = "stop"  // stopped after its grace, released once it stayed stopped for the grace
+	RunningForce = "force" // released with Force=true (REAPER_FORCE=true, kept as an alias)
+)
+
+// Notification channel kinds (REAPER_NOTIFY_KIND).
+const (
+	KindDingTalk = "dingtalk"
+	KindLark     = "lark"
+	KindSlack    = "slack"
+	KindJSON     = "json"
+)
+
+// DefaultGrace is REAPER_GRACE when a channel is set and the grace is not.
+const DefaultGrace = 24 * time.Hour
 
 // Names lists every environment variable the program reads, in the
 // table's order (deployment files are checked against it).
@@ -110,7 +137,25 @@ type Settings struct {
 	RegionConcurrency int            // default 20, 1..64: ECS throttles per region, so regions do not compete
 	BatchConcurrency  int            // default 4, 1..16
 	LocalRelease      bool           // REAPER_LOCAL_RELEASE: a local build may release
+	OwnerTag          string         // REAPER_OWNER_TAG: the tag naming an instance's owner, default "owner"
+	NotifyURL         string         // REAPER_NOTIFY_URL: the chat webhook; "" = no notices. A credential: never shown
+	NotifyKind        string         // the channel kind: REAPER_NOTIFY_KIND, or from the URL's host
+	NotifySecret      string         // REAPER_NOTIFY_SECRET: the signing secret. A credential: never shown
+	Notice            time.Duration  // REAPER_NOTICE: owners are told this long before expiry, default 24h
+	Grace             time.Duration  // REAPER_GRACE: least time from notice to release; 24h with a channel, else 0 (off)
+	MarkTag           string         // REAPER_MARK_TAG: the tag recording the notice time, default "reaper-notified"
+	Running           string         // REAPER_RUNNING: skip (default), stop or force
+
+	// Which of the aliased settings the environment set.
+	forceSet, runningSet, graceSet bool
 }
+
+// StopMarkTag is the tag recording when the reaper stopped an instance
+// (REAPER_RUNNING=stop): REAPER_MARK_TAG with "-stopped".
+func (s Settings) StopMarkTag() string { return s.MarkTag + "-stopped" }
+
+// GraceOn reports whether releases wait for a notice and its grace.
+func (s Settings) GraceOn() bool { return s.NotifyURL != "" || s.Grace > 0 }
 
 // Default returns the settings used when no variable is set: each
 // setting's default, as the table declares it.
@@ -124,6 +169,7 @@ func Default() Settings {
 			panic(fmt.Sprintf("settings: the default of %s (%q) is invalid: %s", sp.name, sp.def, problem))
 		}
 	}
+	s.forceSet, s.runningSet, s.graceSet = false, false, false // defaults, not the environment's
 	return s
 }
 
@@ -142,13 +188,17 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			continue
 		}
 		if problem := sp.set(&s, v); problem != "" {
-			shown := v
-			if sp.name == EnvEndpoint {
-				shown = redactEndpoint(v)
+			shown := show(v)
+			switch {
+			case sp.secret:
+				shown = "<redacted>"
+			case sp.name == EnvEndpoint:
+				shown = show(redactEndpoint(v))
 			}
-			errs = append(errs, fmt.Errorf("%s=%s: %s", sp.name, show(shown), problem))
+			errs = append(errs, fmt.Errorf("%s=%s: %s", sp.name, shown, problem))
 		}
 	}
+	errs = append(errs, s.resolve()...)
 	if len(errs) == 0 {
 		if err := s.Validate(); err != nil {
 			return s, err
@@ -157,6 +207,31 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
 	}
 	return s, errors.Join(errs...)
+}
+
+// resolve settles the settings that depend on each other: REAPER_FORCE as
+// an alias of REAPER_RUNNING=force, the channel kind from the URL's host,
+// and the grace's default when a channel is set.
+func (s *Settings) resolve() []error {
+	var errs []error
+	switch {
+	case s.forceSet && s.runningSet && s.Force != (s.Running == RunningForce):
+		errs = append(errs, fmt.Errorf("%s=%t contradicts %s=%s: %s is kept as an alias of %s=force; set only %s", EnvForce, s.Force, EnvRunning, s.Running, EnvForce, EnvRunning, EnvRunning))
+	case s.forceSet && s.Force:
+		s.Running = RunningForce
+	}
+	s.Force = s.Running == RunningForce
+	if s.NotifyURL != "" && s.NotifyKind == "" {
+		kind, ok := kindOfHost(s.NotifyURL)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s names a host that is not a known chat webhook (oapi.dingtalk.com, open.feishu.cn, open.larksuite.com, hooks.slack.com): set %s to dingtalk, lark, slack or json", EnvNotifyURL, EnvNotifyKind))
+		}
+		s.NotifyKind = kind
+	}
+	if s.NotifyURL != "" && !s.graceSet {
+		s.Grace = DefaultGrace
+	}
+	return errs
 }
 
 // Validate checks every field of s, reporting all problems with the field's
@@ -212,6 +287,46 @@ func (s Settings) Validate() error {
 	}
 	if s.BatchConcurrency < 1 || s.BatchConcurrency > MaxBatchConcurrency {
 		bad("BatchConcurrency %d: must be from 1 to %d", s.BatchConcurrency, MaxBatchConcurrency)
+	}
+	for _, k := range []struct{ name, v string }{{EnvOwnerTag, s.OwnerTag}, {EnvMarkTag, s.MarkTag}} {
+		if p := checkTagKey(k.v); p != "" {
+			bad("%s %s: %s", k.name, show(k.v), p)
+		}
+	}
+	if s.MarkTag == s.TagKey || s.MarkTag == s.KeepTag || s.MarkTag == s.OwnerTag {
+		bad("%s %s must differ from %s, %s and %s", EnvMarkTag, show(s.MarkTag), EnvTagKey, EnvKeepTag, EnvOwnerTag)
+	}
+	if s.OwnerTag == s.TagKey || s.OwnerTag == s.KeepTag {
+		bad("%s %s must differ from %s and %s", EnvOwnerTag, show(s.OwnerTag), EnvTagKey, EnvKeepTag)
+	}
+	switch s.Running {
+	case RunningSkip, RunningStop, RunningForce:
+	default:
+		bad("%s %s: must be skip, stop or force", EnvRunning, show(s.Running))
+	}
+	if s.Force != (s.Running == RunningForce) {
+		bad("Force %t and Running %s disagree", s.Force, show(s.Running))
+	}
+	if s.NotifyURL != "" {
+		if p := checkNotifyURL(s.NotifyURL); p != "" {
+			bad("%s: %s", EnvNotifyURL, p)
+		}
+		switch s.NotifyKind {
+		case KindDingTalk, KindLark, KindSlack, KindJSON:
+		default:
+			bad("%s %s: must be dingtalk, lark, slack or json", EnvNotifyKind, show(s.NotifyKind))
+		}
+		if s.NotifyKind == KindSlack && s.NotifySecret != "" {
+			bad("%s is set, but Slack incoming webhooks are not signed: leave it unset for slack", EnvNotifySecret)
+		}
+	} else if s.NotifySecret != "" {
+		bad("%s is set without %s", EnvNotifySecret, EnvNotifyURL)
+	}
+	if s.Notice < 0 {
+		bad("%s %v: must be >= 0", EnvNotice, s.Notice)
+	}
+	if s.Grace < 0 {
+		bad("%s %v: must be >= 0", EnvGrace, s.Grace)
 	}
 	return errors.Join(errs...)
 }
@@ -356,6 +471,62 @@ func checkEndpoint(v string) string {
 func IsLoopbackEndpoint(v string) bool { return cloud.IsLoopbackEndpoint(v) }
 
 func redactEndpoint(v string) string { return cloud.RedactEndpoint(v) }
+
+// checkNotifyURL validates REAPER_NOTIFY_URL: https://, or plain http://
+// on a loopback address (the webhook double); a host; no user information.
+// It returns the problem, never repeating the URL: its path or query holds
+// the webhook's token.
+func checkNotifyURL(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return "must be an absolute https:// URL"
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "must be an absolute https:// URL"
+	case u.Hostname() == "":
+		return "must name a host"
+	case u.User != nil:
+		return "must not contain user information"
+	case u.Scheme == "http" && !cloud.IsLoopbackHost(u.Hostname()):
+		return "must use https://: plain http:// is allowed on a loopback address only, for the test doubles"
+	}
+	for _, r := range v {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "must not contain white space or control characters"
+		}
+	}
+	return ""
+}
+
+// kindOfHost derives the channel kind from the webhook's host.
+func kindOfHost(v string) (string, bool) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "", false
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "oapi.dingtalk.com":
+		return KindDingTalk, true
+	case "open.feishu.cn", "open.larksuite.com":
+		return KindLark, true
+	case "hooks.slack.com":
+		return KindSlack, true
+	}
+	return "", false
+}
+
+// RedactURL shows a credential-bearing URL as its scheme and host only:
+// the path and query of a chat webhook hold its token.
+func RedactURL(v string) string {
+	if v == "" {
+		return "unset"
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "<redacted>"
+	}
+	return u.Scheme + "://" + u.Host + "/<redacted>"
+}
 
 // show quotes a value for an error message, shortening long ones.
 func show(v string) string {

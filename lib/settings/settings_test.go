@@ -30,6 +30,7 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("FromEnv(empty) = %+v, want Default() %+v", got, d)
 	}
 	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50, PercentCapFrom: 10,
+		OwnerTag: "owner", Notice: 24 * time.Hour, MarkTag: "reaper-notified", Running: RunningSkip,
 		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
@@ -37,7 +38,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE"}
+	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE",
+		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING"}
 	if !reflect.DeepEqual(Names, want) {
 		t.Fatalf("Names = %q, want %q", Names, want)
 	}
@@ -257,6 +259,8 @@ func TestDescribe(t *testing.T) {
 		"dry_run": "false", "force": "false", "force_stop": "true", "max_release": "100", "max_release_percent": "50",
 		"timezone": "UTC", "endpoint": "https://ecs.example.com", "freshness": "1m0s", "deadline_margin": "30s",
 		"region_concurrency": "20", "batch_concurrency": "4", "percent_cap_min_eligible": "10", "local_release": "false",
+		"owner_tag": "owner", "notify_url": "unset", "notify_kind": "", "notify_secret": "unset", "notice": "24h0m0s", "grace": "0s",
+		"mark_tag": "reaper-notified", "running": "skip",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 )
 
 // spec declares one setting, once: its variable, its key in logs and the
@@ -13,10 +15,12 @@ import (
 // table drives FromEnv, Default, Names, Describe (the log line and the
 // report's settings block) and the --help listing.
 type spec struct {
-	name string
-	key  string
-	help string
-	def  string
+	// secret: the value is a credential; it is never shown in errors.
+	secret bool
+	name   string
+	key    string
+	help   string
+	def    string
 	// set parses v into s; it returns the problem, or "".
 	set func(s *Settings, v string) string
 	get func(s Settings) slog.Value
@@ -53,7 +57,16 @@ var table = []spec{
 	tagKey(EnvTagKey, "tag_key", "opt-in tag key whose value is the expiry", "reaper-expires", func(s *Settings) *string { return &s.TagKey }),
 	tagKey(EnvKeepTag, "keep_tag", "tag key that exempts an instance", "reaper-keep", func(s *Settings) *string { return &s.KeepTag }),
 	boolean(EnvDryRun, "dry_run", "true: decide and ask ECS with DryRun, release nothing", "false", func(s *Settings) *bool { return &s.DryRun }),
-	boolean(EnvForce, "force", "true: also release Running instances", "false", func(s *Settings) *bool { return &s.Force }),
+	{name: EnvForce, key: "force", help: "alias of REAPER_RUNNING=force (kept working): true releases Running instances", def: "false",
+		set: func(s *Settings, v string) string {
+			x, ok := parseBool(v)
+			if !ok {
+				return "must be true or false (or 1 or 0)"
+			}
+			s.Force, s.forceSet = x, true
+			return ""
+		},
+		get: func(s Settings) slog.Value { return slog.BoolValue(s.Force) }},
 	boolean(EnvForceStop, "force_stop", "ForceStop sent with forced releases", "true", func(s *Settings) *bool { return &s.ForceStop }),
 	integer(EnvMaxRelease, "max_release", "release nothing if more than this many are eligible", "100", 0, -1,
 		"must be a whole number >= 0", func(s *Settings) *int { return &s.MaxRelease }),
@@ -107,6 +120,81 @@ var table = []spec{
 	integer(EnvBatchConcurrency, "batch_concurrency", "DeleteInstances calls at once per region", "4", 1, MaxBatchConcurrency,
 		"must be a whole number from 1 to 16", func(s *Settings) *int { return &s.BatchConcurrency }),
 	boolean(EnvLocalRelease, "local_release", "true: a local build (s local invoke) may release; otherwise it dry-runs", "false", func(s *Settings) *bool { return &s.LocalRelease }),
+	tagKey(EnvOwnerTag, "owner_tag", "tag whose value names the instance's owner (mentioned in notices)", "owner", func(s *Settings) *string { return &s.OwnerTag }),
+	{name: EnvNotifyURL, key: "notify_url", help: "chat webhook for owner notices (DingTalk, Lark/Feishu, Slack, or any JSON endpoint); unset: no notices", secret: true,
+		set: func(s *Settings, v string) string {
+			if problem := checkNotifyURL(v); problem != "" {
+				return problem
+			}
+			s.NotifyURL = v
+			return ""
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(RedactURL(s.NotifyURL)) }},
+	{name: EnvNotifyKind, key: "notify_kind", help: "dingtalk, lark, slack or json; default: from the webhook's host",
+		set: func(s *Settings, v string) string {
+			switch k := strings.ToLower(v); k {
+			case KindDingTalk, KindLark, KindSlack, KindJSON:
+				s.NotifyKind = k
+				return ""
+			}
+			return "must be dingtalk, lark, slack or json"
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(s.NotifyKind) }},
+	{name: EnvNotifySecret, key: "notify_secret", help: "the webhook's signing secret (DingTalk, Lark, json); never shown", secret: true,
+		set: func(s *Settings, v string) string {
+			s.NotifySecret = v
+			return ""
+		},
+		get: func(s Settings) slog.Value {
+			if s.NotifySecret == "" {
+				return slog.StringValue("unset")
+			}
+			return slog.StringValue("set")
+		}},
+	{name: EnvNotice, key: "notice", help: "owners are told this long before expiry (Go duration, or days: 2d)", def: "24h",
+		set: func(s *Settings, v string) string {
+			d, problem := parseSpan(v)
+			if problem == "" {
+				s.Notice = d
+			}
+			return problem
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(s.Notice.String()) }},
+	{name: EnvGrace, key: "grace", help: "least time from an owner's notice to the release (Go duration, or days); default 24h with a channel, else off",
+		set: func(s *Settings, v string) string {
+			d, problem := parseSpan(v)
+			if problem == "" {
+				s.Grace, s.graceSet = d, true
+			}
+			return problem
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(s.Grace.String()) }},
+	tagKey(EnvMarkTag, "mark_tag", "tag written after a delivered notice; its value is the notice time (RFC 3339, UTC)", "reaper-notified", func(s *Settings) *string { return &s.MarkTag }),
+	{name: EnvRunning, key: "running", help: "what happens to a due Running instance: skip, stop (then release once stopped for the grace) or force", def: RunningSkip,
+		set: func(s *Settings, v string) string {
+			switch r := strings.ToLower(v); r {
+			case RunningSkip, RunningStop, RunningForce:
+				s.Running, s.runningSet = r, true
+				return ""
+			}
+			return "must be skip, stop or force"
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(s.Running) }},
+}
+
+// parseSpan reads a non-negative span: a Go duration, or whole days and
+// weeks ("2d", "1w").
+func parseSpan(v string) (time.Duration, string) {
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return 0, "must not be negative"
+		}
+		return d, ""
+	}
+	if d, err := decide.ParseTTL(v); err == nil {
+		return d, ""
+	}
+	return 0, "must be a Go duration (e.g. 24h) or whole days (e.g. 2d)"
 }
 
 func tagKey(name, key, help, def string, field func(*Settings) *string) spec {

@@ -1,0 +1,68 @@
+package settings
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNoticeSettings(t *testing.T) {
+	const token = "tok-9f8e7d6c5b4a"
+	const secret = "SECsecret-do-not-show"
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		check   func(Settings) bool
+		wantErr []string
+	}{
+		{name: "no channel: no grace", env: nil, check: func(s Settings) bool { return s.Grace == 0 && !s.GraceOn() && s.Running == RunningSkip }},
+		{name: "a channel brings a day of grace", env: []string{EnvNotifyURL, "https://oapi.dingtalk.com/robot/send?access_token=" + token},
+			check: func(s Settings) bool { return s.NotifyKind == KindDingTalk && s.Grace == DefaultGrace && s.GraceOn() }},
+		{name: "lark by host", env: []string{EnvNotifyURL, "https://open.larksuite.com/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindLark }},
+		{name: "feishu by host", env: []string{EnvNotifyURL, "https://open.feishu.cn/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindLark }},
+		{name: "slack by host", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/T1/B2/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindSlack }},
+		{name: "kind forced", env: []string{EnvNotifyURL, "http://127.0.0.1:9000/hook", EnvNotifyKind, "JSON"}, check: func(s Settings) bool { return s.NotifyKind == KindJSON }},
+		{name: "grace set explicitly", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "2d"}, check: func(s Settings) bool { return s.Grace == 48*time.Hour }},
+		{name: "grace without a channel", env: []string{EnvGrace, "6h"}, check: func(s Settings) bool { return s.Grace == 6*time.Hour && s.GraceOn() }},
+		{name: "grace zero with a channel", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "0s"}, check: func(s Settings) bool { return s.Grace == 0 }},
+		{name: "notice in days", env: []string{EnvNotice, "3d"}, check: func(s Settings) bool { return s.Notice == 72*time.Hour }},
+		{name: "force is an alias", env: []string{EnvForce, "true"}, check: func(s Settings) bool { return s.Running == RunningForce && s.Force }},
+		{name: "running stop", env: []string{EnvRunning, "stop"}, check: func(s Settings) bool { return s.Running == RunningStop && !s.Force }},
+		{name: "running force", env: []string{EnvRunning, "force"}, check: func(s Settings) bool { return s.Force }},
+		{name: "alias and setting agree", env: []string{EnvForce, "true", EnvRunning, "force"}, check: func(s Settings) bool { return s.Force }},
+		{name: "alias contradicts", env: []string{EnvForce, "true", EnvRunning, "stop"}, wantErr: []string{"REAPER_FORCE=true contradicts REAPER_RUNNING=stop"}},
+		{name: "running unknown", env: []string{EnvRunning, "hibernate"}, wantErr: []string{"REAPER_RUNNING", "skip, stop or force"}},
+		{name: "unknown host without a kind", env: []string{EnvNotifyURL, "https://chat.example.com/hook/" + token}, wantErr: []string{"REAPER_NOTIFY_KIND"}},
+		{name: "plain http to a real host", env: []string{EnvNotifyURL, "http://oapi.dingtalk.com/robot/send?access_token=" + token}, wantErr: []string{"REAPER_NOTIFY_URL=<redacted>", "https://"}},
+		{name: "secret without a channel", env: []string{EnvNotifySecret, secret}, wantErr: []string{"REAPER_NOTIFY_SECRET is set without REAPER_NOTIFY_URL"}},
+		{name: "slack is not signed", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvNotifySecret, secret}, wantErr: []string{"not signed"}},
+		{name: "mark tag equal to the opt-in tag", env: []string{EnvMarkTag, "reaper-expires"}, wantErr: []string{"REAPER_MARK_TAG", "must differ"}},
+		{name: "bad kind", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvNotifyKind, "teams"}, wantErr: []string{"REAPER_NOTIFY_KIND"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := FromEnv(env(tc.env...))
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("FromEnv = %+v, want an error", s)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q shows a credential", err)
+				}
+				return
+			}
+			if err != nil || !tc.check(s) {
+				t.Fatalf("FromEnv = %+v, %v", s, err)
+			}
+			for _, a := range s.Describe() {
+				if v := a.Value.String(); strings.Contains(v, token) || strings.Contains(v, secret) {
+					t.Errorf("Describe shows a credential in %s: %q", a.Key, v)
+				}
+			}
+		})
+	}
+}
