@@ -1,0 +1,398 @@
+// Package notify tells owners before their machines go: one digest per
+// owner per run, and a summary after a run that released, stopped, failed
+// or tripped a cap, on a DingTalk custom robot, a Lark/Feishu custom bot, a
+// Slack incoming webhook, or any endpoint that takes the notice as JSON.
+//
+// Each channel is signed the way its platform checks it, split under its
+// size limit and paced under its rate limit; an answer that is not a
+// success (an HTTP error, the platform's own error code inside a 200, a
+// timeout) is an error, so that nothing is marked as notified that was not.
+// The webhook URL's token and the signing secret are credentials: no error
+// or log carries them.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kinds of channel.
+const (
+	DingTalk = "dingtalk"
+	Lark     = "lark"
+	Slack    = "slack"
+	JSON     = "json"
+)
+
+// Size limits of one message body, in bytes. DingTalk: "please keep the
+// size within 20000 bytes" (its error for larger bodies); Lark/Feishu: the
+// custom bot's request body is at most 20 KB; Slack: a message's text is
+// truncated past 40,000 characters (30,000 keeps blocks of the digest
+// whole); json: this tool's own choice.
+var sizeLimits = map[string]int{DingTalk: 20000, Lark: 20000, Slack: 30000, JSON: 256 << 10}
+
+// Rate limits: DingTalk 20 messages a minute per robot (more throttles it
+// for 10 minutes); Lark/Feishu 5 a second and 100 a minute per bot; Slack
+// about 1 a second per webhook. Messages are paced at these intervals.
+var intervals = map[string]time.Duration{DingTalk: 3 * time.Second, Lark: 600 * time.Millisecond, Slack: time.Second}
+
+// ErrNotDelivered marks a message the channel did not accept.
+var ErrNotDelivered = errors.New("notice not delivered")
+
+// Item is one instance in a notice.
+type Item struct {
+	InstanceID string    `json:"instanceId"`
+	Name       string    `json:"name,omitempty"`
+	Region     string    `json:"region"`
+	Account    string    `json:"account,omitempty"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	// Action is what will happen: "release" or "stop".
+	Action string `json:"action"`
+	// When is the earliest time it will happen.
+	When time.Time `json:"when"`
+}
+
+// Notice is the digest for one owner.
+type Notice struct {
+	Owner string `json:"owner,omitempty"` // "" sends to the channel without a mention
+	Items []Item `json:"items"`
+	// Again: an earlier notice was delivered but could not be recorded on
+	// the instances, so this one repeats it.
+	Again bool `json:"again,omitempty"`
+}
+
+// Summary is a run's result, sent after a run that did something worth
+// telling.
+type Summary struct {
+	RunID      string `json:"runId"`
+	DryRun     bool   `json:"dryRun"`
+	Released   int    `json:"released"`
+	Stopped    int    `json:"stopped"`
+	Notified   int    `json:"notified"`
+	Failed     int    `json:"failed"`
+	CapTripped bool   `json:"capTripped"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Config configures a Notifier.
+type Config struct {
+	Kind, URL, Secret string
+	// KeepTag and OptInTag name the tags a notice tells owners to use.
+	KeepTag, OptInTag string
+	// Client sends the requests; nil means one with a 10 s timeout.
+	Client *http.Client
+	// Now is the clock of signatures; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits between paced messages and retries; nil waits on a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Retries of a throttled or failed message before it counts as not
+	// delivered (default 2).
+	Retries int
+}
+
+// Notifier sends to one channel. It is safe for concurrent use; messages
+// go out one at a time.
+type Notifier struct {
+	cfg  Config
+	mu   sync.Mutex
+	last time.Time // when the last message went out
+}
+
+// New checks cfg and returns its notifier.
+func New(cfg Config) (*Notifier, error) {
+	switch cfg.Kind {
+	case DingTalk, Lark, Slack, JSON:
+	default:
+		return nil, fmt.Errorf("notify: unknown channel kind %q", cfg.Kind)
+	}
+	if _, err := url.Parse(cfg.URL); err != nil || cfg.URL == "" {
+		return nil, errors.New("notify: the webhook URL does not parse")
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 2
+	}
+	return &Notifier{cfg: cfg}, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Kind is the channel's kind.
+func (n *Notifier) Kind() string { return n.cfg.Kind }
+
+// Notify sends one owner's digest, in as many messages as the channel's
+// size limit needs; it is delivered only when every message was.
+func (n *Notifier) Notify(ctx context.Context, notice Notice) error {
+	for _, part := range n.split(notice) {
+		if err := n.send(ctx, n.renderNotice(part)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Report sends a run's summary.
+func (n *Notifier) Report(ctx context.Context, s Summary) error {
+	return n.send(ctx, n.renderSummary(s))
+}
+
+// split cuts a notice into parts whose message fits the channel.
+func (n *Notifier) split(notice Notice) []Notice {
+	limit := sizeLimits[n.cfg.Kind]
+	var parts []Notice
+	cur := Notice{Owner: notice.Owner, Again: notice.Again}
+	for _, it := range notice.Items {
+		next := cur
+		next.Items = append(append([]Item(nil), cur.Items...), it)
+		if len(cur.Items) > 0 && len(n.renderNotice(next).body) > limit {
+			parts = append(parts, cur)
+			cur = Notice{Owner: notice.Owner, Again: notice.Again, Items: []Item{it}}
+			continue
+		}
+		cur = next
+	}
+	if len(cur.Items) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// message is one request ready to sign and send.
+type message struct {
+	body    []byte
+	content map[string]any // the body before signing, for the kinds that sign inside it
+}
+
+// send paces, signs, posts and checks one message, retrying a throttled or
+// failed one a few times with backoff (Slack's Retry-After when given).
+func (n *Notifier) send(ctx context.Context, m message) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var err error
+	for attempt := 0; attempt <= n.cfg.Retries; attempt++ {
+		if wait := intervals[n.cfg.Kind] - n.cfg.Now().Sub(n.last); !n.last.IsZero() && wait > 0 {
+			if serr := n.cfg.Sleep(ctx, wait); serr != nil {
+				return fmt.Errorf("%w: %s: %w", ErrNotDelivered, n.cfg.Kind, serr)
+			}
+		}
+		var retryAfter time.Duration
+		retryAfter, err = n.post(ctx, m)
+		n.last = n.cfg.Now()
+		if err == nil {
+			return nil
+		}
+		var fatal *answerError
+		if errors.As(err, &fatal) && !fatal.retry {
+			return err
+		}
+		backoff := time.Duration(1<<attempt) * time.Second
+		if retryAfter > 0 {
+			backoff = retryAfter
+		}
+		if attempt < n.cfg.Retries {
+			if serr := n.cfg.Sleep(ctx, backoff); serr != nil {
+				return err
+			}
+		}
+	}
+	return err
+}
+
+// answerError is a channel's refusal; retry says whether trying again may
+// help (throttling, a 5xx).
+type answerError struct {
+	kind, what string
+	retry      bool
+}
+
+func (e *answerError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", ErrNotDelivered, e.kind, e.what)
+}
+
+func (e *answerError) Unwrap() error { return ErrNotDelivered }
+
+// post signs and sends m once and reads the channel's answer.
+func (n *Notifier) post(ctx context.Context, m message) (retryAfter time.Duration, err error) {
+	target := n.cfg.URL
+	body := m.body
+	header := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	now := n.cfg.Now()
+	switch n.cfg.Kind {
+	case DingTalk:
+		if n.cfg.Secret != "" {
+			ts := strconv.FormatInt(now.UnixMilli(), 10)
+			q := "timestamp=" + ts + "&sign=" + url.QueryEscape(DingTalkSign(ts, n.cfg.Secret))
+			if strings.Contains(target, "?") {
+				target += "&" + q
+			} else {
+				target += "?" + q
+			}
+		}
+	case Lark:
+		if n.cfg.Secret != "" {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			content := map[string]any{}
+			for k, v := range m.content {
+				content[k] = v
+			}
+			content["timestamp"], content["sign"] = ts, LarkSign(ts, n.cfg.Secret)
+			body, _ = json.Marshal(content) // a map of JSON values always marshals
+		}
+	case JSON:
+		if n.cfg.Secret != "" {
+			header.Set("X-Reaper-Signature", JSONSign(body, n.cfg.Secret))
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, &answerError{kind: n.cfg.Kind, what: "the request could not be built"}
+	}
+	req.Header = header
+	resp, err := n.cfg.Client.Do(req)
+	if err != nil {
+		return 0, &answerError{kind: n.cfg.Kind, what: transportProblem(err), retry: true}
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return n.check(resp, answer)
+}
+
+// transportProblem describes a failed request without its URL (the URL
+// holds the webhook's token).
+func transportProblem(err error) string {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		if uerr.Timeout() {
+			return "timed out"
+		}
+		err = uerr.Err
+	}
+	return "request failed: " + err.Error()
+}
+
+// check reads a channel's answer: success only when the platform says so.
+func (n *Notifier) check(resp *http.Response, answer []byte) (time.Duration, error) {
+	kind := n.cfg.Kind
+	status := resp.StatusCode
+	fail := func(retry bool, format string, args ...any) (time.Duration, error) {
+		return 0, &answerError{kind: kind, what: fmt.Sprintf(format, args...), retry: retry}
+	}
+	switch kind {
+	case Slack:
+		switch {
+		case status == http.StatusTooManyRequests:
+			after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			return time.Duration(after) * time.Second, &answerError{kind: kind, what: "HTTP 429 rate limited", retry: true}
+		case status != http.StatusOK:
+			return fail(status >= 500, "HTTP %d %s", status, snippet(answer))
+		case strings.TrimSpace(string(answer)) != "ok":
+			return fail(false, "answered %s instead of ok", snippet(answer))
+		}
+		return 0, nil
+	case JSON:
+		if status < 200 || status > 299 {
+			return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d %s", status, snippet(answer))
+		}
+		return 0, nil
+	}
+	if status != http.StatusOK {
+		return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d %s", status, snippet(answer))
+	}
+	var a struct {
+		ErrCode    *int   `json:"errcode"`
+		ErrMsg     string `json:"errmsg"`
+		Code       *int   `json:"code"`
+		Msg        string `json:"msg"`
+		StatusCode *int   `json:"StatusCode"`
+	}
+	if err := json.Unmarshal(answer, &a); err != nil {
+		return fail(true, "answered something that is not JSON: %s", snippet(answer))
+	}
+	switch kind {
+	case DingTalk:
+		switch {
+		case a.ErrCode == nil:
+			return fail(false, "answered without an errcode: %s", snippet(answer))
+		case *a.ErrCode == 130101: // "send too fast, exceed 20 times per minute"
+			return fail(true, "errcode %d %s", *a.ErrCode, a.ErrMsg)
+		case *a.ErrCode != 0:
+			return fail(false, "errcode %d %s", *a.ErrCode, a.ErrMsg)
+		}
+	case Lark:
+		code := a.Code
+		if code == nil {
+			code = a.StatusCode
+		}
+		switch {
+		case code == nil:
+			return fail(false, "answered without a code: %s", snippet(answer))
+		case *code == 11232: // frequency limited
+			return fail(true, "code %d %s", *code, a.Msg)
+		case *code != 0 || (a.StatusCode != nil && *a.StatusCode != 0):
+			return fail(false, "code %d %s", *code, a.Msg)
+		}
+	}
+	return 0, nil
+}
+
+func snippet(b []byte) string {
+	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// DingTalkSign is DingTalk's signature: URL-unescaped Base64 of
+// HMAC-SHA256 keyed by the secret over timestamp (ms) + "\n" + secret.
+func DingTalkSign(timestampMS, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestampMS + "\n" + secret))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// LarkSign is Lark/Feishu's signature: Base64 of HMAC-SHA256 keyed by
+// timestamp (s) + "\n" + secret over an empty message.
+func LarkSign(timestampS, secret string) string {
+	mac := hmac.New(sha256.New, []byte(timestampS+"\n"+secret))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// JSONSign is the json channel's X-Reaper-Signature: hex HMAC-SHA256 of the
+// body keyed by the secret.
+func JSONSign(body []byte, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
