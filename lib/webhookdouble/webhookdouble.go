@@ -7,6 +7,7 @@
 package webhookdouble
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/json"
 	"io"
@@ -48,11 +49,11 @@ type Fault int
 
 // Faults.
 const (
-	None      Fault = iota
-	Fail            // HTTP 500
-	Throttle        // the platform's "too fast" answer
-	ErrorIn200      // the platform's error code inside an HTTP 200
-	Slow            // answer after 30 s (or when the client gives up)
+	None       Fault = iota
+	Fail             // HTTP 500
+	Throttle         // the platform's "too fast" answer
+	ErrorIn200       // the platform's error code inside an HTTP 200
+	Slow             // answer after 30 s (or when the client gives up)
 )
 
 // Server is the double.
@@ -70,7 +71,7 @@ type Server struct {
 
 // Start serves on 127.0.0.1 with the webhook token and signing secret.
 func Start(token, secret string) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -309,4 +310,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
