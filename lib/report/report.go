@@ -231,7 +231,10 @@ func (r *Region) IDs(outcome Outcome) []string {
 
 // Finish sorts groups and items for stable output.
 func (r *Region) Finish() {
-	order := map[Outcome]int{OutcomeReleased: 0, OutcomeWouldRelease: 1, OutcomeFailed: 2, OutcomeGone: 3, OutcomeNotAttempted: 4, OutcomeSkipped: 5}
+	order := map[Outcome]int{}
+	for i, o := range verdict.Outcomes {
+		order[o] = i
+	}
 	sort.SliceStable(r.Groups, func(i, j int) bool {
 		a, b := r.Groups[i], r.Groups[j]
 		if order[a.Outcome] != order[b.Outcome] {
@@ -299,7 +302,10 @@ func (rep *Report) Total() {
 	rep.Totals = t
 }
 
-var outcomeNames = map[string]bool{
-	string(OutcomeReleased): true, string(OutcomeWouldRelease): true, string(OutcomeSkipped): true,
-	string(OutcomeFailed): true, string(OutcomeGone): true, string(OutcomeNotAttempted): true,
-}
+var outcomeNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, o := range verdict.Outcomes {
+		m[string(o)] = true
+	}
+	return m
+}()

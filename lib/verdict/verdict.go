@@ -17,10 +17,14 @@ const (
 	Failed       Outcome = "failed"
 	Gone         Outcome = "released-elsewhere" // vanished between listing and release
 	NotAttempted Outcome = "not-attempted"      // eligible, but a safety rail held it back
+	Notified     Outcome = "notified"           // the owner was told and the mark written
+	WouldNotify  Outcome = "would-notify"       // dry run: the notice and mark it would send and write
+	Stopped      Outcome = "stopped"            // stopped (REAPER_RUNNING=stop); released once stopped for the grace
+	WouldStop    Outcome = "would-stop"         // dry run: StopInstances answered that it would pass
 )
 
 // Outcomes lists every outcome, in the report's order.
-var Outcomes = []Outcome{Released, WouldRelease, Failed, Gone, NotAttempted, Skipped}
+var Outcomes = []Outcome{Released, WouldRelease, Stopped, WouldStop, Notified, WouldNotify, Failed, Gone, NotAttempted, Skipped}
 
 // Level is the log level of an outcome: a failed or held-back resource is
 // a warning, never INFO.
@@ -48,7 +52,12 @@ const (
 	SubscriptionActive Reason = "subscription-active"
 	Running            Reason = "running"
 	Transitional       Reason = "transitional-state"
+	InGrace            Reason = "in-grace" // notified (or stopped); the grace has not passed
 )
+
+// NoticeFailed is the reason of an instance whose notice the channel did
+// not accept: no mark, so no release; the next run notifies again.
+const NoticeFailed Reason = "notice-not-delivered"
 
 // Reasons a rail held an eligible resource back (not-attempted).
 const (

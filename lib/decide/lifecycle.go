@@ -1,0 +1,155 @@
+package decide
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// Lifecycle is mark → notify → (stop) → release, kept in tags on the
+// instance so that any tick, retry or overlapping run sees the same truth.
+type Lifecycle struct {
+	// On: releases (and stops) wait for a counting mark at least Grace old.
+	// Off, the rules release as soon as an instance is eligible.
+	On bool
+	// Notice: owners are told this long before an instance's expiry.
+	Notice time.Duration
+	// Grace: the least time between an instance's notice and its release.
+	Grace time.Duration
+	// MarkKey holds the notice time; StopMarkKey the time of the stop.
+	MarkKey, StopMarkKey string
+	// OwnerKey names the owner.
+	OwnerKey string
+	// Stop: a due Running instance is stopped (after its grace), then
+	// released once it has stayed stopped for the grace.
+	Stop bool
+}
+
+// Step is what a run does to an instance.
+type Step int
+
+// Steps.
+const (
+	StepSkip    Step = iota // nothing (the Decision's reason says why)
+	StepNotify              // tell the owner and write the mark
+	StepWait                // notified; the grace has not passed
+	StepStop                // stop it (REAPER_RUNNING=stop)
+	StepRelease             // release it (the Decision's flags)
+)
+
+// Plan is an instance's step in this run.
+type Plan struct {
+	Step     Step
+	Decision Decision // the rules' verdict; its Flags for StepRelease
+	// Reason and Detail for StepSkip and StepWait.
+	Reason verdict.Reason
+	Detail string
+	Owner  string
+	// For StepNotify: what will happen (release or stop) and no earlier
+	// than when.
+	Action string
+	When   time.Time
+	// NotifiedAt is the counting mark's time, when there is one;
+	// StoppedAt the stop mark's.
+	NotifiedAt, StoppedAt time.Time
+}
+
+// MarkLayout is the one accepted mark format: RFC 3339 in UTC, to the
+// second (e.g. 2026-12-01T08:00:00Z).
+const MarkLayout = "2006-01-02T15:04:05Z"
+
+// ParseMark reads a mark. A value that is not exactly MarkLayout, or lies
+// after now, is no mark: garbage, another format or a future time never
+// counts as a notice.
+func ParseMark(v string, now time.Time) (time.Time, bool) {
+	if len(v) != len(MarkLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(MarkLayout, v)
+	if err != nil || t.After(now) || t.IsZero() {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// FormatMark writes a mark's value.
+func FormatMark(t time.Time) string { return t.UTC().Format(MarkLayout) }
+
+// PlanLifecycle decides an instance's step: Decide's rules, then the
+// notice, the grace and the stop. The rules decide Running instances with
+// Force as rules.Force says (REAPER_RUNNING=force).
+func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan {
+	p := Plan{Decision: d, Owner: inst.Tags[lc.OwnerKey]}
+	running := d.Reason == ReasonRunning && lc.Stop
+	due := d.Release || running
+	skip := func() Plan {
+		p.Step, p.Reason, p.Detail = StepSkip, d.Reason, d.Detail
+		return p
+	}
+	if !lc.On {
+		switch {
+		case d.Release:
+			p.Step = StepRelease
+		case running:
+			p.Step = StepStop
+		default:
+			return skip()
+		}
+		return p
+	}
+	if !due && d.Reason != ReasonNotExpired {
+		return skip()
+	}
+	expiry := d.ExpiresAt
+	noticeFrom := expiry.Add(-lc.Notice)
+	mark, marked := ParseMark(inst.Tags[lc.MarkKey], now)
+	counts := marked && !mark.Before(noticeFrom) // a mark for an earlier expiry does not count
+	if counts {
+		p.NotifiedAt = mark
+	}
+	action := "release"
+	if running || (d.Reason == ReasonNotExpired && inst.Status == StatusRunning && lc.Stop) {
+		action = "stop"
+	}
+	if !due { // not expired yet
+		if now.Before(noticeFrom) || counts {
+			return skip()
+		}
+		p.Step, p.Action, p.When = StepNotify, action, later(expiry, now.Add(lc.Grace))
+		return p
+	}
+	if !counts {
+		p.Step, p.Action, p.When = StepNotify, action, now.Add(lc.Grace)
+		return p
+	}
+	if releaseAt := mark.Add(lc.Grace); now.Before(releaseAt) {
+		p.Step, p.Reason = StepWait, verdict.InGrace
+		p.Detail = fmt.Sprintf("%s; notified %s, grace until %s", d.Detail, utc(mark), utc(releaseAt))
+		return p
+	}
+	if running {
+		p.Step = StepStop
+		return p
+	}
+	// Stopped by the reaper: released once it has stayed stopped for the grace.
+	if lc.Stop {
+		if stopped, ok := ParseMark(inst.Tags[lc.StopMarkKey], now); ok && !stopped.Before(mark) {
+			p.StoppedAt = stopped
+			if releaseAt := stopped.Add(lc.Grace); now.Before(releaseAt) {
+				p.Step, p.Reason = StepWait, verdict.InGrace
+				p.Detail = fmt.Sprintf("%s; stopped %s, released no earlier than %s", d.Detail, utc(stopped), utc(releaseAt))
+				return p
+			}
+		}
+	}
+	p.Step = StepRelease
+	return p
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

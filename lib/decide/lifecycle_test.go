@@ -1,0 +1,128 @@
+package decide
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMark(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"2026-12-01T08:00:00Z", true},
+		{"2026-12-01T12:00:00Z", true},       // now itself
+		{"2026-12-01T12:00:01Z", false},      // in the future
+		{"2026-12-01T08:00:00+08:00", false}, // not UTC
+		{"2026-12-01T08:00Z", false},         // ECS's minute form: another format
+		{"2026-12-01T08:00:00.5Z", false},    // fractions
+		{"2026-12-01 08:00:00Z", false},      //
+		{"2026-12-01", false},                // a date
+		{"yesterday", false},                 //
+		{"", false},                          //
+		{"0001-01-01T00:00:00Z", false},      // the zero time
+		{"2026-13-01T08:00:00Z", false},      // no such month
+		{" 2026-12-01T08:00:00Z", false},     // white space
+		{"2026-12-01t08:00:00z", false},      // lower case
+		{"9999-12-31T23:59:59Z", false},      // far future
+		{"2026-12-01T08:00:00Z\n", false},    //
+		{"2026-02-29T08:00:00Z", false},      // no such day
+		{"2024-02-29T08:00:00Z", true},       // leap day
+		{"+2026-12-01T08:00:00Z", false},     //
+		{"2026-12-01T24:00:00Z", false},      //
+		{"2026-12-01T08:00:60Z", false},      // leap second: not a Go time
+		{"１９70-01-01T00:00:00Z", false},      // full-width digits
+		{"2026-12-01T08:00:00Z2", false},     // trailing
+		{strings.Repeat("2", 20), false},     //
+		{"2026-12-01T08:00:00ZZ"[:20], true}, // exactly the layout
+		{"1970-01-01T00:00:00Z", true},       // the epoch is a time
+	} {
+		_, ok := ParseMark(tc.v, now)
+		if ok != tc.ok {
+			t.Errorf("ParseMark(%q) ok = %v, want %v", tc.v, ok, tc.ok)
+		}
+	}
+}
+
+func FuzzParseMark(f *testing.F) {
+	for _, s := range []string{"2026-12-01T08:00:00Z", "2026-12-01T08:00:00+08:00", "garbage", "", "2099-01-01T00:00:00Z", "2026-12-01T08:00Z"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		got, ok := ParseMark(v, now)
+		if !ok {
+			if !got.IsZero() {
+				t.Fatalf("ParseMark(%q) returned %v with ok false", v, got)
+			}
+			return
+		}
+		// A mark that counts is a past or present UTC time that reads back
+		// exactly as written.
+		if got.After(now) || got.IsZero() || got.Location() != time.UTC || FormatMark(got) != v {
+			t.Fatalf("ParseMark(%q) = %v: a mark must be a past UTC time in the one layout", v, got)
+		}
+	})
+}
+
+func TestPlanLifecycle(t *testing.T) {
+	now := time.Date(2026, 12, 10, 12, 0, 0, 0, time.UTC)
+	rules := Rules{OptInKey: "exp", KeepKey: "keep"}
+	lc := Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: "mark", StopMarkKey: "mark-stopped", OwnerKey: "owner"}
+	inst := func(status, expiry string, tags ...string) Instance {
+		in := Instance{ID: "i-1", Region: "r", Status: status, ChargeType: ChargePostPaid, Tags: map[string]string{"exp": expiry, "owner": "alice"}}
+		for i := 0; i+1 < len(tags); i += 2 {
+			in.Tags[tags[i]] = tags[i+1]
+		}
+		return in
+	}
+	for _, tc := range []struct {
+		name   string
+		in     Instance
+		lc     func(*Lifecycle)
+		rules  func(*Rules)
+		step   Step
+		reason string
+		action string
+	}{
+		{name: "grace off releases at once", in: inst("Stopped", "2026-12-01"), lc: func(l *Lifecycle) { l.On = false }, step: StepRelease},
+		{name: "grace off, stop mode stops at once", in: inst("Running", "2026-12-01"), lc: func(l *Lifecycle) { l.On, l.Stop = false, true }, step: StepStop},
+		{name: "expired and never told: notify", in: inst("Stopped", "2026-12-01"), step: StepNotify, action: "release"},
+		{name: "inside the notice window: notify ahead", in: inst("Stopped", "2026-12-11"), step: StepNotify, action: "release"},
+		{name: "before the notice window: nothing yet", in: inst("Stopped", "2026-12-12"), step: StepSkip, reason: "not-expired"},
+		{name: "told, not expired: wait quietly", in: inst("Stopped", "2026-12-11", "mark", "2026-12-10T06:00:00Z"), step: StepSkip, reason: "not-expired"},
+		{name: "told, inside the grace", in: inst("Stopped", "2026-12-10", "mark", "2026-12-10T06:00:00Z"), step: StepWait, reason: "in-grace"},
+		{name: "told, grace passed", in: inst("Stopped", "2026-12-09", "mark", "2026-12-09T06:00:00Z"), step: StepRelease},
+		{name: "a mark for an earlier expiry does not count", in: inst("Stopped", "2026-12-10", "mark", "2026-11-01T00:00:00Z"), step: StepNotify},
+		{name: "a garbage mark does not count", in: inst("Stopped", "2026-12-01", "mark", "yes"), step: StepNotify},
+		{name: "a future mark does not count", in: inst("Stopped", "2026-12-01", "mark", "2027-01-01T00:00:00Z"), step: StepNotify},
+		{name: "a mark in another format does not count", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00Z"), step: StepNotify},
+		{name: "running, skip mode: untouched", in: inst("Running", "2026-12-01"), step: StepSkip, reason: "running"},
+		{name: "running, stop mode: notify first", in: inst("Running", "2026-12-01"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepNotify, action: "stop"},
+		{name: "running, stop mode, grace passed: stop", in: inst("Running", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepStop},
+		{name: "stopped by the reaper, not yet for the grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "2026-12-10T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepWait, reason: "in-grace"},
+		{name: "stopped by the reaper for the grace: release", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "2026-12-09T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepRelease},
+		{name: "running, force mode, grace passed: release", in: inst("Running", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), rules: func(r *Rules) { r.Force = true }, step: StepRelease},
+		{name: "kept: nothing, however expired", in: inst("Stopped", "2026-12-01", "keep", ""), step: StepSkip, reason: "excluded"},
+		{name: "owner pushed the expiry: a fresh notice later", in: inst("Stopped", "2026-12-20", "mark", "2026-12-09T06:00:00Z"), step: StepSkip, reason: "not-expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, r := lc, rules
+			if tc.lc != nil {
+				tc.lc(&l)
+			}
+			if tc.rules != nil {
+				tc.rules(&r)
+			}
+			p := PlanLifecycle(Decide(tc.in, r, now), tc.in, l, now)
+			if p.Step != tc.step || (tc.reason != "" && string(p.Reason) != tc.reason) || (tc.action != "" && p.Action != tc.action) {
+				t.Fatalf("plan %+v: want step %d reason %q action %q", p, tc.step, tc.reason, tc.action)
+			}
+			if p.Step == StepNotify && (p.When.Before(now) || p.Owner != "alice") {
+				t.Errorf("notice %+v: want a time to come and the owner", p)
+			}
+		})
+	}
+}
