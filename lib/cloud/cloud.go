@@ -26,6 +26,7 @@ func (s Scope) String() string {
 // become skip reasons instead of being lost earlier.
 type Instance struct {
 	ID                 string
+	Name               string // InstanceName, for notices
 	Region             string // as the answer said; "" when it said none
 	Status             string // Pending, Running, Starting, Stopping, Stopped
 	ChargeType         string // PrePaid or PostPaid

@@ -46,7 +46,7 @@ func checkPolicyDocument(file, at string, doc map[string]any) []Problem {
 		}
 		for _, k := range []string{"NotAction", "NotResource"} {
 			if _, ok := sm[k]; ok {
-				p.add(join(sat, k), "grants by exclusion, which is broader than the four actions the function needs")
+				p.add(join(sat, k), "grants by exclusion, which is broader than the actions the function needs")
 			}
 		}
 		if _, ok := sm["Resource"]; !ok {

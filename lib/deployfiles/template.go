@@ -93,7 +93,7 @@ func checkRole(p *problems, at string, r map[string]any) {
 	checkTrust(p, join(at, "Properties", "AssumeRolePolicyDocument"), props["AssumeRolePolicyDocument"])
 	pols, _ := asSlice(props["Policies"])
 	if len(pols) != 1 {
-		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the four ECS actions), got %d", len(pols))
+		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the ECS actions the function calls), got %d", len(pols))
 	}
 	for i, pol := range pols {
 		pat := join(at, "Properties", "Policies", i)

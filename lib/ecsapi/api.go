@@ -14,6 +14,8 @@ const (
 	ActionDescribeInstances = "DescribeInstances"
 	ActionListTagResources  = "ListTagResources"
 	ActionDeleteInstances   = "DeleteInstances"
+	ActionTagResources      = "TagResources"
+	ActionStopInstances     = "StopInstances"
 )
 
 // Actions is every ECS action the client boundary calls. The deployment
@@ -24,6 +26,42 @@ var Actions = []string{
 	ActionDescribeInstances,
 	ActionListTagResources,
 	ActionDeleteInstances,
+	ActionTagResources,
+	ActionStopInstances,
+}
+
+// MaxTagIDs is the most resource IDs one TagResources call takes.
+const MaxTagIDs = 50
+
+// MaxStopIDs is the most IDs one StopInstances call takes.
+const MaxStopIDs = 100
+
+// TagInput writes tags on instances of one region (an existing key is
+// overwritten).
+type TagInput struct {
+	Region      string
+	InstanceIDs []string // 1..MaxTagIDs
+	Tags        map[string]string
+}
+
+// TagOutput is a successful TagResources answer.
+type TagOutput struct{ RequestID string }
+
+// StopInput is one StopInstances call: a graceful stop (ForceStop=false
+// unless set) in StoppedMode, all instances together.
+type StopInput struct {
+	Region      string
+	InstanceIDs []string // 1..MaxStopIDs
+	ForceStop   bool
+	StoppedMode string // KeepCharging or StopCharging
+	DryRun      bool
+}
+
+// StopOutput is a successful StopInstances answer; a dry run that would
+// pass is reported as success with DryRunPassed set.
+type StopOutput struct {
+	RequestID    string
+	DryRunPassed bool
 }
 
 // MaxPageSize is the largest MaxResults DescribeInstances accepts.

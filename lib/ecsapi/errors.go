@@ -69,11 +69,16 @@ var instanceCodes = map[string]bool{
 	"InvalidOperation.EniLinked":               true,
 	"OperationDenied.SystemInstanceNotSupport": true,
 	"InvalidInstanceIds.ValueNotSupported":     true,
+	// StopInstances: an expired subscription, or an instance type that
+	// cannot be stopped.
+	"InstanceExpiredOrInArrears":  true,
+	"InvalidInstanceId.NotSupport": true,
 }
 
 var notFoundCodes = map[string]bool{
 	"InvalidInstanceIds.NotFound": true,
 	"InvalidInstanceId.NotFound":  true,
+	"InvalidResourceId.NotFound":  true, // TagResources
 }
 
 var retryableCodes = map[string]bool{

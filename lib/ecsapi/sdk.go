@@ -201,6 +201,11 @@ var readTimeouts = map[string]time.Duration{
 	ActionDescribeInstances: 10 * time.Second,
 	ActionListTagResources:  10 * time.Second,
 	ActionDeleteInstances:   66 * time.Second,
+	// Neither is in the SDK's table: TagResources writes tags only (the 10
+	// s default); StopInstances gets StopInstance's 27 s, as
+	// DeleteInstances gets DeleteInstance's.
+	ActionTagResources:  10 * time.Second,
+	ActionStopInstances: 27 * time.Second,
 }
 
 // defaultReadTimeout is the SDK's own default for actions not in the table.
@@ -354,6 +359,7 @@ type describeInstancesBody struct {
 // OperationLocks as "no lock", both of which would permit a release.
 type listedInstance struct {
 	InstanceId         string
+	InstanceName       string
 	RegionId           string
 	Status             string
 	InstanceChargeType string
@@ -379,6 +385,7 @@ type listedInstance struct {
 func (src *listedInstance) instance(tagKeys []string) cloud.Instance {
 	inst := cloud.Instance{
 		ID:           src.InstanceId,
+		Name:         src.InstanceName,
 		Region:       src.RegionId,
 		Status:       src.Status,
 		ChargeType:   src.InstanceChargeType,
@@ -623,3 +630,93 @@ func (c *Client) redact(msg string) string {
 // UsesHTTPS reports whether calls go over HTTPS (always, unless an
 // http:// endpoint override says otherwise).
 func (c *Client) UsesHTTPS() bool { return c.scheme == "HTTPS" }
+
+// TagResources writes tags on instances. The SDK request has no RegionId
+// field: the client's region is signed in.
+func (c *Client) TagResources(ctx context.Context, in TagInput) (TagOutput, error) {
+	const action = ActionTagResources
+	if n := len(in.InstanceIDs); n == 0 || n > MaxTagIDs {
+		return TagOutput{}, fmt.Errorf("tag resources in %s: %d IDs, want 1..%d", in.Region, n, MaxTagIDs)
+	}
+	if len(in.Tags) == 0 {
+		return TagOutput{}, fmt.Errorf("tag resources in %s: no tags", in.Region)
+	}
+	client, err := c.sdkClient(ctx, in.Region, nil)
+	if err != nil {
+		return TagOutput{}, err
+	}
+	req := ecs.CreateTagResourcesRequest()
+	req.RegionId = in.Region
+	req.ResourceType = "instance"
+	ids := append([]string(nil), in.InstanceIDs...)
+	req.ResourceId = &ids
+	keys := make([]string, 0, len(in.Tags))
+	for k := range in.Tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	tags := make([]ecs.TagResourcesTag, 0, len(keys))
+	for _, k := range keys {
+		tags = append(tags, ecs.TagResourcesTag{Key: k, Value: in.Tags[k]})
+	}
+	req.Tag = &tags
+	if err := c.prepare(ctx, action, req); err != nil {
+		return TagOutput{}, c.wrap(ctx, action, in.Region, err)
+	}
+	resp, err := guard(action, in.Region, func() (*ecs.TagResourcesResponse, error) { return client.TagResources(req) })
+	if err != nil {
+		return TagOutput{}, c.wrap(ctx, action, in.Region, err)
+	}
+	if resp.RequestId == "" {
+		return TagOutput{}, malformed(action, in.Region, "no RequestId")
+	}
+	return TagOutput{RequestID: resp.RequestId}, nil
+}
+
+// StopInstances stops instances, all together: one it cannot stop fails
+// the call. An instance whose own result is not Code 200 fails it too.
+func (c *Client) StopInstances(ctx context.Context, in StopInput) (StopOutput, error) {
+	const action = ActionStopInstances
+	if n := len(in.InstanceIDs); n == 0 || n > MaxStopIDs {
+		return StopOutput{}, fmt.Errorf("stop instances in %s: %d IDs, want 1..%d", in.Region, n, MaxStopIDs)
+	}
+	client, err := c.sdkClient(ctx, in.Region, nil)
+	if err != nil {
+		return StopOutput{}, err
+	}
+	req := ecs.CreateStopInstancesRequest()
+	req.RegionId = in.Region
+	ids := append([]string(nil), in.InstanceIDs...)
+	req.InstanceId = &ids
+	req.ForceStop = requests.NewBoolean(in.ForceStop)
+	req.StoppedMode = in.StoppedMode
+	req.BatchOptimization = "AllTogether"
+	req.DryRun = requests.NewBoolean(in.DryRun)
+	if err := c.prepare(ctx, action, req); err != nil {
+		return StopOutput{}, c.wrap(ctx, action, in.Region, err)
+	}
+	resp, err := guard(action, in.Region, func() (*ecs.StopInstancesResponse, error) { return client.StopInstances(req) })
+	if err != nil {
+		wrapped := c.wrap(ctx, action, in.Region, err)
+		var apiErr *Error
+		if in.DryRun && errors.As(wrapped, &apiErr) && apiErr.Class == ClassDryRunPassed {
+			return StopOutput{RequestID: apiErr.RequestID, DryRunPassed: true}, nil
+		}
+		return StopOutput{}, wrapped
+	}
+	if in.DryRun {
+		return StopOutput{RequestID: resp.RequestId}, &Error{Action: action, Region: in.Region, Code: "DryRun.Unexpected2xx",
+			Message: "a dry run answered success instead of DRYRUN.SUCCESS", RequestID: resp.RequestId, Class: ClassFatal}
+	}
+	if resp.RequestId == "" {
+		return StopOutput{}, malformed(action, in.Region, "no RequestId")
+	}
+	for _, r := range resp.InstanceResponses.InstanceResponse {
+		if r.Code != "" && r.Code != "200" {
+			code := c.redact(r.Code)
+			return StopOutput{}, &Error{Action: action, Region: in.Region, Code: code, Message: c.redact(r.InstanceId + ": " + r.Message),
+				RequestID: resp.RequestId, Class: ClassifyCode(r.Code, 0)}
+		}
+	}
+	return StopOutput{RequestID: resp.RequestId}, nil
+}

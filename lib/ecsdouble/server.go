@@ -313,6 +313,8 @@ var actions = map[string]func(*Server, string, map[string]string) reply{
 	"ListTagResources":  (*Server).listTagResources,
 	"DeleteInstances":   (*Server).deleteInstances,
 	"DeleteInstance":    (*Server).deleteInstance,
+	"TagResources":      (*Server).tagResources,
+	"StopInstances":     (*Server).stopInstances,
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

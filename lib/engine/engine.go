@@ -35,6 +35,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -62,10 +63,23 @@ var ErrIncomplete = errors.New("sweep incomplete")
 // deadline margin: the function's timeout leaves no time to sweep.
 var ErrNoTime = errors.New("no time to sweep")
 
+// ErrNoticeFailed is returned (wrapped, with the channel's answer) when a
+// notice was not delivered: nothing was marked, so nothing is released on
+// its grace; the next run notifies again.
+var ErrNoticeFailed = errors.New("notices not delivered")
+
 // API is what the engine needs from one scope's ECS client.
 type API interface {
 	discover.Lister
 	ops.InstanceAPI
+	ops.StopAPI
+}
+
+// Notifier tells owners (package notify).
+type Notifier interface {
+	Kind() string
+	Notify(ctx context.Context, n notify.Notice) error
+	Report(ctx context.Context, s notify.Summary) error
 }
 
 // RegionAPI lists the regions of an account (resolving REAPER_REGIONS=all).
@@ -117,6 +131,12 @@ type Options struct {
 	Retry RetryPolicy
 	// Now is the clock of decisions and data ages; nil means time.Now.
 	Now func() time.Time
+	// Lifecycle is mark → notify → (stop) → release; its zero value
+	// releases as soon as an instance is eligible.
+	Lifecycle decide.Lifecycle
+	// Notifier tells owners; nil with the lifecycle on writes the marks
+	// without a notice (REAPER_GRACE without a channel).
+	Notifier Notifier
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then
@@ -190,6 +210,8 @@ type scopeRun struct {
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
 	closed *report.Failure // the listing's failure: nothing is released here
+	// marks are the delivered notices to record, for the executor.
+	marks []execute.Item[ops.MarkParams]
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -220,7 +242,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		plans[i] = sr.plan
 	}
 	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
-	var capErr error
+	var capErr, noticeErr error
 	if capCheck.Exceeded {
 		capErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
 		e.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
@@ -229,6 +251,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			hold(sr, verdict.CapExceeded, capErr.Error())
 		}
 	} else {
+		noticeErr = e.notify(ctx, runs)
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
 	for _, sr := range runs {
@@ -240,10 +263,15 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		rep = e.rec.Finish(capCheck, capErr.Error())
 	} else {
 		rep = e.rec.Finish(capCheck, "")
-		if runErr = runError(rep); runErr != nil && !errors.Is(runErr, ErrIncomplete) {
+		runErr = runError(rep)
+		if noticeErr != nil {
+			runErr = errors.Join(noticeErr, withoutIncomplete(runErr))
+		}
+		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
 			rep.Error = runErr.Error()
 		}
 	}
+	e.summarise(ctx, rep, capCheck.Exceeded)
 	level := slog.LevelInfo
 	if runErr != nil {
 		level = slog.LevelWarn
@@ -266,7 +294,7 @@ func (e *Engine) scopes(targets []Target, deadline time.Time) []*scopeRun {
 			Target: t,
 			c:      call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, e.opts.BatchConcurrency, rec),
 			rec:    rec,
-			plan:   plan.NewScope(t.Scope, e.opts.Rules),
+			plan:   plan.NewScope(t.Scope, e.opts.Rules, e.opts.Lifecycle),
 		})
 	}
 	return runs
@@ -289,7 +317,7 @@ func (e *Engine) forEach(runs []*scopeRun, f func(*scopeRun)) {
 
 // discover lists the scope into its plan.
 func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
-	res := discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules)},
+	res := discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules, e.opts.Lifecycle)},
 		&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now})
 	sr.plan.Listed()
 	if res.Failure != nil {
@@ -303,27 +331,60 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
 }
 
-// execute releases the scope's eligible instances.
+// execute writes the scope's plan: the marks of delivered notices, then
+// the stops, then the releases, each through the one executor.
 func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	if sr.plan.Closed {
 		hold(sr, verdict.InventoryIncomplete, "the region's listing failed ("+sr.closed.Code+"); nothing is released in it")
 		return
 	}
+	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
+	lc := e.opts.Lifecycle
+	if len(sr.marks) > 0 {
+		op := &ops.Mark{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc}
+		execute.New(op, sr.c, sr.rec, xo).Run(ctx, sr.marks)
+		sr.marks = nil
+	}
+	if len(sr.plan.Stops) > 0 {
+		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
+		for i, c := range sr.plan.Stops {
+			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+		}
+		sr.plan.Stops = nil
+		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec, Now: e.opts.Now}
+		execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
+	}
 	items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
 	for i, c := range sr.plan.Eligible {
-		items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt}
+		items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
 	}
 	sr.plan.Eligible = nil
-	op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules}
-	execute.New(op, sr.c, sr.rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
+	op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules, Lifecycle: lc}
+	execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
 }
 
-// hold reports every eligible instance of the scope as not attempted.
-func hold(sr *scopeRun, reason verdict.Reason, detail string) {
-	for _, c := range sr.plan.Eligible {
-		sr.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: c.ID, Detail: detail})
+// base is the report fields the plan knows of a candidate.
+func base(c plan.Candidate) report.Item {
+	it := report.Item{Owner: c.Owner}
+	if !c.NotifiedAt.IsZero() {
+		it.NotifiedAt = c.NotifiedAt.UTC().Format(time.RFC3339)
 	}
-	sr.plan.Eligible = nil
+	return it
+}
+
+// hold reports every instance the scope would write to as not attempted.
+func hold(sr *scopeRun, reason verdict.Reason, detail string) {
+	for _, list := range [][]plan.Candidate{sr.plan.Eligible, sr.plan.Stops} {
+		for _, c := range list {
+			it := base(c)
+			it.ID, it.Detail = c.ID, detail
+			sr.rec.Outcome(verdict.NotAttempted, reason, it)
+		}
+	}
+	for _, n := range sr.plan.Notices {
+		sr.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Detail: detail + " (notice not sent)"})
+	}
+	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.marks = nil, nil, nil, nil
 }
 
 // sink takes listed pages into a scope's plan and records each skip.
@@ -336,18 +397,33 @@ type sink struct {
 func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 	now := s.now()
 	for _, inst := range instances {
-		d, isNew := s.plan.Add(inst, now)
+		p, isNew := s.plan.Add(inst, now)
 		if !isNew {
 			continue
 		}
 		fresh++
-		if d.Release {
-			s.rec.Eligible(inst.ID, d.Detail, "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
-			continue
+		d := p.Decision
+		switch p.Step {
+		case decide.StepRelease, decide.StepStop:
+			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+		case decide.StepNotify:
+			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)
+		default:
+			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner}
+			if !p.NotifiedAt.IsZero() {
+				it.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
+			}
+			s.rec.Outcome(verdict.Skipped, p.Reason, it)
 		}
-		s.rec.Outcome(verdict.Skipped, d.Reason, report.Item{ID: inst.ID, Detail: d.Detail})
 	}
 	return fresh
+}
+
+func stepName(s decide.Step) string {
+	if s == decide.StepStop {
+		return "stop"
+	}
+	return "release"
 }
 
 func (s *sink) Seen(id string) bool { return s.plan.Saw(id) }

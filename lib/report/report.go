@@ -159,6 +159,28 @@ type Item struct {
 	Code      string `json:"code,omitempty"`
 	Message   string `json:"message,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
+	// The lifecycle's times (RFC 3339, UTC), where they apply: when the
+	// owner was told (the mark's time), when this run wrote the mark,
+	// stopped or released the instance.
+	Owner      string `json:"owner,omitempty"`
+	NotifiedAt string `json:"notifiedAt,omitempty"`
+	MarkedAt   string `json:"markedAt,omitempty"`
+	StoppedAt  string `json:"stoppedAt,omitempty"`
+	ReleasedAt string `json:"releasedAt,omitempty"`
+}
+
+// Stamp records when a successful write happened, in the field of its
+// outcome.
+func (it *Item) Stamp(o Outcome, at time.Time) {
+	ts := at.UTC().Format(time.RFC3339)
+	switch o {
+	case verdict.Released:
+		it.ReleasedAt = ts
+	case verdict.Stopped:
+		it.StoppedAt = ts
+	case verdict.Notified:
+		it.MarkedAt = ts
+	}
 }
 
 // Batch is one write call (DeleteInstances, ...), with its retries.
@@ -167,14 +189,17 @@ type Batch struct {
 	Action      string   `json:"action,omitempty"`
 	InstanceIDs []string `json:"instanceIds"`
 	// Flags are DeleteInstances' release flags; nil for other actions.
-	Flags       *cloud.ReleaseFlags `json:"flags,omitempty"`
-	ForceStop   *bool               `json:"forceStop,omitempty"`
-	DryRun      bool                `json:"dryRun"`
-	ClientToken string              `json:"clientToken"`
-	Attempts    int                 `json:"attempts"`
-	RequestIDs  []string            `json:"requestIds,omitempty"`
-	Result      string              `json:"result"` // the outcome of a successful call, or failed
-	Code        string              `json:"code,omitempty"`
+	Flags *cloud.ReleaseFlags `json:"flags,omitempty"`
+	// Tags are TagResources' tags (the mark); StoppedMode StopInstances'.
+	Tags        map[string]string `json:"tags,omitempty"`
+	StoppedMode string            `json:"stoppedMode,omitempty"`
+	ForceStop   *bool             `json:"forceStop,omitempty"`
+	DryRun      bool              `json:"dryRun"`
+	ClientToken string            `json:"clientToken"`
+	Attempts    int               `json:"attempts"`
+	RequestIDs  []string          `json:"requestIds,omitempty"`
+	Result      string            `json:"result"` // the outcome of a successful call, or failed
+	Code        string            `json:"code,omitempty"`
 }
 
 // NewRegion starts the report of one region.

@@ -103,6 +103,9 @@ type Item[P comparable] struct {
 	Params P
 	Detail string
 	ReadAt time.Time
+	// Base holds the report fields the plan knows (the owner, when the
+	// owner was told); every outcome recorded for the item starts from it.
+	Base report.Item
 }
 
 // Options configure an executor.
@@ -114,11 +117,11 @@ type Options struct {
 
 // Executor runs one operation's items in one scope.
 type Executor[P comparable, R Resource] struct {
-	op      Operation[P, R]
-	c       *call.Caller
-	rec     *report.ScopeRecorder
-	opts    Options
-	details map[string]string // why each item was chosen; read-only while batches run
+	op   Operation[P, R]
+	c    *call.Caller
+	rec  *report.ScopeRecorder
+	opts Options
+	base map[string]report.Item // each item's report fields; read-only while batches run
 }
 
 // New returns the executor of op in the scope whose calls c makes and rec
@@ -142,9 +145,11 @@ type batch[P comparable] struct {
 
 // Run writes every item, batch by batch, and records each one's outcome.
 func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) {
-	e.details = make(map[string]string, len(items))
+	e.base = make(map[string]report.Item, len(items))
 	for _, it := range items {
-		e.details[it.ID] = it.Detail
+		b := it.Base
+		b.ID, b.Detail = it.ID, it.Detail
+		e.base[it.ID] = b
 	}
 	var wg sync.WaitGroup
 	for _, b := range e.batches(items) {
@@ -202,9 +207,20 @@ func (e *Executor[P, R]) batches(items []Item[P]) []batch[P] {
 	return out
 }
 
+// item starts an outcome's record from the item's base.
+func (e *Executor[P, R]) item(id string) report.Item {
+	it, ok := e.base[id]
+	if !ok {
+		it.ID = id
+	}
+	return it
+}
+
 func (e *Executor[P, R]) hold(ids []string, reason verdict.Reason, detail string) {
 	for _, id := range ids {
-		e.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: id, Detail: detail})
+		it := e.item(id)
+		it.Detail = detail
+		e.rec.Outcome(verdict.NotAttempted, reason, it)
 	}
 }
 
@@ -215,7 +231,9 @@ func (e *Executor[P, R]) holdForDeadline(ids []string) {
 
 func (e *Executor[P, R]) fail(ids []string, f *report.Failure) {
 	for _, id := range ids {
-		e.rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code, Message: f.Message, RequestID: f.RequestID})
+		it := e.item(id)
+		it.Detail, it.Code, it.Message, it.RequestID = "", f.Code, f.Message, f.RequestID
+		e.rec.Outcome(verdict.Failed, verdict.Reason(f.Code), it)
 	}
 }
 
@@ -235,8 +253,11 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	switch {
 	case err == nil:
 		outcome := e.op.Done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun()))
+		at := e.opts.Now()
 		for _, id := range sent {
-			e.rec.Outcome(outcome, "", report.Item{ID: id, Detail: e.details[id]}) // the request ID is on the batch
+			it := e.item(id) // the request ID is on the batch
+			it.Stamp(outcome, at)
+			e.rec.Outcome(outcome, "", it)
 		}
 		e.c.Limit.Succeeded()
 		return
@@ -417,8 +438,10 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 	now := e.opts.Now()
 	for _, id := range ids {
 		r, found := fresh[id]
+		it := e.item(id)
 		if !found {
-			e.rec.Outcome(verdict.Gone, "", report.Item{ID: id, Detail: "no longer listed when re-read (" + why + ")"})
+			it.Detail = "no longer listed when re-read (" + why + ")"
+			e.rec.Outcome(verdict.Gone, "", it)
 			continue
 		}
 		v := e.op.Recheck(r, params, now)
@@ -426,7 +449,8 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 			keep = append(keep, id)
 			continue
 		}
-		e.rec.Outcome(v.Outcome, v.Reason, report.Item{ID: id, Detail: v.Detail})
+		it.Detail = v.Detail
+		e.rec.Outcome(v.Outcome, v.Reason, it)
 	}
 	return keep, true
 }

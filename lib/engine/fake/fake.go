@@ -312,3 +312,67 @@ func refusal(inst cloud.Instance, in ecsapi.DeleteInput) string {
 	}
 	return ""
 }
+
+// TagResources writes tags on instances (an existing key is overwritten);
+// one unknown ID fails the call.
+func (c *Cloud) TagResources(ctx context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionTagResources, Region: in.Region, IDs: in.InstanceIDs}, in); err != nil {
+		return ecsapi.TagOutput{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(in.InstanceIDs) > ecsapi.MaxTagIDs {
+		return ecsapi.TagOutput{}, Err(ecsapi.ActionTagResources, in.Region, "NumberExceed.ResourceIds", 400)
+	}
+	for _, id := range in.InstanceIDs {
+		if inst, ok := c.instances[id]; !ok || inst.Region != in.Region {
+			return ecsapi.TagOutput{}, Err(ecsapi.ActionTagResources, in.Region, "InvalidResourceId.NotFound", 404)
+		}
+	}
+	for _, id := range in.InstanceIDs {
+		inst := c.instances[id]
+		if inst.Tags == nil {
+			inst.Tags = map[string]string{}
+		}
+		for k, v := range in.Tags {
+			inst.Tags[k] = v
+		}
+		c.instances[id] = inst
+	}
+	return ecsapi.TagOutput{RequestID: c.requestID()}, nil
+}
+
+// StopInstances stops Running instances, all together.
+func (c *Cloud) StopInstances(ctx context.Context, in ecsapi.StopInput) (ecsapi.StopOutput, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionStopInstances, Region: in.Region, IDs: in.InstanceIDs, DryRun: in.DryRun}, in); err != nil {
+		return ecsapi.StopOutput{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range in.InstanceIDs {
+		inst, ok := c.instances[id]
+		switch {
+		case !ok || inst.Region != in.Region:
+			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InvalidInstanceId.NotFound", 404)
+		case inst.Status != "Running":
+			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "IncorrectInstanceStatus", 403)
+		}
+	}
+	if in.DryRun {
+		return ecsapi.StopOutput{RequestID: c.requestID(), DryRunPassed: true}, nil
+	}
+	for _, id := range in.InstanceIDs {
+		inst := c.instances[id]
+		inst.Status = "Stopped"
+		c.instances[id] = inst
+	}
+	return ecsapi.StopOutput{RequestID: c.requestID()}, nil
+}
+
+// Instance returns an instance as stored.
+func (c *Cloud) Instance(id string) (cloud.Instance, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in, ok := c.instances[id]
+	return clone(in), ok
+}

@@ -37,8 +37,9 @@ type Release struct {
 	RunID string
 	// ForceStop is sent with Force=true batches.
 	ForceStop bool
-	// Rules re-decide a re-read instance.
-	Rules decide.Rules
+	// Rules and Lifecycle re-decide a re-read instance.
+	Rules     decide.Rules
+	Lifecycle decide.Lifecycle
 }
 
 var _ execute.Operation[decide.Flags, cloud.Instance] = (*Release)(nil)
@@ -81,7 +82,7 @@ func (r *Release) RereadLimit() int { return ecsapi.MaxDescribeIDs }
 // Reread implements execute.Operation.
 func (r *Release) Reread(ctx context.Context, ids []string) ([]cloud.Instance, error) {
 	page, err := r.API.DescribeInstances(ctx, ecsapi.DescribeInput{Region: r.Scope.Region, InstanceIDs: ids,
-		MaxResults: ecsapi.MaxPageSize, TagKeys: TagKeys(r.Rules)})
+		MaxResults: ecsapi.MaxPageSize, TagKeys: TagKeys(r.Rules, r.Lifecycle)})
 	return page.Instances, err
 }
 
@@ -89,14 +90,14 @@ func (r *Release) Reread(ctx context.Context, ids []string) ([]cloud.Instance, e
 // with the same flags, in the region asked, is released.
 func (r *Release) Recheck(inst cloud.Instance, flags decide.Flags, now time.Time) execute.Verdict {
 	d, _ := decide.DecideIn(inst, r.Scope.Region, r.Rules, now, "re-read")
-	switch {
-	case !d.Release:
-		return execute.Verdict{Outcome: verdict.Skipped, Reason: d.Reason, Detail: "changed since listing: " + d.Detail}
-	case d.Flags != flags:
+	if d.Release && d.Flags != flags {
 		return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged,
 			Detail: "now needs flags " + flagKey(d.Flags) + "; the next run releases it"}
 	}
-	return execute.Verdict{Keep: true}
+	if !d.Release {
+		return execute.Verdict{Outcome: verdict.Skipped, Reason: d.Reason, Detail: "changed since listing: " + d.Detail}
+	}
+	return recheck(inst, r.Scope.Region, r.Rules, r.Lifecycle, now, decide.StepRelease, func(decide.Plan) bool { return true })
 }
 
 // Done implements execute.Operation.
@@ -116,8 +117,17 @@ func (r *Release) Describe(b *report.Batch, flags decide.Flags) {
 	}
 }
 
-// TagKeys are the only tags the rules read; the others are not kept.
-func TagKeys(rules decide.Rules) []string { return []string{rules.OptInKey, rules.KeepKey} }
+// TagKeys are the only tags the rules and the lifecycle read; the others
+// are not kept.
+func TagKeys(rules decide.Rules, lc decide.Lifecycle) []string {
+	keys := []string{rules.OptInKey, rules.KeepKey}
+	for _, k := range []string{lc.OwnerKey, lc.MarkKey, lc.StopMarkKey} {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
 
 func flagKey(f decide.Flags) string { return fmt.Sprintf("%t/%t", f.TerminateSubscription, f.Force) }
 

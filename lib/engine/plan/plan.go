@@ -25,12 +25,26 @@ type Caps struct {
 	PercentCapFrom int
 }
 
-// Candidate is an instance decided eligible from data read at ReadAt.
+// Candidate is an instance decided eligible (for release or stop) from
+// data read at ReadAt.
 type Candidate struct {
 	ID     string
 	Flags  decide.Flags
 	Detail string
 	ReadAt time.Time
+	// Owner, and when the owner was told (zero without a mark).
+	Owner      string
+	NotifiedAt time.Time
+}
+
+// Notice is an instance whose owner is told this run.
+type Notice struct {
+	ID, Name  string
+	Owner     string
+	ExpiresAt time.Time
+	Action    string    // release or stop
+	When      time.Time // no earlier than
+	ReadAt    time.Time
 }
 
 // Scope is the plan of one scope. Only one goroutine adds to it.
@@ -38,24 +52,28 @@ type Scope struct {
 	Scope    cloud.Scope
 	Seen     int // instances listed
 	OptedIn  int // of them, opted in and trusted: what the percent cap divides by
-	Eligible []Candidate
+	Eligible []Candidate // to release
+	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
+	Notices  []Notice    // to tell the owner about, and mark
 	// Closed: the listing failed; nothing is released here, and the scope
 	// neither counts toward the caps nor dilutes the share of the others.
 	Closed bool
 	rules  decide.Rules
+	lc     decide.Lifecycle
 	seen   map[string]struct{}
 }
 
 // NewScope starts the plan of one scope.
-func NewScope(s cloud.Scope, rules decide.Rules) *Scope {
-	return &Scope{Scope: s, rules: rules, seen: map[string]struct{}{}}
+func NewScope(s cloud.Scope, rules decide.Rules, lc decide.Lifecycle) *Scope {
+	return &Scope{Scope: s, rules: rules, lc: lc, seen: map[string]struct{}{}}
 }
 
-// Add decides one listed instance at now. fresh is false for an instance
-// already added (a listing may return it twice); it is then ignored.
-func (p *Scope) Add(inst cloud.Instance, now time.Time) (d decide.Decision, fresh bool) {
+// Add decides one listed instance at now: the rules, then the lifecycle.
+// fresh is false for an instance already added (a listing may return it
+// twice); it is then ignored.
+func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, fresh bool) {
 	if _, dup := p.seen[inst.ID]; dup {
-		return d, false
+		return lp, false
 	}
 	p.seen[inst.ID] = struct{}{}
 	p.Seen++
@@ -63,10 +81,19 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (d decide.Decision, fres
 	if _, ok := inst.Tags[p.rules.OptInKey]; ok && trusted {
 		p.OptedIn++
 	}
-	if d.Release {
-		p.Eligible = append(p.Eligible, Candidate{ID: inst.ID, Flags: d.Flags, Detail: d.Detail, ReadAt: now})
+	lp = decide.PlanLifecycle(d, inst, p.lc, now)
+	c := Candidate{ID: inst.ID, Flags: d.Flags, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt}
+	switch lp.Step {
+	case decide.StepRelease:
+		p.Eligible = append(p.Eligible, c)
+	case decide.StepStop:
+		c.Detail = d.Detail + "; stopped, and released once it has stayed stopped for the grace"
+		p.Stops = append(p.Stops, c)
+	case decide.StepNotify:
+		p.Notices = append(p.Notices, Notice{ID: inst.ID, Name: inst.Name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
+			Action: lp.Action, When: lp.When, ReadAt: now})
 	}
-	return d, true
+	return lp, true
 }
 
 // Saw reports whether the instance was added.
@@ -84,7 +111,7 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 	for _, p := range scopes {
 		if !p.Closed {
 			c.OptedIn += p.OptedIn
-			c.Eligible += len(p.Eligible)
+			c.Eligible += len(p.Eligible) + len(p.Stops) // the caps count releases and stops
 		}
 	}
 	if c.OptedIn > 0 {

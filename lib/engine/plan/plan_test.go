@@ -13,7 +13,7 @@ import (
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func scope(region string, eligible, later int) *plan.Scope {
-	p := plan.NewScope(cloud.Scope{Region: region}, decide.Rules{OptInKey: "exp", KeepKey: "keep"})
+	p := plan.NewScope(cloud.Scope{Region: region}, decide.Rules{OptInKey: "exp", KeepKey: "keep"}, decide.Lifecycle{})
 	for i := range eligible + later {
 		expiry := "2026-01-01"
 		if i >= eligible {
@@ -54,7 +54,7 @@ func TestCapCheckIsPureAndSkipsClosedScopes(t *testing.T) {
 }
 
 func TestAddIgnoresRepeatsAndUntrustedAnswers(t *testing.T) {
-	p := plan.NewScope(cloud.Scope{Region: "r"}, decide.Rules{OptInKey: "exp", KeepKey: "keep"})
+	p := plan.NewScope(cloud.Scope{Region: "r"}, decide.Rules{OptInKey: "exp", KeepKey: "keep"}, decide.Lifecycle{})
 	in := cloud.Instance{ID: "i-1", Region: "r", Status: "Stopped", ChargeType: "PostPaid", Tags: map[string]string{"exp": "2026-01-01"}}
 	if _, fresh := p.Add(in, now); !fresh {
 		t.Fatal("first add not fresh")
@@ -64,7 +64,7 @@ func TestAddIgnoresRepeatsAndUntrustedAnswers(t *testing.T) {
 	}
 	other := in
 	other.ID, other.Region = "i-2", "elsewhere"
-	if d, _ := p.Add(other, now); d.Release || d.Reason != decide.ReasonInvalidData {
+	if d, _ := p.Add(other, now); d.Step != decide.StepSkip || d.Reason != decide.ReasonInvalidData {
 		t.Fatalf("an answer from another region: %+v", d)
 	}
 	if p.Seen != 2 || p.OptedIn != 1 || len(p.Eligible) != 1 {
