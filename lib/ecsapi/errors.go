@@ -71,7 +71,7 @@ var instanceCodes = map[string]bool{
 	"InvalidInstanceIds.ValueNotSupported":     true,
 	// StopInstances: an expired subscription, or an instance type that
 	// cannot be stopped.
-	"InstanceExpiredOrInArrears":  true,
+	"InstanceExpiredOrInArrears":   true,
 	"InvalidInstanceId.NotSupport": true,
 }
 

@@ -84,7 +84,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 		}
 		for _, x := range list {
 			x.sr.marks = append(x.sr.marks, execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base: report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)},
+				Base:   report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)},
 				Detail: fmt.Sprintf("told %s via %s: %s no earlier than %s", who, channel, actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))})
 		}
 	}

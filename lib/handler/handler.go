@@ -250,7 +250,15 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 		now = time.Now
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.GroupAttrs("settings", cfg.Describe()...))
-	eng := engine.New(cfg.Engine(runID, now), logger)
+	opts := cfg.Engine(runID, now)
+	notifier, err := cfg.Notifier()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	if notifier != nil {
+		opts.Notifier = notifier
+	}
+	eng := engine.New(opts, logger)
 	regions := cfg.Regions
 	switch {
 	case cfg.AllRegions:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
 // Engine maps the settings onto the engine's options: the one place where
@@ -23,5 +24,27 @@ func (s Settings) Engine(runID string, now func() time.Time) engine.Options {
 		BatchConcurrency:  s.BatchConcurrency,
 		RunID:             runID,
 		Now:               now,
+		Lifecycle:         s.Lifecycle(),
 	}
+}
+
+// Lifecycle is the notice, grace and stop settings as the rules read them.
+func (s Settings) Lifecycle() decide.Lifecycle {
+	return decide.Lifecycle{
+		On:          s.GraceOn(),
+		Notice:      s.Notice,
+		Grace:       s.Grace,
+		MarkKey:     s.MarkTag,
+		StopMarkKey: s.StopMarkTag(),
+		OwnerKey:    s.OwnerTag,
+		Stop:        s.Running == RunningStop,
+	}
+}
+
+// Notifier builds the notices' channel; nil when no channel is set.
+func (s Settings) Notifier() (*notify.Notifier, error) {
+	if s.NotifyURL == "" {
+		return nil, nil
+	}
+	return notify.New(notify.Config{Kind: s.NotifyKind, URL: s.NotifyURL, Secret: s.NotifySecret, KeepTag: s.KeepTag, OptInTag: s.TagKey})
 }

@@ -50,8 +50,8 @@ type Notice struct {
 // Scope is the plan of one scope. Only one goroutine adds to it.
 type Scope struct {
 	Scope    cloud.Scope
-	Seen     int // instances listed
-	OptedIn  int // of them, opted in and trusted: what the percent cap divides by
+	Seen     int         // instances listed
+	OptedIn  int         // of them, opted in and trusted: what the percent cap divides by
 	Eligible []Candidate // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark

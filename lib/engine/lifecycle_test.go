@@ -1,0 +1,327 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// notifier records notices and can refuse them.
+type notifier struct {
+	mu       sync.Mutex
+	notices  []notify.Notice
+	reports  []notify.Summary
+	failNext int
+}
+
+func (n *notifier) Kind() string { return "test" }
+
+func (n *notifier) Notify(_ context.Context, x notify.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.failNext > 0 {
+		n.failNext--
+		return errors.New("notice not delivered: test: errcode 310000 sign not match")
+	}
+	n.notices = append(n.notices, x)
+	return nil
+}
+
+func (n *notifier) Report(_ context.Context, s notify.Summary) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reports = append(n.reports, s)
+	return nil
+}
+
+func (n *notifier) told() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var ids []string
+	for _, x := range n.notices {
+		for _, it := range x.Items {
+			ids = append(ids, it.InstanceID)
+		}
+	}
+	return ids
+}
+
+var lifecycle = decide.Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: "reaper-notified",
+	StopMarkKey: "reaper-notified-stopped", OwnerKey: "owner"}
+
+// days runs the engine at each of the given times against c.
+type days struct {
+	t     *testing.T
+	c     *fake.Cloud
+	n     *notifier
+	opts  engine.Options
+	clock time.Time
+}
+
+func (d *days) at(when time.Time) (*report.Report, error) {
+	d.t.Helper()
+	d.clock = when
+	opts := d.opts
+	opts.Now = func() time.Time { return d.clock }
+	opts.RunID = "tick@" + when.Format(time.RFC3339)
+	if d.n != nil {
+		opts.Notifier = d.n
+	}
+	return engine.New(opts, nil).RunRegions(d.t.Context(), d.c, "", []string{"r-1"})
+}
+
+func instance(id, status, expiry, owner string) cloud.Instance {
+	return cloud.Instance{ID: id, Name: "vm-" + id, Region: "r-1", Status: status, ChargeType: "PostPaid", CreationTime: "2026-01-01T00:00Z",
+		Tags: map[string]string{optIn: expiry, "owner": owner}}
+}
+
+var day0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func TestLifecycleNoticeGraceRelease(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-a", "Stopped", "2026-12-02", "alice"), // expires tomorrow: told today
+		instance("i-b", "Stopped", "2026-11-01", "bob"),   // long expired, never told: told at once
+		instance("i-c", "Stopped", "2026-12-20", "alice"), // not yet in the notice window
+	})
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	d := &days{t: t, c: c, n: n, opts: opts}
+
+	rep, err := d.at(day0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.told(); !slices.Equal(got, []string{"i-a", "i-b"}) {
+		t.Fatalf("told %v, want i-a and i-b", got)
+	}
+	if len(c.Released()) != 0 {
+		t.Fatal("released on the day of the notice")
+	}
+	out := outcomes(rep)
+	if out["i-a"] != "notified/" || out["i-b"] != "notified/" || out["i-c"] != "skipped/not-expired" {
+		t.Fatalf("outcomes %v", out)
+	}
+	for _, id := range []string{"i-a", "i-b"} {
+		inst, _ := c.Instance(id)
+		if inst.Tags["reaper-notified"] != "2026-12-01T12:00:00Z" {
+			t.Errorf("%s mark %q", id, inst.Tags["reaper-notified"])
+		}
+	}
+
+	// The same day again: nobody is told twice, nothing is released.
+	if _, err := d.at(day0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.told()) != 2 || len(c.Released()) != 0 {
+		t.Fatalf("repeat run: told %v, released %v", n.told(), c.Released())
+	}
+
+	// Grace passed for both (the mark is a day old; i-a expired at midnight).
+	rep, err = d.at(day0.Add(24 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Released(); !slices.Equal(got, []string{"i-a", "i-b"}) {
+		t.Fatalf("released %v after the grace", got)
+	}
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			for _, it := range g.Instances {
+				if g.Outcome == "released" && (it.NotifiedAt != "2026-12-01T12:00:00Z" || it.ReleasedAt == "" || it.Owner == "") {
+					t.Errorf("released item %+v lacks its times or owner", it)
+				}
+			}
+		}
+	}
+	if len(n.reports) != 1 || n.reports[0].Released != 2 {
+		t.Errorf("summaries %+v: want one after the run that released", n.reports)
+	}
+}
+
+func TestOwnerWhoExtendsTheExpiryIsToldAgain(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-x", "Stopped", "2026-12-02", "alice")})
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	d := &days{t: t, c: c, n: n, opts: opts}
+	if _, err := d.at(day0); err != nil {
+		t.Fatal(err)
+	}
+	c.Mutate("i-x", func(i *cloud.Instance) { i.Tags[optIn] = "2026-12-10" }) // the owner pushes it out
+	if _, err := d.at(day0.Add(30 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Released()) != 0 {
+		t.Fatal("released after the owner extended the expiry")
+	}
+	rep, err := d.at(time.Date(2026, 12, 9, 12, 0, 0, 0, time.UTC)) // inside the new notice window
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.told(); len(got) != 2 || outcomes(rep)["i-x"] != "notified/" {
+		t.Fatalf("told %v, outcome %s: want a fresh notice for the new expiry", got, outcomes(rep)["i-x"])
+	}
+}
+
+func TestNoticeThatFailsMarksNothing(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-f", "Stopped", "2026-11-01", "carol")})
+	n := &notifier{failNext: 1}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	d := &days{t: t, c: c, n: n, opts: opts}
+	rep, err := d.at(day0)
+	if !errors.Is(err, engine.ErrNoticeFailed) || !strings.Contains(err.Error(), "sign not match") || rep.Error == "" {
+		t.Fatalf("err %v: want the run to fail naming the channel's answer", err)
+	}
+	if inst, _ := c.Instance("i-f"); inst.Tags["reaper-notified"] != "" {
+		t.Fatal("marked after a notice that was not delivered")
+	}
+	if c.Count(ecsapi.ActionTagResources) != 0 {
+		t.Error("TagResources called for an undelivered notice")
+	}
+	// Much later: still no release without a delivered notice; this tick tells.
+	if _, err := d.at(day0.Add(72 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Released()) != 0 || len(n.told()) != 1 {
+		t.Fatalf("released %v, told %v", c.Released(), n.told())
+	}
+}
+
+func TestMarkThatFailsReleasesNothing(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-m", "Stopped", "2026-11-01", "dave")})
+	failTags := true
+	c.Fault = func(action string, in any) error {
+		if action == ecsapi.ActionTagResources && failTags {
+			return fake.Err(action, "r-1", "InvalidParameter", 400)
+		}
+		return nil
+	}
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	d := &days{t: t, c: c, n: n, opts: opts}
+	rep, err := d.at(day0)
+	if !errors.Is(err, engine.ErrReleaseFailed) || outcomes(rep)["i-m"] != "failed/InvalidParameter" {
+		t.Fatalf("err %v, outcome %s", err, outcomes(rep)["i-m"])
+	}
+	failTags = false
+	if _, err := d.at(day0.Add(48 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Released()) != 0 || len(n.told()) != 2 {
+		t.Fatalf("released %v, told %v: an unrecorded notice is sent again, and nothing goes on it", c.Released(), n.told())
+	}
+}
+
+func TestStopThenRelease(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-r", "Running", "2026-11-01", "erin")})
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Lifecycle.Stop = true
+	d := &days{t: t, c: c, n: n, opts: opts}
+	if rep, err := d.at(day0); err != nil || outcomes(rep)["i-r"] != "notified/" {
+		t.Fatalf("day 0: %v %v", err, outcomes(rep))
+	}
+	if n.notices[0].Items[0].Action != "stop" {
+		t.Errorf("notice says %q, want stop", n.notices[0].Items[0].Action)
+	}
+	rep, err := d.at(day0.Add(25 * time.Hour))
+	if err != nil || outcomes(rep)["i-r"] != "stopped/" {
+		t.Fatalf("day 1: %v %v", err, outcomes(rep))
+	}
+	if inst, _ := c.Instance("i-r"); inst.Status != "Stopped" || inst.Tags["reaper-notified-stopped"] == "" {
+		t.Fatalf("after the stop: %+v", inst)
+	}
+	if rep, err := d.at(day0.Add(30 * time.Hour)); err != nil || outcomes(rep)["i-r"] != "skipped/in-grace" || len(c.Released()) != 0 {
+		t.Fatalf("stopped for 5 hours: %v %v", err, outcomes(rep))
+	}
+	if _, err := d.at(day0.Add(50 * time.Hour)); err != nil || !slices.Equal(c.Released(), []string{"i-r"}) {
+		t.Fatalf("stopped for a day: %v, released %v", err, c.Released())
+	}
+}
+
+func TestDryRunSendsAndMarksNothing(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-d", "Stopped", "2026-11-01", "frank")})
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.DryRun = true
+	d := &days{t: t, c: c, n: n, opts: opts}
+	rep, err := d.at(day0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.told()) != 0 || c.Count(ecsapi.ActionTagResources) != 0 || len(n.reports) != 0 {
+		t.Fatal("a dry run sent a notice or wrote a tag")
+	}
+	detail := ""
+	for _, g := range rep.Regions[0].Groups {
+		if g.Outcome == "would-notify" {
+			detail = g.Instances[0].Detail
+		}
+	}
+	if !strings.Contains(detail, "would tell frank") || !strings.Contains(detail, "reaper-notified=2026-12-01T12:00:00Z") {
+		t.Errorf("would-notify detail %q: want the notice and the mark it would write", detail)
+	}
+}
+
+// Overlapping runs of one tick may both tell the owner, but neither
+// releases before the grace.
+func TestOverlappingRunsNeverReleaseEarly(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-o", "Stopped", "2026-11-01", "gina")})
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Notifier = n
+	opts.Now = func() time.Time { return day0 }
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = engine.New(opts, nil).RunRegions(t.Context(), c, "", []string{"r-1"})
+		}()
+	}
+	wg.Wait()
+	if len(c.Released()) != 0 {
+		t.Fatal("an overlapping run released before the grace")
+	}
+	if len(n.told()) == 0 {
+		t.Fatal("nobody was told")
+	}
+}
+
+// Stops count toward the caps like releases.
+func TestCapsCountStops(t *testing.T) {
+	var fleet []cloud.Instance
+	for _, id := range []string{"i-1", "i-2", "i-3"} {
+		in := instance(id, "Running", "2026-11-01", "hal")
+		in.Tags["reaper-notified"] = "2026-11-20T00:00:00Z"
+		fleet = append(fleet, in)
+	}
+	c := fake.New(fleet)
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Lifecycle.Stop = true
+	opts.MaxRelease = 2
+	d := &days{t: t, c: c, opts: opts}
+	rep, err := d.at(day0)
+	if !errors.Is(err, engine.ErrCapExceeded) || rep.Cap.Eligible != 3 || c.Count(ecsapi.ActionStopInstances) != 0 {
+		t.Fatalf("err %v, cap %+v", err, rep.Cap)
+	}
+}
