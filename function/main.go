@@ -29,6 +29,11 @@ const reexecMarker = "ECS_REAPER_SDK_DEBUG_DROPPED"
 // REAPER_LOCAL_RELEASE=true.
 var localBuild string
 
+// testClock is set to "trigger" by test builds only: the run's clock is
+// then the timer event's triggerTime, so the tests can run the binary over
+// simulated days. Production builds never set it.
+var testClock string
+
 func main() {
 	dropSDKDebug()
 	if os.Getenv(reexecMarker) != "" {
@@ -37,7 +42,8 @@ func main() {
 	}
 	if _, onFC := os.LookupEnv("FC_RUNTIME_API"); onFC {
 		handler.SetMemoryLimit(os.LookupEnv) // 128 MB functions: keep GC garbage in bounds
-		h := &handler.Handler{Lookup: os.LookupEnv, Environ: os.Environ, Logger: handler.NewLogger(os.Stdout), LocalBuild: localBuild == "true"}
+		h := &handler.Handler{Lookup: os.LookupEnv, Environ: os.Environ, Logger: handler.NewLogger(os.Stdout),
+			LocalBuild: localBuild == "true", ClockFromTrigger: testClock == "trigger"}
 		fc.Start(h.Invoke) // serves invocations until the instance is stopped
 		return
 	}

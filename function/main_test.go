@@ -73,6 +73,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	built.Remove()
 	cliBuilt.Remove()
+	clockBuilt.Remove()
 	os.Exit(code)
 }
 

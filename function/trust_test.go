@@ -170,7 +170,7 @@ func TestUnknownEventFieldsStillRun(t *testing.T) {
 func TestEveryRecordCarriesTheRunID(t *testing.T) {
 	s := startStack(t)
 	s.ecs.Inject(ecsdouble.Rule{Action: "DeleteInstances", Region: "cn-shanghai", Fault: ecsdouble.Error(400, "InvalidParameter")})
-	wantError(t, s.invoke(t, "e2e-logs", timerEvent("")), "failed to release")
+	wantError(t, s.invoke(t, "e2e-logs", timerEvent("")), "instances failed")
 	s.proc.Stop()
 	n := 0
 	for _, line := range bytes.Split([]byte(s.proc.Stdout()), []byte("\n")) {

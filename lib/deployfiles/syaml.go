@@ -213,6 +213,9 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 					p.add(sat, "must set %s: FC runs a static linux/amd64 binary", env)
 				}
 			}
+			if strings.Contains(run, "main.testClock") {
+				p.add(sat, "must not set main.testClock: that is the tests' clock, never a deployed one")
+			}
 			marked := strings.Contains(run, LocalBuildFlag)
 			switch {
 			case strings.Contains(hook, "deploy") && marked:

@@ -458,7 +458,7 @@ func runError(rep *report.Report) error {
 		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
 	}
 	if n := rep.Totals.Outcomes[string(verdict.Failed)]; n > 0 {
-		errs = append(errs, fmt.Errorf("%w: %d instances failed to release; see the report's failed instances", ErrReleaseFailed, n))
+		errs = append(errs, fmt.Errorf("%w: %d instances failed (a release, stop or mark that did not happen); see the report's failed instances", ErrReleaseFailed, n))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)

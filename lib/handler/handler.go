@@ -116,6 +116,11 @@ type Handler struct {
 	// the developer's own credentials against the real account, so it
 	// only dry-runs unless REAPER_LOCAL_RELEASE=true.
 	LocalBuild bool
+	// ClockFromTrigger makes a run's clock the timer event's triggerTime
+	// (plus the time the run has taken). Only test builds set it (-ldflags
+	// -X main.testClock=trigger): it lets the tests run the binary over
+	// simulated days.
+	ClockFromTrigger bool
 }
 
 // Invoke is the FC handler: func(context.Context, []byte) (*report.Report, error).
@@ -141,6 +146,11 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, err
 	runID := "invalid-event@" + now().UTC().Format(time.RFC3339)
 	if evErr == nil {
 		runID = *ev.TriggerName + "@" + *ev.TriggerTime
+		if h.ClockFromTrigger {
+			trigger, _ := time.Parse(time.RFC3339, *ev.TriggerTime) // ParseTimerEvent checked it
+			start := time.Now()
+			now = func() time.Time { return trigger.Add(time.Since(start)) }
+		}
 	}
 	logger = base.With("run_id", runID)
 	var rep *report.Report

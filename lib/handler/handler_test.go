@@ -265,7 +265,7 @@ func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
 		}, want: engine.ErrRegionFailed, mention: "Forbidden.RAM"},
 		{name: "an instance fails", setup: func(s *ecsdouble.Server) {
 			s.Inject(ecsdouble.Rule{Action: "DeleteInstances", Fault: ecsdouble.Error(400, "InvalidParameter")})
-		}, want: engine.ErrReleaseFailed, mention: "failed to release"},
+		}, want: engine.ErrReleaseFailed, mention: "instances failed"},
 		{name: "a region that does not exist", env: map[string]string{"REAPER_REGIONS": "cn-hangzhou,xx-nowhere-9"}, want: engine.ErrRegionFailed, mention: "xx-nowhere-9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
