@@ -336,3 +336,13 @@ func TestValidateWarnsAboutShortTimeouts(t *testing.T) {
 func TestMisspeltSettingIsRefused(t *testing.T) {
 	run(t, map[string]string{"REAPER_DRYRUN": "true"}, "", "demo").must(t, cli.ExitUsage, "REAPER_DRYRUN is not a setting", "did you mean REAPER_DRY_RUN?")
 }
+
+// plan --horizon forecasts the coming days on the same rules, per day and
+// owner, and writes nothing.
+func TestPlanForecast(t *testing.T) {
+	r := run(t, map[string]string{"REAPER_GRACE": "1d"}, "", "plan", "--demo", "--horizon", "3d")
+	r.must(t, cli.ExitOK, "Forecast from", "notified 5", "released 5", "i-bp1demostopdate002")
+	j := run(t, map[string]string{"REAPER_GRACE": "1d"}, "", "plan", "--demo", "--horizon", "3d", "--json")
+	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
+	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")
+}

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
@@ -82,9 +85,13 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 `+runSettingsNote, `
   export ALIBABA_CLOUD_ACCESS_KEY_ID=... ALIBABA_CLOUD_ACCESS_KEY_SECRET=...
   go run ./function plan --region cn-hangzhou
-  REAPER_REGIONS=all go run ./function plan --json > plan.json`, true)
+  REAPER_REGIONS=all go run ./function plan --json > plan.json
+  REAPER_NOTIFY_URL=... go run ./function plan --horizon 7d   # the coming week, per day and owner
+  go run ./function plan --demo --horizon 7d`, true)
 	var f sweepFlags
 	addSweepFlags(fs, &f)
+	horizon := fs.String("horizon", "", "instead of a dry run, forecast the coming days (e.g. 7d): what will be notified, stopped and released, per day and owner")
+	demo := fs.Bool("demo", false, "run against the ECS double with the demo fleet instead of your account")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
@@ -93,12 +100,87 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 		return fail(env, "plan", err)
 	}
 	cfg.DryRun = true
-	t, err := accountTarget(env, cfg)
+	var t *target
+	if *demo {
+		t, err = demoTarget(cfg, "")
+	} else {
+		t, err = accountTarget(env, cfg)
+	}
 	if err != nil {
 		return fail(env, "plan", err)
 	}
+	defer t.close()
+	if *horizon != "" {
+		return forecast(ctx, env, t, *horizon, f)
+	}
 	_, code := sweepOnce(ctx, env, "plan", t, f)
 	return code
+}
+
+// forecast prints what the coming days will bring.
+func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sweepFlags) int {
+	horizon, err := time.ParseDuration(horizonFlag)
+	if err != nil {
+		if horizon, err = decide.ParseTTL(horizonFlag); err != nil {
+			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration such as 7d or 72h", errUsage, horizonFlag))
+		}
+	}
+	api, err := t.api()
+	if err != nil {
+		return fail(env, "plan", err)
+	}
+	fc, err := handler.Forecast(ctx, api, t.cfg, t.defaultRegion, horizon, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fail(env, "plan", err)
+	}
+	if f.json {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(fc); err != nil {
+			return fail(env, "plan", err)
+		}
+	} else {
+		writeForecast(env.Stdout, fc)
+	}
+	if len(fc.Errors) > 0 {
+		fmt.Fprintf(env.Stderr, "plan: %d regions could not be listed; the forecast leaves them out\n", len(fc.Errors))
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func writeForecast(w io.Writer, fc *engine.Forecast) {
+	fmt.Fprintf(w, "Forecast from %s for %s (hourly ticks, every notice delivered):\n", fc.From.Format(time.RFC3339), fc.Horizon)
+	for _, e := range fc.Errors {
+		fmt.Fprintf(w, "  NOT LISTED %s\n", e)
+	}
+	if len(fc.Days) == 0 {
+		fmt.Fprintln(w, "  nothing is due")
+	}
+	for _, d := range fc.Days {
+		fmt.Fprintf(w, "%s\n", d.Date)
+		owners := make([]string, 0, len(d.Owners))
+		for o := range d.Owners {
+			owners = append(owners, o)
+		}
+		sort.Strings(owners)
+		for _, o := range owners {
+			x := d.Owners[o]
+			name := o
+			if name == "" {
+				name = "(no owner tag)"
+			}
+			fmt.Fprintf(w, "  %-24s notified %d, stopped %d, released %d\n", name, len(x.Notified), len(x.Stopped), len(x.Released))
+			for _, part := range []struct {
+				what string
+				ids  []string
+			}{{"notified", x.Notified}, {"stopped", x.Stopped}, {"released", x.Released}} {
+				if len(part.ids) > 0 {
+					fmt.Fprintf(w, "    %-9s %s\n", part.what, strings.Join(part.ids, " "))
+				}
+			}
+		}
+	}
 }
 
 func runRun(ctx context.Context, env *Env, args []string) int {

@@ -325,3 +325,50 @@ func TestCapsCountStops(t *testing.T) {
 		t.Fatalf("err %v, cap %+v", err, rep.Cap)
 	}
 }
+
+func TestForecastPlaysTheLifecycleForward(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-soon", "Stopped", "2026-12-03", "alice"),
+		instance("i-late", "Stopped", "2026-12-06", "bob"),
+		instance("i-run", "Running", "2026-11-01", "alice"),
+		instance("i-far", "Stopped", "2027-06-01", "alice"),
+	})
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Lifecycle.Stop = true
+	opts.Now = func() time.Time { return day0 }
+	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{} // id → "date step"
+	for _, d := range fc.Days {
+		for _, o := range d.Owners {
+			for _, id := range o.Notified {
+				got[id+" notified"] = d.Date
+			}
+			for _, id := range o.Stopped {
+				got[id+" stopped"] = d.Date
+			}
+			for _, id := range o.Released {
+				got[id+" released"] = d.Date
+			}
+		}
+	}
+	want := map[string]string{
+		"i-soon notified": "2026-12-02", "i-soon released": "2026-12-03",
+		"i-late notified": "2026-12-05", "i-late released": "2026-12-06",
+		"i-run notified": "2026-12-01", "i-run stopped": "2026-12-02", "i-run released": "2026-12-03",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s on %q, want %s", k, got[k], v)
+		}
+	}
+	if _, ok := got["i-far notified"]; ok {
+		t.Error("an instance due next year is in a 7-day forecast")
+	}
+	if len(c.Released()) != 0 || c.Count(ecsapi.ActionTagResources) != 0 || c.Count(ecsapi.ActionDeleteInstances) != 0 {
+		t.Error("a forecast wrote to the cloud")
+	}
+}

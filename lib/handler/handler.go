@@ -17,6 +17,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -303,6 +304,33 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 		rep.Error = err.Error()
 	}
 	return rep, err
+}
+
+// Forecast lists the settings' regions (reads only) and plays the
+// lifecycle forward over horizon: what will be notified, stopped and
+// released in the coming days, per day and owner, on the same rules.
+func Forecast(ctx context.Context, api API, cfg settings.Settings, defaultRegion string, horizon time.Duration, now func() time.Time, logger *slog.Logger) (*engine.Forecast, error) {
+	if now == nil {
+		now = time.Now
+	}
+	eng := engine.New(cfg.Engine("forecast", now), logger)
+	regions := cfg.Regions
+	switch {
+	case cfg.AllRegions:
+		var err error
+		if regions, err = eng.Regions(ctx, api); err != nil {
+			return nil, err
+		}
+	case len(regions) == 0 && defaultRegion != "":
+		regions = []string{defaultRegion}
+	case len(regions) == 0:
+		return nil, fmt.Errorf("%w: no region: set REAPER_REGIONS or run where FC_REGION is set", ErrSettings)
+	}
+	targets := make([]engine.Target, 0, len(regions))
+	for _, r := range regions {
+		targets = append(targets, engine.Target{Scope: cloud.Scope{Region: r}, API: api})
+	}
+	return eng.Forecast(ctx, targets, horizon)
 }
 
 // capAdvice names the settings to raise and the values that would let

@@ -44,6 +44,7 @@ func (n *Notifier) lines(notice Notice, mention string) (title string, body []st
 			it.InstanceID, name, where, when(it.ExpiresAt), verb(it.Action), when(it.When)))
 	}
 	body = append(body, fmt.Sprintf("To keep an instance: add the tag %s (any value), or set %s to a later expiry.", n.cfg.KeepTag, n.cfg.OptInTag))
+	body = append(body, "Nothing is released before this notice is recorded on the instance; if it cannot be, you are told again on the next run.")
 	return title, body
 }
 
