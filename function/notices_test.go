@@ -238,3 +238,68 @@ func TestBinaryDryRunSendsNothing(t *testing.T) {
 		t.Errorf("outcome %s", got)
 	}
 }
+
+// Repeated runs tell nobody twice; an owner who pushes the expiry out is
+// told again only for the new one; overlapping invocations of one tick (two
+// function instances) never release before the grace.
+func TestBinaryRepeatedOverlappingAndExtended(t *testing.T) {
+	l := startLifecycle(t)
+	decodeReport(t, l.tick(t, lifeDay0))
+	decodeReport(t, l.tick(t, lifeDay0.Add(time.Hour))) // a repeat the same day
+	if n := len(l.hook.Messages()); n != 1 {
+		t.Fatalf("%d messages after a repeated run, want the one digest", n)
+	}
+	l.ecs.Mutate("i-bp1life000000001", func(in *ecsdouble.Instance) { in.Tags["reaper-expires"] = "2026-12-15" })
+	decodeReport(t, l.tick(t, lifeDay0.Add(30*time.Hour)))
+	if n := len(l.ecs.Released()); n != 0 {
+		t.Fatalf("released %d after the owner extended the expiry", n)
+	}
+	rep := decodeReport(t, l.tick(t, time.Date(2026, 12, 14, 6, 0, 0, 0, time.UTC)))
+	if got := outcomeOf(rep, "i-bp1life000000001"); got != "notified/" {
+		t.Fatalf("inside the new notice window: %s, want a fresh notice", got)
+	}
+
+	// A second function instance: both invoked for one tick at once.
+	other, err := fcdouble.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	proc, err := fcdouble.StartFunction(context.Background(), clockBinary(t), []string{
+		"REAPER_ECS_ENDPOINT=" + l.ecs.URL(), "REAPER_REGIONS=cn-hangzhou", "REAPER_NOTIFY_URL=" + l.hook.URL(notify.DingTalk),
+		"REAPER_NOTIFY_KIND=dingtalk", "REAPER_NOTIFY_SECRET=" + hookSecret, "REAPER_MAX_RELEASE_PERCENT=100"}, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Stop()
+	when := time.Date(2026, 12, 15, 3, 0, 0, 0, time.UTC) // expired, 21 h after the fresh notice: inside its grace
+	l.mu.Lock()
+	l.clock = when
+	l.mu.Unlock()
+	ev, _ := json.Marshal(map[string]string{"triggerTime": when.Format(time.RFC3339), "triggerName": "hourly", "payload": ""})
+	var wg sync.WaitGroup
+	results := make([]fcdouble.Result, 2)
+	errs := make([]error, 2)
+	for i, srv := range []*fcdouble.Server{l.fc, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			results[i], errs[i] = srv.Invoke(ctx, fcdouble.Invocation{RequestID: "overlap-" + string(rune('a'+i)), Event: ev, Timeout: 2 * time.Minute,
+				Credentials: creds, Region: "cn-hangzhou"})
+		}()
+	}
+	wg.Wait()
+	for i := range results {
+		if errs[i] != nil || results[i].Err != nil {
+			t.Fatalf("overlapping invocation %d: %v %+v", i, errs[i], results[i].Err)
+		}
+		if got := outcomeOf(decodeReport(t, results[i]), "i-bp1life000000001"); got != "skipped/in-grace" {
+			t.Errorf("overlapping invocation %d: %s, want in-grace", i, got)
+		}
+	}
+	if _, ok := l.ecs.Instance("i-bp1life000000001"); !ok {
+		t.Fatal("an overlapping run released inside the grace")
+	}
+}

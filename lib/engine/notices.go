@@ -45,7 +45,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 	}
 	slices.Sort(owners)
 	lc := e.opts.Lifecycle
-	channel := "no channel (REAPER_NOTIFY_URL unset): marked only"
+	channel := "no channel"
 	if e.opts.Notifier != nil {
 		channel = e.opts.Notifier.Kind()
 	}
@@ -83,9 +83,12 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 			}
 		}
 		for _, x := range list {
+			detail := fmt.Sprintf("told %s via %s: %s no earlier than %s", who, channel, actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
+			if e.opts.Notifier == nil {
+				detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
+			}
 			x.sr.marks = append(x.sr.marks, execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base:   report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)},
-				Detail: fmt.Sprintf("told %s via %s: %s no earlier than %s", who, channel, actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))})
+				Base: report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail})
 		}
 	}
 	if len(failed) > 0 {

@@ -12,7 +12,7 @@ import (
 )
 
 // WriteText writes rep for people: per region a table of instances
-// (ID, outcome, reason, detail) and the DeleteInstances batches, then a
+// (ID, outcome, reason, detail) and the write batches, then a
 // summary of totals, API calls, the cap check, duration and completeness.
 // The JSON report stays the machine-readable form; this one is for terminals.
 func WriteText(w io.Writer, rep *Report) error {
@@ -64,7 +64,7 @@ func writeRegion(w *bufio.Writer, r *Region) {
 		_ = tw.Flush()
 	}
 	if len(r.Batches) > 0 {
-		fmt.Fprintln(w, "  DeleteInstances batches:")
+		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "    IDS\tFLAGS\tRESULT\tATTEMPTS\tCLIENT TOKEN\tREQUEST IDS")
 		for _, b := range r.Batches {
@@ -90,7 +90,7 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 	if len(t.Reasons) > 0 {
 		fmt.Fprintf(w, "  reasons:    %s\n", counts(t.Reasons))
 	}
-	fmt.Fprintf(w, "  API calls:  %s; %d DeleteInstances batches\n", counts(t.Calls), t.Batches)
+	fmt.Fprintf(w, "  API calls:  %s; %d write batches\n", counts(t.Calls), t.Batches)
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {

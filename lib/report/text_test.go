@@ -57,7 +57,7 @@ func TestWriteText(t *testing.T) {
 		"no opted-in instances",
 		"outcomes:   failed 1, released 1, skipped 1",
 		"reasons:    skipped/running 1",
-		"API calls:  DeleteInstances 2, DescribeInstances 1; 2 DeleteInstances batches",
+		"API calls:  DeleteInstances 2, DescribeInstances 1; 2 write batches",
 		"cap check:  2 eligible of 3 opted in (66.7%); caps 100 instances and 50%: EXCEEDED, nothing released",
 		"duration:   1.5s",
 		"complete:   NO",
