@@ -27,6 +27,13 @@ type RegionShape struct {
 	// instance with the opt-in and the keep tag makes two.
 	TagEntries int
 	Eligible   map[decide.Flags]int // eligible instances by flag group
+	// Disks, Snapshots and EIPs in the region: the leftover listings page
+	// through them (DescribeDisks 500 a page, DescribeSnapshots and
+	// DescribeEipAddresses 100); the benchmark fleets have none.
+	Disks, Snapshots, EIPs int
+	// InstanceDisks: some eligible instance has a disk (then the
+	// snapshots are listed too).
+	InstanceDisks bool
 }
 
 // EligibleTotal is the number of eligible instances in the region.
@@ -53,11 +60,13 @@ type RegionFloor struct {
 	Listing  int            // listing calls
 	Releases int            // DeleteInstances calls
 	Rechecks int            // DescribeInstances re-reads of data older than the freshness window
-	Time     time.Duration  // (Listing + Rechecks + Releases) × latency, one call after another
+	// Leftovers are the listings of what the releases leave billed.
+	Leftovers int
+	Time      time.Duration // (Listing + Rechecks + Releases) × latency, one call after another
 }
 
 // Total is every call of the region.
-func (r RegionFloor) Total() int { return r.Listing + r.Releases + r.Rechecks }
+func (r RegionFloor) Total() int { return r.Listing + r.Releases + r.Rechecks + r.Leftovers }
 
 // Floor is the API floor of a whole fleet.
 type Floor struct {
@@ -82,6 +91,9 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 //	                                                   if N ≥ 1,000 (the tag filter's cap)
 //	releases = Σ over flag groups ⌈eligible in group/100⌉ DeleteInstances
 //	rechecks = Σ over flag groups ⌈stale share × eligible in group/100⌉
+//	leftover = ⌈EIPs/100⌉ DescribeEipAddresses + ⌈disks/500⌉ DescribeDisks
+//	           (+ ⌈snapshots/100⌉ DescribeSnapshots when the instances have
+//	           disks), each at least 1, when the region has eligible instances
 //
 // with T the ListTagResources entries (one per tag of each opted-in
 // instance). A region's releases start when its listing ends, after
@@ -123,6 +135,17 @@ func ComputeFloor(shapes []RegionShape, latency, freshness time.Duration) Floor 
 		}
 		r.Calls[ecsapi.ActionDeleteInstances] += r.Releases
 		r.Calls[ecsapi.ActionDescribeInstances] += r.Rechecks
+		if s.EligibleTotal() > 0 {
+			eips, disks := max(1, ceilDiv(s.EIPs, 100)), max(1, ceilDiv(s.Disks, 500))
+			r.Calls[ecsapi.ActionDescribeEipAddresses] += eips
+			r.Calls[ecsapi.ActionDescribeDisks] += disks
+			r.Leftovers = eips + disks
+			if s.InstanceDisks {
+				snaps := max(1, ceilDiv(s.Snapshots, 100))
+				r.Calls[ecsapi.ActionDescribeSnapshots] += snaps
+				r.Leftovers += snaps
+			}
+		}
 		r.Time = time.Duration(r.Total()) * latency
 		for a, n := range r.Calls {
 			if n > 0 {

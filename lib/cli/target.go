@@ -55,7 +55,7 @@ func (t *target) close() {
 }
 
 func (t *target) api() (handler.API, error) {
-	api, err := handler.SDKFactory(t.creds, t.cfg.Endpoint)
+	api, err := handler.SDKFactory(t.creds, t.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ECS client: %w", errUsage, err)
 	}

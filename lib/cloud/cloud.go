@@ -54,3 +54,74 @@ type ReleaseFlags struct {
 	TerminateSubscription bool `json:"terminateSubscription"`
 	Force                 bool `json:"force"`
 }
+
+// Disk is the part of a cloud disk the leftover report and the disk sweep
+// read (DescribeDisks).
+type Disk struct {
+	ID         string
+	Region     string
+	Status     string // In_use, Available, ...
+	Type       string // system or data
+	Category   string // cloud_essd, ...
+	ChargeType string // PrePaid or PostPaid
+	SizeGiB    int
+	InstanceID string // set only while In_use
+	// DeleteWithInstance: released with its instance; otherwise kept (and
+	// billed). DeleteAutoSnapshot: its automatic snapshots go with it.
+	DeleteWithInstance, DeleteAutoSnapshot bool
+	CreationTime                           string
+	Tags                                   map[string]string
+}
+
+// ResourceID implements the executor's Resource.
+func (d Disk) ResourceID() string { return d.ID }
+
+// ResourceRegion implements the executor's Resource.
+func (d Disk) ResourceRegion() string { return d.Region }
+
+// Snapshot is the part of a snapshot the report and the sweep read
+// (DescribeSnapshots).
+type Snapshot struct {
+	ID           string
+	Region       string
+	SourceDiskID string
+	Type         string // auto (or timer) for automatic snapshots, user for manual ones
+	Usage        string // image, disk, image_disk or none
+	Status       string
+	SizeGiB      int // the source disk's size
+	CreationTime string
+	Tags         map[string]string
+}
+
+// Automatic reports whether the snapshot was taken by a policy.
+func (s Snapshot) Automatic() bool { return s.Type == "auto" || s.Type == "timer" }
+
+// ResourceID implements the executor's Resource.
+func (s Snapshot) ResourceID() string { return s.ID }
+
+// ResourceRegion implements the executor's Resource.
+func (s Snapshot) ResourceRegion() string { return s.Region }
+
+// EIP is the part of an Elastic IP address the report and the sweep read
+// (the VPC API's DescribeEipAddresses).
+type EIP struct {
+	AllocationID string
+	Address      string
+	Region       string
+	Status       string // Available, InUse, Associating, Unassociating, Releasing
+	InstanceID   string // what it is bound to, if anything
+	InstanceType string // EcsInstance, Nat, ...
+	ChargeType   string // PostPaid or PrePaid
+	// DeletionProtection, read strictly: an answer without it is Problem.
+	DeletionProtection bool
+	AllocationTime     string
+	Tags               map[string]string
+	// Problem, when set, says why the answer cannot be trusted.
+	Problem string
+}
+
+// ResourceID implements the executor's Resource.
+func (e EIP) ResourceID() string { return e.AllocationID }
+
+// ResourceRegion implements the executor's Resource.
+func (e EIP) ResourceRegion() string { return e.Region }

@@ -10,9 +10,12 @@ import (
 // grantedActions is what a RAM policy for the function must allow: ecs:
 // plus each action the ECS client calls, and nothing else.
 func grantedActions() []string {
-	out := make([]string, len(ecsapi.Actions))
-	for i, a := range ecsapi.Actions {
-		out[i] = "ecs:" + a
+	out := make([]string, 0, len(ecsapi.Actions)+len(ecsapi.VPCActions))
+	for _, a := range ecsapi.Actions {
+		out = append(out, "ecs:"+a)
+	}
+	for _, a := range ecsapi.VPCActions {
+		out = append(out, "vpc:"+a)
 	}
 	return out
 }

@@ -28,6 +28,8 @@ var Actions = []string{
 	ActionDeleteInstances,
 	ActionTagResources,
 	ActionStopInstances,
+	ActionDescribeDisks,
+	ActionDescribeSnapshots,
 }
 
 // MaxTagIDs is the most resource IDs one TagResources call takes.

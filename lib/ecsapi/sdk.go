@@ -21,6 +21,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// "https://ecs-vpc.cn-hangzhou.aliyuncs.com" or "http://127.0.0.1:8080".
 	// Empty means the SDK's regional endpoint over HTTPS.
 	Endpoint string
+	// VPCEndpoint overrides the VPC API's endpoint (EIPs), with the same
+	// rules; empty means the SDK's.
+	VPCEndpoint string
 	// Transport carries the requests; nil means a shared pooled transport.
 	Transport http.RoundTripper
 	// ReadTimeout, when set, bounds every call (tests); by default each
@@ -71,6 +75,8 @@ type Client struct {
 	creds          Credentials
 	scheme         string
 	domain         string // host[:port]; "" means SDK endpoint resolution
+	vpcScheme      string // the VPC API's, from VPCEndpoint
+	vpcDomain      string
 	transport      http.RoundTripper
 	readTimeout    time.Duration
 	connectTimeout time.Duration
@@ -111,6 +117,19 @@ func NewClient(cfg Config) (*Client, error) {
 			return nil, err
 		}
 		c.scheme, c.domain = scheme, host
+	}
+	c.vpcScheme = "HTTPS"
+	if cfg.VPCEndpoint == "" && cloud.IsLoopbackEndpoint(cfg.Endpoint) {
+		// The doubles serve both APIs on one loopback endpoint; a test
+		// must never reach the real VPC API.
+		cfg.VPCEndpoint = cfg.Endpoint
+	}
+	if cfg.VPCEndpoint != "" {
+		scheme, host, err := ParseEndpoint(cfg.VPCEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		c.vpcScheme, c.vpcDomain = scheme, host
 	}
 	return c, nil
 }
@@ -158,6 +177,8 @@ var sdkReady sync.Once
 func primeSDK() {
 	ecs.GetEndpointMap()
 	ecs.GetEndpointType()
+	vpc.GetEndpointMap()
+	vpc.GetEndpointType()
 	var page describeInstancesBody
 	_ = pageJSON.Unmarshal([]byte("{}"), &page)
 	for _, resp := range []responses.AcsResponse{&responses.BaseResponse{}, ecs.CreateDeleteInstancesResponse()} {
@@ -166,10 +187,10 @@ func primeSDK() {
 	}
 }
 
-func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapture) (*ecs.Client, error) {
+func (c *Client) sdkConfig(ctx context.Context, scheme string, capture *pageCapture) (*sdk.Config, credentials.CredentialsProvider) {
 	sdkReady.Do(primeSDK)
 	conf := sdk.NewConfig()
-	conf.Scheme = c.scheme
+	conf.Scheme = scheme
 	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken
 	// A non-*http.Transport keeps the SDK from mutating the shared transport.
 	conf.Transport = contextTransport{ctx: ctx, base: c.transport, capture: capture}
@@ -179,6 +200,24 @@ func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapt
 	} else {
 		provider = credentials.NewStaticAKCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret)
 	}
+	return conf, provider
+}
+
+// vpcClient is sdkClient for the VPC API (EIPs).
+func (c *Client) vpcClient(ctx context.Context, region string) (*vpc.Client, error) {
+	conf, provider := c.sdkConfig(ctx, c.vpcScheme, nil)
+	client, err := vpc.NewClientWithOptions(region, conf, provider)
+	if err != nil {
+		return nil, fmt.Errorf("vpc client for region %q: %w", region, err)
+	}
+	if c.vpcDomain != "" {
+		client.Domain = c.vpcDomain
+	}
+	return client, nil
+}
+
+func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapture) (*ecs.Client, error) {
+	conf, provider := c.sdkConfig(ctx, c.scheme, capture)
 	client, err := ecs.NewClientWithOptions(region, conf, provider)
 	if err != nil {
 		return nil, fmt.Errorf("ecs client for region %q: %w", region, err)
@@ -206,6 +245,15 @@ var readTimeouts = map[string]time.Duration{
 	// DeleteInstances gets DeleteInstance's.
 	ActionTagResources:  10 * time.Second,
 	ActionStopInstances: 27 * time.Second,
+	// The SDK's table: DescribeDisks 19 s, DescribeSnapshots 26 s,
+	// DeleteDisk 16 s, DeleteSnapshot 17 s. The VPC API has no table in
+	// the SDK: its calls get the 10 s default.
+	ActionDescribeDisks:        19 * time.Second,
+	ActionDescribeSnapshots:    26 * time.Second,
+	ActionDeleteDisk:           16 * time.Second,
+	ActionDeleteSnapshot:       17 * time.Second,
+	ActionDescribeEipAddresses: 10 * time.Second,
+	ActionReleaseEipAddress:    10 * time.Second,
 }
 
 // defaultReadTimeout is the SDK's own default for actions not in the table.
@@ -223,6 +271,10 @@ func ReadTimeout(action string) time.Duration {
 // prepare bounds the request by the action's read timeout and the time
 // left in ctx.
 func (c *Client) prepare(ctx context.Context, action string, req requests.AcsRequest) error {
+	return c.prepareFor(ctx, action, req, c.scheme)
+}
+
+func (c *Client) prepareFor(ctx context.Context, action string, req requests.AcsRequest, scheme string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -241,7 +293,7 @@ func (c *Client) prepare(ctx context.Context, action string, req requests.AcsReq
 	}
 	req.SetReadTimeout(timeout)
 	req.SetConnectTimeout(min(c.connectTimeout, timeout))
-	req.SetScheme(c.scheme)
+	req.SetScheme(scheme)
 	return nil
 }
 

@@ -773,6 +773,7 @@ func (s *Server) deleteInstances(reqID string, p map[string]string) reply {
 		if !r.gone {
 			s.st.drop(r)
 			s.released[r.id] = true
+			s.res.released(r.id)
 		}
 	}
 	if token != "" {

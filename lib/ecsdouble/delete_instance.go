@@ -55,6 +55,7 @@ func (s *Server) deleteInstance(reqID string, p map[string]string) reply {
 	if !r.gone {
 		s.st.drop(r)
 		s.released[r.id] = true
+		s.res.released(r.id)
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
 }

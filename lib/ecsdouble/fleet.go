@@ -8,9 +8,56 @@ import (
 	"sort"
 )
 
-// Fleet is the set of instances the double serves.
+// Fleet is the set of instances the double serves, with the disks,
+// snapshots and EIPs around them.
 type Fleet struct {
 	Instances []Instance `json:"instances"`
+	Disks     []Disk     `json:"disks,omitempty"`
+	Snapshots []Snapshot `json:"snapshots,omitempty"`
+	EIPs      []EIP      `json:"eips,omitempty"`
+}
+
+// Disk is one fake cloud disk. An attached disk names its instance; when
+// the instance is released, the disk goes too if DeleteWithInstance, and
+// is otherwise kept as an Available pay-as-you-go disk.
+type Disk struct {
+	ID                 string            `json:"id"`
+	Region             string            `json:"region"`
+	Instance           string            `json:"instance,omitempty"` // attached to (In_use); "" = Available
+	Type               string            `json:"type,omitempty"`     // system or data; default data
+	Category           string            `json:"category,omitempty"` // default cloud_essd
+	SizeGiB            int               `json:"size,omitempty"`     // default 40
+	ChargeType         string            `json:"chargeType,omitempty"`
+	DeleteWithInstance bool              `json:"deleteWithInstance,omitempty"`
+	DeleteAutoSnapshot bool              `json:"deleteAutoSnapshot,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	CreationTime       string            `json:"creationTime,omitempty"`
+}
+
+// Snapshot is one fake snapshot of a disk.
+type Snapshot struct {
+	ID           string            `json:"id"`
+	Region       string            `json:"region"`
+	Disk         string            `json:"disk"`            // the source disk
+	Type         string            `json:"type,omitempty"`  // auto or user; default user
+	Usage        string            `json:"usage,omitempty"` // image, disk, image_disk or none; default none
+	SizeGiB      int               `json:"size,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	CreationTime string            `json:"creationTime,omitempty"`
+}
+
+// EIP is one fake Elastic IP address (served by the VPC API).
+type EIP struct {
+	AllocationID       string            `json:"allocationId"`
+	Address            string            `json:"address"`
+	Region             string            `json:"region"`
+	Instance           string            `json:"instance,omitempty"` // bound to (InUse); "" = Available
+	ChargeType         string            `json:"chargeType,omitempty"`
+	DeletionProtection bool              `json:"deletionProtection,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	// StaysUnassociating keeps the EIP Unassociating after its instance is
+	// released: an EIP that never becomes Available.
+	StaysUnassociating bool `json:"staysUnassociating,omitempty"`
 }
 
 // Instance is one fake ECS instance. JSON field names are the lowerCamel

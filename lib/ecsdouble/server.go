@@ -15,8 +15,12 @@ import (
 	"time"
 )
 
-// APIVersion is the only ECS API version the double accepts.
+// APIVersion is the ECS API version the double accepts.
 const APIVersion = "2014-05-26"
+
+// VPCAPIVersion is the VPC API version (EIPs): the double serves both
+// products on one endpoint, so that an instance's release unbinds its EIPs.
+const VPCAPIVersion = "2016-04-28"
 
 // HostID is the HostId field of every error body.
 const HostID = "ecs.aliyuncs.com"
@@ -64,6 +68,7 @@ type Server struct {
 	rules        []*ruleState
 	onRequest    func(*Call) *Fault
 	beforeDelete func(string, []string)
+	res          *resources
 	rand         *rand.Rand
 	clock        func() time.Time
 }
@@ -112,6 +117,7 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		st:       newStore(fleet),
+		res:      newResources(fleet),
 		known:    map[string]bool{},
 		creds:    cfg.creds,
 		nonces:   map[string]bool{},
@@ -315,6 +321,8 @@ var actions = map[string]func(*Server, string, map[string]string) reply{
 	"DeleteInstance":    (*Server).deleteInstance,
 	"TagResources":      (*Server).tagResources,
 	"StopInstances":     (*Server).stopInstances,
+	"DescribeDisks":     (*Server).describeDisks,
+	"DescribeSnapshots": (*Server).describeSnapshots,
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -376,6 +384,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act := actions[call.Action]
+	if params["Version"] == VPCAPIVersion {
+		act = vpcActions[call.Action]
+	}
 	if act == nil {
 		finish(errorReply(reqID, errf(400, "InvalidAction.NotFound", "Specified api %q is not found, please check your url and method.", call.Action)))
 		return
@@ -443,7 +454,7 @@ func (s *Server) authenticate(method string, p map[string]string) *apiError {
 			return errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", k)
 		}
 	}
-	if p["Version"] != APIVersion {
+	if p["Version"] != APIVersion && p["Version"] != VPCAPIVersion {
 		return errf(400, "InvalidVersion", "Specified parameter Version %q is not valid.", p["Version"])
 	}
 	if p["Format"] != "JSON" {

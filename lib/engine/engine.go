@@ -33,6 +33,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/discover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
@@ -73,6 +74,8 @@ type API interface {
 	discover.Lister
 	ops.InstanceAPI
 	ops.StopAPI
+	ops.EIPAPI
+	leftover.API
 }
 
 // Notifier tells owners (package notify).
@@ -137,6 +140,11 @@ type Options struct {
 	// Notifier tells owners; nil with the lifecycle on writes the marks
 	// without a notice (REAPER_GRACE without a channel).
 	Notifier Notifier
+	// ReleaseEIPs releases the EIPs of the instances this run released,
+	// once Available; one not yet Available is tagged EIPMarkKey=<its
+	// instance> for a later run.
+	ReleaseEIPs bool
+	EIPMarkKey  string
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then
@@ -271,6 +279,12 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			rep.Error = runErr.Error()
 		}
 	}
+	if rep.Leftovers != nil && !rep.Leftovers.Complete {
+		if rep.Warning != "" {
+			rep.Warning += "; "
+		}
+		rep.Warning += "the leftover report is incomplete: a disk, snapshot or EIP listing failed (see each region's leftoverSummary)"
+	}
 	e.summarise(ctx, rep, capCheck.Exceeded)
 	level := slog.LevelInfo
 	if runErr != nil {
@@ -354,14 +368,45 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec, Now: e.opts.Now}
 		execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
 	}
-	items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
-	for i, c := range sr.plan.Eligible {
-		items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+	var cands []eipCandidate
+	if e.opts.ReleaseEIPs {
+		cands = e.markedEIPs(ctx, sr) // left Unavailable by an earlier run
 	}
-	sr.plan.Eligible = nil
-	op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules, Lifecycle: lc}
-	execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
+	if len(sr.plan.Eligible) > 0 {
+		items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
+		ids := make([]string, len(sr.plan.Eligible))
+		for i, c := range sr.plan.Eligible {
+			items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			ids[i] = c.ID
+		}
+		sr.plan.Eligible = nil
+		found := e.gatherLeftovers(ctx, sr, ids)
+		op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules, Lifecycle: lc}
+		released := execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
+		for _, id := range released {
+			for _, eip := range found.EIPs[id] {
+				switch {
+				case !e.opts.ReleaseEIPs:
+				case e.opts.DryRun:
+					// Still bound to an instance the dry run did not release.
+					if reason, detail := ops.EIPHeld(cloud.EIP{Problem: eip.Problem, Tags: eip.Tags, DeletionProtection: eip.DeletionProtection, ChargeType: eip.ChargeType}, e.opts.Rules); reason != "" {
+						sr.rec.EIPs().Outcome(verdict.Skipped, reason, report.Item{ID: eip.AllocationID, Detail: detail})
+					} else {
+						sr.rec.EIPs().Outcome(verdict.WouldRelease, "", report.Item{ID: eip.AllocationID,
+							Detail: "would be released once Available, after " + id})
+					}
+				default:
+					cands = append(cands, eipCandidate{eip: eip, instance: id})
+				}
+			}
+		}
+	}
+	if len(cands) > 0 {
+		e.releaseEIPs(ctx, sr, cands)
+	}
 }
+
+func callFailure(err error) *report.Failure { return call.Failure(err) }
 
 // base is the report fields the plan knows of a candidate.
 func base(c plan.Candidate) report.Item {

@@ -91,12 +91,13 @@ func ParseTimerEvent(body []byte) (TimerEvent, error) {
 	return ev, nil
 }
 
-// APIFactory builds the ECS client for an invocation.
-type APIFactory func(creds ecsapi.Credentials, endpoint string) (API, error)
+// APIFactory builds the ECS and VPC client for an invocation.
+type APIFactory func(creds ecsapi.Credentials, cfg settings.Settings) (API, error)
 
-// SDKFactory builds the production client over the Alibaba Cloud SDK.
-func SDKFactory(creds ecsapi.Credentials, endpoint string) (API, error) {
-	return ecsapi.NewClient(ecsapi.Config{Credentials: creds, Endpoint: endpoint})
+// SDKFactory builds the production client over the Alibaba Cloud SDK, with
+// the settings' endpoint overrides.
+func SDKFactory(creds ecsapi.Credentials, cfg settings.Settings) (API, error) {
+	return ecsapi.NewClient(ecsapi.Config{Credentials: creds, Endpoint: cfg.Endpoint, VPCEndpoint: cfg.VPCEndpoint})
 }
 
 // Handler serves timer invocations.
@@ -234,7 +235,7 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if newAPI == nil {
 		newAPI = SDKFactory
 	}
-	api, err := newAPI(creds, cfg.Endpoint)
+	api, err := newAPI(creds, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}

@@ -51,6 +51,11 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 			logger.LogAttrs(ctx, level, "report batches", run, slog.String("region", r.Region),
 				slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("batches", batches))
 		}
+		left := split(r.Leftovers, leftoverSize)
+		for i, part := range left {
+			logger.LogAttrs(ctx, slog.LevelInfo, "report leftovers", run, slog.String("region", r.Region),
+				slog.Int("part", i+1), slog.Int("parts", len(left)), slog.Any("leftovers", part))
+		}
 	}
 }
 
@@ -65,8 +70,9 @@ type Summary struct {
 // are shadowed by an empty list and the number of batches.
 type RegionSummary struct {
 	*Region
-	Groups  []*Group `json:"instances,omitempty"`
-	Batches int      `json:"batches"`
+	Groups    []*Group    `json:"instances,omitempty"`
+	Batches   int         `json:"batches"`
+	Leftovers []*Leftover `json:"leftovers,omitempty"`
 }
 
 func summarise(rep *Report) Summary {
@@ -100,6 +106,10 @@ func split[T any](list []T, size func(T) int) [][]T {
 // quotes and escapes included.
 func itemSize(it Item) int {
 	return 80 + 2*(len(it.ID)+len(it.Detail)+len(it.Code)+len(it.Message)+len(it.RequestID))
+}
+
+func leftoverSize(l *Leftover) int {
+	return 100 + 120*(len(l.EIPs)+len(l.Disks)+len(l.Snapshots)) + 2*len(l.InstanceID)
 }
 
 func batchSize(b *Batch) int {

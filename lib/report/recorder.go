@@ -86,6 +86,14 @@ type ScopeRecorder struct {
 	r      *Recorder
 	scope  cloud.Scope
 	region *Region
+	eips   bool // outcomes go to the region's EIP section
+}
+
+// EIPs returns the recorder whose outcomes go to the region's EIP section.
+func (s *ScopeRecorder) EIPs() *ScopeRecorder {
+	c := *s
+	c.eips = true
+	return &c
 }
 
 // Call counts one API call (retries included).
@@ -98,6 +106,10 @@ func (s *ScopeRecorder) Call(action string) {
 // Outcome records one instance's outcome and logs it (at WARN for a
 // failed or held-back instance).
 func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item Item) {
+	if s.eips {
+		s.EIP(o, reason, item)
+		return
+	}
 	s.r.mu.Lock()
 	s.region.Add(o, reason, item)
 	s.r.mu.Unlock()
@@ -167,4 +179,38 @@ func (s *ScopeRecorder) Done() {
 	s.r.mu.Lock()
 	s.region.DurationMS = time.Since(s.region.started).Milliseconds()
 	s.r.mu.Unlock()
+}
+
+// Leftover records what an instance about to be released leaves billed;
+// only the instances the run releases (or would) stay in the report.
+func (s *ScopeRecorder) Leftover(l *Leftover) {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	if s.region.leftovers == nil {
+		s.region.leftovers = map[string]*Leftover{}
+	}
+	s.region.leftovers[l.InstanceID] = l
+}
+
+// LeftoversListed records whether the leftover listings completed.
+func (s *ScopeRecorder) LeftoversListed(failure *Failure) {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	sum := &LeftoverSummary{Complete: failure == nil}
+	if failure != nil {
+		sum.Error = failure.Code + ": " + failure.Message
+	}
+	s.region.LeftoverSummary = sum
+}
+
+// EIP records one EIP's outcome in the region's EIP section.
+func (s *ScopeRecorder) EIP(o verdict.Outcome, reason verdict.Reason, item Item) {
+	s.r.mu.Lock()
+	if s.region.EIPs == nil {
+		s.region.EIPs = &Section{}
+	}
+	s.region.EIPs.Add(o, reason, item)
+	s.r.mu.Unlock()
+	s.r.log.Log(context.Background(), o.Level(), "eip", "region", s.scope.Region, "account", s.scope.Account,
+		"allocation_id", item.ID, "outcome", string(o), "reason", string(reason), "detail", item.Detail, "code", item.Code)
 }

@@ -64,7 +64,9 @@ type Report struct {
 	Calls map[string]int `json:"calls,omitempty"`
 	// Accounts sums the regions of each account swept.
 	Accounts []*Account `json:"accounts,omitempty"`
-	Regions  []*Region  `json:"regions"`
+	// Leftovers sums what the released instances leave billed.
+	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
+	Regions   []*Region        `json:"regions"`
 }
 
 // Account is the part of the run in one account: its regions' totals.
@@ -114,6 +116,7 @@ type Totals struct {
 	Reasons  map[string]int `json:"reasons"`  // "outcome/reason"
 	Calls    map[string]int `json:"calls"`    // API calls by action, retries included
 	Batches  int            `json:"batches"`
+	EIPs     map[string]int `json:"eips,omitempty"` // the EIP section's counts
 }
 
 // Region is the part of the run in one region of one account.
@@ -133,8 +136,42 @@ type Region struct {
 	Batches    []*Batch       `json:"batches"`
 	Calls      map[string]int `json:"calls"`
 	DurationMS int64          `json:"durationMs"`
+	// Leftovers: what each released instance leaves billed, and the sum.
+	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
+	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
+	// EIPs is the EIPs released after their instances
+	// (REAPER_RELEASE_EIPS), by outcome.
+	EIPs       *Section `json:"eips,omitempty"`
 	groupIndex map[groupKey]*Group
 	started    time.Time
+	leftovers  map[string]*Leftover
+}
+
+// Section is a resource type's own outcomes (EIPs, disks, snapshots),
+// in the instances' vocabulary.
+type Section struct {
+	Counts     map[string]int `json:"counts"`
+	Groups     []*Group       `json:"items"`
+	groupIndex map[groupKey]*Group
+}
+
+// Add records one resource's outcome.
+func (sec *Section) Add(outcome Outcome, reason Reason, item Item) {
+	if sec.groupIndex == nil {
+		sec.groupIndex, sec.Counts = map[groupKey]*Group{}, map[string]int{}
+	}
+	key := groupKey{outcome, reason}
+	g := sec.groupIndex[key]
+	if g == nil {
+		g = &Group{Outcome: outcome, Reason: reason, countKey: string(outcome) + "/" + string(reason)}
+		sec.groupIndex[key] = g
+		sec.Groups = append(sec.Groups, g)
+	}
+	g.Instances = append(g.Instances, item)
+	sec.Counts[string(outcome)]++
+	if reason != "" {
+		sec.Counts[g.countKey]++
+	}
 }
 
 // Failure is an API failure with its code.
@@ -270,6 +307,7 @@ func (r *Region) Finish() {
 	for _, g := range r.Groups {
 		sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
 	}
+	r.finishLeftovers()
 }
 
 // IDs returns the IDs with the outcome across regions, sorted.
@@ -325,6 +363,17 @@ func (rep *Report) Total() {
 		}
 	}
 	rep.Totals = t
+	rep.totalLeftovers()
+	for _, r := range rep.Regions {
+		if r.EIPs != nil {
+			if rep.Totals.EIPs == nil {
+				rep.Totals.EIPs = map[string]int{}
+			}
+			for k, v := range r.EIPs.Counts {
+				rep.Totals.EIPs[k] += v
+			}
+		}
+	}
 }
 
 var outcomeNames = func() map[string]bool {

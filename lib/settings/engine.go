@@ -25,6 +25,8 @@ func (s Settings) Engine(runID string, now func() time.Time) engine.Options {
 		RunID:             runID,
 		Now:               now,
 		Lifecycle:         s.Lifecycle(),
+		ReleaseEIPs:       s.ReleaseEIPs,
+		EIPMarkKey:        s.EIPMarkTag(),
 	}
 }
 

@@ -71,6 +71,8 @@ const (
 	EnvGrace             = "REAPER_GRACE"
 	EnvMarkTag           = "REAPER_MARK_TAG"
 	EnvRunning           = "REAPER_RUNNING"
+	EnvReleaseEIPs       = "REAPER_RELEASE_EIPS"
+	EnvVPCEndpoint       = "REAPER_VPC_ENDPOINT"
 )
 
 // What happens to an instance that is due but Running (REAPER_RUNNING).
@@ -145,6 +147,8 @@ type Settings struct {
 	Grace             time.Duration  // REAPER_GRACE: least time from notice to release; 24h with a channel, else 0 (off)
 	MarkTag           string         // REAPER_MARK_TAG: the tag recording the notice time, default "reaper-notified"
 	Running           string         // REAPER_RUNNING: skip (default), stop or force
+	ReleaseEIPs       bool           // REAPER_RELEASE_EIPS: release the EIPs of released instances
+	VPCEndpoint       string         // REAPER_VPC_ENDPOINT: the VPC API's endpoint override (EIPs)
 
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet bool
@@ -153,6 +157,12 @@ type Settings struct {
 // StopMarkTag is the tag recording when the reaper stopped an instance
 // (REAPER_RUNNING=stop): REAPER_MARK_TAG with "-stopped".
 func (s Settings) StopMarkTag() string { return s.MarkTag + "-stopped" }
+
+// EIPMarkTag is the tag on an EIP whose instance was released but which
+// was not yet Available: its value is the instance's ID, and the next run
+// releases the EIP once it is Available (REAPER_MARK_TAG with
+// "-released-with").
+func (s Settings) EIPMarkTag() string { return s.MarkTag + "-released-with" }
 
 // GraceOn reports whether releases wait for a notice and its grace.
 func (s Settings) GraceOn() bool { return s.NotifyURL != "" || s.Grace > 0 }
@@ -265,6 +275,14 @@ func (s Settings) Validate() error {
 	}
 	if s.Location == nil {
 		bad("Location is nil: use time.UTC for UTC")
+	}
+	if s.VPCEndpoint != "" {
+		if p := checkEndpoint(s.VPCEndpoint); p != "" {
+			bad("%s %s: %s", EnvVPCEndpoint, show(redactEndpoint(s.VPCEndpoint)), p)
+		} else if !IsLoopbackEndpoint(s.VPCEndpoint) && (s.AllRegions || len(s.Regions) > 1) {
+			bad("%s %s serves one region, but %s names %s: sweep one region per endpoint, or leave %s unset", EnvVPCEndpoint,
+				show(redactEndpoint(s.VPCEndpoint)), EnvRegions, s.describeRegions(), EnvVPCEndpoint)
+		}
 	}
 	if s.Endpoint != "" {
 		if p := checkEndpoint(s.Endpoint); p != "" {

@@ -180,6 +180,21 @@ var table = []spec{
 			return "must be skip, stop or force"
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(s.Running) }},
+	boolean(EnvReleaseEIPs, "release_eips", "true: release the EIPs of the instances a run released, once Available (unless kept by tag, protected or bound again)", "false", func(s *Settings) *bool { return &s.ReleaseEIPs }),
+	{name: EnvVPCEndpoint, key: "vpc_endpoint", help: "VPC API endpoint override (EIPs), with REAPER_ECS_ENDPOINT's rules; default: the SDK's",
+		set: func(s *Settings, v string) string {
+			if problem := checkEndpoint(v); problem != "" {
+				return problem
+			}
+			s.VPCEndpoint = v
+			return ""
+		},
+		get: func(s Settings) slog.Value {
+			if s.VPCEndpoint == "" {
+				return slog.StringValue("default")
+			}
+			return slog.StringValue(redactEndpoint(s.VPCEndpoint))
+		}},
 }
 
 // parseSpan reads a non-negative span: a Go duration, or whole days and

@@ -122,6 +122,9 @@ type Executor[P comparable, R Resource] struct {
 	rec  *report.ScopeRecorder
 	opts Options
 	base map[string]report.Item // each item's report fields; read-only while batches run
+
+	mu   sync.Mutex
+	done []string // written (or would be) this run
 }
 
 // New returns the executor of op in the scope whose calls c makes and rec
@@ -143,8 +146,9 @@ type batch[P comparable] struct {
 	readAt time.Time
 }
 
-// Run writes every item, batch by batch, and records each one's outcome.
-func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) {
+// Run writes every item, batch by batch, records each one's outcome, and
+// returns the IDs written (or that would be, in a dry run), sorted.
+func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
 	e.base = make(map[string]report.Item, len(items))
 	for _, it := range items {
 		b := it.Base
@@ -174,6 +178,8 @@ func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) {
 		}()
 	}
 	wg.Wait()
+	slices.Sort(e.done)
+	return e.done
 }
 
 // batches groups items by parameters (in a stable order), sorts each
@@ -259,6 +265,9 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 			it.Stamp(outcome, at)
 			e.rec.Outcome(outcome, "", it)
 		}
+		e.mu.Lock()
+		e.done = append(e.done, sent...)
+		e.mu.Unlock()
 		e.c.Limit.Succeeded()
 		return
 	case errors.Is(err, errRereadFailed):

@@ -49,6 +49,7 @@ type Cloud struct {
 	// TagFilterCap is the most a tag-filtered listing returns (ECS: 1,000).
 	TagFilterCap int
 	seq          int
+	res          Resources
 }
 
 // New returns a cloud serving instances; regions are those of the
@@ -289,6 +290,7 @@ func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecs
 	for _, id := range in.InstanceIDs {
 		delete(c.instances, id)
 		c.released = append(c.released, id)
+		c.releasedResources(id)
 	}
 	return ecsapi.DeleteOutput{RequestID: c.requestID()}, nil
 }
@@ -375,4 +377,147 @@ func (c *Cloud) Instance(id string) (cloud.Instance, bool) {
 	defer c.mu.Unlock()
 	in, ok := c.instances[id]
 	return clone(in), ok
+}
+
+// Resources are the fake's disks, snapshots and EIPs; set them before a
+// run. Releasing an instance keeps or drops its disks as ECS does and
+// unbinds its EIPs (Available, or EIPStatusAfterRelease when set).
+type Resources struct {
+	Disks                 []cloud.Disk
+	Snapshots             []cloud.Snapshot
+	EIPs                  []cloud.EIP
+	EIPStatusAfterRelease string
+}
+
+// SetResources replaces the fake's disks, snapshots and EIPs.
+func (c *Cloud) SetResources(r Resources) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.res = r
+}
+
+// EIPs returns the fake's EIPs.
+func (c *Cloud) EIPs() []cloud.EIP {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.res.EIPs)
+}
+
+// DescribeDisks pages the region's disks, 500 at a time.
+func (c *Cloud) DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeDisks, Region: in.Region, Token: in.NextToken}, in); err != nil {
+		return ecsapi.DiskPage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []cloud.Disk
+	for _, d := range c.res.Disks {
+		if d.Region == in.Region {
+			out = append(out, d)
+		}
+	}
+	return ecsapi.DiskPage{Disks: out, RequestID: c.requestID()}, nil
+}
+
+// DescribeSnapshots lists the region's snapshots in one page.
+func (c *Cloud) DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeSnapshots, Region: in.Region, Token: in.NextToken}, in); err != nil {
+		return ecsapi.SnapshotPage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []cloud.Snapshot
+	for _, s := range c.res.Snapshots {
+		if s.Region == in.Region {
+			out = append(out, s)
+		}
+	}
+	return ecsapi.SnapshotPage{Snapshots: out, RequestID: c.requestID()}, nil
+}
+
+// DescribeEipAddresses lists the region's EIPs in one page.
+func (c *Cloud) DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeEipAddresses, Region: in.Region, IDs: in.AllocationIDs}, in); err != nil {
+		return ecsapi.EIPPage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []cloud.EIP
+	for _, e := range c.res.EIPs {
+		if e.Region != in.Region || (len(in.AllocationIDs) > 0 && !slices.Contains(in.AllocationIDs, e.AllocationID)) {
+			continue
+		}
+		if _, ok := e.Tags[in.TagKey]; in.TagKey != "" && !ok {
+			continue
+		}
+		out = append(out, e)
+	}
+	return ecsapi.EIPPage{EIPs: out, TotalCount: len(out), RequestID: c.requestID()}, nil
+}
+
+// ReleaseEipAddress releases an Available EIP.
+func (c *Cloud) ReleaseEipAddress(ctx context.Context, region, id string) (string, error) {
+	const action = ecsapi.ActionReleaseEipAddress
+	if err := c.begin(ctx, Call{Action: action, Region: region, IDs: []string{id}}, id); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.res.EIPs, func(e cloud.EIP) bool { return e.AllocationID == id })
+	switch {
+	case i < 0:
+		return "", Err(action, region, "InvalidAllocationId.NotFound", 404)
+	case c.res.EIPs[i].DeletionProtection:
+		return "", Err(action, region, "InvalidOperation.DeletionProtection", 400)
+	case c.res.EIPs[i].Status != "Available":
+		return "", Err(action, region, "IncorrectEipStatus", 400)
+	}
+	c.res.EIPs = slices.Delete(c.res.EIPs, i, i+1)
+	c.released = append(c.released, id)
+	return c.requestID(), nil
+}
+
+// TagEIPs tags EIPs.
+func (c *Cloud) TagEIPs(ctx context.Context, region string, ids []string, tags map[string]string) (string, error) {
+	if err := c.begin(ctx, Call{Action: "TagEIPs", Region: region, IDs: ids}, tags); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.res.EIPs {
+		if slices.Contains(ids, e.AllocationID) {
+			if e.Tags == nil {
+				e.Tags = map[string]string{}
+			}
+			for k, v := range tags {
+				e.Tags[k] = v
+			}
+			c.res.EIPs[i] = e
+		}
+	}
+	return c.requestID(), nil
+}
+
+// releasedResources follows an instance's release (callers hold mu).
+func (c *Cloud) releasedResources(id string) {
+	disks := c.res.Disks[:0]
+	for _, d := range c.res.Disks {
+		if d.InstanceID == id {
+			if d.DeleteWithInstance {
+				continue
+			}
+			d.InstanceID, d.Status = "", "Available"
+		}
+		disks = append(disks, d)
+	}
+	c.res.Disks = disks
+	for i, e := range c.res.EIPs {
+		if e.InstanceID == id {
+			e.InstanceID, e.Status = "", "Available"
+			if c.res.EIPStatusAfterRelease != "" {
+				e.Status = c.res.EIPStatusAfterRelease
+			}
+			c.res.EIPs[i] = e
+		}
+	}
 }

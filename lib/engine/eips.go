@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// How long a run waits for the EIPs of released instances to become
+// Available: the release unbinds them asynchronously.
+const (
+	eipPolls    = 5
+	eipPollWait = 2 * time.Second
+)
+
+// gatherLeftovers records what the scope's releases will leave billed,
+// before releasing (after, the associations are gone). A failed listing
+// marks the section incomplete; it never holds a release back.
+func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string) leftover.Found {
+	found, f := leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	sr.rec.LeftoversListed(f)
+	for _, l := range found.Leftovers {
+		sr.rec.Leftover(l)
+	}
+	if f != nil {
+		e.log.Warn("leftover report incomplete: a listing failed; the releases go on", "region", sr.Scope.Region,
+			"code", f.Code, "message", f.Message)
+	}
+	return found
+}
+
+// eipCandidate is an EIP whose instance this run (or an earlier one)
+// released.
+type eipCandidate struct {
+	eip      cloud.EIP
+	instance string
+}
+
+// releaseEIPs releases the EIPs of released instances once Available:
+// never one kept by tag, deletion-protected, on a subscription, or bound to
+// something else again. One that does not become Available while this run
+// waits is tagged EIPMarkKey=<instance>, and a later run releases it.
+func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandidate) {
+	rec := sr.rec.EIPs()
+	instanceOf := map[string]string{}
+	var pending []string
+	for _, c := range cands {
+		instanceOf[c.eip.AllocationID] = c.instance
+		if reason, detail := ops.EIPHeld(cloud.EIP{Problem: c.eip.Problem, Tags: c.eip.Tags, DeletionProtection: c.eip.DeletionProtection,
+			ChargeType: c.eip.ChargeType}, e.opts.Rules); reason != "" {
+			rec.Outcome(verdict.Skipped, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (bound to " + c.instance + ", which was released)"})
+			continue
+		}
+		pending = append(pending, c.eip.AllocationID)
+	}
+	slices.Sort(pending)
+	var ready []execute.Item[struct{}]
+	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
+		if poll > 0 {
+			if !sr.c.TimeLeft(ctx) || sleep(ctx, eipPollWait) != nil {
+				break
+			}
+		}
+		var still []string
+		for _, chunk := range chunks(pending, 50) {
+			var page ecsapi.EIPPage
+			err := sr.c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
+				var err error
+				page, err = sr.API.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: sr.Scope.Region, AllocationIDs: chunk})
+				return err
+			})
+			if err != nil {
+				still = append(still, chunk...) // tagged below for a later run
+				continue
+			}
+			listed := map[string]cloud.EIP{}
+			for _, eip := range page.EIPs {
+				listed[eip.AllocationID] = eip
+			}
+			for _, id := range chunk {
+				eip, ok := listed[id]
+				switch {
+				case !ok:
+					rec.Outcome(verdict.Gone, "", report.Item{ID: id, Detail: "no longer listed: released elsewhere"})
+				case eip.InstanceID != "" && eip.InstanceID != instanceOf[id]:
+					rec.Outcome(verdict.Skipped, verdict.DecisionChanged, report.Item{ID: id, Detail: "bound to " + eip.InstanceID + " again: kept"})
+				case eip.Status == "Available" && eip.InstanceID == "":
+					ready = append(ready, execute.Item[struct{}]{ID: id, ReadAt: e.opts.Now(),
+						Detail: "the EIP of " + instanceOf[id] + ", released this run or before"})
+				default:
+					still = append(still, id)
+				}
+			}
+		}
+		pending = still
+	}
+	if len(ready) > 0 {
+		op := &ops.ReleaseEIP{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules}
+		execute.New(op, sr.c, rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, ready)
+	}
+	for _, id := range pending {
+		e.markEIP(ctx, sr, rec, id, instanceOf[id])
+	}
+}
+
+// markEIP records on an EIP that is not yet Available which instance it was
+// released with, so that a later run releases it.
+func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, id, instance string) {
+	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + instance + ": a later run releases it once Available"
+	if e.opts.DryRun {
+		rec.Outcome(verdict.NotAttempted, verdict.Reason("eip-not-available"), report.Item{ID: id, Detail: "would be " + detail})
+		return
+	}
+	if !sr.c.TimeLeft(ctx) {
+		rec.Outcome(verdict.NotAttempted, verdict.Deadline, report.Item{ID: id, Detail: "not Available yet, and no time left to tag it; not released"})
+		return
+	}
+	err := sr.c.Do(ctx, ecsapi.ActionTagEIPs, nil, func() error {
+		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: instance})
+		return err
+	})
+	if err != nil {
+		f := callFailure(err)
+		rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code,
+			Message: "not Available, and it could not be tagged for a later run: " + f.Message})
+		return
+	}
+	rec.Outcome(verdict.NotAttempted, verdict.Reason("eip-not-available"), report.Item{ID: id, Detail: detail})
+}
+
+// markedEIPs finds the EIPs an earlier run tagged: those whose instance is
+// gone are candidates again.
+func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
+	tagged, f := leftover.ListEIPs(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
+	if f != nil {
+		e.log.Warn("the EIPs tagged by an earlier run could not be listed; the next run tries again", "region", sr.Scope.Region, "code", f.Code)
+		return nil
+	}
+	var out []eipCandidate
+	byInstance := map[string][]cloud.EIP{}
+	for _, eip := range tagged {
+		byInstance[eip.Tags[e.opts.EIPMarkKey]] = append(byInstance[eip.Tags[e.opts.EIPMarkKey]], eip)
+	}
+	ids := make([]string, 0, len(byInstance))
+	for id := range byInstance {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, chunk := range chunks(ids, ecsapi.MaxDescribeIDs) {
+		var page ecsapi.DescribePage
+		err := sr.c.Do(ctx, ecsapi.ActionDescribeInstances, nil, func() error {
+			var err error
+			page, err = sr.API.DescribeInstances(ctx, ecsapi.DescribeInput{Region: sr.Scope.Region, InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
+			return err
+		})
+		if err != nil {
+			return out // the rest wait for the next run
+		}
+		alive := map[string]bool{}
+		for _, in := range page.Instances {
+			alive[in.ID] = true
+		}
+		for _, id := range chunk {
+			if alive[id] {
+				continue // its instance still exists: not ours to release
+			}
+			for _, eip := range byInstance[id] {
+				out = append(out, eipCandidate{eip: eip, instance: id})
+			}
+		}
+	}
+	return out
+}
+
+func chunks(ids []string, n int) [][]string {
+	var out [][]string
+	for c := range slices.Chunk(ids, n) {
+		out = append(out, c)
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

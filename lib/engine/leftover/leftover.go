@@ -1,0 +1,206 @@
+// Package leftover finds, before a release, what the release will leave
+// billed: the EIPs bound to the instances (never released with them), their
+// disks with DeleteWithInstance=false, and the snapshots of their disks that
+// survive. It lists the region's disks, EIPs and snapshots page by page and
+// joins them on instance and disk IDs: a few calls per region, never one
+// per instance. After the release the associations are gone, so this runs
+// first.
+package leftover
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// API is what the leftover listings need from a scope's clients.
+type API interface {
+	DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error)
+	DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error)
+	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
+}
+
+// maxPages bounds one listing (a NextToken that never ends).
+const maxPages = 10000
+
+// Found is what the listings found for the instances.
+type Found struct {
+	Leftovers map[string]*report.Leftover
+	// EIPs are the instances' EIPs as listed, for releasing them after.
+	EIPs map[string][]cloud.EIP // instance ID → its EIPs
+}
+
+// Gather lists the region and returns what each instance's release leaves
+// billed. A failed listing returns what was found with the failure: the
+// releases go on, and the report marks the section incomplete.
+func Gather(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *report.Failure) {
+	want := make(map[string]bool, len(instanceIDs))
+	for _, id := range instanceIDs {
+		want[id] = true
+	}
+	found := Found{Leftovers: map[string]*report.Leftover{}, EIPs: map[string][]cloud.EIP{}}
+	entry := func(id string) *report.Leftover {
+		l := found.Leftovers[id]
+		if l == nil {
+			l = &report.Leftover{InstanceID: id}
+			found.Leftovers[id] = l
+		}
+		return l
+	}
+
+	eips, err := listEIPs(ctx, api, c, region)
+	if err != nil {
+		return found, err
+	}
+	for _, e := range eips {
+		if want[e.InstanceID] {
+			found.EIPs[e.InstanceID] = append(found.EIPs[e.InstanceID], e)
+			entry(e.InstanceID).EIPs = append(entry(e.InstanceID).EIPs, report.LeftEIP{AllocationID: e.AllocationID, Address: e.Address})
+		}
+	}
+
+	disks, err := listDisks(ctx, api, c, region)
+	if err != nil {
+		return found, err
+	}
+	diskOf := map[string]cloud.Disk{} // disk ID → disk, for the instances' disks
+	for _, d := range disks {
+		if !want[d.InstanceID] {
+			continue
+		}
+		diskOf[d.ID] = d
+		if !d.DeleteWithInstance {
+			entry(d.InstanceID).Disks = append(entry(d.InstanceID).Disks, report.LeftDisk{ID: d.ID, SizeGiB: d.SizeGiB, Category: d.Category, Type: d.Type})
+		}
+	}
+	if len(diskOf) == 0 {
+		return found, nil
+	}
+	snaps, err := listSnapshots(ctx, api, c, region)
+	if err != nil {
+		return found, err
+	}
+	for _, sn := range snaps {
+		d, ok := diskOf[sn.SourceDiskID]
+		if !ok {
+			continue
+		}
+		// A kept disk keeps all its snapshots; a released one keeps its
+		// manual snapshots, and its automatic ones unless
+		// DeleteAutoSnapshot.
+		if d.DeleteWithInstance && sn.Automatic() && d.DeleteAutoSnapshot {
+			continue
+		}
+		kind := "manual"
+		if sn.Automatic() {
+			kind = "automatic"
+		}
+		entry(d.InstanceID).Snapshots = append(entry(d.InstanceID).Snapshots, report.LeftSnapshot{ID: sn.ID, Type: kind, SizeGiB: sn.SizeGiB, DiskID: d.ID})
+	}
+	for _, l := range found.Leftovers {
+		slices.SortFunc(l.Disks, func(a, b report.LeftDisk) int { return compare(a.ID, b.ID) })
+		slices.SortFunc(l.Snapshots, func(a, b report.LeftSnapshot) int { return compare(a.ID, b.ID) })
+	}
+	return found, nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func failure(err error) *report.Failure {
+	f := call.Failure(err)
+	f.Message = "leftover listing: " + f.Message
+	return f
+}
+
+func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Disk, *report.Failure) {
+	var out []cloud.Disk
+	token := ""
+	seen := map[string]bool{}
+	for pages := 0; ; pages++ {
+		var page ecsapi.DiskPage
+		err := c.Do(ctx, ecsapi.ActionDescribeDisks, nil, func() error {
+			var err error
+			page, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			return err
+		})
+		if err != nil {
+			return out, failure(err)
+		}
+		out = append(out, page.Disks...)
+		if page.NextToken == "" {
+			return out, nil
+		}
+		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
+			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeDisks pagination does not end"}
+		}
+		seen[page.NextToken] = true
+		token = page.NextToken
+	}
+}
+
+func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Snapshot, *report.Failure) {
+	var out []cloud.Snapshot
+	token := ""
+	seen := map[string]bool{}
+	for pages := 0; ; pages++ {
+		var page ecsapi.SnapshotPage
+		err := c.Do(ctx, ecsapi.ActionDescribeSnapshots, nil, func() error {
+			var err error
+			page, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			return err
+		})
+		if err != nil {
+			return out, failure(err)
+		}
+		out = append(out, page.Snapshots...)
+		if page.NextToken == "" {
+			return out, nil
+		}
+		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
+			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeSnapshots pagination does not end"}
+		}
+		seen[page.NextToken] = true
+		token = page.NextToken
+	}
+}
+
+// ListEIPs pages a region's EIPs by number (DescribeEipAddresses has no
+// NextToken), bounded by the total the API announced; tagKey filters.
+func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey string) ([]cloud.EIP, *report.Failure) {
+	var out []cloud.EIP
+	for n := 1; ; n++ {
+		var page ecsapi.EIPPage
+		err := c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
+			var err error
+			page, err = api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
+			return err
+		})
+		if err != nil {
+			return out, failure(err)
+		}
+		out = append(out, page.EIPs...)
+		if len(page.EIPs) == 0 || len(out) >= page.TotalCount {
+			return out, nil
+		}
+		if n >= (page.TotalCount+ecsapi.MaxEIPPage-1)/ecsapi.MaxEIPPage+1 || n >= maxPages {
+			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("leftover listing: DescribeEipAddresses runs past the %d EIPs it announced", page.TotalCount)}
+		}
+	}
+}
+
+func listEIPs(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.EIP, *report.Failure) {
+	return ListEIPs(ctx, api, c, region, "")
+}
