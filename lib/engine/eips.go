@@ -65,7 +65,11 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	var ready []execute.Item[struct{}]
 	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
 		if poll > 0 {
-			if !sr.c.TimeLeft(ctx) || sleep(ctx, eipPollWait) != nil {
+			wait := e.opts.EIPPollWait
+			if wait <= 0 {
+				wait = eipPollWait
+			}
+			if !sr.c.TimeLeft(ctx) || sleep(ctx, wait) != nil {
 				break
 			}
 		}

@@ -145,6 +145,9 @@ type Options struct {
 	// instance> for a later run.
 	ReleaseEIPs bool
 	EIPMarkKey  string
+	// EIPPollWait is the wait between looks at EIPs that are not yet
+	// Available (default 2 s, five looks).
+	EIPPollWait time.Duration
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then

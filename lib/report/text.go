@@ -80,6 +80,49 @@ func writeRegion(w *bufio.Writer, r *Region) {
 		}
 		_ = tw.Flush()
 	}
+	if s := r.LeftoverSummary; s != nil {
+		fmt.Fprintf(w, "  Left behind, still billed: %s\n", leftoverLine(s))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, l := range r.Leftovers {
+			var parts []string
+			for _, e := range l.EIPs {
+				parts = append(parts, "EIP "+e.AllocationID+" ("+e.Address+")")
+			}
+			for _, d := range l.Disks {
+				parts = append(parts, fmt.Sprintf("disk %s (%d GiB %s)", d.ID, d.SizeGiB, d.Category))
+			}
+			for _, sn := range l.Snapshots {
+				parts = append(parts, fmt.Sprintf("%s snapshot %s (%d GiB)", sn.Type, sn.ID, sn.SizeGiB))
+			}
+			fmt.Fprintf(tw, "    %s\t%s\n", l.InstanceID, strings.Join(parts, ", "))
+		}
+		_ = tw.Flush()
+	}
+	if r.EIPs != nil {
+		fmt.Fprintln(w, "  EIPs of released instances:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, g := range r.EIPs.Groups {
+			for _, it := range g.Instances {
+				reason := g.Reason
+				if reason == "" {
+					reason = "-"
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", it.ID, g.Outcome, reason, oneLine(itemDetail(it)))
+			}
+		}
+		_ = tw.Flush()
+	}
+}
+
+func leftoverLine(s *LeftoverSummary) string {
+	if s.Instances == 0 && s.Complete {
+		return "nothing"
+	}
+	line := fmt.Sprintf("%d instances leave %d EIPs, %d disks (%d GiB) and %d snapshots (%d GiB)", s.Instances, s.EIPs, s.Disks, s.DiskGiB, s.Snapshots, s.SnapshotGiB)
+	if !s.Complete {
+		line += "; INCOMPLETE: " + s.Error
+	}
+	return line
 }
 
 func writeSummary(w *bufio.Writer, rep *Report) {
@@ -91,6 +134,12 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 		fmt.Fprintf(w, "  reasons:    %s\n", counts(t.Reasons))
 	}
 	fmt.Fprintf(w, "  API calls:  %s; %d write batches\n", counts(t.Calls), t.Batches)
+	if rep.Leftovers != nil {
+		fmt.Fprintf(w, "  left behind: %s\n", leftoverLine(rep.Leftovers))
+	}
+	if len(t.EIPs) > 0 {
+		fmt.Fprintf(w, "  EIPs:       %s\n", counts(t.EIPs))
+	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {
