@@ -196,3 +196,38 @@ func DecideIn(inst Instance, region string, rules Rules, now time.Time, how stri
 	return Decision{InstanceID: inst.ID, Reason: ReasonInvalidData,
 		Detail: fmt.Sprintf("%s in %s but reports region %q", how, region, inst.Region)}, false
 }
+
+// DecideResource applies the rules to a disk, snapshot or EIP that carries
+// the opt-in tag itself: the keep tag, then the resource's own safety
+// (held, when not ""), then the expiry (a TTL counts from created). It
+// never releases what the instance rules would keep for the same tags.
+func DecideResource(id string, tags map[string]string, created string, held Reason, heldDetail string, rules Rules, now time.Time) Decision {
+	d := Decision{InstanceID: id}
+	skip := func(r Reason, format string, args ...any) Decision {
+		d.Reason, d.Detail = r, fmt.Sprintf(format, args...)
+		return d
+	}
+	tagValue, optedIn := tags[rules.OptInKey]
+	switch _, keep := tags[rules.KeepKey]; {
+	case !optedIn:
+		return skip(ReasonNoOptIn, "no %s tag", tagName(rules.OptInKey))
+	case badID(id) != "":
+		return skip(ReasonInvalidData, "ID %s", badID(id))
+	case keep:
+		return skip(ReasonExcluded, "has the %s tag", tagName(rules.KeepKey))
+	case held != "":
+		return skip(held, "%s", heldDetail)
+	}
+	createdAt, _ := ParseECSTime(created)
+	expires, err := ParseExpiry(tagValue, createdAt, rules.Location)
+	if err != nil {
+		return skip(ReasonInvalidExpiry, "tag %s=%s: %v", rules.OptInKey, quote(tagValue), err)
+	}
+	d.ExpiresAt = expires.UTC()
+	if now.Before(expires) {
+		return skip(ReasonNotExpired, "expires %s (tag %s=%s)", utc(expires), rules.OptInKey, quote(tagValue))
+	}
+	d.Release = true
+	d.Detail = fmt.Sprintf("expired %s (tag %s=%s)", utc(expires), rules.OptInKey, quote(tagValue))
+	return d
+}

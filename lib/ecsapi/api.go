@@ -30,6 +30,8 @@ var Actions = []string{
 	ActionStopInstances,
 	ActionDescribeDisks,
 	ActionDescribeSnapshots,
+	ActionDeleteDisk,
+	ActionDeleteSnapshot,
 }
 
 // MaxTagIDs is the most resource IDs one TagResources call takes.
@@ -42,8 +44,10 @@ const MaxStopIDs = 100
 // overwritten).
 type TagInput struct {
 	Region      string
-	InstanceIDs []string // 1..MaxTagIDs
+	InstanceIDs []string // 1..MaxTagIDs: the resources' IDs
 	Tags        map[string]string
+	// ResourceType is instance (when empty), disk or snapshot.
+	ResourceType string
 }
 
 // TagOutput is a successful TagResources answer.

@@ -73,12 +73,26 @@ var instanceCodes = map[string]bool{
 	// cannot be stopped.
 	"InstanceExpiredOrInArrears":   true,
 	"InvalidInstanceId.NotSupport": true,
+	// The resources' own refusals: a disk still attached or being
+	// snapshotted, a snapshot an image or a disk was made from, an EIP
+	// not Available or protected.
+	"DiskStillAttached":                  true,
+	"DiskCreatingSnapshot":               true,
+	"IncorrectDiskStatus":                true,
+	"SnapshotCreatedImage":               true,
+	"SnapshotCreatedDisk":                true,
+	"IncorrectEipStatus":                 true,
+	"Forbidden.ChargeTypeIsPrepaid":      true,
+	"InvalidDiskChargeType.NotSupported": true,
 }
 
 var notFoundCodes = map[string]bool{
-	"InvalidInstanceIds.NotFound": true,
-	"InvalidInstanceId.NotFound":  true,
-	"InvalidResourceId.NotFound":  true, // TagResources
+	"InvalidInstanceIds.NotFound":  true,
+	"InvalidInstanceId.NotFound":   true,
+	"InvalidResourceId.NotFound":   true, // TagResources
+	"InvalidAllocationId.NotFound": true, // ReleaseEipAddress
+	"InvalidDiskId.NotFound":       true,
+	"InvalidSnapshotId.NotFound":   true,
 }
 
 var retryableCodes = map[string]bool{

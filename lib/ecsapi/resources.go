@@ -144,7 +144,9 @@ func (c *Client) DescribeSnapshots(ctx context.Context, in ListInput) (SnapshotP
 	return page, nil
 }
 
-// DeleteDisk releases one Available data disk.
+// DeleteDisk releases one Available data disk. ECS documents that a
+// missing disk is ignored: a success is then no proof, and the sweep
+// re-reads first.
 func (c *Client) DeleteDisk(ctx context.Context, region, diskID string) (string, error) {
 	const action = ActionDeleteDisk
 	if diskID == "" {

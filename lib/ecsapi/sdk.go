@@ -700,6 +700,9 @@ func (c *Client) TagResources(ctx context.Context, in TagInput) (TagOutput, erro
 	req := ecs.CreateTagResourcesRequest()
 	req.RegionId = in.Region
 	req.ResourceType = "instance"
+	if in.ResourceType != "" {
+		req.ResourceType = in.ResourceType
+	}
 	ids := append([]string(nil), in.InstanceIDs...)
 	req.ResourceId = &ids
 	keys := make([]string, 0, len(in.Tags))

@@ -433,3 +433,56 @@ func (s *Server) tagEIPs(reqID string, p map[string]string) reply {
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
 }
+
+func (s *Server) deleteDisk(reqID string, p map[string]string) reply {
+	if _, e := s.checkRegion(p); e != nil {
+		return errorReply(reqID, e)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.res.disks[p["DiskId"]]
+	switch {
+	case p["DiskId"] == "":
+		return errorReply(reqID, errf(400, "MissingParameter", "The input parameter \"DiskId\" is required."))
+	case !ok:
+		return jsonReply(map[string]string{"RequestId": reqID}) // documented: a missing disk is ignored
+	case d.Instance != "":
+		return errorReply(reqID, errf(403, "DiskStillAttached", "The disk %s is still attached to %s.", d.ID, d.Instance))
+	case d.ChargeType == "PrePaid":
+		return errorReply(reqID, errf(403, "InvalidDiskChargeType.NotSupported", "A subscription disk cannot be released on its own."))
+	}
+	delete(s.res.disks, d.ID)
+	for id, sn := range s.res.snapshots {
+		if sn.Disk == d.ID && sn.Type == "auto" && d.DeleteAutoSnapshot {
+			delete(s.res.snapshots, id)
+		}
+	}
+	s.released[d.ID] = true
+	return jsonReply(map[string]string{"RequestId": reqID})
+}
+
+func (s *Server) deleteSnapshot(reqID string, p map[string]string) reply {
+	if _, e := s.checkRegion(p); e != nil {
+		return errorReply(reqID, e)
+	}
+	force, e := parseBool(p, "Force")
+	if e != nil {
+		return errorReply(reqID, e)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn, ok := s.res.snapshots[p["SnapshotId"]]
+	switch {
+	case p["SnapshotId"] == "":
+		return errorReply(reqID, errf(400, "MissingParameter", "The input parameter \"SnapshotId\" is required."))
+	case !ok:
+		return jsonReply(map[string]string{"RequestId": reqID}) // documented: a missing snapshot is ignored
+	case sn.Usage == "image" || sn.Usage == "image_disk":
+		return errorReply(reqID, errf(403, "SnapshotCreatedImage", "The snapshot %s was used to create an image.", sn.ID))
+	case sn.Usage == "disk" && !force:
+		return errorReply(reqID, errf(403, "SnapshotCreatedDisk", "The snapshot %s was used to create a disk.", sn.ID))
+	}
+	delete(s.res.snapshots, sn.ID)
+	s.released[sn.ID] = true
+	return jsonReply(map[string]string{"RequestId": reqID})
+}

@@ -323,6 +323,8 @@ var actions = map[string]func(*Server, string, map[string]string) reply{
 	"StopInstances":     (*Server).stopInstances,
 	"DescribeDisks":     (*Server).describeDisks,
 	"DescribeSnapshots": (*Server).describeSnapshots,
+	"DeleteDisk":        (*Server).deleteDisk,
+	"DeleteSnapshot":    (*Server).deleteSnapshot,
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,8 @@ type API interface {
 	ops.StopAPI
 	ops.EIPAPI
 	leftover.API
+	DeleteDisk(ctx context.Context, region, diskID string) (string, error)
+	DeleteSnapshot(ctx context.Context, region, snapshotID string) (string, error)
 }
 
 // Notifier tells owners (package notify).
@@ -148,6 +150,11 @@ type Options struct {
 	// EIPPollWait is the wait between looks at EIPs that are not yet
 	// Available (default 2 s, five looks).
 	EIPPollWait time.Duration
+	// Resources are the kinds swept by their own opt-in tag beside
+	// instances (KindDisks, KindSnapshots, KindEIPs); SkipInstances leaves
+	// the instances out (REAPER_RESOURCES without instances).
+	Resources     []string
+	SkipInstances bool
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then
@@ -221,8 +228,10 @@ type scopeRun struct {
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
 	closed *report.Failure // the listing's failure: nothing is released here
-	// marks are the delivered notices to record, for the executor.
-	marks []execute.Item[ops.MarkParams]
+	// marks are the delivered notices to record, for the executor;
+	// resMarks the resources', by kind.
+	marks    []execute.Item[ops.MarkParams]
+	resMarks map[string][]execute.Item[ops.MarkParams]
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -334,8 +343,11 @@ func (e *Engine) forEach(runs []*scopeRun, f func(*scopeRun)) {
 
 // discover lists the scope into its plan.
 func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
-	res := discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules, e.opts.Lifecycle)},
-		&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now})
+	res := discover.Result{Path: "none"}
+	if !e.opts.SkipInstances {
+		res = discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules, e.opts.Lifecycle)},
+			&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now})
+	}
 	sr.plan.Listed()
 	if res.Failure != nil {
 		sr.plan.Closed, sr.closed = true, res.Failure
@@ -343,7 +355,10 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		e.log.Error("region closed: listing incomplete, nothing will be released here", "region", sr.Scope.Region,
 			"account", sr.Scope.Account, "code", res.Failure.Code, "message", res.Failure.Message)
 	}
-	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, res.Failure == nil)
+	if res.Failure == nil {
+		e.discoverResources(ctx, sr)
+	}
+	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
 }
@@ -407,6 +422,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	if len(cands) > 0 {
 		e.releaseEIPs(ctx, sr, cands)
 	}
+	e.executeResources(ctx, sr)
 }
 
 func callFailure(err error) *report.Failure { return call.Failure(err) }
@@ -430,9 +446,21 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		}
 	}
 	for _, n := range sr.plan.Notices {
-		sr.rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Detail: detail + " (notice not sent)"})
+		rec := sr.rec
+		if n.Kind != "" {
+			rec = sr.rec.Section(n.Kind)
+		}
+		rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Detail: detail + " (notice not sent)"})
 	}
-	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.marks = nil, nil, nil, nil
+	for kind, r := range sr.plan.Resources {
+		for _, c := range r.Eligible {
+			it := base(c)
+			it.ID, it.Detail = c.ID, detail
+			sr.rec.Section(kind).Outcome(verdict.NotAttempted, reason, it)
+		}
+		r.Eligible = nil
+	}
+	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.marks, sr.resMarks = nil, nil, nil, nil, nil
 }
 
 // sink takes listed pages into a scope's plan and records each skip.

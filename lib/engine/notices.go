@@ -17,10 +17,19 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// noticeOf is one instance to tell its owner about, with its scope.
+// noticeOf is one instance (or resource) to tell its owner about, with
+// its scope.
 type noticeOf struct {
 	sr *scopeRun
 	n  plan.Notice
+}
+
+// rec is the recorder of the notice's section.
+func (x noticeOf) rec() *report.ScopeRecorder {
+	if x.n.Kind != "" {
+		return x.sr.rec.Section(x.n.Kind)
+	}
+	return x.sr.rec
 }
 
 // notify sends one digest per owner, across every scope, and queues a
@@ -61,7 +70,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 		}
 		if e.opts.DryRun {
 			for _, x := range list {
-				x.sr.rec.Outcome(verdict.WouldNotify, "", report.Item{ID: x.n.ID, Owner: owner,
+				x.rec().Outcome(verdict.WouldNotify, "", report.Item{ID: x.n.ID, Owner: owner,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
 						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), mark.Key, mark.Value)})
 			}
@@ -76,7 +85,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 				e.log.Error("notice not delivered: nothing is marked, so nothing is released on its grace; the next run notifies again",
 					"owner", owner, "instances", len(list), "error", err.Error())
 				for _, x := range list {
-					x.sr.rec.Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Code: string(verdict.NoticeFailed),
+					x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Code: string(verdict.NoticeFailed),
 						Message: err.Error() + "; not marked, so not released; the next run notifies again"})
 				}
 				continue
@@ -87,8 +96,16 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 			if e.opts.Notifier == nil {
 				detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
 			}
-			x.sr.marks = append(x.sr.marks, execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base: report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail})
+			item := execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
+				Base: report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail}
+			if x.n.Kind == "" {
+				x.sr.marks = append(x.sr.marks, item)
+				continue
+			}
+			if x.sr.resMarks == nil {
+				x.sr.resMarks = map[string][]execute.Item[ops.MarkParams]{}
+			}
+			x.sr.resMarks[x.n.Kind] = append(x.sr.resMarks[x.n.Kind], item)
 		}
 	}
 	if len(failed) > 0 {
@@ -108,7 +125,7 @@ func actionVerb(action string) string {
 func digest(owner string, list []noticeOf) notify.Notice {
 	n := notify.Notice{Owner: owner}
 	for _, x := range list {
-		n.Items = append(n.Items, notify.Item{InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
+		n.Items = append(n.Items, notify.Item{Kind: x.n.Kind, InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
 			ExpiresAt: x.n.ExpiresAt, Action: x.n.Action, When: x.n.When})
 	}
 	slices.SortFunc(n.Items, func(a, b notify.Item) int { return strings.Compare(a.InstanceID, b.InstanceID) })

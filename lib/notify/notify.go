@@ -55,6 +55,8 @@ var ErrNotDelivered = errors.New("notice not delivered")
 
 // Item is one instance in a notice.
 type Item struct {
+	// Kind is "" for an instance, or disks, snapshots or eips.
+	Kind       string    `json:"kind,omitempty"`
 	InstanceID string    `json:"instanceId"`
 	Name       string    `json:"name,omitempty"`
 	Region     string    `json:"region"`

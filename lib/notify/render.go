@@ -26,7 +26,13 @@ func (n *Notifier) lines(notice Notice, mention string) (title string, body []st
 	if notice.Owner != "" {
 		who = mention
 	}
-	title = fmt.Sprintf("ecs-reaper: %d instance(s) due, %s", len(notice.Items), who)
+	noun := "instance(s)"
+	for _, it := range notice.Items {
+		if it.Kind != "" {
+			noun = "instance(s), disk(s), snapshot(s) or EIP(s)"
+		}
+	}
+	title = fmt.Sprintf("ecs-reaper: %d %s due, %s", len(notice.Items), noun, who)
 	body = append(body, title)
 	if notice.Again {
 		body = append(body, "(Repeated: the last notice was delivered but could not be recorded on the instances.)")
@@ -40,8 +46,9 @@ func (n *Notifier) lines(notice Notice, mention string) (title string, body []st
 		if it.Account != "" {
 			where = it.Account + "/" + it.Region
 		}
-		body = append(body, fmt.Sprintf("- %s%s in %s: expires %s; will be %s no earlier than %s",
-			it.InstanceID, name, where, when(it.ExpiresAt), verb(it.Action), when(it.When)))
+		what := map[string]string{"disks": "disk ", "snapshots": "snapshot ", "eips": "EIP "}[it.Kind]
+		body = append(body, fmt.Sprintf("- %s%s%s in %s: expires %s; will be %s no earlier than %s",
+			what, it.InstanceID, name, where, when(it.ExpiresAt), verb(it.Action), when(it.When)))
 	}
 	body = append(body, fmt.Sprintf("To keep an instance: add the tag %s (any value), or set %s to a later expiry.", n.cfg.KeepTag, n.cfg.OptInTag))
 	body = append(body, "Nothing is released before this notice is recorded on the instance; if it cannot be, you are told again on the next run.")

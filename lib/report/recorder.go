@@ -83,16 +83,26 @@ func (r *Recorder) Finish(capCheck *CapCheck, runErr string) *Report {
 // ScopeRecorder records one scope's part of the run. It is safe for
 // concurrent use.
 type ScopeRecorder struct {
-	r      *Recorder
-	scope  cloud.Scope
-	region *Region
-	eips   bool // outcomes go to the region's EIP section
+	r       *Recorder
+	scope   cloud.Scope
+	region  *Region
+	section string // outcomes go to this resource section of the region
 }
 
+// Resource sections of a region.
+const (
+	SectionEIPs      = "eips"
+	SectionDisks     = "disks"
+	SectionSnapshots = "snapshots"
+)
+
 // EIPs returns the recorder whose outcomes go to the region's EIP section.
-func (s *ScopeRecorder) EIPs() *ScopeRecorder {
+func (s *ScopeRecorder) EIPs() *ScopeRecorder { return s.Section(SectionEIPs) }
+
+// Section returns the recorder whose outcomes go to a resource section.
+func (s *ScopeRecorder) Section(name string) *ScopeRecorder {
 	c := *s
-	c.eips = true
+	c.section = name
 	return &c
 }
 
@@ -106,8 +116,8 @@ func (s *ScopeRecorder) Call(action string) {
 // Outcome records one instance's outcome and logs it (at WARN for a
 // failed or held-back instance).
 func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item Item) {
-	if s.eips {
-		s.EIP(o, reason, item)
+	if s.section != "" {
+		s.resource(s.section, o, reason, item)
 		return
 	}
 	s.r.mu.Lock()
@@ -203,14 +213,12 @@ func (s *ScopeRecorder) LeftoversListed(failure *Failure) {
 	s.region.LeftoverSummary = sum
 }
 
-// EIP records one EIP's outcome in the region's EIP section.
-func (s *ScopeRecorder) EIP(o verdict.Outcome, reason verdict.Reason, item Item) {
+// resource records one resource's outcome in its section of the region.
+func (s *ScopeRecorder) resource(section string, o verdict.Outcome, reason verdict.Reason, item Item) {
 	s.r.mu.Lock()
-	if s.region.EIPs == nil {
-		s.region.EIPs = &Section{}
-	}
-	s.region.EIPs.Add(o, reason, item)
+	sec := s.region.section(section)
+	sec.Add(o, reason, item)
 	s.r.mu.Unlock()
-	s.r.log.Log(context.Background(), o.Level(), "eip", "region", s.scope.Region, "account", s.scope.Account,
-		"allocation_id", item.ID, "outcome", string(o), "reason", string(reason), "detail", item.Detail, "code", item.Code)
+	s.r.log.Log(context.Background(), o.Level(), "decision", "region", s.scope.Region, "account", s.scope.Account,
+		"resource", section, "id", item.ID, "outcome", string(o), "reason", string(reason), "detail", item.Detail, "code", item.Code)
 }

@@ -6,7 +6,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -91,6 +93,18 @@ type CapCheck struct {
 	CountExceeded   bool    `json:"countExceeded,omitempty"`
 	PercentExceeded bool    `json:"percentExceeded,omitempty"`
 	Exceeded        bool    `json:"exceeded"`
+	// Kinds are the disks, snapshots and EIPs swept by their own tag: the
+	// count cap holds them together with the instances (Eligible is the
+	// sum); the percent cap holds each kind on its own share.
+	Kinds map[string]*KindCheck `json:"kinds,omitempty"`
+}
+
+// KindCheck is one resource kind's share in the cap check.
+type KindCheck struct {
+	Eligible int     `json:"eligible"`
+	OptedIn  int     `json:"optedIn"`
+	Percent  float64 `json:"percent"`
+	Exceeded bool    `json:"exceeded"`
 }
 
 // Explain says which cap this run exceeded, with the numbers.
@@ -100,7 +114,13 @@ func (c *CapCheck) Explain() string {
 		over = append(over, fmt.Sprintf("the count cap of %d", c.MaxRelease))
 	}
 	if c.PercentExceeded {
-		over = append(over, fmt.Sprintf("the percent cap of %.4g%% (which applies from %d eligible)", c.MaxReleasePercent, c.PercentCapFrom))
+		what := ""
+		for _, kind := range slices.Sorted(maps.Keys(c.Kinds)) {
+			if k := c.Kinds[kind]; k.Exceeded {
+				what += fmt.Sprintf(" by %s (%d of %d, %.1f%%)", kind, k.Eligible, k.OptedIn, k.Percent)
+			}
+		}
+		over = append(over, fmt.Sprintf("the percent cap of %.4g%% (which applies from %d eligible)%s", c.MaxReleasePercent, c.PercentCapFrom, what))
 	}
 	return fmt.Sprintf("%d instances eligible (%.1f%% of %d opted in), over %s", c.Eligible, c.Percent, c.OptedIn, strings.Join(over, " and "))
 }
@@ -110,13 +130,15 @@ func (c *CapCheck) NeededPercent() float64 { return min(100, math.Ceil(c.Percent
 
 // Totals add up the regions.
 type Totals struct {
-	Seen     int            `json:"seen"`
-	OptedIn  int            `json:"optedIn"`
-	Outcomes map[string]int `json:"outcomes"` // by outcome
-	Reasons  map[string]int `json:"reasons"`  // "outcome/reason"
-	Calls    map[string]int `json:"calls"`    // API calls by action, retries included
-	Batches  int            `json:"batches"`
-	EIPs     map[string]int `json:"eips,omitempty"` // the EIP section's counts
+	Seen      int            `json:"seen"`
+	OptedIn   int            `json:"optedIn"`
+	Outcomes  map[string]int `json:"outcomes"` // by outcome
+	Reasons   map[string]int `json:"reasons"`  // "outcome/reason"
+	Calls     map[string]int `json:"calls"`    // API calls by action, retries included
+	Batches   int            `json:"batches"`
+	EIPs      map[string]int `json:"eips,omitempty"` // the resource sections' counts
+	Disks     map[string]int `json:"disks,omitempty"`
+	Snapshots map[string]int `json:"snapshots,omitempty"`
 }
 
 // Region is the part of the run in one region of one account.
@@ -141,10 +163,29 @@ type Region struct {
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
 	// EIPs is the EIPs released after their instances
 	// (REAPER_RELEASE_EIPS), by outcome.
-	EIPs       *Section `json:"eips,omitempty"`
+	EIPs *Section `json:"eips,omitempty"`
+	// Disks and Snapshots are the disks and snapshots swept by their own
+	// tag (REAPER_RESOURCES), by outcome.
+	Disks      *Section `json:"disks,omitempty"`
+	Snapshots  *Section `json:"snapshots,omitempty"`
 	groupIndex map[groupKey]*Group
 	started    time.Time
 	leftovers  map[string]*Leftover
+}
+
+// section returns (creating) a resource section.
+func (r *Region) section(name string) *Section {
+	ptr := &r.EIPs
+	switch name {
+	case SectionDisks:
+		ptr = &r.Disks
+	case SectionSnapshots:
+		ptr = &r.Snapshots
+	}
+	if *ptr == nil {
+		*ptr = &Section{}
+	}
+	return *ptr
 }
 
 // Section is a resource type's own outcomes (EIPs, disks, snapshots),
@@ -307,6 +348,13 @@ func (r *Region) Finish() {
 	for _, g := range r.Groups {
 		sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
 	}
+	for _, sec := range []*Section{r.EIPs, r.Disks, r.Snapshots} {
+		if sec != nil {
+			for _, g := range sec.Groups {
+				sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
+			}
+		}
+	}
 	r.finishLeftovers()
 }
 
@@ -364,15 +412,21 @@ func (rep *Report) Total() {
 	}
 	rep.Totals = t
 	rep.totalLeftovers()
-	for _, r := range rep.Regions {
-		if r.EIPs != nil {
-			if rep.Totals.EIPs == nil {
-				rep.Totals.EIPs = map[string]int{}
-			}
-			for k, v := range r.EIPs.Counts {
-				rep.Totals.EIPs[k] += v
-			}
+	sum := func(dst *map[string]int, sec *Section) {
+		if sec == nil {
+			return
 		}
+		if *dst == nil {
+			*dst = map[string]int{}
+		}
+		for k, v := range sec.Counts {
+			(*dst)[k] += v
+		}
+	}
+	for _, r := range rep.Regions {
+		sum(&rep.Totals.EIPs, r.EIPs)
+		sum(&rep.Totals.Disks, r.Disks)
+		sum(&rep.Totals.Snapshots, r.Snapshots)
 	}
 }
 

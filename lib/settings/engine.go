@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
@@ -27,6 +28,8 @@ func (s Settings) Engine(runID string, now func() time.Time) engine.Options {
 		Lifecycle:         s.Lifecycle(),
 		ReleaseEIPs:       s.ReleaseEIPs,
 		EIPMarkKey:        s.EIPMarkTag(),
+		SkipInstances:     !slices.Contains(s.Resources, "instances"),
+		Resources:         slices.DeleteFunc(slices.Clone(s.Resources), func(k string) bool { return k == "instances" }),
 	}
 }
 

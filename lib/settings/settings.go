@@ -73,6 +73,7 @@ const (
 	EnvRunning           = "REAPER_RUNNING"
 	EnvReleaseEIPs       = "REAPER_RELEASE_EIPS"
 	EnvVPCEndpoint       = "REAPER_VPC_ENDPOINT"
+	EnvResources         = "REAPER_RESOURCES"
 )
 
 // What happens to an instance that is due but Running (REAPER_RUNNING).
@@ -149,6 +150,7 @@ type Settings struct {
 	Running           string         // REAPER_RUNNING: skip (default), stop or force
 	ReleaseEIPs       bool           // REAPER_RELEASE_EIPS: release the EIPs of released instances
 	VPCEndpoint       string         // REAPER_VPC_ENDPOINT: the VPC API's endpoint override (EIPs)
+	Resources         []string       // REAPER_RESOURCES: instances, disks, snapshots, eips; default instances
 
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet bool

@@ -2,6 +2,7 @@ package settings
 
 import (
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,6 +181,25 @@ var table = []spec{
 			return "must be skip, stop or force"
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(s.Running) }},
+	{name: EnvResources, key: "resources", help: "what the sweep covers, comma-separated: instances, disks, snapshots, eips (each by its own opt-in tag)", def: "instances",
+		set: func(s *Settings, v string) string {
+			var out []string
+			for _, part := range strings.Split(v, ",") {
+				k := strings.ToLower(strings.TrimSpace(part))
+				switch k {
+				case "instances", "disks", "snapshots", "eips":
+				default:
+					return "must list some of instances, disks, snapshots and eips, comma-separated; " + strconv.Quote(part) + " is none of them"
+				}
+				if slices.Contains(out, k) {
+					return strconv.Quote(k) + " is listed twice"
+				}
+				out = append(out, k)
+			}
+			s.Resources = out
+			return ""
+		},
+		get: func(s Settings) slog.Value { return slog.StringValue(strings.Join(s.Resources, ",")) }},
 	boolean(EnvReleaseEIPs, "release_eips", "true: release the EIPs of the instances a run released, once Available (unless kept by tag, protected or bound again)", "false", func(s *Settings) *bool { return &s.ReleaseEIPs }),
 	{name: EnvVPCEndpoint, key: "vpc_endpoint", help: "VPC API endpoint override (EIPs), with REAPER_ECS_ENDPOINT's rules; default: the SDK's",
 		set: func(s *Settings, v string) string {

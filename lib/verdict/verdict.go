@@ -53,6 +53,8 @@ const (
 	Running            Reason = "running"
 	Transitional       Reason = "transitional-state"
 	InGrace            Reason = "in-grace" // notified (or stopped); the grace has not passed
+	InUse              Reason = "in-use"   // a disk attached, a snapshot used by an image or disk, an EIP bound
+	SystemDisk         Reason = "system-disk"
 )
 
 // NoticeFailed is the reason of an instance whose notice the channel did

@@ -521,3 +521,41 @@ func (c *Cloud) releasedResources(id string) {
 		}
 	}
 }
+
+// DeleteDisk deletes an Available disk.
+func (c *Cloud) DeleteDisk(ctx context.Context, region, id string) (string, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDeleteDisk, Region: region, IDs: []string{id}}, id); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.res.Disks, func(d cloud.Disk) bool { return d.ID == id })
+	switch {
+	case i < 0:
+		return c.requestID(), nil // documented: a missing disk is ignored
+	case c.res.Disks[i].Status != "Available":
+		return "", Err(ecsapi.ActionDeleteDisk, region, "DiskStillAttached", 403)
+	}
+	c.res.Disks = slices.Delete(c.res.Disks, i, i+1)
+	c.released = append(c.released, id)
+	return c.requestID(), nil
+}
+
+// DeleteSnapshot deletes an unused snapshot.
+func (c *Cloud) DeleteSnapshot(ctx context.Context, region, id string) (string, error) {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDeleteSnapshot, Region: region, IDs: []string{id}}, id); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.res.Snapshots, func(s cloud.Snapshot) bool { return s.ID == id })
+	switch {
+	case i < 0:
+		return c.requestID(), nil
+	case c.res.Snapshots[i].Usage == "image" || c.res.Snapshots[i].Usage == "image_disk":
+		return "", Err(ecsapi.ActionDeleteSnapshot, region, "SnapshotCreatedImage", 403)
+	}
+	c.res.Snapshots = slices.Delete(c.res.Snapshots, i, i+1)
+	c.released = append(c.released, id)
+	return c.requestID(), nil
+}

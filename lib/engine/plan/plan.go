@@ -37,8 +37,10 @@ type Candidate struct {
 	NotifiedAt time.Time
 }
 
-// Notice is an instance whose owner is told this run.
+// Notice is an instance (or, with Kind, a disk, snapshot or EIP) whose
+// owner is told this run.
 type Notice struct {
+	Kind      string // "" for an instance
 	ID, Name  string
 	Owner     string
 	ExpiresAt time.Time
@@ -55,6 +57,9 @@ type Scope struct {
 	Eligible []Candidate // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark
+	// Resources are the disks, snapshots and EIPs swept by their own tag,
+	// by kind.
+	Resources map[string]*Resources
 	// Closed: the listing failed; nothing is released here, and the scope
 	// neither counts toward the caps nor dilutes the share of the others.
 	Closed bool
@@ -96,6 +101,37 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, fresh b
 	return lp, true
 }
 
+// Resources is one kind's part of a scope's plan.
+type Resources struct {
+	OptedIn  int
+	Eligible []Candidate
+}
+
+// AddResource plans one disk, snapshot or EIP listed by its own opt-in
+// tag: the rules' decision d, then the lifecycle (never a stop).
+func (p *Scope) AddResource(kind string, id, name string, tags map[string]string, d decide.Decision, now time.Time) decide.Plan {
+	if p.Resources == nil {
+		p.Resources = map[string]*Resources{}
+	}
+	r := p.Resources[kind]
+	if r == nil {
+		r = &Resources{}
+		p.Resources[kind] = r
+	}
+	r.OptedIn++
+	lc := p.lc
+	lc.Stop = false
+	lp := decide.PlanLifecycle(d, cloud.Instance{ID: id, Tags: tags, Status: decide.StatusStopped}, lc, now)
+	switch lp.Step {
+	case decide.StepRelease:
+		r.Eligible = append(r.Eligible, Candidate{ID: id, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt})
+	case decide.StepNotify:
+		p.Notices = append(p.Notices, Notice{Kind: kind, ID: id, Name: name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
+			Action: "release", When: lp.When, ReadAt: now})
+	}
+	return lp
+}
+
 // Saw reports whether the instance was added.
 func (p *Scope) Saw(id string) bool {
 	_, ok := p.seen[id]
@@ -108,17 +144,42 @@ func (p *Scope) Listed() { p.seen = nil }
 // Check is the cap check over the scopes, before anything is released.
 func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 	c := &report.CapCheck{MaxRelease: caps.MaxRelease, MaxReleasePercent: caps.MaxReleasePercent, PercentCapFrom: caps.PercentCapFrom}
+	instances := 0
 	for _, p := range scopes {
-		if !p.Closed {
-			c.OptedIn += p.OptedIn
-			c.Eligible += len(p.Eligible) + len(p.Stops) // the caps count releases and stops
+		if p.Closed {
+			continue
+		}
+		c.OptedIn += p.OptedIn
+		instances += len(p.Eligible) + len(p.Stops) // the caps count releases and stops
+		for kind, r := range p.Resources {
+			if c.Kinds == nil {
+				c.Kinds = map[string]*report.KindCheck{}
+			}
+			k := c.Kinds[kind]
+			if k == nil {
+				k = &report.KindCheck{}
+				c.Kinds[kind] = k
+			}
+			k.OptedIn += r.OptedIn
+			k.Eligible += len(r.Eligible)
 		}
 	}
+	// The count cap holds every write together; the percent cap each type
+	// on its own share (instances of the instances, disks of the disks).
+	c.Eligible = instances
 	if c.OptedIn > 0 {
-		c.Percent = float64(c.Eligible) * 100 / float64(c.OptedIn)
+		c.Percent = float64(instances) * 100 / float64(c.OptedIn)
+	}
+	c.PercentExceeded = c.MaxReleasePercent > 0 && instances >= c.PercentCapFrom && c.Percent > c.MaxReleasePercent
+	for _, k := range c.Kinds {
+		c.Eligible += k.Eligible
+		if k.OptedIn > 0 {
+			k.Percent = float64(k.Eligible) * 100 / float64(k.OptedIn)
+		}
+		k.Exceeded = c.MaxReleasePercent > 0 && k.Eligible >= c.PercentCapFrom && k.Percent > c.MaxReleasePercent
+		c.PercentExceeded = c.PercentExceeded || k.Exceeded
 	}
 	c.CountExceeded = c.Eligible > c.MaxRelease
-	c.PercentExceeded = c.MaxReleasePercent > 0 && c.Eligible >= c.PercentCapFrom && c.Percent > c.MaxReleasePercent
 	c.Exceeded = c.CountExceeded || c.PercentExceeded
 	return c
 }
