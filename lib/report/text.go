@@ -98,10 +98,16 @@ func writeRegion(w *bufio.Writer, r *Region) {
 		}
 		_ = tw.Flush()
 	}
-	if r.EIPs != nil {
-		fmt.Fprintln(w, "  EIPs of released instances:")
+	for _, sec := range []struct {
+		title string
+		s     *Section
+	}{{"EIPs", r.EIPs}, {"Disks", r.Disks}, {"Snapshots", r.Snapshots}} {
+		if sec.s == nil {
+			continue
+		}
+		fmt.Fprintf(w, "  %s:\n", sec.title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, g := range r.EIPs.Groups {
+		for _, g := range sec.s.Groups {
 			for _, it := range g.Instances {
 				reason := g.Reason
 				if reason == "" {
@@ -139,6 +145,12 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 	}
 	if len(t.EIPs) > 0 {
 		fmt.Fprintf(w, "  EIPs:       %s\n", counts(t.EIPs))
+	}
+	if len(t.Disks) > 0 {
+		fmt.Fprintf(w, "  disks:      %s\n", counts(t.Disks))
+	}
+	if len(t.Snapshots) > 0 {
+		fmt.Fprintf(w, "  snapshots:  %s\n", counts(t.Snapshots))
 	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
