@@ -30,6 +30,8 @@ type SweepConfig struct {
 	// CPUProfile and MemProfile, when set, are files for a CPU profile of
 	// the sweep and an in-use heap profile taken after it (report alive).
 	CPUProfile, MemProfile string
+	// Resources, when set, is REAPER_RESOURCES (default: instances only).
+	Resources []string
 }
 
 // SweepResult is what one sweep cost. Memory figures are the whole
@@ -38,10 +40,12 @@ type SweepConfig struct {
 type SweepResult struct {
 	Calls    map[string]int `json:"calls"`    // from the run report, retries included
 	Outcomes map[string]int `json:"outcomes"` // from the run report
-	OptedIn  int            `json:"optedIn"`
-	Complete bool           `json:"complete"`
-	Error    string         `json:"error,omitempty"`
-	WallNS   int64          `json:"wallNs"`
+	// KindOutcomes are the disks', snapshots' and EIPs' outcomes by kind.
+	KindOutcomes map[string]map[string]int `json:"kindOutcomes,omitempty"`
+	OptedIn      int                       `json:"optedIn"`
+	Complete     bool                      `json:"complete"`
+	Error        string                    `json:"error,omitempty"`
+	WallNS       int64                     `json:"wallNs"`
 	// PeakHeap is the largest /memory/classes/heap/objects:bytes seen,
 	// sampled every 2 ms during the sweep, or the final HeapAlloc if larger.
 	PeakHeap uint64 `json:"peakHeapBytes"`
@@ -97,6 +101,9 @@ func RunSweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
 	settings := SweepSettings(cfg.Endpoint, cfg.Regions)
+	if len(cfg.Resources) > 0 {
+		settings.Resources = append([]string(nil), cfg.Resources...)
+	}
 
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
@@ -150,6 +157,7 @@ func RunSweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	}
 	res.Calls = rep.Totals.Calls
 	res.Outcomes = rep.Totals.Outcomes
+	res.KindOutcomes = map[string]map[string]int{"disks": rep.Totals.Disks, "snapshots": rep.Totals.Snapshots, "eips": rep.Totals.EIPs}
 	res.OptedIn = rep.Totals.OptedIn
 	res.Complete = rep.Complete
 	return res, nil

@@ -143,6 +143,15 @@ func (f Fleet) Regions() []string {
 	for _, in := range f.Instances {
 		set[in.Region] = true
 	}
+	for _, d := range f.Disks {
+		set[d.Region] = true
+	}
+	for _, s := range f.Snapshots {
+		set[s.Region] = true
+	}
+	for _, e := range f.EIPs {
+		set[e.Region] = true
+	}
 	out := make([]string, 0, len(set))
 	for r := range set {
 		out = append(out, r)

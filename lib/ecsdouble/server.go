@@ -135,6 +135,10 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	for _, r := range cfg.regions {
 		s.known[r] = true
 	}
+	// A region may hold disks, snapshots or EIPs and no instance.
+	for _, r := range fleet.Regions() {
+		s.known[r] = true
+	}
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
