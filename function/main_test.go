@@ -93,7 +93,13 @@ func startStack(t *testing.T, env ...string) *stack {
 // startStackWith runs bin (built with other flags) under the doubles.
 func startStackWith(t *testing.T, bin string, env ...string) *stack {
 	t.Helper()
-	fleet, err := ecsdouble.ParseFleet([]byte(e2eFleet))
+	return startFleetStack(t, bin, e2eFleet, env...)
+}
+
+// startFleetStack runs bin under the doubles with the fleet given as JSON.
+func startFleetStack(t *testing.T, bin, fleetJSON string, env ...string) *stack {
+	t.Helper()
+	fleet, err := ecsdouble.ParseFleet([]byte(fleetJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
