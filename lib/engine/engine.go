@@ -479,6 +479,7 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 		}
 		fresh++
 		d := p.Decision
+		s.rec.Describe(inst, d.ExpiresAt)
 		switch p.Step {
 		case decide.StepRelease, decide.StepStop:
 			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)

@@ -178,7 +178,7 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, err
 
 func failedReport(runID string, now func() time.Time, err error) *report.Report {
 	at := now().UTC()
-	rep := &report.Report{RunID: runID, StartedAt: at, FinishedAt: at, Regions: []*report.Region{}}
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: runID, StartedAt: at, FinishedAt: at, Regions: []*report.Region{}}
 	if err != nil {
 		rep.Error = err.Error()
 	}

@@ -63,7 +63,8 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 // Regions shadow the report's.
 type Summary struct {
 	*Report
-	Regions []RegionSummary `json:"regions"`
+	Regions   []RegionSummary `json:"regions"`
+	Instances *struct{}       `json:"instances,omitempty"` // logged in parts
 }
 
 // RegionSummary is a region without its instance and batch lists: they

@@ -28,7 +28,7 @@ func NewRecorder(runID string, dryRun bool, now func() time.Time, logger *slog.L
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Recorder{
-		rep:      &Report{RunID: runID, DryRun: dryRun, StartedAt: now().UTC(), Regions: []*Region{}},
+		rep:      &Report{SchemaVersion: SchemaVersion, RunID: runID, DryRun: dryRun, StartedAt: now().UTC(), Regions: []*Region{}},
 		regions:  map[cloud.Scope]*ScopeRecorder{},
 		log:      logger,
 		logsInfo: logger.Enabled(context.Background(), slog.LevelInfo),
@@ -128,6 +128,13 @@ func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item I
 			"instance_id", item.ID, "outcome", string(o), "reason", string(reason), "detail", item.Detail,
 			"code", item.Code, "message", item.Message)
 	}
+}
+
+// Describe keeps what the listing said of an instance, for its record.
+func (s *ScopeRecorder) Describe(inst cloud.Instance, expiresAt time.Time) {
+	s.r.mu.Lock()
+	s.region.Describe(inst.ID, Facts{Name: inst.Name, Status: inst.Status, ChargeType: inst.ChargeType, ExpiresAt: expiresAt})
+	s.r.mu.Unlock()
 }
 
 // Eligible logs an instance found eligible (the outcome comes later).

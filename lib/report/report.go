@@ -5,6 +5,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -42,14 +43,19 @@ const (
 	ReasonDecisionChanged     = verdict.DecisionChanged
 )
 
+// SchemaVersion is the JSON report's version (docs/report.schema.json):
+// 2 lists the instances as one flat array of records.
+const SchemaVersion = 2
+
 // Report is one run.
 type Report struct {
-	RunID      string         `json:"runId"`
-	DryRun     bool           `json:"dryRun"`
-	StartedAt  time.Time      `json:"startedAt"`
-	FinishedAt time.Time      `json:"finishedAt"`
-	DurationMS int64          `json:"durationMs"`
-	Settings   map[string]any `json:"settings,omitempty"`
+	SchemaVersion int            `json:"schemaVersion"`
+	RunID         string         `json:"runId"`
+	DryRun        bool           `json:"dryRun"`
+	StartedAt     time.Time      `json:"startedAt"`
+	FinishedAt    time.Time      `json:"finishedAt"`
+	DurationMS    int64          `json:"durationMs"`
+	Settings      map[string]any `json:"settings,omitempty"`
 	// Complete is false when any region could not be swept to the end: a
 	// failed listing, a stopped region, or the invocation deadline.
 	Complete bool      `json:"complete"`
@@ -69,6 +75,9 @@ type Report struct {
 	// Leftovers sums what the released instances leave billed.
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
 	Regions   []*Region        `json:"regions"`
+	// Instances is every instance with its outcome, one flat record each,
+	// written from the regions' groups (not kept twice in memory).
+	Instances Records `json:"instances"`
 }
 
 // Account is the part of the run in one account: its regions' totals.
@@ -154,7 +163,7 @@ type Region struct {
 	Complete   bool           `json:"complete"`
 	Error      *Failure       `json:"error,omitempty"`
 	Counts     map[string]int `json:"counts"` // "outcome" and "outcome/reason"
-	Groups     []*Group       `json:"instances"`
+	Groups     []*Group       `json:"-"`      // in JSON: the report's flat Instances
 	Batches    []*Batch       `json:"batches"`
 	Calls      map[string]int `json:"calls"`
 	DurationMS int64          `json:"durationMs"`
@@ -171,6 +180,13 @@ type Region struct {
 	groupIndex map[groupKey]*Group
 	started    time.Time
 	leftovers  map[string]*Leftover
+	facts      map[string]Facts // what the listing said of each instance
+}
+
+// Facts are what the listing said of an instance, for its record.
+type Facts struct {
+	Name, Status, ChargeType string
+	ExpiresAt                time.Time // zero when it has no readable expiry
 }
 
 // section returns (creating) a resource section.
@@ -232,11 +248,16 @@ type Group struct {
 
 // Item is one instance in a group.
 type Item struct {
-	ID        string `json:"id"`
-	Detail    string `json:"detail,omitempty"`
-	Code      string `json:"code,omitempty"`
-	Message   string `json:"message,omitempty"`
-	RequestID string `json:"requestId,omitempty"`
+	ID string `json:"id"`
+	// From the listing (Facts), filled in when the outcome is recorded.
+	Name       string `json:"name,omitempty"`
+	Status     string `json:"status,omitempty"`
+	ChargeType string `json:"chargeType,omitempty"`
+	ExpiresAt  string `json:"expiresAt,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
+	RequestID  string `json:"requestId,omitempty"`
 	// The lifecycle's times (RFC 3339, UTC), where they apply: when the
 	// owner was told (the mark's time), when this run wrote the mark,
 	// stopped or released the instance.
@@ -292,8 +313,34 @@ func NewRegion(region string) *Region {
 	}
 }
 
+// Describe keeps what the listing said of an instance for its record.
+func (r *Region) Describe(id string, f Facts) {
+	if r.facts == nil {
+		r.facts = map[string]Facts{}
+	}
+	r.facts[id] = f
+}
+
 // Add records one instance's outcome. Callers record each instance once.
 func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
+	if f, ok := r.facts[item.ID]; ok {
+		item.Name, item.Status, item.ChargeType = cmp.Or(item.Name, f.Name), cmp.Or(item.Status, f.Status), cmp.Or(item.ChargeType, f.ChargeType)
+		if item.ExpiresAt == "" && !f.ExpiresAt.IsZero() {
+			item.ExpiresAt = f.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+	}
+	g := r.group(outcome, reason, item)
+	r.Counts[string(outcome)]++
+	if reason != "" {
+		r.Counts[g.countKey]++
+	}
+}
+
+// group appends item to its outcome's group.
+func (r *Region) group(outcome Outcome, reason Reason, item Item) *Group {
+	if r.groupIndex == nil {
+		r.groupIndex = map[groupKey]*Group{}
+	}
 	key := groupKey{outcome, reason}
 	g := r.groupIndex[key]
 	if g == nil {
@@ -303,10 +350,7 @@ func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
 		g.countKey = string(outcome) + "/" + string(reason)
 	}
 	g.Instances = append(g.Instances, item)
-	r.Counts[string(outcome)]++
-	if reason != "" {
-		r.Counts[g.countKey]++
-	}
+	return g
 }
 
 // groupKey finds a group without building a string per instance.
@@ -356,6 +400,7 @@ func (r *Region) Finish() {
 		}
 	}
 	r.finishLeftovers()
+	r.facts = nil
 }
 
 // IDs returns the IDs with the outcome across regions, sorted.
@@ -411,6 +456,7 @@ func (rep *Report) Total() {
 		}
 	}
 	rep.Totals = t
+	rep.Instances = Records{regions: rep.Regions}
 	rep.totalLeftovers()
 	sum := func(dst *map[string]int, sec *Section) {
 		if sec == nil {

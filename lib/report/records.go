@@ -1,0 +1,152 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Record is one instance of the JSON report's flat list: what the listing
+// said of it and what the run did, so that
+// jq '.instances[] | select(.outcome=="failed")' finds the failures.
+// The first ten fields are always present ("" when unknown).
+type Record struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Region     string  `json:"region"`
+	Status     string  `json:"status"`
+	ChargeType string  `json:"chargeType"`
+	ExpiresAt  string  `json:"expiresAt"`
+	Owner      string  `json:"owner"`
+	Outcome    Outcome `json:"outcome"`
+	Reason     Reason  `json:"reason"`
+	Detail     string  `json:"detail"`
+	Account    string  `json:"account,omitempty"`
+	Code       string  `json:"code,omitempty"`
+	Message    string  `json:"message,omitempty"`
+	RequestID  string  `json:"requestId,omitempty"`
+	NotifiedAt string  `json:"notifiedAt,omitempty"`
+	MarkedAt   string  `json:"markedAt,omitempty"`
+	StoppedAt  string  `json:"stoppedAt,omitempty"`
+	ReleasedAt string  `json:"releasedAt,omitempty"`
+}
+
+func record(r *Region, g *Group, it *Item) Record {
+	return Record{
+		ID: it.ID, Name: it.Name, Region: r.Region, Status: it.Status, ChargeType: it.ChargeType,
+		ExpiresAt: it.ExpiresAt, Owner: it.Owner, Outcome: g.Outcome, Reason: g.Reason, Detail: it.Detail,
+		Account: r.Account, Code: it.Code, Message: it.Message, RequestID: it.RequestID,
+		NotifiedAt: it.NotifiedAt, MarkedAt: it.MarkedAt, StoppedAt: it.StoppedAt, ReleasedAt: it.ReleasedAt,
+	}
+}
+
+func (rec Record) item() Item {
+	return Item{
+		ID: rec.ID, Name: rec.Name, Status: rec.Status, ChargeType: rec.ChargeType, ExpiresAt: rec.ExpiresAt,
+		Detail: rec.Detail, Code: rec.Code, Message: rec.Message, RequestID: rec.RequestID, Owner: rec.Owner,
+		NotifiedAt: rec.NotifiedAt, MarkedAt: rec.MarkedAt, StoppedAt: rec.StoppedAt, ReleasedAt: rec.ReleasedAt,
+	}
+}
+
+// Records is the report's flat instance list. It is written from the
+// regions' groups, region by region in outcome order, so a large run's
+// instances are not held twice; a decoded report keeps what it read.
+type Records struct {
+	regions []*Region
+	decoded []Record
+}
+
+// All returns every record.
+func (rs Records) All() []Record {
+	if rs.regions == nil {
+		return rs.decoded
+	}
+	var out []Record
+	for _, r := range rs.regions {
+		for _, g := range r.Groups {
+			for i := range g.Instances {
+				out = append(out, record(r, g, &g.Instances[i]))
+			}
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the records one at a time.
+func (rs Records) MarshalJSON() ([]byte, error) {
+	if rs.regions == nil {
+		if rs.decoded == nil {
+			return []byte("[]"), nil
+		}
+		return json.Marshal(rs.decoded)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('[')
+	first := true
+	for _, r := range rs.regions {
+		for _, g := range r.Groups {
+			for i := range g.Instances {
+				if !first {
+					buf.WriteByte(',')
+				}
+				first = false
+				if err := enc.Encode(record(r, g, &g.Instances[i])); err != nil {
+					return nil, err
+				}
+				buf.Truncate(buf.Len() - 1) // the encoder's newline
+			}
+		}
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON keeps the records; Report.UnmarshalJSON puts them back
+// into their regions' groups.
+func (rs *Records) UnmarshalJSON(b []byte) error {
+	rs.regions = nil
+	return json.Unmarshal(b, &rs.decoded)
+}
+
+// UnmarshalJSON reads a report and rebuilds each region's groups from the
+// flat instance list, so a decoded report answers IDs and Groups as the
+// one that was written.
+func (rep *Report) UnmarshalJSON(b []byte) error {
+	type plain Report // without this method
+	if err := json.Unmarshal(b, (*plain)(rep)); err != nil {
+		return err
+	}
+	type scopeKey struct{ account, region string }
+	regions := map[scopeKey]*Region{}
+	for _, r := range rep.Regions {
+		regions[scopeKey{r.Account, r.Region}] = r
+	}
+	for _, rec := range rep.Instances.decoded {
+		r := regions[scopeKey{rec.Account, rec.Region}]
+		if r == nil {
+			return fmt.Errorf("report: instance %s names region %q (account %q), which the report does not have", rec.ID, rec.Region, rec.Account)
+		}
+		r.group(rec.Outcome, rec.Reason, rec.item())
+	}
+	rep.Instances = Records{regions: rep.Regions}
+	return nil
+}
+
+// UnmarshalJSON reads a logged summary (Report's own decoder would be
+// promoted here and expects a whole report).
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	type plain Report
+	s.Report = new(Report)
+	var shell struct {
+		*plain
+		Regions   []RegionSummary `json:"regions"`
+		Instances json.RawMessage `json:"instances"`
+	}
+	shell.plain = (*plain)(s.Report)
+	if err := json.Unmarshal(b, &shell); err != nil {
+		return err
+	}
+	s.Regions = shell.Regions
+	return nil
+}
