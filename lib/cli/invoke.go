@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/credential"
 	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
@@ -27,8 +28,9 @@ response is printed: the JSON report, or FC's error payload (exit code 1).
 The event is --event FILE, --event - (stdin), or by default a timer event
 {"triggerTime": now, "triggerName": "timer", "payload": --payload}.
 Credentials go in the invocation headers, as FC passes a role's STS
-credentials: from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
-and ALIBABA_CLOUD_SECURITY_TOKEN, or with --demo a fresh demo credential for
+credentials: found as plan and run find them (--profile, the environment's
+ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET and
+ALIBABA_CLOUD_SECURITY_TOKEN, OIDC, the CLI's profiles), or with --demo a fresh demo credential for
 an ECS double serving the demo fleet (no account needed). The REAPER_*
 settings and FC_REGION of this shell are passed to the function; nothing
 else is. The function's logs go to stderr (or --logs FILE).`, `
@@ -40,6 +42,7 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	eventFile := fs.String("event", "", "event file, or - for stdin (default: a timer event)")
 	payload := fs.String("payload", "", "payload of the default timer event, e.g. '{\"dryRun\": true}'")
 	demo := fs.Bool("demo", false, "start the ECS double with the demo fleet and invoke against it")
+	profile := fs.String("profile", "", "the aliyun CLI profile whose credentials the invocation carries (default: found as plan and run find them)")
 	fleet := fs.String("fleet", "", "with --demo: serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
 	timeout := fs.Duration("timeout", 600*time.Second, "function timeout (sets x-fc-function-timeout and the deadline)")
 	region := fs.String("region", "", "the function's region, x-fc-region and FC_REGION (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or "+fcdouble.DefaultRegion+")")
@@ -95,15 +98,15 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 		}
 		inv.Credentials = fcdouble.Credentials(demoT.creds)
 	} else {
-		inv.Credentials = fcdouble.Credentials{
-			AccessKeyID:     env.get(EnvAccessKeyID),
-			AccessKeySecret: env.get(EnvAccessKeySecret),
-			SecurityToken:   env.get(EnvSecurityToken),
+		chain, err := credential.Find(env.Lookup, *profile)
+		if err != nil {
+			return fail(env, "invoke", fmt.Errorf("%w: the invocation's credentials: %w; or pass --demo", errUsage, err))
 		}
-		if inv.Credentials.AccessKeyID == "" || inv.Credentials.AccessKeySecret == "" {
-			return fail(env, "invoke", fmt.Errorf("%w: no credentials for the invocation headers: set %s and %s (and %s), or pass --demo",
-				errUsage, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken))
+		creds, err := chain.Credentials()
+		if err != nil {
+			return fail(env, "invoke", fmt.Errorf("%w: the invocation's credentials: %w", errUsage, err))
 		}
+		inv.Credentials = fcdouble.Credentials(creds)
 	}
 
 	res, logs, err := invokeOnce(ctx, bin, fnEnv, inv)

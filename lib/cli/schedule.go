@@ -71,7 +71,7 @@ double instead (the double keeps its state between ticks).`, `
 	if *demo {
 		t, err = demoTarget(cfg, "")
 	} else {
-		t, err = accountTarget(env, cfg)
+		t, err = accountTarget(env, cfg, f.profile)
 	}
 	if err != nil {
 		return fail(env, "schedule", err)

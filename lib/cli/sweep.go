@@ -23,11 +23,16 @@ type sweepFlags struct {
 	json    bool
 	region  string
 	verbose bool
+	profile string
 }
 
-const runSettingsNote = `Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and,
-for STS credentials, ALIBABA_CLOUD_SECURITY_TOKEN (never printed). Region:
---region, else REAPER_REGIONS, else FC_REGION or ALIBABA_CLOUD_REGION_ID.`
+const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
+(a profile of ~/.aliyun/config.json), else ALIBABA_CLOUD_ACCESS_KEY_ID and
+ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN), else OIDC
+(ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+ALIBABA_CLOUD_OIDC_TOKEN_FILE), else ALIBABA_CLOUD_PROFILE or the CLI's current
+profile, else the ECS instance RAM role named by ALIBABA_CLOUD_ECS_METADATA.
+Region: --region, else REAPER_REGIONS, else FC_REGION or ALIBABA_CLOUD_REGION_ID.`
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
 	fs := flagSet(env, "demo", "[--dry-run] [--fleet FILE] [--json] [--region LIST] [-v]", `
@@ -104,7 +109,7 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	if *demo {
 		t, err = demoTarget(cfg, "")
 	} else {
-		t, err = accountTarget(env, cfg)
+		t, err = accountTarget(env, cfg, f.profile)
 	}
 	if err != nil {
 		return fail(env, "plan", err)
@@ -202,7 +207,7 @@ eligible, nothing is released and the exit code is 1.
 	if err != nil {
 		return fail(env, "run", err)
 	}
-	t, err := accountTarget(env, cfg)
+	t, err := accountTarget(env, cfg, f.profile)
 	if err != nil {
 		return fail(env, "run", err)
 	}
@@ -217,6 +222,7 @@ eligible, nothing is released and the exit code is 1.
 func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
+	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
 	fs.BoolVar(&f.verbose, "v", false, "write the JSON logs (one record per decision and batch) to stderr")
 }
 
@@ -243,6 +249,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
 	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger)
 	if rep != nil {
+		rep.Credentials = t.sourceName
 		if perr := printReport(env.Stdout, rep, f.json); perr != nil {
 			return rep, fail(env, name, perr)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/credential"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
@@ -42,7 +43,9 @@ var errUsage = errors.New("usage")
 
 // target is what a sweep runs against: a real account or the demo double.
 type target struct {
-	creds         ecsapi.Credentials
+	creds         ecsapi.Credentials      // the demo's; an account's come from source
+	source        ecsapi.CredentialSource // nil for the demo
+	sourceName    string                  // where the credentials come from, for the report
 	cfg           settings.Settings
 	defaultRegion string
 	double        *ecsdouble.Server // nil for a real account
@@ -55,7 +58,7 @@ func (t *target) close() {
 }
 
 func (t *target) api() (handler.API, error) {
-	api, err := handler.SDKFactory(t.creds, t.cfg)
+	api, err := ecsapi.NewClient(ecsapi.Config{Credentials: t.creds, Source: t.source, Endpoint: t.cfg.Endpoint, VPCEndpoint: t.cfg.VPCEndpoint})
 	if err != nil {
 		return nil, fmt.Errorf("%w: ECS client: %w", errUsage, err)
 	}
@@ -81,19 +84,15 @@ func loadSettings(env *Env, regionFlag string) (settings.Settings, error) {
 	return cfg, nil
 }
 
-// accountTarget is the caller's account, with the AccessKey from the
-// environment. The secret and token are never printed.
-func accountTarget(env *Env, cfg settings.Settings) (*target, error) {
-	creds := ecsapi.Credentials{
-		AccessKeyID:     env.get(EnvAccessKeyID),
-		AccessKeySecret: env.get(EnvAccessKeySecret),
-		SecurityToken:   env.get(EnvSecurityToken),
+// accountTarget is the caller's account, with credentials found as
+// Alibaba's tools find them (lib/credential); profile is --profile. The
+// secret and token are never printed.
+func accountTarget(env *Env, cfg settings.Settings, profile string) (*target, error) {
+	chain, err := credential.Find(env.Lookup, profile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w; or try `go run ./function demo`", errUsage, err)
 	}
-	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
-		return nil, fmt.Errorf("%w: no credentials: set %s and %s (and %s for STS credentials), or try `go run ./function demo`",
-			errUsage, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken)
-	}
-	t := &target{creds: creds, cfg: cfg, defaultRegion: env.get(EnvFCRegion)}
+	t := &target{source: chain, sourceName: chain.Source(), cfg: cfg, defaultRegion: env.get(EnvFCRegion)}
 	if t.defaultRegion == "" {
 		t.defaultRegion = env.get(EnvRegionID)
 	}
@@ -132,7 +131,7 @@ func demoTarget(cfg settings.Settings, fleetFile string) (*target, error) {
 	if !cfg.AllRegions && len(cfg.Regions) == 0 {
 		cfg.Regions = fleet.Regions()
 	}
-	return &target{creds: creds, cfg: cfg, double: double}, nil
+	return &target{creds: creds, sourceName: "the demo's own STS credentials", cfg: cfg, double: double}, nil
 }
 
 func randomHex(n int) string {

@@ -66,13 +66,28 @@ type Config struct {
 	ReadTimeout time.Duration
 	// ConnectTimeout bounds connecting; default 5 s.
 	ConnectTimeout time.Duration
+	// Source, when set, gives the credentials for each call instead of
+	// Credentials: a chain that refreshes temporary credentials during a
+	// long run.
+	Source CredentialSource
 }
+
+// CredentialSource gives the credentials to sign the next call with.
+type CredentialSource interface {
+	Credentials() (Credentials, error)
+}
+
+// CodeCredentials is the code of a call that could not get credentials.
+const CodeCredentials = "Credentials.Unavailable"
 
 // Client calls ECS through alibaba-cloud-sdk-go. It is safe for concurrent
 // use: each call gets its own SDK client, because the SDK mutates its HTTP
 // client's timeout on every call.
 type Client struct {
 	creds          Credentials
+	source         CredentialSource
+	secretsMu      sync.Mutex
+	secrets        []string // every credential used, for redaction
 	scheme         string
 	domain         string // host[:port]; "" means SDK endpoint resolution
 	vpcScheme      string // the VPC API's, from VPCEndpoint
@@ -95,11 +110,12 @@ var sharedTransport = &http.Transport{
 // NewClient validates cfg and returns a client. Production calls go over
 // HTTPS; plain HTTP is used only when Endpoint says so explicitly.
 func NewClient(cfg Config) (*Client, error) {
-	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
+	if cfg.Source == nil && (cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "") {
 		return nil, errors.New("ecs client: missing credentials: an AccessKey ID and secret are required")
 	}
 	c := &Client{
 		creds:          cfg.Credentials,
+		source:         cfg.Source,
 		scheme:         "HTTPS",
 		transport:      cfg.Transport,
 		readTimeout:    cfg.ReadTimeout,
@@ -187,7 +203,33 @@ func primeSDK() {
 	}
 }
 
-func (c *Client) sdkConfig(ctx context.Context, scheme string, capture *pageCapture) (*sdk.Config, credentials.CredentialsProvider) {
+// credentials returns the credentials for the next call.
+func (c *Client) credentials() (Credentials, error) {
+	if c.source == nil {
+		return c.creds, nil
+	}
+	creds, err := c.source.Credentials()
+	if err == nil && (creds.AccessKeyID == "" || creds.AccessKeySecret == "") {
+		err = errors.New("the credential source gave no AccessKey")
+	}
+	if err != nil {
+		return creds, &Error{Code: CodeCredentials, Class: ClassCredential, Message: c.redact("no credentials: " + err.Error())}
+	}
+	c.secretsMu.Lock()
+	for _, s := range []string{creds.AccessKeySecret, creds.SecurityToken, creds.AccessKeyID} {
+		if s != "" && !slices.Contains(c.secrets, s) {
+			c.secrets = append(c.secrets, s)
+		}
+	}
+	c.secretsMu.Unlock()
+	return creds, nil
+}
+
+func (c *Client) sdkConfig(ctx context.Context, scheme string, capture *pageCapture) (*sdk.Config, credentials.CredentialsProvider, error) {
+	creds, err := c.credentials()
+	if err != nil {
+		return nil, nil, err
+	}
 	sdkReady.Do(primeSDK)
 	conf := sdk.NewConfig()
 	conf.Scheme = scheme
@@ -195,17 +237,20 @@ func (c *Client) sdkConfig(ctx context.Context, scheme string, capture *pageCapt
 	// A non-*http.Transport keeps the SDK from mutating the shared transport.
 	conf.Transport = contextTransport{ctx: ctx, base: c.transport, capture: capture}
 	var provider credentials.CredentialsProvider
-	if c.creds.SecurityToken != "" {
-		provider = credentials.NewStaticSTSCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret, c.creds.SecurityToken)
+	if creds.SecurityToken != "" {
+		provider = credentials.NewStaticSTSCredentialsProvider(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
 	} else {
-		provider = credentials.NewStaticAKCredentialsProvider(c.creds.AccessKeyID, c.creds.AccessKeySecret)
+		provider = credentials.NewStaticAKCredentialsProvider(creds.AccessKeyID, creds.AccessKeySecret)
 	}
-	return conf, provider
+	return conf, provider, nil
 }
 
 // vpcClient is sdkClient for the VPC API (EIPs).
 func (c *Client) vpcClient(ctx context.Context, region string) (*vpc.Client, error) {
-	conf, provider := c.sdkConfig(ctx, c.vpcScheme, nil)
+	conf, provider, err := c.sdkConfig(ctx, c.vpcScheme, nil)
+	if err != nil {
+		return nil, err
+	}
 	client, err := vpc.NewClientWithOptions(region, conf, provider)
 	if err != nil {
 		return nil, fmt.Errorf("vpc client for region %q: %w", region, err)
@@ -217,7 +262,10 @@ func (c *Client) vpcClient(ctx context.Context, region string) (*vpc.Client, err
 }
 
 func (c *Client) sdkClient(ctx context.Context, region string, capture *pageCapture) (*ecs.Client, error) {
-	conf, provider := c.sdkConfig(ctx, c.scheme, capture)
+	conf, provider, err := c.sdkConfig(ctx, c.scheme, capture)
+	if err != nil {
+		return nil, err
+	}
 	client, err := ecs.NewClientWithOptions(region, conf, provider)
 	if err != nil {
 		return nil, fmt.Errorf("ecs client for region %q: %w", region, err)
@@ -661,7 +709,10 @@ func redactURL(raw string) string {
 // redact removes credential material from server messages (a real
 // SignatureDoesNotMatch message echoes the string to sign) and keeps them short.
 func (c *Client) redact(msg string) string {
-	for _, secret := range []string{c.creds.AccessKeySecret, c.creds.SecurityToken, c.creds.AccessKeyID} {
+	c.secretsMu.Lock()
+	secrets := append([]string{c.creds.AccessKeySecret, c.creds.SecurityToken, c.creds.AccessKeyID}, c.secrets...)
+	c.secretsMu.Unlock()
+	for _, secret := range secrets {
 		if secret == "" {
 			continue
 		}

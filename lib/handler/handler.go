@@ -225,8 +225,10 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 		AccessKeySecret: fctx.Credentials.AccessKeySecret,
 		SecurityToken:   fctx.Credentials.SecurityToken,
 	}
+	source := "the FC invocation (the function's role, STS)"
 	if creds.AccessKeyID == "" {
 		creds = credentialsFromEnv(lookup)
+		source = "the function's environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
 	}
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 		return nil, fmt.Errorf("%w: no credentials: give the function a role (FC passes its STS credentials with each invocation)", ErrSettings)
@@ -239,7 +241,11 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
-	return SweepAccount(ctx, api, fctx.AccountId, cfg, region, runID, now, logger)
+	rep, err := SweepAccount(ctx, api, fctx.AccountId, cfg, region, runID, now, logger)
+	if rep != nil {
+		rep.Credentials = source
+	}
+	return rep, err
 }
 
 // Sweep runs one sweep with the settings: the regions are the settings',

@@ -56,6 +56,8 @@ type Report struct {
 	FinishedAt    time.Time      `json:"finishedAt"`
 	DurationMS    int64          `json:"durationMs"`
 	Settings      map[string]any `json:"settings,omitempty"`
+	// Credentials names where the credentials came from (never the values).
+	Credentials string `json:"credentials,omitempty"`
 	// Complete is false when any region could not be swept to the end: a
 	// failed listing, a stopped region, or the invocation deadline.
 	Complete bool      `json:"complete"`

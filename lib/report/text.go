@@ -26,6 +26,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		mode = "dry run"
 	}
 	fmt.Fprintf(bw, "Run %s (%s), started %s\n", rep.RunID, mode, rep.StartedAt.UTC().Format(time.RFC3339))
+	if rep.Credentials != "" {
+		fmt.Fprintf(bw, "Credentials from %s\n", rep.Credentials)
+	}
 
 	for _, r := range rep.Regions {
 		writeRegion(bw, r)
