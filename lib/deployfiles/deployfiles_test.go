@@ -223,6 +223,18 @@ func TestMutationsFail(t *testing.T) {
 			want: []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-deploy[0].run", "must not set -X main.localBuild=true"}},
 		},
 		{
+			name: "local build drifted from the deployed one",
+			edits: []edit{{deployfiles.SYAMLPath,
+				"      pre-local:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags fc -trimpath",
+				"      pre-local:\n        - run: GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags fc"}},
+			want: []want{{deployfiles.SYAMLPath, "resources.reaper.actions.pre-local[0].run", "must be the pre-deploy build with -X main.localBuild=true added"}},
+		},
+		{
+			name:  "instanceConcurrency on go1",
+			edits: []edit{{deployfiles.SYAMLPath, "      concurrencyConfig:\n", "      instanceConcurrency: 1\n      concurrencyConfig:\n"}},
+			want:  []want{{deployfiles.SYAMLPath, "resources.reaper.props.instanceConcurrency", "has no effect on go1"}},
+		},
+		{
 			name:  "timeout that leaves under a minute beyond the margin",
 			edits: []edit{{deployfiles.SYAMLPath, "timeout: 600", "timeout: 80"}},
 			want:  []want{{deployfiles.SYAMLPath, sProps + ".timeout", "leaves no time to work"}},

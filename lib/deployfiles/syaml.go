@@ -149,6 +149,9 @@ func checkFC3Props(p *problems, at string, v any) {
 	if h, _ := asString(props["handler"]); h != wantHandler {
 		p.add(join(at, "handler"), "must be %q, the binary the build writes", wantHandler)
 	}
+	if _, set := props["instanceConcurrency"]; set {
+		p.add(join(at, "instanceConcurrency"), "has no effect on go1: FC 3.0 takes it only for custom runtimes (a built-in runtime serves one request per instance); use concurrencyConfig.reservedConcurrency to keep runs from overlapping")
+	}
 	if r, _ := asString(props["role"]); strings.TrimSpace(r) == "" {
 		p.add(join(at, "role"), "must name the execution role: the function needs STS credentials for ECS")
 	}
@@ -187,6 +190,7 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 		return
 	}
 	deployBuilds, localBuilds := false, false
+	var deployRun, localRun, localAt string
 	for _, hook := range sortedKeys(actions) {
 		if !strings.HasPrefix(hook, "pre-") {
 			continue
@@ -225,9 +229,9 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 			}
 			switch {
 			case strings.Contains(hook, "deploy"):
-				deployBuilds = true
+				deployBuilds, deployRun = true, run
 			case strings.Contains(hook, "local"):
-				localBuilds = true
+				localBuilds, localRun, localAt = true, run, sat
 			}
 		}
 	}
@@ -236,6 +240,11 @@ func checkBuildActions(p *problems, at string, v any, props any) {
 	}
 	if !localBuilds {
 		p.add(at, "has no pre-local `go build` with %s: `s local invoke` would run a binary that releases with your own credentials", LocalBuildFlag)
+	}
+	// One build: the local one is the deployed one plus the mark, so the
+	// two cannot drift apart.
+	if deployBuilds && localBuilds && strings.Join(strings.Fields(strings.Replace(localRun, " "+LocalBuildFlag, "", 1)), " ") != strings.Join(strings.Fields(deployRun), " ") {
+		p.add(localAt, "must be the pre-deploy build with %s added to its -ldflags, and nothing else changed", LocalBuildFlag)
 	}
 }
 
