@@ -174,7 +174,7 @@ func TestPlanAndRun(t *testing.T) {
 	})
 	t.Run("run releases, with a warning first", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
-		r := run(t, env, "", "run", "--json", "-v")
+		r := run(t, env, "", "run", "--yes", "--json", "-v")
 		r.must(t, cli.ExitOK, "WARNING: releasing expired instances for real in cn-hangzhou", `"msg":"decision"`)
 		noSecrets(t, r)
 		var rep report.Report
@@ -188,7 +188,7 @@ func TestPlanAndRun(t *testing.T) {
 	})
 	t.Run("run over the cap", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_MAX_RELEASE": "1", "FC_REGION": "cn-hangzhou"})
-		run(t, env, "", "run").must(t, cli.ExitFailed, "release cap exceeded", "4 instances eligible", "REAPER_MAX_RELEASE")
+		run(t, env, "", "run", "--yes").must(t, cli.ExitFailed, "release cap exceeded", "4 instances eligible", "REAPER_MAX_RELEASE")
 		if got := srv.Released(); len(got) != 0 {
 			t.Errorf("over the cap, released %v", got)
 		}

@@ -23,7 +23,9 @@ timer trigger in s.yaml (found from the current directory upwards, or in
 --dir); outside a clone, pass --cron.
 
 For safety each tick is a DRY RUN like 'plan' unless --release is given;
-with --release each tick is 'run' (REAPER_DRY_RUN still applies). Credentials
+with --release each tick is 'run' (REAPER_DRY_RUN still applies), after you
+type the regions once on a terminal (--yes skips that; without a terminal
+and without --yes it refuses). Credentials
 and regions are as for 'plan'; --demo sweeps the demo fleet on a local ECS
 double instead (the double keeps its state between ticks).`, `
   go run ./function schedule --demo --cron '@every 10s'
@@ -36,6 +38,7 @@ double instead (the double keeps its state between ticks).`, `
 	release := fs.Bool("release", false, "release for real on each tick (default: dry run)")
 	demo := fs.Bool("demo", false, "sweep the demo fleet on a local ECS double instead of your account")
 	once := fs.Bool("once", false, "run only the next tick, then exit with its exit code")
+	yes := fs.Bool("yes", false, "with --release: start without asking (for scripts; a terminal is asked once)")
 	addSweepFlags(fs, &f)
 	if code := parse(env, fs, args); code >= 0 {
 		return code
@@ -77,6 +80,11 @@ double instead (the double keeps its state between ticks).`, `
 		return fail(env, "schedule", err)
 	}
 	defer t.close()
+	if !t.cfg.DryRun && t.double == nil {
+		if err := confirmSchedule(env, t, *yes); err != nil {
+			return fail(env, "schedule", err)
+		}
+	}
 
 	mode := "dry run (pass --release to release)"
 	if !t.cfg.DryRun {

@@ -189,17 +189,22 @@ func writeForecast(w io.Writer, fc *engine.Forecast) {
 }
 
 func runRun(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "run", "[--region LIST] [--json] [-v]", `
+	fs := flagSet(env, "run", "[--region LIST] [--yes] [--json] [-v]", `
 Sweeps your account as the function would and RELEASES the expired
-instances (unless REAPER_DRY_RUN=true). Run 'plan' first. The caps
-REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply: when more are
-eligible, nothing is released and the exit code is 1.
+instances (unless REAPER_DRY_RUN=true). On a terminal it first shows the
+plan (a dry run) and asks you to type the region (with several regions, the
+number of instances); the release is then capped at what you saw. --yes
+skips the question for scripts; without a terminal and without --yes it
+refuses. The caps REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply:
+when more are eligible, nothing is released and the exit code is 1.
 
 `+runSettingsNote, `
   go run ./function plan --region cn-hangzhou     # look first
-  go run ./function run --region cn-hangzhou`, true)
+  go run ./function run --region cn-hangzhou
+  go run ./function run --region cn-hangzhou --yes   # from a script`, true)
 	var f sweepFlags
 	addSweepFlags(fs, &f)
+	yes := fs.Bool("yes", false, "release without asking (for scripts; a terminal is asked to confirm)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
@@ -212,8 +217,14 @@ eligible, nothing is released and the exit code is 1.
 		return fail(env, "run", err)
 	}
 	if !cfg.DryRun {
+		switch err := confirmRelease(ctx, env, t, *yes); {
+		case errors.Is(err, errNothingToRelease):
+			return ExitOK
+		case err != nil:
+			return fail(env, "run", err)
+		}
 		fmt.Fprintf(env.Stderr, "run: WARNING: releasing expired instances for real in %s (at most %d, %.4g%% of opted-in)\n",
-			describeRegions(t), cfg.MaxRelease, cfg.MaxReleasePercent)
+			describeRegions(t), t.cfg.MaxRelease, cfg.MaxReleasePercent)
 	}
 	_, code := sweepOnce(ctx, env, "run", t, f)
 	return code

@@ -1,0 +1,102 @@
+package cli_test
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cli"
+)
+
+// runOnTerminal runs the CLI with a pseudo-terminal as stdin and types
+// answer into it.
+func runOnTerminal(t *testing.T, env map[string]string, answer string, args ...string) result {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go func() { _, _ = io.Copy(io.Discard, ptmx) }() // the terminal's echo
+	if _, err := ptmx.WriteString(answer); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	code := cli.Main(t.Context(), args, tty, &out, &errOut, environ)
+	return result{code, out.String(), errOut.String()}
+}
+
+func TestRunAsksBeforeReleasing(t *testing.T) {
+	t.Run("no terminal and no --yes: refused", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		run(t, env, "", "run").must(t, cli.ExitUsage, "no terminal to confirm on", "--yes")
+		if got := srv.Released(); len(got) != 0 {
+			t.Fatalf("released %v without confirmation", got)
+		}
+		if srv.CallCount("DeleteInstances") != 0 {
+			t.Fatal("DeleteInstances was called before confirmation")
+		}
+	})
+	t.Run("the region typed: released, capped at what was shown", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		r := runOnTerminal(t, env, "cn-hangzhou\n", "run")
+		r.must(t, cli.ExitOK, "would release", "cn-hangzhou: 4", "i-bp1demostoprfc0001", "Type the region (cn-hangzhou)", "at most 4")
+		if got := srv.Released(); len(got) != 4 {
+			t.Fatalf("released %v", got)
+		}
+		noSecrets(t, r)
+	})
+	t.Run("something else typed: nothing released", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		runOnTerminal(t, env, "yes\n", "run").must(t, cli.ExitUsage, "not confirmed: nothing was released")
+		if got := srv.Released(); len(got) != 0 {
+			t.Fatalf("released %v after a wrong answer", got)
+		}
+		for _, c := range srv.Calls() {
+			if c.Action == "DeleteInstances" && c.Params["DryRun"] != "true" {
+				t.Fatal("a live DeleteInstances before confirmation")
+			}
+		}
+	})
+	t.Run("several regions: the number typed", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou,ap-southeast-1", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		r := runOnTerminal(t, env, "5\n", "run")
+		r.must(t, cli.ExitOK, "Type the number of instances (5)")
+		if got := srv.Released(); len(got) != 5 {
+			t.Fatalf("released %v", got)
+		}
+	})
+	t.Run("--yes on a terminal: no question", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+		r := runOnTerminal(t, env, "", "run", "--yes")
+		r.must(t, cli.ExitOK)
+		if strings.Contains(r.stderr, "Type the") || len(srv.Released()) != 4 {
+			t.Fatalf("asked anyway, or released %v:\n%s", srv.Released(), r.stderr)
+		}
+	})
+	t.Run("dry run: no question", func(t *testing.T) {
+		_, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_DRY_RUN": "true"})
+		run(t, env, "", "run").must(t, cli.ExitOK, "would-release")
+	})
+}
+
+func TestScheduleReleaseAsksOnce(t *testing.T) {
+	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+	run(t, env, "", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitUsage, "no terminal to confirm on", "--yes")
+	runOnTerminal(t, env, "cn-shanghai\n", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitUsage, "not confirmed")
+	if got := srv.Released(); len(got) != 0 {
+		t.Fatalf("released %v without confirmation", got)
+	}
+	runOnTerminal(t, env, "cn-hangzhou\n", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitOK, `Type "cn-hangzhou"`)
+	if got := srv.Released(); len(got) != 4 {
+		t.Fatalf("after confirming, released %v", got)
+	}
+}
