@@ -52,11 +52,36 @@ func readCrons(root, file string) ([]cronEntry, error) {
 	found, err := readKeys(root, file, "cronExpression", "CronExpression")
 	var out []cronEntry
 	for _, f := range found {
-		if s, ok := f.Value.(string); ok {
-			out = append(out, cronEntry{File: file, Path: f.Path, Expr: s})
+		switch v := f.Value.(type) {
+		case string:
+			out = append(out, cronEntry{File: file, Path: f.Path, Expr: v})
+		case map[string]any:
+			// A ROS parameter: the schedule a stack gets by default.
+			name, _ := v["Ref"].(string)
+			if def, ok := parameterDefault(root, file, name); ok {
+				out = append(out, cronEntry{File: file, Path: f.Path + " (parameter " + name + ")", Expr: def})
+			}
 		}
 	}
 	return out, err
+}
+
+// parameterDefault reads a ROS template parameter's Default.
+func parameterDefault(root, file, name string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil || name == "" {
+		return "", false
+	}
+	var doc struct {
+		Parameters map[string]struct {
+			Default any `yaml:"Default"`
+		} `yaml:"Parameters"`
+	}
+	if yaml.Unmarshal(b, &doc) != nil {
+		return "", false
+	}
+	def, ok := doc.Parameters[name].Default.(string)
+	return def, ok
 }
 
 // keyEntry is one value found under a key in a deployment file.

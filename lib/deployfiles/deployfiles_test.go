@@ -61,10 +61,10 @@ func mutated(t *testing.T, edits ...edit) string {
 const (
 	sProps     = "resources.reaper.props"
 	sTimer     = sProps + ".triggers[0].triggerConfig"
-	tFunc      = "Resources.ecs-reaper.ecs-reaper"
+	tFunc      = "Resources.ReaperFunction"
 	tPolicy    = "Resources.ReaperRole.Properties.Policies[0].PolicyDocument"
 	tTrust     = "Resources.ReaperRole.Properties.AssumeRolePolicyDocument"
-	tTimer     = tFunc + ".Events.hourly.Properties"
+	tTimer     = "Resources.ReaperTimer.Properties.TriggerConfig"
 	sPolicyAct = "\"ecs:ListTagResources\",\n        "
 	sTplAct    = "                  - 'ecs:ListTagResources'\n"
 )
@@ -125,21 +125,21 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "unquoted env value",
-			edits: []edit{{deployfiles.TemplatePath, "REAPER_DRY_RUN: 'false'", "REAPER_DRY_RUN: false"}},
-			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_DRY_RUN", "must be a quoted string, got bool false"}},
+			edits: []edit{{deployfiles.TemplatePath, "    Default: 'true'\n", "    Default: true\n"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_DRY_RUN", "must be a quoted string, got bool true"}},
 		},
 		{
 			name:  "five-field cron in s.yaml",
 			edits: []edit{{deployfiles.SYAMLPath, "cronExpression: '0 0 */1 * * *'", "cronExpression: '0 */1 * * *'"}},
 			want: []want{
 				{deployfiles.SYAMLPath, sTimer + ".cronExpression", "0 */1 * * *"},
-				{deployfiles.TemplatePath, tTimer + ".CronExpression", "but s.yaml has 0 */1 * * *"},
+				{deployfiles.TemplatePath, tTimer + ".cronExpression", "but s.yaml has 0 */1 * * *"},
 			},
 		},
 		{
 			name:  "five-field cron in template.yaml",
-			edits: []edit{{deployfiles.TemplatePath, "CronExpression: '0 0 */1 * * *'", "CronExpression: '0 * * * *'"}},
-			want:  []want{{deployfiles.TemplatePath, tTimer + ".CronExpression", "0 * * * *"}},
+			edits: []edit{{deployfiles.TemplatePath, "Default: '0 0 */1 * * *'", "Default: '0 * * * *'"}},
+			want:  []want{{deployfiles.TemplatePath, tTimer + ".cronExpression", "0 * * * *"}},
 		},
 		{
 			name:  "misspelt timer field",
@@ -250,9 +250,60 @@ func TestMutationsFail(t *testing.T) {
 			want:  []want{{deployfiles.TemplatePath, tTrust + ".Statement[0].Principal.Service", `trusts "ecs.aliyuncs.com"`}},
 		},
 		{
-			name:  "service runs as some other role",
-			edits: []edit{{deployfiles.TemplatePath, "'Fn::GetAtt': [ReaperRole, Arn]", "acs:ram::123:role/admin"}},
-			want:  []want{{deployfiles.TemplatePath, "Resources.ecs-reaper.Properties.Role", "must be {'Fn::GetAtt'"}},
+			name:  "function runs as some other role",
+			edits: []edit{{deployfiles.TemplatePath, "      Role:\n        'Fn::GetAtt': [ReaperRole, Arn]", "      Role: acs:ram::123:role/admin"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.Role", "must be {'Fn::GetAtt'"}},
+		},
+		{
+			name:  "the FC 2.0 transform",
+			edits: []edit{{deployfiles.TemplatePath, "ROSTemplateFormatVersion: '2015-09-01'\n", "ROSTemplateFormatVersion: '2015-09-01'\nTransform: 'Aliyun::Serverless-2018-04-03'\n"}},
+			want:  []want{{deployfiles.TemplatePath, "Transform", "funcraft) is discontinued"}},
+		},
+		{
+			name:  "a resource type ROS does not have here",
+			edits: []edit{{deployfiles.TemplatePath, "Type: 'ALIYUN::FC3::Trigger'", "Type: 'ALIYUN::FC::Trigger'"}},
+			want: []want{
+				{deployfiles.TemplatePath, "Resources.ReaperTimer.Type", `is "ALIYUN::FC::Trigger"`},
+				{deployfiles.TemplatePath, "Resources", "has no ALIYUN::FC3::Trigger of TriggerType timer"},
+			},
+		},
+		{
+			name:  "a misspelt property",
+			edits: []edit{{deployfiles.TemplatePath, "      MemorySize: 128\n", "      MemorySize: 128\n      MemorySizeMB: 128\n"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.MemorySizeMB", "is not a property of ALIYUN::FC3::Function"}},
+		},
+		{
+			name:  "the FC 2.0 timer keys",
+			edits: []edit{{deployfiles.TemplatePath, "        enable: true\n", "        Enable: true\n"}},
+			want:  []want{{deployfiles.TemplatePath, tTimer + ".Enable", "is not a timer field"}},
+		},
+		{
+			name:  "logs kept nowhere",
+			edits: []edit{{deployfiles.TemplatePath, "      LogConfig:\n        Project:\n          'Fn::GetAtt': [LogProject, Name]\n        Logstore: function-logs\n        EnableRequestMetrics: true\n", ""}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.LogConfig", "must send the logs"}},
+		},
+		{
+			name:  "logs to a logstore the template does not create",
+			edits: []edit{{deployfiles.TemplatePath, "        Logstore: function-logs\n", "        Logstore: other-logs\n"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.LogConfig.Logstore", `"other-logs"`}},
+		},
+		{
+			name:  "a Ref to no parameter",
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_KEEP_TAG: {Ref: KeepTag}", "REAPER_KEEP_TAG: {Ref: KeepTags}"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_KEEP_TAG", `parameter "KeepTags"`}},
+		},
+		{
+			name:  "a parameter default the program rejects",
+			edits: []edit{{deployfiles.TemplatePath, "    Default: '50'\n", "    Default: '500'\n"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_MAX_RELEASE_PERCENT", "REAPER_MAX_RELEASE_PERCENT"}},
+		},
+		{
+			name:  "async config of another function",
+			edits: []edit{{deployfiles.TemplatePath, "      MaxAsyncRetryAttempts: 1\n", "      MaxAsyncRetryAttempts: 9\n"}},
+			want: []want{
+				{deployfiles.TemplatePath, "Resources.ReaperAsyncConfig.Properties.MaxAsyncRetryAttempts", "must be 0 to 8"},
+				{deployfiles.TemplatePath, "Resources.ReaperAsyncConfig.Properties.MaxAsyncRetryAttempts", "is 9 but s.yaml has 1"},
+			},
 		},
 		{
 			name:  "template timeout drifts from s.yaml",

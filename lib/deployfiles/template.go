@@ -2,68 +2,223 @@ package deployfiles
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
-// Resource types of the legacy template.
+// Resource types of the template: ROS's native FC 3.0 resources, the
+// role, and the log store. Each with the properties ROS documents
+// (docs: help/ros/developer-reference/aliyun-fc3-function and the others;
+// ../shared/reference/next-apis-facts.md section I), so that a misspelt
+// property is caught here rather than by a failed stack.
 const (
-	typeService  = "Aliyun::Serverless::Service"
-	typeFunction = "Aliyun::Serverless::Function"
 	typeRole     = "ALIYUN::RAM::Role"
+	typeFunction = "ALIYUN::FC3::Function"
+	typeTrigger  = "ALIYUN::FC3::Trigger"
+	typeAsync    = "ALIYUN::FC3::AsyncInvokeConfig"
+	typeProject  = "ALIYUN::SLS::Project"
+	typeLogstore = "ALIYUN::SLS::Logstore"
+	typeIndex    = "ALIYUN::SLS::Index"
 )
 
-// templateTimer names the fields of a funcraft Timer event's Properties.
-var templateTimer = timerFields{
-	cron: "CronExpression", enable: "Enable", payload: "Payload",
-	known: map[string]bool{"CronExpression": true, "Enable": true, "Payload": true, "InvocationRole": true},
-	list:  "CronExpression, Enable, Payload, InvocationRole",
+func props(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
 }
+
+var knownProperties = map[string]map[string]bool{
+	typeRole: props("RoleName", "Description", "AssumeRolePolicyDocument", "MaxSessionDuration", "Policies",
+		"PolicyAttachments", "IgnoreExisting", "DeletionForce"),
+	typeFunction: props("FunctionName", "Handler", "Runtime", "Code", "MemorySize", "Timeout", "Cpu", "DiskSize",
+		"Role", "EnvironmentVariables", "LogConfig", "InternetAccess", "InstanceConcurrency", "VpcConfig", "Layers",
+		"InstanceLifecycleConfig", "Tags", "CustomContainerConfig", "NasConfig", "OssMountConfig", "TracingConfig",
+		"DisableOndemand", "SessionAffinity", "Description"),
+	typeTrigger: props("FunctionName", "TriggerType", "TriggerName", "TriggerConfig", "Qualifier", "InvocationRole",
+		"SourceArn", "Description"),
+	typeAsync: props("FunctionName", "AsyncTask", "DestinationConfig", "MaxAsyncEventAgeInSeconds",
+		"MaxAsyncRetryAttempts", "Qualifier"),
+	typeProject: props("Name", "Description", "Tags"),
+	typeLogstore: props("ProjectName", "LogstoreName", "TTL", "ShardCount", "AutoSplit", "MaxSplitShard",
+		"EnableTracking", "AppendMeta", "PreserveStorage", "EncryptConf", "Mode"),
+	typeIndex: props("ProjectName", "LogstoreName", "FullTextIndex", "KeyIndices", "LogReduce"),
+}
+
+// pseudoParameters are ROS's built-in parameters.
+var pseudoParameters = props("ALIYUN::Region", "ALIYUN::AccountId", "ALIYUN::StackName", "ALIYUN::StackId",
+	"ALIYUN::TenantId", "ALIYUN::NoValue")
+
+// templateTimer names the fields of an FC 3.0 timer trigger's
+// TriggerConfig: the API's own camelCase keys. (Which casing
+// ALIYUN::FC3::Trigger expects is not documented with an example; the FC
+// 3.0 API takes these, and a wrong key fails the stack loudly.)
+var templateTimer = sYAMLTimer
 
 func checkTemplate(doc map[string]any) []Problem {
 	p := &problems{file: TemplatePath}
 	if v, _ := asString(doc["ROSTemplateFormatVersion"]); v != "2015-09-01" {
 		p.add("ROSTemplateFormatVersion", "must be '2015-09-01', got %v", doc["ROSTemplateFormatVersion"])
 	}
-	if v, _ := asString(doc["Transform"]); v != "Aliyun::Serverless-2018-04-03" {
-		p.add("Transform", "must be 'Aliyun::Serverless-2018-04-03', got %v", doc["Transform"])
+	if v, ok := doc["Transform"]; ok {
+		p.add("Transform", "is %v: the FC 2.0 Aliyun::Serverless transform's tool (funcraft) is discontinued; use ROS's ALIYUN::FC3 resources", v)
 	}
 	resources, ok := asMap(doc["Resources"])
 	if !ok {
 		p.add("Resources", "must be a mapping of resources")
 		return p.list
 	}
-	roles := map[string]bool{}
-	for _, name := range sortedKeys(resources) {
-		if r, _ := asMap(resources[name]); r["Type"] == typeRole {
-			roles[name] = true
-			checkRole(p, join("Resources", name), r)
-		}
-	}
-	functions := 0
-	for _, name := range sortedKeys(resources) {
-		svc, _ := asMap(resources[name])
-		if svc["Type"] != typeService {
+	params, _ := asMap(doc["Parameters"])
+	resolved, _ := asMap(resolveRefs(p, "Resources", resources, params))
+
+	byType := map[string][]string{}
+	for _, name := range sortedKeys(resolved) {
+		r, _ := asMap(resolved[name])
+		at := join("Resources", name)
+		typ, _ := asString(r["Type"])
+		known, ok := knownProperties[typ]
+		if !ok {
+			p.add(join(at, "Type"), "is %q, not one of the resource types this deployment uses (%s)", typ, strings.Join(slices.Sorted(maps.Keys(knownProperties)), ", "))
 			continue
 		}
-		at := join("Resources", name)
-		props, _ := asMap(svc["Properties"])
-		checkRoleRef(p, join(at, "Properties", "Role"), props["Role"], roles)
-		for _, fname := range sortedKeys(svc) {
-			fn, _ := asMap(svc[fname])
-			if fn["Type"] != typeFunction {
-				continue
+		byType[typ] = append(byType[typ], name)
+		pm, _ := asMap(r["Properties"])
+		for _, k := range sortedKeys(pm) {
+			if !known[k] {
+				p.add(join(at, "Properties", k), "is not a property of %s", typ)
 			}
-			functions++
-			checkTemplateFunction(p, join(at, fname), fn)
 		}
 	}
-	if functions == 0 {
-		p.add("Resources", "has no %s inside an %s", typeFunction, typeService)
+	roles := map[string]bool{}
+	for _, name := range byType[typeRole] {
+		roles[name] = true
+		r, _ := asMap(resolved[name])
+		checkRole(p, join("Resources", name), r)
 	}
 	if len(roles) == 0 {
 		p.add("Resources", "has no %s: the template must create the function's least-privilege role", typeRole)
 	}
+	logstores := map[string]bool{}
+	for _, name := range byType[typeLogstore] {
+		if store, ok := asString(mapGet(resolved, name, "Properties", "LogstoreName")); ok {
+			logstores[store] = true
+		}
+	}
+	functions := map[string]bool{}
+	for _, name := range byType[typeFunction] {
+		functions[name] = true
+		fn, _ := asMap(resolved[name])
+		checkTemplateFunction(p, join("Resources", name), fn, roles, byType, logstores)
+	}
+	if len(functions) != 1 {
+		p.add("Resources", "must have exactly one %s, got %d", typeFunction, len(functions))
+	}
+	timers := 0
+	for _, name := range byType[typeTrigger] {
+		at := join("Resources", name, "Properties")
+		tp, _ := asMap(mapGet(resolved, name, "Properties"))
+		checkFunctionRef(p, join(at, "FunctionName"), tp["FunctionName"], functions)
+		if tp["TriggerType"] != "timer" {
+			continue
+		}
+		timers++
+		env, envOK := templateEnv(resolved, byType)
+		checkTimer(p, join(at, "TriggerConfig"), tp["TriggerConfig"], templateTimer, env, envOK)
+	}
+	if timers == 0 {
+		p.add("Resources", "has no %s of TriggerType timer: nothing would run the function", typeTrigger)
+	}
+	for _, name := range byType[typeAsync] {
+		at := join("Resources", name, "Properties")
+		ap, _ := asMap(mapGet(resolved, name, "Properties"))
+		checkFunctionRef(p, join(at, "FunctionName"), ap["FunctionName"], functions)
+		if n, ok := wholeNumber(ap["MaxAsyncRetryAttempts"]); !ok || n < 0 || n > 8 {
+			p.add(join(at, "MaxAsyncRetryAttempts"), "must be 0 to 8, got %v", ap["MaxAsyncRetryAttempts"])
+		}
+		if v, set := ap["MaxAsyncEventAgeInSeconds"]; set {
+			if n, ok := wholeNumber(v); !ok || n < 1 || n > 604800 {
+				p.add(join(at, "MaxAsyncEventAgeInSeconds"), "must be 1 to 604800 seconds, got %v", v)
+			}
+		}
+	}
+	if len(byType[typeAsync]) == 0 {
+		p.add("Resources", "has no %s: FC would retry a failed timer run 3 times", typeAsync)
+	}
+	if _, ok := asMap(doc["Outputs"]); !ok {
+		p.add("Outputs", "must name the function and its log store, so that the operator finds the reports")
+	}
 	return p.list
+}
+
+// resolveRefs replaces {Ref: Parameter} with the parameter's Default, so
+// that the checks see the values a stack created with the defaults gets;
+// a Ref to nothing is reported.
+func resolveRefs(p *problems, at string, v any, params map[string]any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if ref, ok := v["Ref"]; ok && len(v) == 1 {
+			name, _ := asString(ref)
+			if pseudoParameters[name] {
+				return v
+			}
+			param, ok := asMap(params[name])
+			if !ok {
+				p.add(at, "refers to parameter %q, which Parameters does not define", name)
+				return v
+			}
+			if def, ok := param["Default"]; ok {
+				return def
+			}
+			return v // required at stack creation
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = resolveRefs(p, join(at, k), e, params)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = resolveRefs(p, join(at, i), e, params)
+		}
+		return out
+	}
+	return v
+}
+
+func mapGet(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, _ := asMap(v)
+		v = mm[k]
+	}
+	return v
+}
+
+// templateEnv reads the function's settings for the timer's payload check.
+func templateEnv(resolved map[string]any, byType map[string][]string) (settings.Settings, bool) {
+	for _, name := range byType[typeFunction] {
+		env, ok := checkEnv(&problems{}, "", mapGet(resolved, name, "Properties", "EnvironmentVariables"))
+		return env, ok
+	}
+	return settings.Settings{}, false
+}
+
+// checkFunctionRef checks that a trigger or async config belongs to this
+// template's function.
+func checkFunctionRef(p *problems, at string, v any, functions map[string]bool) {
+	m, _ := asMap(v)
+	ref, _ := asSlice(m["Fn::GetAtt"])
+	if len(ref) == 2 && ref[1] == "FunctionName" {
+		if name, _ := asString(ref[0]); functions[name] {
+			return
+		}
+	}
+	p.add(at, "must be {'Fn::GetAtt': [<function>, FunctionName]} naming the %s in this template, got %v", typeFunction, v)
 }
 
 // checkRoleRef checks that the service runs as the role this template
@@ -145,7 +300,7 @@ func checkTrust(p *problems, at string, v any) {
 	}
 }
 
-func checkTemplateFunction(p *problems, at string, fn map[string]any) {
+func checkTemplateFunction(p *problems, at string, fn map[string]any, roles map[string]bool, byType map[string][]string, logstores map[string]bool) {
 	props, ok := asMap(fn["Properties"])
 	pat := join(at, "Properties")
 	if !ok {
@@ -158,9 +313,14 @@ func checkTemplateFunction(p *problems, at string, fn map[string]any) {
 	if v, _ := asString(props["Handler"]); v != wantHandler {
 		p.add(join(pat, "Handler"), "must be %q, the binary the build writes", wantHandler)
 	}
-	if v, _ := asString(props["CodeUri"]); v == "" {
-		p.add(join(pat, "CodeUri"), "must name the directory holding the built binary")
+	if _, set := props["InstanceConcurrency"]; set {
+		p.add(join(pat, "InstanceConcurrency"), "has no effect on go1: FC 3.0 takes it only for custom runtimes")
 	}
+	code, _ := asMap(props["Code"])
+	if code["ZipFile"] == nil && (code["OssBucketName"] == nil || code["OssObjectName"] == nil) {
+		p.add(join(pat, "Code"), "must give OssBucketName and OssObjectName (the zipped binary), or ZipFile")
+	}
+	checkRoleRef(p, join(pat, "Role"), props["Role"], roles)
 	if mem, ok := wholeNumber(props["MemorySize"]); !ok || mem < 128 || mem > 32768 || mem%64 != 0 {
 		p.add(join(pat, "MemorySize"), "must be a multiple of 64 MB from 128 to 32768, got %v", props["MemorySize"])
 	}
@@ -168,54 +328,60 @@ func checkTemplateFunction(p *problems, at string, fn map[string]any) {
 	if !ok || timeout < 1 || timeout > 86400 {
 		p.add(join(pat, "Timeout"), "must be whole seconds from 1 to 86400, got %v", props["Timeout"])
 	}
-	if ac, ok := asMap(props["AsyncConfiguration"]); ok {
-		if n, ok := wholeNumber(ac["MaxAsyncRetryAttempts"]); !ok || n < 0 || n > 8 {
-			p.add(join(pat, "AsyncConfiguration", "MaxAsyncRetryAttempts"), "must be 0 to 8, got %v", ac["MaxAsyncRetryAttempts"])
-		}
+	// The logged report is the only record of a timer run.
+	logs, _ := asMap(props["LogConfig"])
+	if !refersTo(logs["Project"], byType[typeProject], "Name") || logs["Logstore"] == nil {
+		p.add(join(pat, "LogConfig"), "must send the logs to the %s and %s of this template (Project: {'Fn::GetAtt': [<project>, Name]}, Logstore)", typeProject, typeLogstore)
+	} else if store, _ := asString(logs["Logstore"]); !logstores[store] {
+		p.add(join(pat, "LogConfig", "Logstore"), "is %q, which no %s of this template creates", store, typeLogstore)
 	}
 	env, envOK := checkEnv(p, join(pat, "EnvironmentVariables"), props["EnvironmentVariables"])
 	if envOK && ok {
 		checkTimeout(p, join(pat, "Timeout"), props["Timeout"], env)
 	}
+}
 
-	events, _ := asMap(fn["Events"])
-	timers := 0
-	for _, name := range sortedKeys(events) {
-		ev, _ := asMap(events[name])
-		if ev["Type"] != "Timer" {
-			continue
-		}
-		timers++
-		checkTimer(p, join(at, "Events", name, "Properties"), ev["Properties"], templateTimer, env, envOK)
+func refersTo(v any, names []string, attr string) bool {
+	m, _ := asMap(v)
+	ref, _ := asSlice(m["Fn::GetAtt"])
+	if len(ref) != 2 || ref[1] != attr {
+		return false
 	}
-	if timers == 0 {
-		p.add(join(at, "Events"), "has no Timer event: nothing would run the function")
-	}
+	name, _ := asString(ref[0])
+	return slices.Contains(names, name)
 }
 
 // checkInStep reports where template.yaml's function differs from s.yaml's
 // in what decides behaviour (schedule, size, time limit, retries): the two
 // files describe one function, and a fix made in only one would be lost
-// by whoever deploys with the other.
+// by whoever deploys with the other. The template's values are those of a
+// stack created with the parameters' defaults.
 func checkInStep(syaml, tmpl map[string]any) []Problem {
 	sp := firstFC3Props(syaml)
-	tat, tp := firstTemplateFunction(tmpl)
-	if sp == nil || tp == nil {
+	resources, _ := asMap(tmpl["Resources"])
+	params, _ := asMap(tmpl["Parameters"])
+	resolved, _ := asMap(resolveRefs(&problems{}, "", resources, params))
+	byType := map[string][]string{}
+	for _, name := range sortedKeys(resolved) {
+		typ, _ := asString(mapGet(resolved, name, "Type"))
+		byType[typ] = append(byType[typ], name)
+	}
+	if sp == nil || len(byType[typeFunction]) == 0 {
 		return nil // reported by the per-file checks
 	}
 	p := &problems{file: TemplatePath}
-	same := func(path string, tv, sv any) {
+	same := func(at string, tv, sv any) {
 		if fmt.Sprint(tv) != fmt.Sprint(sv) {
-			p.add(join(tat, path), "is %v but s.yaml has %v; keep the two deployments in step", tv, sv)
+			p.add(at, "is %v but s.yaml has %v; keep the two deployments in step", tv, sv)
 		}
 	}
-	props, _ := asMap(tp["Properties"])
-	same("Properties.MemorySize", props["MemorySize"], sp["memorySize"])
-	same("Properties.Timeout", props["Timeout"], sp["timeout"])
-	tac, _ := asMap(props["AsyncConfiguration"])
+	fn := byType[typeFunction][0]
+	same(join("Resources", fn, "Properties", "MemorySize"), mapGet(resolved, fn, "Properties", "MemorySize"), sp["memorySize"])
+	same(join("Resources", fn, "Properties", "Timeout"), mapGet(resolved, fn, "Properties", "Timeout"), sp["timeout"])
 	sac, _ := asMap(sp["asyncInvokeConfig"])
-	same("Properties.AsyncConfiguration.MaxAsyncRetryAttempts", tac["MaxAsyncRetryAttempts"], sac["maxAsyncRetryAttempts"])
-
+	for _, name := range byType[typeAsync] {
+		same(join("Resources", name, "Properties", "MaxAsyncRetryAttempts"), mapGet(resolved, name, "Properties", "MaxAsyncRetryAttempts"), sac["maxAsyncRetryAttempts"])
+	}
 	var sCron any
 	triggers, _ := asSlice(sp["triggers"])
 	for _, t := range triggers {
@@ -225,11 +391,9 @@ func checkInStep(syaml, tmpl map[string]any) []Problem {
 			break
 		}
 	}
-	events, _ := asMap(tp["Events"])
-	for _, name := range sortedKeys(events) {
-		if ev, _ := asMap(events[name]); ev["Type"] == "Timer" {
-			ep, _ := asMap(ev["Properties"])
-			same(join("Events", name, "Properties", "CronExpression"), ep["CronExpression"], sCron)
+	for _, name := range byType[typeTrigger] {
+		if mapGet(resolved, name, "Properties", "TriggerType") == "timer" {
+			same(join("Resources", name, "Properties", "TriggerConfig", "cronExpression"), mapGet(resolved, name, "Properties", "TriggerConfig", "cronExpression"), sCron)
 			break
 		}
 	}
@@ -246,20 +410,4 @@ func firstFC3Props(doc map[string]any) map[string]any {
 		}
 	}
 	return nil
-}
-
-func firstTemplateFunction(doc map[string]any) (string, map[string]any) {
-	resources, _ := asMap(doc["Resources"])
-	for _, name := range sortedKeys(resources) {
-		svc, _ := asMap(resources[name])
-		if svc["Type"] != typeService {
-			continue
-		}
-		for _, fname := range sortedKeys(svc) {
-			if fn, _ := asMap(svc[fname]); fn["Type"] == typeFunction {
-				return join("Resources", name, fname), fn
-			}
-		}
-	}
-	return "", nil
 }
