@@ -18,8 +18,9 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// isTerminal reports whether r is a terminal (an interactive operator).
-func isTerminal(r io.Reader) bool {
+// isTerminal reports whether r (stdin or stderr) is a terminal: an
+// operator who can be asked, and who wants to see progress.
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

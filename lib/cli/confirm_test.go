@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -99,4 +100,71 @@ func TestScheduleReleaseAsksOnce(t *testing.T) {
 	if got := srv.Released(); len(got) != 4 {
 		t.Fatalf("after confirming, released %v", got)
 	}
+}
+
+// Progress goes to stderr only when it is a terminal.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	_, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou,cn-shanghai,ap-southeast-1"})
+	r := run(t, env, "", "plan")
+	r.must(t, cli.ExitOK)
+	if strings.Contains(r.stderr, "regions listed") {
+		t.Errorf("progress on a stderr that is not a terminal:\n%s", r.stderr)
+	}
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	var shown bytes.Buffer
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&shown, ptmx); close(copied) }()
+	var out bytes.Buffer
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	code := cli.Main(t.Context(), []string{"plan"}, strings.NewReader(""), &out, tty, environ)
+	tty.Close()
+	<-copied
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d\n%s", code, shown.String())
+	}
+	if !strings.Contains(shown.String(), "regions listed 3/3") || !strings.Contains(shown.String(), "would release") {
+		t.Errorf("no progress on the terminal:\n%q", shown.String())
+	}
+	if strings.Contains(out.String(), "regions listed") {
+		t.Error("progress went to stdout")
+	}
+}
+
+// --only lists the chosen outcomes and keeps the totals whole, in the
+// table and in the JSON; an unknown outcome is a usage error.
+func TestOnlyFilters(t *testing.T) {
+	_, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou"})
+	r := run(t, env, "", "plan", "--only", "would-release", "--json")
+	r.must(t, cli.ExitOK)
+	var rep struct {
+		Totals    struct{ Outcomes map[string]int }
+		Instances []struct{ ID, Outcome string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Instances) != 4 || rep.Totals.Outcomes["skipped"] == 0 {
+		t.Errorf("filtered %+v, totals %v", rep.Instances, rep.Totals.Outcomes)
+	}
+	for _, in := range rep.Instances {
+		if in.Outcome != "would-release" {
+			t.Errorf("listed %+v", in)
+		}
+	}
+	r = run(t, env, "", "plan", "--only", "skipped")
+	r.must(t, cli.ExitOK, "skipped", "would-release 4")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "i-bp1demostoprfc0001") && strings.Contains(line, "would-release") {
+			t.Errorf("the table lists a would-release instance under --only skipped: %q", line)
+		}
+	}
+	run(t, env, "", "plan", "--only", "deleted").must(t, cli.ExitUsage, `unknown outcome "deleted"`)
 }

@@ -24,6 +24,8 @@ type sweepFlags struct {
 	region  string
 	verbose bool
 	profile string
+	only    string // outcomes to list
+	all     bool   // every row in the table
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -234,6 +236,12 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
 	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
+	fs.Func("only", "list only instances with these outcomes, comma-separated (e.g. released,failed); totals stay whole", func(v string) error {
+		_, err := report.ParseOutcomes(v)
+		f.only = v
+		return err
+	})
+	fs.BoolVar(&f.all, "all", false, "print every instance row (the table shows the first 50 per region)")
 	fs.BoolVar(&f.verbose, "v", false, "write the JSON logs (one record per decision and batch) to stderr")
 }
 
@@ -254,14 +262,22 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 		return nil, fail(env, name, err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
+	var prog *progress
+	switch {
+	case f.verbose:
 		logger = slog.New(slog.NewJSONHandler(env.Stderr, nil))
+	case isTerminal(env.Stderr):
+		prog = newProgress(env.Stderr, len(t.cfg.Regions), t.cfg.DryRun)
+		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
 	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger)
+	if prog != nil {
+		prog.done()
+	}
 	if rep != nil {
 		rep.Credentials = t.sourceName
-		if perr := printReport(env.Stdout, rep, f.json); perr != nil {
+		if perr := printReport(env.Stdout, rep, f); perr != nil {
 			return rep, fail(env, name, perr)
 		}
 	}
@@ -278,9 +294,15 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	return rep, ExitOK
 }
 
-func printReport(w io.Writer, rep *report.Report, asJSON bool) error {
-	if !asJSON {
-		return report.WriteText(w, rep)
+func printReport(w io.Writer, rep *report.Report, f sweepFlags) error {
+	only, _ := report.ParseOutcomes(f.only) // checked when the flags were read
+	rep = report.Only(rep, only)
+	if !f.json {
+		rows := 0
+		if f.all {
+			rows = -1
+		}
+		return report.WriteTextWith(w, rep, report.TextOptions{Rows: rows})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // Record is one instance of the JSON report's flat list: what the listing
@@ -149,4 +153,46 @@ func (s *Summary) UnmarshalJSON(b []byte) error {
 	}
 	s.Regions = shell.Regions
 	return nil
+}
+
+// Only returns a view of rep that lists only the instances with one of
+// the outcomes; counts, totals and everything else stay whole.
+func Only(rep *Report, outcomes []Outcome) *Report {
+	if rep == nil || len(outcomes) == 0 {
+		return rep
+	}
+	view := *rep
+	view.Regions = make([]*Region, len(rep.Regions))
+	for i, r := range rep.Regions {
+		rv := *r
+		rv.Groups = nil
+		for _, g := range r.Groups {
+			if slices.Contains(outcomes, g.Outcome) {
+				rv.Groups = append(rv.Groups, g)
+			}
+		}
+		view.Regions[i] = &rv
+	}
+	view.Instances = Records{regions: view.Regions}
+	return &view
+}
+
+// ParseOutcomes reads a comma-separated list of outcomes (--only).
+func ParseOutcomes(list string) ([]Outcome, error) {
+	var out []Outcome
+	for _, part := range strings.Split(list, ",") {
+		o := Outcome(strings.TrimSpace(part))
+		if o == "" {
+			continue
+		}
+		if !slices.Contains(verdict.Outcomes, o) {
+			names := make([]string, len(verdict.Outcomes))
+			for i, v := range verdict.Outcomes {
+				names[i] = string(v)
+			}
+			return nil, fmt.Errorf("unknown outcome %q (outcomes: %s)", o, strings.Join(names, ", "))
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

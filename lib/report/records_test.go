@@ -3,6 +3,8 @@ package report_test
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -51,4 +53,48 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"regions":[],"instances":[{"id":"i-x","region":"nowhere","outcome":"released"}]}`), &back); err == nil {
 		t.Error("a record naming a region the report lacks was accepted")
 	}
+}
+
+// A large run's table: the summary first, at most Rows instance rows per
+// region with the rest counted, and no endless lines.
+func TestTextScales(t *testing.T) {
+	hz := report.NewRegion("cn-hangzhou")
+	hz.Seen, hz.OptedIn, hz.Complete = 2000, 2000, true
+	for i := range 2000 {
+		hz.Add(report.OutcomeSkipped, verdictReason(i), report.Item{ID: "i-" + strings.Repeat("x", 3) + strconv.Itoa(i), Name: "box", Status: "Stopped",
+			Detail: strings.Repeat("a long explanation ", 20)})
+	}
+	hz.Finish()
+	rep := &report.Report{RunID: "big", Regions: []*report.Region{hz}}
+	rep.Total()
+	var b strings.Builder
+	if err := report.WriteTextWith(&b, rep, report.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Index(out, "Summary") > strings.Index(out, "Region cn-hangzhou") {
+		t.Error("the summary is not first")
+	}
+	if rows := strings.Count(out, "  i-xxx"); rows != report.DefaultRows {
+		t.Errorf("%d rows, want %d", rows, report.DefaultRows)
+	}
+	if !strings.Contains(out, "… and 1950 more") {
+		t.Error("the cut rows are not counted")
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len([]rune(line)) > 300 {
+			t.Errorf("a line of %d characters: %.80q…", len([]rune(line)), line)
+		}
+	}
+	b.Reset()
+	if err := report.WriteTextWith(&b, rep, report.TextOptions{Rows: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(b.String(), "  i-xxx"); rows != 2000 {
+		t.Errorf("all rows: %d", rows)
+	}
+}
+
+func verdictReason(i int) report.Reason {
+	return report.Reason("reason-number-" + strconv.Itoa(i%300))
 }

@@ -16,6 +16,25 @@ import (
 // summary of totals, API calls, the cap check, duration and completeness.
 // The JSON report stays the machine-readable form; this one is for terminals.
 func WriteText(w io.Writer, rep *Report) error {
+	return WriteTextWith(w, rep, TextOptions{})
+}
+
+// TextOptions shape the table for a person.
+type TextOptions struct {
+	// Rows is the most instance rows per region; the rest are counted.
+	// 0 means DefaultRows; negative means all.
+	Rows int
+}
+
+// DefaultRows keeps a large run's table readable; --json has every row.
+const DefaultRows = 50
+
+// detailWidth cuts the detail column; the JSON report has it whole.
+const detailWidth = 100
+
+// WriteTextWith writes the summary first, then each region's instances
+// (at most opts.Rows of them, the rest counted), batches and leftovers.
+func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
 	if rep == nil {
 		fmt.Fprintln(bw, "no report")
@@ -29,15 +48,18 @@ func WriteText(w io.Writer, rep *Report) error {
 	if rep.Credentials != "" {
 		fmt.Fprintf(bw, "Credentials from %s\n", rep.Credentials)
 	}
-
-	for _, r := range rep.Regions {
-		writeRegion(bw, r)
-	}
 	writeSummary(bw, rep)
+	rows := opts.Rows
+	if rows == 0 {
+		rows = DefaultRows
+	}
+	for _, r := range rep.Regions {
+		writeRegion(bw, r, rows)
+	}
 	return bw.Flush()
 }
 
-func writeRegion(w *bufio.Writer, r *Region) {
+func writeRegion(w *bufio.Writer, r *Region, rows int) {
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE"
@@ -54,17 +76,27 @@ func writeRegion(w *bufio.Writer, r *Region) {
 		fmt.Fprintln(w, "  no opted-in instances")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  INSTANCE\tOUTCOME\tREASON\tDETAIL")
+		fmt.Fprintln(tw, "  INSTANCE\tNAME\tOWNER\tEXPIRES\tSTATUS\tOUTCOME\tREASON\tDETAIL")
+		shown, total := 0, 0
 		for _, g := range r.Groups {
 			for _, it := range g.Instances {
+				total++
+				if rows >= 0 && shown >= rows {
+					continue
+				}
+				shown++
 				reason := g.Reason
 				if reason == "" {
 					reason = "-"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", it.ID, g.Outcome, reason, oneLine(itemDetail(it)))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, cut(dash(it.Name), 32), cut(dash(it.Owner), 24),
+					dash(it.ExpiresAt), dash(it.Status), g.Outcome, reason, cut(oneLine(itemDetail(it)), detailWidth))
 			}
 		}
 		_ = tw.Flush()
+		if shown < total {
+			fmt.Fprintf(w, "  … and %d more (counts above; --all for every row, --only to filter, --json for the whole report)\n", total-shown)
+		}
 	}
 	if len(r.Batches) > 0 {
 		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")
@@ -136,7 +168,7 @@ func leftoverLine(s *LeftoverSummary) string {
 
 func writeSummary(w *bufio.Writer, rep *Report) {
 	t := rep.Totals
-	fmt.Fprintf(w, "\nSummary\n")
+	fmt.Fprintf(w, "Summary\n")
 	fmt.Fprintf(w, "  instances:  %d seen, %d opted in\n", t.Seen, t.OptedIn)
 	fmt.Fprintf(w, "  outcomes:   %s\n", counts(t.Outcomes))
 	if len(t.Reasons) > 0 {
@@ -170,7 +202,7 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 		fmt.Fprintln(w, "  complete:   NO (the next run picks up what was left)")
 	}
 	if rep.Error != "" {
-		fmt.Fprintf(w, "  error:      %s\n", oneLine(rep.Error))
+		fmt.Fprintf(w, "  error:      %s\n", cut(oneLine(rep.Error), 400))
 	}
 }
 
@@ -234,11 +266,42 @@ func counts(m map[string]int) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, len(keys))
+	// Wrapped, so that many reasons or actions do not make one endless line.
+	var b strings.Builder
+	line := 0
 	for i, k := range keys {
-		parts[i] = k + " " + strconv.Itoa(m[k])
+		part := k + " " + strconv.Itoa(m[k])
+		if i > 0 {
+			if line+len(part)+2 > countsWidth {
+				b.WriteString(",\n              ")
+				line = 0
+			} else {
+				b.WriteString(", ")
+				line += 2
+			}
+		}
+		b.WriteString(part)
+		line += len(part)
 	}
-	return strings.Join(parts, ", ")
+	return b.String()
+}
+
+const countsWidth = 80
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cut shortens s to n runes, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // oneLine keeps a table row on one line whatever an API message contains.
