@@ -130,7 +130,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s", code, shown.String())
 	}
-	if !strings.Contains(shown.String(), "regions listed 3/3") || !strings.Contains(shown.String(), "would release") {
+	if !strings.Contains(shown.String(), "regions listed 3/3") || !strings.Contains(shown.String(), "would release") || strings.Contains(shown.String(), "pages 0,") {
 		t.Errorf("no progress on the terminal:\n%q", shown.String())
 	}
 	if strings.Contains(out.String(), "regions listed") {

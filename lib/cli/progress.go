@@ -18,6 +18,7 @@ type progress struct {
 	w                  io.Writer
 	regions, total     int
 	seen, batches      int
+	pages              int
 	released, failed   int
 	last               time.Time
 	printed, dryRunTag bool
@@ -35,6 +36,8 @@ func (p *progress) Handle(_ context.Context, r slog.Record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch r.Message {
+	case "page":
+		p.pages++
 	case "region listed":
 		p.regions++
 		r.Attrs(func(a slog.Attr) bool {
@@ -81,7 +84,7 @@ func (p *progress) draw() {
 	if p.dryRunTag {
 		verb = "would release"
 	}
-	fmt.Fprintf(p.w, "\r\033[K  regions listed %d/%s, instances seen %d, batches %d, %s %d, failed %d", p.regions, total, p.seen, p.batches, verb, p.released, p.failed)
+	fmt.Fprintf(p.w, "\r\033[K  regions listed %d/%s, pages %d, instances seen %d, batches %d, %s %d, failed %d", p.regions, total, p.pages, p.seen, p.batches, verb, p.released, p.failed)
 	p.printed = true
 }
 

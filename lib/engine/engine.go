@@ -471,6 +471,7 @@ type sink struct {
 }
 
 func (s *sink) Take(instances []cloud.Instance) (fresh int) {
+	s.rec.Page(len(instances))
 	now := s.now()
 	for _, inst := range instances {
 		p, isNew := s.plan.Add(inst, now)

@@ -130,6 +130,13 @@ func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item I
 	}
 }
 
+// Page logs one listed page at DEBUG (progress lines count them).
+func (s *ScopeRecorder) Page(instances int) {
+	if ctx := context.Background(); s.r.log.Enabled(ctx, slog.LevelDebug) {
+		s.r.log.Log(ctx, slog.LevelDebug, "page", "region", s.scope.Region, "instances", instances)
+	}
+}
+
 // Describe keeps what the listing said of an instance, for its record.
 func (s *ScopeRecorder) Describe(inst cloud.Instance, expiresAt time.Time) {
 	s.r.mu.Lock()
