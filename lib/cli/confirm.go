@@ -117,7 +117,11 @@ func writePlanSummary(w io.Writer, rep *report.Report) int {
 				fmt.Fprintf(w, "    … and %d more\n", len(ids)-shown)
 				break
 			}
-			fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(it.Name), orDash(it.Owner), orDash(it.ExpiresAt))
+			name := ""
+			if it.Facts != nil {
+				name = it.Facts.Name
+			}
+			fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
 		}
 	}
 	return total

@@ -429,7 +429,7 @@ func callFailure(err error) *report.Failure { return call.Failure(err) }
 
 // base is the report fields the plan knows of a candidate.
 func base(c plan.Candidate) report.Item {
-	it := report.Item{Owner: c.Owner}
+	it := report.Item{Owner: c.Owner, Facts: c.Facts}
 	if !c.NotifiedAt.IsZero() {
 		it.NotifiedAt = c.NotifiedAt.UTC().Format(time.RFC3339)
 	}
@@ -450,7 +450,7 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		if n.Kind != "" {
 			rec = sr.rec.Section(n.Kind)
 		}
-		rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Detail: detail + " (notice not sent)"})
+		rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Facts: n.Facts, Detail: detail + " (notice not sent)"})
 	}
 	for kind, r := range sr.plan.Resources {
 		for _, c := range r.Eligible {
@@ -474,20 +474,19 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 	s.rec.Page(len(instances))
 	now := s.now()
 	for _, inst := range instances {
-		p, isNew := s.plan.Add(inst, now)
+		p, facts, isNew := s.plan.Add(inst, now)
 		if !isNew {
 			continue
 		}
 		fresh++
 		d := p.Decision
-		s.rec.Describe(inst, d.ExpiresAt)
 		switch p.Step {
 		case decide.StepRelease, decide.StepStop:
 			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
 		case decide.StepNotify:
 			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)
 		default:
-			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner}
+			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {
 				it.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
 			}

@@ -70,7 +70,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 		}
 		if e.opts.DryRun {
 			for _, x := range list {
-				x.rec().Outcome(verdict.WouldNotify, "", report.Item{ID: x.n.ID, Owner: owner,
+				x.rec().Outcome(verdict.WouldNotify, "", report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
 						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), mark.Key, mark.Value)})
 			}
@@ -85,7 +85,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 				e.log.Error("notice not delivered: nothing is marked, so nothing is released on its grace; the next run notifies again",
 					"owner", owner, "instances", len(list), "error", err.Error())
 				for _, x := range list {
-					x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Code: string(verdict.NoticeFailed),
+					x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts, Code: string(verdict.NoticeFailed),
 						Message: err.Error() + "; not marked, so not released; the next run notifies again"})
 				}
 				continue
@@ -97,7 +97,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 				detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
 			}
 			item := execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base: report.Item{Owner: owner, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail}
+				Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail}
 			if x.n.Kind == "" {
 				x.sr.marks = append(x.sr.marks, item)
 				continue

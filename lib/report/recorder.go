@@ -137,13 +137,6 @@ func (s *ScopeRecorder) Page(instances int) {
 	}
 }
 
-// Describe keeps what the listing said of an instance, for its record.
-func (s *ScopeRecorder) Describe(inst cloud.Instance, expiresAt time.Time) {
-	s.r.mu.Lock()
-	s.region.Describe(inst.ID, Facts{Name: inst.Name, Status: inst.Status, ChargeType: inst.ChargeType, ExpiresAt: expiresAt})
-	s.r.mu.Unlock()
-}
-
 // Eligible logs an instance found eligible (the outcome comes later).
 func (s *ScopeRecorder) Eligible(id, detail string, attrs ...any) {
 	if s.r.logsInfo {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -36,17 +37,25 @@ type Record struct {
 }
 
 func record(r *Region, g *Group, it *Item) Record {
+	f := it.Facts.get()
 	return Record{
-		ID: it.ID, Name: it.Name, Region: r.Region, Status: it.Status, ChargeType: it.ChargeType,
-		ExpiresAt: it.ExpiresAt, Owner: it.Owner, Outcome: g.Outcome, Reason: g.Reason, Detail: it.Detail,
+		ID: it.ID, Name: f.Name, Region: r.Region, Status: f.Status, ChargeType: f.ChargeType,
+		ExpiresAt: it.Facts.Expires(), Owner: it.Owner, Outcome: g.Outcome, Reason: g.Reason, Detail: it.Detail,
 		Account: r.Account, Code: it.Code, Message: it.Message, RequestID: it.RequestID,
 		NotifiedAt: it.NotifiedAt, MarkedAt: it.MarkedAt, StoppedAt: it.StoppedAt, ReleasedAt: it.ReleasedAt,
 	}
 }
 
 func (rec Record) item() Item {
+	var facts *Facts
+	if rec.Name != "" || rec.Status != "" || rec.ChargeType != "" || rec.ExpiresAt != "" {
+		facts = &Facts{Name: rec.Name, Status: rec.Status, ChargeType: rec.ChargeType}
+		if t, err := time.Parse(time.RFC3339, rec.ExpiresAt); err == nil {
+			facts.ExpiresAt = t.Unix()
+		}
+	}
 	return Item{
-		ID: rec.ID, Name: rec.Name, Status: rec.Status, ChargeType: rec.ChargeType, ExpiresAt: rec.ExpiresAt,
+		ID: rec.ID, Facts: facts,
 		Detail: rec.Detail, Code: rec.Code, Message: rec.Message, RequestID: rec.RequestID, Owner: rec.Owner,
 		NotifiedAt: rec.NotifiedAt, MarkedAt: rec.MarkedAt, StoppedAt: rec.StoppedAt, ReleasedAt: rec.ReleasedAt,
 	}
@@ -195,4 +204,17 @@ func ParseOutcomes(list string) ([]Outcome, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// MarshalJSON writes an item with its listing facts (the logged parts).
+func (it Item) MarshalJSON() ([]byte, error) {
+	type plain Item
+	f := it.Facts.get()
+	return json.Marshal(struct {
+		plain
+		Name       string `json:"name,omitempty"`
+		Status     string `json:"status,omitempty"`
+		ChargeType string `json:"chargeType,omitempty"`
+		ExpiresAt  string `json:"expiresAt,omitempty"`
+	}{plain(it), f.Name, f.Status, f.ChargeType, it.Facts.Expires()})
 }

@@ -61,7 +61,7 @@ func TestTextScales(t *testing.T) {
 	hz := report.NewRegion("cn-hangzhou")
 	hz.Seen, hz.OptedIn, hz.Complete = 2000, 2000, true
 	for i := range 2000 {
-		hz.Add(report.OutcomeSkipped, verdictReason(i), report.Item{ID: "i-" + strings.Repeat("x", 3) + strconv.Itoa(i), Name: "box", Status: "Stopped",
+		hz.Add(report.OutcomeSkipped, verdictReason(i), report.Item{ID: "i-" + strings.Repeat("x", 3) + strconv.Itoa(i), Facts: &report.Facts{Name: "box", Status: "Stopped"},
 			Detail: strings.Repeat("a long explanation ", 20)})
 	}
 	hz.Finish()

@@ -5,7 +5,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -182,13 +181,53 @@ type Region struct {
 	groupIndex map[groupKey]*Group
 	started    time.Time
 	leftovers  map[string]*Leftover
-	facts      map[string]Facts // what the listing said of each instance
 }
 
 // Facts are what the listing said of an instance, for its record.
 type Facts struct {
 	Name, Status, ChargeType string
-	ExpiresAt                time.Time // zero when it has no readable expiry
+	ExpiresAt                int64 // Unix seconds; 0 when it has no readable expiry
+}
+
+// NewFacts is the facts of a listed instance.
+func NewFacts(name, status, chargeType string, expiresAt time.Time) *Facts {
+	f := &Facts{Name: name, Status: intern(status), ChargeType: intern(chargeType)}
+	if !expiresAt.IsZero() {
+		f.ExpiresAt = expiresAt.Unix()
+	}
+	return f
+}
+
+// common are the few values of Status and ChargeType: keeping these
+// constants, not each answer's copy, saves two strings per instance.
+var common = map[string]string{}
+
+func init() {
+	for _, v := range []string{"Pending", "Running", "Starting", "Stopping", "Stopped", "PrePaid", "PostPaid"} {
+		common[v] = v
+	}
+}
+
+func intern(s string) string {
+	if c, ok := common[s]; ok {
+		return c
+	}
+	return s
+}
+
+// Expires formats the expiry (RFC 3339, UTC), "" when unknown.
+func (f *Facts) Expires() string {
+	if f == nil || f.ExpiresAt == 0 {
+		return ""
+	}
+	return time.Unix(f.ExpiresAt, 0).UTC().Format(time.RFC3339)
+}
+
+func (f *Facts) get() Facts {
+	if f == nil {
+		return Facts{}
+	}
+	return *f
 }
 
 // section returns (creating) a resource section.
@@ -251,15 +290,13 @@ type Group struct {
 // Item is one instance in a group.
 type Item struct {
 	ID string `json:"id"`
-	// From the listing (Facts), filled in when the outcome is recorded.
-	Name       string `json:"name,omitempty"`
-	Status     string `json:"status,omitempty"`
-	ChargeType string `json:"chargeType,omitempty"`
-	ExpiresAt  string `json:"expiresAt,omitempty"`
-	Detail     string `json:"detail,omitempty"`
-	Code       string `json:"code,omitempty"`
-	Message    string `json:"message,omitempty"`
-	RequestID  string `json:"requestId,omitempty"`
+	// Facts is what the listing said of an instance (shared, one per
+	// instance: a pointer keeps 100,000 items small).
+	Facts     *Facts `json:"-"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
 	// The lifecycle's times (RFC 3339, UTC), where they apply: when the
 	// owner was told (the mark's time), when this run wrote the mark,
 	// stopped or released the instance.
@@ -315,22 +352,8 @@ func NewRegion(region string) *Region {
 	}
 }
 
-// Describe keeps what the listing said of an instance for its record.
-func (r *Region) Describe(id string, f Facts) {
-	if r.facts == nil {
-		r.facts = map[string]Facts{}
-	}
-	r.facts[id] = f
-}
-
 // Add records one instance's outcome. Callers record each instance once.
 func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
-	if f, ok := r.facts[item.ID]; ok {
-		item.Name, item.Status, item.ChargeType = cmp.Or(item.Name, f.Name), cmp.Or(item.Status, f.Status), cmp.Or(item.ChargeType, f.ChargeType)
-		if item.ExpiresAt == "" && !f.ExpiresAt.IsZero() {
-			item.ExpiresAt = f.ExpiresAt.UTC().Format(time.RFC3339)
-		}
-	}
 	g := r.group(outcome, reason, item)
 	r.Counts[string(outcome)]++
 	if reason != "" {
@@ -402,7 +425,6 @@ func (r *Region) Finish() {
 		}
 	}
 	r.finishLeftovers()
-	r.facts = nil
 }
 
 // IDs returns the IDs with the outcome across regions, sorted.

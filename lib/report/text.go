@@ -89,8 +89,9 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 				if reason == "" {
 					reason = "-"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, cut(dash(it.Name), 32), cut(dash(it.Owner), 24),
-					dash(it.ExpiresAt), dash(it.Status), g.Outcome, reason, cut(oneLine(itemDetail(it)), detailWidth))
+				f := it.Facts.get()
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, cut(dash(f.Name), 32), cut(dash(it.Owner), 24),
+					dash(it.Facts.Expires()), dash(f.Status), g.Outcome, reason, cut(oneLine(itemDetail(it)), detailWidth))
 			}
 		}
 		_ = tw.Flush()

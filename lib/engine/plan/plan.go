@@ -35,6 +35,7 @@ type Candidate struct {
 	// Owner, and when the owner was told (zero without a mark).
 	Owner      string
 	NotifiedAt time.Time
+	Facts      *report.Facts // what the listing said, for the report
 }
 
 // Notice is an instance (or, with Kind, a disk, snapshot or EIP) whose
@@ -44,8 +45,9 @@ type Notice struct {
 	ID, Name  string
 	Owner     string
 	ExpiresAt time.Time
-	Action    string    // release or stop
-	When      time.Time // no earlier than
+	Facts     *report.Facts // instances only
+	Action    string        // release or stop
+	When      time.Time     // no earlier than
 	ReadAt    time.Time
 }
 
@@ -76,9 +78,9 @@ func NewScope(s cloud.Scope, rules decide.Rules, lc decide.Lifecycle) *Scope {
 // Add decides one listed instance at now: the rules, then the lifecycle.
 // fresh is false for an instance already added (a listing may return it
 // twice); it is then ignored.
-func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, fresh bool) {
+func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *report.Facts, fresh bool) {
 	if _, dup := p.seen[inst.ID]; dup {
-		return lp, false
+		return lp, nil, false
 	}
 	p.seen[inst.ID] = struct{}{}
 	p.Seen++
@@ -87,7 +89,8 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, fresh b
 		p.OptedIn++
 	}
 	lp = decide.PlanLifecycle(d, inst, p.lc, now)
-	c := Candidate{ID: inst.ID, Flags: d.Flags, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt}
+	facts = report.NewFacts(inst.Name, inst.Status, inst.ChargeType, d.ExpiresAt)
+	c := Candidate{ID: inst.ID, Flags: d.Flags, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt, Facts: facts}
 	switch lp.Step {
 	case decide.StepRelease:
 		p.Eligible = append(p.Eligible, c)
@@ -96,9 +99,9 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, fresh b
 		p.Stops = append(p.Stops, c)
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{ID: inst.ID, Name: inst.Name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
-			Action: lp.Action, When: lp.When, ReadAt: now})
+			Facts: facts, Action: lp.Action, When: lp.When, ReadAt: now})
 	}
-	return lp, true
+	return lp, facts, true
 }
 
 // Resources is one kind's part of a scope's plan.

@@ -56,15 +56,15 @@ func TestCapCheckIsPureAndSkipsClosedScopes(t *testing.T) {
 func TestAddIgnoresRepeatsAndUntrustedAnswers(t *testing.T) {
 	p := plan.NewScope(cloud.Scope{Region: "r"}, decide.Rules{OptInKey: "exp", KeepKey: "keep"}, decide.Lifecycle{})
 	in := cloud.Instance{ID: "i-1", Region: "r", Status: "Stopped", ChargeType: "PostPaid", Tags: map[string]string{"exp": "2026-01-01"}}
-	if _, fresh := p.Add(in, now); !fresh {
+	if _, _, fresh := p.Add(in, now); !fresh {
 		t.Fatal("first add not fresh")
 	}
-	if _, fresh := p.Add(in, now); fresh {
+	if _, _, fresh := p.Add(in, now); fresh {
 		t.Fatal("a repeat was taken twice")
 	}
 	other := in
 	other.ID, other.Region = "i-2", "elsewhere"
-	if d, _ := p.Add(other, now); d.Step != decide.StepSkip || d.Reason != decide.ReasonInvalidData {
+	if d, _, _ := p.Add(other, now); d.Step != decide.StepSkip || d.Reason != decide.ReasonInvalidData {
 		t.Fatalf("an answer from another region: %+v", d)
 	}
 	if p.Seen != 2 || p.OptedIn != 1 || len(p.Eligible) != 1 {
