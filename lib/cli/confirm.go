@@ -31,8 +31,10 @@ var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errU
 // confirmRelease stands between `run` and a live release. With --yes it
 // lets the run go. On a terminal it shows the plan (a dry run) and asks
 // the operator to type the region, or with several regions the number of
-// instances; the live run is then capped at that number, so it cannot
-// release more than was shown. Without a terminal it refuses.
+// writes; the live run's count cap is then lowered to that number, so a
+// run that finds more than was shown releases nothing (the cap is all or
+// nothing). A plan with nothing to release or stop runs without asking
+// (it may still send notices). Without a terminal it refuses.
 func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	if yes {
 		return nil
@@ -50,17 +52,22 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	if err != nil {
 		return fmt.Errorf("the plan before the release failed, so nothing was released: %w", err)
 	}
-	n := writePlanSummary(env.Stderr, rep)
+	writePlanSummary(env.Stderr, rep)
+	// What the count cap counts: releases, stops and resource deletes.
+	n := 0
+	if rep.Cap != nil {
+		n = rep.Cap.Eligible
+	}
 	if n == 0 {
-		fmt.Fprintln(env.Stderr, "run: nothing would be released.")
-		return errNothingToRelease
+		fmt.Fprintln(env.Stderr, "run: nothing would be released or stopped.")
+		return nil
 	}
 	regions := rep.Regions
 	want := strconv.Itoa(n)
-	prompt := fmt.Sprintf("Type the number of instances (%d) to release them", n)
+	prompt := fmt.Sprintf("Type the number of releases and stops (%d) to do them", n)
 	if len(regions) == 1 {
 		want = regions[0].Region
-		prompt = fmt.Sprintf("Type the region (%s) to release these %d instances", want, n)
+		prompt = fmt.Sprintf("Type the region (%s) to do these %d releases and stops", want, n)
 	}
 	fmt.Fprintf(env.Stderr, "%s, or anything else to stop: ", prompt)
 	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
@@ -75,9 +82,6 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	t.cfg.MaxRelease = min(t.cfg.MaxRelease, n)
 	return nil
 }
-
-// errNothingToRelease ends a confirmed run early with success.
-var errNothingToRelease = fmt.Errorf("nothing to release")
 
 // confirmSchedule asks once before `schedule --release` releases on every
 // tick: the operator types the regions as given.
@@ -97,34 +101,52 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 	return nil
 }
 
-// writePlanSummary prints what the plan would release, by region, with
-// the first few instances of each, and returns how many.
-func writePlanSummary(w io.Writer, rep *report.Report) int {
+// writePlanSummary prints what the plan would release or stop, by
+// region, with the first few instances of each, and the disks, snapshots
+// and EIPs it would delete.
+func writePlanSummary(w io.Writer, rep *report.Report) {
 	const shown = 10
-	total := 0
-	fmt.Fprintln(w, "run: the plan (a dry run) would release:")
+	fmt.Fprintln(w, "run: the plan (a dry run) would:")
 	for _, r := range rep.Regions {
-		var ids []report.Item
-		for _, g := range r.Groups {
-			if g.Outcome == verdict.WouldRelease {
-				ids = append(ids, g.Instances...)
+		for _, o := range []verdict.Outcome{verdict.WouldRelease, verdict.WouldStop} {
+			var items []report.Item
+			for _, g := range r.Groups {
+				if g.Outcome == o {
+					items = append(items, g.Instances...)
+				}
+			}
+			if len(items) == 0 {
+				continue
+			}
+			verb := "release"
+			if o == verdict.WouldStop {
+				verb = "stop"
+			}
+			fmt.Fprintf(w, "  %s: %s %d\n", r.Region, verb, len(items))
+			for i, it := range items {
+				if i == shown {
+					fmt.Fprintf(w, "    … and %d more\n", len(items)-shown)
+					break
+				}
+				name := ""
+				if it.Facts != nil {
+					name = it.Facts.Name
+				}
+				fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
 			}
 		}
-		total += len(ids)
-		fmt.Fprintf(w, "  %s: %d\n", r.Region, len(ids))
-		for i, it := range ids {
-			if i == shown {
-				fmt.Fprintf(w, "    … and %d more\n", len(ids)-shown)
-				break
+		for _, sec := range []struct {
+			kind string
+			s    *report.Section
+		}{{"disks", r.Disks}, {"snapshots", r.Snapshots}} {
+			if sec.s != nil && sec.s.Counts[string(verdict.WouldRelease)] > 0 {
+				fmt.Fprintf(w, "  %s: delete %d %s\n", r.Region, sec.s.Counts[string(verdict.WouldRelease)], sec.kind)
 			}
-			name := ""
-			if it.Facts != nil {
-				name = it.Facts.Name
-			}
-			fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
+		}
+		if r.EIPs != nil && r.EIPs.Counts[string(verdict.WouldRelease)] > 0 {
+			fmt.Fprintf(w, "  %s: release %d EIPs\n", r.Region, r.EIPs.Counts[string(verdict.WouldRelease)])
 		}
 	}
-	return total
 }
 
 func orDash(s string) string {

@@ -49,7 +49,7 @@ func TestRunAsksBeforeReleasing(t *testing.T) {
 	t.Run("the region typed: released, capped at what was shown", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
 		r := runOnTerminal(t, env, "cn-hangzhou\n", "run")
-		r.must(t, cli.ExitOK, "would release", "cn-hangzhou: 4", "i-bp1demostoprfc0001", "Type the region (cn-hangzhou)", "at most 4")
+		r.must(t, cli.ExitOK, "the plan (a dry run) would", "cn-hangzhou: release 4", "i-bp1demostoprfc0001", "Type the region (cn-hangzhou) to do these 4 releases and stops", "at most 4")
 		if got := srv.Released(); len(got) != 4 {
 			t.Fatalf("released %v", got)
 		}
@@ -70,9 +70,31 @@ func TestRunAsksBeforeReleasing(t *testing.T) {
 	t.Run("several regions: the number typed", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou,ap-southeast-1", "REAPER_MAX_RELEASE_PERCENT": "100"})
 		r := runOnTerminal(t, env, "5\n", "run")
-		r.must(t, cli.ExitOK, "Type the number of instances (5)")
+		r.must(t, cli.ExitOK, "Type the number of releases and stops (5)")
 		if got := srv.Released(); len(got) != 5 {
 			t.Fatalf("released %v", got)
+		}
+	})
+	t.Run("stops count too: the confirmed run is not held by its own cap", func(t *testing.T) {
+		// REAPER_RUNNING=stop: the running expired instance is stopped, a
+		// write the count cap counts; confirming only the releases would
+		// leave the lowered cap one short and release nothing.
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RUNNING": "stop"})
+		r := runOnTerminal(t, env, "cn-hangzhou\n", "run")
+		r.must(t, cli.ExitOK, "cn-hangzhou: release 4", "cn-hangzhou: stop 1", "these 5 releases and stops")
+		if got := srv.Released(); len(got) != 4 {
+			t.Fatalf("released %v", got)
+		}
+		if in, _ := srv.Instance("i-bp1demorunning0004"); in.Status != "Stopped" {
+			t.Fatalf("the running expired instance: %+v", in)
+		}
+	})
+	t.Run("nothing to release or stop: no question", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_TAG_KEY": "no-such-tag"})
+		r := runOnTerminal(t, env, "", "run")
+		r.must(t, cli.ExitOK, "nothing would be released or stopped")
+		if strings.Contains(r.stderr, "Type the") || len(srv.Released()) != 0 {
+			t.Fatalf("asked, or released %v", srv.Released())
 		}
 	})
 	t.Run("--yes on a terminal: no question", func(t *testing.T) {

@@ -195,7 +195,8 @@ func runRun(ctx context.Context, env *Env, args []string) int {
 Sweeps your account as the function would and RELEASES the expired
 instances (unless REAPER_DRY_RUN=true). On a terminal it first shows the
 plan (a dry run) and asks you to type the region (with several regions, the
-number of instances); the release is then capped at what you saw. --yes
+number of releases and stops); the count cap is then lowered to that number,
+so a run that finds more than you saw releases nothing. --yes
 skips the question for scripts; without a terminal and without --yes it
 refuses. The caps REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply:
 when more are eligible, nothing is released and the exit code is 1.
@@ -219,10 +220,7 @@ when more are eligible, nothing is released and the exit code is 1.
 		return fail(env, "run", err)
 	}
 	if !cfg.DryRun {
-		switch err := confirmRelease(ctx, env, t, *yes); {
-		case errors.Is(err, errNothingToRelease):
-			return ExitOK
-		case err != nil:
+		if err := confirmRelease(ctx, env, t, *yes); err != nil {
 			return fail(env, "run", err)
 		}
 		fmt.Fprintf(env.Stderr, "run: WARNING: releasing expired instances for real in %s (at most %d, %.4g%% of opted-in)\n",
