@@ -106,7 +106,12 @@ func split[T any](list []T, size func(T) int) [][]T {
 // itemSize and batchSize over-estimate an element's JSON: field names,
 // quotes and escapes included.
 func itemSize(it Item) int {
-	return 80 + 2*(len(it.ID)+len(it.Detail)+len(it.Code)+len(it.Message)+len(it.RequestID))
+	n := 80 + 2*(len(it.ID)+len(it.Detail)+len(it.Code)+len(it.Message)+len(it.RequestID)+len(it.Owner))
+	n += 40 * 4 // the lifecycle's times, when set
+	if f := it.Facts; f != nil {
+		n += 100 + 2*(len(f.Name)+len(f.Status)+len(f.ChargeType))
+	}
+	return n
 }
 
 func leftoverSize(l *Leftover) int {

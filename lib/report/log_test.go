@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -32,7 +33,8 @@ func largeReport() *report.Report {
 				region.Add(report.OutcomeFailed, "", report.Item{ID: id, Code: "InvalidOperation.EniLinked",
 					Message: strings.Repeat("<ENI \"linked\"> ", 18), RequestID: "4E6B3D8A-1111-2222-3333-444455556666"})
 			default:
-				region.Add(report.OutcomeReleased, "", report.Item{ID: id, Detail: "expired 2026-01-01T00:00:00Z; stopped"})
+				region.Add(report.OutcomeReleased, "", report.Item{ID: id, Detail: "expired 2026-01-01T00:00:00Z; stopped", Owner: "team-" + strings.Repeat("o", 60),
+					Facts: report.NewFacts(strings.Repeat("n", 128), "Stopped", "PostPaid", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
 				if batch == nil || len(batch.InstanceIDs) == 100 {
 					batch = &report.Batch{ClientToken: fmt.Sprintf("tok-%d-%d", r, i), Attempts: 1, Result: "released",
 						RequestIDs: []string{"4E6B3D8A-1111-2222-3333-444455556666"}}

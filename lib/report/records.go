@@ -206,15 +206,30 @@ func ParseOutcomes(list string) ([]Outcome, error) {
 	return out, nil
 }
 
+// itemJSON is an item with its listing facts, as the logged parts write it.
+type itemJSON struct {
+	plainItem
+	Name       string `json:"name,omitempty"`
+	Status     string `json:"status,omitempty"`
+	ChargeType string `json:"chargeType,omitempty"`
+	ExpiresAt  string `json:"expiresAt,omitempty"`
+}
+
+type plainItem Item // without the methods
+
 // MarshalJSON writes an item with its listing facts (the logged parts).
 func (it Item) MarshalJSON() ([]byte, error) {
-	type plain Item
 	f := it.Facts.get()
-	return json.Marshal(struct {
-		plain
-		Name       string `json:"name,omitempty"`
-		Status     string `json:"status,omitempty"`
-		ChargeType string `json:"chargeType,omitempty"`
-		ExpiresAt  string `json:"expiresAt,omitempty"`
-	}{plain(it), f.Name, f.Status, f.ChargeType, it.Facts.Expires()})
+	return json.Marshal(itemJSON{plainItem(it), f.Name, f.Status, f.ChargeType, it.Facts.Expires()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (it *Item) UnmarshalJSON(b []byte) error {
+	var j itemJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*it = Item(j.plainItem)
+	it.Facts = Record{Name: j.Name, Status: j.Status, ChargeType: j.ChargeType, ExpiresAt: j.ExpiresAt}.item().Facts
+	return nil
 }
