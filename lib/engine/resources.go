@@ -41,7 +41,9 @@ type listed struct {
 
 func diskListed(d cloud.Disk) listed {
 	l := listed{id: d.ID, created: d.CreationTime, tags: d.Tags}
-	switch {
+	switch problem := diskProblem(d); {
+	case problem != "":
+		l.held, l.heldDetail = verdict.InvalidData, problem
 	case d.Type == "system":
 		l.held, l.heldDetail = verdict.SystemDisk, "a system disk is never deleted on its own"
 	case d.Status != "Available":
@@ -52,9 +54,30 @@ func diskListed(d cloud.Disk) listed {
 	return l
 }
 
+// diskProblem says why a DescribeDisks answer cannot be trusted: a fact
+// the rules read is missing (the SDK decodes a missing field as "") or is
+// not a value the API documents. "" when the answer is whole.
+func diskProblem(d cloud.Disk) string {
+	switch {
+	case d.Type != "system" && d.Type != "data":
+		return fmt.Sprintf("the API's answer has no usable Type (%q; want system or data)", d.Type)
+	case d.Status == "":
+		return "the API's answer has no Status"
+	case d.Category == "":
+		return "the API's answer has no Category"
+	case d.ChargeType != decide.ChargePrePaid && d.ChargeType != decide.ChargePostPaid:
+		return fmt.Sprintf("the API's answer has no usable DiskChargeType (%q; want PrePaid or PostPaid)", d.ChargeType)
+	}
+	return ""
+}
+
 func snapshotListed(s cloud.Snapshot) listed {
 	l := listed{id: s.ID, created: s.CreationTime, tags: s.Tags}
 	switch {
+	case s.Usage == "":
+		l.held, l.heldDetail = verdict.InvalidData, "the API's answer has no Usage"
+	case s.Status == "":
+		l.held, l.heldDetail = verdict.InvalidData, "the API's answer has no Status"
 	case s.Usage != "none":
 		l.held, l.heldDetail = verdict.InUse, fmt.Sprintf("used by an image or a disk (Usage=%q): never deleted while used", s.Usage)
 	case s.Status != "accomplished":
