@@ -21,8 +21,9 @@ const (
 	ClassRetryable
 	// ClassThrottled: retryable, and a signal to slow down.
 	ClassThrottled
-	// ClassInstance: one or more of the call's instances cannot be released
-	// as asked; the API reports one code for the whole request.
+	// ClassInstance: one or more of the call's resources (instances, disks,
+	// snapshots, EIPs) cannot be written as asked; the API reports one code
+	// for the whole request, so the batch is isolated to find which.
 	ClassInstance
 	// ClassNotFound: an instance of the call no longer exists.
 	ClassNotFound
@@ -33,6 +34,10 @@ const (
 	ClassDryRunPassed
 	// ClassCanceled: the caller's context ended (the invocation deadline).
 	ClassCanceled
+	// ClassRegion: the region itself is unknown or not open to the
+	// account; stop the region (it fails closed), but the credentials are
+	// fine and every other region goes on.
+	ClassRegion
 )
 
 var classNames = map[Class]string{
@@ -44,6 +49,7 @@ var classNames = map[Class]string{
 	ClassCredential:   "credential",
 	ClassDryRunPassed: "dry-run-passed",
 	ClassCanceled:     "canceled",
+	ClassRegion:       "region",
 }
 
 // String names the class for logs and reports.
@@ -84,6 +90,11 @@ var instanceCodes = map[string]bool{
 	"IncorrectEipStatus":                 true,
 	"Forbidden.ChargeTypeIsPrepaid":      true,
 	"InvalidDiskChargeType.NotSupported": true,
+	// TagResources refusing one resource of the call: it already carries
+	// the 20 tags a resource may hold, or it cannot be tagged.
+	"OperationDenied.QuotaExceed":    true,
+	"QuotaExceed.Tags":               true,
+	"InvalidResourceId.NotSupported": true,
 }
 
 var notFoundCodes = map[string]bool{
@@ -104,6 +115,17 @@ var retryableCodes = map[string]bool{
 	// of one tick share tokens), or another operation on the instance.
 	"LastTokenProcessing": true,
 	"OperationConflict":   true,
+	// DeleteSnapshot's "retry later", and the VPC API's busy answers
+	// (TaskConflict.* is matched as a family in ClassifyCode).
+	"Operation.Conflict": true,
+	"SystemBusy":         true,
+	"TaskConflict":       true,
+}
+
+// regionCodes say the region is unknown or not open to the account.
+var regionCodes = map[string]bool{
+	"Forbidden.RegionNotFound": true, // the VPC API
+	"InvalidRegionId.NotFound": true,
 }
 
 var credentialCodes = map[string]bool{
@@ -118,8 +140,8 @@ var credentialCodes = map[string]bool{
 }
 
 // ClassifyCode maps an API error code and HTTP status to a class. Prefix
-// families (Throttling*, DependencyViolation.*, Forbidden*, ...) are matched
-// on the code, never on message text.
+// families (Throttling*, DependencyViolation.*, Forbidden*, TaskConflict.*,
+// ...) are matched on the code, never on message text.
 func ClassifyCode(code string, httpStatus int) Class {
 	switch {
 	case code == CodeDryRunOK || code == "DryRunOperation":
@@ -133,12 +155,14 @@ func ClassifyCode(code string, httpStatus int) Class {
 		return ClassNotFound
 	case instanceCodes[code] || strings.HasPrefix(code, "DependencyViolation."):
 		return ClassInstance
+	case regionCodes[code]:
+		return ClassRegion
 	case credentialCodes[code] ||
 		strings.HasPrefix(code, "InvalidAccessKeyId.") ||
 		strings.HasPrefix(code, "InvalidSecurityToken.") ||
 		strings.HasPrefix(code, "Forbidden"):
 		return ClassCredential
-	case retryableCodes[code] || code == CodeTransport || code == CodeTimeout || code == CodeBadResponse:
+	case retryableCodes[code] || strings.HasPrefix(code, "TaskConflict.") || code == CodeTransport || code == CodeTimeout || code == CodeBadResponse:
 		return ClassRetryable
 	case code == "" && httpStatus >= 500:
 		return ClassRetryable

@@ -48,6 +48,18 @@ func TestClassifyCode(t *testing.T) {
 		{"InvalidSecurityToken.Mismatch", 400, ClassCredential},
 		{"Forbidden.RAM", 403, ClassCredential},
 		{"Forbidden", 403, ClassCredential},
+		// TagResources refusing one resource: the batch is isolated.
+		{"OperationDenied.QuotaExceed", 400, ClassInstance},
+		{"QuotaExceed.Tags", 403, ClassInstance},
+		{"InvalidResourceId.NotSupported", 403, ClassInstance},
+		// Busy answers are retried (DeleteSnapshot; the VPC API).
+		{"Operation.Conflict", 403, ClassRetryable},
+		{"SystemBusy", 400, ClassRetryable},
+		{"TaskConflict", 400, ClassRetryable},
+		{"TaskConflict.AssociateGlobalAccelerationInstance", 400, ClassRetryable},
+		// A region the account cannot use is not a credential failure.
+		{"Forbidden.RegionNotFound", 404, ClassRegion},
+		{"InvalidRegionId.NotFound", 404, ClassRegion},
 		// Request-level mistakes are not retried and not isolated.
 		{"InvalidParameter", 500, ClassFatal},
 		{"InvalidParameter.CrossRegionNotSupport", 400, ClassFatal},

@@ -13,7 +13,8 @@
 //     only when it explains nothing is the batch split in halves, so one bad
 //     resource never sinks the others;
 //   - retries with backoff under the same token, the deadline margin
-//     before every call, a credential failure stopping the scope;
+//     before every call, a credential or region failure stopping the
+//     scope;
 //   - the engine's own dry run for an operation whose API has none:
 //     nothing is sent, and the report says what would be.
 package execute
@@ -285,7 +286,11 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	failure := call.Failure(err)
 	class := ecsapi.Classify(err)
 	switch class {
-	case ecsapi.ClassCredential:
+	case ecsapi.ClassCredential, ecsapi.ClassRegion:
+		// Every further call in the scope would fail the same way.
+		if class == ecsapi.ClassRegion {
+			failure.Message = regionProblem + failure.Message
+		}
 		e.c.Stop(failure)
 		e.rec.Fail(failure)
 		e.fail(ids, failure)
@@ -330,6 +335,10 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	e.isolate(ctx, ids[:half], params, readAt, true)
 	e.isolate(ctx, ids[half:], params, readAt, false)
 }
+
+// regionProblem heads the failure of a region that is unknown or not open
+// to the account: the credentials are fine, only this region stops.
+const regionProblem = "the region is unknown or not open to this account; nothing more is written there: "
 
 // errRereadFailed: a re-read before an attempt failed, and reported its IDs.
 var errRereadFailed = errors.New("re-read failed")
@@ -433,6 +442,10 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 			switch ecsapi.Classify(err) {
 			case ecsapi.ClassCanceled:
 				e.rec.Incomplete()
+			case ecsapi.ClassRegion:
+				f.Message = regionProblem + f.Message
+				e.c.Stop(f)
+				e.rec.Fail(f)
 			case ecsapi.ClassCredential:
 				e.c.Stop(f)
 				e.rec.Fail(f)
