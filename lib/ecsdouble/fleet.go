@@ -32,6 +32,9 @@ type Disk struct {
 	DeleteAutoSnapshot bool              `json:"deleteAutoSnapshot,omitempty"`
 	Tags               map[string]string `json:"tags,omitempty"`
 	CreationTime       string            `json:"creationTime,omitempty"`
+	// Omit names DescribeDisks answer fields left out (e.g. "Type"): a
+	// partial answer, as an API in trouble may give.
+	Omit []string `json:"omit,omitempty"`
 }
 
 // Snapshot is one fake snapshot of a disk.
@@ -44,6 +47,8 @@ type Snapshot struct {
 	SizeGiB      int               `json:"size,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
 	CreationTime string            `json:"creationTime,omitempty"`
+	// Omit names DescribeSnapshots answer fields left out (e.g. "Usage").
+	Omit []string `json:"omit,omitempty"`
 }
 
 // EIP is one fake Elastic IP address (served by the VPC API).

@@ -215,7 +215,7 @@ func (s *Server) describeDisks(reqID string, p map[string]string) reply {
 			Tag []diskTagJSON `json:"Tag"`
 		} `json:"Tags"`
 	}
-	out := []diskJSON{}
+	out := []any{}
 	for _, id := range part {
 		d := s.res.disks[id]
 		j := diskJSON{DiskID: d.ID, RegionID: d.Region, Status: "Available", Type: d.Type, Category: d.Category, Size: d.SizeGiB,
@@ -237,9 +237,23 @@ func (s *Server) describeDisks(reqID string, p map[string]string) reply {
 			j.DiskChargeType = "PostPaid"
 		}
 		j.Tags.Tag = ecsTags(d.Tags)
-		out = append(out, j)
+		out = append(out, omitFields(j, d.Omit))
 	}
 	return jsonReply(map[string]any{"RequestId": reqID, "NextToken": next, "TotalCount": len(match), "Disks": map[string]any{"Disk": out}})
+}
+
+// omitFields returns v with the named answer fields left out.
+func omitFields(v any, omit []string) any {
+	if len(omit) == 0 {
+		return v
+	}
+	b, _ := json.Marshal(v) // the answer types always marshal
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for _, k := range omit {
+		delete(m, k)
+	}
+	return m
 }
 
 func (s *Server) describeSnapshots(reqID string, p map[string]string) reply {
@@ -281,7 +295,7 @@ func (s *Server) describeSnapshots(reqID string, p map[string]string) reply {
 			Tag []diskTagJSON `json:"Tag"`
 		} `json:"Tags"`
 	}
-	out := []snapJSON{}
+	out := []any{}
 	for _, id := range part {
 		sn := s.res.snapshots[id]
 		j := snapJSON{SnapshotID: sn.ID, SourceDiskID: sn.Disk, SourceDiskSize: strconv.Itoa(max(sn.SizeGiB, 0)), SnapshotType: sn.Type,
@@ -293,7 +307,7 @@ func (s *Server) describeSnapshots(reqID string, p map[string]string) reply {
 			j.Usage = "none"
 		}
 		j.Tags.Tag = ecsTags(sn.Tags)
-		out = append(out, j)
+		out = append(out, omitFields(j, sn.Omit))
 	}
 	return jsonReply(map[string]any{"RequestId": reqID, "NextToken": next, "TotalCount": len(match), "Snapshots": map[string]any{"Snapshot": out}})
 }
@@ -413,23 +427,30 @@ func (s *Server) tagEIPs(reqID string, p map[string]string) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	tagged := map[string]map[string]string{}
 	for _, id := range ids {
-		if _, ok := s.res.eips[id]; !ok {
+		e, ok := s.res.eips[id]
+		if !ok {
 			return errorReply(reqID, errf(404, "InvalidResourceId.NotFound", "The specified resource %s does not exist.", id))
 		}
-	}
-	for _, id := range ids {
-		e := s.res.eips[id]
-		if e.Tags == nil {
-			e.Tags = map[string]string{}
+		if refusal := s.tagRefusals[id]; refusal != nil {
+			return errorReply(reqID, refusal)
+		}
+		merged := maps.Clone(e.Tags)
+		if merged == nil {
+			merged = map[string]string{}
 		}
 		for n := 1; ; n++ {
 			k, ok := p["Tag."+strconv.Itoa(n)+".Key"]
 			if !ok {
 				break
 			}
-			e.Tags[k] = p["Tag."+strconv.Itoa(n)+".Value"]
+			merged[k] = p["Tag."+strconv.Itoa(n)+".Value"]
 		}
+		tagged[id] = merged
+	}
+	for id, m := range tagged {
+		s.res.eips[id].Tags = m
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
 }

@@ -69,6 +69,7 @@ type Server struct {
 	onRequest    func(*Call) *Fault
 	beforeDelete func(string, []string)
 	res          *resources
+	tagRefusals  map[string]*apiError // RefuseTags
 	rand         *rand.Rand
 	clock        func() time.Time
 }

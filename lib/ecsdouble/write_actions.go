@@ -1,13 +1,15 @@
 package ecsdouble
 
 import (
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
 )
 
 // The double's TagResources and StopInstances, as the API documents them
-// (next-apis-facts.md A and B): TagResources takes ResourceType, 1..50
+// (next-apis-facts.md A and B): TagResources takes ResourceType (instance,
+// disk or snapshot here), 1..50
 // ResourceId.N and 1..20 Tag.N.Key/Value, overwrites an existing key, keeps
 // at most 20 tags per resource, and answers missing parameters with 404;
 // StopInstances takes 1..100 InstanceId.N, stops Running instances
@@ -57,8 +59,11 @@ func (s *Server) tagResources(reqID string, p map[string]string) reply {
 	if p["ResourceType"] == "" {
 		return errorReply(reqID, errf(404, "MissingParameter.ResourceType", "The parameter ResourceType is required."))
 	}
-	if p["ResourceType"] != "instance" {
-		return errorReply(reqID, errf(404, "InvalidResourceType.NotFound", "The double tags instances only."))
+	resourceType := p["ResourceType"]
+	switch resourceType {
+	case "instance", "disk", "snapshot":
+	default:
+		return errorReply(reqID, errf(404, "InvalidResourceType.NotFound", "The double tags instances, disks and snapshots only."))
 	}
 	ids, bad := indexed(p, "ResourceId")
 	if bad != "" {
@@ -99,38 +104,91 @@ func (s *Server) tagResources(reqID string, p map[string]string) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs := make([]*rec, 0, len(ids))
+	// Every resource is checked before any is written: the call is all or
+	// nothing, as ECS reports one code for the whole request.
+	targets := make([]tagTarget, 0, len(ids))
+	seenIDs := map[string]bool{}
 	for _, id := range ids {
-		r := s.st.byID[id]
-		if r == nil || r.region != region {
+		if seenIDs[id] {
+			continue
+		}
+		seenIDs[id] = true
+		t, ok := s.tagTarget(resourceType, region, id)
+		if !ok {
 			return errorReply(reqID, errf(404, "InvalidResourceId.NotFound", "The specified resource %s does not exist.", id))
 		}
-		recs = append(recs, r)
+		if e := s.tagRefusals[id]; e != nil {
+			return errorReply(reqID, e)
+		}
+		merged := maps.Clone(t.tags)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		for _, tg := range tags {
+			merged[tg.k] = tg.v // an existing key is overwritten
+		}
+		if len(merged) > maxTagsPer {
+			return errorReply(reqID, errf(400, "OperationDenied.QuotaExceed", "The resource %s would carry more than 20 tags.", id))
+		}
+		t.tags = merged
+		targets = append(targets, t)
 	}
-	for _, r := range recs {
-		in := r.instance()
-		if in.Tags == nil {
-			in.Tags = map[string]string{}
-		}
-		for _, t := range tags {
-			in.Tags[t.k] = t.v // an existing key is overwritten
-		}
-		if len(in.Tags) > maxTagsPer {
-			return errorReply(reqID, errf(400, "OperationDenied.QuotaExceed", "The resource %s would carry more than 20 tags.", r.id))
-		}
-	}
-	for _, r := range recs {
-		in := r.instance()
-		if in.Tags == nil {
-			in.Tags = map[string]string{}
-		}
-		for _, t := range tags {
-			in.Tags[t.k] = t.v
-		}
-		s.st.drop(r)
-		s.st.put(s.st.toRec(in))
+	for _, t := range targets {
+		t.set(t.tags)
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
+}
+
+// tagTarget is one resource TagResources writes: its tags and how to
+// store new ones.
+type tagTarget struct {
+	tags map[string]string
+	set  func(map[string]string)
+}
+
+// tagTarget finds a resource of the type in the region. Callers hold s.mu.
+func (s *Server) tagTarget(resourceType, region, id string) (tagTarget, bool) {
+	switch resourceType {
+	case "disk":
+		d, ok := s.res.disks[id]
+		if !ok || d.Region != region {
+			return tagTarget{}, false
+		}
+		return tagTarget{tags: d.Tags, set: func(m map[string]string) { d.Tags = m }}, true
+	case "snapshot":
+		sn, ok := s.res.snapshots[id]
+		if !ok || sn.Region != region {
+			return tagTarget{}, false
+		}
+		return tagTarget{tags: sn.Tags, set: func(m map[string]string) { sn.Tags = m }}, true
+	}
+	r := s.st.byID[id]
+	if r == nil || r.region != region {
+		return tagTarget{}, false
+	}
+	return tagTarget{tags: r.instance().Tags, set: func(m map[string]string) {
+		in := r.instance()
+		in.Tags = m
+		s.st.drop(r)
+		s.st.put(s.st.toRec(in))
+	}}, true
+}
+
+// RefuseTags makes TagResources (ECS and VPC) refuse every call that
+// names the resource id with this HTTP status and error code, as ECS does
+// for a resource it will not tag (e.g. 403 InvalidResourceId.NotSupported
+// or QuotaExceed.Tags). An empty code lifts the refusal.
+func (s *Server) RefuseTags(id string, status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.tagRefusals, id)
+		return
+	}
+	if s.tagRefusals == nil {
+		s.tagRefusals = map[string]*apiError{}
+	}
+	s.tagRefusals[id] = errf(status, code, "The resource %s cannot be tagged.", id)
 }
 
 type instanceResponseJSON struct {
