@@ -27,8 +27,10 @@ func TestNoticeSettings(t *testing.T) {
 		{name: "grace zero with a channel", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "0s"}, check: func(s Settings) bool { return s.Grace == 0 }},
 		{name: "notice in days", env: []string{EnvNotice, "3d"}, check: func(s Settings) bool { return s.Notice == 72*time.Hour }},
 		{name: "force is an alias", env: []string{EnvForce, "true"}, check: func(s Settings) bool { return s.Running == RunningForce && s.Force }},
-		{name: "running stop", env: []string{EnvRunning, "stop"}, check: func(s Settings) bool { return s.Running == RunningStop && !s.Force }},
-		{name: "running force", env: []string{EnvRunning, "force"}, check: func(s Settings) bool { return s.Force }},
+		{name: "running stop", env: []string{EnvRunning, "stop"}, check: func(s Settings) bool {
+			return s.Running == RunningStop && !s.Force && s.Lifecycle().Stop && !s.Lifecycle().Force
+		}},
+		{name: "running force", env: []string{EnvRunning, "force"}, check: func(s Settings) bool { return s.Force && s.Lifecycle().Force && !s.Lifecycle().Stop }},
 		{name: "alias and setting agree", env: []string{EnvForce, "true", EnvRunning, "force"}, check: func(s Settings) bool { return s.Force }},
 		{name: "alias contradicts", env: []string{EnvForce, "true", EnvRunning, "stop"}, wantErr: []string{"REAPER_FORCE=true contradicts REAPER_RUNNING=stop"}},
 		{name: "running unknown", env: []string{EnvRunning, "hibernate"}, wantErr: []string{"REAPER_RUNNING", "skip, stop or force"}},
