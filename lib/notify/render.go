@@ -20,10 +20,11 @@ const timeLayout = "2006-01-02 15:04 MST"
 
 func when(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// lines renders a notice as plain lines, the same on every channel. esc
-// escapes every value that is not the tool's own text (names, owners, IDs,
-// regions, tag keys) in the channel's syntax; mention is already rendered.
-func (n *Notifier) lines(notice Notice, mention string, esc func(string) string) (title string, body []string) {
+// lines renders a notice as plain lines, the same on every channel. Every
+// value that is not the tool's own text (names, owners, IDs, regions, tag
+// keys) is escaped in the channel's syntax; mention is already rendered.
+func (n *Notifier) lines(notice Notice, mention string) (title string, body []string) {
+	esc := n.escape
 	who := "the owner-less instances"
 	if notice.Owner != "" {
 		who = mention
@@ -40,7 +41,7 @@ func (n *Notifier) lines(notice Notice, mention string, esc func(string) string)
 	}
 	body = append(body, title)
 	if notice.Again {
-		body = append(body, "Repeated notice: you were told before about the items marked (told before), but that notice no longer counts (the expiry changed, or its mark was missing, altered or unreadable); this notice replaces it.")
+		body = append(body, "Repeated notice: you were told before about the items marked (told before), but that notice no longer counts (the expiry changed, or its mark was altered or unreadable); this notice replaces it.")
 	}
 	for _, it := range notice.Items {
 		name := ""
@@ -94,6 +95,9 @@ var (
 	// undocumented, so the marks are replaced by their full-width forms.
 	dingTalkEscaper = strings.NewReplacer("\\", "＼", "`", "｀", "*", "＊", "_", "＿", "[", "［", "]", "］", "(", "（", ")", "）",
 		"#", "＃", "!", "！", "<", "＜", ">", "＞", "|", "｜", "~", "～", "@", "＠", "//", "／／")
+	// DingTalk text messages (the run summary) render no markup; only an
+	// at-mention is live.
+	dingTalkTextEscaper = strings.NewReplacer("@", "＠")
 )
 
 // escape is the channel's escaper; the json channel's values stay raw (JSON
@@ -123,22 +127,22 @@ func (n *Notifier) renderNotice(notice Notice) message {
 			at["atMobiles"] = []string{owner}
 			mention = "@" + owner
 		}
-		title, lines := n.lines(notice, mention, n.escape)
+		title, lines := n.lines(notice, mention)
 		return jsonMessage(map[string]any{"msgtype": "markdown", "markdown": map[string]any{"title": title, "text": strings.Join(lines, "\n\n")}, "at": at})
 	case Lark:
 		if larkOpenID.MatchString(owner) {
 			mention = `<at user_id="` + owner + `">` + owner + `</at>`
 		}
-		_, lines := n.lines(notice, mention, n.escape)
+		_, lines := n.lines(notice, mention)
 		return jsonMessage(map[string]any{"msg_type": "text", "content": map[string]any{"text": strings.Join(lines, "\n")}})
 	case Slack:
 		if slackUserID.MatchString(owner) {
 			mention = "<@" + owner + ">"
 		}
-		_, lines := n.lines(notice, mention, n.escape)
+		_, lines := n.lines(notice, mention)
 		return jsonMessage(map[string]any{"text": strings.Join(lines, "\n")})
 	}
-	_, lines := n.lines(notice, owner, n.escape)
+	_, lines := n.lines(notice, owner)
 	return jsonMessage(map[string]any{"kind": "notice", "owner": owner, "again": notice.Again, "items": notice.Items, "text": strings.Join(lines, "\n")})
 }
 
@@ -148,13 +152,17 @@ func (n *Notifier) renderSummary(s Summary) message {
 	if s.DryRun {
 		dry = " (dry run)"
 	}
-	text := fmt.Sprintf("ecs-reaper run %s%s: %d released, %d stopped, %d notified, %d failed", n.escape(s.RunID), dry, s.Released, s.Stopped, s.Notified, s.Failed)
+	esc := n.escape
+	if n.cfg.Kind == DingTalk {
+		esc = func(v string) string { return dingTalkTextEscaper.Replace(plain(v)) }
+	}
+	text := fmt.Sprintf("ecs-reaper run %s%s: %d released, %d stopped, %d notified, %d failed", esc(s.RunID), dry, s.Released, s.Stopped, s.Notified, s.Failed)
 	if s.CapTripped {
 		text += "; a release cap was exceeded: nothing was released"
 	}
 	if s.Error != "" {
 		// The error names owners, IDs and channel answers: text from outside.
-		text += ". Error: " + n.escape(s.Error)
+		text += ". Error: " + esc(s.Error)
 	}
 	switch n.cfg.Kind {
 	case DingTalk:

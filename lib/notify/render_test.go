@@ -75,11 +75,11 @@ func TestTagValuesCannotInjectIntoTheChat(t *testing.T) {
 // The run summary's error names owners and channel answers: escaped too.
 func TestSummaryErrorIsEscaped(t *testing.T) {
 	for _, tc := range []struct{ kind, bad string }{
-		{notify.Slack, "<!channel>"}, {notify.Lark, `<at user_id="all">`}, {notify.DingTalk, "<at user_id"},
+		{notify.Slack, "<!channel>"}, {notify.Lark, `<at user_id="all">`}, {notify.DingTalk, "@all"},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			srv, n, _ := setup(t, tc.kind, "", "")
-			if err := n.Report(t.Context(), notify.Summary{RunID: "r1", Failed: 1, Error: `notices not delivered to <!channel> <at user_id="all">x</at> (1 instances)`}); err != nil {
+			if err := n.Report(t.Context(), notify.Summary{RunID: "r1", Failed: 1, Error: `notices not delivered to <!channel> <at user_id="all">x</at> @all (1 instances)`}); err != nil {
 				t.Fatal(err)
 			}
 			if text := srv.Messages()[0].Text(); strings.Contains(text, tc.bad) || !strings.Contains(text, "notices not delivered") {
