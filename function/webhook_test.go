@@ -103,3 +103,33 @@ func TestBinaryTagValuesCannotBroadcast(t *testing.T) {
 		}
 	}
 }
+
+// Through the binary, a notice promises only what will happen: a Running
+// instance under the default REAPER_RUNNING=skip is not told it will be
+// released, and an instance told before (its mark no longer counts) is a
+// repeated notice.
+func TestBinaryNoticePromisesOnlyWhatHappens(t *testing.T) {
+	l := startLifecycle(t)
+	l.ecs.Mutate("i-bp1life000000001", func(in *ecsdouble.Instance) { in.Tags["reaper-notified"] = "2026-10-01T00:00:00Z" })
+	l.ecs.Mutate("i-bp1life000000003", func(in *ecsdouble.Instance) { in.Status, in.Tags["reaper-expires"] = "Running", "2026-12-02" })
+	decodeReport(t, l.tick(t, lifeDay0))
+	msgs := l.hook.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the one digest of 13800138000", len(msgs))
+	}
+	text := msgs[0].Text()
+	if !strings.Contains(text, "i-bp1life000000001") || !strings.Contains(text, "i-bp1life000000003") {
+		t.Fatalf("the digest lacks an instance:\n%s", text)
+	}
+	if !strings.Contains(text, "repeated notice") {
+		t.Errorf("the digest does not say it repeats one:\n%s", text)
+	}
+	for _, line := range strings.Split(text, "\n\n") {
+		switch {
+		case strings.Contains(line, "i-bp1life000000001") && !strings.Contains(line, "told before"):
+			t.Errorf("the instance told before is not marked: %q", line)
+		case strings.Contains(line, "i-bp1life000000003") && (strings.Contains(line, "will be released") || !strings.Contains(line, "nothing happens while it runs")):
+			t.Errorf("the running instance is promised a release: %q", line)
+		}
+	}
+}
