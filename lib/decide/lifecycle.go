@@ -24,7 +24,20 @@ type Lifecycle struct {
 	// Stop: a due Running instance is stopped (after its grace), then
 	// released once it has stayed stopped for the grace.
 	Stop bool
+	// Force: a due Running instance is released as it runs
+	// (REAPER_RUNNING=force). Neither Stop nor Force: it is left alone while
+	// it runs, and its notice says so.
+	Force bool
 }
+
+// Actions a notice announces.
+const (
+	ActionRelease = "release"
+	ActionStop    = "stop"
+	// ActionReleaseOnceStopped: nothing happens while it runs; released
+	// once it is stopped (REAPER_RUNNING=skip).
+	ActionReleaseOnceStopped = "release-once-stopped"
+)
 
 // Step is what a run does to an instance.
 type Step int
@@ -46,10 +59,12 @@ type Plan struct {
 	Reason verdict.Reason
 	Detail string
 	Owner  string
-	// For StepNotify: what will happen (release or stop) and no earlier
-	// than when.
+	// For StepNotify: what will happen (an Action) and no earlier than
+	// when; Again when the owner was told before and that notice no longer
+	// counts (it carries a mark that does not count).
 	Action string
 	When   time.Time
+	Again  bool
 	// NotifiedAt is the counting mark's time, when there is one;
 	// StoppedAt the stop mark's.
 	NotifiedAt, StoppedAt time.Time
@@ -108,9 +123,15 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 	if counts {
 		p.NotifiedAt = mark
 	}
-	action := "release"
+	if _, told := inst.Tags[lc.MarkKey]; told && !counts {
+		p.Again = true
+	}
+	action := ActionRelease
 	if running || (d.Reason == ReasonNotExpired && inst.Status == StatusRunning && lc.Stop) {
-		action = "stop"
+		action = ActionStop
+	}
+	if d.Reason == ReasonNotExpired && inst.Status == StatusRunning && !lc.Stop && !lc.Force {
+		action = ActionReleaseOnceStopped // skipped while it runs: promise nothing more
 	}
 	if !due { // not expired yet
 		if now.Before(noticeFrom) || counts {

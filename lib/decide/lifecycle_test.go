@@ -86,6 +86,7 @@ func TestPlanLifecycle(t *testing.T) {
 		step   Step
 		reason string
 		action string
+		again  bool
 	}{
 		{name: "grace off releases at once", in: inst("Stopped", "2026-12-01"), lc: func(l *Lifecycle) { l.On = false }, step: StepRelease},
 		{name: "grace off, stop mode stops at once", in: inst("Running", "2026-12-01"), lc: func(l *Lifecycle) { l.On, l.Stop = false, true }, step: StepStop},
@@ -95,10 +96,14 @@ func TestPlanLifecycle(t *testing.T) {
 		{name: "told, not expired: wait quietly", in: inst("Stopped", "2026-12-11", "mark", "2026-12-10T06:00:00Z"), step: StepSkip, reason: "not-expired"},
 		{name: "told, inside the grace", in: inst("Stopped", "2026-12-10", "mark", "2026-12-10T06:00:00Z"), step: StepWait, reason: "in-grace"},
 		{name: "told, grace passed", in: inst("Stopped", "2026-12-09", "mark", "2026-12-09T06:00:00Z"), step: StepRelease},
-		{name: "a mark for an earlier expiry does not count", in: inst("Stopped", "2026-12-10", "mark", "2026-11-01T00:00:00Z"), step: StepNotify},
-		{name: "a garbage mark does not count", in: inst("Stopped", "2026-12-01", "mark", "yes"), step: StepNotify},
-		{name: "a future mark does not count", in: inst("Stopped", "2026-12-01", "mark", "2027-01-01T00:00:00Z"), step: StepNotify},
-		{name: "a mark in another format does not count", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00Z"), step: StepNotify},
+		{name: "a mark for an earlier expiry does not count", in: inst("Stopped", "2026-12-10", "mark", "2026-11-01T00:00:00Z"), step: StepNotify, again: true},
+		{name: "a garbage mark does not count", in: inst("Stopped", "2026-12-01", "mark", "yes"), step: StepNotify, again: true},
+		{name: "an empty mark does not count", in: inst("Stopped", "2026-12-01", "mark", ""), step: StepNotify, again: true},
+		{name: "a future mark does not count", in: inst("Stopped", "2026-12-01", "mark", "2027-01-01T00:00:00Z"), step: StepNotify, again: true},
+		{name: "a mark in another format does not count", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00Z"), step: StepNotify, again: true},
+		{name: "running, skip mode, inside the notice window: told nothing happens while it runs", in: inst("Running", "2026-12-11"), step: StepNotify, action: ActionReleaseOnceStopped},
+		{name: "running, force mode, inside the notice window: told it is released", in: inst("Running", "2026-12-11"), lc: func(l *Lifecycle) { l.Force = true }, rules: func(r *Rules) { r.Force = true }, step: StepNotify, action: ActionRelease},
+		{name: "running, stop mode, inside the notice window: told it is stopped", in: inst("Running", "2026-12-11"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepNotify, action: ActionStop},
 		{name: "running, skip mode: untouched", in: inst("Running", "2026-12-01"), step: StepSkip, reason: "running"},
 		{name: "running, stop mode: notify first", in: inst("Running", "2026-12-01"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepNotify, action: "stop"},
 		{name: "running, stop mode, grace passed: stop", in: inst("Running", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepStop},
@@ -122,6 +127,9 @@ func TestPlanLifecycle(t *testing.T) {
 			}
 			if p.Step == StepNotify && (p.When.Before(now) || p.Owner != "alice") {
 				t.Errorf("notice %+v: want a time to come and the owner", p)
+			}
+			if p.Step == StepNotify && p.Again != tc.again {
+				t.Errorf("notice %+v: Again %v, want %v (told before: a mark that does not count)", p, p.Again, tc.again)
 			}
 		})
 	}

@@ -372,3 +372,52 @@ func TestForecastPlaysTheLifecycleForward(t *testing.T) {
 		t.Error("a forecast wrote to the cloud")
 	}
 }
+
+// A notice promises only what will happen: a Running instance under
+// REAPER_RUNNING=skip is told it stays while it runs, and an owner told
+// before (the instance carries a mark that no longer counts) gets a notice
+// that says it repeats one; the report's detail says so too.
+func TestNoticePromisesOnlyWhatHappens(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-run", "Running", "2026-12-02", "alice"),  // expires tomorrow, running, skip mode
+		instance("i-stop", "Stopped", "2026-12-02", "alice"), // expires tomorrow, stopped
+		instance("i-told", "Stopped", "2026-11-01", "bob"),   // told for an earlier expiry (or a mark that does not verify)
+	})
+	c.Mutate("i-told", func(in *cloud.Instance) { in.Tags["reaper-notified"] = "2026-10-01T00:00:00Z" })
+	n := &notifier{}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	rep, err := (&days{t: t, c: c, n: n, opts: opts}).at(day0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, again := map[string]string{}, map[string]bool{}
+	for _, x := range n.notices {
+		for _, it := range x.Items {
+			actions[it.InstanceID], again[it.InstanceID] = it.Action, it.Again
+		}
+		if x.Again != (x.Owner == "bob") {
+			t.Errorf("digest for %s: Again %v", x.Owner, x.Again)
+		}
+	}
+	if actions["i-run"] != notify.ActionReleaseOnceStopped || actions["i-stop"] != notify.ActionRelease || actions["i-told"] != notify.ActionRelease {
+		t.Fatalf("actions %v: a running instance under skip must not be promised a release", actions)
+	}
+	if again["i-run"] || again["i-stop"] || !again["i-told"] {
+		t.Fatalf("again %v: only the instance told before is a repeat", again)
+	}
+	details := map[string]string{}
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			for _, it := range g.Instances {
+				details[it.ID] = it.Detail
+			}
+		}
+	}
+	if !strings.Contains(details["i-run"], "not while it runs") || strings.Contains(details["i-stop"], "not while it runs") {
+		t.Errorf("report details %q: only the running one stays while it runs", details)
+	}
+	if !strings.Contains(details["i-told"], "repeated notice") || strings.Contains(details["i-stop"], "repeated") {
+		t.Errorf("report details %q: only the one told before is a repeat", details)
+	}
+}

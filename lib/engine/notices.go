@@ -96,6 +96,9 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 			if e.opts.Notifier == nil {
 				detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
 			}
+			if x.n.Again {
+				detail += "; a repeated notice (its mark did not count)"
+			}
 			item := execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
 				Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail}
 			if x.n.Kind == "" {
@@ -115,8 +118,11 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 }
 
 func actionVerb(action string) string {
-	if action == "stop" {
+	switch action {
+	case decide.ActionStop:
 		return "stopped"
+	case decide.ActionReleaseOnceStopped:
+		return "released once it is stopped (not while it runs)"
 	}
 	return "released"
 }
@@ -126,7 +132,8 @@ func digest(owner string, list []noticeOf) notify.Notice {
 	n := notify.Notice{Owner: owner}
 	for _, x := range list {
 		n.Items = append(n.Items, notify.Item{Kind: x.n.Kind, InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
-			ExpiresAt: x.n.ExpiresAt, Action: x.n.Action, When: x.n.When})
+			ExpiresAt: x.n.ExpiresAt, Action: x.n.Action, When: x.n.When, Again: x.n.Again})
+		n.Again = n.Again || x.n.Again
 	}
 	slices.SortFunc(n.Items, func(a, b notify.Item) int { return strings.Compare(a.InstanceID, b.InstanceID) })
 	return n

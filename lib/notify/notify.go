@@ -24,10 +24,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Kinds of channel.
@@ -62,18 +65,30 @@ type Item struct {
 	Region     string    `json:"region"`
 	Account    string    `json:"account,omitempty"`
 	ExpiresAt  time.Time `json:"expiresAt"`
-	// Action is what will happen: "release" or "stop".
+	// Action is what will happen: ActionRelease, ActionStop or
+	// ActionReleaseOnceStopped.
 	Action string `json:"action"`
 	// When is the earliest time it will happen.
 	When time.Time `json:"when"`
+	// Again: its owner was told before, and that notice no longer counts.
+	Again bool `json:"again,omitempty"`
 }
+
+// Actions a notice announces.
+const (
+	ActionRelease = "release"
+	ActionStop    = "stop"
+	// ActionReleaseOnceStopped: a Running instance under REAPER_RUNNING=skip
+	// is left alone while it runs, and released only once it is stopped.
+	ActionReleaseOnceStopped = "release-once-stopped"
+)
 
 // Notice is the digest for one owner.
 type Notice struct {
 	Owner string `json:"owner,omitempty"` // "" sends to the channel without a mention
 	Items []Item `json:"items"`
-	// Again: an earlier notice was delivered but could not be recorded on
-	// the instances, so this one repeats it.
+	// Again: the owner was told before about some of the items (each
+	// marked Again), and that notice no longer counts.
 	Again bool `json:"again,omitempty"`
 }
 
@@ -109,9 +124,10 @@ type Config struct {
 // Notifier sends to one channel. It is safe for concurrent use; messages
 // go out one at a time.
 type Notifier struct {
-	cfg  Config
-	mu   sync.Mutex
-	last time.Time // when the last message went out
+	cfg    Config
+	hidden []string // never quoted in an error
+	mu     sync.Mutex
+	last   time.Time // when the last message went out
 }
 
 // New checks cfg and returns its notifier.
@@ -127,6 +143,11 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect is never followed: the notice goes to exactly the URL the
+	// settings checked, and a 3xx is a failed delivery.
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -136,7 +157,27 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Retries <= 0 {
 		cfg.Retries = 2
 	}
-	return &Notifier{cfg: cfg}, nil
+	return &Notifier{cfg: cfg, hidden: credentialsOf(cfg.URL, cfg.Secret)}, nil
+}
+
+// credentialsOf lists what an answer quoted in an error must not repeat:
+// the URL's query values and path segments (the token lives in one of
+// them) and the signing secret.
+func credentialsOf(rawURL, secret string) []string {
+	var out []string
+	if secret != "" {
+		out = append(out, secret)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return out
+	}
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
+	}
+	out = append(out, strings.Split(u.EscapedPath(), "/")...)
+	out = append(out, strings.Split(u.Path, "/")...)
+	return slices.DeleteFunc(out, func(v string) bool { return len(v) < 6 })
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -283,7 +324,7 @@ func (n *Notifier) post(ctx context.Context, m message) (retryAfter time.Duratio
 	req.Header = header
 	resp, err := n.cfg.Client.Do(req)
 	if err != nil {
-		return 0, &answerError{kind: n.cfg.Kind, what: transportProblem(err), retry: true}
+		return 0, &answerError{kind: n.cfg.Kind, what: n.transportProblem(err), retry: true}
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -292,7 +333,7 @@ func (n *Notifier) post(ctx context.Context, m message) (retryAfter time.Duratio
 
 // transportProblem describes a failed request without its URL (the URL
 // holds the webhook's token).
-func transportProblem(err error) string {
+func (n *Notifier) transportProblem(err error) string {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		if uerr.Timeout() {
@@ -300,36 +341,52 @@ func transportProblem(err error) string {
 		}
 		err = uerr.Err
 	}
-	return "request failed: " + err.Error()
+	return "request failed: " + n.clean(err.Error())
 }
 
+// slackError is Slack's documented short error form (invalid_token,
+// no_text, channel_not_found): the only answer text of Slack's an error
+// quotes.
+var slackError = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
 // check reads a channel's answer: success only when the platform says so.
+// An error quotes only the platform's own error code and message fields,
+// bounded and cleaned, never the body: whatever answers for the webhook
+// may be hostile, and the error reaches logs, reports and the chat.
 func (n *Notifier) check(resp *http.Response, answer []byte) (time.Duration, error) {
 	kind := n.cfg.Kind
 	status := resp.StatusCode
 	fail := func(retry bool, format string, args ...any) (time.Duration, error) {
 		return 0, &answerError{kind: kind, what: fmt.Sprintf(format, args...), retry: retry}
 	}
+	if status >= 300 && status <= 399 {
+		return fail(false, "HTTP %d: a redirect, not followed (notices go only to the configured URL)", status)
+	}
 	switch kind {
 	case Slack:
+		answered := strings.TrimSpace(string(answer))
+		code := "(an answer that is not one of Slack's error codes)"
+		if slackError.MatchString(answered) {
+			code = n.clean(answered)
+		}
 		switch {
 		case status == http.StatusTooManyRequests:
 			after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 			return time.Duration(after) * time.Second, &answerError{kind: kind, what: "HTTP 429 rate limited", retry: true}
 		case status != http.StatusOK:
-			return fail(status >= 500, "HTTP %d %s", status, snippet(answer))
-		case strings.TrimSpace(string(answer)) != "ok":
-			return fail(false, "answered %s instead of ok", snippet(answer))
+			return fail(status >= 500, "HTTP %d %s", status, code)
+		case answered != "ok":
+			return fail(false, "answered %s instead of ok", code)
 		}
 		return 0, nil
 	case JSON:
 		if status < 200 || status > 299 {
-			return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d %s", status, snippet(answer))
+			return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d", status)
 		}
 		return 0, nil
 	}
 	if status != http.StatusOK {
-		return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d %s", status, snippet(answer))
+		return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d", status)
 	}
 	var a struct {
 		ErrCode    *int   `json:"errcode"`
@@ -339,17 +396,17 @@ func (n *Notifier) check(resp *http.Response, answer []byte) (time.Duration, err
 		StatusCode *int   `json:"StatusCode"`
 	}
 	if err := json.Unmarshal(answer, &a); err != nil {
-		return fail(true, "answered something that is not JSON: %s", snippet(answer))
+		return fail(true, "answered something that is not JSON")
 	}
 	switch kind {
 	case DingTalk:
 		switch {
 		case a.ErrCode == nil:
-			return fail(false, "answered without an errcode: %s", snippet(answer))
+			return fail(false, "answered without an errcode")
 		case *a.ErrCode == 130101: // "send too fast, exceed 20 times per minute"
-			return fail(true, "errcode %d %s", *a.ErrCode, a.ErrMsg)
+			return fail(true, "errcode %d %s", *a.ErrCode, n.clean(a.ErrMsg))
 		case *a.ErrCode != 0:
-			return fail(false, "errcode %d %s", *a.ErrCode, a.ErrMsg)
+			return fail(false, "errcode %d %s", *a.ErrCode, n.clean(a.ErrMsg))
 		}
 	case Lark:
 		code := a.Code
@@ -358,22 +415,43 @@ func (n *Notifier) check(resp *http.Response, answer []byte) (time.Duration, err
 		}
 		switch {
 		case code == nil:
-			return fail(false, "answered without a code: %s", snippet(answer))
+			return fail(false, "answered without a code")
 		case *code == 11232: // frequency limited
-			return fail(true, "code %d %s", *code, a.Msg)
+			return fail(true, "code %d %s", *code, n.clean(a.Msg))
 		case *code != 0 || (a.StatusCode != nil && *a.StatusCode != 0):
-			return fail(false, "code %d %s", *code, a.Msg)
+			return fail(false, "code %d %s", *code, n.clean(a.Msg))
 		}
 	}
 	return 0, nil
 }
 
-func snippet(b []byte) string {
-	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "")
-	if len(s) > 120 {
-		s = s[:120] + "…"
+// maxQuoted bounds a platform's error message quoted in an error.
+const maxQuoted = 200
+
+// clean makes a platform's error message safe to quote: valid UTF-8, no
+// control characters or line breaks, no credential of the webhook, at most
+// maxQuoted characters, in quotes.
+func (n *Notifier) clean(msg string) string {
+	msg = plain(msg)
+	for _, h := range n.hidden {
+		msg = strings.ReplaceAll(msg, h, "<redacted>")
 	}
-	return strconv.Quote(s)
+	msg = strings.TrimSpace(msg)
+	if r := []rune(msg); len(r) > maxQuoted {
+		msg = string(r[:maxQuoted]) + "..."
+	}
+	return strconv.Quote(msg)
+}
+
+// plain replaces control and format characters (a line break would start
+// a heading, list or quote of the value's own) with spaces.
+func plain(v string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(v, "?"))
 }
 
 // DingTalkSign is DingTalk's signature: URL-unescaped Base64 of

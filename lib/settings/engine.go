@@ -43,6 +43,7 @@ func (s Settings) Lifecycle() decide.Lifecycle {
 		StopMarkKey: s.StopMarkTag(),
 		OwnerKey:    s.OwnerTag,
 		Stop:        s.Running == RunningStop,
+		Force:       s.Running == RunningForce,
 	}
 }
 

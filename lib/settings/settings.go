@@ -34,7 +34,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -509,6 +511,10 @@ func checkNotifyURL(v string) string {
 		return "must not contain user information"
 	case u.Scheme == "http" && !cloud.IsLoopbackHost(u.Hostname()):
 		return "must use https://: plain http:// is allowed on a loopback address only, for the test doubles"
+	case internalAddress(u.Hostname()):
+		return "must not name a link-local, metadata-service or unspecified address (169.254.0.0/16, fe80::/10, 100.100.100.200, 0.0.0.0, ::)"
+	case numericHost.MatchString(u.Hostname()) && !isIP(u.Hostname()):
+		return "must name its host by name or as a plain IP address"
 	}
 	for _, r := range v {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
@@ -517,6 +523,31 @@ func checkNotifyURL(v string) string {
 	}
 	return ""
 }
+
+// metadataService is Alibaba Cloud's instance metadata address.
+var metadataService = netip.AddrFrom4([4]byte{100, 100, 100, 200})
+
+// internalAddress reports a webhook host that is the machine's own
+// neighbourhood rather than a chat service: link-local (the metadata
+// services of most clouds), Alibaba Cloud's metadata address, or the
+// unspecified address and 0.0.0.0/8 (which dial this machine).
+func internalAddress(host string) bool {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.WithZone("").Unmap()
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() || a == metadataService || (a.Is4() && a.As4()[0] == 0)
+}
+
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// numericHost is a host of digits, dots and hex: a resolver may read
+// 0x64.0x64.0x64.0xc8 or 1684300999 as an address that ParseIP does not.
+var numericHost = regexp.MustCompile(`^(?i)(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?$`)
 
 // kindOfHost derives the channel kind from the webhook's host.
 func kindOfHost(v string) (string, bool) {

@@ -3,7 +3,8 @@
 // incoming webhook and a plain JSON endpoint. It checks each request's
 // token and signature exactly as the platform does and answers a wrong or
 // stale one the way the platform answers it; it records every message it
-// accepted; and it can fail, throttle, or answer an error inside a 200.
+// accepted; and it can fail, throttle, answer an error inside a 200,
+// redirect, or answer garbage, as anything answering for a webhook might.
 package webhookdouble
 
 import (
@@ -49,11 +50,16 @@ type Fault int
 
 // Faults.
 const (
-	None       Fault = iota
-	Fail             // HTTP 500
-	Throttle         // the platform's "too fast" answer
-	ErrorIn200       // the platform's error code inside an HTTP 200
-	Slow             // answer after 30 s (or when the client gives up)
+	None         Fault = iota
+	Fail               // HTTP 500
+	Throttle           // the platform's "too fast" answer
+	ErrorIn200         // the platform's error code inside an HTTP 200
+	Slow               // answer after 30 s (or when the client gives up)
+	Redirect303        // 303 See Other to the RedirectTo location
+	Redirect307        // 307 Temporary Redirect (a client following it re-posts the body)
+	Garbage            // HTTP 200 with the planted body
+	GarbageError       // HTTP 502 with the planted body
+	GarbageJSON        // the platform's error code in a 200, the planted text in other fields
 )
 
 // Server is the double.
@@ -67,6 +73,8 @@ type Server struct {
 	faults   []Fault // one per request, consumed in order; then None
 	now      func() time.Time
 	rejected int
+	location string // where the redirect faults send the client
+	planted  string // what the garbage faults answer
 }
 
 // Start serves on 127.0.0.1 with the webhook token and signing secret.
@@ -110,6 +118,20 @@ func (s *Server) Inject(f ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, f...)
+}
+
+// RedirectTo sets the Location of the redirect faults.
+func (s *Server) RedirectTo(location string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.location = location
+}
+
+// Plant sets the text the garbage faults answer with.
+func (s *Server) Plant(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.planted = text
 }
 
 // Messages returns the accepted messages.
@@ -160,8 +182,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(30 * time.Second):
 		}
 	}
-	if fault == Fail {
+	switch fault {
+	case Fail:
 		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case Redirect303, Redirect307:
+		s.mu.Lock()
+		location := s.location
+		s.mu.Unlock()
+		status := http.StatusSeeOther
+		if fault == Redirect307 {
+			status = http.StatusTemporaryRedirect
+		}
+		w.Header().Set("Location", location)
+		w.WriteHeader(status)
+		return
+	case Garbage, GarbageError, GarbageJSON:
+		s.garbage(w, kind, fault)
 		return
 	}
 	var body map[string]any
@@ -302,6 +339,24 @@ func (s *Server) errorIn200(w http.ResponseWriter, kind string) {
 		_, _ = io.WriteString(w, "no_text")
 	default:
 		writeJSON(w, 200, map[string]any{"error": "rejected"}) // a 2xx is success for json: nothing to fake
+	}
+}
+
+func (s *Server) garbage(w http.ResponseWriter, kind string, fault Fault) {
+	s.mu.Lock()
+	planted := s.planted
+	s.mu.Unlock()
+	switch {
+	case fault == GarbageJSON && kind == notify.DingTalk:
+		writeJSON(w, 200, map[string]any{"errcode": 310000, "errmsg": "sign not match", "detail": planted})
+	case fault == GarbageJSON && kind == notify.Lark:
+		writeJSON(w, 200, map[string]any{"code": 19021, "msg": "sign match fail", "data": map[string]any{"detail": planted}})
+	case fault == GarbageError || kind == notify.JSON: // a 2xx is success for json
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, planted)
+	default:
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, planted)
 	}
 }
 

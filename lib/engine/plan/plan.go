@@ -46,8 +46,9 @@ type Notice struct {
 	Owner     string
 	ExpiresAt time.Time
 	Facts     *report.Facts // instances only
-	Action    string        // release or stop
+	Action    string        // a decide.Action...
 	When      time.Time     // no earlier than
+	Again     bool          // the owner was told before; that notice no longer counts
 	ReadAt    time.Time
 }
 
@@ -99,7 +100,7 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *
 		p.Stops = append(p.Stops, c)
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{ID: inst.ID, Name: inst.Name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
-			Facts: facts, Action: lp.Action, When: lp.When, ReadAt: now})
+			Facts: facts, Action: lp.Action, When: lp.When, Again: lp.Again, ReadAt: now})
 	}
 	return lp, facts, true
 }
@@ -130,7 +131,7 @@ func (p *Scope) AddResource(kind string, id, name string, tags map[string]string
 		r.Eligible = append(r.Eligible, Candidate{ID: id, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt})
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{Kind: kind, ID: id, Name: name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
-			Action: "release", When: lp.When, ReadAt: now})
+			Action: decide.ActionRelease, When: lp.When, Again: lp.Again, ReadAt: now})
 	}
 	return lp
 }
