@@ -192,7 +192,7 @@ func Find(lookup func(string) (string, bool), profile string) (*Chain, error) {
 		return fromProfile(configFile, name, EnvProfile)
 	}
 	if _, err := os.Stat(configFile); configFile != "" && err == nil {
-		return fromProfile(configFile, "", "the aliyun CLI's current profile")
+		return fromProfile(configFile, "", "")
 	}
 
 	if role := get(EnvECSMetadata); role != "" {
@@ -207,11 +207,14 @@ func Find(lookup func(string) (string, bool), profile string) (*Chain, error) {
 // missing file or profile is reported before anything runs. The file is
 // checked here first: the library's own errors quote the whole file.
 func fromProfile(configFile, name, via string) (*Chain, error) {
+	if via != "" {
+		via = ", via " + via
+	}
 	label := func(name string) string {
 		if name == "" {
-			return fmt.Sprintf("aliyun CLI current profile (%s, via %s)", configFile, via)
+			return fmt.Sprintf("aliyun CLI current profile (%s%s)", configFile, via)
 		}
-		return fmt.Sprintf("aliyun CLI profile %s (%s, via %s)", name, configFile, via)
+		return fmt.Sprintf("aliyun CLI profile %s (%s%s)", name, configFile, via)
 	}
 	if configFile == "" {
 		return nil, fmt.Errorf("%w: %w", ErrNone, &Error{Source: label(name), Reason: "no config file: HOME is not set (set " + EnvConfigFile + ")"})
@@ -219,7 +222,7 @@ func fromProfile(configFile, name, via string) (*Chain, error) {
 	resolved, why := checkConfig(configFile, name)
 	if name == "" && resolved != "" {
 		label = func(string) string {
-			return fmt.Sprintf("aliyun CLI current profile %s (%s, via %s)", resolved, configFile, via)
+			return fmt.Sprintf("aliyun CLI current profile %s (%s%s)", resolved, configFile, via)
 		}
 	}
 	if why != "" {

@@ -85,6 +85,10 @@ func netReason(err error) string {
 	)
 	switch {
 	case errors.As(err, &op) && op.Op == "proxyconnect":
+		var dial *net.OpError // the proxy's address is on the dial inside
+		if errors.As(op.Err, &dial) {
+			op = dial
+		}
 		return fmt.Sprintf("the proxy %s: %s", addr(op), errnoReason(op.Err))
 	case errors.As(err, &dns):
 		if dns.IsNotFound {
