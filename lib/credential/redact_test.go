@@ -2,10 +2,13 @@ package credential
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aliyun/credentials-go/credentials/providers"
@@ -125,6 +128,33 @@ func TestReasonOfLibraryMessages(t *testing.T) {
 		}
 		if found := leaked(got); len(found) > 0 {
 			t.Errorf("reason %q carries %q", got, found)
+		}
+	}
+}
+
+// failing stands for a provider whose refresh fails mid-run.
+type failing struct{ err error }
+
+func (f failing) GetCredentials() (*providers.Credentials, error) { return nil, f.err }
+func (f failing) GetProviderName() string                         { return "failing" }
+
+// A refresh that fails during a long run reaches the ECS client (and so
+// the report) as Chain.Credentials' error: the redacted one.
+func TestChainCredentialsErrorIsRedacted(t *testing.T) {
+	signed := "https://sts.aliyuncs.com?AccessKeyId=" + plantedID + "&SecurityToken=" + plantedToken + "&Signature=abc"
+	for _, err := range []error{
+		&url.Error{Op: "Post", URL: signed, Err: &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, Err: syscall.ECONNREFUSED}},
+		errors.New("refresh session token failed: {\"Code\":\"InvalidSecurityToken.Expired\",\"Message\":\"" + plantedToken + "\"}"),
+		fmt.Errorf("wrapped: %w", errors.New(signed)),
+	} {
+		c := &Chain{provider: failing{err}, source: "aliyun CLI profile role (/home/u/.aliyun/config.json)"}
+		_, got := c.Credentials()
+		var own *Error
+		if !errors.As(got, &own) || !strings.HasPrefix(got.Error(), c.source+": ") {
+			t.Errorf("error %v: want an *Error naming the source", got)
+		}
+		if found := leaked(got.Error()); len(found) > 0 {
+			t.Errorf("error %q carries %q", got, found)
 		}
 	}
 }
