@@ -1,12 +1,27 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 )
@@ -214,5 +229,103 @@ func TestHalfSetOIDCDoesNotFallThrough(t *testing.T) {
 	}
 	if got := srv.CallCount("DescribeInstances"); got != calls {
 		t.Errorf("the half-set runs reached ECS (%d calls) as the current profile", got-calls)
+	}
+}
+
+// stsDouble answers every AssumeRole as STS answers a bad signature: 400,
+// with a Message quoting the string to sign (the AccessKey ID and token
+// included). It is reached through a CONNECT proxy on loopback and trusted
+// through SSL_CERT_FILE, so the request never leaves the machine.
+type stsDouble struct {
+	caFile string
+	proxy  string
+	calls  atomic.Int32
+}
+
+func startSTSDouble(t *testing.T) *stsDouble {
+	t.Helper()
+	d := &stsDouble{}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sts double"},
+		DNSNames: []string{"sts.aliyuncs.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.calls.Add(1)
+		_ = r.ParseForm()
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"RequestId": "0D1E2F3A-4B5C", "HostId": "sts.aliyuncs.com", "Code": "SignatureDoesNotMatch",
+			"Message": "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&" + url.QueryEscape(r.URL.RawQuery),
+		})
+	}))
+	sts.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	sts.StartTLS()
+	t.Cleanup(sts.Close)
+	// The proxy tunnels every CONNECT to the double, whatever host it names.
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		upstream, err := net.Dial("tcp", sts.Listener.Addr().String())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			upstream.Close()
+			return
+		}
+		_, _ = conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n"))
+		go func() { _, _ = io.Copy(upstream, buf); upstream.Close() }()
+		_, _ = io.Copy(conn, upstream)
+		conn.Close()
+	}))
+	t.Cleanup(proxy.Close)
+	d.proxy = proxy.URL
+	return d
+}
+
+// STS refuses the signed AssumeRole: its answer quotes the string to sign,
+// and the command line keeps only its code and request ID.
+func TestSTSRefusalPrintsOnlyItsCode(t *testing.T) {
+	sts := startSTSDouble(t)
+	for _, current := range []string{"role", "chained"} {
+		home := writeHome(t, plantedConfig(current))
+		for _, args := range credentialCommands {
+			t.Run(current+"/"+strings.Join(args, " "), func(t *testing.T) {
+				before := sts.calls.Load()
+				env := []string{"HOME=" + home, "HTTPS_PROXY=" + sts.proxy, "https_proxy=" + sts.proxy, "NO_PROXY=", "no_proxy=",
+					"SSL_CERT_FILE=" + sts.caFile, "REAPER_ECS_ENDPOINT=http://" + closedLoopback(t)}
+				code, out := runCommandLine(t, t.TempDir(), env, args...)
+				if sts.calls.Load() == before {
+					t.Fatalf("the STS double was not asked:\n%s", out)
+				}
+				if code != 2 {
+					t.Errorf("exit %d, want 2\n%s", code, out)
+				}
+				if found := credentialLeaks(out); len(found) > 0 {
+					t.Fatalf("the output carries %q:\n%s", found, out)
+				}
+				if want := "STS refused the request: SignatureDoesNotMatch (request 0D1E2F3A-4B5C)"; !strings.Contains(out, want) {
+					t.Errorf("the output lacks %q:\n%s", want, out)
+				}
+			})
+		}
 	}
 }
