@@ -120,6 +120,7 @@ func TestFindFails(t *testing.T) {
 			"", []string{"config.json", "JSON syntax error at line 5, column 40"}},
 		{"a config field of the wrong type", map[string]string{"HOME": home(t, `{"current": "a", "profiles": [{"name": "a", "mode": "AK", "access_key_secret": "profile-ak-secret", "expired_seconds": "soon"}]}`)},
 			"", []string{"wrong type", "expired_seconds"}},
+		{"a config file that is a list", map[string]string{"HOME": home(t, `["profile-ak-secret"]`)}, "", []string{"the top level is not a JSON object"}},
 		{"a config file without profiles", map[string]string{"HOME": home(t, `{"current": "x", "profiles": []}`)}, "", []string{"no profiles"}},
 		{"ALIBABA_CLOUD_PROFILE naming no profile", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_PROFILE": "odd"}, "", []string{`no profile named "odd"`, `"default", "sts"`}},
 		{"OIDC without its provider ARN", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ROLE_ARN": "acs:ram::1:role/r", "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/var/run/token"},
@@ -169,5 +170,15 @@ func TestFindFails(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A fixed message of the library (here: the instance role named while the
+// library's own switch disables it) is shown as it is: it carries nothing.
+func TestFindKeepsFixedLibraryMessages(t *testing.T) {
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	_, err := credential.Find(lookup(map[string]string{"HOME": home(t, ""), "ALIBABA_CLOUD_ECS_METADATA": "reaper-role"}), "")
+	if !errors.Is(err, credential.ErrNone) || !strings.Contains(err.Error(), "ECS instance RAM role (ALIBABA_CLOUD_ECS_METADATA): IMDS credentials is disabled") {
+		t.Errorf("error %v, want the role source and the library's reason", err)
 	}
 }

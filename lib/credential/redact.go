@@ -51,6 +51,8 @@ func reason(err error) string {
 		return own.Reason
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("JSON syntax error at offset %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("the top level is not a JSON object (offset %d)", typ.Offset)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("a value of the wrong type at offset %d (field %s)", typ.Offset, safeToken(typ.Field))
 	case errors.As(err, &urlErr):
@@ -203,13 +205,16 @@ func libraryReason(msg string) string {
 }
 
 func stsRefusal(body string) string {
-	var answer struct{ Code, RequestId string }
+	var answer struct {
+		Code      string
+		RequestID string `json:"RequestId"`
+	}
 	if json.Unmarshal([]byte(body), &answer) != nil || !tokenRE.MatchString(answer.Code) {
 		return "STS refused the request (its answer is withheld)"
 	}
 	out := "STS refused the request: " + answer.Code
-	if requestIDRE.MatchString(answer.RequestId) {
-		out += " (request " + answer.RequestId + ")"
+	if requestIDRE.MatchString(answer.RequestID) {
+		out += " (request " + answer.RequestID + ")"
 	}
 	return out
 }
