@@ -173,7 +173,11 @@ var stsRefusals = []string{"refresh session token failed: ", "get session token 
 var (
 	metadataStatusRE = regexp.MustCompile(`^refresh Ecs sts token err, httpStatus: (\d{3}),`)
 	roleNameStatusRE = regexp.MustCompile(`^get role name failed: \S+ (\d{3})$`)
-	requestIDRE      = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+	// STS codes are dotted words (SignatureDoesNotMatch,
+	// InvalidSecurityToken.Expired), request IDs hex UUIDs: neither shape
+	// fits an AccessKey secret or token, should an answer ever carry one.
+	stsCodeRE   = regexp.MustCompile(`^[A-Z][A-Za-z]{0,40}(\.[A-Z][A-Za-z]{0,40}){0,3}$`)
+	requestIDRE = regexp.MustCompile(`^[0-9A-Fa-f-]{1,64}$`)
 )
 
 // libraryReason maps the library's untyped messages to safe ones.
@@ -209,7 +213,7 @@ func stsRefusal(body string) string {
 		Code      string
 		RequestID string `json:"RequestId"`
 	}
-	if json.Unmarshal([]byte(body), &answer) != nil || !tokenRE.MatchString(answer.Code) {
+	if json.Unmarshal([]byte(body), &answer) != nil || !stsCodeRE.MatchString(answer.Code) {
 		return "STS refused the request (its answer is withheld)"
 	}
 	out := "STS refused the request: " + answer.Code

@@ -158,3 +158,29 @@ func TestChainCredentialsErrorIsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the library's message says around a secret, the reason does
+// not repeat it (an STS answer's own Code and RequestId are the only
+// text taken from a message, and a secret is never in those).
+func FuzzReasonDropsWhatIsAroundASecret(f *testing.F) {
+	for _, seed := range []string{
+		"unmarshal aliyun cli config from '/x' failed: {\"access_key_secret\": \"%s\"",
+		"refresh session token failed: {\"Code\":\"X\",\"Message\":\"%s\"}",
+		"get credentials from GET https://x/?token=%s failed: body",
+		"refresh Ecs sts token err, httpStatus: 500, message = %s",
+		"get role name failed: http://100.100.100.200/%s 404",
+		"failed to execute external command: exit status 1\nstderr: %s",
+		"the RoleArn is empty%s",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, format string) {
+		msg := strings.ReplaceAll(format, "%s", plantedSecret)
+		if !strings.Contains(msg, plantedSecret) {
+			msg += plantedSecret
+		}
+		if got := reason(errors.New(msg)); strings.Contains(got, plantedSecret) {
+			t.Errorf("reason(%q) = %q", msg, got)
+		}
+	})
+}
