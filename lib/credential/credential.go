@@ -46,6 +46,10 @@ const (
 	EnvOIDCTokenFile   = "ALIBABA_CLOUD_OIDC_TOKEN_FILE"
 	EnvOIDCToken       = "ALIBABA_CLOUD_OIDC_TOKEN"
 	EnvECSMetadata     = "ALIBABA_CLOUD_ECS_METADATA"
+
+	// Sources of the SDKs' default chain this tool does not read.
+	EnvCredentialsFile = "ALIBABA_CLOUD_CREDENTIALS_FILE"
+	EnvCredentialsURI  = "ALIBABA_CLOUD_CREDENTIALS_URI"
 )
 
 // ErrNone is returned when no source is configured or the configured one
@@ -195,12 +199,22 @@ func Find(lookup func(string) (string, bool), profile string) (*Chain, error) {
 		return fromProfile(configFile, "", "")
 	}
 
+	// The SDKs ask a credentials file before the instance role: taking
+	// the role instead would be another identity than theirs.
+	if file := get(EnvCredentialsFile); file != "" {
+		return nil, fmt.Errorf("%w: %s is set, a source this tool does not read (the SDKs would use it here); configure the aliyun CLI (--profile) or the environment's AccessKey instead, or unset it",
+			ErrNone, EnvCredentialsFile)
+	}
 	if role := get(EnvECSMetadata); role != "" {
 		p, err := providers.NewECSRAMRoleCredentialsProviderBuilder().WithRoleName(role).Build()
 		return chain(p, "ECS instance RAM role ("+EnvECSMetadata+")", err)
 	}
-	return nil, fmt.Errorf("%w: set %s and %s (and %s for STS), configure the aliyun CLI (%s, or --profile), OIDC (%s, %s, %s), or %s on an ECS instance",
-		ErrNone, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken, configFile, EnvRoleArn, EnvOIDCProviderArn, EnvOIDCTokenFile, EnvECSMetadata)
+	unread := ""
+	if get(EnvCredentialsURI) != "" {
+		unread = fmt.Sprintf(" (%s is set, but this tool does not read it)", EnvCredentialsURI)
+	}
+	return nil, fmt.Errorf("%w: set %s and %s (and %s for STS), configure the aliyun CLI (%s, or --profile), OIDC (%s, %s, %s), or %s on an ECS instance%s",
+		ErrNone, EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken, configFile, EnvRoleArn, EnvOIDCProviderArn, EnvOIDCTokenFile, EnvECSMetadata, unread)
 }
 
 // fromProfile reads one profile of the CLI's config.json now, so that a
