@@ -115,7 +115,48 @@ func TestFindFails(t *testing.T) {
 		{"half an AccessKey", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv"}, "", []string{"must be set together"}},
 		{"a profile that is not there", map[string]string{"HOME": withConfig}, "nosuch", []string{"nosuch"}},
 		{"--profile without a config file", map[string]string{"HOME": empty}, "default", []string{"config.json"}},
-		{"a broken config file", map[string]string{"HOME": home(t, "{not json")}, "", []string{"config.json"}},
+		{"a broken config file", map[string]string{"HOME": home(t, "{not json")}, "", []string{"config.json", "JSON syntax error at line 1, column 2 (offset 2)"}},
+		{"a config file with a missing comma", map[string]string{"HOME": home(t, strings.Replace(cliConfig, `"mode": "StsToken",`, `"mode": "StsToken"`, 1))},
+			"", []string{"config.json", "JSON syntax error at line 5, column 40"}},
+		{"a config field of the wrong type", map[string]string{"HOME": home(t, `{"current": "a", "profiles": [{"name": "a", "mode": "AK", "access_key_secret": "profile-ak-secret", "expired_seconds": "soon"}]}`)},
+			"", []string{"wrong type", "expired_seconds"}},
+		{"a credentials file the SDKs would ask before the instance role", map[string]string{"HOME": empty, "ALIBABA_CLOUD_CREDENTIALS_FILE": "/home/u/.alibabacloud/credentials", "ALIBABA_CLOUD_ECS_METADATA": "reaper-role"},
+			"", []string{"ALIBABA_CLOUD_CREDENTIALS_FILE is set, a source this tool does not read"}},
+		{"a credentials URI and nothing else", map[string]string{"HOME": empty, "ALIBABA_CLOUD_CREDENTIALS_URI": "http://127.0.0.1:1/creds"},
+			"", []string{"ALIBABA_CLOUD_CREDENTIALS_URI is set, but this tool does not read it"}},
+		{"a config file that is a list", map[string]string{"HOME": home(t, `["profile-ak-secret"]`)}, "", []string{"the top level is not a JSON object"}},
+		{"a config file without profiles", map[string]string{"HOME": home(t, `{"current": "x", "profiles": []}`)}, "", []string{"no profiles"}},
+		{"ALIBABA_CLOUD_PROFILE naming no profile", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_PROFILE": "odd"}, "", []string{`no profile named "odd"`, `"default", "sts"`}},
+		{"OIDC without its provider ARN", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ROLE_ARN": "acs:ram::1:role/r", "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/var/run/token"},
+			"", []string{"OIDC", "missing ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "unset ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE"}},
+		{"OIDC with only its provider ARN", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "acs:ram::1:oidc-provider/p"},
+			"", []string{"missing ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE or ALIBABA_CLOUD_OIDC_TOKEN"}},
+		{"a role ARN beside a whole AccessKey", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "env-secret", "ALIBABA_CLOUD_ROLE_ARN": "acs:ram::1:role/r"},
+			"", []string{"OIDC (RRSA) is half set", "missing ALIBABA_CLOUD_OIDC_PROVIDER_ARN"}},
+		{"OIDC with an empty token file", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ROLE_ARN": "acs:ram::1:role/r", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "p", "ALIBABA_CLOUD_OIDC_TOKEN_FILE": " "},
+			"", []string{"set but empty: ALIBABA_CLOUD_OIDC_TOKEN_FILE"}},
+		{"an STS token alone", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_SECURITY_TOKEN": "env-token"},
+			"", []string{"missing ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET", "must be set together"}},
+		{"an empty AccessKey secret", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""},
+			"", []string{"set but empty: ALIBABA_CLOUD_ACCESS_KEY_SECRET"}},
+		{"an empty STS token beside an AccessKey", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "env-secret", "ALIBABA_CLOUD_SECURITY_TOKEN": ""},
+			"", []string{"set but empty: ALIBABA_CLOUD_SECURITY_TOKEN"}},
+		{"an empty ECS role name", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ECS_METADATA": ""},
+			"", []string{"ECS instance RAM role", "set but empty: ALIBABA_CLOUD_ECS_METADATA"}},
+		{"every half-set source at once", map[string]string{"HOME": withConfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ROLE_ARN": "r", "ALIBABA_CLOUD_ECS_METADATA": " "},
+			"", []string{"missing ALIBABA_CLOUD_ACCESS_KEY_SECRET", "missing ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "set but empty: ALIBABA_CLOUD_ECS_METADATA"}},
+		{"a RamRoleArn profile without its AccessKey", map[string]string{"HOME": home(t, `{"current": "r", "profiles": [{"name": "r", "mode": "RamRoleArn", "access_key_id": "LTAIx", "ram_role_arn": "acs:ram::1:role/r"}]}`)},
+			"", []string{`profile "r" (mode RamRoleArn) is half set: missing access_key_secret`}},
+		{"an OIDC profile without its provider", map[string]string{"HOME": home(t, `{"current": "o", "profiles": [{"name": "o", "mode": "OIDC", "ram_role_arn": "r", "oidc_token_file": "/t"}]}`)},
+			"", []string{"missing oidc_provider_arn"}},
+		{"an StsToken profile without its token", map[string]string{"HOME": home(t, `{"current": "x", "profiles": [{"name": "s", "mode": "StsToken", "access_key_id": "STS.x", "access_key_secret": "profile-sts-secret"}]}`)},
+			"s", []string{"missing sts_token", "via --profile"}},
+		{"a profile of an unknown mode", map[string]string{"HOME": home(t, `{"current": "m", "profiles": [{"name": "m", "mode": "Magic"}]}`)},
+			"", []string{"mode Magic", "not support"}},
+		{"a chained profile whose source is missing", map[string]string{"HOME": home(t, `{"current": "c", "profiles": [{"name": "c", "mode": "ChainableRamRoleArn", "source_profile": "gone", "ram_role_arn": "r"}]}`)},
+			"", []string{`source_profile: no profile named "gone"`}},
+		{"a profile chain that loops", map[string]string{"HOME": home(t, `{"current": "c", "profiles": [{"name": "c", "mode": "ChainableRamRoleArn", "source_profile": "c", "ram_role_arn": "r"}]}`)},
+			"", []string{"loop"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := credential.Find(lookup(tc.env), tc.profile)
@@ -127,9 +168,21 @@ func TestFindFails(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), "profile-ak-secret") {
-				t.Errorf("error carries a secret: %v", err)
+			for _, secret := range []string{"env-secret", "env-token", "profile-ak-secret", "profile-sts-secret", "profile-sts-token", "LTAIprofileAK"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error carries %q: %v", secret, err)
+				}
 			}
 		})
+	}
+}
+
+// A fixed message of the library (here: the instance role named while the
+// library's own switch disables it) is shown as it is: it carries nothing.
+func TestFindKeepsFixedLibraryMessages(t *testing.T) {
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	_, err := credential.Find(lookup(map[string]string{"HOME": home(t, ""), "ALIBABA_CLOUD_ECS_METADATA": "reaper-role"}), "")
+	if !errors.Is(err, credential.ErrNone) || !strings.Contains(err.Error(), "ECS instance RAM role (ALIBABA_CLOUD_ECS_METADATA): IMDS credentials is disabled") {
+		t.Errorf("error %v, want the role source and the library's reason", err)
 	}
 }
