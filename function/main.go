@@ -20,7 +20,8 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 )
 
-// reexecMarker tells the re-executed binary that DEBUG=sdk was removed.
+// reexecMarker tells the re-executed binary that DEBUG's secret-printing
+// flags were removed.
 const reexecMarker = "ECS_REAPER_SDK_DEBUG_DROPPED"
 
 // localBuild is set to "true" by s.yaml's pre-local build (-ldflags -X):
@@ -38,7 +39,7 @@ func main() {
 	dropSDKDebug()
 	if os.Getenv(reexecMarker) != "" {
 		os.Unsetenv(reexecMarker)
-		fmt.Fprintln(os.Stderr, `ecs-reaper: removed "sdk" from DEBUG: the SDK's debug output prints credentials`)
+		fmt.Fprintln(os.Stderr, `ecs-reaper: removed "sdk", "credential" and "tea" from DEBUG: the Alibaba libraries' debug output prints credentials`)
 	}
 	if _, onFC := os.LookupEnv("FC_RUNTIME_API"); onFC {
 		handler.SetMemoryLimit(os.LookupEnv) // 128 MB functions: keep GC garbage in bounds

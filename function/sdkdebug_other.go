@@ -13,7 +13,7 @@ import (
 // re-execute itself: the SDK would print credentials.
 func dropSDKDebug() {
 	if _, changed := ecsapi.WithoutSDKDebug(os.Environ()); changed {
-		fmt.Fprintln(os.Stderr, "ecs-reaper: DEBUG=sdk would print credentials; unset it")
+		fmt.Fprintln(os.Stderr, "ecs-reaper: DEBUG=sdk (or credential, tea) would print credentials; unset it")
 		os.Exit(2)
 	}
 }

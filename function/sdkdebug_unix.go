@@ -24,6 +24,6 @@ func dropSDKDebug() {
 		err = syscall.Exec(self, os.Args, environ)
 	}
 	// Exec returns only on failure: refuse rather than leak.
-	fmt.Fprintf(os.Stderr, "ecs-reaper: DEBUG=sdk would print credentials and could not be removed (%v); unset it\n", err)
+	fmt.Fprintf(os.Stderr, "ecs-reaper: DEBUG=sdk (or credential, tea) would print credentials and could not be removed (%v); unset it\n", err)
 	os.Exit(2)
 }

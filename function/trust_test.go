@@ -32,7 +32,7 @@ func leaks(out string) []string {
 // The binary drops it before the SDK can act on it, on the FC path and the
 // command line alike.
 func TestSDKDebugSwitchCannotLeakCredentials(t *testing.T) {
-	s := startStack(t, "DEBUG=sdk")
+	s := startStack(t, "DEBUG=sdk,credential")
 	rep := decodeReport(t, s.invoke(t, "e2e-debug", timerEvent("")))
 	if len(rep.IDs("released")) != 4 {
 		t.Fatalf("released %v, want the four eligible: the run must still work", rep.IDs("released"))
@@ -41,12 +41,12 @@ func TestSDKDebugSwitchCannotLeakCredentials(t *testing.T) {
 	if found := leaks(s.proc.Output()); len(found) > 0 {
 		t.Fatalf("with DEBUG=sdk the function printed %q", found)
 	}
-	if !strings.Contains(s.proc.Output(), `removed "sdk" from DEBUG`) {
+	if !strings.Contains(s.proc.Output(), `removed "sdk", "credential" and "tea" from DEBUG`) {
 		t.Error("the function does not say it removed DEBUG=sdk")
 	}
 
 	cmd := exec.CommandContext(t.Context(), cliBinary(t), "demo")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DEBUG=tea,sdk"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DEBUG=tea,sdk,credential"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo with DEBUG=sdk: %v\n%s", err, out)

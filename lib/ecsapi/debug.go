@@ -1,6 +1,9 @@
 package ecsapi
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // SDKDebugFlag is the DEBUG entry that makes the SDK print every request
 // URI and header to stdout, the FC log: the Signature, the AccessKey ID and
@@ -8,10 +11,15 @@ import "strings"
 // initialise, before main runs, so it cannot be switched off in-process.
 const SDKDebugFlag = "sdk"
 
-// WithoutSDKDebug returns environ ("NAME=value" entries) with "sdk" removed
-// from DEBUG's comma-separated flags, and whether it was there. The
-// function binary re-executes itself with the result: the only way to
-// start the SDK with its debug output off.
+// secretPrintingFlags are the DEBUG entries of Alibaba's libraries that
+// print requests with their credentials: the SDK's, credentials-go's
+// (the metadata token, Bearer tokens) and the Tea runtime's.
+var secretPrintingFlags = []string{SDKDebugFlag, "credential", "tea"}
+
+// WithoutSDKDebug returns environ ("NAME=value" entries) with every
+// secret-printing flag removed from DEBUG's comma-separated flags, and
+// whether one was there. The function binary re-executes itself with the
+// result: the only way to start the libraries with their debug output off.
 func WithoutSDKDebug(environ []string) ([]string, bool) {
 	out := make([]string, 0, len(environ))
 	changed := false
@@ -23,7 +31,7 @@ func WithoutSDKDebug(environ []string) ([]string, bool) {
 		}
 		var kept []string
 		for _, flag := range strings.Split(value, ",") {
-			if flag == SDKDebugFlag {
+			if slices.Contains(secretPrintingFlags, flag) {
 				changed = true
 				continue
 			}

@@ -14,7 +14,9 @@ func TestWithoutSDKDebug(t *testing.T) {
 		changed bool
 	}{
 		{in: []string{"PATH=/bin", "DEBUG=sdk"}, want: []string{"PATH=/bin"}, changed: true},
-		{in: []string{"DEBUG=tea,sdk,signer"}, want: []string{"DEBUG=tea,signer"}, changed: true},
+		{in: []string{"DEBUG=tea,sdk,signer"}, want: []string{"DEBUG=signer"}, changed: true},
+		{in: []string{"DEBUG=credential"}, want: []string{}, changed: true},
+		{in: []string{"DEBUG=signer,credential,tea"}, want: []string{"DEBUG=signer"}, changed: true},
 		{in: []string{"DEBUG=sdkx", "HOME=/"}, want: []string{"DEBUG=sdkx", "HOME=/"}},
 		{in: []string{"NODEBUG=sdk"}, want: []string{"NODEBUG=sdk"}},
 		{in: nil, want: []string{}},
