@@ -110,7 +110,8 @@ type Config struct {
 	Kind, URL, Secret string
 	// KeepTag and OptInTag name the tags a notice tells owners to use.
 	KeepTag, OptInTag string
-	// Client sends the requests; nil means one with a 10 s timeout.
+	// Client sends the requests; nil means one with a 10 s timeout that
+	// never dials an internal address.
 	Client *http.Client
 	// Now is the clock of signatures; nil means time.Now.
 	Now func() time.Time
@@ -141,7 +142,7 @@ func New(cfg Config) (*Notifier, error) {
 		return nil, errors.New("notify: the webhook URL does not parse")
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+		cfg.Client = defaultClient()
 	}
 	// A redirect is never followed: the notice goes to exactly the URL the
 	// settings checked, and a 3xx is a failed delivery.

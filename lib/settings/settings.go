@@ -45,6 +45,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
 // Environment variable names.
@@ -524,20 +525,11 @@ func checkNotifyURL(v string) string {
 	return ""
 }
 
-// metadataService is Alibaba Cloud's instance metadata address.
-var metadataService = netip.AddrFrom4([4]byte{100, 100, 100, 200})
-
-// internalAddress reports a webhook host that is the machine's own
-// neighbourhood rather than a chat service: link-local (the metadata
-// services of most clouds), Alibaba Cloud's metadata address, or the
-// unspecified address and 0.0.0.0/8 (which dial this machine).
+// internalAddress reports a webhook host that is a literal internal
+// address (notify.InternalAddress); names are checked when dialled.
 func internalAddress(host string) bool {
 	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.WithZone("").Unmap()
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() || a == metadataService || (a.Is4() && a.As4()[0] == 0)
+	return err == nil && notify.InternalAddress(a)
 }
 
 func isIP(host string) bool {
