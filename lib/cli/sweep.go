@@ -129,8 +129,11 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 	horizon, err := time.ParseDuration(horizonFlag)
 	if err != nil {
 		if horizon, err = decide.ParseTTL(horizonFlag); err != nil {
-			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration such as 7d or 72h", errUsage, horizonFlag))
+			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration greater than zero, such as 7d or 72h", errUsage, horizonFlag))
 		}
+	}
+	if horizon <= 0 {
+		return fail(env, "plan", fmt.Errorf("%w: --horizon %q: the forecast needs a horizon greater than zero, such as 7d or 72h", errUsage, horizonFlag))
 	}
 	api, err := t.api()
 	if err != nil {
