@@ -446,7 +446,7 @@ func callFailure(err error) *report.Failure { return call.Failure(err) }
 func base(c plan.Candidate) report.Item {
 	it := report.Item{Owner: c.Owner, Facts: c.Facts}
 	if !c.NotifiedAt.IsZero() {
-		it.NotifiedAt = c.NotifiedAt.UTC().Format(time.RFC3339)
+		it.NotifiedAt = report.Time(c.NotifiedAt)
 	}
 	return it
 }
@@ -503,7 +503,7 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 		default:
 			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {
-				it.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
+				it.NotifiedAt = report.Time(p.NotifiedAt)
 			}
 			s.rec.Outcome(verdict.Skipped, p.Reason, it)
 		}

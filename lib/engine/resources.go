@@ -191,7 +191,7 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 			if p.Step == decide.StepSkip || p.Step == decide.StepWait {
 				item := report.Item{ID: it.id, Detail: p.Detail, Owner: p.Owner}
 				if !p.NotifiedAt.IsZero() {
-					item.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
+					item.NotifiedAt = report.Time(p.NotifiedAt)
 				}
 				rec.Outcome(verdict.Skipped, p.Reason, item)
 			}
