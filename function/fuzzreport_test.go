@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,12 @@ func FuzzReportSchema(f *testing.F) {
 				payload = `{"dryRun": true}`
 			}
 			res := s.invoke(t, fmt.Sprintf("fuzz-%d-%t", seed, dry), timerEvent(payload))
+			if noID(seed, fleet) {
+				// A page that lists an instance without its ID cannot be
+				// trusted: the region fails closed.
+				wantError(t, res, "Response.Malformed", "nothing was released")
+				continue
+			}
 			if res.Err != nil {
 				t.Fatalf("seed %d: the invocation failed: %s", seed, res.Err.ErrorMessage)
 			}
@@ -56,12 +63,25 @@ func FuzzReportSchema(f *testing.F) {
 				}
 			}
 		}
+		if !noID(seed, fleet) && seed%2 == 0 && len(s.ecs.Released()) == 0 {
+			t.Errorf("seed %d: nothing released, not even the plain due instances", seed)
+		}
 		for _, id := range s.ecs.Released() {
 			if odd := oddFacts(seed, id); odd.untrusted() {
 				t.Errorf("seed %d: released %s, whose answer was %+v", seed, id, odd)
 			}
 		}
 	})
+}
+
+// noID: some answer of the fleet leaves an instance's ID out.
+func noID(seed uint64, fleet ecsdouble.Fleet) bool {
+	for _, in := range fleet.Instances {
+		if slices.Contains(oddFacts(seed, in.ID).Drop, "InstanceId") {
+			return true
+		}
+	}
+	return false
 }
 
 // fuzzFleet is a fleet of 30 instances in cn-hangzhou with random names,
@@ -110,6 +130,10 @@ func fuzzFleet(seed uint64) ecsdouble.Fleet {
 		if r.IntN(8) == 0 {
 			in.LockReasons = []string{pick("financial", "security", "Recycling", "", randomText(r))}
 		}
+		if i%3 == 0 { // a plain due instance among the odd ones, so releases happen
+			in = ecsdouble.Instance{ID: fmt.Sprintf("i-bp1plain%04d%06d", seed%10000, i), Region: "cn-hangzhou", Status: "Stopped",
+				ChargeType: "PostPaid", CreationTime: "2025-01-01T00:00Z", Name: in.Name, Tags: map[string]string{"reaper-expires": "2025-02-01", "owner": in.Tags["owner"]}}
+		}
 		fleet.Instances = append(fleet.Instances, in)
 	}
 	return fleet
@@ -145,6 +169,9 @@ func (o odd) untrusted() bool {
 }
 
 func oddFacts(seed uint64, id string) odd {
+	if strings.HasPrefix(id, "i-bp1plain") {
+		return odd{}
+	}
 	h := fnv.New64a()
 	_, _ = io.WriteString(h, id)
 	r := rand.New(rand.NewPCG(seed, h.Sum64()))
@@ -156,8 +183,8 @@ func oddFacts(seed uint64, id string) odd {
 	if r.IntN(4) == 0 {
 		o.Status = str("", "Deleted", "stopped", "Stopped\n", "停止", "Expired", randomText(r))
 	}
-	for _, k := range []string{"Status", "InstanceChargeType", "ExpiredTime", "CreationTime", "DeletionProtection", "OperationLocks", "InstanceName", "RegionId", "Tags"} {
-		if r.IntN(12) == 0 {
+	for _, k := range []string{"InstanceId", "Status", "InstanceChargeType", "ExpiredTime", "CreationTime", "DeletionProtection", "OperationLocks", "InstanceName", "RegionId", "Tags"} {
+		if r.IntN(12) == 0 && (k != "InstanceId" || seed%4 == 3) {
 			o.Drop = append(o.Drop, k)
 		}
 	}
