@@ -482,3 +482,29 @@ func TestColdStart(t *testing.T) {
 		t.Errorf("cold start median %v exceeds %v", median, budget)
 	}
 }
+
+// Settings that contradict themselves fail the invocation, naming both
+// sides, and nothing is read or released.
+func TestFunctionContradictorySettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"notice without a channel", []string{"REAPER_NOTICE=2d"}, []string{"REAPER_NOTICE", "REAPER_NOTIFY_URL"}},
+		{"kind with a blank channel", []string{"REAPER_NOTIFY_KIND=slack", "REAPER_NOTIFY_URL=   "}, []string{"REAPER_NOTIFY_KIND", "REAPER_NOTIFY_URL"}},
+		{"opt-in tag is the stop mark", []string{"REAPER_TAG_KEY=reaper-notified-stopped"}, []string{"REAPER_MARK_TAG", "REAPER_TAG_KEY", "reaper-notified-stopped"}},
+		{"derived key too long", []string{"REAPER_MARK_TAG=" + strings.Repeat("n", 120)}, []string{"REAPER_MARK_TAG", "128 characters"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startStack(t, tc.env...)
+			wantError(t, s.invoke(t, "e2e-contradiction", timerEvent("")), tc.want...)
+			if n := len(s.ecs.Calls()); n != 0 {
+				t.Errorf("contradictory settings still made %d ECS calls", n)
+			}
+			if r := s.ecs.Released(); len(r) != 0 {
+				t.Errorf("released %v", r)
+			}
+		})
+	}
+}

@@ -290,6 +290,11 @@ func TestValidate(t *testing.T) {
 	run(t, nil, "", "validate", "--dir", repoRoot).must(t, cli.ExitOK, "max_release", "s.yaml resources.reaper.props.triggers[0].triggerConfig.cronExpression", "next runs", "validate: ok")
 	run(t, map[string]string{"REAPER_MAX_RELEASE": "-1", "REAPER_TIMEZONE": "Mars/Olympus"}, "", "validate", "--dir", repoRoot).
 		must(t, cli.ExitUsage, `PROBLEM REAPER_MAX_RELEASE="-1"`, "PROBLEM REAPER_TIMEZONE", "validate: 2 problems")
+	run(t, map[string]string{"REAPER_NOTICE": "2d", "REAPER_NOTIFY_URL": "  ", "REAPER_TAG_KEY": "reaper-notified-stopped"}, "", "validate", "--dir", repoRoot).
+		must(t, cli.ExitUsage, "PROBLEM REAPER_NOTICE is set without a usable REAPER_NOTIFY_URL",
+			`PROBLEM REAPER_MARK_TAG "reaper-notified" makes the stop mark "reaper-notified-stopped", the same key as REAPER_TAG_KEY`, "validate: 2 problems")
+	run(t, map[string]string{"REAPER_NOTIFY_KIND": "lark"}, "", "validate", "--dir", repoRoot).
+		must(t, cli.ExitUsage, `PROBLEM REAPER_NOTIFY_KIND "lark" is set without a usable REAPER_NOTIFY_URL`, "validate: 1 problem")
 	run(t, map[string]string{"REAPER_DRYRUN": "true"}, "", "validate", "--dir", repoRoot).
 		must(t, cli.ExitUsage, "PROBLEM REAPER_DRYRUN is not a setting", "did you mean REAPER_DRY_RUN?", "validate: 1 problem")
 
@@ -345,4 +350,11 @@ func TestPlanForecast(t *testing.T) {
 	j := run(t, map[string]string{"REAPER_GRACE": "1d"}, "", "plan", "--demo", "--horizon", "3d", "--json")
 	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
 	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")
+	for _, h := range []string{"0", "0d", "0s", "-24h", "-1s"} {
+		r := run(t, nil, "", "plan", "--demo", "--horizon", h)
+		r.must(t, cli.ExitUsage, "--horizon", "greater than zero")
+		if r.stdout != "" {
+			t.Errorf("--horizon %s printed a forecast:\n%s", h, r.stdout)
+		}
+	}
 }

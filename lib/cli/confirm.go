@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -31,10 +32,13 @@ var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errU
 // confirmRelease stands between `run` and a live release. With --yes it
 // lets the run go. On a terminal it shows the plan (a dry run) and asks
 // the operator to type the region, or with several regions the number of
-// writes; the live run's count cap is then lowered to that number, so a
-// run that finds more than was shown releases nothing (the cap is all or
-// nothing). A plan with nothing to release or stop runs without asking
-// (it may still send notices). Without a terminal it refuses.
+// writes. The live run then writes only to the resources shown, by ID and
+// kind, that still qualify on its own read (the engine checks each before
+// writing); anything new is reported skipped/not-confirmed and waits for
+// the next confirmation. The count cap is lowered to the number shown as
+// well. A plan with nothing to release or stop runs without asking (it may
+// still send notices, and releases nothing). Without a terminal it
+// refuses.
 func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	if yes {
 		return nil
@@ -53,15 +57,18 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 		return fmt.Errorf("the plan before the release failed, so nothing was released: %w", err)
 	}
 	writePlanSummary(env.Stderr, rep)
+	// Only what is shown here may be written, whatever the run finds.
+	t.confirmed = engine.ConfirmationOf(rep)
 	// What the count cap counts: releases, stops and resource deletes.
 	n := 0
 	if rep.Cap != nil {
 		n = rep.Cap.Eligible
 	}
-	if n == 0 {
+	if n == 0 && t.confirmed.Count() == 0 {
 		fmt.Fprintln(env.Stderr, "run: nothing would be released or stopped.")
 		return nil
 	}
+	n = max(n, t.confirmed.Count()) // with the EIP hand-overs shown
 	regions := rep.Regions
 	want := strconv.Itoa(n)
 	prompt := fmt.Sprintf("Type the number of releases and stops (%d) to do them", n)
@@ -93,7 +100,7 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 		return fmt.Errorf("%w: schedule --release releases for real on every tick and there is no terminal to confirm on: pass --yes", errUsage)
 	}
 	want := describeRegions(t)
-	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each).\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
+	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
 	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
 	if strings.TrimSpace(line) != want {
 		return errNotConfirmed
@@ -136,15 +143,30 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 			}
 		}
 		for _, sec := range []struct {
-			kind string
-			s    *report.Section
-		}{{"disks", r.Disks}, {"snapshots", r.Snapshots}} {
-			if sec.s != nil && sec.s.Counts[string(verdict.WouldRelease)] > 0 {
-				fmt.Fprintf(w, "  %s: delete %d %s\n", r.Region, sec.s.Counts[string(verdict.WouldRelease)], sec.kind)
+			verb, kind string
+			s          *report.Section
+		}{{"delete", "disks", r.Disks}, {"delete", "snapshots", r.Snapshots}, {"release", "EIPs", r.EIPs}} {
+			if sec.s == nil || sec.s.Counts[string(verdict.WouldRelease)] == 0 {
+				continue
 			}
-		}
-		if r.EIPs != nil && r.EIPs.Counts[string(verdict.WouldRelease)] > 0 {
-			fmt.Fprintf(w, "  %s: release %d EIPs\n", r.Region, r.EIPs.Counts[string(verdict.WouldRelease)])
+			fmt.Fprintf(w, "  %s: %s %d %s\n", r.Region, sec.verb, sec.s.Counts[string(verdict.WouldRelease)], sec.kind)
+			// Only these IDs may be written once confirmed: show them.
+			listed := 0
+			for _, g := range sec.s.Groups {
+				if g.Outcome != verdict.WouldRelease {
+					continue
+				}
+				for _, it := range g.Instances {
+					if listed == shown {
+						break
+					}
+					fmt.Fprintf(w, "    %s  %s\n", it.ID, orDash(it.Detail))
+					listed++
+				}
+			}
+			if n := sec.s.Counts[string(verdict.WouldRelease)]; n > listed {
+				fmt.Fprintf(w, "    … and %d more\n", n-listed)
+			}
 		}
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/creack/pty"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cli"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 )
 
 // runOnTerminal runs the CLI with a pseudo-terminal as stdin and types
@@ -189,4 +192,101 @@ func TestOnlyFilters(t *testing.T) {
 		}
 	}
 	run(t, env, "", "plan", "--only", "deleted").must(t, cli.ExitUsage, `unknown outcome "deleted"`)
+}
+
+// syncBuffer is a writer the test can read while the CLI writes, and that
+// signals when what was written contains a phrase.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	phrase string
+	seen   chan struct{}
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	if b.seen != nil && strings.Contains(b.buf.String(), b.phrase) {
+		close(b.seen)
+		b.seen = nil
+	}
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// The confirmation holds the instances shown, not their number: between
+// the plan and the answer a shown instance gets the keep tag and an
+// unshown one expires. The live run releases the three still shown and
+// due, never the unshown one, and says so (exit 1, skipped/not-confirmed).
+func TestRunReleasesOnlyWhatWasShown(t *testing.T) {
+	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+	const unshown, kept = "i-bp1demolater00099", "i-bp1demostoprfc0001"
+	srv.Add(ecsdouble.Instance{ID: unshown, Region: "cn-hangzhou", Status: "Stopped", ChargeType: "PostPaid",
+		CreationTime: "2025-01-01T00:00Z", Tags: map[string]string{"reaper-expires": "2099-01-01"}})
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go func() { _, _ = io.Copy(io.Discard, ptmx) }()
+	var out bytes.Buffer
+	errOut := &syncBuffer{phrase: "Type the region", seen: make(chan struct{})}
+	prompted := errOut.seen
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	done := make(chan int, 1)
+	go func() { done <- cli.Main(t.Context(), []string{"run", "--json"}, tty, &out, errOut, environ) }()
+	select {
+	case <-prompted:
+	case code := <-done:
+		t.Fatalf("exited %d before asking:\n%s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "release 4") || strings.Contains(errOut.String(), unshown) {
+		t.Fatalf("the plan shown:\n%s", errOut.String())
+	}
+	srv.Mutate(kept, func(in *ecsdouble.Instance) { in.Tags["reaper-keep"] = "true" })
+	srv.Mutate(unshown, func(in *ecsdouble.Instance) { in.Tags["reaper-expires"] = "2025-01-01" })
+	if _, err := ptmx.WriteString("cn-hangzhou\n"); err != nil {
+		t.Fatal(err)
+	}
+	code := <-done
+
+	released := srv.Released()
+	slices.Sort(released)
+	if want := []string{"i-bp1demoprepaid0005", "i-bp1demostopdate002", "i-bp1demostopttl0003"}; !slices.Equal(released, want) {
+		t.Errorf("released %v, want %v (the shown ones still due, never %s)", released, want, unshown)
+	}
+	if code != cli.ExitFailed {
+		t.Errorf("exit code %d, want %d: the run left a due instance unconfirmed", code, cli.ExitFailed)
+	}
+	if !strings.Contains(errOut.String(), "not-confirmed") {
+		t.Errorf("stderr does not say what was left:\n%s", errOut.String())
+	}
+	var rep struct {
+		Warning   string
+		Instances []struct{ ID, Outcome, Reason string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, out.String())
+	}
+	got := map[string]string{}
+	for _, in := range rep.Instances {
+		got[in.ID] = in.Outcome + "/" + in.Reason
+	}
+	if got[unshown] != "skipped/not-confirmed" || got[kept] != "skipped/excluded" {
+		t.Errorf("the unshown instance %q, the kept one %q", got[unshown], got[kept])
+	}
+	if !strings.Contains(rep.Warning, unshown) {
+		t.Errorf("warning %q does not name the unconfirmed instance", rep.Warning)
+	}
 }

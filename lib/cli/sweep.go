@@ -16,6 +16,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // sweepFlags are the flags shared by demo, plan, run and schedule.
@@ -129,8 +130,11 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 	horizon, err := time.ParseDuration(horizonFlag)
 	if err != nil {
 		if horizon, err = decide.ParseTTL(horizonFlag); err != nil {
-			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration such as 7d or 72h", errUsage, horizonFlag))
+			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration greater than zero, such as 7d or 72h", errUsage, horizonFlag))
 		}
+	}
+	if horizon <= 0 {
+		return fail(env, "plan", fmt.Errorf("%w: --horizon %q: the forecast needs a horizon greater than zero, such as 7d or 72h", errUsage, horizonFlag))
 	}
 	api, err := t.api()
 	if err != nil {
@@ -226,8 +230,41 @@ when more are eligible, nothing is released and the exit code is 1.
 		fmt.Fprintf(env.Stderr, "run: WARNING: releasing expired instances for real in %s (at most %d, %.4g%% of opted-in)\n",
 			describeRegions(t), t.cfg.MaxRelease, cfg.MaxReleasePercent)
 	}
-	_, code := sweepOnce(ctx, env, "run", t, f)
+	rep, code := sweepOnce(ctx, env, "run", t, f)
+	if n := countReason(rep, verdict.NotConfirmed); n > 0 && code == ExitOK {
+		// The run did less than the account now calls for: say so in the
+		// exit code too.
+		fmt.Fprintf(env.Stderr, "run: %d found since the plan was shown were not written to (skipped/not-confirmed); run again to see and confirm them\n", n)
+		return ExitFailed
+	}
 	return code
+}
+
+// countReason counts the instances, disks, snapshots and EIPs the report
+// gives reason.
+func countReason(rep *report.Report, reason verdict.Reason) int {
+	if rep == nil {
+		return 0
+	}
+	n := 0
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			if g.Reason == reason {
+				n += len(g.Instances)
+			}
+		}
+		for _, sec := range []*report.Section{r.Disks, r.Snapshots, r.EIPs} {
+			if sec == nil {
+				continue
+			}
+			for _, g := range sec.Groups {
+				if g.Reason == reason {
+					n += len(g.Instances)
+				}
+			}
+		}
+	}
+	return n
 }
 
 func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
@@ -269,7 +306,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
-	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger)
+	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
 	if prog != nil {
 		prog.done()
 	}

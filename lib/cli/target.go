@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/credential"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
@@ -49,6 +50,9 @@ type target struct {
 	cfg           settings.Settings
 	defaultRegion string
 	double        *ecsdouble.Server // nil for a real account
+	// confirmed is what the operator was shown and confirmed (nil: not
+	// asked): the run writes only to those resources.
+	confirmed *engine.Confirmation
 }
 
 func (t *target) close() {

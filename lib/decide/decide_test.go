@@ -125,6 +125,9 @@ func TestDecide(t *testing.T) {
 		{name: "ttl without creation time", edit: func(i *Instance) { i.Tags["reaper-expires"] = "1h"; i.CreationTime = "" }, want: want{reason: ReasonInvalidExpiry, detail: "creation time"}},
 		{name: "ttl with unparseable creation time", edit: func(i *Instance) { i.Tags["reaper-expires"] = "1h"; i.CreationTime = "yesterday" }, want: want{reason: ReasonInvalidExpiry}},
 		{name: "zero-time timestamp", edit: func(i *Instance) { i.Tags["reaper-expires"] = "0001-01-01T00:00:00Z" }, want: want{reason: ReasonInvalidExpiry, detail: "zero time"}},
+		{name: "year 0 in UTC", edit: func(i *Instance) { i.Tags["reaper-expires"] = "0000-01-01T00:00:00+14:00" }, want: want{reason: ReasonInvalidExpiry, detail: "outside 0001 to 9999"}},
+		{name: "year 0 date", edit: func(i *Instance) { i.Tags["reaper-expires"] = "0000-06-01" }, want: want{reason: ReasonInvalidExpiry, detail: "outside 0001 to 9999"}},
+		{name: "year 10000 in UTC", edit: func(i *Instance) { i.Tags["reaper-expires"] = "9999-12-31T23:59:59-14:00" }, want: want{reason: ReasonInvalidExpiry, detail: "outside 0001 to 9999"}},
 		{name: "not-expired beats running", edit: func(i *Instance) { i.Tags["reaper-expires"] = "2027-01-01"; i.Status = StatusRunning }, want: want{reason: ReasonNotExpired}},
 
 		// Rule 6.

@@ -95,6 +95,10 @@ func ParseExpiry(value string, created time.Time, loc *time.Location) (time.Time
 	if t.IsZero() {
 		return time.Time{}, fmt.Errorf("expiry %q is the zero time", v)
 	}
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		// Not a date anyone means, and not one the report can write.
+		return time.Time{}, fmt.Errorf("expiry %q falls in the year %d (UTC), outside 0001 to 9999", v, y)
+	}
 	return t, nil
 }
 

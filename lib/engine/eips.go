@@ -108,7 +108,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	}
 	if len(ready) > 0 {
 		op := &ops.ReleaseEIP{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules}
-		execute.New(op, sr.c, rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, ready)
+		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[KindEIPs] })).Run(ctx, ready)
 	}
 	for _, id := range pending {
 		e.markEIP(ctx, sr, rec, id, instanceOf[id])
@@ -120,7 +120,11 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, id, instance string) {
 	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + instance + ": a later run releases it once Available"
 	if e.opts.DryRun {
-		rec.Outcome(verdict.NotAttempted, verdict.Reason("eip-not-available"), report.Item{ID: id, Detail: "would be " + detail})
+		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: "would be " + detail})
+		return
+	}
+	if c := e.opts.Confirmed; c != nil && !c.Resources[KindEIPs][id] && !c.EIPMarks[id] {
+		rec.Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: id, Detail: "not Available yet, and " + notConfirmedDetail + " (not tagged)"})
 		return
 	}
 	if !sr.c.TimeLeft(ctx) {
@@ -137,7 +141,7 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 			Message: "not Available, and it could not be tagged for a later run: " + f.Message})
 		return
 	}
-	rec.Outcome(verdict.NotAttempted, verdict.Reason("eip-not-available"), report.Item{ID: id, Detail: detail})
+	rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: detail})
 }
 
 // markedEIPs finds the EIPs an earlier run tagged: those whose instance is

@@ -155,6 +155,9 @@ type Options struct {
 	// the instances out (REAPER_RESOURCES without instances).
 	Resources     []string
 	SkipInstances bool
+	// Confirmed, when set, is what the operator was shown and confirmed:
+	// the run writes only to those resources (see Confirmation).
+	Confirmed *Confirmation
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then
@@ -259,6 +262,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 
 	plans := make([]*plan.Scope, len(runs))
 	for i, sr := range runs {
+		e.confirmPlan(sr)
 		plans[i] = sr.plan
 	}
 	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
@@ -290,6 +294,17 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
 			rep.Error = runErr.Error()
 		}
+	}
+	if ids := notConfirmed(rep); len(ids) > 0 {
+		if rep.Warning != "" {
+			rep.Warning += "; "
+		}
+		shown := ids
+		if len(shown) > 10 {
+			shown = append(shown[:10:10], "…")
+		}
+		rep.Warning += fmt.Sprintf("%d not shown when the run was confirmed were left alone (skipped/not-confirmed: %s); confirm a new run to act on them",
+			len(ids), strings.Join(shown, ", "))
 	}
 	if rep.Leftovers != nil && !rep.Leftovers.Complete {
 		if rep.Warning != "" {
@@ -384,7 +399,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 		}
 		sr.plan.Stops = nil
 		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec, Now: e.opts.Now}
-		execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
+		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
 	}
 	var cands []eipCandidate
 	if e.opts.ReleaseEIPs {
@@ -400,7 +415,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 		sr.plan.Eligible = nil
 		found := e.gatherLeftovers(ctx, sr, ids)
 		op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules, Lifecycle: lc}
-		released := execute.New(op, sr.c, sr.rec, xo).Run(ctx, items)
+		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).Run(ctx, items)
 		for _, id := range released {
 			for _, eip := range found.EIPs[id] {
 				switch {
@@ -431,7 +446,7 @@ func callFailure(err error) *report.Failure { return call.Failure(err) }
 func base(c plan.Candidate) report.Item {
 	it := report.Item{Owner: c.Owner, Facts: c.Facts}
 	if !c.NotifiedAt.IsZero() {
-		it.NotifiedAt = c.NotifiedAt.UTC().Format(time.RFC3339)
+		it.NotifiedAt = report.Time(c.NotifiedAt)
 	}
 	return it
 }
@@ -488,7 +503,7 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 		default:
 			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {
-				it.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
+				it.NotifiedAt = report.Time(p.NotifiedAt)
 			}
 			s.rec.Outcome(verdict.Skipped, p.Reason, it)
 		}

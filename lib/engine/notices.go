@@ -100,7 +100,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 				detail += "; a repeated notice (its mark did not count)"
 			}
 			item := execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: at.UTC().Format(time.RFC3339)}, Detail: detail}
+				Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: report.Time(at)}, Detail: detail}
 			if x.n.Kind == "" {
 				x.sr.marks = append(x.sr.marks, item)
 				continue

@@ -191,7 +191,7 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 			if p.Step == decide.StepSkip || p.Step == decide.StepWait {
 				item := report.Item{ID: it.id, Detail: p.Detail, Owner: p.Owner}
 				if !p.NotifiedAt.IsZero() {
-					item.NotifiedAt = p.NotifiedAt.UTC().Format(time.RFC3339)
+					item.NotifiedAt = report.Time(p.NotifiedAt)
 				}
 				rec.Outcome(verdict.Skipped, p.Reason, item)
 			}
@@ -217,7 +217,7 @@ func (e *Engine) executeResources(ctx context.Context, sr *scopeRun) {
 			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
 		}
 		r.Eligible = nil
-		execute.New(e.deleteOp(sr, kind), sr.c, rec, xo).Run(ctx, items)
+		execute.New(e.deleteOp(sr, kind), sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[kind] })).Run(ctx, items)
 	}
 	sr.resMarks = nil
 }

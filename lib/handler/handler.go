@@ -252,8 +252,11 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 // every region when they say all, or defaultRegion. The error is nil when
 // the run did its job, or was held back only by the deadline after every
 // region was listed (the report says so, and the next tick continues).
-func Sweep(ctx context.Context, api API, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
-	return SweepAccount(ctx, api, "", cfg, defaultRegion, runID, now, logger)
+//
+// tweak adjusts the engine's options beyond the settings (the CLI's
+// confirmation).
+func Sweep(ctx context.Context, api API, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
+	return SweepAccount(ctx, api, "", cfg, defaultRegion, runID, now, logger, tweak...)
 }
 
 // API is what a sweep needs from an account's ECS client.
@@ -263,7 +266,7 @@ type API interface {
 }
 
 // SweepAccount is Sweep in a known account (the FC context's).
-func SweepAccount(ctx context.Context, api API, account string, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
+func SweepAccount(ctx context.Context, api API, account string, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -275,6 +278,9 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 	}
 	if notifier != nil {
 		opts.Notifier = notifier
+	}
+	for _, f := range tweak {
+		f(&opts)
 	}
 	eng := engine.New(opts, logger)
 	regions := cfg.Regions
@@ -299,7 +305,9 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 	switch {
 	case errors.Is(err, engine.ErrIncomplete):
 		logger.Warn("sweep incomplete", "error", err.Error())
-		if rep != nil {
+		if rep != nil && rep.Warning != "" {
+			rep.Warning = err.Error() + "; " + rep.Warning
+		} else if rep != nil {
 			rep.Warning = err.Error()
 		}
 		return rep, nil

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
@@ -97,4 +98,34 @@ func TestTextScales(t *testing.T) {
 
 func verdictReason(i int) report.Reason {
 	return report.Reason("reason-number-" + strconv.Itoa(i%300))
+}
+
+// Every value a record carries fits the report's schema: an undocumented
+// charge type is "" (unknown), and a time without a four-digit year is "".
+func TestRecordValuesFitTheSchema(t *testing.T) {
+	for _, ct := range []string{"Spot", "prepaid", "PrePaid ", "预付费", "\x00"} {
+		if f := report.NewFacts("n", "Stopped", ct, time.Time{}); f.ChargeType != "" {
+			t.Errorf("charge type %q recorded as %q", ct, f.ChargeType)
+		}
+	}
+	if f := report.NewFacts("n", "Stopped", "PrePaid", time.Time{}); f.ChargeType != "PrePaid" {
+		t.Errorf("PrePaid recorded as %q", f.ChargeType)
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 1, 8, 0, 0, 500, time.FixedZone("x", 3600)), "2026-12-01T07:00:00Z"},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ""},
+		{time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC), ""},
+		{time.Time{}, ""},
+	} {
+		if got := report.Time(tc.at); got != tc.want {
+			t.Errorf("Time(%v) = %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	f := &report.Facts{ExpiresAt: time.Date(10000, 1, 1, 13, 59, 59, 0, time.UTC).Unix()}
+	if got := f.Expires(); got != "" {
+		t.Errorf("an expiry in the year 10000 reads %q", got)
+	}
 }

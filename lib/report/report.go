@@ -189,8 +189,14 @@ type Facts struct {
 	ExpiresAt                int64 // Unix seconds; 0 when it has no readable expiry
 }
 
-// NewFacts is the facts of a listed instance.
+// NewFacts is the facts of a listed instance. A charge type ECS does not
+// document is recorded as "" (unknown), as the report's schema says: the
+// rules hold such an instance as invalid-data, with the raw value in the
+// detail, and a strict reader must not drop the whole report for it.
 func NewFacts(name, status, chargeType string, expiresAt time.Time) *Facts {
+	if chargeType != "PrePaid" && chargeType != "PostPaid" {
+		chargeType = ""
+	}
 	f := &Facts{Name: name, Status: intern(status), ChargeType: intern(chargeType)}
 	if !expiresAt.IsZero() {
 		f.ExpiresAt = expiresAt.Unix()
@@ -220,7 +226,19 @@ func (f *Facts) Expires() string {
 	if f == nil || f.ExpiresAt == 0 {
 		return ""
 	}
-	return time.Unix(f.ExpiresAt, 0).UTC().Format(time.RFC3339)
+	return Time(time.Unix(f.ExpiresAt, 0))
+}
+
+// Time formats a time for the report as its schema says: RFC 3339 in UTC
+// to the second, "2026-12-01T08:00:00Z". A time outside the years 0001 to
+// 9999 (only a forged or odd tag can carry one) has no such form and is
+// written as "" (unknown); the item's detail still quotes the raw value.
+func Time(t time.Time) string {
+	t = t.UTC()
+	if t.IsZero() || t.Year() < 1 || t.Year() > 9999 {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 func (f *Facts) get() Facts {
@@ -310,7 +328,7 @@ type Item struct {
 // Stamp records when a successful write happened, in the field of its
 // outcome.
 func (it *Item) Stamp(o Outcome, at time.Time) {
-	ts := at.UTC().Format(time.RFC3339)
+	ts := Time(at)
 	switch o {
 	case verdict.Released:
 		it.ReleasedAt = ts

@@ -35,6 +35,22 @@ func FuzzFromEnv(f *testing.F) {
 	f.Add("all\nreaper-expires\nreaper-keep\ntrue\nfalse\n1\n-3\n50\nAsia/Shanghai\nhttps://ecs.cn-hangzhou.aliyuncs.com\n60s\n30s\n4\n4")
 	f.Add("cn-hangzhou,cn-hangzhou\nsame\nsame\nyes\n\n\n\n0\nLocal\nftp://x\n0s\n-1s\n0\n17")
 	f.Add("")
+	// The cross-field checks: a notice or a kind without a usable channel,
+	// an opt-in tag that is a key derived from the mark tag, a mark tag too
+	// long for its derived keys.
+	for _, m := range []map[string]string{
+		{EnvNotice: "2d", EnvNotifyURL: " "},
+		{EnvNotifyKind: "slack"},
+		{EnvTagKey: "reaper-notified-stopped"},
+		{EnvMarkTag: strings.Repeat("m", 120)},
+		{EnvNotice: "2d", EnvGrace: "6h", EnvNotifyKind: "json", EnvNotifyURL: "http://127.0.0.1:1/hook"},
+	} {
+		parts := make([]string, len(Names))
+		for i, n := range Names {
+			parts[i] = m[n]
+		}
+		f.Add(strings.Join(parts, "\n"))
+	}
 	f.Fuzz(func(t *testing.T, values string) {
 		parts := strings.Split(values, "\n")
 		m := map[string]string{}

@@ -25,7 +25,17 @@ func TestNoticeSettings(t *testing.T) {
 		{name: "grace set explicitly", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "2d"}, check: func(s Settings) bool { return s.Grace == 48*time.Hour }},
 		{name: "grace without a channel", env: []string{EnvGrace, "6h"}, check: func(s Settings) bool { return s.Grace == 6*time.Hour && s.GraceOn() }},
 		{name: "grace zero with a channel", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "0s"}, check: func(s Settings) bool { return s.Grace == 0 }},
-		{name: "notice in days", env: []string{EnvNotice, "3d"}, check: func(s Settings) bool { return s.Notice == 72*time.Hour }},
+		{name: "notice in days", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvNotice, "3d"}, check: func(s Settings) bool { return s.Notice == 72*time.Hour }},
+		{name: "notice with grace, without a channel", env: []string{EnvGrace, "6h", EnvNotice, "3d"}, check: func(s Settings) bool { return s.Notice == 72*time.Hour && s.GraceOn() }},
+		{name: "notice without a channel", env: []string{EnvNotice, "3d"}, wantErr: []string{"REAPER_NOTICE is set without a usable REAPER_NOTIFY_URL"}},
+		{name: "notice with a blank channel", env: []string{EnvNotice, "3d", EnvNotifyURL, "  \t "}, wantErr: []string{"REAPER_NOTICE is set without a usable REAPER_NOTIFY_URL"}},
+		{name: "kind without a channel", env: []string{EnvNotifyKind, "slack"}, wantErr: []string{`REAPER_NOTIFY_KIND "slack" is set without a usable REAPER_NOTIFY_URL`}},
+		{name: "kind with a blank channel", env: []string{EnvNotifyKind, "dingtalk", EnvNotifyURL, " "}, wantErr: []string{`REAPER_NOTIFY_KIND "dingtalk" is set without a usable REAPER_NOTIFY_URL`}},
+		{name: "opt-in tag is the stop mark", env: []string{EnvTagKey, "reaper-notified-stopped"}, wantErr: []string{`REAPER_MARK_TAG "reaper-notified" makes the stop mark "reaper-notified-stopped", the same key as REAPER_TAG_KEY`}},
+		{name: "keep tag is the EIP hand-over mark", env: []string{EnvKeepTag, "reaper-notified-released-with"}, wantErr: []string{"the EIP hand-over mark", "the same key as REAPER_KEEP_TAG"}},
+		{name: "owner tag is the stop mark", env: []string{EnvOwnerTag, "m-stopped", EnvMarkTag, "m"}, wantErr: []string{"the same key as REAPER_OWNER_TAG"}},
+		{name: "mark tag too long for its derived keys", env: []string{EnvMarkTag, strings.Repeat("m", 120)}, wantErr: []string{"REAPER_MARK_TAG", "must be at most 128 characters", "shorten REAPER_MARK_TAG"}},
+		{name: "mark tag at the longest its derived keys allow", env: []string{EnvMarkTag, strings.Repeat("m", 128-len("-released-with"))}, check: func(s Settings) bool { return len(s.EIPMarkTag()) == 128 }},
 		{name: "force is an alias", env: []string{EnvForce, "true"}, check: func(s Settings) bool { return s.Running == RunningForce && s.Force }},
 		{name: "running stop", env: []string{EnvRunning, "stop"}, check: func(s Settings) bool {
 			return s.Running == RunningStop && !s.Force && s.Lifecycle().Stop && !s.Lifecycle().Force

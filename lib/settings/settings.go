@@ -156,7 +156,7 @@ type Settings struct {
 	Resources         []string       // REAPER_RESOURCES: instances, disks, snapshots, eips; default instances
 
 	// Which of the aliased settings the environment set.
-	forceSet, runningSet, graceSet bool
+	forceSet, runningSet, graceSet, noticeSet bool
 }
 
 // StopMarkTag is the tag recording when the reaper stopped an instance
@@ -168,6 +168,49 @@ func (s Settings) StopMarkTag() string { return s.MarkTag + "-stopped" }
 // releases the EIP once it is Available (REAPER_MARK_TAG with
 // "-released-with").
 func (s Settings) EIPMarkTag() string { return s.MarkTag + "-released-with" }
+
+// DerivedTags are the tag keys the tool writes under names derived from
+// REAPER_MARK_TAG, by what they record. Every key derived from the mark
+// tag is listed here, so the settings check covers it.
+func (s Settings) DerivedTags() []DerivedTag {
+	return []DerivedTag{
+		{"the stop mark", s.StopMarkTag()},
+		{"the EIP hand-over mark", s.EIPMarkTag()},
+	}
+}
+
+// DerivedTag is a tag key derived from REAPER_MARK_TAG.
+type DerivedTag struct{ What, Key string }
+
+// checkDerivedTags: a key derived from REAPER_MARK_TAG must be a valid tag
+// key (ECS's 128 characters) and must not be one of the keys the user sets
+// (writing it would overwrite an expiry, a keep or an owner), nor another
+// mark.
+func (s Settings) checkDerivedTags() []error {
+	if checkTagKey(s.MarkTag) != "" {
+		return nil // already reported
+	}
+	var errs []error
+	users := []struct{ name, key string }{{EnvTagKey, s.TagKey}, {EnvKeepTag, s.KeepTag}, {EnvOwnerTag, s.OwnerTag}, {EnvMarkTag, s.MarkTag}}
+	derived := s.DerivedTags()
+	for i, d := range derived {
+		if p := checkTagKey(d.Key); p != "" {
+			errs = append(errs, fmt.Errorf("%s %s makes %s %s, which %s: shorten %s", EnvMarkTag, show(s.MarkTag), d.What, show(d.Key), p, EnvMarkTag))
+			continue
+		}
+		for _, u := range users {
+			if d.Key == u.key {
+				errs = append(errs, fmt.Errorf("%s %s makes %s %s, the same key as %s: the mark would overwrite it; choose keys that differ", EnvMarkTag, show(s.MarkTag), d.What, show(d.Key), u.name))
+			}
+		}
+		for _, o := range derived[:i] {
+			if d.Key == o.Key {
+				errs = append(errs, fmt.Errorf("%s %s makes %s and %s the same key %s", EnvMarkTag, show(s.MarkTag), o.What, d.What, show(d.Key)))
+			}
+		}
+	}
+	return errs
+}
 
 // GraceOn reports whether releases wait for a notice and its grace.
 func (s Settings) GraceOn() bool { return s.NotifyURL != "" || s.Grace > 0 }
@@ -184,7 +227,7 @@ func Default() Settings {
 			panic(fmt.Sprintf("settings: the default of %s (%q) is invalid: %s", sp.name, sp.def, problem))
 		}
 	}
-	s.forceSet, s.runningSet, s.graceSet = false, false, false // defaults, not the environment's
+	s.forceSet, s.runningSet, s.graceSet, s.noticeSet = false, false, false, false // defaults, not the environment's
 	return s
 }
 
@@ -218,8 +261,11 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		if err := s.Validate(); err != nil {
 			return s, err
 		}
-	} else if s.TagKey == s.KeepTag {
-		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
+	} else {
+		if s.TagKey == s.KeepTag {
+			errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
+		}
+		errs = append(errs, s.checkDerivedTags()...)
 	}
 	return s, errors.Join(errs...)
 }
@@ -245,6 +291,12 @@ func (s *Settings) resolve() []error {
 	}
 	if s.NotifyURL != "" && !s.graceSet {
 		s.Grace = DefaultGrace
+	}
+	if s.noticeSet && s.NotifyURL == "" && s.Grace <= 0 {
+		// Without a channel nobody is told and grace is off: the notice
+		// period would silently do nothing. (With REAPER_GRACE it still
+		// times the marks written without a notice.)
+		errs = append(errs, fmt.Errorf("%s is set without a usable %s (unset or blank): nobody would be told and grace would be off; set %s (or %s for marks without notices), or leave %s unset", EnvNotice, EnvNotifyURL, EnvNotifyURL, EnvGrace, EnvNotice))
 	}
 	return errs
 }
@@ -319,6 +371,7 @@ func (s Settings) Validate() error {
 	if s.MarkTag == s.TagKey || s.MarkTag == s.KeepTag || s.MarkTag == s.OwnerTag {
 		bad("%s %s must differ from %s, %s and %s", EnvMarkTag, show(s.MarkTag), EnvTagKey, EnvKeepTag, EnvOwnerTag)
 	}
+	errs = append(errs, s.checkDerivedTags()...)
 	if s.OwnerTag == s.TagKey || s.OwnerTag == s.KeepTag {
 		bad("%s %s must differ from %s and %s", EnvOwnerTag, show(s.OwnerTag), EnvTagKey, EnvKeepTag)
 	}
@@ -342,8 +395,13 @@ func (s Settings) Validate() error {
 		if s.NotifyKind == KindSlack && s.NotifySecret != "" {
 			bad("%s is set, but Slack incoming webhooks are not signed: leave it unset for slack", EnvNotifySecret)
 		}
-	} else if s.NotifySecret != "" {
-		bad("%s is set without %s", EnvNotifySecret, EnvNotifyURL)
+	} else {
+		if s.NotifySecret != "" {
+			bad("%s is set without %s", EnvNotifySecret, EnvNotifyURL)
+		}
+		if s.NotifyKind != "" {
+			bad("%s %s is set without a usable %s (unset or blank): no notice would be sent and grace would be off; set %s, or leave %s unset", EnvNotifyKind, show(s.NotifyKind), EnvNotifyURL, EnvNotifyURL, EnvNotifyKind)
+		}
 	}
 	if s.Notice < 0 {
 		bad("%s %v: must be >= 0", EnvNotice, s.Notice)

@@ -156,7 +156,7 @@ var table = []spec{
 		set: func(s *Settings, v string) string {
 			d, problem := parseSpan(v)
 			if problem == "" {
-				s.Notice = d
+				s.Notice, s.noticeSet = d, true
 			}
 			return problem
 		},

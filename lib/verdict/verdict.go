@@ -69,3 +69,8 @@ const (
 	ScopeStopped        Reason = "region-stopped"
 	DecisionChanged     Reason = "decision-changed"
 )
+
+// NotConfirmed is the reason of a resource the live run would write to but
+// the operator was not shown when confirming it: it waits for the next
+// confirmation.
+const NotConfirmed Reason = "not-confirmed"

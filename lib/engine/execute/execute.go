@@ -114,6 +114,11 @@ type Options struct {
 	DryRun    bool
 	Freshness time.Duration
 	Now       func() time.Time
+	// Allowed, when set, is the operator's confirmation: an item it does
+	// not allow is never written, only reported skipped/not-confirmed
+	// with NotAllowedDetail.
+	Allowed          func(id string) bool
+	NotAllowedDetail string
 }
 
 // Executor runs one operation's items in one scope.
@@ -155,6 +160,18 @@ func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
 		b := it.Base
 		b.ID, b.Detail = it.ID, it.Detail
 		e.base[it.ID] = b
+	}
+	if e.opts.Allowed != nil {
+		// The last check before any write: only what was confirmed.
+		items = slices.DeleteFunc(slices.Clone(items), func(it Item[P]) bool {
+			if e.opts.Allowed(it.ID) {
+				return false
+			}
+			rec := e.item(it.ID)
+			rec.Detail = e.opts.NotAllowedDetail
+			e.rec.Outcome(verdict.Skipped, verdict.NotConfirmed, rec)
+			return true
+		})
 	}
 	var wg sync.WaitGroup
 	for _, b := range e.batches(items) {
