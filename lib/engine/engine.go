@@ -51,8 +51,9 @@ var ErrCapExceeded = errors.New("release cap exceeded")
 // Nothing was released there; the run failed.
 var ErrRegionFailed = errors.New("regions failed")
 
-// ErrReleaseFailed is returned (wrapped) when an eligible instance ended
-// failed.
+// ErrReleaseFailed is returned (wrapped, naming the first failures) when
+// any write failed: a release, stop, mark or notice of an instance, a
+// disk's, snapshot's or EIP's delete or mark, an EIP hand-over.
 var ErrReleaseFailed = errors.New("releases failed")
 
 // ErrIncomplete is returned (wrapped) when nothing failed but the deadline
@@ -514,8 +515,8 @@ func regionsOf(runs []*scopeRun) []string {
 }
 
 // runError says how a finished run failed: scopes that failed closed and
-// instances that failed make the run fail; a run held back only by the
-// deadline after every scope was listed is incomplete, not failed.
+// writes of any kind that failed make the run fail; a run held back only
+// by the deadline after every scope was listed is incomplete, not failed.
 func runError(rep *report.Report) error {
 	var closed, incomplete []string
 	for _, r := range rep.Regions {
@@ -534,8 +535,12 @@ func runError(rep *report.Report) error {
 	if len(closed) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
 	}
-	if n := rep.Totals.Outcomes[string(verdict.Failed)]; n > 0 {
-		errs = append(errs, fmt.Errorf("%w: %d instances failed (a release, stop or mark that did not happen); see the report's failed instances", ErrReleaseFailed, n))
+	if n, named := failedWrites(rep); n > 0 {
+		more := ""
+		if n > len(named) {
+			more = fmt.Sprintf("; and %d more", n-len(named))
+		}
+		errs = append(errs, fmt.Errorf("%w: %d writes failed: %s%s; see the report's failed items", ErrReleaseFailed, n, strings.Join(named, "; "), more))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -544,4 +549,55 @@ func runError(rep *report.Report) error {
 		return fmt.Errorf("%w: the deadline held back releases in %s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "))
 	}
 	return nil
+}
+
+// namedFailures bounds how many failed writes the run's error names; the
+// report lists them all.
+const namedFailures = 10
+
+// failedWrites counts the failed writes of every kind (instances: marks,
+// stops, releases, notices; disks, snapshots, EIPs: deletes, marks,
+// hand-overs) and names the first few: kind, ID, the write and its code.
+func failedWrites(rep *report.Report) (n int, named []string) {
+	add := func(kind string, groups []*report.Group) {
+		for _, g := range groups {
+			if g.Outcome != verdict.Failed {
+				continue
+			}
+			for _, it := range g.Instances {
+				n++
+				if len(named) < namedFailures {
+					named = append(named, fmt.Sprintf("%s %s (%s: %s)", kind, it.ID, orWrite(it.Detail), g.Reason))
+				}
+			}
+		}
+	}
+	for _, r := range rep.Regions {
+		add("instance", r.Groups)
+		for _, sec := range []struct {
+			kind string
+			s    *report.Section
+		}{{"disk", r.Disks}, {"snapshot", r.Snapshots}, {"EIP", r.EIPs}} {
+			if sec.s != nil {
+				add(sec.kind, sec.s.Groups)
+			}
+		}
+	}
+	return n, named
+}
+
+func orWrite(detail string) string {
+	if detail == "" {
+		return "write failed"
+	}
+	return detail
+}
+
+// failedCount is how many writes of every kind failed.
+func failedCount(rep *report.Report) int {
+	n := rep.Totals.Outcomes[string(verdict.Failed)]
+	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+		n += sec[string(verdict.Failed)]
+	}
+	return n
 }

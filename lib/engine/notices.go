@@ -148,7 +148,7 @@ func (e *Engine) summarise(ctx context.Context, rep *report.Report, capTripped b
 	}
 	o := rep.Totals.Outcomes
 	s := notify.Summary{RunID: rep.RunID, Released: o[string(verdict.Released)], Stopped: o[string(verdict.Stopped)],
-		Notified: o[string(verdict.Notified)], Failed: o[string(verdict.Failed)], CapTripped: capTripped, Error: rep.Error}
+		Notified: o[string(verdict.Notified)], Failed: failedCount(rep), CapTripped: capTripped, Error: rep.Error}
 	if s.Released == 0 && s.Stopped == 0 && s.Failed == 0 && !capTripped {
 		return
 	}
