@@ -61,6 +61,12 @@ var ErrReleaseFailed = errors.New("releases failed")
 // continues. It is the only error that does not fail the run.
 var ErrIncomplete = errors.New("sweep incomplete")
 
+// ErrNoticesUnsent is returned (wrapped, with the numbers) when the run
+// owed notices it could not send in the time left and made no progress
+// at all: no notice delivered and marked, nothing released or stopped.
+// Every later run would do the same.
+var ErrNoticesUnsent = errors.New("notices owed but not sent")
+
 // ErrNoTime is returned when the invocation starts with less time than the
 // deadline margin: the function's timeout leaves no time to sweep.
 var ErrNoTime = errors.New("no time to sweep")
@@ -229,10 +235,6 @@ type scopeRun struct {
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
 	closed *report.Failure // the listing's failure: nothing is released here
-	// marks are the delivered notices to record, for the executor;
-	// resMarks the resources', by kind.
-	marks    []execute.Item[ops.MarkParams]
-	resMarks map[string][]execute.Item[ops.MarkParams]
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -264,6 +266,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	}
 	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
 	var capErr, noticeErr error
+	var notices *report.Notices
 	if capCheck.Exceeded {
 		capErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
 		e.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
@@ -272,7 +275,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			hold(sr, verdict.CapExceeded, capErr.Error())
 		}
 	} else {
-		noticeErr = e.notify(ctx, runs)
+		notices, noticeErr = e.notify(ctx, runs, deadline)
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
 	for _, sr := range runs {
@@ -284,9 +287,13 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		rep = e.rec.Finish(capCheck, capErr.Error())
 	} else {
 		rep = e.rec.Finish(capCheck, "")
+		rep.Notices = notices
 		runErr = runError(rep)
 		if noticeErr != nil {
 			runErr = errors.Join(noticeErr, withoutIncomplete(runErr))
+		}
+		if starved := noticesStarved(rep); starved != nil {
+			runErr = errors.Join(starved, withoutIncomplete(runErr))
 		}
 		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
 			rep.Error = runErr.Error()
@@ -364,8 +371,9 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
 }
 
-// execute writes the scope's plan: the marks of delivered notices, then
-// the stops, then the releases, each through the one executor.
+// execute writes the scope's plan after the notices (which wrote their
+// own marks): the stops, then the releases, each through the one
+// executor.
 func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	if sr.plan.Closed {
 		hold(sr, verdict.InventoryIncomplete, "the region's listing failed ("+sr.closed.Code+"); nothing is released in it")
@@ -373,11 +381,6 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	}
 	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
 	lc := e.opts.Lifecycle
-	if len(sr.marks) > 0 {
-		op := &ops.Mark{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc}
-		execute.New(op, sr.c, sr.rec, xo).Run(ctx, sr.marks)
-		sr.marks = nil
-	}
 	if len(sr.plan.Stops) > 0 {
 		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
 		for i, c := range sr.plan.Stops {
@@ -461,7 +464,7 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		}
 		r.Eligible = nil
 	}
-	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.marks, sr.resMarks = nil, nil, nil, nil, nil
+	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices = nil, nil, nil
 }
 
 // sink takes listed pages into a scope's plan and records each skip.
@@ -546,7 +549,11 @@ func runError(rep *report.Report) error {
 		return errors.Join(errs...)
 	}
 	if len(incomplete) > 0 {
-		return fmt.Errorf("%w: the deadline held back releases in %s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "))
+		owed := ""
+		if n := rep.Notices; n != nil && n.UnsentItems > 0 {
+			owed = "; " + n.Explain()
+		}
+		return fmt.Errorf("%w: the deadline held back releases in %s%s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "), owed)
 	}
 	return nil
 }
@@ -600,4 +607,25 @@ func failedCount(rep *report.Report) int {
 		n += sec[string(verdict.Failed)]
 	}
 	return n
+}
+
+// noticesStarved fails a run that owed notices it did not send and made
+// no progress: nothing delivered and marked, nothing released or stopped.
+// With progress, the notices left are the next run's, and the run is
+// incomplete.
+func noticesStarved(rep *report.Report) error {
+	n := rep.Notices
+	if n == nil || n.UnsentItems == 0 || n.Delivered > 0 {
+		return nil
+	}
+	o := rep.Totals.Outcomes
+	done := o[string(verdict.Released)] + o[string(verdict.Stopped)]
+	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+		done += sec[string(verdict.Released)]
+	}
+	if done > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; this run delivered none and released or stopped nothing, and the next would do the same: raise the function's timeout or lower the deadline margin (REAPER_DEADLINE_MARGIN)",
+		ErrNoticesUnsent, n.Explain())
 }
