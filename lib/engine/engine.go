@@ -538,12 +538,12 @@ func runError(rep *report.Report) error {
 	if len(closed) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
 	}
-	if n, named := failedWrites(rep); n > 0 {
+	if n, byKind, named := failedWrites(rep); n > 0 {
 		more := ""
 		if n > len(named) {
 			more = fmt.Sprintf("; and %d more", n-len(named))
 		}
-		errs = append(errs, fmt.Errorf("%w: %d writes failed: %s%s; see the report's failed items", ErrReleaseFailed, n, strings.Join(named, "; "), more))
+		errs = append(errs, fmt.Errorf("%w: %d writes failed (%s): %s%s; see the report's failed items", ErrReleaseFailed, n, strings.Join(byKind, ", "), strings.Join(named, "; "), more))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -565,7 +565,8 @@ const namedFailures = 10
 // failedWrites counts the failed writes of every kind (instances: marks,
 // stops, releases, notices; disks, snapshots, EIPs: deletes, marks,
 // hand-overs) and names the first few: kind, ID, the write and its code.
-func failedWrites(rep *report.Report) (n int, named []string) {
+func failedWrites(rep *report.Report) (n int, byKind, named []string) {
+	count := map[string]int{}
 	add := func(kind string, groups []*report.Group) {
 		for _, g := range groups {
 			if g.Outcome != verdict.Failed {
@@ -573,6 +574,7 @@ func failedWrites(rep *report.Report) (n int, named []string) {
 			}
 			for _, it := range g.Instances {
 				n++
+				count[kind]++
 				if len(named) < namedFailures {
 					named = append(named, fmt.Sprintf("%s %s (%s: %s)", kind, it.ID, orWrite(it.Detail), g.Reason))
 				}
@@ -590,7 +592,12 @@ func failedWrites(rep *report.Report) (n int, named []string) {
 			}
 		}
 	}
-	return n, named
+	for _, kind := range []string{"instance", "disk", "snapshot", "EIP"} {
+		if count[kind] > 0 {
+			byKind = append(byKind, fmt.Sprintf("%d %ss failed", count[kind], kind))
+		}
+	}
+	return n, byKind, named
 }
 
 func orWrite(detail string) string {
