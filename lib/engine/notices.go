@@ -89,8 +89,10 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 			continue
 		}
 		if !budget.fits() {
-			for _, rest := range owners[i:] {
-				e.unsent(byOwner[rest], sum, "too little time left before the deadline to send it and write its mark")
+			const why = "too little time left before the deadline to send it and write its mark"
+			e.unsent(list, sum, why)
+			for _, rest := range owners[i+1:] {
+				e.unsent(e.markable(byOwner[rest], sum), sum, why)
 			}
 			break
 		}

@@ -23,6 +23,7 @@ import (
 // cloud's marks, the order things happened in.
 type pacedNotifier struct {
 	pace time.Duration
+	hang string // this owner's notice hangs until its context ends
 	mu   sync.Mutex
 	last time.Time
 	seq  []string
@@ -33,6 +34,10 @@ func (p *pacedNotifier) Interval() time.Duration                      { return p
 func (p *pacedNotifier) Report(context.Context, notify.Summary) error { return nil }
 
 func (p *pacedNotifier) Notify(ctx context.Context, n notify.Notice) error {
+	if p.hang == n.Owner {
+		<-ctx.Done() // a channel that never answers
+		return ctx.Err()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if wait := p.pace - time.Since(p.last); !p.last.IsZero() && wait > 0 {
@@ -198,4 +203,36 @@ func TestResourceNoticeMarkThatFailsFailsTheRun(t *testing.T) {
 	if len(n.told()) != 1 || rep.Error == "" || rep.Totals.EIPs["failed"] != 1 {
 		t.Fatalf("told %v, report error %q, EIP totals %v", n.told(), rep.Error, rep.Totals.EIPs)
 	}
+}
+
+// A channel that hangs is cut short in time to keep the margin: the owner
+// is owed (not failed, not marked), and the run goes on with its writes.
+func TestNoticeThatHangsIsCutBeforeTheMarks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fleet, _ := ownersFleet()
+		c := fake.New(fleet)
+		n := &pacedNotifier{pace: 3 * time.Second, hang: "yan"}
+		opts := options()
+		opts.Lifecycle, opts.Notifier, opts.DeadlineMargin = lifecycle, n, 3*time.Second
+		opts.Now = func() time.Time { return day0 }
+		rep, err, deadline := runFor(t, c, opts, 11*time.Second)
+		if !errors.Is(err, engine.ErrIncomplete) || rep.Error != "" {
+			t.Fatalf("err %v: want incomplete (zoe was told and marked), not failed", err)
+		}
+		out := outcomes(rep)
+		if out["i-zoe"] != "notified/" || out["i-yan"] != "not-attempted/deadline" || out["i-xia"] != "not-attempted/deadline" {
+			t.Fatalf("outcomes %v", out)
+		}
+		if inst, _ := c.Instance("i-yan"); inst.Tags["reaper-notified"] != "" {
+			t.Error("marked an owner whose notice was cut short")
+		}
+		for _, call := range c.Calls() {
+			if left := deadline.Sub(call.Time); left < opts.DeadlineMargin {
+				t.Errorf("%s started with %v left, inside the margin", call.Action, left)
+			}
+		}
+		if rep.Notices.Delivered != 1 || rep.Notices.UnsentItems != 5 {
+			t.Errorf("notices %+v", rep.Notices)
+		}
+	})
 }
