@@ -236,3 +236,22 @@ func TestNoticeThatHangsIsCutBeforeTheMarks(t *testing.T) {
 		}
 	})
 }
+
+// An EIP hand-over mark the deadline left no time to write is a failed
+// write: no later run could find that EIP.
+func TestHandOverWithoutTimeFailsTheRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := fake.New(stopped("r-1", "h", 1))
+		c.SetResources(fake.Resources{EIPStatusAfterRelease: "Unassociating", EIPs: []cloud.EIP{{AllocationID: "eip-late", Address: "47.0.0.2",
+			Region: "r-1", Status: "InUse", InstanceID: "i-h00000", ChargeType: "PostPaid", AllocationTime: "2026-01-01T00:00:00Z"}}})
+		opts := options()
+		opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait, opts.DeadlineMargin = true, "reaper-notified-released-with", 2*time.Second, 3*time.Second
+		rep, err, _ := runFor(t, c, opts, 10*time.Second) // the looks at the EIP use the time up
+		if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "EIP eip-late (hand-over mark (TagResources) failed: deadline)") {
+			t.Fatalf("err %v: want the run failed, naming the EIP left without its hand-over", err)
+		}
+		if rep.Totals.EIPs["failed/deadline"] != 1 || !slices.Equal(c.Released(), []string{"i-h00000"}) {
+			t.Fatalf("EIP totals %v, released %v", rep.Totals.EIPs, c.Released())
+		}
+	})
+}
