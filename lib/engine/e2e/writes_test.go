@@ -99,3 +99,25 @@ func TestEveryFailedWriteFailsTheRun(t *testing.T) {
 }
 
 const eipMark = "reaper-notified-released-with"
+
+// A disk's notice mark that ECS refused fails the run, naming the disk;
+// the owner's other disk is marked.
+func TestRefusedDiskNoticeMarkFailsTheRun(t *testing.T) {
+	owned := map[string]string{optIn: "2026-11-01", ownerKey: "alice"}
+	e := newEnv(t, ecsdouble.Fleet{Disks: []ecsdouble.Disk{
+		{ID: "d-marked", Region: "cn-hangzhou", Tags: owned},
+		{ID: "d-refused", Region: "cn-hangzhou", Tags: owned},
+	}})
+	e.srv.RefuseTags("d-refused", 403, "InvalidResourceId.NotSupported")
+	opts := options()
+	opts.Resources, opts.SkipInstances = []string{engine.KindDisks}, true
+	opts.Lifecycle, opts.Notifier = lifecycle, &notices{}
+	rep, err := run(t, e, opts, "cn-hangzhou")
+	if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "disk d-refused") || !strings.Contains(err.Error(), "InvalidResourceId.NotSupported") {
+		t.Fatalf("err %v: want the run failed naming the disk and the code", err)
+	}
+	got := sectionOutcomes(rep.Regions[0].Disks)
+	if got["d-marked"] != "notified/" || got["d-refused"] != "failed/InvalidResourceId.NotSupported" || rep.Error == "" {
+		t.Fatalf("disks %v, report error %q", got, rep.Error)
+	}
+}
