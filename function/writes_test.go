@@ -200,6 +200,7 @@ func TestBinaryNoticesWithinTheDeadline(t *testing.T) {
 	l := startLifecycleFleet(t, owedFleet, "REAPER_DEADLINE_MARGIN=5s")
 	res := l.tickWithin(t, lifeDay0, "owed-1", 12*time.Second)
 	rep := decodeReport(t, res)
+	checkSchema(t, reportSchema(t), res.Body) // the notices summary included
 	told := l.toldOwners()
 	if len(told) == 0 || len(told) == 5 {
 		t.Fatalf("told %v: want some, not all, in 12 s at 3 s a message with a 5 s margin", told)
