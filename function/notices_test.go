@@ -57,13 +57,19 @@ func (l *lifeStack) now() time.Time {
 
 func startLifecycle(t *testing.T, env ...string) *lifeStack {
 	t.Helper()
+	return startLifecycleFleet(t, lifecycleFleet, env...)
+}
+
+// startLifecycleFleet is startLifecycle with its own fleet.
+func startLifecycleFleet(t *testing.T, fleetJSON string, env ...string) *lifeStack {
+	t.Helper()
 	hook, err := webhookdouble.Start(hookToken, hookSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(hook.Close)
 	l := &lifeStack{hook: hook}
-	fleet, err := ecsdouble.ParseFleet([]byte(lifecycleFleet))
+	fleet, err := ecsdouble.ParseFleet([]byte(fleetJSON))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,15 @@ func TestPlanAndRun(t *testing.T) {
 			t.Errorf("released %v, report %v, want %v", got, rep.IDs(report.OutcomeReleased), want)
 		}
 	})
+	t.Run("a failed EIP release fails the run", func(t *testing.T) {
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RELEASE_EIPS": "true"})
+		srv.Inject(ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")})
+		r := run(t, env, "", "run", "--yes")
+		r.must(t, cli.ExitFailed, "releases failed", "EIP eip-bp1demo00001", "IncorrectEipStatus")
+		if got := srv.Released(); !slices.Equal(got, demoReleased[:4]) {
+			t.Errorf("released %v: the instances go on", got)
+		}
+	})
 	t.Run("run over the cap", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_MAX_RELEASE": "1", "FC_REGION": "cn-hangzhou"})
 		run(t, env, "", "run", "--yes").must(t, cli.ExitFailed, "release cap exceeded", "4 instances eligible", "REAPER_MAX_RELEASE")

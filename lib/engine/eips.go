@@ -127,18 +127,18 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 		rec.Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: id, Detail: "not Available yet, and " + notConfirmedDetail + " (not tagged)"})
 		return
 	}
-	if !sr.c.TimeLeft(ctx) {
-		rec.Outcome(verdict.NotAttempted, verdict.Deadline, report.Item{ID: id, Detail: "not Available yet, and no time left to tag it; not released"})
-		return
-	}
+	// Without its hand-over mark no later run can tell this EIP was
+	// released with its instance: a hand-over that was not written, for
+	// any reason, is a failed write, and the run fails naming the EIP.
+	lost := "; no later run can find it: release it by hand, or tag it " + e.opts.EIPMarkKey + "=" + instance
 	err := sr.c.Do(ctx, ecsapi.ActionTagEIPs, nil, func() error {
 		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: instance})
 		return err
 	})
 	if err != nil {
 		f := callFailure(err)
-		rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code,
-			Message: "not Available, and it could not be tagged for a later run: " + f.Message})
+		rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code, Detail: "hand-over mark (" + ecsapi.ActionTagEIPs + ") failed",
+			Message: "the EIP of " + instance + " is not Available yet, and its hand-over mark could not be written: " + f.Message + lost})
 		return
 	}
 	rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: detail})

@@ -51,14 +51,21 @@ var ErrCapExceeded = errors.New("release cap exceeded")
 // Nothing was released there; the run failed.
 var ErrRegionFailed = errors.New("regions failed")
 
-// ErrReleaseFailed is returned (wrapped) when an eligible instance ended
-// failed.
+// ErrReleaseFailed is returned (wrapped, naming the first failures) when
+// any write failed: a release, stop, mark or notice of an instance, a
+// disk's, snapshot's or EIP's delete or mark, an EIP hand-over.
 var ErrReleaseFailed = errors.New("releases failed")
 
 // ErrIncomplete is returned (wrapped) when nothing failed but the deadline
 // held back releases after every scope was listed: the next tick
 // continues. It is the only error that does not fail the run.
 var ErrIncomplete = errors.New("sweep incomplete")
+
+// ErrNoticesUnsent is returned (wrapped, with the numbers) when the run
+// owed notices it could not send in the time left and made no progress
+// at all: no notice delivered and marked, nothing released or stopped.
+// Every later run would do the same.
+var ErrNoticesUnsent = errors.New("notices owed but not sent")
 
 // ErrNoTime is returned when the invocation starts with less time than the
 // deadline margin: the function's timeout leaves no time to sweep.
@@ -231,10 +238,6 @@ type scopeRun struct {
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
 	closed *report.Failure // the listing's failure: nothing is released here
-	// marks are the delivered notices to record, for the executor;
-	// resMarks the resources', by kind.
-	marks    []execute.Item[ops.MarkParams]
-	resMarks map[string][]execute.Item[ops.MarkParams]
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -267,6 +270,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	}
 	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
 	var capErr, noticeErr error
+	var notices *report.Notices
 	if capCheck.Exceeded {
 		capErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
 		e.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
@@ -275,7 +279,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			hold(sr, verdict.CapExceeded, capErr.Error())
 		}
 	} else {
-		noticeErr = e.notify(ctx, runs)
+		notices, noticeErr = e.notify(ctx, runs, deadline)
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
 	for _, sr := range runs {
@@ -287,9 +291,13 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		rep = e.rec.Finish(capCheck, capErr.Error())
 	} else {
 		rep = e.rec.Finish(capCheck, "")
+		rep.Notices = notices
 		runErr = runError(rep)
 		if noticeErr != nil {
 			runErr = errors.Join(noticeErr, withoutIncomplete(runErr))
+		}
+		if starved := noticesStarved(rep); starved != nil {
+			runErr = errors.Join(starved, withoutIncomplete(runErr))
 		}
 		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
 			rep.Error = runErr.Error()
@@ -378,20 +386,15 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
 }
 
-// execute writes the scope's plan: the marks of delivered notices, then
-// the stops, then the releases, each through the one executor.
+// execute writes the scope's plan after the notices (which wrote their
+// own marks): the stops, then the releases, each through the one
+// executor.
 func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	if sr.plan.Closed {
 		hold(sr, verdict.InventoryIncomplete, "the region's listing failed ("+sr.closed.Code+"); nothing is released in it")
 		return
 	}
-	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
 	lc := e.opts.Lifecycle
-	if len(sr.marks) > 0 {
-		op := &ops.Mark{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc}
-		execute.New(op, sr.c, sr.rec, xo).Run(ctx, sr.marks)
-		sr.marks = nil
-	}
 	if len(sr.plan.Stops) > 0 {
 		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
 		for i, c := range sr.plan.Stops {
@@ -475,7 +478,7 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		}
 		r.Eligible = nil
 	}
-	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.marks, sr.resMarks = nil, nil, nil, nil, nil
+	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices = nil, nil, nil
 }
 
 // sink takes listed pages into a scope's plan and records each skip.
@@ -529,8 +532,8 @@ func regionsOf(runs []*scopeRun) []string {
 }
 
 // runError says how a finished run failed: scopes that failed closed and
-// instances that failed make the run fail; a run held back only by the
-// deadline after every scope was listed is incomplete, not failed.
+// writes of any kind that failed make the run fail; a run held back only
+// by the deadline after every scope was listed is incomplete, not failed.
 func runError(rep *report.Report) error {
 	var closed, incomplete []string
 	for _, r := range rep.Regions {
@@ -549,14 +552,101 @@ func runError(rep *report.Report) error {
 	if len(closed) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %s: nothing was released there", ErrRegionFailed, strings.Join(closed, ", ")))
 	}
-	if n := rep.Totals.Outcomes[string(verdict.Failed)]; n > 0 {
-		errs = append(errs, fmt.Errorf("%w: %d instances failed (a release, stop or mark that did not happen); see the report's failed instances", ErrReleaseFailed, n))
+	if n, byKind, named := failedWrites(rep); n > 0 {
+		more := ""
+		if n > len(named) {
+			more = fmt.Sprintf("; and %d more", n-len(named))
+		}
+		errs = append(errs, fmt.Errorf("%w: %d writes failed (%s): %s%s; see the report's failed items", ErrReleaseFailed, n, strings.Join(byKind, ", "), strings.Join(named, "; "), more))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	if len(incomplete) > 0 {
-		return fmt.Errorf("%w: the deadline held back releases in %s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "))
+		owed := ""
+		if n := rep.Notices; n != nil && n.UnsentItems > 0 {
+			owed = "; " + n.Explain()
+		}
+		return fmt.Errorf("%w: the deadline held back releases in %s%s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "), owed)
 	}
 	return nil
+}
+
+// namedFailures bounds how many failed writes the run's error names; the
+// report lists them all.
+const namedFailures = 10
+
+// failedWrites counts the failed writes of every kind (instances: marks,
+// stops, releases, notices; disks, snapshots, EIPs: deletes, marks,
+// hand-overs) and names the first few: kind, ID, the write and its code.
+func failedWrites(rep *report.Report) (n int, byKind, named []string) {
+	count := map[string]int{}
+	add := func(kind string, groups []*report.Group) {
+		for _, g := range groups {
+			if g.Outcome != verdict.Failed {
+				continue
+			}
+			for _, it := range g.Instances {
+				n++
+				count[kind]++
+				if len(named) < namedFailures {
+					named = append(named, fmt.Sprintf("%s %s (%s: %s)", kind, it.ID, orWrite(it.Detail), g.Reason))
+				}
+			}
+		}
+	}
+	for _, r := range rep.Regions {
+		add("instance", r.Groups)
+		for _, sec := range []struct {
+			kind string
+			s    *report.Section
+		}{{"disk", r.Disks}, {"snapshot", r.Snapshots}, {"EIP", r.EIPs}} {
+			if sec.s != nil {
+				add(sec.kind, sec.s.Groups)
+			}
+		}
+	}
+	for _, kind := range []string{"instance", "disk", "snapshot", "EIP"} {
+		if count[kind] > 0 {
+			byKind = append(byKind, fmt.Sprintf("%d %ss failed", count[kind], kind))
+		}
+	}
+	return n, byKind, named
+}
+
+func orWrite(detail string) string {
+	if detail == "" {
+		return "write failed"
+	}
+	return detail
+}
+
+// failedCount is how many writes of every kind failed.
+func failedCount(rep *report.Report) int {
+	n := rep.Totals.Outcomes[string(verdict.Failed)]
+	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+		n += sec[string(verdict.Failed)]
+	}
+	return n
+}
+
+// noticesStarved fails a run that owed notices it did not send and made
+// no progress: nothing delivered and marked, nothing released or stopped.
+// With progress, the notices left are the next run's, and the run is
+// incomplete.
+func noticesStarved(rep *report.Report) error {
+	n := rep.Notices
+	if n == nil || n.UnsentItems == 0 || n.Delivered > 0 {
+		return nil
+	}
+	o := rep.Totals.Outcomes
+	done := o[string(verdict.Released)] + o[string(verdict.Stopped)]
+	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+		done += sec[string(verdict.Released)]
+	}
+	if done > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; this run delivered none and released or stopped nothing, and the next would do the same: raise the function's timeout or lower the deadline margin (REAPER_DEADLINE_MARGIN)",
+		ErrNoticesUnsent, n.Explain())
 }

@@ -104,8 +104,8 @@ func TestLifecycleNoticeGraceRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := n.told(); !slices.Equal(got, []string{"i-a", "i-b"}) {
-		t.Fatalf("told %v, want i-a and i-b", got)
+	if got := n.told(); !slices.Equal(got, []string{"i-b", "i-a"}) {
+		t.Fatalf("told %v, want i-b (expired first) then i-a", got)
 	}
 	if len(c.Released()) != 0 {
 		t.Fatal("released on the day of the notice")

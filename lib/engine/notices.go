@@ -32,12 +32,16 @@ func (x noticeOf) rec() *report.ScopeRecorder {
 	return x.sr.rec
 }
 
-// notify sends one digest per owner, across every scope, and queues a
-// mark for each instance whose notice was delivered; the executor writes
-// the marks. A notice not delivered means no mark (so no release on its
-// grace) and an error naming the channel's answer. A dry run sends
-// nothing and writes nothing: it reports the notice and mark it would.
-func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
+// notify serves the owners one at a time, across every scope, earliest
+// due first: it sends the owner's digest, then writes the marks of that
+// owner's instances and resources, before the next owner. A notice is sent
+// only while the time left covers sending it and writing its marks
+// before the deadline margin; the owners left wait for the next run, and
+// the summary says how many and why. A notice not delivered means no mark
+// (so no release on its grace) and an error naming the channel's answer.
+// A dry run sends nothing and writes nothing: it reports the notice and
+// mark it would.
+func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Time) (*report.Notices, error) {
 	byOwner := map[string][]noticeOf{}
 	for _, sr := range runs {
 		if sr.plan.Closed {
@@ -48,19 +52,23 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 		}
 		sr.plan.Notices = nil
 	}
-	owners := make([]string, 0, len(byOwner))
-	for o := range byOwner {
-		owners = append(owners, o)
+	if len(byOwner) == 0 {
+		return nil, nil
 	}
-	slices.Sort(owners)
+	owners := dueOrder(byOwner)
+	sum := &report.Notices{Owners: len(owners)}
+	for _, list := range byOwner {
+		sum.Owed += len(list)
+	}
 	lc := e.opts.Lifecycle
 	channel := "no channel"
 	if e.opts.Notifier != nil {
 		channel = e.opts.Notifier.Kind()
 	}
+	budget := e.newNoticeBudget(deadline)
 	var failed []string
 	var firstErr error
-	for _, owner := range owners {
+	for i, owner := range owners {
 		list := byOwner[owner]
 		at := e.opts.Now()
 		mark := ops.MarkParams{Key: lc.MarkKey, Value: decide.FormatMark(at)}
@@ -76,8 +84,32 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 			}
 			continue
 		}
+		list = e.markable(list, sum)
+		if len(list) == 0 {
+			continue
+		}
+		if !budget.fits() {
+			const why = "too little time left before the deadline to send it and write its mark"
+			e.unsent(list, sum, why)
+			for _, rest := range owners[i+1:] {
+				e.unsent(e.markable(byOwner[rest], sum), sum, why)
+			}
+			break
+		}
 		if e.opts.Notifier != nil {
-			if err := e.opts.Notifier.Notify(ctx, digest(owner, list)); err != nil {
+			sendCtx, cancel := budget.sendContext(ctx)
+			start := time.Now()
+			err := e.opts.Notifier.Notify(sendCtx, digest(owner, list))
+			budget.sent(time.Since(start))
+			cut := sendCtx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if err != nil && cut {
+				// Our own bound ended it, to keep time for the marks: owed,
+				// not failed (a part of a long digest may have gone out).
+				e.unsent(list, sum, "sending took longer than the time left to write its mark; not marked")
+				continue
+			}
+			if err != nil {
 				failed = append(failed, fmt.Sprintf("%s (%d instances)", who, len(list)))
 				if firstErr == nil {
 					firstErr = err
@@ -86,36 +118,172 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun) error {
 					"owner", owner, "instances", len(list), "error", err.Error())
 				for _, x := range list {
 					x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts, Code: string(verdict.NoticeFailed),
-						Message: err.Error() + "; not marked, so not released; the next run notifies again"})
+						Detail: "notice failed", Message: err.Error() + "; not marked, so not released; the next run notifies again"})
 				}
 				continue
 			}
 		}
-		for _, x := range list {
-			detail := fmt.Sprintf("told %s via %s: %s no earlier than %s", who, channel, actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
-			if e.opts.Notifier == nil {
-				detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
-			}
-			if x.n.Again {
-				detail += "; a repeated notice (its mark did not count)"
-			}
-			item := execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-				Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: report.Time(at)}, Detail: detail}
-			if x.n.Kind == "" {
-				x.sr.marks = append(x.sr.marks, item)
-				continue
-			}
-			if x.sr.resMarks == nil {
-				x.sr.resMarks = map[string][]execute.Item[ops.MarkParams]{}
-			}
-			x.sr.resMarks[x.n.Kind] = append(x.sr.resMarks[x.n.Kind], item)
+		start := time.Now()
+		if e.markOwner(ctx, owner, who, channel, list, mark, at) > 0 {
+			sum.Delivered++
 		}
+		budget.marked(time.Since(start))
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%w to %s: %w", ErrNoticeFailed, strings.Join(failed, ", "), firstErr)
+		return sum, fmt.Errorf("%w to %s: %w", ErrNoticeFailed, strings.Join(failed, ", "), firstErr)
 	}
-	return nil
+	return sum, nil
 }
+
+// dueOrder orders the owners earliest due first (their earliest expiry,
+// then their earliest action, then the owner), so that a run cut short
+// leaves the latest, and the next run, which no longer owes the owners it
+// told, goes on where this one stopped.
+func dueOrder(byOwner map[string][]noticeOf) []string {
+	type due struct {
+		owner             string
+		expires, earliest time.Time
+	}
+	dues := make([]due, 0, len(byOwner))
+	for owner, list := range byOwner {
+		d := due{owner: owner, expires: list[0].n.ExpiresAt, earliest: list[0].n.When}
+		for _, x := range list[1:] {
+			if x.n.ExpiresAt.Before(d.expires) {
+				d.expires = x.n.ExpiresAt
+			}
+			if x.n.When.Before(d.earliest) {
+				d.earliest = x.n.When
+			}
+		}
+		dues = append(dues, d)
+	}
+	slices.SortFunc(dues, func(a, b due) int {
+		if c := a.expires.Compare(b.expires); c != 0 {
+			return c
+		}
+		if c := a.earliest.Compare(b.earliest); c != 0 {
+			return c
+		}
+		return strings.Compare(a.owner, b.owner)
+	})
+	owners := make([]string, len(dues))
+	for i, d := range dues {
+		owners[i] = d.owner
+	}
+	return owners
+}
+
+// markable drops the notices whose scope was stopped (a credential
+// failure): their marks could not be written, so they are not sent.
+func (e *Engine) markable(list []noticeOf, sum *report.Notices) []noticeOf {
+	var out []noticeOf
+	for _, x := range list {
+		if stopped := x.sr.c.Stopped(); stopped != nil {
+			x.rec().Outcome(verdict.NotAttempted, verdict.ScopeStopped, report.Item{ID: x.n.ID, Owner: x.n.Owner, Facts: x.n.Facts,
+				Detail: "notice not sent: the region was stopped by " + stopped.Code + ", so its mark could not be written"})
+			sum.AddUnsent(x.n.Owner, string(verdict.ScopeStopped))
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// unsent records notices owed but not sent: the next run sends them.
+func (e *Engine) unsent(list []noticeOf, sum *report.Notices, why string) {
+	for _, x := range list {
+		x.rec().Outcome(verdict.NotAttempted, verdict.Deadline, report.Item{ID: x.n.ID, Owner: x.n.Owner, Facts: x.n.Facts,
+			Detail: "notice not sent: " + why + "; owed, the next run tells the owner (earliest due first)"})
+		x.sr.rec.Incomplete()
+		sum.AddUnsent(x.n.Owner, string(verdict.Deadline))
+	}
+}
+
+// markOwner writes the marks of one owner's delivered notice, scope by
+// scope and kind by kind, and returns how many were written.
+func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list []noticeOf, mark ops.MarkParams, at time.Time) int {
+	type part struct {
+		sr   *scopeRun
+		kind string
+	}
+	var order []part
+	items := map[part][]execute.Item[ops.MarkParams]{}
+	for _, x := range list {
+		detail := fmt.Sprintf("told %s via %s: %s no earlier than %s", who, channel, actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
+		if e.opts.Notifier == nil {
+			detail = fmt.Sprintf("marked without a notice (no channel: REAPER_NOTIFY_URL unset): %s no earlier than %s", actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339))
+		}
+		if x.n.Again {
+			detail += "; a repeated notice (its mark did not count)"
+		}
+		p := part{x.sr, x.n.Kind}
+		if _, ok := items[p]; !ok {
+			order = append(order, p)
+		}
+		items[p] = append(items[p], execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
+			Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: report.Time(at)}, Detail: detail})
+	}
+	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
+	written := 0
+	for _, p := range order {
+		if p.kind == "" {
+			op := &ops.Mark{API: p.sr.API, Scope: p.sr.Scope, Rules: e.opts.Rules, Lifecycle: e.opts.Lifecycle}
+			written += len(execute.New(op, p.sr.c, p.sr.rec, xo).Run(ctx, items[p]))
+			continue
+		}
+		written += len(execute.New(e.tagOp(p.sr, p.kind), p.sr.c, p.sr.rec.Section(p.kind), xo).Run(ctx, items[p]))
+	}
+	return written
+}
+
+// noticeBudget says whether one more owner's notice and marks fit before
+// the deadline margin, from what the run has seen them take.
+type noticeBudget struct {
+	deadline time.Time // the invocation's; zero for none
+	margin   time.Duration
+	// pace is the channel's pacing: every message after the first waits
+	// for it. send and mark are the longest seen, defaultCallCost before.
+	pace, send, mark time.Duration
+	sentAny          bool
+}
+
+// defaultCallCost is what one send, or marking one owner's notices, is
+// assumed to take before the run has seen one.
+const defaultCallCost = time.Second
+
+// pacer is a channel that paces its messages (notify.Notifier).
+type pacer interface{ Interval() time.Duration }
+
+func (e *Engine) newNoticeBudget(deadline time.Time) *noticeBudget {
+	b := &noticeBudget{deadline: deadline, margin: e.opts.DeadlineMargin, send: defaultCallCost, mark: defaultCallCost}
+	if p, ok := e.opts.Notifier.(pacer); ok {
+		b.pace = p.Interval()
+	}
+	return b
+}
+
+func (b *noticeBudget) sendCost() time.Duration {
+	if !b.sentAny {
+		return b.send
+	}
+	return max(b.send, b.pace)
+}
+
+func (b *noticeBudget) fits() bool {
+	return b.deadline.IsZero() || time.Until(b.deadline) >= b.margin+b.sendCost()+b.mark
+}
+
+// sendContext bounds a send so that the marks can still start inside the
+// margin after it.
+func (b *noticeBudget) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.deadline.IsZero() {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, b.deadline.Add(-b.margin-b.mark))
+}
+
+func (b *noticeBudget) sent(d time.Duration)   { b.send, b.sentAny = max(b.send, d), true }
+func (b *noticeBudget) marked(d time.Duration) { b.mark = max(b.mark, d) }
 
 func actionVerb(action string) string {
 	switch action {
@@ -148,7 +316,7 @@ func (e *Engine) summarise(ctx context.Context, rep *report.Report, capTripped b
 	}
 	o := rep.Totals.Outcomes
 	s := notify.Summary{RunID: rep.RunID, Released: o[string(verdict.Released)], Stopped: o[string(verdict.Stopped)],
-		Notified: o[string(verdict.Notified)], Failed: o[string(verdict.Failed)], CapTripped: capTripped, Error: rep.Error}
+		Notified: o[string(verdict.Notified)], Failed: failedCount(rep), CapTripped: capTripped, Error: rep.Error}
 	if s.Released == 0 && s.Stopped == 0 && s.Failed == 0 && !capTripped {
 		return
 	}

@@ -199,15 +199,11 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 	}
 }
 
-// executeResources writes the scope's resource plan: marks of delivered
-// notices, then the deletes, each kind through the one executor.
+// executeResources writes the scope's resource plan (the notices wrote
+// their own marks): the deletes, each kind through the one executor.
 func (e *Engine) executeResources(ctx context.Context, sr *scopeRun) {
-	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
 	for _, kind := range e.opts.Resources {
 		rec := sr.rec.Section(kind)
-		if marks := sr.resMarks[kind]; len(marks) > 0 {
-			execute.New(e.tagOp(sr, kind), sr.c, rec, xo).Run(ctx, marks)
-		}
 		r := sr.plan.Resources[kind]
 		if r == nil || len(r.Eligible) == 0 {
 			continue
@@ -219,7 +215,6 @@ func (e *Engine) executeResources(ctx context.Context, sr *scopeRun) {
 		r.Eligible = nil
 		execute.New(e.deleteOp(sr, kind), sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[kind] })).Run(ctx, items)
 	}
-	sr.resMarks = nil
 }
 
 // recheck re-decides a re-read resource: still due, nothing holding it.

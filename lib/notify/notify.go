@@ -477,3 +477,7 @@ func JSONSign(body []byte, secret string) string {
 	mac.Write(body)
 	return hex.EncodeToString(mac.Sum(nil))
 }
+
+// Interval is the least time between two messages on the channel: its
+// pacing, which a sender budgets for.
+func (n *Notifier) Interval() time.Duration { return intervals[n.cfg.Kind] }

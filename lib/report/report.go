@@ -75,10 +75,72 @@ type Report struct {
 	Accounts []*Account `json:"accounts,omitempty"`
 	// Leftovers sums what the released instances leave billed.
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
-	Regions   []*Region        `json:"regions"`
+	// Notices says how the run served the notices it owed.
+	Notices *Notices  `json:"notices,omitempty"`
+	Regions []*Region `json:"regions"`
 	// Instances is every instance with its outcome, one flat record each,
 	// written from the regions' groups (not kept twice in memory).
 	Instances Records `json:"instances"`
+}
+
+// Notices is how a run served the notices it owed (the lifecycle on):
+// owners are served earliest due first, each told and then marked, while
+// the time left covers both; the rest wait for the next run.
+type Notices struct {
+	// Owed counts the instances and resources owed a notice; Owners,
+	// their owners.
+	Owed   int `json:"owed"`
+	Owners int `json:"owners"`
+	// Delivered counts the owners told (or marked without a channel) and
+	// marked this run.
+	Delivered int `json:"delivered"`
+	// UnsentItems and UnsentOwners count what was owed and not sent;
+	// Unsent names the first owners ("" is the channel without an owner
+	// tag); Reasons counts the unsent items by why.
+	UnsentItems  int            `json:"unsentItems"`
+	UnsentOwners int            `json:"unsentOwners"`
+	Unsent       []string       `json:"unsent,omitempty"`
+	Reasons      map[string]int `json:"reasons,omitempty"`
+	seen         map[string]bool
+}
+
+// namedUnsent bounds the owners Notices names.
+const namedUnsent = 20
+
+// AddUnsent records one item owed a notice that was not sent.
+func (n *Notices) AddUnsent(owner, reason string) {
+	n.UnsentItems++
+	if n.Reasons == nil {
+		n.Reasons, n.seen = map[string]int{}, map[string]bool{}
+	}
+	n.Reasons[reason]++
+	if !n.seen[owner] {
+		n.seen[owner] = true
+		n.UnsentOwners++
+		if len(n.Unsent) < namedUnsent {
+			n.Unsent = append(n.Unsent, owner)
+		}
+	}
+}
+
+// Explain says what was left unsent, and why.
+func (n *Notices) Explain() string {
+	names := make([]string, len(n.Unsent))
+	for i, o := range n.Unsent {
+		names[i] = o
+		if o == "" {
+			names[i] = "(no owner tag)"
+		}
+	}
+	if n.UnsentOwners > len(n.Unsent) {
+		names = append(names, fmt.Sprintf("and %d more", n.UnsentOwners-len(n.Unsent)))
+	}
+	var why []string
+	for _, r := range slices.Sorted(maps.Keys(n.Reasons)) {
+		why = append(why, fmt.Sprintf("%d %s", n.Reasons[r], r))
+	}
+	return fmt.Sprintf("%d of %d notices owed were not sent (%s), to %d of %d owners: %s",
+		n.UnsentItems, n.Owed, strings.Join(why, ", "), n.UnsentOwners, n.Owners, strings.Join(names, ", "))
 }
 
 // Account is the part of the run in one account: its regions' totals.

@@ -188,6 +188,13 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 	if len(t.Snapshots) > 0 {
 		fmt.Fprintf(w, "  snapshots:  %s\n", counts(t.Snapshots))
 	}
+	if n := rep.Notices; n != nil {
+		line := fmt.Sprintf("%d owed to %d owners; %d owners told and marked", n.Owed, n.Owners, n.Delivered)
+		if n.UnsentItems > 0 {
+			line += "; NOT SENT: " + n.Explain()
+		}
+		fmt.Fprintf(w, "  notices:    %s\n", cut(line, 400))
+	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {

@@ -88,3 +88,18 @@ func TestWriteTextDryRunAndNil(t *testing.T) {
 		t.Errorf("nil report: %q, %v", b.String(), err)
 	}
 }
+
+func TestWriteTextNotices(t *testing.T) {
+	rep := sampleReport()
+	rep.Notices = &report.Notices{Owed: 3, Owners: 3, Delivered: 1}
+	rep.Notices.AddUnsent("bob", "deadline")
+	rep.Notices.AddUnsent("", "deadline")
+	var b strings.Builder
+	if err := report.WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	want := "notices:    3 owed to 3 owners; 1 owners told and marked; NOT SENT: 2 of 3 notices owed were not sent (2 deadline), to 2 of 3 owners: bob, (no owner tag)"
+	if out := b.String(); !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}

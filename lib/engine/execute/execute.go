@@ -256,7 +256,8 @@ func (e *Executor[P, R]) holdForDeadline(ids []string) {
 func (e *Executor[P, R]) fail(ids []string, f *report.Failure) {
 	for _, id := range ids {
 		it := e.item(id)
-		it.Detail, it.Code, it.Message, it.RequestID = "", f.Code, f.Message, f.RequestID
+		// The detail names the write, so the run's error can say what failed.
+		it.Detail, it.Code, it.Message, it.RequestID = e.op.Action()+" failed", f.Code, f.Message, f.RequestID
 		e.rec.Outcome(verdict.Failed, verdict.Reason(f.Code), it)
 	}
 }
