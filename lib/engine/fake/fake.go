@@ -4,7 +4,8 @@
 // ECS's refusals, DescribeRegions) without HTTP, so that the engine's suite
 // runs in well under a second and works inside testing/synctest bubbles.
 // The HTTP double (lib/ecsdouble) stays for the SDK boundary, signatures
-// and end-to-end runs.
+// and end-to-end runs; lib/ecsconform runs one suite against both, so
+// that this fake answers as the double does.
 package fake
 
 import (
@@ -166,7 +167,8 @@ func (c *Cloud) requestID() string {
 }
 
 // DescribeInstances pages the region's instances in ID order, filtered by
-// tag key or IDs; NextToken is the offset of the next page.
+// tag key or IDs; NextToken resumes after the last ID listed, so that an
+// instance released between pages shifts nothing (as the double's cursor).
 func (c *Cloud) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
 	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeInstances, Region: in.Region, IDs: in.InstanceIDs, Token: in.NextToken, DryRun: in.DryRun}, in); err != nil {
 		return ecsapi.DescribePage{}, err
@@ -193,27 +195,40 @@ func (c *Cloud) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) 
 	if in.TagKey != "" && len(match) > c.TagFilterCap {
 		match = match[:c.TagFilterCap]
 	}
-	offset := 0
-	if in.NextToken != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(in.NextToken, "page-"))
-		if err != nil || n < 0 || n > len(match) {
-			return ecsapi.DescribePage{}, Err(ecsapi.ActionDescribeInstances, in.Region, "InvalidNextToken.Malformed", 400)
-		}
-		offset = n
-	}
 	size := in.MaxResults
 	if size <= 0 || size > ecsapi.MaxPageSize {
 		size = ecsapi.MaxPageSize
 	}
-	end := min(offset+size, len(match))
-	page := ecsapi.DescribePage{RequestID: c.requestID()}
-	for _, inst := range match[offset:end] {
+	part, next, ok := pageAfter(match, func(i cloud.Instance) string { return i.ID }, in.NextToken, size)
+	if !ok {
+		return ecsapi.DescribePage{}, Err(ecsapi.ActionDescribeInstances, in.Region, "InvalidNextToken.Malformed", 400)
+	}
+	page := ecsapi.DescribePage{RequestID: c.requestID(), NextToken: next}
+	for _, inst := range part {
 		page.Instances = append(page.Instances, keepTags(clone(inst), in.TagKeys))
 	}
-	if end < len(match) {
-		page.NextToken = "page-" + strconv.Itoa(end)
-	}
 	return page, nil
+}
+
+// pageAfter cuts one page of size from list (sorted by id) after the ID
+// token names ("after-<ID>"); ok is false for a token it did not hand out.
+func pageAfter[T any](list []T, id func(T) string, token string, size int) (part []T, next string, ok bool) {
+	start := 0
+	if token != "" {
+		after, found := strings.CutPrefix(token, "after-")
+		if !found || after == "" {
+			return nil, "", false
+		}
+		start, _ = slices.BinarySearchFunc(list, after, func(x T, a string) int { return strings.Compare(id(x), a) })
+		if start < len(list) && id(list[start]) == after {
+			start++
+		}
+	}
+	end := min(start+size, len(list))
+	if end < len(list) && end > start {
+		next = "after-" + id(list[end-1])
+	}
+	return list[start:end], next, true
 }
 
 func hasTag(inst cloud.Instance, key string) bool {
@@ -275,9 +290,14 @@ func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecs
 		}
 	}
 	for _, id := range in.InstanceIDs {
+		if inst, ok := c.instances[id]; ok && inst.Region != in.Region {
+			return ecsapi.DeleteOutput{}, Err(action, in.Region, "InvalidParameter.CrossRegionNotSupport", 400)
+		}
+	}
+	for _, id := range in.InstanceIDs {
 		inst, ok := c.instances[id]
-		if !ok || inst.Region != in.Region {
-			return ecsapi.DeleteOutput{}, Err(action, in.Region, "InvalidInstanceId.NotFound", 404)
+		if !ok {
+			return ecsapi.DeleteOutput{}, Err(action, in.Region, "InvalidInstanceIds.NotFound", 404)
 		}
 		if code := refusal(inst, in); code != "" {
 			return ecsapi.DeleteOutput{}, Err(action, in.Region, code, 403)
@@ -315,33 +335,79 @@ func refusal(inst cloud.Instance, in ecsapi.DeleteInput) string {
 	return ""
 }
 
-// TagResources writes tags on instances (an existing key is overwritten);
-// one unknown ID fails the call.
+// TagResources writes tags on instances, disks or snapshots (an existing
+// key is overwritten), all or nothing: one unknown ID, or one resource
+// that would carry more than 20 tags, fails the call.
 func (c *Cloud) TagResources(ctx context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error) {
 	if err := c.begin(ctx, Call{Action: ecsapi.ActionTagResources, Region: in.Region, IDs: in.InstanceIDs}, in); err != nil {
 		return ecsapi.TagOutput{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	const action = ecsapi.ActionTagResources
 	if len(in.InstanceIDs) > ecsapi.MaxTagIDs {
-		return ecsapi.TagOutput{}, Err(ecsapi.ActionTagResources, in.Region, "NumberExceed.ResourceIds", 400)
+		return ecsapi.TagOutput{}, Err(action, in.Region, "NumberExceed.ResourceIds", 400)
 	}
-	for _, id := range in.InstanceIDs {
-		if inst, ok := c.instances[id]; !ok || inst.Region != in.Region {
-			return ecsapi.TagOutput{}, Err(ecsapi.ActionTagResources, in.Region, "InvalidResourceId.NotFound", 404)
+	merged := make([]map[string]string, len(in.InstanceIDs))
+	for i, id := range in.InstanceIDs {
+		tags, ok := c.tagsOf(in.ResourceType, in.Region, id)
+		if !ok {
+			return ecsapi.TagOutput{}, Err(action, in.Region, "InvalidResourceId.NotFound", 404)
 		}
+		m := maps.Clone(tags)
+		if m == nil {
+			m = map[string]string{}
+		}
+		maps.Copy(m, in.Tags)
+		if len(m) > maxTagsPerResource {
+			return ecsapi.TagOutput{}, Err(action, in.Region, "OperationDenied.QuotaExceed", 400)
+		}
+		merged[i] = m
 	}
-	for _, id := range in.InstanceIDs {
-		inst := c.instances[id]
-		if inst.Tags == nil {
-			inst.Tags = map[string]string{}
-		}
-		for k, v := range in.Tags {
-			inst.Tags[k] = v
-		}
-		c.instances[id] = inst
+	for i, id := range in.InstanceIDs {
+		c.setTags(in.ResourceType, id, merged[i])
 	}
 	return ecsapi.TagOutput{RequestID: c.requestID()}, nil
+}
+
+// maxTagsPerResource is ECS's quota of tags on one resource.
+const maxTagsPerResource = 20
+
+// tagsOf finds a resource of the type (instance when empty) in the
+// region; callers hold mu.
+func (c *Cloud) tagsOf(resourceType, region, id string) (map[string]string, bool) {
+	switch resourceType {
+	case "", "instance":
+		inst, ok := c.instances[id]
+		return inst.Tags, ok && inst.Region == region
+	case "disk":
+		i := slices.IndexFunc(c.res.Disks, func(d cloud.Disk) bool { return d.ID == id && d.Region == region })
+		if i < 0 {
+			return nil, false
+		}
+		return c.res.Disks[i].Tags, true
+	case "snapshot":
+		i := slices.IndexFunc(c.res.Snapshots, func(s cloud.Snapshot) bool { return s.ID == id && s.Region == region })
+		if i < 0 {
+			return nil, false
+		}
+		return c.res.Snapshots[i].Tags, true
+	}
+	return nil, false
+}
+
+// setTags replaces a found resource's tags; callers hold mu.
+func (c *Cloud) setTags(resourceType, id string, tags map[string]string) {
+	switch resourceType {
+	case "", "instance":
+		inst := c.instances[id]
+		inst.Tags = tags
+		c.instances[id] = inst
+	case "disk":
+		c.res.Disks[slices.IndexFunc(c.res.Disks, func(d cloud.Disk) bool { return d.ID == id })].Tags = tags
+	case "snapshot":
+		c.res.Snapshots[slices.IndexFunc(c.res.Snapshots, func(s cloud.Snapshot) bool { return s.ID == id })].Tags = tags
+	}
 }
 
 // StopInstances stops Running instances, all together.
@@ -356,6 +422,8 @@ func (c *Cloud) StopInstances(ctx context.Context, in ecsapi.StopInput) (ecsapi.
 		switch {
 		case !ok || inst.Region != in.Region:
 			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InvalidInstanceId.NotFound", 404)
+		case slices.ContainsFunc(inst.LockReasons, func(l string) bool { return strings.EqualFold(l, "security") }):
+			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InstanceLockedForSecurity", 403)
 		case inst.Status != "Running":
 			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "IncorrectInstanceStatus", 403)
 		}
@@ -393,6 +461,7 @@ type Resources struct {
 func (c *Cloud) SetResources(r Resources) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	r.Disks, r.Snapshots, r.EIPs = slices.Clone(r.Disks), slices.Clone(r.Snapshots), slices.Clone(r.EIPs)
 	c.res = r
 }
 
@@ -403,39 +472,61 @@ func (c *Cloud) EIPs() []cloud.EIP {
 	return slices.Clone(c.res.EIPs)
 }
 
-// DescribeDisks pages the region's disks, 500 at a time.
+// DescribeDisks pages the region's disks in ID order, 500 at a time,
+// filtered by tag key or IDs.
 func (c *Cloud) DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error) {
-	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeDisks, Region: in.Region, Token: in.NextToken}, in); err != nil {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeDisks, Region: in.Region, IDs: in.IDs, Token: in.NextToken}, in); err != nil {
 		return ecsapi.DiskPage{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []cloud.Disk
+	var match []cloud.Disk
 	for _, d := range c.res.Disks {
-		if d.Region == in.Region {
-			out = append(out, d)
+		if selected(in, d.Region, d.ID, d.Tags) {
+			d.Tags = maps.Clone(d.Tags)
+			match = append(match, d)
 		}
 	}
-	return ecsapi.DiskPage{Disks: out, RequestID: c.requestID()}, nil
+	slices.SortFunc(match, func(a, b cloud.Disk) int { return strings.Compare(a.ID, b.ID) })
+	part, next, ok := pageAfter(match, func(d cloud.Disk) string { return d.ID }, in.NextToken, ecsapi.MaxDiskPage)
+	if !ok {
+		return ecsapi.DiskPage{}, Err(ecsapi.ActionDescribeDisks, in.Region, "InvalidParameter.NextToken", 400)
+	}
+	return ecsapi.DiskPage{Disks: part, NextToken: next, RequestID: c.requestID()}, nil
 }
 
-// DescribeSnapshots lists the region's snapshots in one page.
+// selected applies a ListInput's region, ID and tag-key filters.
+func selected(in ecsapi.ListInput, region, id string, tags map[string]string) bool {
+	_, tagged := tags[in.TagKey]
+	return region == in.Region && (len(in.IDs) == 0 || slices.Contains(in.IDs, id)) && (in.TagKey == "" || tagged)
+}
+
+// DescribeSnapshots pages the region's snapshots in ID order, 100 at a
+// time, filtered by tag key or IDs.
 func (c *Cloud) DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error) {
-	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeSnapshots, Region: in.Region, Token: in.NextToken}, in); err != nil {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeSnapshots, Region: in.Region, IDs: in.IDs, Token: in.NextToken}, in); err != nil {
 		return ecsapi.SnapshotPage{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []cloud.Snapshot
+	var match []cloud.Snapshot
 	for _, s := range c.res.Snapshots {
-		if s.Region == in.Region {
-			out = append(out, s)
+		if selected(in, s.Region, s.ID, s.Tags) {
+			s.Tags = maps.Clone(s.Tags)
+			match = append(match, s)
 		}
 	}
-	return ecsapi.SnapshotPage{Snapshots: out, RequestID: c.requestID()}, nil
+	slices.SortFunc(match, func(a, b cloud.Snapshot) int { return strings.Compare(a.ID, b.ID) })
+	part, next, ok := pageAfter(match, func(s cloud.Snapshot) string { return s.ID }, in.NextToken, ecsapi.MaxSnapshotPage)
+	if !ok {
+		return ecsapi.SnapshotPage{}, Err(ecsapi.ActionDescribeSnapshots, in.Region, "InvalidParameter.NextToken", 400)
+	}
+	return ecsapi.SnapshotPage{Snapshots: part, NextToken: next, RequestID: c.requestID()}, nil
 }
 
-// DescribeEipAddresses lists the region's EIPs in one page.
+// DescribeEipAddresses pages the region's EIPs by number (PageSize 100)
+// in allocation-ID order, filtered by tag key or allocation IDs;
+// TotalCount counts every match.
 func (c *Cloud) DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error) {
 	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeEipAddresses, Region: in.Region, IDs: in.AllocationIDs}, in); err != nil {
 		return ecsapi.EIPPage{}, err
@@ -450,12 +541,16 @@ func (c *Cloud) DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (e
 		if _, ok := e.Tags[in.TagKey]; in.TagKey != "" && !ok {
 			continue
 		}
+		e.Tags = maps.Clone(e.Tags)
 		out = append(out, e)
 	}
-	return ecsapi.EIPPage{EIPs: out, TotalCount: len(out), RequestID: c.requestID()}, nil
+	slices.SortFunc(out, func(a, b cloud.EIP) int { return strings.Compare(a.AllocationID, b.AllocationID) })
+	start := min((max(in.Page, 1)-1)*ecsapi.MaxEIPPage, len(out))
+	end := min(start+ecsapi.MaxEIPPage, len(out))
+	return ecsapi.EIPPage{EIPs: out[start:end], TotalCount: len(out), RequestID: c.requestID()}, nil
 }
 
-// ReleaseEipAddress releases an Available EIP.
+// ReleaseEipAddress releases an Available, pay-as-you-go EIP.
 func (c *Cloud) ReleaseEipAddress(ctx context.Context, region, id string) (string, error) {
 	const action = ecsapi.ActionReleaseEipAddress
 	if err := c.begin(ctx, Call{Action: action, Region: region, IDs: []string{id}}, id); err != nil {
@@ -469,6 +564,8 @@ func (c *Cloud) ReleaseEipAddress(ctx context.Context, region, id string) (strin
 		return "", Err(action, region, "InvalidAllocationId.NotFound", 404)
 	case c.res.EIPs[i].DeletionProtection:
 		return "", Err(action, region, "InvalidOperation.DeletionProtection", 400)
+	case c.res.EIPs[i].ChargeType == "PrePaid":
+		return "", Err(action, region, "Forbidden.ChargeTypeIsPrepaid", 400)
 	case c.res.EIPs[i].Status != "Available":
 		return "", Err(action, region, "IncorrectEipStatus", 400)
 	}
@@ -477,13 +574,18 @@ func (c *Cloud) ReleaseEipAddress(ctx context.Context, region, id string) (strin
 	return c.requestID(), nil
 }
 
-// TagEIPs tags EIPs.
+// TagEIPs tags EIPs, all or nothing: one unknown EIP fails the call.
 func (c *Cloud) TagEIPs(ctx context.Context, region string, ids []string, tags map[string]string) (string, error) {
 	if err := c.begin(ctx, Call{Action: "TagEIPs", Region: region, IDs: ids}, tags); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, id := range ids {
+		if !slices.ContainsFunc(c.res.EIPs, func(e cloud.EIP) bool { return e.AllocationID == id && e.Region == region }) {
+			return "", Err(ecsapi.ActionTagEIPs, region, "InvalidResourceId.NotFound", 404)
+		}
+	}
 	for i, e := range c.res.EIPs {
 		if slices.Contains(ids, e.AllocationID) {
 			if e.Tags == nil {
@@ -500,13 +602,15 @@ func (c *Cloud) TagEIPs(ctx context.Context, region string, ids []string, tags m
 
 // releasedResources follows an instance's release (callers hold mu).
 func (c *Cloud) releasedResources(id string) {
-	disks := c.res.Disks[:0]
+	var disks []cloud.Disk
 	for _, d := range c.res.Disks {
 		if d.InstanceID == id {
 			if d.DeleteWithInstance {
+				c.dropAutoSnapshots(d)
 				continue
 			}
-			d.InstanceID, d.Status = "", "Available"
+			// Kept, and converted to pay-as-you-go.
+			d.InstanceID, d.Status, d.ChargeType = "", "Available", "PostPaid"
 		}
 		disks = append(disks, d)
 	}
@@ -522,7 +626,16 @@ func (c *Cloud) releasedResources(id string) {
 	}
 }
 
-// DeleteDisk deletes an Available disk.
+// dropAutoSnapshots deletes a deleted disk's automatic snapshots when it
+// says so (manual ones stay); callers hold mu.
+func (c *Cloud) dropAutoSnapshots(d cloud.Disk) {
+	if !d.DeleteAutoSnapshot {
+		return
+	}
+	c.res.Snapshots = slices.DeleteFunc(c.res.Snapshots, func(s cloud.Snapshot) bool { return s.SourceDiskID == d.ID && s.Automatic() })
+}
+
+// DeleteDisk deletes an Available pay-as-you-go disk.
 func (c *Cloud) DeleteDisk(ctx context.Context, region, id string) (string, error) {
 	if err := c.begin(ctx, Call{Action: ecsapi.ActionDeleteDisk, Region: region, IDs: []string{id}}, id); err != nil {
 		return "", err
@@ -535,13 +648,16 @@ func (c *Cloud) DeleteDisk(ctx context.Context, region, id string) (string, erro
 		return c.requestID(), nil // documented: a missing disk is ignored
 	case c.res.Disks[i].Status != "Available":
 		return "", Err(ecsapi.ActionDeleteDisk, region, "DiskStillAttached", 403)
+	case c.res.Disks[i].ChargeType == "PrePaid":
+		return "", Err(ecsapi.ActionDeleteDisk, region, "InvalidDiskChargeType.NotSupported", 403)
 	}
+	c.dropAutoSnapshots(c.res.Disks[i])
 	c.res.Disks = slices.Delete(c.res.Disks, i, i+1)
 	c.released = append(c.released, id)
 	return c.requestID(), nil
 }
 
-// DeleteSnapshot deletes an unused snapshot.
+// DeleteSnapshot deletes an unused snapshot (never with Force).
 func (c *Cloud) DeleteSnapshot(ctx context.Context, region, id string) (string, error) {
 	if err := c.begin(ctx, Call{Action: ecsapi.ActionDeleteSnapshot, Region: region, IDs: []string{id}}, id); err != nil {
 		return "", err
@@ -554,6 +670,8 @@ func (c *Cloud) DeleteSnapshot(ctx context.Context, region, id string) (string, 
 		return c.requestID(), nil
 	case c.res.Snapshots[i].Usage == "image" || c.res.Snapshots[i].Usage == "image_disk":
 		return "", Err(ecsapi.ActionDeleteSnapshot, region, "SnapshotCreatedImage", 403)
+	case c.res.Snapshots[i].Usage == "disk":
+		return "", Err(ecsapi.ActionDeleteSnapshot, region, "SnapshotCreatedDisk", 403)
 	}
 	c.res.Snapshots = slices.Delete(c.res.Snapshots, i, i+1)
 	c.released = append(c.released, id)
