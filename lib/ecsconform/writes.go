@@ -102,7 +102,9 @@ func testDeleteInstances(t *testing.T, newModel NewModel) {
 	expired.ChargeType, expired.ExpiredTime, expired.LockReasons = "PrePaid", "2026-01-10T16:00Z", []string{"financial"}
 	pending := instance(hz, "i-pending", nil)
 	pending.Status = "Pending"
-	m := newModel(t, Fleet{Instances: []cloud.Instance{ok, protected, locked, running, expired, pending}, Regions: []string{sh}})
+	current := instance(hz, "i-current", nil)
+	current.ChargeType, current.ExpiredTime = "PrePaid", "2099-01-10T16:00Z"
+	m := newModel(t, Fleet{Instances: []cloud.Instance{ok, protected, locked, running, expired, pending, current}, Regions: []string{sh}})
 	del := func(flags ecsapi.DeleteInput, ids ...string) error {
 		flags.Region, flags.InstanceIDs = hz, ids
 		_, err := m.API.DeleteInstances(ctx(t), flags)
@@ -117,6 +119,7 @@ func testDeleteInstances(t *testing.T, newModel NewModel) {
 		{running.ID, "IncorrectInstanceStatus", ecsapi.DeleteInput{}},
 		{expired.ID, "ChargeTypeViolation", ecsapi.DeleteInput{}},
 		{pending.ID, "IncorrectInstanceStatus", ecsapi.DeleteInput{Force: true}},
+		{current.ID, "ChargeTypeViolation", ecsapi.DeleteInput{TerminateSubscription: true}},
 	} {
 		wantCode(t, "DeleteInstances "+tc.id, del(tc.flags, tc.id), tc.code, ecsapi.ClassInstance)
 		if _, ok := readInstance(t, m.API, hz, tc.id); !ok {
@@ -145,10 +148,13 @@ func testDeleteInstances(t *testing.T, newModel NewModel) {
 	noErr(t, "TerminateSubscription on an expired subscription", del(ecsapi.DeleteInput{TerminateSubscription: true}, expired.ID))
 	// A ClientToken replays the first answer, and refuses other parameters.
 	first := ecsapi.DeleteInput{Region: hz, InstanceIDs: []string{ok.ID}, ClientToken: "conform-token"}
-	_, err = m.API.DeleteInstances(ctx(t), first)
+	answer, err := m.API.DeleteInstances(ctx(t), first)
 	noErr(t, "release with a ClientToken", err)
-	_, err = m.API.DeleteInstances(ctx(t), first)
+	replay, err := m.API.DeleteInstances(ctx(t), first)
 	noErr(t, "the same call again (an idempotent replay)", err)
+	if replay.RequestID != answer.RequestID {
+		t.Errorf("the replay answered RequestId %q, want the first call's %q", replay.RequestID, answer.RequestID)
+	}
 	other := first
 	other.InstanceIDs = []string{protected.ID}
 	_, err = m.API.DeleteInstances(ctx(t), other)
@@ -161,7 +167,9 @@ func testStop(t *testing.T, newModel NewModel) {
 	locked := running
 	locked.ID, locked.LockReasons = "i-run-locked", []string{"security"}
 	stopped := instance(hz, "i-stopped", nil)
-	m := newModel(t, Fleet{Instances: []cloud.Instance{running, locked, stopped}})
+	lapsed := running
+	lapsed.ID, lapsed.ChargeType, lapsed.ExpiredTime = "i-run-lapsed", "PrePaid", "2026-01-10T16:00Z"
+	m := newModel(t, Fleet{Instances: []cloud.Instance{running, locked, stopped, lapsed}})
 	stop := func(dry bool, ids ...string) (ecsapi.StopOutput, error) {
 		return m.API.StopInstances(ctx(t), ecsapi.StopInput{Region: hz, InstanceIDs: ids, StoppedMode: "KeepCharging", DryRun: dry})
 	}
@@ -173,6 +181,8 @@ func testStop(t *testing.T, newModel NewModel) {
 	wantCode(t, "stop a Stopped instance", err, "IncorrectInstanceStatus", ecsapi.ClassInstance)
 	_, err = stop(false, locked.ID)
 	wantCode(t, "stop a security-locked instance", err, "InstanceLockedForSecurity", ecsapi.ClassInstance)
+	_, err = stop(false, lapsed.ID)
+	wantCode(t, "stop an expired subscription", err, "InstanceExpiredOrInArrears", ecsapi.ClassInstance)
 	_, err = stop(false, running.ID, stopped.ID)
 	wantCode(t, "stop a batch with a Stopped instance", err, "IncorrectInstanceStatus", ecsapi.ClassInstance)
 	if in, _ := readInstance(t, m.API, hz, running.ID); in.Status != "Running" {

@@ -41,7 +41,7 @@ type Cloud struct {
 	regions   []string
 	calls     []Call
 	released  []string
-	tokens    map[string]string // ClientToken → IDs fingerprint
+	tokens    map[string]tokenRecord
 	// Latency delays every answer (or until the caller's context ends).
 	Latency time.Duration
 	// Fault, when set, runs before every request (outside the lock) and
@@ -49,14 +49,17 @@ type Cloud struct {
 	Fault func(action string, in any) error
 	// TagFilterCap is the most a tag-filtered listing returns (ECS: 1,000).
 	TagFilterCap int
-	seq          int
-	res          Resources
+	// Now is the clock a subscription's ExpiredTime is read against
+	// (time.Now when nil), as the double's WithClock.
+	Now func() time.Time
+	seq int
+	res Resources
 }
 
 // New returns a cloud serving instances; regions are those of the
 // instances unless more are given.
 func New(instances []cloud.Instance, regions ...string) *Cloud {
-	c := &Cloud{instances: map[string]cloud.Instance{}, tokens: map[string]string{}, TagFilterCap: ecsapi.TagFilterCap}
+	c := &Cloud{instances: map[string]cloud.Instance{}, tokens: map[string]tokenRecord{}, TagFilterCap: ecsapi.TagFilterCap}
 	seen := map[string]bool{}
 	for _, r := range regions {
 		seen[r] = true
@@ -271,6 +274,27 @@ func (c *Cloud) ListTagResources(ctx context.Context, in ecsapi.ListTagInput) (e
 	return page, nil
 }
 
+// tokenRecord is what a ClientToken was first used for, and its answer.
+type tokenRecord struct{ fingerprint, requestID string }
+
+func (c *Cloud) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// expired reports whether a subscription's ExpiredTime has passed; an
+// unreadable one has not (the API would not release it either).
+func expired(inst cloud.Instance, now time.Time) bool {
+	for _, layout := range []string{"2006-01-02T15:04Z07:00", "2006-01-02T15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, inst.ExpiredTime); err == nil {
+			return !t.After(now)
+		}
+	}
+	return false
+}
+
 // DeleteInstances releases the batch, or refuses it whole with the code
 // ECS gives the first instance it cannot release.
 func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecsapi.DeleteOutput, error) {
@@ -280,14 +304,12 @@ func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecs
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	const action = ecsapi.ActionDeleteInstances
-	fingerprint := fmt.Sprint(in.InstanceIDs, in.TerminateSubscription, in.Force, in.DryRun)
-	if prev, ok := c.tokens[in.ClientToken]; ok && in.ClientToken != "" {
-		if prev != fingerprint {
+	fingerprint := fmt.Sprint(in.Region, in.InstanceIDs, in.TerminateSubscription, in.Force)
+	if prev, ok := c.tokens[in.ClientToken]; ok && in.ClientToken != "" && !in.DryRun {
+		if prev.fingerprint != fingerprint {
 			return ecsapi.DeleteOutput{}, Err(action, in.Region, "IdempotentParameterMismatch", 400)
 		}
-		if !in.DryRun {
-			return ecsapi.DeleteOutput{RequestID: c.requestID()}, nil // the first call's answer
-		}
+		return ecsapi.DeleteOutput{RequestID: prev.requestID}, nil // the first call's answer
 	}
 	for _, id := range in.InstanceIDs {
 		if inst, ok := c.instances[id]; ok && inst.Region != in.Region {
@@ -299,24 +321,27 @@ func (c *Cloud) DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecs
 		if !ok {
 			return ecsapi.DeleteOutput{}, Err(action, in.Region, "InvalidInstanceIds.NotFound", 404)
 		}
-		if code := refusal(inst, in); code != "" {
+		if code := refusal(inst, in, c.now()); code != "" {
 			return ecsapi.DeleteOutput{}, Err(action, in.Region, code, 403)
 		}
 	}
 	if in.DryRun {
 		return ecsapi.DeleteOutput{RequestID: c.requestID(), DryRunPassed: true}, nil
 	}
-	c.tokens[in.ClientToken] = fingerprint
+	out := ecsapi.DeleteOutput{RequestID: c.requestID()}
+	if in.ClientToken != "" {
+		c.tokens[in.ClientToken] = tokenRecord{fingerprint, out.RequestID}
+	}
 	for _, id := range in.InstanceIDs {
 		delete(c.instances, id)
 		c.released = append(c.released, id)
 		c.releasedResources(id)
 	}
-	return ecsapi.DeleteOutput{RequestID: c.requestID()}, nil
+	return out, nil
 }
 
 // refusal is the code ECS answers for an instance it will not release.
-func refusal(inst cloud.Instance, in ecsapi.DeleteInput) string {
+func refusal(inst cloud.Instance, in ecsapi.DeleteInput, now time.Time) string {
 	for _, l := range inst.LockReasons {
 		if strings.EqualFold(l, "security") {
 			return "InstanceLockedForSecurity"
@@ -329,7 +354,7 @@ func refusal(inst cloud.Instance, in ecsapi.DeleteInput) string {
 		return "IncorrectInstanceStatus"
 	case inst.Status != "Running" && inst.Status != "Stopped":
 		return "IncorrectInstanceStatus"
-	case inst.ChargeType == "PrePaid" && !in.TerminateSubscription:
+	case inst.ChargeType == "PrePaid" && (!expired(inst, now) || !in.TerminateSubscription):
 		return "ChargeTypeViolation"
 	}
 	return ""
@@ -424,6 +449,8 @@ func (c *Cloud) StopInstances(ctx context.Context, in ecsapi.StopInput) (ecsapi.
 			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InvalidInstanceId.NotFound", 404)
 		case slices.ContainsFunc(inst.LockReasons, func(l string) bool { return strings.EqualFold(l, "security") }):
 			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InstanceLockedForSecurity", 403)
+		case inst.ChargeType == "PrePaid" && expired(inst, c.now()):
+			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "InstanceExpiredOrInArrears", 403)
 		case inst.Status != "Running":
 			return ecsapi.StopOutput{}, Err(ecsapi.ActionStopInstances, in.Region, "IncorrectInstanceStatus", 403)
 		}
