@@ -11,17 +11,7 @@ import (
 // The in-memory fake the engine's suite runs on.
 func TestFake(t *testing.T) {
 	ecsconform.Run(t, func(t *testing.T, f ecsconform.Fleet) ecsconform.Model {
-		regions := append([]string(nil), f.Regions...)
-		for _, r := range f.Disks {
-			regions = append(regions, r.Region)
-		}
-		for _, r := range f.Snapshots {
-			regions = append(regions, r.Region)
-		}
-		for _, r := range f.EIPs {
-			regions = append(regions, r.Region)
-		}
-		c := fake.New(f.Instances, regions...)
+		c := fake.New(f.Instances, f.Regions...)
 		c.SetResources(fake.Resources{Disks: f.Disks, Snapshots: f.Snapshots, EIPs: f.EIPs})
 		var mu sync.Mutex
 		type failure struct {

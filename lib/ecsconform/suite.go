@@ -196,6 +196,11 @@ func testInstancesPaged(t *testing.T, newModel NewModel) {
 func testInstancesFiltered(t *testing.T, newModel NewModel) {
 	tagged := instances(hz, "t", 40, true)
 	tagged[0].Tags[optIn] = "" // an empty value still carries the key
+	for i, in := range tagged {
+		for k := range 18 { // 20 tags, the opt-in key among them
+			in.Tags[fmt.Sprintf("%c-%02d", 'a'+rune(i%26), k)] = "x"
+		}
+	}
 	untagged := instances(hz, "u", 60, false)
 	other := instances(sh, "o", 5, true)
 	m := newModel(t, Fleet{Instances: slices.Concat(tagged, untagged, other)})
@@ -205,14 +210,26 @@ func testInstancesFiltered(t *testing.T, newModel NewModel) {
 	ids := []string{tagged[1].ID, untagged[2].ID, "i-unknown", other[0].ID}
 	got, _ = listInstances(t, m.API, ecsapi.DescribeInput{Region: hz, InstanceIDs: ids, MaxResults: 100})
 	sameIDs(t, "by ID (one unknown, one of another region)", instanceIDs(got), []string{tagged[1].ID, untagged[2].ID})
+	// ListTagResources lists each tagged instance once, however many
+	// tags it carries and wherever its pages cut them.
+	sameIDs(t, "ListTagResources", listTagged(t, m.API, hz), instanceIDs(tagged))
 	// A dry run answers DryRunOperation, which reads as an empty page.
 	dry, err := m.API.DescribeInstances(ctx(t), ecsapi.DescribeInput{Region: hz, DryRun: true})
 	if err != nil || len(dry.Instances) != 0 || dry.NextToken != "" || dry.RequestID == "" {
 		t.Errorf("dry-run DescribeInstances: %d instances, NextToken %q, RequestId %q, %s", len(dry.Instances), dry.NextToken, dry.RequestID, describe(err))
 	}
 	// An unknown region is a region problem, not an empty one.
-	_, err = m.API.DescribeInstances(ctx(t), ecsapi.DescribeInput{Region: "cn-nowhere", MaxResults: 100})
+	const nowhere = "cn-nowhere"
+	_, err = m.API.DescribeInstances(ctx(t), ecsapi.DescribeInput{Region: nowhere, MaxResults: 100})
 	wantCode(t, "DescribeInstances in an unknown region", err, "InvalidRegionId.NotFound", ecsapi.ClassRegion)
+	_, err = m.API.ListTagResources(ctx(t), ecsapi.ListTagInput{Region: nowhere, TagKey: optIn})
+	wantCode(t, "ListTagResources in an unknown region", err, "InvalidRegionId.NotFound", ecsapi.ClassRegion)
+	_, err = m.API.DescribeDisks(ctx(t), ecsapi.ListInput{Region: nowhere})
+	wantCode(t, "DescribeDisks in an unknown region", err, "InvalidRegionId.NotFound", ecsapi.ClassRegion)
+	_, err = m.API.DescribeSnapshots(ctx(t), ecsapi.ListInput{Region: nowhere})
+	wantCode(t, "DescribeSnapshots in an unknown region", err, "InvalidRegionId.NotFound", ecsapi.ClassRegion)
+	_, err = m.API.DescribeEipAddresses(ctx(t), ecsapi.EIPInput{Region: nowhere, Page: 1})
+	wantClass(t, "DescribeEipAddresses in an unknown region", err, ecsapi.ClassRegion)
 }
 
 // listTagged reads every page of ListTagResources, de-duplicated.

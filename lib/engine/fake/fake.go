@@ -258,6 +258,9 @@ func (c *Cloud) ListTagResources(ctx context.Context, in ecsapi.ListTagInput) (e
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.Contains(c.regions, in.Region) {
+		return ecsapi.TagPage{}, Err(ecsapi.ActionListTagResources, in.Region, "InvalidRegionId.NotFound", 404)
+	}
 	var ids []string
 	for _, inst := range c.instances {
 		if inst.Region == in.Region && hasTag(inst, in.TagKey) {
@@ -484,12 +487,25 @@ type Resources struct {
 	EIPStatusAfterRelease string
 }
 
-// SetResources replaces the fake's disks, snapshots and EIPs.
+// SetResources replaces the fake's disks, snapshots and EIPs; their
+// regions become known, as a region may hold resources and no instance.
 func (c *Cloud) SetResources(r Resources) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r.Disks, r.Snapshots, r.EIPs = slices.Clone(r.Disks), slices.Clone(r.Snapshots), slices.Clone(r.EIPs)
 	c.res = r
+	regions := slices.Clone(c.regions)
+	for _, d := range r.Disks {
+		regions = append(regions, d.Region)
+	}
+	for _, s := range r.Snapshots {
+		regions = append(regions, s.Region)
+	}
+	for _, e := range r.EIPs {
+		regions = append(regions, e.Region)
+	}
+	slices.Sort(regions)
+	c.regions = slices.Compact(regions)
 }
 
 // EIPs returns the fake's EIPs.
@@ -507,6 +523,9 @@ func (c *Cloud) DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.Contains(c.regions, in.Region) {
+		return ecsapi.DiskPage{}, Err(ecsapi.ActionDescribeDisks, in.Region, "InvalidRegionId.NotFound", 404)
+	}
 	var match []cloud.Disk
 	for _, d := range c.res.Disks {
 		if selected(in, d.Region, d.ID, d.Tags) {
@@ -536,6 +555,9 @@ func (c *Cloud) DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecs
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.Contains(c.regions, in.Region) {
+		return ecsapi.SnapshotPage{}, Err(ecsapi.ActionDescribeSnapshots, in.Region, "InvalidRegionId.NotFound", 404)
+	}
 	var match []cloud.Snapshot
 	for _, s := range c.res.Snapshots {
 		if selected(in, s.Region, s.ID, s.Tags) {
@@ -560,6 +582,9 @@ func (c *Cloud) DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (e
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.Contains(c.regions, in.Region) {
+		return ecsapi.EIPPage{}, Err(ecsapi.ActionDescribeEipAddresses, in.Region, "InvalidRegionId.NotFound", 404)
+	}
 	var out []cloud.EIP
 	for _, e := range c.res.EIPs {
 		if e.Region != in.Region || (len(in.AllocationIDs) > 0 && !slices.Contains(in.AllocationIDs, e.AllocationID)) {
