@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
@@ -28,6 +29,22 @@ type Lifecycle struct {
 	// (REAPER_RUNNING=force). Neither Stop nor Force: it is left alone while
 	// it runs, and its notice says so.
 	Force bool
+	// Marks sign and verify the marks (REAPER_MARK_SECRET): a mark that
+	// does not verify is no mark.
+	Marks mark.Keys
+	// Clock is the API's clock (the Date of its answers): marks are
+	// written in its time, so their age is measured by it too, and a
+	// runner's slow or fast clock never shortens a grace. Nil: the now
+	// PlanLifecycle is given.
+	Clock func() time.Time
+}
+
+// MarkNow is the time marks are read (and written) by.
+func (lc Lifecycle) MarkNow(now time.Time) time.Time {
+	if lc.Clock != nil {
+		return lc.Clock()
+	}
+	return now
 }
 
 // Actions a notice announces.
@@ -68,28 +85,21 @@ type Plan struct {
 	// NotifiedAt is the counting mark's time, when there is one;
 	// StoppedAt the stop mark's.
 	NotifiedAt, StoppedAt time.Time
+	// Unverified: a notice or stop mark is present but does not verify
+	// (forged, altered, copied, or signed by a secret no longer held). It
+	// counted as no mark; the report says unverified-mark.
+	Unverified bool
 }
 
-// MarkLayout is the one accepted mark format: RFC 3339 in UTC, to the
-// second (e.g. 2026-12-01T08:00:00Z).
-const MarkLayout = "2006-01-02T15:04:05Z"
-
-// ParseMark reads a mark. A value that is not exactly MarkLayout, or lies
-// after now, is no mark: garbage, another format or a future time never
-// counts as a notice.
-func ParseMark(v string, now time.Time) (time.Time, bool) {
-	if len(v) != len(MarkLayout) {
-		return time.Time{}, false
+// readMark reads a time mark: verified, and not in the future (by the
+// API's clock) — anything else is no mark.
+func (lc Lifecycle) readMark(id, key string, tags map[string]string, markNow time.Time) (time.Time, bool, mark.Status) {
+	t, st := lc.Marks.ReadTime(id, key, tags)
+	if st != mark.Valid || t.After(markNow) {
+		return time.Time{}, false, st
 	}
-	t, err := time.Parse(MarkLayout, v)
-	if err != nil || t.After(now) || t.IsZero() {
-		return time.Time{}, false
-	}
-	return t, true
+	return t, true, st
 }
-
-// FormatMark writes a mark's value.
-func FormatMark(t time.Time) string { return t.UTC().Format(MarkLayout) }
 
 // PlanLifecycle decides an instance's step: Decide's rules, then the
 // notice, the grace and the stop. The rules decide Running instances with
@@ -118,10 +128,12 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 	}
 	expiry := d.ExpiresAt
 	noticeFrom := expiry.Add(-lc.Notice)
-	mark, marked := ParseMark(inst.Tags[lc.MarkKey], now)
-	counts := marked && !mark.Before(noticeFrom) // a mark for an earlier expiry does not count
+	markNow := lc.MarkNow(now)
+	notified, marked, st := lc.readMark(inst.ID, lc.MarkKey, inst.Tags, markNow)
+	p.Unverified = st == mark.Unverified
+	counts := marked && !notified.Before(noticeFrom) // a mark for an earlier expiry does not count
 	if counts {
-		p.NotifiedAt = mark
+		p.NotifiedAt = notified
 	}
 	if _, told := inst.Tags[lc.MarkKey]; told && !counts {
 		p.Again = true
@@ -137,16 +149,16 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 		if now.Before(noticeFrom) || counts {
 			return skip()
 		}
-		p.Step, p.Action, p.When = StepNotify, action, later(expiry, now.Add(lc.Grace))
+		p.Step, p.Action, p.When = StepNotify, action, later(expiry, markNow.Add(lc.Grace))
 		return p
 	}
 	if !counts {
-		p.Step, p.Action, p.When = StepNotify, action, now.Add(lc.Grace)
+		p.Step, p.Action, p.When = StepNotify, action, markNow.Add(lc.Grace)
 		return p
 	}
-	if releaseAt := mark.Add(lc.Grace); now.Before(releaseAt) {
+	if releaseAt := notified.Add(lc.Grace); markNow.Before(releaseAt) {
 		p.Step, p.Reason = StepWait, verdict.InGrace
-		p.Detail = fmt.Sprintf("%s; notified %s, grace until %s", d.Detail, utc(mark), utc(releaseAt))
+		p.Detail = fmt.Sprintf("%s; notified %s, grace until %s", d.Detail, utc(notified), utc(releaseAt))
 		return p
 	}
 	if running {
@@ -155,9 +167,11 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 	}
 	// Stopped by the reaper: released once it has stayed stopped for the grace.
 	if lc.Stop {
-		if stopped, ok := ParseMark(inst.Tags[lc.StopMarkKey], now); ok && !stopped.Before(mark) {
+		stopped, ok, st := lc.readMark(inst.ID, lc.StopMarkKey, inst.Tags, markNow)
+		p.Unverified = p.Unverified || st == mark.Unverified
+		if ok && !stopped.Before(notified) {
 			p.StoppedAt = stopped
-			if releaseAt := stopped.Add(lc.Grace); now.Before(releaseAt) {
+			if releaseAt := stopped.Add(lc.Grace); markNow.Before(releaseAt) {
 				p.Step, p.Reason = StepWait, verdict.InGrace
 				p.Detail = fmt.Sprintf("%s; stopped %s, released no earlier than %s", d.Detail, utc(stopped), utc(releaseAt))
 				return p

@@ -4,7 +4,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 )
+
+var testKeys = mark.NewKeys("decide-test-secret-0123456789abcdefghij", "")
+
+// parseMark reads v as the content of a signed notice mark on i-1.
+func parseMark(v string, now time.Time) (time.Time, bool) {
+	lc := Lifecycle{Marks: testKeys, MarkKey: "mark"}
+	got, ok, _ := lc.readMark("i-1", "mark", map[string]string{"mark": testKeys.Sign("i-1", "mark", v)}, now)
+	return got, ok
+}
 
 func TestParseMark(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -39,9 +50,9 @@ func TestParseMark(t *testing.T) {
 		{"2026-12-01T08:00:00ZZ"[:20], true}, // exactly the layout
 		{"1970-01-01T00:00:00Z", true},       // the epoch is a time
 	} {
-		_, ok := ParseMark(tc.v, now)
+		_, ok := parseMark(tc.v, now)
 		if ok != tc.ok {
-			t.Errorf("ParseMark(%q) ok = %v, want %v", tc.v, ok, tc.ok)
+			t.Errorf("parseMark(%q) ok = %v, want %v", tc.v, ok, tc.ok)
 		}
 	}
 }
@@ -52,17 +63,17 @@ func FuzzParseMark(f *testing.F) {
 	}
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		got, ok := ParseMark(v, now)
+		got, ok := parseMark(v, now)
 		if !ok {
 			if !got.IsZero() {
-				t.Fatalf("ParseMark(%q) returned %v with ok false", v, got)
+				t.Fatalf("parseMark(%q) returned %v with ok false", v, got)
 			}
 			return
 		}
 		// A mark that counts is a past or present UTC time that reads back
 		// exactly as written.
-		if got.After(now) || got.IsZero() || got.Location() != time.UTC || FormatMark(got) != v {
-			t.Fatalf("ParseMark(%q) = %v: a mark must be a past UTC time in the one layout", v, got)
+		if got.After(now) || got.IsZero() || got.Location() != time.UTC || mark.FormatTime(got) != v {
+			t.Fatalf("parseMark(%q) = %v: a mark must be a past UTC time in the one layout", v, got)
 		}
 	})
 }
@@ -70,23 +81,32 @@ func FuzzParseMark(f *testing.F) {
 func TestPlanLifecycle(t *testing.T) {
 	now := time.Date(2026, 12, 10, 12, 0, 0, 0, time.UTC)
 	rules := Rules{OptInKey: "exp", KeepKey: "keep"}
-	lc := Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: "mark", StopMarkKey: "mark-stopped", OwnerKey: "owner"}
+	lc := Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: "mark", StopMarkKey: "mark-stopped", OwnerKey: "owner", Marks: testKeys}
+	// inst signs the marks' values as the reaper writes them; "raw:" writes
+	// a value as a user could.
 	inst := func(status, expiry string, tags ...string) Instance {
 		in := Instance{ID: "i-1", Region: "r", Status: status, ChargeType: ChargePostPaid, Tags: map[string]string{"exp": expiry, "owner": "alice"}}
 		for i := 0; i+1 < len(tags); i += 2 {
-			in.Tags[tags[i]] = tags[i+1]
+			k, v := tags[i], tags[i+1]
+			if raw, ok := strings.CutPrefix(v, "raw:"); ok {
+				v = raw
+			} else if k == "mark" || k == "mark-stopped" {
+				v = testKeys.Sign("i-1", k, v)
+			}
+			in.Tags[k] = v
 		}
 		return in
 	}
 	for _, tc := range []struct {
-		name   string
-		in     Instance
-		lc     func(*Lifecycle)
-		rules  func(*Rules)
-		step   Step
-		reason string
-		action string
-		again  bool
+		name       string
+		in         Instance
+		lc         func(*Lifecycle)
+		rules      func(*Rules)
+		step       Step
+		reason     string
+		action     string
+		again      bool
+		unverified bool
 	}{
 		{name: "grace off releases at once", in: inst("Stopped", "2026-12-01"), lc: func(l *Lifecycle) { l.On = false }, step: StepRelease},
 		{name: "grace off, stop mode stops at once", in: inst("Running", "2026-12-01"), lc: func(l *Lifecycle) { l.On, l.Stop = false, true }, step: StepStop},
@@ -97,10 +117,10 @@ func TestPlanLifecycle(t *testing.T) {
 		{name: "told, inside the grace", in: inst("Stopped", "2026-12-10", "mark", "2026-12-10T06:00:00Z"), step: StepWait, reason: "in-grace"},
 		{name: "told, grace passed", in: inst("Stopped", "2026-12-09", "mark", "2026-12-09T06:00:00Z"), step: StepRelease},
 		{name: "a mark for an earlier expiry does not count", in: inst("Stopped", "2026-12-10", "mark", "2026-11-01T00:00:00Z"), step: StepNotify, again: true},
-		{name: "a garbage mark does not count", in: inst("Stopped", "2026-12-01", "mark", "yes"), step: StepNotify, again: true},
-		{name: "an empty mark does not count", in: inst("Stopped", "2026-12-01", "mark", ""), step: StepNotify, again: true},
+		{name: "a garbage mark does not count", in: inst("Stopped", "2026-12-01", "mark", "yes"), step: StepNotify, again: true, unverified: true},
+		{name: "an empty mark does not count", in: inst("Stopped", "2026-12-01", "mark", ""), step: StepNotify, again: true, unverified: true},
 		{name: "a future mark does not count", in: inst("Stopped", "2026-12-01", "mark", "2027-01-01T00:00:00Z"), step: StepNotify, again: true},
-		{name: "a mark in another format does not count", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00Z"), step: StepNotify, again: true},
+		{name: "a mark in another format does not count", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00Z"), step: StepNotify, again: true, unverified: true},
 		{name: "running, skip mode, inside the notice window: told nothing happens while it runs", in: inst("Running", "2026-12-11"), step: StepNotify, action: ActionReleaseOnceStopped},
 		{name: "running, force mode, inside the notice window: told it is released", in: inst("Running", "2026-12-11"), lc: func(l *Lifecycle) { l.Force = true }, rules: func(r *Rules) { r.Force = true }, step: StepNotify, action: ActionRelease},
 		{name: "running, stop mode, inside the notice window: told it is stopped", in: inst("Running", "2026-12-11"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepNotify, action: ActionStop},
@@ -110,6 +130,21 @@ func TestPlanLifecycle(t *testing.T) {
 		{name: "stopped by the reaper, not yet for the grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "2026-12-10T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepWait, reason: "in-grace"},
 		{name: "stopped by the reaper for the grace: release", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "2026-12-09T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepRelease},
 		{name: "running, force mode, grace passed: release", in: inst("Running", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), rules: func(r *Rules) { r.Force = true }, step: StepRelease},
+		{name: "a forged plain-time mark is no mark", in: inst("Stopped", "2026-12-01", "mark", "raw:2026-12-09T06:00:00Z"), step: StepNotify, again: true, unverified: true},
+		{name: "an empty mark is no mark", in: inst("Stopped", "2026-12-01", "mark", "raw:"), step: StepNotify, again: true, unverified: true},
+		{name: "a mark copied from another instance is no mark", in: inst("Stopped", "2026-12-01", "mark", "raw:"+testKeys.Time("i-2", "mark", now.Add(-48*time.Hour))), step: StepNotify, again: true, unverified: true},
+		{name: "a forged mark on a Running instance: notify, not stop", in: inst("Running", "2026-12-01", "mark", "raw:2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepNotify, action: "stop", again: true, unverified: true},
+		{name: "a mark of an unknown secret is no mark", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) { l.Marks = mark.NewKeys(strings.Repeat("n", 32), "") }, step: StepNotify, again: true, unverified: true},
+		{name: "a mark of the previous secret counts during a rotation", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) {
+			l.Marks = mark.NewKeys(strings.Repeat("n", 32), "decide-test-secret-0123456789abcdefghij")
+		}, step: StepRelease},
+		{name: "a forged stop mark does not count as the reaper's stop", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:2026-12-10T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepRelease, unverified: true},
+		{name: "the API's clock a day behind the runner's: still in grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00:00Z"), lc: func(l *Lifecycle) {
+			l.Clock = func() time.Time { return now.Add(-24 * time.Hour).Add(7 * time.Hour) }
+		}, step: StepWait, reason: "in-grace"},
+		{name: "the API's clock a day ahead of the runner's: the grace passed", in: inst("Stopped", "2026-12-01", "mark", "2026-12-10T06:00:00Z"), lc: func(l *Lifecycle) {
+			l.Clock = func() time.Time { return now.Add(24 * time.Hour) }
+		}, step: StepRelease},
 		{name: "kept: nothing, however expired", in: inst("Stopped", "2026-12-01", "keep", ""), step: StepSkip, reason: "excluded"},
 		{name: "owner pushed the expiry: a fresh notice later", in: inst("Stopped", "2026-12-20", "mark", "2026-12-09T06:00:00Z"), step: StepSkip, reason: "not-expired"},
 	} {
@@ -122,7 +157,7 @@ func TestPlanLifecycle(t *testing.T) {
 				tc.rules(&r)
 			}
 			p := PlanLifecycle(Decide(tc.in, r, now), tc.in, l, now)
-			if p.Step != tc.step || (tc.reason != "" && string(p.Reason) != tc.reason) || (tc.action != "" && p.Action != tc.action) {
+			if p.Step != tc.step || (tc.reason != "" && string(p.Reason) != tc.reason) || (tc.action != "" && p.Action != tc.action) || p.Unverified != tc.unverified {
 				t.Fatalf("plan %+v: want step %d reason %q action %q", p, tc.step, tc.reason, tc.action)
 			}
 			if p.Step == StepNotify && (p.When.Before(now) || p.Owner != "alice") {

@@ -95,6 +95,7 @@ type Client struct {
 	transport      http.RoundTripper
 	readTimeout    time.Duration
 	connectTimeout time.Duration
+	clock          *serverClock
 }
 
 var sharedTransport = &http.Transport{
@@ -120,6 +121,7 @@ func NewClient(cfg Config) (*Client, error) {
 		transport:      cfg.Transport,
 		readTimeout:    cfg.ReadTimeout,
 		connectTimeout: cfg.ConnectTimeout,
+		clock:          &serverClock{},
 	}
 	if c.transport == nil {
 		c.transport = sharedTransport
@@ -167,11 +169,15 @@ type contextTransport struct {
 	ctx     context.Context
 	base    http.RoundTripper
 	capture *pageCapture // nil: the SDK reads every answer
+	clock   *serverClock // takes every answer's Date
 }
 
 // RoundTrip sends r under the bound context.
 func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
+	if err == nil && t.clock != nil {
+		t.clock.take(resp.Header.Get("Date"))
+	}
 	if err != nil || t.capture == nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
@@ -235,7 +241,7 @@ func (c *Client) sdkConfig(ctx context.Context, scheme string, capture *pageCapt
 	conf.Scheme = scheme
 	conf.AutoRetry = false // the sweep retries with backoff, keeping the ClientToken
 	// A non-*http.Transport keeps the SDK from mutating the shared transport.
-	conf.Transport = contextTransport{ctx: ctx, base: c.transport, capture: capture}
+	conf.Transport = contextTransport{ctx: ctx, base: c.transport, capture: capture, clock: c.clock}
 	var provider credentials.CredentialsProvider
 	if creds.SecurityToken != "" {
 		provider = credentials.NewStaticSTSCredentialsProvider(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)

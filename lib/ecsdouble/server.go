@@ -50,7 +50,9 @@ type Server struct {
 	host string
 
 	latency atomic.Int64
-	seq     atomic.Uint64
+	// date, when set, writes every answer's Date header ("" omits it).
+	date atomic.Pointer[func() string]
+	seq  atomic.Uint64
 	// describeDenied imitates a role without ecs:DescribeInstances: ECS
 	// answers such a caller with an empty list, not an error.
 	describeDenied atomic.Bool
@@ -91,8 +93,10 @@ func WithCredential(akID, secret, securityToken string) Option {
 	return func(c *config) { c.creds[akID] = cred{secret, securityToken} }
 }
 
-// WithClock sets the time used to decide whether a PrePaid instance has
-// expired (default time.Now). Signature timestamps always use real time.
+// WithClock sets the double's clock (default time.Now): the time used to
+// decide whether a PrePaid instance has expired, and the Date header of
+// every answer, as ECS's servers send their own time. Signature
+// timestamps always use real time.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithSeed seeds the rand behind probabilistic fault rules and request IDs.
@@ -318,6 +322,30 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // actions is the double's dispatch table: every action it serves, in one
 // place (DeleteInstance, the singular, is the naive baseline's).
+// SetDate overrides the Date header of every answer: date returns the
+// header's value, "" to send none; nil restores the double's clock.
+func (s *Server) SetDate(date func() string) {
+	if date == nil {
+		s.date.Store(nil)
+		return
+	}
+	s.date.Store(&date)
+}
+
+// writeDate sends the double's own time as the answer's Date (net/http
+// would send the host's).
+func (s *Server) writeDate(w http.ResponseWriter) {
+	if f := s.date.Load(); f != nil {
+		if v := (*f)(); v != "" {
+			w.Header().Set("Date", v)
+		} else {
+			w.Header()["Date"] = nil // suppresses net/http's own
+		}
+		return
+	}
+	w.Header().Set("Date", s.clock().UTC().Format(http.TimeFormat))
+}
+
 var actions = map[string]func(*Server, string, map[string]string) reply{
 	"DescribeRegions":   (*Server).describeRegions,
 	"DescribeInstances": (*Server).describeInstances,
@@ -333,6 +361,7 @@ var actions = map[string]func(*Server, string, map[string]string) reply{
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.writeDate(w)
 	reqID := s.newRequestID()
 	call := Call{RequestID: reqID, Time: time.Now()}
 	// Record before the client can see the answer, so a test that checks

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -118,7 +120,8 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 // markEIP records on an EIP that is not yet Available which instance it was
 // released with, so that a later run releases it.
 func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, id, instance string) {
-	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + instance + ": a later run releases it once Available"
+	value, _ := e.markValue(sr, id, e.opts.EIPMarkKey, instance+"@")
+	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + value + ": a later run releases it once Available"
 	if e.opts.DryRun {
 		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: "would be " + detail})
 		return
@@ -132,7 +135,7 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 	// any reason, is a failed write, and the run fails naming the EIP.
 	lost := "; no later run can find it: release it by hand, or tag it " + e.opts.EIPMarkKey + "=" + instance
 	err := sr.c.Do(ctx, ecsapi.ActionTagEIPs, nil, func() error {
-		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: instance})
+		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: value})
 		return err
 	})
 	if err != nil {
@@ -145,7 +148,9 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 }
 
 // markedEIPs finds the EIPs an earlier run tagged: those whose instance is
-// gone are candidates again.
+// gone are candidates again. Only a hand-over mark that verifies counts: a
+// forged, altered or copied one releases nothing and is reported
+// skipped/unverified-mark.
 func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 	tagged, f := leftover.ListEIPs(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
 	if f != nil {
@@ -155,7 +160,13 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 	var out []eipCandidate
 	byInstance := map[string][]cloud.EIP{}
 	for _, eip := range tagged {
-		byInstance[eip.Tags[e.opts.EIPMarkKey]] = append(byInstance[eip.Tags[e.opts.EIPMarkKey]], eip)
+		instance, _, st := e.opts.Lifecycle.Marks.ReadHandOver(eip.AllocationID, e.opts.EIPMarkKey, eip.Tags)
+		if st != mark.Valid {
+			sr.rec.EIPs().Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
+				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, eip.Tags[e.opts.EIPMarkKey])})
+			continue
+		}
+		byInstance[instance] = append(byInstance[instance], eip)
 	}
 	ids := make([]string, 0, len(byInstance))
 	for id := range byInstance {

@@ -36,6 +36,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -86,6 +87,19 @@ type API interface {
 	DeleteDisk(ctx context.Context, region, diskID string) (string, error)
 	DeleteSnapshot(ctx context.Context, region, snapshotID string) (string, error)
 }
+
+// ServerClock is an API that keeps the API's own clock: the Date of its
+// latest answer, advanced by the time since. Marks are written and their
+// age measured by it, so that a runner whose clock is slow or fast never
+// shortens a grace. known is false while no answer carried a usable Date.
+type ServerClock interface {
+	ServerTime() (t time.Time, known bool)
+}
+
+// CodeNoAPIClock closes a scope whose answers carried no usable Date while
+// the lifecycle is on: its marks' times cannot be trusted to the API's
+// clock, so nothing is marked or released there.
+const CodeNoAPIClock = "ApiClock.Unknown"
 
 // Notifier tells owners (package notify).
 type Notifier interface {
@@ -238,6 +252,11 @@ type scopeRun struct {
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
 	closed *report.Failure // the listing's failure: nothing is released here
+	// lc is the run's lifecycle on the scope's API clock.
+	lc decide.Lifecycle
+	// handOvers are the EIPs earlier runs handed over (verified marks,
+	// their instances gone): releases this run makes, within the caps.
+	handOvers []eipCandidate
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -339,11 +358,21 @@ func (e *Engine) scopes(targets []Target, deadline time.Time) []*scopeRun {
 		}
 		seen[t.Scope] = true
 		rec := e.rec.Scope(t.Scope)
+		lc := e.opts.Lifecycle
+		if sc, ok := t.API.(ServerClock); ok {
+			lc.Clock = func() time.Time {
+				if at, known := sc.ServerTime(); known {
+					return at
+				}
+				return e.opts.Now() // only until the listing ends: then the scope closes
+			}
+		}
 		runs = append(runs, &scopeRun{
 			Target: t,
 			c:      call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, e.opts.BatchConcurrency, rec),
 			rec:    rec,
-			plan:   plan.NewScope(t.Scope, e.opts.Rules, e.opts.Lifecycle),
+			plan:   plan.NewScope(t.Scope, e.opts.Rules, lc),
+			lc:     lc,
 		})
 	}
 	return runs
@@ -381,6 +410,16 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 	if res.Failure == nil {
 		e.discoverResources(ctx, sr)
 	}
+	if sr.closed == nil && e.opts.ReleaseEIPs {
+		sr.handOvers = e.markedEIPs(ctx, sr) // left Unavailable by an earlier run
+		sr.plan.HandOvers = len(sr.handOvers)
+	}
+	if sr.closed == nil && sr.lc.On && !apiClockKnown(sr.API) {
+		f := &report.Failure{Code: CodeNoAPIClock, Message: "the API's answers carried no usable Date header: marks are written and graces measured by the API's clock, never this host's, so nothing is marked, stopped or released here"}
+		sr.plan.Closed, sr.closed = true, f
+		sr.rec.Fail(f)
+		e.log.Error("region closed: the API's clock is unknown", "region", sr.Scope.Region, "account", sr.Scope.Account)
+	}
 	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
@@ -394,20 +433,19 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 		hold(sr, verdict.InventoryIncomplete, "the region's listing failed ("+sr.closed.Code+"); nothing is released in it")
 		return
 	}
-	lc := e.opts.Lifecycle
+	lc := sr.lc
 	if len(sr.plan.Stops) > 0 {
 		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
 		for i, c := range sr.plan.Stops {
 			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
 		}
 		sr.plan.Stops = nil
-		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec, Now: e.opts.Now}
+		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec,
+			Mark: func(id string) string { v, _ := e.markValue(sr, id, lc.StopMarkKey, ""); return v }}
 		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
 	}
-	var cands []eipCandidate
-	if e.opts.ReleaseEIPs {
-		cands = e.markedEIPs(ctx, sr) // left Unavailable by an earlier run
-	}
+	cands := sr.handOvers
+	sr.handOvers = nil
 	if len(sr.plan.Eligible) > 0 {
 		items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
 		ids := make([]string, len(sr.plan.Eligible))
@@ -445,6 +483,25 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 
 func callFailure(err error) *report.Failure { return call.Failure(err) }
 
+// markValue is the value of every mark the run writes (the notice, the
+// stop, an EIP's hand-over): prefix and the time by the scope's API clock,
+// signed for the resource under key (package mark). It returns the time.
+func (e *Engine) markValue(sr *scopeRun, id, key, prefix string) (string, time.Time) {
+	at := sr.lc.MarkNow(e.opts.Now()).UTC().Truncate(time.Second)
+	return e.opts.Lifecycle.Marks.Sign(id, key, prefix+mark.FormatTime(at)), at
+}
+
+// apiClockKnown: the API keeps no clock of its own (an in-memory test
+// double), or one of its answers carried a usable Date.
+func apiClockKnown(api API) bool {
+	sc, ok := api.(ServerClock)
+	if !ok {
+		return true
+	}
+	_, known := sc.ServerTime()
+	return known
+}
+
 // base is the report fields the plan knows of a candidate.
 func base(c plan.Candidate) report.Item {
 	it := report.Item{Owner: c.Owner, Facts: c.Facts}
@@ -470,6 +527,10 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		}
 		rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Facts: n.Facts, Detail: detail + " (notice not sent)"})
 	}
+	for _, c := range sr.handOvers {
+		sr.rec.EIPs().Outcome(verdict.NotAttempted, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (handed over by " + c.instance + ")"})
+	}
+	sr.handOvers = nil
 	for kind, r := range sr.plan.Resources {
 		for _, c := range r.Eligible {
 			it := base(c)

@@ -98,10 +98,10 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 			switch p.Step {
 			case decide.StepNotify:
 				owner().Notified = append(owner().Notified, si.in.ID)
-				si.in.Tags[lc.MarkKey] = decide.FormatMark(t)
+				si.in.Tags[lc.MarkKey] = lc.Marks.Time(si.in.ID, lc.MarkKey, t)
 			case decide.StepStop:
 				owner().Stopped = append(owner().Stopped, si.in.ID)
-				si.in.Status, si.in.Tags[lc.StopMarkKey] = decide.StatusStopped, decide.FormatMark(t)
+				si.in.Status, si.in.Tags[lc.StopMarkKey] = decide.StatusStopped, lc.Marks.Time(si.in.ID, lc.StopMarkKey, t)
 			case decide.StepRelease:
 				owner().Released = append(owner().Released, si.in.ID)
 				continue // gone

@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
@@ -59,7 +60,10 @@ func (n *notifier) told() []string {
 }
 
 var lifecycle = decide.Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: "reaper-notified",
-	StopMarkKey: "reaper-notified-stopped", OwnerKey: "owner"}
+	StopMarkKey: "reaper-notified-stopped", OwnerKey: "owner", Marks: testMarks}
+
+// testMarks sign the marks (REAPER_MARK_SECRET).
+var testMarks = mark.NewKeys("engine-mark-secret-0123456789abcdefghij", "")
 
 // days runs the engine at each of the given times against c.
 type days struct {
@@ -116,7 +120,7 @@ func TestLifecycleNoticeGraceRelease(t *testing.T) {
 	}
 	for _, id := range []string{"i-a", "i-b"} {
 		inst, _ := c.Instance(id)
-		if inst.Tags["reaper-notified"] != "2026-12-01T12:00:00Z" {
+		if inst.Tags["reaper-notified"] != testMarks.Time(id, "reaper-notified", day0) {
 			t.Errorf("%s mark %q", id, inst.Tags["reaper-notified"])
 		}
 	}
@@ -311,7 +315,7 @@ func TestCapsCountStops(t *testing.T) {
 	var fleet []cloud.Instance
 	for _, id := range []string{"i-1", "i-2", "i-3"} {
 		in := instance(id, "Running", "2026-11-01", "hal")
-		in.Tags["reaper-notified"] = "2026-11-20T00:00:00Z"
+		in.Tags["reaper-notified"] = testMarks.Time(in.ID, "reaper-notified", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 		fleet = append(fleet, in)
 	}
 	c := fake.New(fleet)

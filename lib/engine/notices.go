@@ -70,17 +70,16 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 	var firstErr error
 	for i, owner := range owners {
 		list := byOwner[owner]
-		at := e.opts.Now()
-		mark := ops.MarkParams{Key: lc.MarkKey, Value: decide.FormatMark(at)}
 		who := owner
 		if who == "" {
 			who = "the channel (no " + lc.OwnerKey + " tag)"
 		}
 		if e.opts.DryRun {
 			for _, x := range list {
-				x.rec().Outcome(verdict.WouldNotify, "", report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
+				value, _ := e.markValue(x.sr, x.n.ID, lc.MarkKey, "")
+				x.rec().Outcome(verdict.WouldNotify, unverified(x.n), report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
-						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), mark.Key, mark.Value)})
+						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), lc.MarkKey, value)})
 			}
 			continue
 		}
@@ -124,7 +123,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 			}
 		}
 		start := time.Now()
-		if e.markOwner(ctx, owner, who, channel, list, mark, at) > 0 {
+		if e.markOwner(ctx, owner, who, channel, list) > 0 {
 			sum.Delivered++
 		}
 		budget.marked(time.Since(start))
@@ -201,7 +200,7 @@ func (e *Engine) unsent(list []noticeOf, sum *report.Notices, why string) {
 
 // markOwner writes the marks of one owner's delivered notice, scope by
 // scope and kind by kind, and returns how many were written.
-func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list []noticeOf, mark ops.MarkParams, at time.Time) int {
+func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list []noticeOf) int {
 	type part struct {
 		sr   *scopeRun
 		kind string
@@ -216,18 +215,22 @@ func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list
 		if x.n.Again {
 			detail += "; a repeated notice (its mark did not count)"
 		}
+		if x.n.Unverified {
+			detail = "its mark did not verify (forged or altered), so it counted as none; " + detail
+		}
 		p := part{x.sr, x.n.Kind}
 		if _, ok := items[p]; !ok {
 			order = append(order, p)
 		}
-		items[p] = append(items[p], execute.Item[ops.MarkParams]{ID: x.n.ID, Params: mark, ReadAt: x.n.ReadAt,
-			Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: report.Time(at)}, Detail: detail})
+		value, at := e.markValue(x.sr, x.n.ID, e.opts.Lifecycle.MarkKey, "")
+		items[p] = append(items[p], execute.Item[ops.MarkParams]{ID: x.n.ID, Params: ops.MarkParams{Key: e.opts.Lifecycle.MarkKey, Value: value},
+			ReadAt: x.n.ReadAt, Base: report.Item{Owner: owner, Facts: x.n.Facts, NotifiedAt: report.Time(at)}, Detail: detail, DoneReason: unverified(x.n)})
 	}
 	xo := execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}
 	written := 0
 	for _, p := range order {
 		if p.kind == "" {
-			op := &ops.Mark{API: p.sr.API, Scope: p.sr.Scope, Rules: e.opts.Rules, Lifecycle: e.opts.Lifecycle}
+			op := &ops.Mark{API: p.sr.API, Scope: p.sr.Scope, Rules: e.opts.Rules, Lifecycle: p.sr.lc}
 			written += len(execute.New(op, p.sr.c, p.sr.rec, xo).Run(ctx, items[p]))
 			continue
 		}
@@ -284,6 +287,15 @@ func (b *noticeBudget) sendContext(ctx context.Context) (context.Context, contex
 
 func (b *noticeBudget) sent(d time.Duration)   { b.send, b.sentAny = max(b.send, d), true }
 func (b *noticeBudget) marked(d time.Duration) { b.mark = max(b.mark, d) }
+
+// unverified is the reason that goes with a notice that replaces a mark
+// that did not verify.
+func unverified(n plan.Notice) verdict.Reason {
+	if n.Unverified {
+		return verdict.UnverifiedMark
+	}
+	return ""
+}
 
 func actionVerb(action string) string {
 	switch action {

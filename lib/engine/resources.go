@@ -219,8 +219,13 @@ func (e *Engine) executeResources(ctx context.Context, sr *scopeRun) {
 
 // recheck re-decides a re-read resource: still due, nothing holding it.
 func (e *Engine) recheckResource(it listed, now time.Time) execute.Verdict {
+	return e.recheckResourceIn(e.opts.Lifecycle, it, now)
+}
+
+// recheckResourceIn is recheckResource under a scope's lifecycle (its API
+// clock).
+func (e *Engine) recheckResourceIn(lc decide.Lifecycle, it listed, now time.Time) execute.Verdict {
 	d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, e.opts.Rules, now)
-	lc := e.opts.Lifecycle
 	lc.Stop = false
 	p := decide.PlanLifecycle(d, cloud.Instance{ID: it.id, Tags: it.tags, Status: decide.StatusStopped}, lc, now)
 	switch {
@@ -238,7 +243,7 @@ func (e *Engine) deleteOp(sr *scopeRun, kind string) execute.Operation[struct{},
 		Read: func(ctx context.Context, ids []string) ([]listedResource, error) {
 			return e.readKind(ctx, sr, kind, ids)
 		},
-		Check: func(r listedResource, now time.Time) execute.Verdict { return e.recheckResource(r.listed, now) },
+		Check: func(r listedResource, now time.Time) execute.Verdict { return e.recheckResourceIn(sr.lc, r.listed, now) },
 	}
 	switch kind {
 	case KindDisks:

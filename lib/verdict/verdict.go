@@ -61,6 +61,13 @@ const (
 // not accept: no mark, so no release; the next run notifies again.
 const NoticeFailed Reason = "notice-not-delivered"
 
+// UnverifiedMark is the reason that goes with a resource whose mark (the
+// notice, the stop, an EIP's hand-over) is present but does not verify
+// against REAPER_MARK_SECRET: forged, altered or copied. It counts as no
+// mark: the owner is told again (notified/unverified-mark), no grace counts
+// and no EIP is released on it (skipped/unverified-mark).
+const UnverifiedMark Reason = "unverified-mark"
+
 // Reasons a rail held an eligible resource back (not-attempted).
 const (
 	CapExceeded         Reason = "cap-exceeded"

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -159,7 +160,8 @@ func TestEIPThatNeverBecomesAvailableIsTaggedForALaterRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	eip, status, ok := e.srv.EIP("eip-a")
-	if !ok || status != "Unassociating" || eip.Tags["reaper-notified-released-with"] != f.Instances[0].ID {
+	if instance, at, st := testMarks.ReadHandOver("eip-a", "reaper-notified-released-with", eip.Tags); !ok || status != "Unassociating" ||
+		st != mark.Valid || instance != f.Instances[0].ID || !at.Equal(testNow) {
 		t.Fatalf("EIP %+v %s %v: want it kept and tagged with its instance", eip, status, ok)
 	}
 	if sec := rep.Regions[0].EIPs; sec == nil || sec.Counts["not-attempted/eip-not-available"] != 1 {

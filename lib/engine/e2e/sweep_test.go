@@ -15,6 +15,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/discover"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -63,8 +64,12 @@ func options() engine.Options {
 		RunID:             "test-run",
 		Retry:             engine.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
 		Now:               func() time.Time { return testNow },
+		Lifecycle:         decide.Lifecycle{Marks: testMarks},
 	}
 }
+
+// testMarks sign the marks the e2e runs write (REAPER_MARK_SECRET).
+var testMarks = mark.NewKeys("e2e-mark-secret-0123456789abcdefghijkl", "")
 
 func run(t *testing.T, e *env, opts engine.Options, regions ...string) (*report.Report, error) {
 	t.Helper()

@@ -107,6 +107,9 @@ type Item[P comparable] struct {
 	// Base holds the report fields the plan knows (the owner, when the
 	// owner was told); every outcome recorded for the item starts from it.
 	Base report.Item
+	// DoneReason goes with a successful outcome: unverified-mark for a
+	// notice that replaces a mark that did not verify.
+	DoneReason verdict.Reason
 }
 
 // Options configure an executor.
@@ -128,6 +131,9 @@ type Executor[P comparable, R Resource] struct {
 	rec  *report.ScopeRecorder
 	opts Options
 	base map[string]report.Item // each item's report fields; read-only while batches run
+	// doneReason is each item's DoneReason, where it has one; read-only
+	// while batches run.
+	doneReason map[string]verdict.Reason
 
 	mu   sync.Mutex
 	done []string // written (or would be) this run
@@ -160,6 +166,12 @@ func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
 		b := it.Base
 		b.ID, b.Detail = it.ID, it.Detail
 		e.base[it.ID] = b
+		if it.DoneReason != "" {
+			if e.doneReason == nil {
+				e.doneReason = map[string]verdict.Reason{}
+			}
+			e.doneReason[it.ID] = it.DoneReason
+		}
 	}
 	if e.opts.Allowed != nil {
 		// The last check before any write: only what was confirmed.
@@ -282,7 +294,7 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		for _, id := range sent {
 			it := e.item(id) // the request ID is on the batch
 			it.Stamp(outcome, at)
-			e.rec.Outcome(outcome, "", it)
+			e.rec.Outcome(outcome, e.doneReason[id], it)
 		}
 		e.mu.Lock()
 		e.done = append(e.done, sent...)

@@ -18,11 +18,13 @@ type TagAPI interface {
 	TagResources(ctx context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error)
 }
 
-// MarkParams is one mark: the tag key and the notice time as its value.
+// MarkParams is one mark: the tag key and its value (the notice time,
+// signed for one resource: package mark).
 type MarkParams struct{ Key, Value string }
 
-// Mark writes the notice mark with TagResources (50 IDs a call) right
-// after the owner's notice was delivered. Tagging overwrites the key, so a
+// Mark writes the notice mark with TagResources right after the owner's
+// notice was delivered. A mark is signed for its instance, so no two
+// instances share a value: one instance a call. Tagging overwrites the key, so a
 // retry is harmless without a token; TagResources has no dry run, so a dry
 // run writes nothing and reports the mark it would write.
 type Mark struct {
@@ -38,7 +40,7 @@ var _ execute.Operation[MarkParams, cloud.Instance] = (*Mark)(nil)
 func (m *Mark) Action() string { return ecsapi.ActionTagResources }
 
 // BatchLimit implements execute.Operation.
-func (m *Mark) BatchLimit() int { return ecsapi.MaxTagIDs }
+func (m *Mark) BatchLimit() int { return 1 }
 
 // NativeDryRun implements execute.Operation.
 func (m *Mark) NativeDryRun() bool { return false }

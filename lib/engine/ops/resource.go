@@ -69,8 +69,9 @@ func (d *DeleteOne[R]) Done(dryRun bool) verdict.Outcome {
 func (d *DeleteOne[R]) Describe(*report.Batch, struct{}) {}
 
 // TagMany writes the notice mark on resources (ECS TagResources with a
-// disk or snapshot ResourceType, the VPC API's for EIPs), up to 50 a call;
-// like Mark, with the engine's own dry run.
+// disk or snapshot ResourceType, the VPC API's for EIPs); like Mark, one
+// resource a call (each mark is signed for its resource), with the
+// engine's own dry run.
 type TagMany[R execute.Resource] struct {
 	ActionName, ReadAction string
 	ReadLimit              int
@@ -82,7 +83,7 @@ type TagMany[R execute.Resource] struct {
 func (t *TagMany[R]) Action() string { return t.ActionName }
 
 // BatchLimit implements execute.Operation.
-func (t *TagMany[R]) BatchLimit() int { return 50 }
+func (t *TagMany[R]) BatchLimit() int { return 1 }
 
 // NativeDryRun implements execute.Operation.
 func (t *TagMany[R]) NativeDryRun() bool { return false }

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
@@ -29,7 +28,8 @@ const StoppedMode = "KeepCharging"
 // in batches of up to 100: a graceful stop (ForceStop=false) in
 // StoppedMode, all together. Before each stop it writes the stop mark
 // (the time), so that a stop that happened is never without one: the
-// release waits until the instance has stayed stopped for the grace.
+// release waits until the instance has stayed stopped for the grace. Each
+// instance's mark is signed for it, so each takes its own TagResources.
 type Stop struct {
 	API       StopAPI
 	Scope     cloud.Scope
@@ -37,7 +37,8 @@ type Stop struct {
 	Lifecycle decide.Lifecycle
 	// Count counts the TagResources calls Send makes before the stop.
 	Count call.Counter
-	Now   func() time.Time
+	// Mark is the stop mark's value on an instance (signed: package mark).
+	Mark func(id string) string
 }
 
 var _ execute.Operation[struct{}, cloud.Instance] = (*Stop)(nil)
@@ -58,10 +59,10 @@ func (s *Stop) Token(struct{}, []string, bool) string { return "" }
 // Send implements execute.Operation.
 func (s *Stop) Send(ctx context.Context, req execute.Request[struct{}]) (execute.Answer, error) {
 	if !req.DryRun {
-		mark := map[string]string{s.Lifecycle.StopMarkKey: decide.FormatMark(s.Now())}
-		for chunk := range slices.Chunk(req.IDs, ecsapi.MaxTagIDs) {
+		for _, id := range req.IDs {
 			s.Count.Call(ecsapi.ActionTagResources)
-			if _, err := s.API.TagResources(ctx, ecsapi.TagInput{Region: s.Scope.Region, InstanceIDs: chunk, Tags: mark}); err != nil {
+			mark := map[string]string{s.Lifecycle.StopMarkKey: s.Mark(id)}
+			if _, err := s.API.TagResources(ctx, ecsapi.TagInput{Region: s.Scope.Region, InstanceIDs: []string{id}, Tags: mark}); err != nil {
 				return execute.Answer{}, err
 			}
 		}

@@ -50,6 +50,9 @@ type Notice struct {
 	When      time.Time     // no earlier than
 	Again     bool          // the owner was told before; that notice no longer counts
 	ReadAt    time.Time
+	// Unverified: a mark was present but did not verify; it counted as
+	// none (the report says unverified-mark).
+	Unverified bool
 }
 
 // Scope is the plan of one scope. Only one goroutine adds to it.
@@ -63,6 +66,10 @@ type Scope struct {
 	// Resources are the disks, snapshots and EIPs swept by their own tag,
 	// by kind.
 	Resources map[string]*Resources
+	// HandOvers are the EIPs an earlier run handed over (tagged
+	// <mark>-released-with) that this run would release: within the count
+	// cap like every other release.
+	HandOvers int
 	// Closed: the listing failed; nothing is released here, and the scope
 	// neither counts toward the caps nor dilutes the share of the others.
 	Closed bool
@@ -100,7 +107,7 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *
 		p.Stops = append(p.Stops, c)
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{ID: inst.ID, Name: inst.Name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
-			Facts: facts, Action: lp.Action, When: lp.When, Again: lp.Again, ReadAt: now})
+			Facts: facts, Action: lp.Action, When: lp.When, Again: lp.Again, ReadAt: now, Unverified: lp.Unverified})
 	}
 	return lp, facts, true
 }
@@ -131,7 +138,7 @@ func (p *Scope) AddResource(kind string, id, name string, tags map[string]string
 		r.Eligible = append(r.Eligible, Candidate{ID: id, Detail: d.Detail, ReadAt: now, Owner: lp.Owner, NotifiedAt: lp.NotifiedAt})
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{Kind: kind, ID: id, Name: name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
-			Action: decide.ActionRelease, When: lp.When, Again: lp.Again, ReadAt: now})
+			Action: decide.ActionRelease, When: lp.When, Again: lp.Again, ReadAt: now, Unverified: lp.Unverified})
 	}
 	return lp
 }
@@ -155,6 +162,7 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 		}
 		c.OptedIn += p.OptedIn
 		instances += len(p.Eligible) + len(p.Stops) // the caps count releases and stops
+		c.Eligible += p.HandOvers                   // the count cap every release
 		for kind, r := range p.Resources {
 			if c.Kinds == nil {
 				c.Kinds = map[string]*report.KindCheck{}
@@ -170,7 +178,7 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 	}
 	// The count cap holds every write together; the percent cap each type
 	// on its own share (instances of the instances, disks of the disks).
-	c.Eligible = instances
+	c.Eligible += instances
 	if c.OptedIn > 0 {
 		c.Percent = float64(instances) * 100 / float64(c.OptedIn)
 	}
