@@ -34,7 +34,7 @@ const leftoverFleet = `{
 
 func TestBinaryLeftoversAndResources(t *testing.T) {
 	s := startFleetStack(t, binary(t), leftoverFleet,
-		"REAPER_REGIONS=cn-hangzhou", "REAPER_RELEASE_EIPS=true", "REAPER_RESOURCES=instances,disks")
+		"REAPER_REGIONS=cn-hangzhou", "REAPER_RELEASE_EIPS=true", "REAPER_RESOURCES=instances,disks", "REAPER_MARK_SECRET="+fnMarkSecret)
 
 	// The EIP must not be released while its instance still holds it.
 	released := false

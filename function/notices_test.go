@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/webhookdouble"
@@ -30,6 +31,11 @@ func clockBinary(t *testing.T) string {
 	}
 	return path
 }
+
+// fnMarkSecret signs the marks of the function's tests (REAPER_MARK_SECRET).
+const fnMarkSecret = "function-test-mark-secret-0123456789abcdef"
+
+var fnMarks = mark.NewKeys(fnMarkSecret, "")
 
 const (
 	hookToken  = "hooktoken-5e4d3c2b1a"
@@ -90,6 +96,7 @@ func startLifecycleFleet(t *testing.T, fleetJSON string, env ...string) *lifeSta
 		"REAPER_NOTIFY_KIND=dingtalk",
 		"REAPER_NOTIFY_SECRET=" + hookSecret,
 		"REAPER_MAX_RELEASE_PERCENT=100",
+		"REAPER_MARK_SECRET=" + fnMarkSecret,
 	}, env...)
 	proc, err := fcdouble.StartFunction(context.Background(), clockBinary(t), env, srv)
 	if err != nil {
@@ -142,6 +149,13 @@ func outcomeOf(rep *report.Report, id string) string {
 
 var lifeDay0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
+// markNear: tags carry a signed time mark under key, written by the API's
+// clock at about want (the double's clock, plus the run's own time).
+func markNear(id, key string, tags map[string]string, want time.Time) bool {
+	at, st := fnMarks.ReadTime(id, key, tags)
+	return st == mark.Valid && !at.Before(want) && at.Sub(want) < time.Minute
+}
+
 func TestBinaryLifecycleOverDays(t *testing.T) {
 	l := startLifecycle(t, "REAPER_RUNNING=stop")
 
@@ -159,7 +173,7 @@ func TestBinaryLifecycleOverDays(t *testing.T) {
 		if got := outcomeOf(rep, id); got != "notified/" {
 			t.Errorf("%s: %s", id, got)
 		}
-		if inst, _ := l.ecs.Instance(id); inst.Tags["reaper-notified"] != "2026-12-01T12:00:00Z" {
+		if inst, _ := l.ecs.Instance(id); !markNear(inst.ID, "reaper-notified", inst.Tags, lifeDay0) {
 			t.Errorf("%s mark %q", id, inst.Tags["reaper-notified"])
 		}
 	}
@@ -168,8 +182,10 @@ func TestBinaryLifecycleOverDays(t *testing.T) {
 	}
 
 	// Day 1: the grace has passed: the stopped one goes, the running one
-	// is stopped (and marked as stopped).
-	rep = decodeReport(t, l.tick(t, lifeDay0.Add(24*time.Hour)))
+	// is stopped (and marked as stopped). Marks carry the API's time when
+	// they were written, which runs on during a run (DingTalk paces its
+	// messages): the ticks come a minute later than the whole days.
+	rep = decodeReport(t, l.tick(t, lifeDay0.Add(24*time.Hour+time.Minute)))
 	if got := l.ecs.Released(); len(got) != 1 || got[0] != "i-bp1life000000001" {
 		t.Fatalf("day 1 released %v", got)
 	}
@@ -184,7 +200,7 @@ func TestBinaryLifecycleOverDays(t *testing.T) {
 	}
 
 	// Day 2: stopped for a day: released.
-	decodeReport(t, l.tick(t, lifeDay0.Add(48*time.Hour)))
+	decodeReport(t, l.tick(t, lifeDay0.Add(48*time.Hour+2*time.Minute)))
 	if got := l.ecs.Released(); len(got) != 2 {
 		t.Fatalf("day 2 released %v", got)
 	}
@@ -273,7 +289,7 @@ func TestBinaryRepeatedOverlappingAndExtended(t *testing.T) {
 	defer other.Close()
 	proc, err := fcdouble.StartFunction(context.Background(), clockBinary(t), []string{
 		"REAPER_ECS_ENDPOINT=" + l.ecs.URL(), "REAPER_REGIONS=cn-hangzhou", "REAPER_NOTIFY_URL=" + l.hook.URL(notify.DingTalk),
-		"REAPER_NOTIFY_KIND=dingtalk", "REAPER_NOTIFY_SECRET=" + hookSecret, "REAPER_MAX_RELEASE_PERCENT=100"}, other)
+		"REAPER_NOTIFY_KIND=dingtalk", "REAPER_NOTIFY_SECRET=" + hookSecret, "REAPER_MAX_RELEASE_PERCENT=100", "REAPER_MARK_SECRET=" + fnMarkSecret}, other)
 	if err != nil {
 		t.Fatal(err)
 	}

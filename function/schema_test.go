@@ -100,7 +100,7 @@ func TestReportMatchesSchema(t *testing.T) {
 func TestLeftoverReportMatchesSchema(t *testing.T) {
 	sch := reportSchema(t)
 	s := startFleetStack(t, binary(t), leftoverFleet,
-		"REAPER_REGIONS=cn-hangzhou", "REAPER_RELEASE_EIPS=true", "REAPER_RESOURCES=instances,disks")
+		"REAPER_REGIONS=cn-hangzhou", "REAPER_RELEASE_EIPS=true", "REAPER_RESOURCES=instances,disks", "REAPER_MARK_SECRET="+fnMarkSecret)
 	list := checkSchema(t, sch, s.invoke(t, "schema-leftovers", timerEvent("")).Body)
 	if got := selectOutcome(list, "released"); !slices.Equal(got, []string{"i-bp1left00000001"}) {
 		t.Errorf("released %v", got)

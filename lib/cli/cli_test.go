@@ -354,9 +354,9 @@ func TestMisspeltSettingIsRefused(t *testing.T) {
 // plan --horizon forecasts the coming days on the same rules, per day and
 // owner, and writes nothing.
 func TestPlanForecast(t *testing.T) {
-	r := run(t, map[string]string{"REAPER_GRACE": "1d"}, "", "plan", "--demo", "--horizon", "3d")
+	r := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d")
 	r.must(t, cli.ExitOK, "Forecast from", "notified 5", "released 5", "i-bp1demostopdate002")
-	j := run(t, map[string]string{"REAPER_GRACE": "1d"}, "", "plan", "--demo", "--horizon", "3d", "--json")
+	j := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--json")
 	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
 	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")
 	for _, h := range []string{"0", "0d", "0s", "-24h", "-1s"} {
@@ -367,3 +367,6 @@ func TestPlanForecast(t *testing.T) {
 		}
 	}
 }
+
+// cliMarkSecret signs the marks of the CLI tests (REAPER_MARK_SECRET).
+const cliMarkSecret = "cli-test-mark-secret-0123456789abcdefghij"

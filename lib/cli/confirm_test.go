@@ -82,7 +82,7 @@ func TestRunAsksBeforeReleasing(t *testing.T) {
 		// REAPER_RUNNING=stop: the running expired instance is stopped, a
 		// write the count cap counts; confirming only the releases would
 		// leave the lowered cap one short and release nothing.
-		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RUNNING": "stop"})
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RUNNING": "stop", "REAPER_MARK_SECRET": cliMarkSecret})
 		r := runOnTerminal(t, env, "cn-hangzhou\n", "run")
 		r.must(t, cli.ExitOK, "cn-hangzhou: release 4", "cn-hangzhou: stop 1", "these 5 releases and stops")
 		if got := srv.Released(); len(got) != 4 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
@@ -44,6 +45,7 @@ func (s Settings) Lifecycle() decide.Lifecycle {
 		OwnerKey:    s.OwnerTag,
 		Stop:        s.Running == RunningStop,
 		Force:       s.Running == RunningForce,
+		Marks:       mark.NewKeys(s.MarkSecret, s.MarkSecretPrev),
 	}
 }
 

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestNoticeSettings(t *testing.T) {
 		{name: "bad kind", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvNotifyKind, "teams"}, wantErr: []string{"REAPER_NOTIFY_KIND"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := FromEnv(env(tc.env...))
+			s, err := FromEnv(env(append([]string{EnvMarkSecret, testMarkSecret}, tc.env...)...))
 			if tc.wantErr != nil {
 				if err == nil {
 					t.Fatalf("FromEnv = %+v, want an error", s)
@@ -82,6 +83,56 @@ func TestNoticeSettings(t *testing.T) {
 			for _, a := range s.Describe() {
 				if v := a.Value.String(); strings.Contains(v, token) || strings.Contains(v, secret) {
 					t.Errorf("Describe shows a credential in %s: %q", a.Key, v)
+				}
+			}
+		})
+	}
+}
+
+const testMarkSecret = "settings-test-mark-secret-0123456789abcdef"
+
+func TestMarkSecret(t *testing.T) {
+	const short = "too-short-secret-0123456789"
+	const previous = "previous-mark-secret-0123456789abcdefgh"
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		wantErr []string
+	}{
+		{name: "no marks: no secret needed", env: nil},
+		{name: "notices need one", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x"}, wantErr: []string{"REAPER_MARK_SECRET is required", "REAPER_NOTIFY_URL", "openssl rand -base64 48"}},
+		{name: "a grace without a channel needs one", env: []string{EnvGrace, "6h"}, wantErr: []string{"REAPER_MARK_SECRET is required", "REAPER_GRACE"}},
+		{name: "the stop mark needs one", env: []string{EnvRunning, "stop"}, wantErr: []string{"REAPER_MARK_SECRET is required", "REAPER_RUNNING=stop"}},
+		{name: "the EIP hand-over needs one", env: []string{EnvReleaseEIPs, "true"}, wantErr: []string{"REAPER_MARK_SECRET is required", "REAPER_RELEASE_EIPS=true"}},
+		{name: "resource notices need one", env: []string{EnvResources, "disks,snapshots", EnvGrace, "1d"}, wantErr: []string{"REAPER_MARK_SECRET is required"}},
+		{name: "set", env: []string{EnvReleaseEIPs, "true", EnvRunning, "stop", EnvGrace, "1d", EnvMarkSecret, testMarkSecret}},
+		{name: "too short", env: []string{EnvGrace, "1d", EnvMarkSecret, short}, wantErr: []string{"REAPER_MARK_SECRET is 27 characters", "at least 32", "openssl rand"}},
+		{name: "too short even when unused", env: []string{EnvMarkSecret, short}, wantErr: []string{"at least 32"}},
+		{name: "a rotation", env: []string{EnvGrace, "1d", EnvMarkSecret, testMarkSecret, EnvMarkSecretPrev, previous}},
+		{name: "a previous without a current", env: []string{EnvMarkSecretPrev, previous}, wantErr: []string{"REAPER_MARK_SECRET_PREVIOUS is set without REAPER_MARK_SECRET"}},
+		{name: "a short previous", env: []string{EnvMarkSecret, testMarkSecret, EnvMarkSecretPrev, short}, wantErr: []string{"REAPER_MARK_SECRET_PREVIOUS is 27 characters"}},
+		{name: "the same twice", env: []string{EnvMarkSecret, testMarkSecret, EnvMarkSecretPrev, testMarkSecret}, wantErr: []string{"REAPER_MARK_SECRET_PREVIOUS equals"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := FromEnv(env(tc.env...))
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+			}
+			shown := fmt.Sprintf("%v", err) + fmt.Sprint(s.Describe()) + fmt.Sprint(s.Lifecycle())
+			for _, secret := range []string{testMarkSecret, short, previous} {
+				if strings.Contains(shown, secret) {
+					t.Errorf("a mark secret is shown: %s", shown)
 				}
 			}
 		})

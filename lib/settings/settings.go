@@ -45,6 +45,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
@@ -77,7 +78,13 @@ const (
 	EnvReleaseEIPs       = "REAPER_RELEASE_EIPS"
 	EnvVPCEndpoint       = "REAPER_VPC_ENDPOINT"
 	EnvResources         = "REAPER_RESOURCES"
+	EnvMarkSecret        = "REAPER_MARK_SECRET"
+	EnvMarkSecretPrev    = "REAPER_MARK_SECRET_PREVIOUS"
 )
+
+// GenerateMarkSecret is how the help and the errors say to make a
+// REAPER_MARK_SECRET.
+const GenerateMarkSecret = "openssl rand -base64 48"
 
 // What happens to an instance that is due but Running (REAPER_RUNNING).
 const (
@@ -154,6 +161,8 @@ type Settings struct {
 	ReleaseEIPs       bool           // REAPER_RELEASE_EIPS: release the EIPs of released instances
 	VPCEndpoint       string         // REAPER_VPC_ENDPOINT: the VPC API's endpoint override (EIPs)
 	Resources         []string       // REAPER_RESOURCES: instances, disks, snapshots, eips; default instances
+	MarkSecret        string         // REAPER_MARK_SECRET: signs the marks. A credential: never shown
+	MarkSecretPrev    string         // REAPER_MARK_SECRET_PREVIOUS: accepted when reading marks, for a rotation. Never shown
 
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet, noticeSet bool
@@ -409,7 +418,52 @@ func (s Settings) Validate() error {
 	if s.Grace < 0 {
 		bad("%s %v: must be >= 0", EnvGrace, s.Grace)
 	}
+	errs = append(errs, s.checkMarkSecret()...)
 	return errors.Join(errs...)
+}
+
+// WritesMarks reports a configuration that writes marks: notices and the
+// grace (REAPER_NOTIFY_URL or REAPER_GRACE; every resource kind's notice
+// too), REAPER_RUNNING=stop (the stop mark) and REAPER_RELEASE_EIPS (the
+// hand-over).
+func (s Settings) WritesMarks() bool {
+	return s.GraceOn() || s.Running == RunningStop || s.ReleaseEIPs
+}
+
+// checkMarkSecret: the secret marks are signed with, never shown.
+func (s Settings) checkMarkSecret() []error {
+	var errs []error
+	switch {
+	case s.MarkSecret == "" && s.WritesMarks():
+		errs = append(errs, fmt.Errorf("%s is required: this configuration writes marks (%s), and every mark is signed so that nobody who may tag a resource can forge one; generate one with `%s` and keep it only in the function's settings",
+			EnvMarkSecret, s.markWriters(), GenerateMarkSecret))
+	case s.MarkSecret != "" && len(s.MarkSecret) < mark.MinSecretLen:
+		errs = append(errs, fmt.Errorf("%s is %d characters: it must have at least %d; generate one with `%s`", EnvMarkSecret, len(s.MarkSecret), mark.MinSecretLen, GenerateMarkSecret))
+	}
+	switch {
+	case s.MarkSecretPrev != "" && s.MarkSecret == "":
+		errs = append(errs, fmt.Errorf("%s is set without %s: the previous secret is only accepted beside the current one", EnvMarkSecretPrev, EnvMarkSecret))
+	case s.MarkSecretPrev != "" && len(s.MarkSecretPrev) < mark.MinSecretLen:
+		errs = append(errs, fmt.Errorf("%s is %d characters: it must have at least %d", EnvMarkSecretPrev, len(s.MarkSecretPrev), mark.MinSecretLen))
+	case s.MarkSecretPrev != "" && s.MarkSecretPrev == s.MarkSecret:
+		errs = append(errs, fmt.Errorf("%s equals %s: after a rotation it holds the old secret", EnvMarkSecretPrev, EnvMarkSecret))
+	}
+	return errs
+}
+
+// markWriters names the settings that write marks.
+func (s Settings) markWriters() string {
+	var w []string
+	if s.GraceOn() {
+		w = append(w, "notices and the grace: "+EnvNotifyURL+" or "+EnvGrace)
+	}
+	if s.Running == RunningStop {
+		w = append(w, EnvRunning+"=stop")
+	}
+	if s.ReleaseEIPs {
+		w = append(w, EnvReleaseEIPs+"=true")
+	}
+	return strings.Join(w, ", ")
 }
 
 // Describe returns the effective configuration as log attributes, in the

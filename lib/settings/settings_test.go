@@ -39,7 +39,7 @@ func TestDefault(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE",
-		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING", "REAPER_RESOURCES", "REAPER_RELEASE_EIPS", "REAPER_VPC_ENDPOINT"}
+		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING", "REAPER_RESOURCES", "REAPER_RELEASE_EIPS", "REAPER_MARK_SECRET", "REAPER_MARK_SECRET_PREVIOUS", "REAPER_VPC_ENDPOINT"}
 	if !reflect.DeepEqual(Names, want) {
 		t.Fatalf("Names = %q, want %q", Names, want)
 	}
@@ -261,6 +261,7 @@ func TestDescribe(t *testing.T) {
 		"region_concurrency": "20", "batch_concurrency": "4", "percent_cap_min_eligible": "10", "local_release": "false",
 		"owner_tag": "owner", "notify_url": "unset", "notify_kind": "", "notify_secret": "unset", "notice": "24h0m0s", "grace": "0s",
 		"mark_tag": "reaper-notified", "running": "skip", "release_eips": "false", "vpc_endpoint": "default", "resources": "instances",
+		"mark_secret": "unset", "mark_secret_previous": "unset",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)

@@ -41,6 +41,21 @@ func Specs() []Spec {
 	return out
 }
 
+// secretSetting is a credential: taken as given, shown only as set or unset.
+func secretSetting(name, key, help string, field func(*Settings) *string) spec {
+	return spec{name: name, key: key, help: help, secret: true,
+		set: func(s *Settings, v string) string {
+			*field(s) = v
+			return ""
+		},
+		get: func(s Settings) slog.Value {
+			if *field(&s) == "" {
+				return slog.StringValue("unset")
+			}
+			return slog.StringValue("set")
+		}}
+}
+
 var table = []spec{
 	{name: EnvRegions, key: "regions", help: `"" = own region (FC_REGION); "all"; or a list, e.g. cn-hangzhou,ap-southeast-1`,
 		set: func(s *Settings, v string) string {
@@ -201,6 +216,10 @@ var table = []spec{
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(strings.Join(s.Resources, ",")) }},
 	boolean(EnvReleaseEIPs, "release_eips", "true: release the EIPs of the instances a run released, once Available (unless kept by tag, protected or bound again)", "false", func(s *Settings) *bool { return &s.ReleaseEIPs }),
+	secretSetting(EnvMarkSecret, "mark_secret", "signs every mark the reaper writes (at least 32 characters; generate one with `"+GenerateMarkSecret+"`); required when marks are written (notices, REAPER_RUNNING=stop, REAPER_RELEASE_EIPS); never shown",
+		func(s *Settings) *string { return &s.MarkSecret }),
+	secretSetting(EnvMarkSecretPrev, "mark_secret_previous", "the previous REAPER_MARK_SECRET during a rotation: its marks still verify (keep it at least REAPER_GRACE); never shown",
+		func(s *Settings) *string { return &s.MarkSecretPrev }),
 	{name: EnvVPCEndpoint, key: "vpc_endpoint", help: "VPC API endpoint override (EIPs), with REAPER_ECS_ENDPOINT's rules; default: the SDK's",
 		set: func(s *Settings, v string) string {
 			if problem := checkEndpoint(v); problem != "" {
