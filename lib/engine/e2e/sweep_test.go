@@ -36,7 +36,8 @@ type env struct {
 
 func newEnv(t *testing.T, fleet ecsdouble.Fleet, opts ...ecsdouble.Option) *env {
 	t.Helper()
-	opts = append(opts, ecsdouble.WithCredential(testAK, testSecret, ""), ecsdouble.WithClock(func() time.Time { return testNow }))
+	// The test's own options come last: they may set the double's clock.
+	opts = append([]ecsdouble.Option{ecsdouble.WithCredential(testAK, testSecret, ""), ecsdouble.WithClock(func() time.Time { return testNow })}, opts...)
 	srv, err := ecsdouble.Start(fleet, opts...)
 	if err != nil {
 		t.Fatalf("start double: %v", err)
