@@ -124,7 +124,7 @@ func startFleetStack(t *testing.T, bin, fleetJSON string, env ...string) *stack 
 	t.Cleanup(func() {
 		proc.Stop() // before srv.Close (registered earlier, so run later)
 		out := proc.Output()
-		for _, secret := range []string{stsSecret, stsToken} {
+		for _, secret := range []string{stsSecret, stsToken, fnMarkSecret} {
 			if strings.Contains(out, secret) {
 				t.Errorf("the function's output contains a secret (%.6s...)", secret)
 			}
@@ -161,7 +161,7 @@ func (s *stack) invoke(t *testing.T, requestID string, event []byte) fcdouble.Re
 	if err != nil {
 		t.Fatalf("invoke %s: %v", requestID, err)
 	}
-	for _, secret := range []string{stsSecret, stsToken} {
+	for _, secret := range []string{stsSecret, stsToken, fnMarkSecret} {
 		if strings.Contains(string(res.Body), secret) {
 			t.Errorf("%s: the response contains a secret", requestID)
 		}

@@ -105,7 +105,7 @@ func startLifecycleFleet(t *testing.T, fleetJSON string, env ...string) *lifeSta
 	t.Cleanup(func() {
 		proc.Stop()
 		out := proc.Output()
-		for _, secret := range []string{stsSecret, stsToken, hookToken, hookSecret} {
+		for _, secret := range []string{stsSecret, stsToken, hookToken, hookSecret, fnMarkSecret} {
 			if strings.Contains(out, secret) {
 				t.Errorf("the function's output contains a credential (%.6s...)", secret)
 			}
