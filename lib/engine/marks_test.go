@@ -69,6 +69,10 @@ func TestForgedNoticeMarkIsNoMark(t *testing.T) {
 	if rep.Totals.Reasons["notified/unverified-mark"] != len(forged) {
 		t.Errorf("reasons %v", rep.Totals.Reasons)
 	}
+	var text strings.Builder
+	if err := report.WriteText(&text, rep); err != nil || !strings.Contains(text.String(), "unverified-mark") || !strings.Contains(text.String(), "did not verify") {
+		t.Errorf("the text report does not show the tampering:\n%s", text.String())
+	}
 	// The grace counts from the reaper's own mark: nothing goes before it.
 	if _, err := d.at(day0.Add(23 * time.Hour)); err != nil || len(c.Released()) != 0 || c.Count(ecsapi.ActionStopInstances) != 0 {
 		t.Fatalf("inside the grace: %v, released %v", err, c.Released())
