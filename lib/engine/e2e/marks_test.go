@@ -23,7 +23,6 @@ func lifecycleOptions() engine.Options {
 	return opts
 }
 
-
 // A hand-written reaper-notified=<yesterday> is no mark: the instance is
 // told (here: marked without a channel), not released, and the report
 // says unverified-mark; the mark written in its place verifies.
