@@ -62,3 +62,29 @@ func TestValidateFromBuiltBinary(t *testing.T) {
 		t.Errorf("validate in an empty directory (%v):\n%s", err, out)
 	}
 }
+
+// validate names a missing or short REAPER_MARK_SECRET, says how to make
+// one, and never shows it.
+func TestValidateMarkSecret(t *testing.T) {
+	bin := cliBinary(t)
+	validate := func(env ...string) (string, error) {
+		cmd := exec.Command(bin, "validate")
+		cmd.Dir = t.TempDir()
+		cmd.Env = append([]string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir()}, env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := validate("REAPER_GRACE=1d")
+	if err == nil || !strings.Contains(out, "REAPER_MARK_SECRET is required") || !strings.Contains(out, "openssl rand -base64 48") {
+		t.Errorf("validate without a mark secret (%v):\n%s", err, out)
+	}
+	const short = "short-mark-secret-SHOWN"
+	out, err = validate("REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET="+short, "REAPER_MARK_SECRET_PREVIOUS="+fnMarkSecret+"-old")
+	if err == nil || !strings.Contains(out, "at least 32") || strings.Contains(out, short) || strings.Contains(out, fnMarkSecret) {
+		t.Errorf("validate with a short mark secret (%v):\n%s", err, out)
+	}
+	out, _ = validate("REAPER_RUNNING=stop", "REAPER_MARK_SECRET="+fnMarkSecret)
+	if strings.Contains(out, "REAPER_MARK_SECRET is") || strings.Contains(out, fnMarkSecret) {
+		t.Errorf("validate with a good mark secret:\n%s", out)
+	}
+}
