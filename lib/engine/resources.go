@@ -243,7 +243,9 @@ func (e *Engine) deleteOp(sr *scopeRun, kind string) execute.Operation[struct{},
 		Read: func(ctx context.Context, ids []string) ([]listedResource, error) {
 			return e.readKind(ctx, sr, kind, ids)
 		},
-		Check: func(r listedResource, now time.Time) execute.Verdict { return e.recheckResourceIn(sr.lc, r.listed, now) },
+		Check: func(r listedResource, now time.Time) execute.Verdict {
+			return e.recheckResourceIn(sr.lc, r.listed, now)
+		},
 	}
 	switch kind {
 	case KindDisks:

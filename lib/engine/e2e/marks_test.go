@@ -152,3 +152,23 @@ func TestForgedHandOverThroughTheSDK(t *testing.T) {
 		t.Errorf("EIP section %+v", sec)
 	}
 }
+
+// movingClock is the double's clock, moved by a test between runs.
+type movingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newMovingClock(t time.Time) *movingClock { return &movingClock{t: t} }
+
+func (c *movingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *movingClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}

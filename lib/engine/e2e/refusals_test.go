@@ -26,7 +26,7 @@ const (
 )
 
 var lifecycle = decide.Lifecycle{On: true, Notice: 24 * time.Hour, Grace: 24 * time.Hour, MarkKey: markKey,
-	StopMarkKey: markKey + "-stopped", OwnerKey: ownerKey}
+	StopMarkKey: markKey + "-stopped", OwnerKey: ownerKey, Marks: testMarks}
 
 // notices records what owners were told.
 type notices struct {
@@ -96,7 +96,8 @@ func TestDiskAndSnapshotNoticesMarkThenDelete(t *testing.T) {
 			{ID: "s-b", Region: "cn-hangzhou", Disk: "d-gone", Tags: owned},
 		},
 	}
-	e := newEnv(t, fleet)
+	clock := newMovingClock(testNow) // the double's: the marks' and the grace's
+	e := newEnv(t, fleet, ecsdouble.WithClock(clock.Now))
 	told := &notices{}
 	opts := options()
 	opts.Resources, opts.SkipInstances = []string{engine.KindDisks, engine.KindSnapshots}, true
@@ -133,6 +134,7 @@ func TestDiskAndSnapshotNoticesMarkThenDelete(t *testing.T) {
 	}
 
 	opts.Now = func() time.Time { return testNow.Add(25 * time.Hour) }
+	clock.Set(testNow.Add(25 * time.Hour))
 	opts.RunID = "day-1"
 	rep, err = run(t, e, opts, "cn-hangzhou")
 	if err != nil && !errors.Is(err, engine.ErrReleaseFailed) {
@@ -201,7 +203,8 @@ func TestStopBatchSurvivesOneRefusedTag(t *testing.T) {
 		fleet.Instances[i].Status = "Running"
 		fleet.Instances[i].Tags[ownerKey] = "bob"
 	}
-	e := newEnv(t, fleet)
+	clock := newMovingClock(testNow)
+	e := newEnv(t, fleet, ecsdouble.WithClock(clock.Now))
 	opts := options()
 	opts.Lifecycle, opts.Notifier = lifecycle, &notices{}
 	opts.Lifecycle.Stop = true
@@ -211,6 +214,7 @@ func TestStopBatchSurvivesOneRefusedTag(t *testing.T) {
 	refused := fleet.Instances[1].ID
 	e.srv.RefuseTags(refused, 403, "QuotaExceed.Tags")
 	opts.Now = func() time.Time { return testNow.Add(25 * time.Hour) }
+	clock.Set(testNow.Add(25 * time.Hour))
 	opts.RunID = "day-1"
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if !errors.Is(err, engine.ErrReleaseFailed) {
