@@ -117,6 +117,16 @@ func (e *Engine) confirmPlan(sr *scopeRun) {
 	for kind, r := range sr.plan.Resources {
 		r.Eligible = keep(r.Eligible, c.Resources[kind], sr.rec.Section(kind))
 	}
+	// The EIPs earlier runs handed over: released only when shown.
+	handOvers := sr.handOvers[:0]
+	for _, h := range sr.handOvers {
+		if c.allows(c.Resources[KindEIPs], h.eip.AllocationID) {
+			handOvers = append(handOvers, h)
+			continue
+		}
+		sr.rec.EIPs().Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: h.eip.AllocationID, Detail: notConfirmedDetail + " (handed over by " + h.instance + ")"})
+	}
+	sr.handOvers, sr.plan.HandOvers = handOvers, len(handOvers)
 }
 
 // executeOptions are the executor's options for one kind of write.

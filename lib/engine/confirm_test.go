@@ -59,6 +59,7 @@ func TestConfirmedRunWritesOnlyWhatWasShown(t *testing.T) {
 	c.SetResources(res)
 	opts := options()
 	opts.ReleaseEIPs, opts.EIPMarkKey, opts.Resources = true, handOver, []string{engine.KindDisks}
+	opts.Lifecycle.Marks = testMarks // hand-over marks are signed
 
 	dry := opts
 	dry.DryRun = true
@@ -80,7 +81,7 @@ func TestConfirmedRunWritesOnlyWhatWasShown(t *testing.T) {
 	c.Mutate("i-shown-kept", func(in *cloud.Instance) { in.Tags[keep] = "true" })
 	c.Mutate("i-unshown", func(in *cloud.Instance) { in.Tags[optIn] = "2026-11-01" })
 	res.Disks[1].Tags = map[string]string{optIn: "2026-11-01"}
-	res.EIPs = append(res.EIPs, eip("eip-forgotten", "", map[string]string{handOver: "i-gone"}))
+	res.EIPs = append(res.EIPs, eip("eip-forgotten", "", map[string]string{handOver: testMarks.HandOver("eip-forgotten", handOver, "i-gone", now)}))
 	c.SetResources(res)
 
 	live := opts
