@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
@@ -36,7 +37,7 @@ func FuzzReportSchema(f *testing.F) {
 		fleet := fuzzFleet(seed)
 		env := []string{"REAPER_REGIONS=cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT=100"}
 		if seed%2 == 1 { // the lifecycle reads the marks and stops
-			env = append(env, "REAPER_GRACE=1h", "REAPER_RUNNING=stop")
+			env = append(env, "REAPER_GRACE=1h", "REAPER_RUNNING=stop", "REAPER_MARK_SECRET="+fnMarkSecret)
 		}
 		s := startOddStack(t, binary(t), fleet, seed, env...)
 		for _, dry := range []bool{true, false} {
@@ -110,7 +111,8 @@ func fuzzFleet(seed uint64) ecsdouble.Fleet {
 				"2025-02-01T00:00:00.123456789+14:00", "9999-12-31T23:59:59-14:00", "0000-01-01T00:00:00+14:00", "0000-01-01", "", randomText(r))
 		}
 		if r.IntN(3) == 0 { // marks, forged or odd (read when grace is on)
-			in.Tags["reaper-notified"] = pick("2025-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "0000-01-01T00:00:00+14:00", "2099-01-01T00:00:00Z", "", randomText(r))
+			in.Tags["reaper-notified"] = pick("2025-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "0000-01-01T00:00:00+14:00", "2099-01-01T00:00:00Z", "", randomText(r),
+				fnMarks.Time(in.ID, "reaper-notified", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)))
 		}
 		if r.IntN(5) == 0 {
 			in.Tags["reaper-notified-stopped"] = pick("2025-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "0000-01-01T00:00:00+14:00", randomText(r))
