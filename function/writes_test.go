@@ -103,13 +103,13 @@ func TestBinaryEveryFailedWriteFailsTheInvocation(t *testing.T) {
 			want: []string{"disk d-bp1writes-expired", "IncorrectDiskStatus"},
 		},
 		{
-			name: "ReleaseEipAddress answered IncorrectEipStatus", env: []string{"REAPER_RELEASE_EIPS=true"},
+			name: "ReleaseEipAddress answered IncorrectEipStatus", env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")},
 			section: func(r loggedRegion) *report.Section { return r.EIPs }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "IncorrectEipStatus"},
 		},
 		{
-			name: "the hand-over mark could not be written", eip: `, "staysUnassociating": true`, env: []string{"REAPER_RELEASE_EIPS=true"},
+			name: "the hand-over mark could not be written", eip: `, "staysUnassociating": true`, env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "TagResources", Fault: ecsdouble.Error(400, "InvalidTagKey.Malformed")},
 			section: func(r loggedRegion) *report.Section { return r.EIPs }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "hand-over mark", "InvalidTagKey.Malformed"},

@@ -187,7 +187,7 @@ func TestPlanAndRun(t *testing.T) {
 		}
 	})
 	t.Run("a failed EIP release fails the run", func(t *testing.T) {
-		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RELEASE_EIPS": "true"})
+		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_RELEASE_EIPS": "true", "REAPER_MARK_SECRET": cliMarkSecret})
 		srv.Inject(ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")})
 		r := run(t, env, "", "run", "--yes")
 		r.must(t, cli.ExitFailed, "releases failed", "EIP eip-bp1demo00001", "IncorrectEipStatus")
