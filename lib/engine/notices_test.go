@@ -83,12 +83,12 @@ func ownersFleet() ([]cloud.Instance, []string) {
 }
 
 // runFor runs the engine once with an invocation of timeout.
-func runFor(t *testing.T, c *fake.Cloud, opts engine.Options, timeout time.Duration) (*report.Report, error, time.Time) {
+func runFor(t *testing.T, c *fake.Cloud, opts engine.Options, timeout time.Duration) (*report.Report, time.Time, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	rep, err := engine.New(opts, nil).RunRegions(ctx, c, "", []string{"r-1"})
-	return rep, err, deadline
+	return rep, deadline, err
 }
 
 // A notice goes out only when its mark can still be written: per owner,
@@ -110,7 +110,7 @@ func TestNoticesObeyTheMarginAndMarkPerOwner(t *testing.T) {
 		opts.Now = func() time.Time { return day0 }
 
 		// 11 s with a 3 s margin and a 3 s pace: three owners fit.
-		rep, err, deadline := runFor(t, c, opts, 11*time.Second)
+		rep, deadline, err := runFor(t, c, opts, 11*time.Second)
 		if !errors.Is(err, engine.ErrIncomplete) || rep.Error != "" {
 			t.Fatalf("err %v (report error %q): want incomplete, not failed: the run told and marked some", err, rep.Error)
 		}
@@ -146,7 +146,7 @@ func TestNoticesObeyTheMarginAndMarkPerOwner(t *testing.T) {
 		n.seq, n.last = nil, time.Time{} // each invocation has its own channel
 		opts.RunID = "next"
 		opts.Now = func() time.Time { return day0.Add(time.Hour) }
-		rep, err, _ = runFor(t, c, opts, 11*time.Second)
+		rep, _, err = runFor(t, c, opts, 11*time.Second)
 		if err != nil {
 			t.Fatalf("second run: %v", err)
 		}
@@ -169,7 +169,7 @@ func TestNoticesThatNeverFitFailTheRun(t *testing.T) {
 		opts := options()
 		opts.Lifecycle, opts.Notifier, opts.DeadlineMargin = lifecycle, n, 3*time.Second
 		opts.Now = func() time.Time { return day0 }
-		rep, err, _ := runFor(t, c, opts, 4*time.Second) // the margin and one send with its mark do not fit
+		rep, _, err := runFor(t, c, opts, 4*time.Second) // the margin and one send with its mark do not fit
 		if !errors.Is(err, engine.ErrNoticesUnsent) || rep.Error == "" || !strings.Contains(rep.Error, "6 of 6 notices owed were not sent") ||
 			!strings.Contains(rep.Error, "zoe, yan, xia") {
 			t.Fatalf("err %v, report error %q: want the run failed, naming what was owed", err, rep.Error)
@@ -215,7 +215,7 @@ func TestNoticeThatHangsIsCutBeforeTheMarks(t *testing.T) {
 		opts := options()
 		opts.Lifecycle, opts.Notifier, opts.DeadlineMargin = lifecycle, n, 3*time.Second
 		opts.Now = func() time.Time { return day0 }
-		rep, err, deadline := runFor(t, c, opts, 11*time.Second)
+		rep, deadline, err := runFor(t, c, opts, 11*time.Second)
 		if !errors.Is(err, engine.ErrIncomplete) || rep.Error != "" {
 			t.Fatalf("err %v: want incomplete (zoe was told and marked), not failed", err)
 		}
@@ -246,7 +246,7 @@ func TestHandOverWithoutTimeFailsTheRun(t *testing.T) {
 			Region: "r-1", Status: "InUse", InstanceID: "i-h00000", ChargeType: "PostPaid", AllocationTime: "2026-01-01T00:00:00Z"}}})
 		opts := options()
 		opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait, opts.DeadlineMargin = true, "reaper-notified-released-with", 2*time.Second, 3*time.Second
-		rep, err, _ := runFor(t, c, opts, 10*time.Second) // the looks at the EIP use the time up
+		rep, _, err := runFor(t, c, opts, 10*time.Second) // the looks at the EIP use the time up
 		if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "EIP eip-late (hand-over mark (TagResources) failed: deadline)") {
 			t.Fatalf("err %v: want the run failed, naming the EIP left without its hand-over", err)
 		}
