@@ -19,7 +19,7 @@ func FuzzEscapedValuesStayText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		for kind, chars := range forbidden {
-			out := (&Notifier{cfg: Config{Kind: kind}}).escape(v)
+			out := (&Notifier{ch: channelNamed(kind)}).escape(v)
 			if strings.ContainsAny(out, chars) || strings.ContainsFunc(out, unicode.IsControl) {
 				t.Fatalf("%s: %q escaped to %q", kind, v, out)
 			}

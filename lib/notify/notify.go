@@ -1,7 +1,7 @@
 // Package notify tells owners before their machines go: one digest per
 // owner per run, and a summary after a run that released, stopped, failed
-// or tripped a cap, on a DingTalk custom robot, a Lark/Feishu custom bot, a
-// Slack incoming webhook, or any endpoint that takes the notice as JSON.
+// or tripped a cap, on one of the chat channels in channels (each in its
+// own file), or any endpoint that takes the notice as JSON.
 //
 // Each channel is signed the way its platform checks it, split under its
 // size limit and paced under its rate limit; an answer that is not a
@@ -14,17 +14,12 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,25 +28,120 @@ import (
 	"unicode"
 )
 
-// Kinds of channel.
-const (
-	DingTalk = "dingtalk"
-	Lark     = "lark"
-	Slack    = "slack"
-	JSON     = "json"
-)
+// channel is everything the notifier knows about one platform. A new
+// platform is a file holding one of these and a line in channels.
+type channel struct {
+	name string // the REAPER_NOTIFY_KIND word
+	// label names the platform's webhooks in messages ("Slack incoming
+	// webhooks").
+	label string
+	// hosts are the webhook hosts that select the channel when
+	// REAPER_NOTIFY_KIND is unset.
+	hosts []string
+	// maxBytes bounds one message as size measures it; size nil measures
+	// the request body.
+	maxBytes int
+	size     func(m message) int
+	// interval is the least time between two messages (the platform's
+	// rate limit).
+	interval time.Duration
+	// sign signs a request with the secret; nil: the platform takes no
+	// secret (the URL is the credential) and the settings refuse one.
+	sign func(r *request, secret string, now time.Time)
+	// escape makes tag-derived text inert in the notice's markup; nil
+	// leaves it raw. summaryEscape does it for the summary (nil: escape).
+	escape, summaryEscape func(string) string
+	// mention renders an owner that is exactly one user's ID in the
+	// platform's form as a mention; ok false names the owner as text.
+	mention func(owner string) (string, bool)
+	// notice and summary build the message's JSON content from the text
+	// rendered with the channel's escaper and mention (the title is also
+	// the first line).
+	notice  func(nt Notice, title string, lines []string) map[string]any
+	summary func(s Summary, text string) map[string]any
+	// read reads an answer that is not a redirect: nil when the platform
+	// accepted the message.
+	read func(a answer) *refusal
+}
 
-// Size limits of one message body, in bytes. DingTalk: "please keep the
-// size within 20000 bytes" (its error for larger bodies); Lark/Feishu: the
-// custom bot's request body is at most 20 KB; Slack: a message's text is
-// truncated past 40,000 characters (30,000 keeps blocks of the digest
-// whole); json: this tool's own choice.
-var sizeLimits = map[string]int{DingTalk: 20000, Lark: 20000, Slack: 30000, JSON: 256 << 10}
+// channels are the chat channels, in the order the settings list them.
+var channels = []*channel{dingTalk, lark, slack, jsonChannel}
 
-// Rate limits: DingTalk 20 messages a minute per robot (more throttles it
-// for 10 minutes); Lark/Feishu 5 a second and 100 a minute per bot; Slack
-// about 1 a second per webhook. Messages are paced at these intervals.
-var intervals = map[string]time.Duration{DingTalk: 3 * time.Second, Lark: 600 * time.Millisecond, Slack: time.Second}
+func channelNamed(name string) *channel {
+	for _, c := range channels {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Kinds are the channels' REAPER_NOTIFY_KIND words, in order.
+func Kinds() []string {
+	out := make([]string, len(channels))
+	for i, c := range channels {
+		out[i] = c.name
+	}
+	return out
+}
+
+// KindChoices lists the kinds for a message: "a, b or c".
+func KindChoices() string { return either(Kinds()) }
+
+func either(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// IsKind reports whether kind names a channel.
+func IsKind(kind string) bool { return channelNamed(kind) != nil }
+
+// KindOfHost is the channel a webhook host selects, if any.
+func KindOfHost(host string) (string, bool) {
+	host = strings.ToLower(host)
+	for _, c := range channels {
+		if slices.Contains(c.hosts, host) {
+			return c.name, true
+		}
+	}
+	return "", false
+}
+
+// Hosts are the webhook hosts that select a channel, in order.
+func Hosts() []string {
+	var out []string
+	for _, c := range channels {
+		out = append(out, c.hosts...)
+	}
+	return out
+}
+
+// Signed reports whether kind takes a signing secret.
+func Signed(kind string) bool {
+	c := channelNamed(kind)
+	return c != nil && c.sign != nil
+}
+
+// SignedKinds are the kinds that take a signing secret, in order.
+func SignedKinds() []string {
+	var out []string
+	for _, c := range channels {
+		if c.sign != nil {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// Label names kind's webhooks in a message ("Slack incoming webhooks").
+func Label(kind string) string {
+	if c := channelNamed(kind); c != nil {
+		return c.label
+	}
+	return kind
+}
 
 // ErrNotDelivered marks a message the channel did not accept.
 var ErrNotDelivered = errors.New("notice not delivered")
@@ -126,6 +216,7 @@ type Config struct {
 // go out one at a time.
 type Notifier struct {
 	cfg    Config
+	ch     *channel
 	hidden []string // never quoted in an error
 	mu     sync.Mutex
 	last   time.Time // when the last message went out
@@ -133,9 +224,8 @@ type Notifier struct {
 
 // New checks cfg and returns its notifier.
 func New(cfg Config) (*Notifier, error) {
-	switch cfg.Kind {
-	case DingTalk, Lark, Slack, JSON:
-	default:
+	ch := channelNamed(cfg.Kind)
+	if ch == nil {
 		return nil, fmt.Errorf("notify: unknown channel kind %q", cfg.Kind)
 	}
 	if _, err := url.Parse(cfg.URL); err != nil || cfg.URL == "" {
@@ -158,7 +248,7 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Retries <= 0 {
 		cfg.Retries = 2
 	}
-	return &Notifier{cfg: cfg, hidden: credentialsOf(cfg.URL, cfg.Secret)}, nil
+	return &Notifier{cfg: cfg, ch: ch, hidden: credentialsOf(cfg.URL, cfg.Secret)}, nil
 }
 
 // credentialsOf lists what an answer quoted in an error must not repeat:
@@ -193,7 +283,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Kind is the channel's kind.
-func (n *Notifier) Kind() string { return n.cfg.Kind }
+func (n *Notifier) Kind() string { return n.ch.name }
+
+// Interval is the least time between two messages on the channel: its
+// pacing, which a sender budgets for.
+func (n *Notifier) Interval() time.Duration { return n.ch.interval }
 
 // Notify sends one owner's digest, in as many messages as the channel's
 // size limit needs; it is delivered only when every message was.
@@ -206,20 +300,33 @@ func (n *Notifier) Notify(ctx context.Context, notice Notice) error {
 	return nil
 }
 
-// Report sends a run's summary.
+// Report sends a run's summary. An error too long for one message is cut
+// (it names the first failures; the report holds them all).
 func (n *Notifier) Report(ctx context.Context, s Summary) error {
-	return n.send(ctx, n.renderSummary(s))
+	m := n.renderSummary(s)
+	for r := []rune(s.Error); n.size(m) > n.ch.maxBytes && len(r) > 0; {
+		r = r[:len(r)*3/4]
+		s.Error = string(r) + "... (cut to fit the channel; the report has it all)"
+		m = n.renderSummary(s)
+	}
+	return n.send(ctx, m)
+}
+
+func (n *Notifier) size(m message) int {
+	if n.ch.size != nil {
+		return n.ch.size(m)
+	}
+	return len(m.body)
 }
 
 // split cuts a notice into parts whose message fits the channel.
 func (n *Notifier) split(notice Notice) []Notice {
-	limit := sizeLimits[n.cfg.Kind]
 	var parts []Notice
 	cur := Notice{Owner: notice.Owner, Again: notice.Again}
 	for _, it := range notice.Items {
 		next := cur
 		next.Items = append(append([]Item(nil), cur.Items...), it)
-		if len(cur.Items) > 0 && len(n.renderNotice(next).body) > limit {
+		if len(cur.Items) > 0 && n.size(n.renderNotice(next)) > n.ch.maxBytes {
 			parts = append(parts, cur)
 			cur = Notice{Owner: notice.Owner, Again: notice.Again, Items: []Item{it}}
 			continue
@@ -232,22 +339,31 @@ func (n *Notifier) split(notice Notice) []Notice {
 	return parts
 }
 
-// message is one request ready to sign and send.
+// message is one request's content ready to sign and send.
 type message struct {
 	body    []byte
 	content map[string]any // the body before signing, for the kinds that sign inside it
 }
 
+// request is a message on its way: a channel's sign may change any part.
+type request struct {
+	target  string
+	body    []byte
+	content map[string]any
+	header  http.Header
+}
+
 // send paces, signs, posts and checks one message, retrying a throttled or
-// failed one a few times with backoff (Slack's Retry-After when given).
+// failed one a few times with backoff (the channel's retry-after when it
+// gives one).
 func (n *Notifier) send(ctx context.Context, m message) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var err error
 	for attempt := 0; attempt <= n.cfg.Retries; attempt++ {
-		if wait := intervals[n.cfg.Kind] - n.cfg.Now().Sub(n.last); !n.last.IsZero() && wait > 0 {
+		if wait := n.ch.interval - n.cfg.Now().Sub(n.last); !n.last.IsZero() && wait > 0 {
 			if serr := n.cfg.Sleep(ctx, wait); serr != nil {
-				return fmt.Errorf("%w: %s: %w", ErrNotDelivered, n.cfg.Kind, serr)
+				return fmt.Errorf("%w: %s: %w", ErrNotDelivered, n.ch.name, serr)
 			}
 		}
 		var retryAfter time.Duration
@@ -288,48 +404,23 @@ func (e *answerError) Unwrap() error { return ErrNotDelivered }
 
 // post signs and sends m once and reads the channel's answer.
 func (n *Notifier) post(ctx context.Context, m message) (retryAfter time.Duration, err error) {
-	target := n.cfg.URL
-	body := m.body
-	header := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
-	now := n.cfg.Now()
-	switch n.cfg.Kind {
-	case DingTalk:
-		if n.cfg.Secret != "" {
-			ts := strconv.FormatInt(now.UnixMilli(), 10)
-			q := "timestamp=" + ts + "&sign=" + url.QueryEscape(DingTalkSign(ts, n.cfg.Secret))
-			if strings.Contains(target, "?") {
-				target += "&" + q
-			} else {
-				target += "?" + q
-			}
-		}
-	case Lark:
-		if n.cfg.Secret != "" {
-			ts := strconv.FormatInt(now.Unix(), 10)
-			content := map[string]any{}
-			for k, v := range m.content {
-				content[k] = v
-			}
-			content["timestamp"], content["sign"] = ts, LarkSign(ts, n.cfg.Secret)
-			body, _ = json.Marshal(content) // a map of JSON values always marshals
-		}
-	case JSON:
-		if n.cfg.Secret != "" {
-			header.Set("X-Reaper-Signature", JSONSign(body, n.cfg.Secret))
-		}
+	r := &request{target: n.cfg.URL, body: m.body, content: m.content,
+		header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}}
+	if n.ch.sign != nil && n.cfg.Secret != "" {
+		n.ch.sign(r, n.cfg.Secret, n.cfg.Now())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.target, bytes.NewReader(r.body))
 	if err != nil {
-		return 0, &answerError{kind: n.cfg.Kind, what: "the request could not be built"}
+		return 0, &answerError{kind: n.ch.name, what: "the request could not be built"}
 	}
-	req.Header = header
+	req.Header = r.header
 	resp, err := n.cfg.Client.Do(req)
 	if err != nil {
-		return 0, &answerError{kind: n.cfg.Kind, what: n.transportProblem(err), retry: true}
+		return 0, &answerError{kind: n.ch.name, what: n.transportProblem(err), retry: true}
 	}
 	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return n.check(resp, answer)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return n.check(resp, body)
 }
 
 // transportProblem describes a failed request without its URL (the URL
@@ -345,85 +436,56 @@ func (n *Notifier) transportProblem(err error) string {
 	return "request failed: " + n.clean(err.Error())
 }
 
-// slackError is Slack's documented short error form (invalid_token,
-// no_text, channel_not_found): the only answer text of Slack's an error
-// quotes.
-var slackError = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+// answer is what the platform answered, as a channel's read sees it.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	// clean makes a platform's message field safe to quote (Notifier.clean).
+	clean func(string) string
+}
+
+// refusal is a channel's reading of an answer that is not a success.
+type refusal struct {
+	what  string
+	retry bool
+	after time.Duration // the platform's own retry-after, if it gave one
+}
+
+func refuse(retry bool, format string, args ...any) *refusal {
+	return &refusal{what: fmt.Sprintf(format, args...), retry: retry}
+}
 
 // check reads a channel's answer: success only when the platform says so.
 // An error quotes only the platform's own error code and message fields,
 // bounded and cleaned, never the body: whatever answers for the webhook
 // may be hostile, and the error reaches logs, reports and the chat.
-func (n *Notifier) check(resp *http.Response, answer []byte) (time.Duration, error) {
-	kind := n.cfg.Kind
-	status := resp.StatusCode
-	fail := func(retry bool, format string, args ...any) (time.Duration, error) {
-		return 0, &answerError{kind: kind, what: fmt.Sprintf(format, args...), retry: retry}
+func (n *Notifier) check(resp *http.Response, body []byte) (time.Duration, error) {
+	r := refusalOfRedirect(resp.StatusCode)
+	if r == nil {
+		r = n.ch.read(answer{status: resp.StatusCode, header: resp.Header, body: body, clean: n.clean})
 	}
+	if r == nil {
+		return 0, nil
+	}
+	return r.after, &answerError{kind: n.ch.name, what: r.what, retry: r.retry}
+}
+
+func refusalOfRedirect(status int) *refusal {
 	if status >= 300 && status <= 399 {
-		return fail(false, "HTTP %d: a redirect, not followed (notices go only to the configured URL)", status)
+		return refuse(false, "HTTP %d: a redirect, not followed (notices go only to the configured URL)", status)
 	}
-	switch kind {
-	case Slack:
-		answered := strings.TrimSpace(string(answer))
-		code := "(an answer that is not one of Slack's error codes)"
-		if slackError.MatchString(answered) {
-			code = n.clean(answered)
-		}
-		switch {
-		case status == http.StatusTooManyRequests:
-			after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			return time.Duration(after) * time.Second, &answerError{kind: kind, what: "HTTP 429 rate limited", retry: true}
-		case status != http.StatusOK:
-			return fail(status >= 500, "HTTP %d %s", status, code)
-		case answered != "ok":
-			return fail(false, "answered %s instead of ok", code)
-		}
-		return 0, nil
-	case JSON:
-		if status < 200 || status > 299 {
-			return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d", status)
-		}
-		return 0, nil
+	return nil
+}
+
+// readStatus refuses an answer that is not an HTTP 200 (a 5xx or a 429
+// may pass with a retry): the platforms that answer JSON say "no" inside
+// a 200, and anything else is not their answer.
+func readStatus(a answer) *refusal {
+	if a.status != http.StatusOK {
+		return refuse(a.status >= 500 || a.status == http.StatusTooManyRequests, "HTTP %d", a.status)
 	}
-	if status != http.StatusOK {
-		return fail(status >= 500 || status == http.StatusTooManyRequests, "HTTP %d", status)
-	}
-	var a struct {
-		ErrCode    *int   `json:"errcode"`
-		ErrMsg     string `json:"errmsg"`
-		Code       *int   `json:"code"`
-		Msg        string `json:"msg"`
-		StatusCode *int   `json:"StatusCode"`
-	}
-	if err := json.Unmarshal(answer, &a); err != nil {
-		return fail(true, "answered something that is not JSON")
-	}
-	switch kind {
-	case DingTalk:
-		switch {
-		case a.ErrCode == nil:
-			return fail(false, "answered without an errcode")
-		case *a.ErrCode == 130101: // "send too fast, exceed 20 times per minute"
-			return fail(true, "errcode %d %s", *a.ErrCode, n.clean(a.ErrMsg))
-		case *a.ErrCode != 0:
-			return fail(false, "errcode %d %s", *a.ErrCode, n.clean(a.ErrMsg))
-		}
-	case Lark:
-		code := a.Code
-		if code == nil {
-			code = a.StatusCode
-		}
-		switch {
-		case code == nil:
-			return fail(false, "answered without a code")
-		case *code == 11232: // frequency limited
-			return fail(true, "code %d %s", *code, n.clean(a.Msg))
-		case *code != 0 || (a.StatusCode != nil && *a.StatusCode != 0):
-			return fail(false, "code %d %s", *code, n.clean(a.Msg))
-		}
-	}
-	return 0, nil
+	return nil
 }
 
 // maxQuoted bounds a platform's error message quoted in an error.
@@ -455,29 +517,27 @@ func plain(v string) string {
 	}, strings.ToValidUTF8(v, "?"))
 }
 
-// DingTalkSign is DingTalk's signature: URL-unescaped Base64 of
-// HMAC-SHA256 keyed by the secret over timestamp (ms) + "\n" + secret.
-func DingTalkSign(timestampMS, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestampMS + "\n" + secret))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+// readErrcode reads the errcode/errmsg answer of the platforms that use it
+// (DingTalk, WeCom): 0 is success, a throttled code may pass with a retry,
+// any other code is a refusal quoting the platform's own two fields.
+func readErrcode(a answer, throttled int) *refusal {
+	if r := readStatus(a); r != nil {
+		return r
+	}
+	var v struct {
+		ErrCode *int   `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if err := json.Unmarshal(a.body, &v); err != nil {
+		return refuse(true, "answered something that is not JSON")
+	}
+	switch {
+	case v.ErrCode == nil:
+		return refuse(false, "answered without an errcode")
+	case *v.ErrCode == throttled:
+		return refuse(true, "errcode %d %s", *v.ErrCode, a.clean(v.ErrMsg))
+	case *v.ErrCode != 0:
+		return refuse(false, "errcode %d %s", *v.ErrCode, a.clean(v.ErrMsg))
+	}
+	return nil
 }
-
-// LarkSign is Lark/Feishu's signature: Base64 of HMAC-SHA256 keyed by
-// timestamp (s) + "\n" + secret over an empty message.
-func LarkSign(timestampS, secret string) string {
-	mac := hmac.New(sha256.New, []byte(timestampS+"\n"+secret))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// JSONSign is the json channel's X-Reaper-Signature: hex HMAC-SHA256 of the
-// body keyed by the secret.
-func JSONSign(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// Interval is the least time between two messages on the channel: its
-// pacing, which a sender budgets for.
-func (n *Notifier) Interval() time.Duration { return intervals[n.cfg.Kind] }

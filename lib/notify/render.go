@@ -3,17 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
-)
-
-// Owner forms each platform can mention; any other owner is named in the
-// text without a mention.
-var (
-	phone       = regexp.MustCompile(`^\+?[0-9][0-9-]{5,19}$`)
-	larkOpenID  = regexp.MustCompile(`^ou_[A-Za-z0-9]+$`)
-	slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{6,}$`)
 )
 
 const timeLayout = "2006-01-02 15:04 MST"
@@ -79,71 +69,34 @@ func promise(it Item) string {
 	return "will be " + it.Action + " no earlier than " + when(it.When)
 }
 
-// Escapers of tag-derived text, per channel. A tag value is free text
-// anyone who may tag a resource wrote; in the chat it must stay text: no
-// mention, link, image or markup of its own.
-var (
-	// Slack mrkdwn: &, < and > are its control characters (<!channel>,
-	// <@U..>, <url|text>); Slack decodes these three entities.
-	slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	// Lark/Feishu text messages read <at ...> tags, [text](url) links and
-	// a few style marks; entities are not documented as decoded, so the
-	// characters are replaced by their full-width forms.
-	larkEscaper = strings.NewReplacer("<", "＜", ">", "＞", "[", "［", "]", "］", "(", "（", ")", "）", "*", "＊", "~", "～", "//", "／／")
-	// DingTalk markdown: links, images, emphasis, headings, quotes, code,
-	// tables, HTML, at-mentions; whether it honours backslash escapes is
-	// undocumented, so the marks are replaced by their full-width forms.
-	dingTalkEscaper = strings.NewReplacer("\\", "＼", "`", "｀", "*", "＊", "_", "＿", "[", "［", "]", "］", "(", "（", ")", "）",
-		"#", "＃", "!", "！", "<", "＜", ">", "＞", "|", "｜", "~", "～", "@", "＠", "//", "／／")
-	// DingTalk text messages (the run summary) render no markup; only an
-	// at-mention is live.
-	dingTalkTextEscaper = strings.NewReplacer("@", "＠")
-)
-
-// escape is the channel's escaper; the json channel's values stay raw (JSON
-// encoding escapes them, and the reader decides how to show them).
+// escape is the channel's escaper of tag-derived text. A tag value is free
+// text anyone who may tag a resource wrote; in the chat it must stay text:
+// no mention, link, image or markup of its own. Control characters go
+// first on every channel that renders text (a line break would start a
+// heading, list or quote of the value's own).
 func (n *Notifier) escape(v string) string {
-	switch n.cfg.Kind {
-	case Slack:
-		return slackEscaper.Replace(plain(v))
-	case Lark:
-		return larkEscaper.Replace(plain(v))
-	case DingTalk:
-		return dingTalkEscaper.Replace(plain(v))
+	if n.ch.escape == nil {
+		return v
 	}
-	return v
+	return n.ch.escape(plain(v))
 }
 
 // renderNotice builds the channel's message for a notice. A mention is
 // built only from an owner that is exactly one user's ID in the platform's
-// form (a phone number, an open_id, a user ID): never from other text.
+// form: never from other text.
 func (n *Notifier) renderNotice(notice Notice) message {
-	owner := notice.Owner
-	mention := n.escape(owner)
-	switch n.cfg.Kind {
-	case DingTalk:
-		at := map[string]any{}
-		if phone.MatchString(owner) {
-			at["atMobiles"] = []string{owner}
-			mention = "@" + owner
+	title, lines := n.lines(notice, n.mentionOf(notice.Owner))
+	return jsonMessage(n.ch.notice(notice, title, lines))
+}
+
+// mentionOf renders an owner as the channel's mention, or escaped text.
+func (n *Notifier) mentionOf(owner string) string {
+	if n.ch.mention != nil {
+		if m, ok := n.ch.mention(owner); ok {
+			return m
 		}
-		title, lines := n.lines(notice, mention)
-		return jsonMessage(map[string]any{"msgtype": "markdown", "markdown": map[string]any{"title": title, "text": strings.Join(lines, "\n\n")}, "at": at})
-	case Lark:
-		if larkOpenID.MatchString(owner) {
-			mention = `<at user_id="` + owner + `">` + owner + `</at>`
-		}
-		_, lines := n.lines(notice, mention)
-		return jsonMessage(map[string]any{"msg_type": "text", "content": map[string]any{"text": strings.Join(lines, "\n")}})
-	case Slack:
-		if slackUserID.MatchString(owner) {
-			mention = "<@" + owner + ">"
-		}
-		_, lines := n.lines(notice, mention)
-		return jsonMessage(map[string]any{"text": strings.Join(lines, "\n")})
 	}
-	_, lines := n.lines(notice, owner)
-	return jsonMessage(map[string]any{"kind": "notice", "owner": owner, "again": notice.Again, "items": notice.Items, "text": strings.Join(lines, "\n")})
+	return n.escape(owner)
 }
 
 // renderSummary builds the channel's message for a run's summary.
@@ -153,8 +106,8 @@ func (n *Notifier) renderSummary(s Summary) message {
 		dry = " (dry run)"
 	}
 	esc := n.escape
-	if n.cfg.Kind == DingTalk {
-		esc = func(v string) string { return dingTalkTextEscaper.Replace(plain(v)) }
+	if n.ch.summaryEscape != nil {
+		esc = func(v string) string { return n.ch.summaryEscape(plain(v)) }
 	}
 	text := fmt.Sprintf("ecs-reaper run %s%s: %d released, %d stopped, %d notified, %d failed", esc(s.RunID), dry, s.Released, s.Stopped, s.Notified, s.Failed)
 	if s.CapTripped {
@@ -164,15 +117,7 @@ func (n *Notifier) renderSummary(s Summary) message {
 		// The error names owners, IDs and channel answers: text from outside.
 		text += ". Error: " + esc(s.Error)
 	}
-	switch n.cfg.Kind {
-	case DingTalk:
-		return jsonMessage(map[string]any{"msgtype": "text", "text": map[string]any{"content": text}})
-	case Lark:
-		return jsonMessage(map[string]any{"msg_type": "text", "content": map[string]any{"text": text}})
-	case Slack:
-		return jsonMessage(map[string]any{"text": text})
-	}
-	return jsonMessage(map[string]any{"kind": "summary", "summary": s, "text": text})
+	return jsonMessage(n.ch.summary(s, text))
 }
 
 func jsonMessage(content map[string]any) message {

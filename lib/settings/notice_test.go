@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
 func TestNoticeSettings(t *testing.T) {
@@ -18,11 +20,13 @@ func TestNoticeSettings(t *testing.T) {
 	}{
 		{name: "no channel: no grace", env: nil, check: func(s Settings) bool { return s.Grace == 0 && !s.GraceOn() && s.Running == RunningSkip }},
 		{name: "a channel brings a day of grace", env: []string{EnvNotifyURL, "https://oapi.dingtalk.com/robot/send?access_token=" + token},
-			check: func(s Settings) bool { return s.NotifyKind == KindDingTalk && s.Grace == DefaultGrace && s.GraceOn() }},
-		{name: "lark by host", env: []string{EnvNotifyURL, "https://open.larksuite.com/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindLark }},
-		{name: "feishu by host", env: []string{EnvNotifyURL, "https://open.feishu.cn/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindLark }},
-		{name: "slack by host", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/T1/B2/" + token}, check: func(s Settings) bool { return s.NotifyKind == KindSlack }},
-		{name: "kind forced", env: []string{EnvNotifyURL, "http://127.0.0.1:9000/hook", EnvNotifyKind, "JSON"}, check: func(s Settings) bool { return s.NotifyKind == KindJSON }},
+			check: func(s Settings) bool {
+				return s.NotifyKind == notify.DingTalk && s.Grace == DefaultGrace && s.GraceOn()
+			}},
+		{name: "lark by host", env: []string{EnvNotifyURL, "https://open.larksuite.com/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == notify.Lark }},
+		{name: "feishu by host", env: []string{EnvNotifyURL, "https://open.feishu.cn/open-apis/bot/v2/hook/" + token}, check: func(s Settings) bool { return s.NotifyKind == notify.Lark }},
+		{name: "slack by host", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/T1/B2/" + token}, check: func(s Settings) bool { return s.NotifyKind == notify.Slack }},
+		{name: "kind forced", env: []string{EnvNotifyURL, "http://127.0.0.1:9000/hook", EnvNotifyKind, "JSON"}, check: func(s Settings) bool { return s.NotifyKind == notify.JSON }},
 		{name: "grace set explicitly", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "2d"}, check: func(s Settings) bool { return s.Grace == 48*time.Hour }},
 		{name: "grace without a channel", env: []string{EnvGrace, "6h"}, check: func(s Settings) bool { return s.Grace == 6*time.Hour && s.GraceOn() }},
 		{name: "grace zero with a channel", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvGrace, "0s"}, check: func(s Settings) bool { return s.Grace == 0 }},
@@ -55,7 +59,7 @@ func TestNoticeSettings(t *testing.T) {
 		{name: "https to a mapped metadata address", env: []string{EnvNotifyURL, "https://[::ffff:100.100.100.200]/hook/" + token, EnvNotifyKind, "json"}, wantErr: []string{"metadata"}},
 		{name: "https to a numeric form of an address", env: []string{EnvNotifyURL, "https://1684300999/hook/" + token, EnvNotifyKind, "json"}, wantErr: []string{"plain IP address"}},
 		{name: "https to a hex form of an address", env: []string{EnvNotifyURL, "https://0x64.0x64.0x64.0xc8/hook/" + token, EnvNotifyKind, "json"}, wantErr: []string{"plain IP address"}},
-		{name: "https to a plain public address", env: []string{EnvNotifyURL, "https://203.0.113.7/hook/" + token, EnvNotifyKind, "json"}, check: func(s Settings) bool { return s.NotifyKind == KindJSON }},
+		{name: "https to a plain public address", env: []string{EnvNotifyURL, "https://203.0.113.7/hook/" + token, EnvNotifyKind, "json"}, check: func(s Settings) bool { return s.NotifyKind == notify.JSON }},
 		{name: "secret without a channel", env: []string{EnvNotifySecret, secret}, wantErr: []string{"REAPER_NOTIFY_SECRET is set without REAPER_NOTIFY_URL"}},
 		{name: "slack is not signed", env: []string{EnvNotifyURL, "https://hooks.slack.com/services/x", EnvNotifySecret, secret}, wantErr: []string{"not signed"}},
 		{name: "mark tag equal to the opt-in tag", env: []string{EnvMarkTag, "reaper-expires"}, wantErr: []string{"REAPER_MARK_TAG", "must differ"}},
@@ -136,5 +140,25 @@ func TestMarkSecret(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every kind notify knows is a REAPER_NOTIFY_KIND word, every host it
+// names selects its kind, and a kind that takes no secret refuses one:
+// the settings hold no list of their own.
+func TestEveryChannelOfNotifyIsASetting(t *testing.T) {
+	const token = "tok-9f8e7d6c5b4a"
+	for _, host := range notify.Hosts() {
+		want, _ := notify.KindOfHost(host)
+		s, err := FromEnv(env(EnvNotifyURL, "https://"+host+"/hook/"+token, EnvMarkSecret, testMarkSecret))
+		if err != nil || s.NotifyKind != want {
+			t.Errorf("host %s: kind %q, %v; want %s", host, s.NotifyKind, err, want)
+		}
+	}
+	for _, kind := range notify.Kinds() {
+		_, err := FromEnv(env(EnvNotifyURL, "https://203.0.113.7/hook/"+token, EnvNotifyKind, strings.ToUpper(kind), EnvNotifySecret, "SECsecret", EnvMarkSecret, testMarkSecret))
+		if notify.Signed(kind) != (err == nil) {
+			t.Errorf("kind %s with a secret: %v; notify says signed=%t", kind, err, notify.Signed(kind))
+		}
 	}
 }

@@ -93,13 +93,8 @@ const (
 	RunningForce = "force" // released with Force=true (REAPER_FORCE=true, kept as an alias)
 )
 
-// Notification channel kinds (REAPER_NOTIFY_KIND).
-const (
-	KindDingTalk = "dingtalk"
-	KindLark     = "lark"
-	KindSlack    = "slack"
-	KindJSON     = "json"
-)
+// The channel kinds of REAPER_NOTIFY_KIND, their hosts and which take a
+// secret are notify's (notify.Kinds): listed nowhere else.
 
 // DefaultGrace is REAPER_GRACE when a channel is set and the grace is not.
 const DefaultGrace = 24 * time.Hour
@@ -294,7 +289,7 @@ func (s *Settings) resolve() []error {
 	if s.NotifyURL != "" && s.NotifyKind == "" {
 		kind, ok := kindOfHost(s.NotifyURL)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s names a host that is not a known chat webhook (oapi.dingtalk.com, open.feishu.cn, open.larksuite.com, hooks.slack.com): set %s to dingtalk, lark, slack or json", EnvNotifyURL, EnvNotifyKind))
+			errs = append(errs, fmt.Errorf("%s names a host that is not a known chat webhook (%s): set %s to %s", EnvNotifyURL, strings.Join(notify.Hosts(), ", "), EnvNotifyKind, notify.KindChoices()))
 		}
 		s.NotifyKind = kind
 	}
@@ -396,13 +391,10 @@ func (s Settings) Validate() error {
 		if p := checkNotifyURL(s.NotifyURL); p != "" {
 			bad("%s: %s", EnvNotifyURL, p)
 		}
-		switch s.NotifyKind {
-		case KindDingTalk, KindLark, KindSlack, KindJSON:
-		default:
-			bad("%s %s: must be dingtalk, lark, slack or json", EnvNotifyKind, show(s.NotifyKind))
-		}
-		if s.NotifyKind == KindSlack && s.NotifySecret != "" {
-			bad("%s is set, but Slack incoming webhooks are not signed: leave it unset for slack", EnvNotifySecret)
+		if !notify.IsKind(s.NotifyKind) {
+			bad("%s %s: must be %s", EnvNotifyKind, show(s.NotifyKind), notify.KindChoices())
+		} else if !notify.Signed(s.NotifyKind) && s.NotifySecret != "" {
+			bad("%s is set, but %s are not signed: leave it unset for %s", EnvNotifySecret, notify.Label(s.NotifyKind), s.NotifyKind)
 		}
 	} else {
 		if s.NotifySecret != "" {
@@ -659,15 +651,7 @@ func kindOfHost(v string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	switch strings.ToLower(u.Hostname()) {
-	case "oapi.dingtalk.com":
-		return KindDingTalk, true
-	case "open.feishu.cn", "open.larksuite.com":
-		return KindLark, true
-	case "hooks.slack.com":
-		return KindSlack, true
-	}
-	return "", false
+	return notify.KindOfHost(u.Hostname())
 }
 
 // RedactURL shows a credential-bearing URL as its scheme and host only:

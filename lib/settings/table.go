@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
 // spec declares one setting, once: its variable, its key in logs and the
@@ -137,7 +138,7 @@ var table = []spec{
 		"must be a whole number from 1 to 16", func(s *Settings) *int { return &s.BatchConcurrency }),
 	boolean(EnvLocalRelease, "local_release", "true: a local build (s local invoke) may release; otherwise it dry-runs", "false", func(s *Settings) *bool { return &s.LocalRelease }),
 	tagKey(EnvOwnerTag, "owner_tag", "tag whose value names the instance's owner (mentioned in notices)", "owner", func(s *Settings) *string { return &s.OwnerTag }),
-	{name: EnvNotifyURL, key: "notify_url", help: "chat webhook for owner notices (DingTalk, Lark/Feishu, Slack, or any JSON endpoint); unset: no notices", secret: true,
+	{name: EnvNotifyURL, key: "notify_url", help: "chat webhook for owner notices (" + notify.KindChoices() + "); unset: no notices", secret: true,
 		set: func(s *Settings, v string) string {
 			if problem := checkNotifyURL(v); problem != "" {
 				return problem
@@ -146,17 +147,16 @@ var table = []spec{
 			return ""
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(RedactURL(s.NotifyURL)) }},
-	{name: EnvNotifyKind, key: "notify_kind", help: "dingtalk, lark, slack or json; default: from the webhook's host",
+	{name: EnvNotifyKind, key: "notify_kind", help: notify.KindChoices() + "; default: from the webhook's host",
 		set: func(s *Settings, v string) string {
-			switch k := strings.ToLower(v); k {
-			case KindDingTalk, KindLark, KindSlack, KindJSON:
+			if k := strings.ToLower(v); notify.IsKind(k) {
 				s.NotifyKind = k
 				return ""
 			}
-			return "must be dingtalk, lark, slack or json"
+			return "must be " + notify.KindChoices()
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(s.NotifyKind) }},
-	{name: EnvNotifySecret, key: "notify_secret", help: "the webhook's signing secret (DingTalk, Lark, json); never shown", secret: true,
+	{name: EnvNotifySecret, key: "notify_secret", help: "the webhook's signing secret (" + strings.Join(notify.SignedKinds(), ", ") + "); never shown", secret: true,
 		set: func(s *Settings, v string) string {
 			s.NotifySecret = v
 			return ""

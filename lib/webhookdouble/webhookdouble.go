@@ -1,26 +1,68 @@
 // Package webhookdouble is a chat-webhook double on 127.0.0.1 for tests
-// and the demo: a DingTalk custom robot, a Lark/Feishu custom bot, a Slack
-// incoming webhook and a plain JSON endpoint. It checks each request's
-// token and signature exactly as the platform does and answers a wrong or
-// stale one the way the platform answers it; it records every message it
-// accepted; and it can fail, throttle, answer an error inside a 200,
-// redirect, or answer garbage, as anything answering for a webhook might.
+// and the demo: each platform in platforms (a DingTalk custom robot, a
+// Lark/Feishu custom bot, a Slack incoming webhook, a plain JSON endpoint;
+// each in its own file). It checks each request's token and signature
+// exactly as the platform does and answers a wrong or stale one the way the
+// platform answers it; it records every message it accepted; and it can
+// fail, throttle, answer an error inside a 200, redirect, or answer
+// garbage, as anything answering for a webhook might.
 package webhookdouble
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
+
+// platform is how the double plays one chat platform.
+type platform struct {
+	kind string
+	// path reports whether a request's path is the platform's webhook;
+	// url is the webhook URL of a token.
+	path func(p string) bool
+	url  func(base, token string) string
+	// emptyBody: an empty body is a message (the json endpoint).
+	emptyBody bool
+	// any2xx: any 2xx is the platform's success, so garbage is answered
+	// in a 502 (a garbage 200 would be a delivery).
+	any2xx bool
+	// verify checks the token and the signature as the platform does; it
+	// returns the platform's complaint, or "".
+	verify func(s *Server, r *http.Request, raw []byte, body map[string]any, now time.Time) string
+	// refuse answers a bad request (status: 400 unreadable, 401 a bad
+	// token or signature) the platform's way.
+	refuse func(w http.ResponseWriter, status int, problem string)
+	// content refuses a message the platform would not take (too large);
+	// it returns whether it answered. nil takes every message.
+	content func(w http.ResponseWriter, body map[string]any) bool
+	// perMinute > 0: more accepted messages than this in a minute of the
+	// double's clock are throttled.
+	perMinute int
+	// accept, throttle and errorIn200 are its success, its "too fast" and
+	// its error code inside an HTTP 200.
+	accept, throttle, errorIn200 func(w http.ResponseWriter)
+	// garbageJSON is its error code in a 200 with the planted text in
+	// other fields; nil answers the planted text in a 200.
+	garbageJSON func(w http.ResponseWriter, planted string)
+	// text are the paths of a message's visible text.
+	text [][]string
+}
+
+// platforms are the platforms the double serves.
+var platforms = []*platform{dingTalk, lark, slack, jsonHook}
+
+func platformOf(kind string) *platform {
+	for _, p := range platforms {
+		if p.kind == kind {
+			return p
+		}
+	}
+	return nil
+}
 
 // Message is one accepted message.
 type Message struct {
@@ -32,14 +74,16 @@ type Message struct {
 
 // Text is the message's visible text, whatever its kind.
 func (m Message) Text() string {
-	for _, path := range [][]string{{"markdown", "text"}, {"text", "content"}, {"content", "text"}, {"text"}} {
-		var v any = m.Body
-		for _, k := range path {
-			obj, _ := v.(map[string]any)
-			v = obj[k]
-		}
-		if s, ok := v.(string); ok {
-			return s
+	if p := platformOf(m.Kind); p != nil {
+		for _, path := range p.text {
+			var v any = m.Body
+			for _, k := range path {
+				obj, _ := v.(map[string]any)
+				v = obj[k]
+			}
+			if s, ok := v.(string); ok {
+				return s
+			}
 		}
 	}
 	return string(m.Raw)
@@ -68,13 +112,14 @@ type Server struct {
 	srv           *http.Server
 	ln            net.Listener
 
-	mu       sync.Mutex
-	messages []Message
-	faults   []Fault // one per request, consumed in order; then None
-	now      func() time.Time
-	rejected int
-	location string // where the redirect faults send the client
-	planted  string // what the garbage faults answer
+	mu        sync.Mutex
+	messages  []Message
+	faults    []Fault // one per request, consumed in order; then None
+	now       func() time.Time
+	rejected  int
+	throttled int
+	location  string // where the redirect faults send the client
+	planted   string // what the garbage faults answer
 }
 
 // Start serves on 127.0.0.1 with the webhook token and signing secret.
@@ -92,25 +137,21 @@ func Start(token, secret string) (*Server, error) {
 // Close stops the double.
 func (s *Server) Close() { _ = s.srv.Close() }
 
-// SetClock sets the clock signatures are checked against.
+// SetClock sets the clock signatures and rate limits are checked against.
 func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
 }
 
-// URL is the webhook URL of kind, with its token.
+// URL is the webhook URL of kind, with its token; an unknown kind gets the
+// json endpoint's.
 func (s *Server) URL(kind string) string {
-	base := "http://" + s.ln.Addr().String()
-	switch kind {
-	case notify.DingTalk:
-		return base + "/robot/send?access_token=" + s.Token
-	case notify.Lark:
-		return base + "/open-apis/bot/v2/hook/" + s.Token
-	case notify.Slack:
-		return base + "/services/T000/B000/" + s.Token
+	p := platformOf(kind)
+	if p == nil {
+		p = jsonHook
 	}
-	return base + "/hooks/" + s.Token
+	return p.url("http://"+s.ln.Addr().String(), s.Token)
 }
 
 // Inject queues faults for the next requests, one each.
@@ -148,6 +189,14 @@ func (s *Server) Rejected() int {
 	return s.rejected
 }
 
+// Throttled counts messages refused for the platform's rate limit (not the
+// injected Throttle faults).
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
 func (s *Server) next() (Fault, func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,17 +209,14 @@ func (s *Server) next() (Fault, func() time.Time) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var kind string
-	switch {
-	case r.URL.Path == "/robot/send":
-		kind = notify.DingTalk
-	case strings.HasPrefix(r.URL.Path, "/open-apis/bot/v2/hook/"):
-		kind = notify.Lark
-	case strings.HasPrefix(r.URL.Path, "/services/"):
-		kind = notify.Slack
-	case strings.HasPrefix(r.URL.Path, "/hooks/"):
-		kind = notify.JSON
-	default:
+	var p *platform
+	for _, each := range platforms {
+		if each.path(r.URL.Path) {
+			p = each
+			break
+		}
+	}
+	if p == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -198,160 +244,66 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	case Garbage, GarbageError, GarbageJSON:
-		s.garbage(w, kind, fault)
+		s.garbage(w, p, fault)
 		return
 	}
 	var body map[string]any
-	if kind != notify.JSON || len(raw) > 0 {
+	if !p.emptyBody || len(raw) > 0 {
 		if err := json.Unmarshal(raw, &body); err != nil {
-			s.answer(w, kind, 400, "body is not JSON")
+			p.refuse(w, 400, "body is not JSON")
 			return
 		}
 	}
-	if problem := s.verify(kind, r, raw, body, now()); problem != "" {
+	if problem := p.verify(s, r, raw, body, now()); problem != "" {
 		s.mu.Lock()
 		s.rejected++
 		s.mu.Unlock()
-		s.answer(w, kind, 401, problem)
+		p.refuse(w, 401, problem)
 		return
 	}
 	switch fault {
 	case Throttle:
-		s.throttle(w, kind)
+		p.throttle(w)
 		return
 	case ErrorIn200:
-		s.errorIn200(w, kind)
+		p.errorIn200(w)
 		return
 	}
+	if p.content != nil && p.content(w, body) {
+		return
+	}
+	at := now()
 	s.mu.Lock()
-	s.messages = append(s.messages, Message{Kind: kind, Body: body, Raw: raw, At: now()})
+	if p.perMinute > 0 && s.sentSince(p.kind, at.Add(-time.Minute)) >= p.perMinute {
+		s.throttled++
+		s.mu.Unlock()
+		p.throttle(w)
+		return
+	}
+	s.messages = append(s.messages, Message{Kind: p.kind, Body: body, Raw: raw, At: at})
 	s.mu.Unlock()
-	switch kind {
-	case notify.DingTalk:
-		writeJSON(w, 200, map[string]any{"errcode": 0, "errmsg": "ok"})
-	case notify.Lark:
-		writeJSON(w, 200, map[string]any{"StatusCode": 0, "StatusMessage": "success", "code": 0, "msg": "success"})
-	case notify.Slack:
-		w.WriteHeader(200)
-		_, _ = io.WriteString(w, "ok")
-	default:
-		w.WriteHeader(204)
-	}
+	p.accept(w)
 }
 
-// verify checks the token and the signature as the platform does; it
-// returns the platform's complaint, or "".
-func (s *Server) verify(kind string, r *http.Request, raw []byte, body map[string]any, now time.Time) string {
-	switch kind {
-	case notify.DingTalk:
-		q := r.URL.Query()
-		if q.Get("access_token") != s.Token {
-			return "token is not exist"
-		}
-		if s.Secret == "" {
-			return ""
-		}
-		ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
-		if err != nil || now.Sub(time.UnixMilli(ts)).Abs() > time.Hour {
-			return "invalid timestamp"
-		}
-		if !hmac.Equal([]byte(q.Get("sign")), []byte(notify.DingTalkSign(q.Get("timestamp"), s.Secret))) {
-			return "sign not match"
-		}
-	case notify.Lark:
-		if strings.TrimPrefix(r.URL.Path, "/open-apis/bot/v2/hook/") != s.Token {
-			return "invalid webhook token"
-		}
-		if s.Secret == "" {
-			return ""
-		}
-		tsText, _ := body["timestamp"].(string)
-		sign, _ := body["sign"].(string)
-		ts, err := strconv.ParseInt(tsText, 10, 64)
-		if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > time.Hour || !hmac.Equal([]byte(sign), []byte(notify.LarkSign(tsText, s.Secret))) {
-			return "sign match fail or timestamp is not within one hour from current time"
-		}
-	case notify.Slack:
-		if !strings.HasSuffix(r.URL.Path, "/"+s.Token) {
-			return "invalid_token"
-		}
-	case notify.JSON:
-		if strings.TrimPrefix(r.URL.Path, "/hooks/") != s.Token {
-			return "unknown hook"
-		}
-		if s.Secret != "" && !hmac.Equal([]byte(r.Header.Get("X-Reaper-Signature")), []byte(notify.JSONSign(raw, s.Secret))) {
-			return "bad signature"
+// sentSince counts the messages of kind accepted after t; s.mu is held.
+func (s *Server) sentSince(kind string, t time.Time) int {
+	n := 0
+	for _, m := range s.messages {
+		if m.Kind == kind && m.At.After(t) {
+			n++
 		}
 	}
-	return ""
+	return n
 }
 
-// answer refuses a request the platform's way: DingTalk and Lark with their
-// error codes inside an HTTP 200, Slack and json with an HTTP status.
-func (s *Server) answer(w http.ResponseWriter, kind string, status int, problem string) {
-	switch kind {
-	case notify.DingTalk:
-		code := 310000 // every security failure
-		if problem == "token is not exist" {
-			code = 300001
-		}
-		writeJSON(w, 200, map[string]any{"errcode": code, "errmsg": problem})
-	case notify.Lark:
-		code := 19021
-		if problem == "invalid webhook token" {
-			code = 19001
-		}
-		writeJSON(w, 200, map[string]any{"code": code, "msg": problem, "data": map[string]any{}})
-	case notify.Slack:
-		if status == 401 {
-			status = 403
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, problem)
-	default:
-		http.Error(w, problem, status)
-	}
-}
-
-func (s *Server) throttle(w http.ResponseWriter, kind string) {
-	switch kind {
-	case notify.DingTalk:
-		writeJSON(w, 200, map[string]any{"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"})
-	case notify.Lark:
-		writeJSON(w, 200, map[string]any{"code": 11232, "msg": "frequency limited"})
-	case notify.Slack:
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = io.WriteString(w, "rate_limited")
-	default:
-		http.Error(w, "slow down", http.StatusTooManyRequests)
-	}
-}
-
-func (s *Server) errorIn200(w http.ResponseWriter, kind string) {
-	switch kind {
-	case notify.DingTalk:
-		writeJSON(w, 200, map[string]any{"errcode": 310000, "errmsg": "keywords not in content"})
-	case notify.Lark:
-		writeJSON(w, 200, map[string]any{"code": 9499, "msg": "Bad Request"})
-	case notify.Slack:
-		w.WriteHeader(200)
-		_, _ = io.WriteString(w, "no_text")
-	default:
-		writeJSON(w, 200, map[string]any{"error": "rejected"}) // a 2xx is success for json: nothing to fake
-	}
-}
-
-func (s *Server) garbage(w http.ResponseWriter, kind string, fault Fault) {
+func (s *Server) garbage(w http.ResponseWriter, p *platform, fault Fault) {
 	s.mu.Lock()
 	planted := s.planted
 	s.mu.Unlock()
 	switch {
-	case fault == GarbageJSON && kind == notify.DingTalk:
-		writeJSON(w, 200, map[string]any{"errcode": 310000, "errmsg": "sign not match", "detail": planted})
-	case fault == GarbageJSON && kind == notify.Lark:
-		writeJSON(w, 200, map[string]any{"code": 19021, "msg": "sign match fail", "data": map[string]any{"detail": planted}})
-	case fault == GarbageError || kind == notify.JSON: // a 2xx is success for json
+	case fault == GarbageJSON && p.garbageJSON != nil:
+		p.garbageJSON(w, planted)
+	case fault == GarbageError || p.any2xx:
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = io.WriteString(w, planted)
 	default:
