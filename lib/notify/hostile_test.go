@@ -16,7 +16,8 @@ import (
 // planted is what a hostile answer carries: none of it may reach an error.
 const planted = "PLANTED-instance-identity-doc {\"AccessKeySecret\":\"x\"}\n<!channel> root:x:0:0"
 
-var allKinds = []string{notify.DingTalk, notify.Lark, notify.Slack, notify.JSON}
+// allKinds are every channel: a new one goes through every test that walks them.
+var allKinds = notify.Kinds()
 
 // A redirect from whatever answers for the webhook is a failed delivery:
 // nothing is sent to where it points, not by 303 (a GET) nor by 307 (the
