@@ -16,6 +16,7 @@ func FuzzEscapedValuesStayText(f *testing.F) {
 		Slack:    "<>",
 		Lark:     "<>[]()*~",
 		DingTalk: "\\`*_[]()#!<>|~@",
+		WeCom:    "\\`*_[]()#!<>|~@&",
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		for kind, chars := range forbidden {

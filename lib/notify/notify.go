@@ -65,7 +65,7 @@ type channel struct {
 }
 
 // channels are the chat channels, in the order the settings list them.
-var channels = []*channel{dingTalk, lark, slack, jsonChannel}
+var channels = []*channel{dingTalk, lark, slack, weCom, jsonChannel}
 
 func channelNamed(name string) *channel {
 	for _, c := range channels {

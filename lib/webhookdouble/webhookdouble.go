@@ -1,11 +1,10 @@
 // Package webhookdouble is a chat-webhook double on 127.0.0.1 for tests
-// and the demo: each platform in platforms (a DingTalk custom robot, a
-// Lark/Feishu custom bot, a Slack incoming webhook, a plain JSON endpoint;
-// each in its own file). It checks each request's token and signature
-// exactly as the platform does and answers a wrong or stale one the way the
-// platform answers it; it records every message it accepted; and it can
-// fail, throttle, answer an error inside a 200, redirect, or answer
-// garbage, as anything answering for a webhook might.
+// and the demo: each chat platform in platforms, one file each. It checks
+// each request's token and signature exactly as the platform does and
+// answers a wrong or stale one the way the platform answers it; it records
+// every message it accepted; and it can fail, throttle, answer an error
+// inside a 200, redirect, or answer garbage, as anything answering for a
+// webhook might.
 package webhookdouble
 
 import (
@@ -53,7 +52,7 @@ type platform struct {
 }
 
 // platforms are the platforms the double serves.
-var platforms = []*platform{dingTalk, lark, slack, jsonHook}
+var platforms = []*platform{dingTalk, lark, slack, weCom, jsonHook}
 
 func platformOf(kind string) *platform {
 	for _, p := range platforms {
