@@ -3,28 +3,9 @@
 // formats are a public contract: deployment files are checked against Names.
 //
 // Common rules for every variable: surrounding white space is ignored, and
-// an unset, empty or blank variable takes its default. Booleans accept
-// true/false in any case, and 1/0; nothing else ("yes", "on" are errors).
-// Durations use Go syntax ("60s", "1m30s"). Whole numbers are base 10.
-//
-//	REAPER_REGIONS             "" = the function's own region; "all" (any case) = every region;
-//	                           else a comma-separated list of region IDs, e.g. "cn-hangzhou,ap-southeast-1"
-//	REAPER_TAG_KEY             opt-in tag key holding the expiry, default "reaper-expires"
-//	REAPER_KEEP_TAG            exclusion tag key, default "reaper-keep"
-//	REAPER_DRY_RUN             default false
-//	REAPER_FORCE               release Running instances, default false
-//	REAPER_FORCE_STOP          DeleteInstances ForceStop, default true
-//	REAPER_MAX_RELEASE         at most this many releases per run, default 100, >= 0
-//	REAPER_MAX_RELEASE_PERCENT at most this share of the opted-in instances seen, default 50, 0 < p <= 100
-//	REAPER_PERCENT_CAP_MIN_ELIGIBLE the percent cap applies only from this many eligible instances, default 10, >= 0
-//	REAPER_TIMEZONE            IANA zone for date-only expiries, default UTC
-//	REAPER_ECS_ENDPOINT        "" = SDK default per region; else an https:// URL with a host (http:// on
-//	                           a loopback host only); a non-loopback endpoint serves one region only
-//	REAPER_FRESHNESS           default 60s, > 0, at most 5m
-//	REAPER_DEADLINE_MARGIN     default 30s, at least 5s
-//	REAPER_REGION_CONCURRENCY  default 20, 1..64
-//	REAPER_BATCH_CONCURRENCY   default 4, 1..16
-//	REAPER_LOCAL_RELEASE       default false; a local build (s local invoke) releases only when true
+// an unset, empty or blank variable takes its default. Each variable's
+// entry in the table (table.go) declares what it accepts and checks it;
+// docs/settings.md, generated from the table, lists them all.
 //
 // Any other REAPER_* variable is an error (CheckNames): a misspelt switch
 // must not be ignored.
