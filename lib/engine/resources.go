@@ -112,7 +112,7 @@ func eipListed(e cloud.EIP, rules decide.Rules) listed {
 }
 
 // listKind lists a scope's resources of kind that carry the opt-in tag.
-func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]listed, *report.Failure) {
+func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]listed, *verdict.Failure) {
 	region, key := sr.Scope.Region, e.opts.Rules.OptInKey
 	var out []listed
 	switch kind {
@@ -152,11 +152,11 @@ func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]lis
 			case err != nil:
 				return out, callFailure(err)
 			case len(out) >= tagFilterCap:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
+				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
 			case next == "":
 				return out, nil
 			case seen[next] || next == token:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
+				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
 			}
 			seen[next] = true
 			token = next

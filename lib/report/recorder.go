@@ -175,7 +175,7 @@ func (s *ScopeRecorder) Listed(discovery string, seen, optedIn int, complete boo
 
 // Fail records the scope's failure (the first one wins): the listing
 // failed, or a credential error stopped it. The scope is incomplete.
-func (s *ScopeRecorder) Fail(f *Failure) {
+func (s *ScopeRecorder) Fail(f *verdict.Failure) {
 	s.r.mu.Lock()
 	if s.region.Error == nil {
 		s.region.Error = f
@@ -210,7 +210,7 @@ func (s *ScopeRecorder) Leftover(l *Leftover) {
 }
 
 // LeftoversListed records whether the leftover listings completed.
-func (s *ScopeRecorder) LeftoversListed(failure *Failure) {
+func (s *ScopeRecorder) LeftoversListed(failure *verdict.Failure) {
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	sum := &LeftoverSummary{Complete: failure == nil}
