@@ -11,8 +11,11 @@ import (
 )
 
 // Recorder builds one run's report while the engine works: it owns the
-// report and its lock, and logs each decision as it records it. The engine
-// never reads the report back to decide anything.
+// report and its lock, and logs each decision as it records it. During a
+// sweep the engine only writes to it. The engine reads reports twice:
+// the finished one, for the run's error and warnings, and, for a
+// confirmed run, the dry run's report it confirms, which bounds what the
+// run may write.
 type Recorder struct {
 	mu       sync.Mutex
 	rep      *Report
