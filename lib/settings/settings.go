@@ -342,7 +342,7 @@ func (s Settings) checkTagKeysDiffer() []error {
 // checkRunning: REAPER_FORCE is an alias of REAPER_RUNNING=force.
 func (s Settings) checkRunning() []error {
 	if s.Force != (s.Running == RunningForce) {
-		return []error{fmt.Errorf("Force %t and Running %s disagree", s.Force, show(s.Running))}
+		return []error{fmt.Errorf("the fields Force (%t) and Running (%s) disagree: Force is set exactly when %s is %s", s.Force, show(s.Running), EnvRunning, RunningForce)}
 	}
 	return nil
 }

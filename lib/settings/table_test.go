@@ -86,7 +86,7 @@ func TestValidateCodeOnlyRules(t *testing.T) {
 		{"no resources", func(s *Settings) { s.Resources = nil }, []string{"Resources", "must list at least one of instances"}},
 		{"running unset", func(s *Settings) { s.Running = "" }, []string{"Running", "must be skip, stop or force"}},
 		{"a channel without a kind", func(s *Settings) { s.NotifyURL = "https://chat.example.com/hook" }, []string{`REAPER_NOTIFY_KIND "": must be dingtalk, lark, slack or json`}},
-		{"force without running force", func(s *Settings) { s.Force = true }, []string{"Force true and Running \"skip\" disagree"}},
+		{"force without running force", func(s *Settings) { s.Force = true }, []string{`Force (true) and Running ("skip") disagree`}},
 		{"owner tag is the keep tag", func(s *Settings) { s.OwnerTag = s.KeepTag }, []string{"REAPER_OWNER_TAG", "must differ"}},
 		{"vpc endpoint for several regions", func(s *Settings) {
 			s.VPCEndpoint, s.Regions = "https://vpc.cn-hangzhou.aliyuncs.com", []string{"cn-hangzhou", "cn-beijing"}
