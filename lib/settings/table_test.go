@@ -55,6 +55,8 @@ func TestEachRuleAtBothDoors(t *testing.T) {
 		{EnvRunning, "hibernate", "must be skip, stop or force"},
 		{EnvResources, "instances,vms", `"vms" is none of them`},
 		{EnvResources, "disks, DISKS", `"disks" is listed twice`},
+		{EnvMarkSecret, "short-mark-secret-0123456789", "REAPER_MARK_SECRET is 28 characters: it must have at least 32; generate one with `openssl rand"},
+		{EnvMarkSecretPrev, "short-mark-secret-0123456789", "REAPER_MARK_SECRET_PREVIOUS is 28 characters: it must have at least 32"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			sp := specOf(t, tc.name)
@@ -66,9 +68,12 @@ func TestEachRuleAtBothDoors(t *testing.T) {
 			if p := sp.parse(&s, tc.value); p != "" {
 				t.Fatalf("the value does not parse (%s): the rule under test is not the check's", p)
 			}
-			err = s.Validate()
-			if err == nil || !strings.Contains(err.Error(), sp.field+" ") || !strings.Contains(err.Error(), "("+tc.name+")") || !strings.Contains(err.Error(), tc.problem) {
-				t.Fatalf("Validate: %v; want %s, (%s) and %q", err, sp.field, tc.name, tc.problem)
+			err2 := s.Validate()
+			if err2 == nil || !strings.Contains(err2.Error(), sp.field+" ") || !strings.Contains(err2.Error(), "("+tc.name+")") || !strings.Contains(err2.Error(), tc.problem) {
+				t.Fatalf("Validate: %v; want %s, (%s) and %q", err2, sp.field, tc.name, tc.problem)
+			}
+			if sp.secret && (strings.Contains(err.Error(), tc.value) || strings.Contains(err2.Error(), tc.value)) {
+				t.Errorf("a credential is shown: %v; %v", err, err2)
 			}
 		})
 	}
