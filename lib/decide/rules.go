@@ -197,11 +197,24 @@ func DecideIn(inst Instance, region string, rules Rules, now time.Time, how stri
 		Detail: fmt.Sprintf("%s in %s but reports region %q", how, region, inst.Region)}, false
 }
 
-// DecideResource applies the rules to a disk, snapshot or EIP that carries
-// the opt-in tag itself: the keep tag, then the resource's own safety
-// (held, when not ""), then the expiry (a TTL counts from created). It
-// never releases what the instance rules would keep for the same tags.
-func DecideResource(id string, tags map[string]string, created string, held Reason, heldDetail string, rules Rules, now time.Time) Decision {
+// Resource is a disk, snapshot or EIP as the rules read it.
+type Resource struct {
+	ID   string
+	Tags map[string]string
+	// Created is the API's CreationTime, the start of a TTL.
+	Created string
+	// Held, when not "", says why the resource must stay whatever its
+	// tags say (in use, a system disk, ...); HeldDetail explains it.
+	Held       Reason
+	HeldDetail string
+}
+
+// DecideResource applies the rules to a resource that carries the opt-in
+// tag itself: the keep tag, then the resource's own safety (Held), then
+// the expiry (a TTL counts from Created). It never releases what the
+// instance rules would keep for the same tags.
+func DecideResource(r Resource, rules Rules, now time.Time) Decision {
+	id, tags, held := r.ID, r.Tags, r.Held
 	d := Decision{InstanceID: id}
 	skip := func(r Reason, format string, args ...any) Decision {
 		d.Reason, d.Detail = r, fmt.Sprintf(format, args...)
@@ -216,9 +229,9 @@ func DecideResource(id string, tags map[string]string, created string, held Reas
 	case keep:
 		return skip(ReasonExcluded, "has the %s tag", tagName(rules.KeepKey))
 	case held != "":
-		return skip(held, "%s", heldDetail)
+		return skip(held, "%s", r.HeldDetail)
 	}
-	createdAt, _ := ParseECSTime(created)
+	createdAt, _ := ParseECSTime(r.Created)
 	expires, err := ParseExpiry(tagValue, createdAt, rules.Location)
 	if err != nil {
 		return skip(ReasonInvalidExpiry, "tag %s=%s: %v", rules.OptInKey, quote(tagValue), err)

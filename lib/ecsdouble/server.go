@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/pause"
 )
 
 // APIVersion is the ECS API version the double accepts.
@@ -306,20 +308,6 @@ func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%08X-%04X-%04X-%04X-%012X", uint32(x>>32), uint16(x>>16), uint16(x), uint16(s.salt), n)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // actions is the double's dispatch table: every action it serves, in one
 // place (DeleteInstance, the singular, is the naive baseline's).
 // SetDate overrides the Date header of every answer: date returns the
@@ -412,7 +400,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	delete(params, "SecurityToken")
 	delete(params, "AccessKeyId")
 	call.Params = params
-	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())-time.Since(call.Time)) {
+	if pause.For(r.Context(), time.Duration(s.latency.Load())-time.Since(call.Time)) != nil {
 		return // client gone; nothing to answer
 	}
 	if authErr != nil {
@@ -433,7 +421,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.Fault = f
-	if !sleepCtx(r.Context(), f.Delay) {
+	if pause.For(r.Context(), f.Delay) != nil {
 		return
 	}
 	var rep reply

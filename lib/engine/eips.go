@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
+	"github.com/ecs-reaper/ecs-reaper/lib/pause"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -71,7 +72,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 			if wait <= 0 {
 				wait = eipPollWait
 			}
-			if !sr.c.TimeLeft(ctx) || sleep(ctx, wait) != nil {
+			if !sr.c.TimeLeft(ctx) || pause.For(ctx, wait) != nil {
 				break
 			}
 		}
@@ -205,15 +206,4 @@ func chunks(ids []string, n int) [][]string {
 		out = append(out, c)
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -251,7 +251,7 @@ type scopeRun struct {
 	c      *call.Caller
 	rec    *report.ScopeRecorder
 	plan   *plan.Scope
-	closed *report.Failure // the listing's failure: nothing is released here
+	closed *verdict.Failure // the listing's failure: nothing is released here
 	// lc is the run's lifecycle on the scope's API clock.
 	lc decide.Lifecycle
 	// handOvers are the EIPs earlier runs handed over (verified marks,
@@ -272,7 +272,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			err := fmt.Errorf("%w: the function's timeout leaves no time to sweep: %v left at the start, and no call starts with less than the deadline margin (%v) left; raise the function's timeout well above the margin",
 				ErrNoTime, left.Round(time.Millisecond), e.opts.DeadlineMargin)
 			for _, sr := range runs {
-				sr.rec.Fail(&report.Failure{Code: string(verdict.Deadline), Message: "not listed: the function's timeout is shorter than the deadline margin"})
+				sr.rec.Fail(&verdict.Failure{Code: string(verdict.Deadline), Message: "not listed: the function's timeout is shorter than the deadline margin"})
 			}
 			return e.rec.Finish(nil, err.Error()), err
 		}
@@ -415,7 +415,7 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		sr.plan.HandOvers = len(sr.handOvers)
 	}
 	if sr.closed == nil && sr.lc.On && !apiClockKnown(sr.API) {
-		f := &report.Failure{Code: CodeNoAPIClock, Message: "the API's answers carried no usable Date header: marks are written and graces measured by the API's clock, never this host's, so nothing is marked, stopped or released here"}
+		f := &verdict.Failure{Code: CodeNoAPIClock, Message: "the API's answers carried no usable Date header: marks are written and graces measured by the API's clock, never this host's, so nothing is marked, stopped or released here"}
 		sr.plan.Closed, sr.closed = true, f
 		sr.rec.Fail(f)
 		e.log.Error("region closed: the API's clock is unknown", "region", sr.Scope.Region, "account", sr.Scope.Account)
@@ -481,7 +481,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	e.executeResources(ctx, sr)
 }
 
-func callFailure(err error) *report.Failure { return call.Failure(err) }
+func callFailure(err error) *verdict.Failure { return call.Failure(err) }
 
 // markValue is the value of every mark the run writes (the notice, the
 // stop, an EIP's hand-over): prefix and the time by the scope's API clock,

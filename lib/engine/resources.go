@@ -39,6 +39,11 @@ type listed struct {
 	heldDetail string
 }
 
+// resource is the record the rules decide.
+func (l listed) resource() decide.Resource {
+	return decide.Resource{ID: l.id, Tags: l.tags, Created: l.created, Held: l.held, HeldDetail: l.heldDetail}
+}
+
 func diskListed(d cloud.Disk) listed {
 	l := listed{id: d.ID, created: d.CreationTime, tags: d.Tags}
 	switch problem := diskProblem(d); {
@@ -107,7 +112,7 @@ func eipListed(e cloud.EIP, rules decide.Rules) listed {
 }
 
 // listKind lists a scope's resources of kind that carry the opt-in tag.
-func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]listed, *report.Failure) {
+func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]listed, *verdict.Failure) {
 	region, key := sr.Scope.Region, e.opts.Rules.OptInKey
 	var out []listed
 	switch kind {
@@ -147,11 +152,11 @@ func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]lis
 			case err != nil:
 				return out, callFailure(err)
 			case len(out) >= tagFilterCap:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
+				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
 			case next == "":
 				return out, nil
 			case seen[next] || next == token:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
+				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
 			}
 			seen[next] = true
 			token = next
@@ -186,7 +191,7 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 		rec := sr.rec.Section(kind)
 		now := e.opts.Now()
 		for _, it := range items {
-			d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, e.opts.Rules, now)
+			d := decide.DecideResource(it.resource(), e.opts.Rules, now)
 			p := sr.plan.AddResource(kind, it.id, it.name, it.tags, d, now)
 			if p.Step == decide.StepSkip || p.Step == decide.StepWait {
 				item := report.Item{ID: it.id, Detail: p.Detail, Owner: p.Owner}
@@ -225,7 +230,7 @@ func (e *Engine) recheckResource(it listed, now time.Time) execute.Verdict {
 // recheckResourceIn is recheckResource under a scope's lifecycle (its API
 // clock).
 func (e *Engine) recheckResourceIn(lc decide.Lifecycle, it listed, now time.Time) execute.Verdict {
-	d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, e.opts.Rules, now)
+	d := decide.DecideResource(it.resource(), e.opts.Rules, now)
 	lc.Stop = false
 	p := decide.PlanLifecycle(d, cloud.Instance{ID: it.id, Tags: it.tags, Status: decide.StatusStopped}, lc, now)
 	switch {

@@ -36,7 +36,7 @@ func fuzzTags(expiry, mark string, keep bool) map[string]string {
 func checkPartial(t *testing.T, it listed, missing string, lifecycle bool) {
 	t.Helper()
 	e := fuzzEngine(lifecycle)
-	d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, e.opts.Rules, fuzzNow)
+	d := decide.DecideResource(it.resource(), e.opts.Rules, fuzzNow)
 	if missing == "" {
 		return
 	}
@@ -72,7 +72,7 @@ func FuzzDiskDecision(f *testing.F) {
 		checkPartial(t, it, missing, lifecycle)
 		// Whatever the answer holds, only an Available pay-as-you-go data
 		// disk can ever be eligible.
-		d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (typ != "data" || status != "Available" || charge != decide.ChargePostPaid || category == "") {
 			t.Fatalf("eligible: %+v", disk)
 		}
@@ -93,7 +93,7 @@ func FuzzSnapshotDecision(f *testing.F) {
 		}
 		it := snapshotListed(snap)
 		checkPartial(t, it, missing, lifecycle)
-		d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (usage != "none" || status != "accomplished") {
 			t.Fatalf("eligible: %+v", snap)
 		}
@@ -108,7 +108,7 @@ func TestPartialDiskAndSnapshotAnswersAreHeld(t *testing.T) {
 		CreationTime: "2026-01-01T00:00Z", Tags: map[string]string{"reaper-expires": "2026-11-01"}}
 	decideDisk := func(d cloud.Disk) decide.Decision {
 		it := diskListed(d)
-		return decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, rules, fuzzNow)
+		return decide.DecideResource(it.resource(), rules, fuzzNow)
 	}
 	if !decideDisk(whole).Release {
 		t.Fatalf("a whole expired disk is not eligible: %+v", decideDisk(whole))
@@ -127,7 +127,7 @@ func TestPartialDiskAndSnapshotAnswersAreHeld(t *testing.T) {
 		Tags: map[string]string{"reaper-expires": "2026-11-01"}}
 	decideSnap := func(s cloud.Snapshot) decide.Decision {
 		it := snapshotListed(s)
-		return decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, rules, fuzzNow)
+		return decide.DecideResource(it.resource(), rules, fuzzNow)
 	}
 	if !decideSnap(snap).Release {
 		t.Fatalf("a whole expired snapshot is not eligible: %+v", decideSnap(snap))

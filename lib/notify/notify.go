@@ -26,6 +26,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/pause"
 )
 
 // channel is everything the notifier knows about one platform. A new
@@ -243,7 +245,7 @@ func New(cfg Config) (*Notifier, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = pause.For
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 2
@@ -269,17 +271,6 @@ func credentialsOf(rawURL, secret string) []string {
 	out = append(out, strings.Split(u.EscapedPath(), "/")...)
 	out = append(out, strings.Split(u.Path, "/")...)
 	return slices.DeleteFunc(out, func(v string) bool { return len(v) < 6 })
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Kind is the channel's kind.

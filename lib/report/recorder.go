@@ -11,8 +11,11 @@ import (
 )
 
 // Recorder builds one run's report while the engine works: it owns the
-// report and its lock, and logs each decision as it records it. The engine
-// never reads the report back to decide anything.
+// report and its lock, and logs each decision as it records it. During a
+// sweep the engine only writes to it. The engine reads reports twice:
+// the finished one, for the run's error and warnings, and, for a
+// confirmed run, the dry run's report it confirms, which bounds what the
+// run may write.
 type Recorder struct {
 	mu       sync.Mutex
 	rep      *Report
@@ -175,7 +178,7 @@ func (s *ScopeRecorder) Listed(discovery string, seen, optedIn int, complete boo
 
 // Fail records the scope's failure (the first one wins): the listing
 // failed, or a credential error stopped it. The scope is incomplete.
-func (s *ScopeRecorder) Fail(f *Failure) {
+func (s *ScopeRecorder) Fail(f *verdict.Failure) {
 	s.r.mu.Lock()
 	if s.region.Error == nil {
 		s.region.Error = f
@@ -210,7 +213,7 @@ func (s *ScopeRecorder) Leftover(l *Leftover) {
 }
 
 // LeftoversListed records whether the leftover listings completed.
-func (s *ScopeRecorder) LeftoversListed(failure *Failure) {
+func (s *ScopeRecorder) LeftoversListed(failure *verdict.Failure) {
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	sum := &LeftoverSummary{Complete: failure == nil}

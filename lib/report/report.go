@@ -220,16 +220,16 @@ type Region struct {
 	// Discovery names the listing path taken: "tag-filter" when the tag
 	// filtered listing was complete, "tag-index" when the 1,000 cap forced
 	// ListTagResources plus DescribeInstances by ID.
-	Discovery  string         `json:"discovery,omitempty"`
-	Seen       int            `json:"seen"`
-	OptedIn    int            `json:"optedIn"`
-	Complete   bool           `json:"complete"`
-	Error      *Failure       `json:"error,omitempty"`
-	Counts     map[string]int `json:"counts"` // "outcome" and "outcome/reason"
-	Groups     []*Group       `json:"-"`      // in JSON: the report's flat Instances
-	Batches    []*Batch       `json:"batches"`
-	Calls      map[string]int `json:"calls"`
-	DurationMS int64          `json:"durationMs"`
+	Discovery  string           `json:"discovery,omitempty"`
+	Seen       int              `json:"seen"`
+	OptedIn    int              `json:"optedIn"`
+	Complete   bool             `json:"complete"`
+	Error      *verdict.Failure `json:"error,omitempty"`
+	Counts     map[string]int   `json:"counts"` // "outcome" and "outcome/reason"
+	Groups     []*Group         `json:"-"`      // in JSON: the report's flat Instances
+	Batches    []*Batch         `json:"batches"`
+	Calls      map[string]int   `json:"calls"`
+	DurationMS int64            `json:"durationMs"`
 	// Leftovers: what each released instance leaves billed, and the sum.
 	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
@@ -350,13 +350,6 @@ func (sec *Section) Add(outcome Outcome, reason Reason, item Item) {
 	if reason != "" {
 		sec.Counts[g.countKey]++
 	}
-}
-
-// Failure is an API failure with its code.
-type Failure struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"requestId,omitempty"`
 }
 
 // Group lists the instances that share an outcome and reason.

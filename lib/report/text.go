@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // WriteText writes rep for people: per region a table of instances
@@ -237,7 +239,7 @@ func itemDetail(it Item) string {
 	return strings.Join(parts, "; ")
 }
 
-func failureText(f *Failure) string {
+func failureText(f *verdict.Failure) string {
 	s := f.Code
 	if f.Message != "" {
 		s += ": " + f.Message

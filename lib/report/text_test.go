@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 func sampleReport() *report.Report {
@@ -25,7 +26,7 @@ func sampleReport() *report.Report {
 	}
 	hz.Finish()
 	sh := report.NewRegion("cn-shanghai")
-	sh.Error = &report.Failure{Code: "Forbidden.RAM", Message: "no permission", RequestID: "req-x"}
+	sh.Error = &verdict.Failure{Code: "Forbidden.RAM", Message: "no permission", RequestID: "req-x"}
 	sh.Finish()
 	rep := &report.Report{
 		RunID: "timer@2026-01-02T03:04:05Z", StartedAt: start, FinishedAt: start.Add(1500 * time.Millisecond), DurationMS: 1500,

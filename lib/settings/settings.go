@@ -3,28 +3,9 @@
 // formats are a public contract: deployment files are checked against Names.
 //
 // Common rules for every variable: surrounding white space is ignored, and
-// an unset, empty or blank variable takes its default. Booleans accept
-// true/false in any case, and 1/0; nothing else ("yes", "on" are errors).
-// Durations use Go syntax ("60s", "1m30s"). Whole numbers are base 10.
-//
-//	REAPER_REGIONS             "" = the function's own region; "all" (any case) = every region;
-//	                           else a comma-separated list of region IDs, e.g. "cn-hangzhou,ap-southeast-1"
-//	REAPER_TAG_KEY             opt-in tag key holding the expiry, default "reaper-expires"
-//	REAPER_KEEP_TAG            exclusion tag key, default "reaper-keep"
-//	REAPER_DRY_RUN             default false
-//	REAPER_FORCE               release Running instances, default false
-//	REAPER_FORCE_STOP          DeleteInstances ForceStop, default true
-//	REAPER_MAX_RELEASE         at most this many releases per run, default 100, >= 0
-//	REAPER_MAX_RELEASE_PERCENT at most this share of the opted-in instances seen, default 50, 0 < p <= 100
-//	REAPER_PERCENT_CAP_MIN_ELIGIBLE the percent cap applies only from this many eligible instances, default 10, >= 0
-//	REAPER_TIMEZONE            IANA zone for date-only expiries, default UTC
-//	REAPER_ECS_ENDPOINT        "" = SDK default per region; else an https:// URL with a host (http:// on
-//	                           a loopback host only); a non-loopback endpoint serves one region only
-//	REAPER_FRESHNESS           default 60s, > 0, at most 5m
-//	REAPER_DEADLINE_MARGIN     default 30s, at least 5s
-//	REAPER_REGION_CONCURRENCY  default 20, 1..64
-//	REAPER_BATCH_CONCURRENCY   default 4, 1..16
-//	REAPER_LOCAL_RELEASE       default false; a local build (s local invoke) releases only when true
+// an unset, empty or blank variable takes its default. Each variable's
+// entry in the table (table.go) declares what it accepts and checks it;
+// docs/settings.md, generated from the table, lists them all.
 //
 // Any other REAPER_* variable is an error (CheckNames): a misspelt switch
 // must not be ignored.
@@ -45,7 +26,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
-	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
 
@@ -250,14 +230,7 @@ func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			continue
 		}
 		if problem := sp.set(&s, v); problem != "" {
-			shown := show(v)
-			switch {
-			case sp.secret:
-				shown = "<redacted>"
-			case sp.name == EnvEndpoint:
-				shown = show(redactEndpoint(v))
-			}
-			errs = append(errs, fmt.Errorf("%s=%s: %s", sp.name, shown, problem))
+			errs = append(errs, fmt.Errorf("%s=%s: %s", sp.name, sp.showRaw(v), problem))
 		}
 	}
 	errs = append(errs, s.resolve()...)
@@ -305,98 +278,80 @@ func (s *Settings) resolve() []error {
 	return errs
 }
 
-// Validate checks every field of s, reporting all problems with the field's
-// name. Use it on settings built in code or changed by Apply.
+// Validate checks s, reporting all problems with the field's name: each
+// setting's own rules (the table's), then the rules between settings. Use
+// it on settings built in code or changed by Apply.
 func (s Settings) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if s.AllRegions && len(s.Regions) > 0 {
-		bad("AllRegions is set together with Regions %q: use one or the other", s.Regions)
+	for _, sp := range table {
+		if p := sp.problem(s); p != "" {
+			errs = append(errs, fmt.Errorf("%s %s (%s): %s", sp.field, sp.showValue(s), sp.name, p))
+		}
 	}
-	if err := checkRegions(s.Regions); err != nil {
-		bad("Regions: %w", err)
+	errs = append(errs, s.checkEndpointRegions()...)
+	errs = append(errs, s.checkTagKeysDiffer()...)
+	errs = append(errs, s.checkDerivedTags()...)
+	errs = append(errs, s.checkRunning()...)
+	errs = append(errs, s.checkChannel()...)
+	errs = append(errs, s.checkMarkSecret()...)
+	return errors.Join(errs...)
+}
+
+// checkEndpointRegions: a real endpoint is one region's. Every region's
+// calls would go to it, and listings would come back from the wrong
+// region; a loopback endpoint (the doubles) serves every region.
+func (s Settings) checkEndpointRegions() []error {
+	if !s.AllRegions && len(s.Regions) <= 1 {
+		return nil
 	}
-	if p := checkTagKey(s.TagKey); p != "" {
-		bad("TagKey %s: %s", show(s.TagKey), p)
+	var errs []error
+	for _, e := range []struct{ name, v, unset string }{
+		{EnvEndpoint, s.Endpoint, " for the SDK's regional endpoints"},
+		{EnvVPCEndpoint, s.VPCEndpoint, ""},
+	} {
+		if e.v == "" || checkEndpoint(e.v) != "" || IsLoopbackEndpoint(e.v) {
+			continue // unset, already reported, or the doubles
+		}
+		errs = append(errs, fmt.Errorf("%s %s serves one region, but %s names %s: sweep one region per endpoint, or leave %s unset%s",
+			e.name, show(redactEndpoint(e.v)), EnvRegions, s.describeRegions(), e.name, e.unset))
 	}
-	if p := checkTagKey(s.KeepTag); p != "" {
-		bad("KeepTag %s: %s", show(s.KeepTag), p)
-	}
+	return errs
+}
+
+// checkTagKeysDiffer: the keys the user sets are distinct, so no tag
+// means two things.
+func (s Settings) checkTagKeysDiffer() []error {
+	var errs []error
 	if s.TagKey == s.KeepTag {
-		bad("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey))
-	}
-	if s.MaxRelease < 0 {
-		bad("MaxRelease %d: must be >= 0", s.MaxRelease)
-	}
-	if !(s.MaxReleasePercent > 0 && s.MaxReleasePercent <= 100) {
-		bad("MaxReleasePercent %v: must be greater than 0 and at most 100", s.MaxReleasePercent)
-	}
-	if s.PercentCapFrom < 0 {
-		bad("PercentCapFrom %d: must be >= 0", s.PercentCapFrom)
-	}
-	if s.Location == nil {
-		bad("Location is nil: use time.UTC for UTC")
-	}
-	if s.VPCEndpoint != "" {
-		if p := checkEndpoint(s.VPCEndpoint); p != "" {
-			bad("%s %s: %s", EnvVPCEndpoint, show(redactEndpoint(s.VPCEndpoint)), p)
-		} else if !IsLoopbackEndpoint(s.VPCEndpoint) && (s.AllRegions || len(s.Regions) > 1) {
-			bad("%s %s serves one region, but %s names %s: sweep one region per endpoint, or leave %s unset", EnvVPCEndpoint,
-				show(redactEndpoint(s.VPCEndpoint)), EnvRegions, s.describeRegions(), EnvVPCEndpoint)
-		}
-	}
-	if s.Endpoint != "" {
-		if p := checkEndpoint(s.Endpoint); p != "" {
-			bad("Endpoint %s: %s", show(redactEndpoint(s.Endpoint)), p)
-		} else if !IsLoopbackEndpoint(s.Endpoint) && (s.AllRegions || len(s.Regions) > 1) {
-			// A real endpoint is one region's: every region's calls would
-			// go to it, and listings would come back from the wrong region.
-			bad("%s %s serves one region, but %s names %s: sweep one region per endpoint, or leave %s unset for the SDK's regional endpoints",
-				EnvEndpoint, show(redactEndpoint(s.Endpoint)), EnvRegions, s.describeRegions(), EnvEndpoint)
-		}
-	}
-	if s.Freshness <= 0 || s.Freshness > MaxFreshness {
-		bad("Freshness %v: must be greater than 0 and at most %v", s.Freshness, MaxFreshness)
-	}
-	if s.DeadlineMargin < MinDeadlineMargin {
-		bad("DeadlineMargin %v: must be at least %v", s.DeadlineMargin, MinDeadlineMargin)
-	}
-	if s.RegionConcurrency < 1 || s.RegionConcurrency > MaxRegionConcurrency {
-		bad("RegionConcurrency %d: must be from 1 to %d", s.RegionConcurrency, MaxRegionConcurrency)
-	}
-	if s.BatchConcurrency < 1 || s.BatchConcurrency > MaxBatchConcurrency {
-		bad("BatchConcurrency %d: must be from 1 to %d", s.BatchConcurrency, MaxBatchConcurrency)
-	}
-	for _, k := range []struct{ name, v string }{{EnvOwnerTag, s.OwnerTag}, {EnvMarkTag, s.MarkTag}} {
-		if p := checkTagKey(k.v); p != "" {
-			bad("%s %s: %s", k.name, show(k.v), p)
-		}
+		errs = append(errs, fmt.Errorf("%s and %s are both %s: the opt-in and exclusion tag keys must differ", EnvTagKey, EnvKeepTag, show(s.TagKey)))
 	}
 	if s.MarkTag == s.TagKey || s.MarkTag == s.KeepTag || s.MarkTag == s.OwnerTag {
-		bad("%s %s must differ from %s, %s and %s", EnvMarkTag, show(s.MarkTag), EnvTagKey, EnvKeepTag, EnvOwnerTag)
+		errs = append(errs, fmt.Errorf("%s %s must differ from %s, %s and %s", EnvMarkTag, show(s.MarkTag), EnvTagKey, EnvKeepTag, EnvOwnerTag))
 	}
-	errs = append(errs, s.checkDerivedTags()...)
 	if s.OwnerTag == s.TagKey || s.OwnerTag == s.KeepTag {
-		bad("%s %s must differ from %s and %s", EnvOwnerTag, show(s.OwnerTag), EnvTagKey, EnvKeepTag)
+		errs = append(errs, fmt.Errorf("%s %s must differ from %s and %s", EnvOwnerTag, show(s.OwnerTag), EnvTagKey, EnvKeepTag))
 	}
-	switch s.Running {
-	case RunningSkip, RunningStop, RunningForce:
-	default:
-		bad("%s %s: must be skip, stop or force", EnvRunning, show(s.Running))
-	}
+	return errs
+}
+
+// checkRunning: REAPER_FORCE is an alias of REAPER_RUNNING=force.
+func (s Settings) checkRunning() []error {
 	if s.Force != (s.Running == RunningForce) {
-		bad("Force %t and Running %s disagree", s.Force, show(s.Running))
+		return []error{fmt.Errorf("the fields Force (%t) and Running (%s) disagree: Force is set exactly when %s is %s", s.Force, show(s.Running), EnvRunning, RunningForce)}
 	}
-	if s.NotifyURL != "" {
-		if p := checkNotifyURL(s.NotifyURL); p != "" {
-			bad("%s: %s", EnvNotifyURL, p)
-		}
-		if !notify.IsKind(s.NotifyKind) {
-			bad("%s %s: must be %s", EnvNotifyKind, show(s.NotifyKind), notify.KindChoices())
-		} else if !notify.Signed(s.NotifyKind) && s.NotifySecret != "" {
-			bad("%s is set, but %s are not signed: leave it unset for %s", EnvNotifySecret, notify.Label(s.NotifyKind), s.NotifyKind)
-		}
-	} else {
+	return nil
+}
+
+// checkChannel: the channel's kind and secret go with its URL.
+func (s Settings) checkChannel() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case s.NotifyURL != "" && !notify.IsKind(s.NotifyKind):
+		bad("%s %s: must be %s", EnvNotifyKind, show(s.NotifyKind), notify.KindChoices())
+	case s.NotifyURL != "" && !notify.Signed(s.NotifyKind) && s.NotifySecret != "":
+		bad("%s is set, but %s are not signed: leave it unset for %s", EnvNotifySecret, notify.Label(s.NotifyKind), s.NotifyKind)
+	case s.NotifyURL == "":
 		if s.NotifySecret != "" {
 			bad("%s is set without %s", EnvNotifySecret, EnvNotifyURL)
 		}
@@ -404,14 +359,7 @@ func (s Settings) Validate() error {
 			bad("%s %s is set without a usable %s (unset or blank): no notice would be sent and grace would be off; set %s, or leave %s unset", EnvNotifyKind, show(s.NotifyKind), EnvNotifyURL, EnvNotifyURL, EnvNotifyKind)
 		}
 	}
-	if s.Notice < 0 {
-		bad("%s %v: must be >= 0", EnvNotice, s.Notice)
-	}
-	if s.Grace < 0 {
-		bad("%s %v: must be >= 0", EnvGrace, s.Grace)
-	}
-	errs = append(errs, s.checkMarkSecret()...)
-	return errors.Join(errs...)
+	return errs
 }
 
 // WritesMarks reports a configuration that writes marks: notices and the
@@ -422,21 +370,17 @@ func (s Settings) WritesMarks() bool {
 	return s.GraceOn() || s.Running == RunningStop || s.ReleaseEIPs
 }
 
-// checkMarkSecret: the secret marks are signed with, never shown.
+// checkMarkSecret: marks written need a secret to sign them, and the
+// previous secret of a rotation goes beside a different current one.
 func (s Settings) checkMarkSecret() []error {
 	var errs []error
-	switch {
-	case s.MarkSecret == "" && s.WritesMarks():
+	if s.MarkSecret == "" && s.WritesMarks() {
 		errs = append(errs, fmt.Errorf("%s is required: this configuration writes marks (%s), and every mark is signed so that nobody who may tag a resource can forge one; generate one with `%s` and keep it only in the function's settings",
 			EnvMarkSecret, s.markWriters(), GenerateMarkSecret))
-	case s.MarkSecret != "" && len(s.MarkSecret) < mark.MinSecretLen:
-		errs = append(errs, fmt.Errorf("%s is %d characters: it must have at least %d; generate one with `%s`", EnvMarkSecret, len(s.MarkSecret), mark.MinSecretLen, GenerateMarkSecret))
 	}
 	switch {
 	case s.MarkSecretPrev != "" && s.MarkSecret == "":
 		errs = append(errs, fmt.Errorf("%s is set without %s: the previous secret is only accepted beside the current one", EnvMarkSecretPrev, EnvMarkSecret))
-	case s.MarkSecretPrev != "" && len(s.MarkSecretPrev) < mark.MinSecretLen:
-		errs = append(errs, fmt.Errorf("%s is %d characters: it must have at least %d", EnvMarkSecretPrev, len(s.MarkSecretPrev), mark.MinSecretLen))
 	case s.MarkSecretPrev != "" && s.MarkSecretPrev == s.MarkSecret:
 		errs = append(errs, fmt.Errorf("%s equals %s: after a rotation it holds the old secret", EnvMarkSecretPrev, EnvMarkSecret))
 	}

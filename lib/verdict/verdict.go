@@ -23,6 +23,15 @@ const (
 	WouldStop    Outcome = "would-stop"         // dry run: StopInstances answered that it would pass
 )
 
+// Failure is why a scope or a call failed: the API's error code (or the
+// reaper's own, such as BadResponse or deadline), its message and the
+// request it answered.
+type Failure struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
 // Outcomes lists every outcome, in the report's order.
 var Outcomes = []Outcome{Released, WouldRelease, Stopped, WouldStop, Notified, WouldNotify, Failed, Gone, NotAttempted, Skipped}
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // ErrDeadline is what a call that was not started for lack of time
@@ -60,7 +61,7 @@ type Caller struct {
 	Limit *Limiter
 
 	mu      sync.Mutex
-	stopped *report.Failure
+	stopped *verdict.Failure
 }
 
 // NewCaller returns the caller of one scope. deadline is the invocation's
@@ -83,7 +84,7 @@ func (c *Caller) TimeLeft(ctx context.Context) bool {
 
 // Stop ends the scope's writes after a credential or permission error:
 // every further call would fail the same way. The first failure is kept.
-func (c *Caller) Stop(f *report.Failure) {
+func (c *Caller) Stop(f *verdict.Failure) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopped == nil {
@@ -92,7 +93,7 @@ func (c *Caller) Stop(f *report.Failure) {
 }
 
 // Stopped returns the failure that stopped the scope, or nil.
-func (c *Caller) Stopped() *report.Failure {
+func (c *Caller) Stopped() *verdict.Failure {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopped
@@ -157,19 +158,19 @@ func (c *Caller) Do(ctx context.Context, action string, before func(attempt int)
 
 // Failure renders a failed call for the report: its API code and message,
 // or reason "deadline" for a call never started for lack of time.
-func Failure(err error) *report.Failure {
+func Failure(err error) *verdict.Failure {
 	if errors.Is(err, ErrDeadline) {
-		return &report.Failure{Code: string(report.ReasonDeadline), Message: "not started: " + ErrDeadline.Error()}
+		return &verdict.Failure{Code: string(report.ReasonDeadline), Message: "not started: " + ErrDeadline.Error()}
 	}
 	var apiErr *ecsapi.Error
 	if errors.As(err, &apiErr) {
-		return &report.Failure{Code: apiErr.Code, Message: apiErr.Error(), RequestID: apiErr.RequestID}
+		return &verdict.Failure{Code: apiErr.Code, Message: apiErr.Error(), RequestID: apiErr.RequestID}
 	}
 	code := ecsapi.Code(err)
 	if code == "" {
 		code = "Internal"
 	}
-	return &report.Failure{Code: code, Message: err.Error()}
+	return &verdict.Failure{Code: code, Message: err.Error()}
 }
 
 // Work bounds every call of a run: in-flight calls end a reserve before

@@ -15,6 +15,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // Lister is what discovery needs from a scope's ECS API.
@@ -70,7 +71,7 @@ type Sink interface {
 type Result struct {
 	Path string
 	// Failure is nil when the listing ran to its end and is trusted.
-	Failure *report.Failure
+	Failure *verdict.Failure
 }
 
 // Run lists and streams every instance of the scope that the rules may
@@ -101,7 +102,7 @@ type listing struct {
 	result Result
 }
 
-func (l *listing) fail(f *report.Failure) {
+func (l *listing) fail(f *verdict.Failure) {
 	if l.result.Failure == nil {
 		l.result.Failure = f
 	}
@@ -148,7 +149,7 @@ func (l *listing) run(ctx context.Context) {
 func (l *listing) give(instances []cloud.Instance) (fresh int, ok bool) {
 	for _, inst := range instances {
 		if inst.ID == "" {
-			l.fail(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances returned an instance without InstanceId"})
+			l.fail(&verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances returned an instance without InstanceId"})
 			return 0, false
 		}
 	}
@@ -294,7 +295,7 @@ func (l *listing) describe(ctx context.Context, in ecsapi.DescribeInput) (ecsapi
 	return page, true
 }
 
-func listingFailure(err error) *report.Failure {
+func listingFailure(err error) *verdict.Failure {
 	f := call.Failure(err)
 	if f.Code == string(report.ReasonDeadline) {
 		f.Message = "the invocation deadline arrived before the listing finished"
@@ -305,7 +306,7 @@ func listingFailure(err error) *report.Failure {
 // advances fails the listing when it would never end.
 func (l *listing) advances(p *pager, token, next string, fresh int) bool {
 	if problem := p.problem(token, next, fresh); problem != "" {
-		l.fail(&report.Failure{Code: ecsapi.CodeBadResponse, Message: problem})
+		l.fail(&verdict.Failure{Code: ecsapi.CodeBadResponse, Message: problem})
 		return false
 	}
 	return true

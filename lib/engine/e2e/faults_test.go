@@ -27,6 +27,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
@@ -278,7 +279,7 @@ func (h *harness) checkInvariants(rep *report.Report, eligible map[string]bool) 
 		}
 	}
 	// Every eligible instance ends released or reported with a reason.
-	regionErr := map[string]*report.Failure{}
+	regionErr := map[string]*verdict.Failure{}
 	for _, r := range rep.Regions {
 		regionErr[r.Region] = r.Error
 	}

@@ -265,7 +265,7 @@ func (e *Executor[P, R]) holdForDeadline(ids []string) {
 	e.rec.Incomplete()
 }
 
-func (e *Executor[P, R]) fail(ids []string, f *report.Failure) {
+func (e *Executor[P, R]) fail(ids []string, f *verdict.Failure) {
 	for _, id := range ids {
 		it := e.item(id)
 		// The detail names the write, so the run's error can say what failed.
@@ -327,7 +327,7 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		return
 	case ecsapi.ClassCanceled:
 		e.rec.Incomplete()
-		e.fail(ids, &report.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
+		e.fail(ids, &verdict.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
 		return
 	}
 	if !e.c.TimeLeft(ctx) {

@@ -16,6 +16,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // API is what the leftover listings need from a scope's clients.
@@ -38,7 +39,7 @@ type Found struct {
 // Gather lists the region and returns what each instance's release leaves
 // billed. A failed listing returns what was found with the failure: the
 // releases go on, and the report marks the section incomplete.
-func Gather(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *report.Failure) {
+func Gather(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *verdict.Failure) {
 	want := make(map[string]bool, len(instanceIDs))
 	for _, id := range instanceIDs {
 		want[id] = true
@@ -119,13 +120,13 @@ func compare(a, b string) int {
 	return 0
 }
 
-func failure(err error) *report.Failure {
+func failure(err error) *verdict.Failure {
 	f := call.Failure(err)
 	f.Message = "leftover listing: " + f.Message
 	return f
 }
 
-func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Disk, *report.Failure) {
+func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Disk, *verdict.Failure) {
 	var out []cloud.Disk
 	token := ""
 	seen := map[string]bool{}
@@ -144,14 +145,14 @@ func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]c
 			return out, nil
 		}
 		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
-			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeDisks pagination does not end"}
+			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeDisks pagination does not end"}
 		}
 		seen[page.NextToken] = true
 		token = page.NextToken
 	}
 }
 
-func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Snapshot, *report.Failure) {
+func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Snapshot, *verdict.Failure) {
 	var out []cloud.Snapshot
 	token := ""
 	seen := map[string]bool{}
@@ -170,7 +171,7 @@ func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) 
 			return out, nil
 		}
 		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
-			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeSnapshots pagination does not end"}
+			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeSnapshots pagination does not end"}
 		}
 		seen[page.NextToken] = true
 		token = page.NextToken
@@ -179,7 +180,7 @@ func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) 
 
 // ListEIPs pages a region's EIPs by number (DescribeEipAddresses has no
 // NextToken), bounded by the total the API announced; tagKey filters.
-func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey string) ([]cloud.EIP, *report.Failure) {
+func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey string) ([]cloud.EIP, *verdict.Failure) {
 	var out []cloud.EIP
 	for n := 1; ; n++ {
 		var page ecsapi.EIPPage
@@ -196,11 +197,11 @@ func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey strin
 			return out, nil
 		}
 		if n >= (page.TotalCount+ecsapi.MaxEIPPage-1)/ecsapi.MaxEIPPage+1 || n >= maxPages {
-			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("leftover listing: DescribeEipAddresses runs past the %d EIPs it announced", page.TotalCount)}
+			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("leftover listing: DescribeEipAddresses runs past the %d EIPs it announced", page.TotalCount)}
 		}
 	}
 }
 
-func listEIPs(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.EIP, *report.Failure) {
+func listEIPs(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.EIP, *verdict.Failure) {
 	return ListEIPs(ctx, api, c, region, "")
 }
