@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -118,44 +119,52 @@ func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]lis
 		}
 		return out, f
 	case KindDisks, KindSnapshots:
-		token := ""
-		seen := map[string]bool{}
-		for {
-			var next string
+		seen := page.Seen{}
+		capped := false
+		take := func(l listed) int {
+			if !seen.Add(l.id) {
+				return 0
+			}
+			out = append(out, l)
+			return 1
+		}
+		size := ecsapi.MaxDiskPage
+		if kind == KindSnapshots {
+			size = ecsapi.MaxSnapshotPage
+		}
+		err := page.Listing{Name: readAction(kind), PageSize: size}.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+			var p page.Page
 			err := sr.c.Do(ctx, readAction(kind), nil, func() error {
 				in := ecsapi.ListInput{Region: region, TagKey: key, NextToken: token}
+				p = page.Page{}
 				if kind == KindDisks {
-					page, err := sr.API.DescribeDisks(ctx, in)
-					if err == nil {
-						for _, d := range page.Disks {
-							out = append(out, diskListed(d))
-						}
+					disks, err := sr.API.DescribeDisks(ctx, in)
+					for _, d := range disks.Disks {
+						p.Fresh += take(diskListed(d))
 					}
-					next = page.NextToken
+					p.Next, p.Items = disks.NextToken, len(disks.Disks)
 					return err
 				}
-				page, err := sr.API.DescribeSnapshots(ctx, in)
-				if err == nil {
-					for _, s := range page.Snapshots {
-						out = append(out, snapshotListed(s))
-					}
+				snaps, err := sr.API.DescribeSnapshots(ctx, in)
+				for _, sn := range snaps.Snapshots {
+					p.Fresh += take(snapshotListed(sn))
 				}
-				next = page.NextToken
+				p.Next, p.Items = snaps.NextToken, len(snaps.Snapshots)
 				return err
 			})
-			switch {
-			case err != nil:
-				return out, callFailure(err)
-			case len(out) >= tagFilterCap:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
-			case next == "":
-				return out, nil
-			case seen[next] || next == token:
-				return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
+			if err == nil && len(out) >= tagFilterCap {
+				capped = true
+				p.Next = "" // cut where ECS may have cut it
 			}
-			seen[next] = true
-			token = next
+			return p, err
+		})
+		switch {
+		case err != nil:
+			return out, page.Failure(err)
+		case capped:
+			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
 		}
+		return out, nil
 	}
 	return nil, nil
 }
