@@ -158,7 +158,7 @@ func (l *listing) give(instances []cloud.Instance) (fresh int, err error) {
 // ECS answers the latter with an empty list too. A dry run answers
 // DryRunOperation only when the permission is there.
 func (l *listing) confirmEmpty(ctx context.Context) {
-	l.describe(ctx, ecsapi.DescribeInput{DryRun: true})
+	_, _ = l.describe(ctx, ecsapi.DescribeInput{DryRun: true}) // a refusal fails the listing
 }
 
 // scan reads the rest of the scope's instances, unfiltered, after the
