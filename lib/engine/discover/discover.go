@@ -114,8 +114,7 @@ func (l *listing) run(ctx context.Context) {
 			optedIn++
 		}
 	}
-	probeFresh, err := l.give(probe.Instances)
-	if err != nil {
+	if err := l.give(probe.Instances); err != nil {
 		return
 	}
 	if probe.NextToken == "" {
@@ -126,14 +125,14 @@ func (l *listing) run(ctx context.Context) {
 	}
 	share := float64(optedIn) / float64(max(1, len(probe.Instances)))
 	if share >= scanShare {
-		l.scan(ctx, probe, probeFresh)
+		l.scan(ctx, probe)
 		return
 	}
 	if complete := l.tagFilter(ctx); complete || l.result.Failure != nil {
 		return
 	}
 	if share > capScanShare {
-		l.scan(ctx, probe, probeFresh)
+		l.scan(ctx, probe)
 		return
 	}
 	l.tagIndex(ctx)
@@ -144,14 +143,15 @@ var errFailed = errors.New("the listing failed")
 
 // give hands a page to the plan; an instance without an ID fails the
 // listing: the page cannot be trusted.
-func (l *listing) give(instances []cloud.Instance) (fresh int, err error) {
+func (l *listing) give(instances []cloud.Instance) error {
 	for _, inst := range instances {
 		if inst.ID == "" {
 			l.fail(&report.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances returned an instance without InstanceId"})
-			return 0, errFailed
+			return errFailed
 		}
 	}
-	return l.sink.Take(instances), nil
+	l.sink.Take(instances)
+	return nil
 }
 
 // confirmEmpty tells an empty region from a role that may not list it:
@@ -163,10 +163,11 @@ func (l *listing) confirmEmpty(ctx context.Context) {
 
 // scan reads the rest of the scope's instances, unfiltered, after the
 // probe page (whose instances are given).
-func (l *listing) scan(ctx context.Context, probe ecsapi.DescribePage, probeFresh int) {
+func (l *listing) scan(ctx context.Context, probe ecsapi.DescribePage) {
 	l.result.Path = Scan
+	seen := page.Seen{}
 	pages := l.instancePages()
-	if err := pages.Take(page.Page{Next: probe.NextToken, Items: len(probe.Instances), Fresh: probeFresh}); err != nil {
+	if err := pages.Take(page.Page{Next: probe.NextToken, Items: len(probe.Instances), Fresh: newTo(seen, probe.Instances)}); err != nil {
 		l.fail(listingFailure(err))
 		return
 	}
@@ -175,15 +176,25 @@ func (l *listing) scan(ctx context.Context, probe ecsapi.DescribePage, probeFres
 		if err != nil {
 			return page.Page{}, err
 		}
-		fresh, err := l.give(p.Instances)
-		if err != nil {
+		if err := l.give(p.Instances); err != nil {
 			return page.Page{}, err
 		}
-		return page.Page{Next: p.NextToken, Items: len(p.Instances), Fresh: fresh}, nil
+		return page.Page{Next: p.NextToken, Items: len(p.Instances), Fresh: newTo(seen, p.Instances)}, nil
 	})
 	if err != nil {
 		l.fail(listingFailure(err))
 	}
+}
+
+// newTo counts the instances new to one listing: a page of instances
+// another path already gave the plan still advances this listing.
+func newTo(seen page.Seen, instances []cloud.Instance) (fresh int) {
+	for _, inst := range instances {
+		if seen.Add(inst.ID) {
+			fresh++
+		}
+	}
+	return fresh
 }
 
 // instancePages pages a DescribeInstances listing.
@@ -197,16 +208,17 @@ func (l *listing) tagFilter(ctx context.Context) (complete bool) {
 	l.result.Path = TagFilter
 	capped := false
 	listed := 0
+	seen := page.Seen{}
 	err := l.instancePages().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
 		p, err := l.describe(ctx, ecsapi.DescribeInput{TagKey: l.req.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize})
 		if err != nil {
 			return page.Page{}, err
 		}
 		listed += len(p.Instances)
-		fresh, err := l.give(p.Instances)
-		if err != nil {
+		if err := l.give(p.Instances); err != nil {
 			return page.Page{}, err
 		}
+		fresh := newTo(seen, p.Instances)
 		if listed >= ecsapi.TagFilterCap {
 			// A listing that reached the cap may have been cut there,
 			// whether or not it says it ended.
@@ -238,7 +250,7 @@ func (l *listing) tagIndex(ctx context.Context) {
 	for chunk := range slices.Chunk(unseen, ecsapi.MaxDescribeIDs) {
 		p, err := l.describe(ctx, ecsapi.DescribeInput{InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
 		if err == nil {
-			_, err = l.give(p.Instances)
+			err = l.give(p.Instances)
 		}
 		if err != nil {
 			l.fail(listingFailure(err))
