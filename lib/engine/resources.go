@@ -11,7 +11,6 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
-	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -118,55 +117,29 @@ func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]lis
 			out = append(out, eipListed(x, e.opts.Rules))
 		}
 		return out, f
-	case KindDisks, KindSnapshots:
-		seen := page.Seen{}
-		capped := false
-		take := func(l listed) int {
-			if !seen.Add(l.id) {
-				return 0
-			}
-			out = append(out, l)
-			return 1
+	case KindDisks:
+		disks, f := leftover.ListDisks(ctx, sr.API, sr.c, region, key)
+		for _, d := range disks {
+			out = append(out, diskListed(d))
 		}
-		size := ecsapi.MaxDiskPage
-		if kind == KindSnapshots {
-			size = ecsapi.MaxSnapshotPage
+		return out, capped(kind, out, f)
+	case KindSnapshots:
+		snaps, f := leftover.ListSnapshots(ctx, sr.API, sr.c, region, key)
+		for _, sn := range snaps {
+			out = append(out, snapshotListed(sn))
 		}
-		err := page.Listing{Name: readAction(kind), PageSize: size}.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-			var p page.Page
-			err := sr.c.Do(ctx, readAction(kind), nil, func() error {
-				in := ecsapi.ListInput{Region: region, TagKey: key, NextToken: token}
-				p = page.Page{}
-				if kind == KindDisks {
-					disks, err := sr.API.DescribeDisks(ctx, in)
-					for _, d := range disks.Disks {
-						p.Fresh += take(diskListed(d))
-					}
-					p.Next, p.Items = disks.NextToken, len(disks.Disks)
-					return err
-				}
-				snaps, err := sr.API.DescribeSnapshots(ctx, in)
-				for _, sn := range snaps.Snapshots {
-					p.Fresh += take(snapshotListed(sn))
-				}
-				p.Next, p.Items = snaps.NextToken, len(snaps.Snapshots)
-				return err
-			})
-			if err == nil && len(out) >= tagFilterCap {
-				capped = true
-				p.Next = "" // cut where ECS may have cut it
-			}
-			return p, err
-		})
-		switch {
-		case err != nil:
-			return out, page.Failure(err)
-		case capped:
-			return out, &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
-		}
-		return out, nil
+		return out, capped(kind, out, f)
 	}
 	return nil, nil
+}
+
+// capped fails a tag-filtered listing that reached ECS's cap: it may have
+// been cut there, whether or not it says it ended.
+func capped(kind string, out []listed, f *report.Failure) *report.Failure {
+	if f == nil && len(out) >= tagFilterCap {
+		return &report.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
+	}
+	return f
 }
 
 func readAction(kind string) string {

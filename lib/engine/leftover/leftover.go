@@ -4,7 +4,8 @@
 // survive. It lists the region's disks, EIPs and snapshots page by page and
 // joins them on instance and disk IDs: a few calls per region, never one
 // per instance. After the release the associations are gone, so this runs
-// first.
+// first. Its listings, through the one pager, serve the kind sweeps too,
+// filtered by the opt-in tag.
 package leftover
 
 import (
@@ -20,8 +21,23 @@ import (
 
 // API is what the leftover listings need from a scope's clients.
 type API interface {
+	DiskAPI
+	SnapshotAPI
+	EIPAPI
+}
+
+// DiskAPI lists disks.
+type DiskAPI interface {
 	DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error)
+}
+
+// SnapshotAPI lists snapshots.
+type SnapshotAPI interface {
 	DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error)
+}
+
+// EIPAPI lists EIPs.
+type EIPAPI interface {
 	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
 }
 
@@ -52,7 +68,7 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 
 	eips, err := listEIPs(ctx, api, c, region)
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	for _, e := range eips {
 		if want[e.InstanceID] {
@@ -61,9 +77,9 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 		}
 	}
 
-	disks, err := listDisks(ctx, api, c, region)
+	disks, err := ListDisks(ctx, api, c, region, "")
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	diskOf := map[string]cloud.Disk{} // disk ID → disk, for the instances' disks
 	for _, d := range disks {
@@ -78,9 +94,9 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 	if len(diskOf) == 0 {
 		return found, nil
 	}
-	snaps, err := listSnapshots(ctx, api, c, region)
+	snaps, err := ListSnapshots(ctx, api, c, region, "")
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	for _, sn := range snaps {
 		d, ok := diskOf[sn.SourceDiskID]
@@ -116,13 +132,13 @@ func compare(a, b string) int {
 	return 0
 }
 
-func failure(err error) *report.Failure {
-	f := page.Failure(err)
+func leftoverFailure(f *report.Failure) *report.Failure {
 	f.Message = "leftover listing: " + f.Message
 	return f
 }
 
-func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Disk, *report.Failure) {
+// ListDisks pages a region's disks; tagKey filters.
+func ListDisks(ctx context.Context, api DiskAPI, c *call.Caller, region, tagKey string) ([]cloud.Disk, *report.Failure) {
 	var out []cloud.Disk
 	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeDisks, PageSize: ecsapi.MaxDiskPage}
@@ -130,7 +146,7 @@ func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]c
 		var p ecsapi.DiskPage
 		err := c.Do(ctx, ecsapi.ActionDescribeDisks, nil, func() error {
 			var err error
-			p, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			p, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
 			return err
 		})
 		fresh := 0
@@ -143,12 +159,13 @@ func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]c
 		return page.Page{Next: p.NextToken, Items: len(p.Disks), Fresh: fresh}, err
 	})
 	if err != nil {
-		return out, failure(err)
+		return out, page.Failure(err)
 	}
 	return out, nil
 }
 
-func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Snapshot, *report.Failure) {
+// ListSnapshots pages a region's snapshots; tagKey filters.
+func ListSnapshots(ctx context.Context, api SnapshotAPI, c *call.Caller, region, tagKey string) ([]cloud.Snapshot, *report.Failure) {
 	var out []cloud.Snapshot
 	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeSnapshots, PageSize: ecsapi.MaxSnapshotPage}
@@ -156,7 +173,7 @@ func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) 
 		var p ecsapi.SnapshotPage
 		err := c.Do(ctx, ecsapi.ActionDescribeSnapshots, nil, func() error {
 			var err error
-			p, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			p, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
 			return err
 		})
 		fresh := 0
@@ -169,14 +186,14 @@ func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) 
 		return page.Page{Next: p.NextToken, Items: len(p.Snapshots), Fresh: fresh}, err
 	})
 	if err != nil {
-		return out, failure(err)
+		return out, page.Failure(err)
 	}
 	return out, nil
 }
 
 // ListEIPs pages a region's EIPs by number (DescribeEipAddresses has no
 // NextToken) up to the total the API announced; tagKey filters.
-func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey string) ([]cloud.EIP, *report.Failure) {
+func ListEIPs(ctx context.Context, api EIPAPI, c *call.Caller, region, tagKey string) ([]cloud.EIP, *report.Failure) {
 	var out []cloud.EIP
 	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeEipAddresses, PageSize: ecsapi.MaxEIPPage}
@@ -197,7 +214,7 @@ func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey strin
 		return page.Page{Total: p.TotalCount, Items: len(p.EIPs), Fresh: fresh}, err
 	})
 	if err != nil {
-		return out, failure(err)
+		return out, page.Failure(err)
 	}
 	return out, nil
 }
