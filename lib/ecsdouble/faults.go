@@ -14,6 +14,10 @@ const (
 	FaultHTML                       // HTTP 502 with an HTML body, as a gateway would send
 	FaultTruncated                  // HTTP 200 with a JSON body cut in half
 	FaultReset                      // hijack the connection and reset it (TCP RST)
+	// The paging faults answer a listing normally, then damage its paging.
+	FaultCycleToken // hand back the NextToken the request was read at
+	FaultEmptyPage  // list nothing, keeping NextToken and TotalCount
+	FaultRepeatPage // a PageNumber listing: serve the previous page again
 )
 
 // Fault is how the double misbehaves for one request. Build one with the
@@ -65,6 +69,17 @@ func Reset() *Fault { return &Fault{Kind: FaultReset} }
 
 // Slow answers normally after d (or stops when the client cancels).
 func Slow(d time.Duration) *Fault { return &Fault{Delay: d} }
+
+// CycleToken answers a NextToken listing with the token it was read at:
+// a listing that would read the same page forever.
+func CycleToken() *Fault { return &Fault{Kind: FaultCycleToken} }
+
+// EmptyPage answers a listing with no entries but its NextToken (or its
+// TotalCount): a page that lists nothing new.
+func EmptyPage() *Fault { return &Fault{Kind: FaultEmptyPage} }
+
+// RepeatPage answers page n of a PageNumber listing with page n-1.
+func RepeatPage() *Fault { return &Fault{Kind: FaultRepeatPage} }
 
 // AfterApplying returns a copy of f with Applied set: the action takes effect
 // and only the answer is damaged.

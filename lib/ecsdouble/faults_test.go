@@ -3,7 +3,9 @@ package ecsdouble
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -248,5 +250,58 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if n := len(s.Released()); n != 67 {
 		t.Fatalf("released %d", n)
+	}
+}
+
+// The paging faults damage a listing's answer: the token it was read at
+// handed back, the entries emptied (token and total kept), or the
+// previous page served again.
+func TestPagingFaults(t *testing.T) {
+	f := Fleet{Instances: []Instance{{ID: "i-1", Region: "cn-hangzhou", Status: "Running"}}}
+	for i := range 15 {
+		f.Disks = append(f.Disks, Disk{ID: fmt.Sprintf("d-%02d", i), Region: "cn-hangzhou"})
+		f.EIPs = append(f.EIPs, EIP{AllocationID: fmt.Sprintf("eip-%02d", i), Address: fmt.Sprintf("47.0.0.%d", i), Region: "cn-hangzhou"})
+	}
+	s := startFleet(t, f)
+	disks := func(token string) map[string]any {
+		t.Helper()
+		status, m := raw(t, s, map[string]string{"Action": "DescribeDisks", "RegionId": "cn-hangzhou", "MaxResults": "10", "NextToken": token})
+		if status != 200 {
+			t.Fatalf("DescribeDisks: %d %v", status, m)
+		}
+		return m
+	}
+	entries := func(m map[string]any, outer, inner string) []any {
+		list, _ := m[outer].(map[string]any)[inner].([]any)
+		return list
+	}
+	s.FailNext("DescribeDisks", 1, CycleToken())
+	if m := disks("10"); m["NextToken"] != "10" || len(entries(m, "Disks", "Disk")) != 5 {
+		t.Errorf("cycle: NextToken %v with %d disks, want 10 and the 5 of the page", m["NextToken"], len(entries(m, "Disks", "Disk")))
+	}
+	s.FailNext("DescribeDisks", 1, EmptyPage())
+	if m := disks(""); m["NextToken"] != "10" || len(entries(m, "Disks", "Disk")) != 0 {
+		t.Errorf("empty: NextToken %v with %d disks, want 10 and none", m["NextToken"], len(entries(m, "Disks", "Disk")))
+	}
+	eips := func(n int) map[string]any {
+		t.Helper()
+		status, m := raw(t, s, map[string]string{"Action": "DescribeEipAddresses", "Version": VPCAPIVersion, "RegionId": "cn-hangzhou",
+			"PageSize": "10", "PageNumber": strconv.Itoa(n)})
+		if status != 200 {
+			t.Fatalf("DescribeEipAddresses: %d %v", status, m)
+		}
+		return m
+	}
+	s.FailNext("DescribeEipAddresses", 1, RepeatPage())
+	got := entries(eips(2), "EipAddresses", "EipAddress")
+	if len(got) != 10 || got[0].(map[string]any)["AllocationId"] != "eip-00" {
+		t.Errorf("repeat: page 2 served %d EIPs, want page 1's 10", len(got))
+	}
+	s.FailNext("DescribeEipAddresses", 1, EmptyPage())
+	if m := eips(1); m["TotalCount"] != float64(15) || len(entries(m, "EipAddresses", "EipAddress")) != 0 {
+		t.Errorf("empty: TotalCount %v with %d EIPs, want 15 and none", m["TotalCount"], len(entries(m, "EipAddresses", "EipAddress")))
+	}
+	if got := entries(eips(2), "EipAddresses", "EipAddress"); len(got) != 5 {
+		t.Errorf("after the faults, page 2 has %d EIPs, want 5", len(got))
 	}
 }

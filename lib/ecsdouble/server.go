@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand"
 	"net"
 	"net/http"
@@ -425,13 +426,26 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rep reply
-	if f.Applied || f.Kind == FaultNone || f.Kind == FaultTruncated && call.Action != "DeleteInstances" {
+	switch {
+	case f.Kind == FaultRepeatPage:
+		prev := maps.Clone(params)
+		if n, err := strconv.Atoi(params["PageNumber"]); err == nil && n > 1 {
+			prev["PageNumber"] = strconv.Itoa(n - 1)
+		}
+		rep = act(s, reqID, prev)
+	case f.Applied || f.Kind == FaultNone || f.Kind == FaultCycleToken || f.Kind == FaultEmptyPage ||
+		f.Kind == FaultTruncated && call.Action != "DeleteInstances":
 		rep = act(s, reqID, params)
-	} else {
+	default:
 		rep = jsonReply(map[string]string{"RequestId": reqID})
 	}
 	switch f.Kind {
-	case FaultNone:
+	case FaultNone, FaultRepeatPage:
+		finish(rep)
+	case FaultCycleToken, FaultEmptyPage:
+		if rep.status == http.StatusOK {
+			rep.body = editPage(rep.body, f.Kind, params["NextToken"])
+		}
 		finish(rep)
 	case FaultError:
 		finish(errorReply(reqID, &apiError{f.Status, f.Code, f.Message}))
@@ -461,6 +475,35 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = conn.Close()
 	}
+}
+
+// editPage damages a listing's answer for a paging fault: the token it was
+// read at handed back, or its entries (the one list under a top-level
+// object, e.g. Disks.Disk) emptied.
+func editPage(body []byte, kind FaultKind, token string) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	switch kind {
+	case FaultCycleToken:
+		m["NextToken"] = token
+	case FaultEmptyPage:
+		for _, v := range m {
+			if obj, ok := v.(map[string]any); ok && len(obj) == 1 {
+				for k, list := range obj {
+					if _, ok := list.([]any); ok {
+						obj[k] = []any{}
+					}
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 func (s *Server) record(c Call) {

@@ -511,3 +511,33 @@ func (l *regionless) DescribeInstances(ctx context.Context, in ecsapi.DescribeIn
 	}
 	return page, err
 }
+
+// A scan that resumes after a capped tag filter meets pages whose
+// instances the tag filter already listed: the listing still advances (each
+// page is new to the scan), so the region is swept, not failed.
+func TestScanAfterTheTagFilterAdvancesOverInstancesItListed(t *testing.T) {
+	var fleet []cloud.Instance
+	untagged := func(prefix string, n int) {
+		for i := range n {
+			fleet = append(fleet, cloud.Instance{ID: fmt.Sprintf("i-%s%05d", prefix, i), Region: "r-1", Status: "Running", ChargeType: "PostPaid",
+				CreationTime: "2026-01-01T00:00Z"})
+		}
+	}
+	// The sample page: 40 of 100 opted in (between a third and a half).
+	fleet = append(fleet, stopped("r-1", "a", 40)...)
+	untagged("b", 60)
+	// Then a block of 1,060 opted in, which caps the tag filter, and more.
+	fleet = append(fleet, stopped("r-1", "c", 1060)...)
+	untagged("d", 500)
+	c := fake.New(fleet)
+	rep, err := engine.New(options(), nil).RunRegions(t.Context(), c, "", []string{"r-1"})
+	if err != nil {
+		t.Fatalf("err %v, region error %+v", err, rep.Regions[0].Error)
+	}
+	if r := rep.Regions[0]; r.Discovery != "scan" || !r.Complete {
+		t.Fatalf("path %q complete %v, want a complete scan", r.Discovery, r.Complete)
+	}
+	if n := len(c.Released()); n != 1100 {
+		t.Errorf("released %d, want the 1,100 opted in", n)
+	}
+}

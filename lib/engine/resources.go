@@ -122,47 +122,29 @@ func (e *Engine) listKind(ctx context.Context, sr *scopeRun, kind string) ([]lis
 			out = append(out, eipListed(x, e.opts.Rules))
 		}
 		return out, f
-	case KindDisks, KindSnapshots:
-		token := ""
-		seen := map[string]bool{}
-		for {
-			var next string
-			err := sr.c.Do(ctx, readAction(kind), nil, func() error {
-				in := ecsapi.ListInput{Region: region, TagKey: key, NextToken: token}
-				if kind == KindDisks {
-					page, err := sr.API.DescribeDisks(ctx, in)
-					if err == nil {
-						for _, d := range page.Disks {
-							out = append(out, diskListed(d))
-						}
-					}
-					next = page.NextToken
-					return err
-				}
-				page, err := sr.API.DescribeSnapshots(ctx, in)
-				if err == nil {
-					for _, s := range page.Snapshots {
-						out = append(out, snapshotListed(s))
-					}
-				}
-				next = page.NextToken
-				return err
-			})
-			switch {
-			case err != nil:
-				return out, callFailure(err)
-			case len(out) >= tagFilterCap:
-				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
-			case next == "":
-				return out, nil
-			case seen[next] || next == token:
-				return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: readAction(kind) + " pagination cycles"}
-			}
-			seen[next] = true
-			token = next
+	case KindDisks:
+		disks, f := leftover.ListDisks(ctx, sr.API, sr.c, region, key)
+		for _, d := range disks {
+			out = append(out, diskListed(d))
 		}
+		return out, capped(kind, out, f)
+	case KindSnapshots:
+		snaps, f := leftover.ListSnapshots(ctx, sr.API, sr.c, region, key)
+		for _, sn := range snaps {
+			out = append(out, snapshotListed(sn))
+		}
+		return out, capped(kind, out, f)
 	}
 	return nil, nil
+}
+
+// capped fails a tag-filtered listing that reached ECS's cap: it may have
+// been cut there, whether or not it says it ended.
+func capped(kind string, out []listed, f *verdict.Failure) *verdict.Failure {
+	if f == nil && len(out) >= tagFilterCap {
+		return &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("the tag-filtered %s listing reached %d, where ECS may cut it: not trusted to be complete", kind, tagFilterCap)}
+	}
+	return f
 }
 
 func readAction(kind string) string {

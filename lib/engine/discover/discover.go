@@ -8,12 +8,13 @@ package discover
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"slices"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -43,11 +44,6 @@ const (
 	// 100 instances of any kind for a scan: scan above a third.
 	capScanShare = 1.0 / 3
 )
-
-// maxListingPages bounds one listing: 1,000,000 instances of one region at
-// 100 a page, far beyond any ECS quota. ECS's TotalCount is meaningless
-// under NextToken paging, so it cannot bound the listing.
-const maxListingPages = 10000
 
 // Request says what to list in a scope.
 type Request struct {
@@ -109,8 +105,8 @@ func (l *listing) fail(f *verdict.Failure) {
 }
 
 func (l *listing) run(ctx context.Context) {
-	probe, ok := l.describe(ctx, ecsapi.DescribeInput{MaxResults: ecsapi.MaxPageSize})
-	if !ok {
+	probe, err := l.describe(ctx, ecsapi.DescribeInput{MaxResults: ecsapi.MaxPageSize})
+	if err != nil {
 		return
 	}
 	optedIn := 0
@@ -119,8 +115,7 @@ func (l *listing) run(ctx context.Context) {
 			optedIn++
 		}
 	}
-	probeFresh, ok := l.give(probe.Instances)
-	if !ok {
+	if err := l.give(probe.Instances); err != nil {
 		return
 	}
 	if probe.NextToken == "" {
@@ -131,92 +126,113 @@ func (l *listing) run(ctx context.Context) {
 	}
 	share := float64(optedIn) / float64(max(1, len(probe.Instances)))
 	if share >= scanShare {
-		l.scan(ctx, probe.NextToken, probeFresh)
+		l.scan(ctx, probe)
 		return
 	}
 	if complete := l.tagFilter(ctx); complete || l.result.Failure != nil {
 		return
 	}
 	if share > capScanShare {
-		l.scan(ctx, probe.NextToken, probeFresh)
+		l.scan(ctx, probe)
 		return
 	}
 	l.tagIndex(ctx)
 }
 
+// errFailed is returned once the listing's failure is recorded.
+var errFailed = errors.New("the listing failed")
+
 // give hands a page to the plan; an instance without an ID fails the
 // listing: the page cannot be trusted.
-func (l *listing) give(instances []cloud.Instance) (fresh int, ok bool) {
+func (l *listing) give(instances []cloud.Instance) error {
 	for _, inst := range instances {
 		if inst.ID == "" {
 			l.fail(&verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "DescribeInstances returned an instance without InstanceId"})
-			return 0, false
+			return errFailed
 		}
 	}
-	return l.sink.Take(instances), true
+	l.sink.Take(instances)
+	return nil
 }
 
 // confirmEmpty tells an empty region from a role that may not list it:
 // ECS answers the latter with an empty list too. A dry run answers
 // DryRunOperation only when the permission is there.
 func (l *listing) confirmEmpty(ctx context.Context) {
-	l.describe(ctx, ecsapi.DescribeInput{DryRun: true})
+	_, _ = l.describe(ctx, ecsapi.DescribeInput{DryRun: true}) // a refusal fails the listing
 }
 
-// scan reads the rest of the scope's instances, unfiltered, from token
-// (the probe page, whose instances are given, handed it out).
-func (l *listing) scan(ctx context.Context, token string, probeFresh int) {
+// scan reads the rest of the scope's instances, unfiltered, after the
+// probe page (whose instances are given).
+func (l *listing) scan(ctx context.Context, probe ecsapi.DescribePage) {
 	l.result.Path = Scan
-	pages := newPager(ecsapi.ActionDescribeInstances)
-	if !l.advances(pages, "", token, probeFresh) {
+	seen := page.Seen{}
+	pages := l.instancePages()
+	if err := pages.Take(page.Page{Next: probe.NextToken, Items: len(probe.Instances), Fresh: newTo(seen, probe.Instances)}); err != nil {
+		l.fail(listingFailure(err))
 		return
 	}
-	for token != "" {
-		page, ok := l.describe(ctx, ecsapi.DescribeInput{NextToken: token, MaxResults: ecsapi.MaxPageSize})
-		if !ok {
-			return
+	err := pages.Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		p, err := l.describe(ctx, ecsapi.DescribeInput{NextToken: token, MaxResults: ecsapi.MaxPageSize})
+		if err != nil {
+			return page.Page{}, err
 		}
-		fresh, ok := l.give(page.Instances)
-		if !ok {
-			return
+		if err := l.give(p.Instances); err != nil {
+			return page.Page{}, err
 		}
-		if page.NextToken != "" && !l.advances(pages, token, page.NextToken, fresh) {
-			return
-		}
-		token = page.NextToken
+		return page.Page{Next: p.NextToken, Items: len(p.Instances), Fresh: newTo(seen, p.Instances)}, nil
+	})
+	if err != nil {
+		l.fail(listingFailure(err))
 	}
+}
+
+// newTo counts the instances new to one listing: a page of instances
+// another path already gave the plan still advances this listing.
+func newTo(seen page.Seen, instances []cloud.Instance) (fresh int) {
+	for _, inst := range instances {
+		if seen.Add(inst.ID) {
+			fresh++
+		}
+	}
+	return fresh
+}
+
+// instancePages pages a DescribeInstances listing.
+func (l *listing) instancePages() *page.Tokens {
+	return page.Listing{Name: ecsapi.ActionDescribeInstances, PageSize: ecsapi.MaxPageSize}.Tokens()
 }
 
 // tagFilter lists by the opt-in tag key; complete is false when the
 // listing reached the 1,000-result cap (or failed).
 func (l *listing) tagFilter(ctx context.Context) (complete bool) {
 	l.result.Path = TagFilter
+	capped := false
 	listed := 0
-	token := ""
-	pages := newPager(ecsapi.ActionDescribeInstances)
-	for {
-		page, ok := l.describe(ctx, ecsapi.DescribeInput{TagKey: l.req.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize})
-		if !ok {
-			return false
+	seen := page.Seen{}
+	err := l.instancePages().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		p, err := l.describe(ctx, ecsapi.DescribeInput{TagKey: l.req.OptInKey, NextToken: token, MaxResults: ecsapi.MaxPageSize})
+		if err != nil {
+			return page.Page{}, err
 		}
-		listed += len(page.Instances)
-		fresh, ok := l.give(page.Instances)
-		if !ok {
-			return false
+		listed += len(p.Instances)
+		if err := l.give(p.Instances); err != nil {
+			return page.Page{}, err
 		}
+		fresh := newTo(seen, p.Instances)
 		if listed >= ecsapi.TagFilterCap {
 			// A listing that reached the cap may have been cut there,
 			// whether or not it says it ended.
-			return false
+			capped = true
+			return page.Page{Items: len(p.Instances), Fresh: fresh}, nil
 		}
-		if page.NextToken == "" {
-			return true
-		}
-		if !l.advances(pages, token, page.NextToken, fresh) {
-			return false
-		}
-		token = page.NextToken
+		return page.Page{Next: p.NextToken, Items: len(p.Instances), Fresh: fresh}, nil
+	})
+	if err != nil {
+		l.fail(listingFailure(err))
+		return false
 	}
+	return !capped
 }
 
 // tagIndex lists every tagged ID and reads the ones not yet seen.
@@ -233,120 +249,73 @@ func (l *listing) tagIndex(ctx context.Context) {
 		}
 	}
 	for chunk := range slices.Chunk(unseen, ecsapi.MaxDescribeIDs) {
-		page, ok := l.describe(ctx, ecsapi.DescribeInput{InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
-		if !ok {
-			return
+		p, err := l.describe(ctx, ecsapi.DescribeInput{InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
+		if err == nil {
+			err = l.give(p.Instances)
 		}
-		if _, ok := l.give(page.Instances); !ok {
+		if err != nil {
+			l.fail(listingFailure(err))
 			return
 		}
 	}
 }
 
+// listTagged lists the IDs that carry the opt-in tag key. ListTagResources
+// takes no page size in this SDK: the server chooses it.
 func (l *listing) listTagged(ctx context.Context) ([]string, bool) {
 	var ids []string
-	seen := map[string]bool{}
-	token := ""
-	pages := newPager(ecsapi.ActionListTagResources)
-	for {
-		var page ecsapi.TagPage
+	seen := page.Seen{}
+	pages := page.Listing{Name: ecsapi.ActionListTagResources}.Tokens()
+	err := pages.Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		var p ecsapi.TagPage
 		in := ecsapi.ListTagInput{Region: l.req.Scope.Region, TagKey: l.req.OptInKey, NextToken: token}
 		err := l.c.Do(ctx, ecsapi.ActionListTagResources, nil, func() error {
 			var err error
-			page, err = l.api.ListTagResources(ctx, in)
+			p, err = l.api.ListTagResources(ctx, in)
 			return err
 		})
 		if err != nil {
-			l.fail(listingFailure(err))
-			return nil, false
+			return page.Page{}, err
 		}
 		fresh := 0
-		for _, id := range page.InstanceIDs {
-			if !seen[id] { // one entry per tag of an instance: de-duplicate
-				seen[id] = true
+		for _, id := range p.InstanceIDs {
+			if seen.Add(id) { // one entry per tag of an instance: de-duplicate
 				ids = append(ids, id)
 				fresh++
 			}
 		}
-		if page.NextToken == "" {
-			return ids, true
-		}
-		if !l.advances(pages, token, page.NextToken, fresh) {
-			return nil, false
-		}
-		token = page.NextToken
+		return page.Page{Next: p.NextToken, Items: len(p.InstanceIDs), Fresh: fresh}, nil
+	})
+	if err != nil {
+		l.fail(listingFailure(err))
+		return nil, false
 	}
+	return ids, true
 }
 
 // describe reads one page with retries; on failure it fails the listing.
-func (l *listing) describe(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, bool) {
+func (l *listing) describe(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
 	in.Region = l.req.Scope.Region
 	in.TagKeys = l.req.TagKeys
-	var page ecsapi.DescribePage
+	var p ecsapi.DescribePage
 	err := l.c.Do(ctx, ecsapi.ActionDescribeInstances, nil, func() error {
 		var err error
-		page, err = l.api.DescribeInstances(ctx, in)
+		p, err = l.api.DescribeInstances(ctx, in)
 		return err
 	})
 	if err != nil {
 		l.fail(listingFailure(err))
-		return ecsapi.DescribePage{}, false
+		return ecsapi.DescribePage{}, err
 	}
-	return page, true
+	return p, nil
 }
 
+// listingFailure reports why a listing stopped; only the first failure
+// of a listing is kept.
 func listingFailure(err error) *verdict.Failure {
-	f := call.Failure(err)
+	f := page.Failure(err)
 	if f.Code == string(report.ReasonDeadline) {
 		f.Message = "the invocation deadline arrived before the listing finished"
 	}
 	return f
-}
-
-// advances fails the listing when it would never end.
-func (l *listing) advances(p *pager, token, next string, fresh int) bool {
-	if problem := p.problem(token, next, fresh); problem != "" {
-		l.fail(&verdict.Failure{Code: ecsapi.CodeBadResponse, Message: problem})
-		return false
-	}
-	return true
-}
-
-// pager watches one paginated listing for pages that never end: a
-// NextToken handed out twice (a cycle of any period), a page with a token
-// that adds nothing new to the listing, or more pages than maxListingPages.
-type pager struct {
-	action string
-	tokens map[string]bool
-	pages  int
-}
-
-func newPager(action string) *pager {
-	return &pager{action: action, tokens: map[string]bool{}}
-}
-
-// problem returns why the listing must stop, or "" when next may be read.
-// fresh is how many IDs the page added that had not been seen.
-func (p *pager) problem(token, next string, fresh int) string {
-	p.pages++
-	switch {
-	case next == token || p.tokens[next]:
-		return fmt.Sprintf("%s pagination cycles: NextToken %q was handed out before", p.action, shorten(next))
-	case fresh == 0:
-		return fmt.Sprintf("%s pagination did not advance: a page with a NextToken listed nothing new", p.action)
-	case p.pages >= maxListingPages:
-		return fmt.Sprintf("%s pagination runs past %d pages", p.action, maxListingPages)
-	}
-	p.tokens[next] = true
-	if token != "" {
-		p.tokens[token] = true
-	}
-	return ""
-}
-
-func shorten(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -4,30 +4,43 @@
 // survive. It lists the region's disks, EIPs and snapshots page by page and
 // joins them on instance and disk IDs: a few calls per region, never one
 // per instance. After the release the associations are gone, so this runs
-// first.
+// first. Its listings, through the one pager, serve the kind sweeps too,
+// filtered by the opt-in tag.
 package leftover
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // API is what the leftover listings need from a scope's clients.
 type API interface {
-	DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error)
-	DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error)
-	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
+	DiskAPI
+	SnapshotAPI
+	EIPAPI
 }
 
-// maxPages bounds one listing (a NextToken that never ends).
-const maxPages = 10000
+// DiskAPI lists disks.
+type DiskAPI interface {
+	DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error)
+}
+
+// SnapshotAPI lists snapshots.
+type SnapshotAPI interface {
+	DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error)
+}
+
+// EIPAPI lists EIPs.
+type EIPAPI interface {
+	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
+}
 
 // Found is what the listings found for the instances.
 type Found struct {
@@ -56,7 +69,7 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 
 	eips, err := listEIPs(ctx, api, c, region)
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	for _, e := range eips {
 		if want[e.InstanceID] {
@@ -65,9 +78,9 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 		}
 	}
 
-	disks, err := listDisks(ctx, api, c, region)
+	disks, err := ListDisks(ctx, api, c, region, "")
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	diskOf := map[string]cloud.Disk{} // disk ID → disk, for the instances' disks
 	for _, d := range disks {
@@ -82,9 +95,9 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 	if len(diskOf) == 0 {
 		return found, nil
 	}
-	snaps, err := listSnapshots(ctx, api, c, region)
+	snaps, err := ListSnapshots(ctx, api, c, region, "")
 	if err != nil {
-		return found, err
+		return found, leftoverFailure(err)
 	}
 	for _, sn := range snaps {
 		d, ok := diskOf[sn.SourceDiskID]
@@ -120,86 +133,91 @@ func compare(a, b string) int {
 	return 0
 }
 
-func failure(err error) *verdict.Failure {
-	f := call.Failure(err)
+func leftoverFailure(f *verdict.Failure) *verdict.Failure {
 	f.Message = "leftover listing: " + f.Message
 	return f
 }
 
-func listDisks(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Disk, *verdict.Failure) {
+// ListDisks pages a region's disks; tagKey filters.
+func ListDisks(ctx context.Context, api DiskAPI, c *call.Caller, region, tagKey string) ([]cloud.Disk, *verdict.Failure) {
 	var out []cloud.Disk
-	token := ""
-	seen := map[string]bool{}
-	for pages := 0; ; pages++ {
-		var page ecsapi.DiskPage
+	seen := page.Seen{}
+	l := page.Listing{Name: ecsapi.ActionDescribeDisks, PageSize: ecsapi.MaxDiskPage}
+	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		var p ecsapi.DiskPage
 		err := c.Do(ctx, ecsapi.ActionDescribeDisks, nil, func() error {
 			var err error
-			page, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			p, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
 			return err
 		})
-		if err != nil {
-			return out, failure(err)
+		fresh := 0
+		for _, d := range p.Disks {
+			if seen.Add(d.ID) {
+				out = append(out, d)
+				fresh++
+			}
 		}
-		out = append(out, page.Disks...)
-		if page.NextToken == "" {
-			return out, nil
-		}
-		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
-			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeDisks pagination does not end"}
-		}
-		seen[page.NextToken] = true
-		token = page.NextToken
+		return page.Page{Next: p.NextToken, Items: len(p.Disks), Fresh: fresh}, err
+	})
+	if err != nil {
+		return out, page.Failure(err)
 	}
+	return out, nil
 }
 
-func listSnapshots(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.Snapshot, *verdict.Failure) {
+// ListSnapshots pages a region's snapshots; tagKey filters.
+func ListSnapshots(ctx context.Context, api SnapshotAPI, c *call.Caller, region, tagKey string) ([]cloud.Snapshot, *verdict.Failure) {
 	var out []cloud.Snapshot
-	token := ""
-	seen := map[string]bool{}
-	for pages := 0; ; pages++ {
-		var page ecsapi.SnapshotPage
+	seen := page.Seen{}
+	l := page.Listing{Name: ecsapi.ActionDescribeSnapshots, PageSize: ecsapi.MaxSnapshotPage}
+	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		var p ecsapi.SnapshotPage
 		err := c.Do(ctx, ecsapi.ActionDescribeSnapshots, nil, func() error {
 			var err error
-			page, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, NextToken: token})
+			p, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
 			return err
 		})
-		if err != nil {
-			return out, failure(err)
+		fresh := 0
+		for _, sn := range p.Snapshots {
+			if seen.Add(sn.ID) {
+				out = append(out, sn)
+				fresh++
+			}
 		}
-		out = append(out, page.Snapshots...)
-		if page.NextToken == "" {
-			return out, nil
-		}
-		if seen[page.NextToken] || page.NextToken == token || pages >= maxPages {
-			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "leftover listing: DescribeSnapshots pagination does not end"}
-		}
-		seen[page.NextToken] = true
-		token = page.NextToken
+		return page.Page{Next: p.NextToken, Items: len(p.Snapshots), Fresh: fresh}, err
+	})
+	if err != nil {
+		return out, page.Failure(err)
 	}
+	return out, nil
 }
 
 // ListEIPs pages a region's EIPs by number (DescribeEipAddresses has no
-// NextToken), bounded by the total the API announced; tagKey filters.
-func ListEIPs(ctx context.Context, api API, c *call.Caller, region, tagKey string) ([]cloud.EIP, *verdict.Failure) {
+// NextToken) up to the total the API announced; tagKey filters.
+func ListEIPs(ctx context.Context, api EIPAPI, c *call.Caller, region, tagKey string) ([]cloud.EIP, *verdict.Failure) {
 	var out []cloud.EIP
-	for n := 1; ; n++ {
-		var page ecsapi.EIPPage
+	seen := page.Seen{}
+	l := page.Listing{Name: ecsapi.ActionDescribeEipAddresses, PageSize: ecsapi.MaxEIPPage}
+	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
+		var p ecsapi.EIPPage
 		err := c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
 			var err error
-			page, err = api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
+			p, err = api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
 			return err
 		})
-		if err != nil {
-			return out, failure(err)
+		fresh := 0
+		for _, e := range p.EIPs {
+			if seen.Add(e.AllocationID) {
+				out = append(out, e)
+				fresh++
+			}
 		}
-		out = append(out, page.EIPs...)
-		if len(page.EIPs) == 0 || len(out) >= page.TotalCount {
-			return out, nil
-		}
-		if n >= (page.TotalCount+ecsapi.MaxEIPPage-1)/ecsapi.MaxEIPPage+1 || n >= maxPages {
-			return out, &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: fmt.Sprintf("leftover listing: DescribeEipAddresses runs past the %d EIPs it announced", page.TotalCount)}
-		}
+		return page.Page{Total: p.TotalCount, Items: len(p.EIPs), Fresh: fresh}, err
+	})
+	if err != nil {
+		return out, page.Failure(err)
 	}
+	return out, nil
 }
 
 func listEIPs(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.EIP, *verdict.Failure) {
