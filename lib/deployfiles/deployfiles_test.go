@@ -114,6 +114,21 @@ func TestMutationsFail(t *testing.T) {
 			want:  []want{{deployfiles.SYAMLPath, sProps + ".environmentVariables.REAPER_KEEP_TAGS", "is not a setting the program reads"}},
 		},
 		{
+			name:  "literal mark secret in s.yaml",
+			edits: []edit{{deployfiles.SYAMLPath, "REAPER_KEEP_TAG: reaper-keep", "REAPER_KEEP_TAG: reaper-keep\n        REAPER_MARK_SECRET: 'a-literal-secret-of-more-than-32-characters'"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".environmentVariables.REAPER_MARK_SECRET", "is written in the file"}},
+		},
+		{
+			name:  "literal notify secret in s.yaml",
+			edits: []edit{{deployfiles.SYAMLPath, "REAPER_KEEP_TAG: reaper-keep", "REAPER_KEEP_TAG: reaper-keep\n        REAPER_NOTIFY_SECRET: SEC0123456789"}},
+			want:  []want{{deployfiles.SYAMLPath, sProps + ".environmentVariables.REAPER_NOTIFY_SECRET", "is written in the file"}},
+		},
+		{
+			name:  "mark secret with a default in template.yaml",
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_MARK_SECRET: {Ref: MarkSecret}", "REAPER_MARK_SECRET: 'a-literal-secret-of-more-than-32-characters'"}},
+			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_MARK_SECRET", "is written in the file"}},
+		},
+		{
 			name:  "unknown env name in template.yaml",
 			edits: []edit{{deployfiles.TemplatePath, "REAPER_TIMEZONE: UTC", "TZ: UTC"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.TZ", "is not a setting the program reads"}},
@@ -370,5 +385,28 @@ func TestProblemError(t *testing.T) {
 	p.Path = ""
 	if got := p.Error(); got != "s.yaml: bad" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// Signing secrets passed in at deploy time (s.yaml's ${env()}) are
+// accepted, and the configuration they complete is checked as deployed.
+func TestSecretsByReferencePass(t *testing.T) {
+	dir := mutated(t, edit{deployfiles.SYAMLPath, "REAPER_KEEP_TAG: reaper-keep",
+		"REAPER_KEEP_TAG: reaper-keep\n        REAPER_GRACE: 24h\n        REAPER_MARK_SECRET: ${env('REAPER_MARK_SECRET')}\n        REAPER_MARK_SECRET_PREVIOUS: ${env('REAPER_MARK_SECRET_PREVIOUS')}"})
+	f, err := deployfiles.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Check() {
+		t.Errorf("%v", p)
+	}
+	// Without the secret, the same grace is refused: the stand-in is what
+	// made the configuration whole.
+	dir = mutated(t, edit{deployfiles.SYAMLPath, "REAPER_KEEP_TAG: reaper-keep", "REAPER_KEEP_TAG: reaper-keep\n        REAPER_GRACE: 24h"})
+	if f, err = deployfiles.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Check()) == 0 {
+		t.Error("REAPER_GRACE without REAPER_MARK_SECRET passed the checks")
 	}
 }

@@ -2,6 +2,7 @@ package deployfiles
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,19 @@ import (
 // maxEnvBytes is FC's limit on the total size of a function's environment
 // variables (names and values).
 const maxEnvBytes = 4 << 10
+
+// signingSecrets never appear as values in a deployment file: whoever
+// reads the repository could then forge marks or sign webhooks. Each is
+// passed in at deploy time, as a reference s resolves (${env('NAME')}) or a
+// NoEcho parameter without a default (template.yaml).
+var signingSecrets = map[string]string{
+	settings.EnvMarkSecret:     strings.Repeat("m", 48), // stand-ins that pass the settings' checks
+	settings.EnvMarkSecretPrev: strings.Repeat("p", 48),
+	settings.EnvNotifySecret:   "set-at-deploy",
+}
+
+// deployReference is a value Serverless Devs fills in at deploy time.
+var deployReference = regexp.MustCompile(`^\$\{[^{}]+\}$`)
 
 // checkEnv checks an environment variable mapping the way the function will
 // read it: every name is one the program reads (a misspelt name would be
@@ -36,6 +50,13 @@ func checkEnv(p *problems, at string, v any) (s settings.Settings, ok bool) {
 			if !isStr {
 				p.add(join(at, k), "must be a quoted string, got %s", describe(m[k]))
 				continue
+			}
+			if standIn, secret := signingSecrets[k]; secret && val != "" {
+				if !deployReference.MatchString(strings.TrimSpace(val)) {
+					p.add(join(at, k), "is written in the file (a %d-character literal): a signing secret comes from the deployer's environment, as ${env('%s')} in s.yaml or a NoEcho parameter without a default in template.yaml", len(val), k)
+					continue
+				}
+				val = standIn
 			}
 			env[k] = val
 			size += len(k) + len(val)
