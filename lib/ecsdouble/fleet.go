@@ -15,6 +15,7 @@ type Fleet struct {
 	Disks     []Disk     `json:"disks,omitempty"`
 	Snapshots []Snapshot `json:"snapshots,omitempty"`
 	EIPs      []EIP      `json:"eips,omitempty"`
+	Images    []Image    `json:"images,omitempty"`
 }
 
 // Disk is one fake cloud disk. An attached disk names its instance; when
@@ -139,7 +140,7 @@ func (f Fleet) Validate() error {
 			return fmt.Errorf("fleet instance %s: chargeType %q is not PrePaid or PostPaid", in.ID, in.ChargeType)
 		}
 	}
-	return nil
+	return validateImages(f.Images)
 }
 
 // Regions returns the sorted distinct regions of the fleet.
@@ -156,6 +157,9 @@ func (f Fleet) Regions() []string {
 	}
 	for _, e := range f.EIPs {
 		set[e.Region] = true
+	}
+	for _, im := range f.Images {
+		set[im.Region] = true
 	}
 	out := make([]string, 0, len(set))
 	for r := range set {

@@ -14,6 +14,7 @@ type resources struct {
 	disks     map[string]*Disk
 	snapshots map[string]*Snapshot
 	eips      map[string]*eipState
+	images    map[string]*Image
 }
 
 type eipState struct {
@@ -22,7 +23,7 @@ type eipState struct {
 }
 
 func newResources(f Fleet) *resources {
-	r := &resources{disks: map[string]*Disk{}, snapshots: map[string]*Snapshot{}, eips: map[string]*eipState{}}
+	r := &resources{disks: map[string]*Disk{}, snapshots: map[string]*Snapshot{}, eips: map[string]*eipState{}, images: newImages(f)}
 	for _, d := range f.Disks {
 		d := d
 		d.Tags = maps.Clone(d.Tags)

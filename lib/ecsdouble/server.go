@@ -347,6 +347,8 @@ var actions = map[string]func(*Server, string, map[string]string) reply{
 	"DescribeSnapshots": (*Server).describeSnapshots,
 	"DeleteDisk":        (*Server).deleteDisk,
 	"DeleteSnapshot":    (*Server).deleteSnapshot,
+	"DescribeImages":    (*Server).describeImages,
+	"DeleteImage":       (*Server).deleteImage,
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
