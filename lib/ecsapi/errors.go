@@ -90,6 +90,15 @@ var instanceCodes = map[string]bool{
 	"IncorrectEipStatus":                 true,
 	"Forbidden.ChargeTypeIsPrepaid":      true,
 	"InvalidDiskChargeType.NotSupported": true,
+	// DeleteImage refusing the image (all 403): instances were created
+	// from it, it is shared, or it is being created, copied, imported or
+	// exported.
+	"ImageUsingByInstance":         true,
+	"ImageUseShared":               true,
+	"ImageIsCreating":              true,
+	"OperationDenied.ImageCopying": true,
+	"ImageIsImporting":             true,
+	"ImageIsExporting":             true,
 	// TagResources refusing one resource of the call: it already carries
 	// the 20 tags a resource may hold, or it cannot be tagged.
 	"OperationDenied.QuotaExceed":    true,
@@ -104,6 +113,7 @@ var notFoundCodes = map[string]bool{
 	"InvalidAllocationId.NotFound": true, // ReleaseEipAddress
 	"InvalidDiskId.NotFound":       true,
 	"InvalidSnapshotId.NotFound":   true,
+	"InvalidImageId.NotFound":      true,
 }
 
 var retryableCodes = map[string]bool{
