@@ -144,7 +144,7 @@ func (s *Server) describeImages(reqID string, p map[string]string) reply {
 	switch p["Usage"] {
 	case "", "instance", "none":
 	default:
-		return errorReply(reqID, errf(404, "InvalidUsage", "The specifed Usage is not valid"))
+		return errorReply(reqID, errf(404, "InvalidUsage", "The specified Usage is not valid."))
 	}
 	tags, e := imageTags(p)
 	if e != nil {
