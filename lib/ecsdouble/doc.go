@@ -44,12 +44,13 @@
 // IncorrectInstanceStatus (Running without Force, or any status other than
 // Stopped/Running). A passing DryRun answers 400 DRYRUN.SUCCESS.
 //
-// TagResources tags instances, disks and snapshots (ResourceType instance,
-// disk, snapshot), all or nothing: a resource that would carry more than 20
-// tags answers 400 OperationDenied.QuotaExceed, and RefuseTags makes the
-// calls naming one resource answer any code (403 QuotaExceed.Tags,
-// InvalidResourceId.NotSupported). Disk and Snapshot Omit leave fields out
-// of the Describe answers, as a partial answer would.
+// TagResources tags instances, disks, snapshots and images (ResourceType
+// instance, disk, snapshot, image), all or nothing: a resource that would
+// carry more than 20 tags answers 400 OperationDenied.QuotaExceed, and
+// RefuseTags makes the calls naming one resource answer any code (403
+// QuotaExceed.Tags, InvalidResourceId.NotSupported). Disk, Snapshot and
+// Image Omit leave fields out of the Describe answers, as a partial answer
+// would. DescribeImages and DeleteImage are described on Image.
 //
 // ListTagResources returns one entry per (instance, tag) for every tag of
 // each matching instance, ordered by instance ID then tag key, 50 entries a

@@ -102,6 +102,16 @@ func (s *Server) Image(id string) (Image, bool) {
 	return *im, true
 }
 
+// imageTagTarget finds an image for TagResources (ResourceType image).
+// Callers hold s.mu.
+func (s *Server) imageTagTarget(region, id string) (tagTarget, bool) {
+	im, ok := s.res.images[id]
+	if !ok || im.Region != region {
+		return tagTarget{}, false
+	}
+	return tagTarget{tags: im.Tags, set: func(m map[string]string) { im.Tags = m }}, true
+}
+
 // imageTags reads Tag.N.Key/Value (N 1..20): every pair must match.
 func imageTags(p map[string]string) (map[string]*string, *apiError) {
 	tags := map[string]*string{}

@@ -264,3 +264,20 @@ func TestFleetRejectsMalformedImages(t *testing.T) {
 		t.Errorf("ParseFleet: %+v %v", f, err)
 	}
 }
+
+// Marks on images are written with TagResources ResourceType=image.
+func TestTagResourcesTagsImages(t *testing.T) {
+	s := startFleet(t, Fleet{Images: []Image{{ID: "m-1", Region: "cn-hangzhou", Tags: map[string]string{"reaper-expires": "2026-11-01"}},
+		{ID: "m-2", Region: "cn-beijing"}}})
+	c := sdkClient(t, s)
+	if _, err := c.TagResources(tagReq("image", "m-1")); err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := s.Image("m-1"); im.Tags["mark"] != "v" || im.Tags["reaper-expires"] != "2026-11-01" {
+		t.Errorf("image tags %v", im.Tags)
+	}
+	_, err := c.TagResources(tagReq("image", "m-2")) // another region's image
+	serverErr(t, err, 404, "InvalidResourceId.NotFound")
+	_, err = c.TagResources(tagReq("image", "d-1"))
+	serverErr(t, err, 404, "InvalidResourceId.NotFound")
+}

@@ -49,7 +49,7 @@ func TestTagResourcesTypesQuotaAndRefusals(t *testing.T) {
 	}
 	_, err = c.TagResources(tagReq("disk", "i-1"))
 	serverErr(t, err, 404, "InvalidResourceId.NotFound")
-	_, err = c.TagResources(tagReq("image", "m-1"))
+	_, err = c.TagResources(tagReq("securitygroup", "sg-1"))
 	serverErr(t, err, 404, "InvalidResourceType.NotFound")
 
 	s.RefuseTags("i-1", 403, "InvalidResourceId.NotSupported")

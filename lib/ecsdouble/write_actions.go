@@ -61,9 +61,9 @@ func (s *Server) tagResources(reqID string, p map[string]string) reply {
 	}
 	resourceType := p["ResourceType"]
 	switch resourceType {
-	case "instance", "disk", "snapshot":
+	case "instance", "disk", "snapshot", "image":
 	default:
-		return errorReply(reqID, errf(404, "InvalidResourceType.NotFound", "The double tags instances, disks and snapshots only."))
+		return errorReply(reqID, errf(404, "InvalidResourceType.NotFound", "The double tags instances, disks, snapshots and images only."))
 	}
 	ids, bad := indexed(p, "ResourceId")
 	if bad != "" {
@@ -161,6 +161,8 @@ func (s *Server) tagTarget(resourceType, region, id string) (tagTarget, bool) {
 			return tagTarget{}, false
 		}
 		return tagTarget{tags: sn.Tags, set: func(m map[string]string) { sn.Tags = m }}, true
+	case "image":
+		return s.imageTagTarget(region, id)
 	}
 	r := s.st.byID[id]
 	if r == nil || r.region != region {
