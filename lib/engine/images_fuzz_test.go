@@ -35,7 +35,7 @@ func FuzzImageDecision(f *testing.F) {
 		checkPartial(t, it, missing, lifecycle)
 		// Whatever the answer holds, only the account's own Available image,
 		// used by no instance, neither shared nor public, can be eligible.
-		d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (status != "Available" || owner != "self" || usage != "none" || !strings.EqualFold(shared, "false") ||
 			!publicKnown || public) {
 			t.Fatalf("eligible: %+v (public %v)", img, public)
@@ -56,7 +56,7 @@ func TestImageHeldByEachFact(t *testing.T) {
 	rules := fuzzEngine(false).opts.Rules
 	decideImage := func(img cloud.Image) decide.Decision {
 		it := imageListed(img)
-		return decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, rules, fuzzNow)
+		return decide.DecideResource(it.resource(), rules, fuzzNow)
 	}
 	if d := decideImage(wholeImage()); !d.Release {
 		t.Fatalf("a whole expired image is not eligible: %+v", d)

@@ -51,7 +51,7 @@ func TestImagesListedThroughTheSDKAreHeldByWhatTheAnswerSays(t *testing.T) {
 	rules := fuzzEngine(false).opts.Rules
 	for _, img := range page.Images {
 		it := imageListed(img)
-		d := decide.DecideResource(it.id, it.tags, it.created, it.held, it.heldDetail, rules, fuzzNow)
+		d := decide.DecideResource(it.resource(), rules, fuzzNow)
 		switch w := want[img.ID]; {
 		case w == "" && !d.Release:
 			t.Errorf("%s: %+v, want eligible", img.ID, d)
