@@ -349,8 +349,22 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 		out.Instances.Instance = []instJSON{}
 		return jsonReply(out)
 	}
-	if pn := p["PageNumber"]; pn != "" && pn != "1" {
-		return errorReply(reqID, errf(400, "UnsupportedParameter", "The double supports NextToken pagination only; PageNumber is deprecated."))
+	zone := p["ZoneId"]
+	match := func(r *rec) bool {
+		return r.region == region && matchAll(r, conds) &&
+			(status == "" || r.status == status) && (charge == "" || r.charge == charge) &&
+			(lock == "" || r.hasLock(lock)) && (zone == "" || r.zoneID() == zone)
+	}
+	idsKey := "-"
+	if ids != nil {
+		idsKey = strings.Join(ids, ",")
+	}
+	fp := fingerprint("DescribeInstances", region, condsKey(conds), idsKey, status, charge, strings.ToLower(lock), zone)
+	// MaxResults or NextToken select token paging, in which the API
+	// ignores PageNumber and PageSize and TotalCount means nothing;
+	// otherwise the listing pages by number with an exact TotalCount.
+	if p["MaxResults"] == "" && p["NextToken"] == "" {
+		return s.describeByNumber(reqID, p, region, ids, conds, fp, match)
 	}
 	size := 10
 	if ms := p["MaxResults"]; ms != "" {
@@ -360,11 +374,6 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 		}
 		size = min(max(n, 10), 100)
 	}
-	idsKey := "-"
-	if ids != nil {
-		idsKey = strings.Join(ids, ",")
-	}
-	fp := fingerprint("DescribeInstances", region, condsKey(conds), idsKey, status, charge, strings.ToLower(lock))
 	tok, e := decodeToken(p["NextToken"], fp)
 	if e != nil {
 		return errorReply(reqID, e)
@@ -373,11 +382,6 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 	capped := len(conds) > 0
 	if capped {
 		limit = min(limit, TagFilterCap-tok.count)
-	}
-	match := func(r *rec) bool {
-		return r.region == region && matchAll(r, conds) &&
-			(status == "" || r.status == status) && (charge == "" || r.charge == charge) &&
-			(lock == "" || r.hasLock(lock))
 	}
 
 	s.mu.Lock()
@@ -409,6 +413,81 @@ func (s *Server) describeInstances(reqID string, p map[string]string) reply {
 	head := describeJSON{RequestID: reqID, NextToken: next, TotalCount: total, PageSize: size, PageNumber: 1}
 	buf := pageBuffers.Get().(*[]byte)
 	return reply{status: 200, body: appendPage((*buf)[:0], head, page), buf: buf}
+}
+
+// describeByNumber answers a DescribeInstances that pages by PageNumber
+// and PageSize: page n holds the matches (n-1)×size up to n×size in ID
+// order, TotalCount counts them all (at most TagFilterCap with a tag
+// filter, whose listing just ends there), and a page past the end is
+// empty. A NextToken resuming after the page's last ID comes with every
+// page that has more after it, as the first page of a token listing.
+func (s *Server) describeByNumber(reqID string, p map[string]string, region string, ids []string, conds []tagCond,
+	fp string, match func(*rec) bool) reply {
+	size := 10
+	if v := p["PageSize"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errorReply(reqID, errf(400, "InvalidParameter.PageSize", "The specified PageSize %q is not an integer from 1 to 100.", v))
+		}
+		size = n
+	}
+	number := 1
+	if v := p["PageNumber"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errorReply(reqID, errf(400, "InvalidParameter.PageNumber", "The specified PageNumber %q is not a positive integer.", v))
+		}
+		number = n
+	}
+	s.mu.Lock()
+	all := s.matches(region, ids, conds, fp, match)
+	s.mu.Unlock()
+	if len(conds) > 0 && len(all) > TagFilterCap {
+		all = all[:TagFilterCap]
+	}
+	start := len(all)
+	if number-1 <= (len(all)-1)/size {
+		start = (number - 1) * size
+	}
+	end := min(start+size, len(all))
+	page := all[start:end]
+	next := ""
+	if end < len(all) && len(page) > 0 {
+		next = pageToken{fp: fp, count: end, after: page[len(page)-1].id}.encode()
+	}
+	head := describeJSON{RequestID: reqID, NextToken: next, TotalCount: len(all), PageSize: size, PageNumber: number}
+	buf := pageBuffers.Get().(*[]byte)
+	return reply{status: 200, body: appendPage((*buf)[:0], head, page), buf: buf}
+}
+
+// matches lists every record the query selects, in ID order. A listing by
+// page number reads the same query page after page, so the list is kept
+// per region until the region's instances change. Callers hold s.mu; the
+// returned slice is never changed afterwards.
+func (s *Server) matches(region string, ids []string, conds []tagCond, fp string, match func(*rec) bool) []*rec {
+	collect := func() []*rec {
+		var out []*rec
+		cur, _ := s.newCursor(region, ids, conds, "", false)
+		for r := s.next(cur); r != nil; r = s.next(cur) {
+			if match(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	ri := s.st.regions[region]
+	if ids != nil || ri == nil {
+		return collect()
+	}
+	if m := ri.listings[fp]; m != nil && m.version == ri.version {
+		return m.recs
+	}
+	if len(ri.listings) >= maxCachedListings {
+		clear(ri.listings)
+	}
+	m := &listing{version: ri.version, recs: collect()}
+	ri.listings[fp] = m
+	return m.recs
 }
 
 type describeJSON struct {

@@ -28,12 +28,22 @@
 //	400 InvalidParameter.TagValue        ListTagResources Tag.N.Value without Tag.N.Key
 //	400 InvalidTagCount                  Tag.N with N > 20
 //	400 InvalidParameter.MaxResults      MaxResults not an integer
-//	400 UnsupportedParameter             PageNumber > 1 (only NextToken paging is served)
+//	400 InvalidParameter.PageSize        DescribeInstances PageSize not an integer 1..100
+//	400 InvalidParameter.PageNumber      DescribeInstances PageNumber not an integer >= 1
 //	400 InvalidResourceType.NotFound     ListTagResources ResourceType other than instance
 //	400 InvalidParameter.ResourceId      ResourceId.N with N > 50
 //	400 MissingParameter                 DeleteInstances without InstanceId.N
 //	400 InvalidParameter                 bad ClientToken (> 64 chars or non-ASCII), non-boolean flag, malformed N
 //	400 IdempotentParameterMismatch      ClientToken reused with other IDs/flags/region
+//
+// DescribeInstances pages by NextToken when MaxResults or NextToken is
+// sent (PageNumber and PageSize are then ignored and TotalCount means
+// nothing, as the API reference says), otherwise by PageNumber and
+// PageSize (default 10) with an exact TotalCount; either way in ID order,
+// as the fleet is at each call, so a change between the pages of a
+// page-number listing shifts the later pages. It filters by Tag.N (at most
+// TagFilterCap results), InstanceIds, Status, InstanceChargeType,
+// LockReason and ZoneId (an instance without a zone is in REGION-a).
 //
 // DeleteInstances is all or nothing. Checks, first failure wins:
 // CrossRegionNotSupport (any ID existing in another region), then per ID in

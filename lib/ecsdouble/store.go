@@ -34,6 +34,15 @@ func (r *rec) tag(k string) (string, bool) {
 	return "", false
 }
 
+// zoneID is the zone DescribeInstances shows: the instance's, or the
+// region's first.
+func (r *rec) zoneID() string {
+	if r.zone != "" {
+		return r.zone
+	}
+	return r.region + "-a"
+}
+
 func (r *rec) hasLock(reason string) bool {
 	for _, l := range r.locks {
 		if strings.EqualFold(l, reason) {
@@ -96,7 +105,20 @@ func (x *index) compactIfSparse() {
 type regionIndex struct {
 	all   index
 	byKey map[string]*index
+	// version counts the region's changes; listings holds the matches of
+	// recent page-number queries (by query fingerprint) as of a version.
+	version  int
+	listings map[string]*listing
 }
+
+// listing is the matches of one query at one version of its region.
+type listing struct {
+	version int
+	recs    []*rec
+}
+
+// maxCachedListings bounds the queries a region remembers.
+const maxCachedListings = 16
 
 // store is the double's instance state. Callers hold Server.mu.
 type store struct {
@@ -151,7 +173,7 @@ func (s *store) in(v string) string {
 func (s *store) region(name string) *regionIndex {
 	ri := s.regions[name]
 	if ri == nil {
-		ri = &regionIndex{byKey: map[string]*index{}}
+		ri = &regionIndex{byKey: map[string]*index{}, listings: map[string]*listing{}}
 		s.regions[name] = ri
 	}
 	return ri
@@ -197,6 +219,7 @@ func (s *store) drop(r *rec) {
 		delete(s.byID, r.id)
 	}
 	ri := s.regions[r.region]
+	ri.version++
 	ri.all.gone++
 	for _, t := range r.tags {
 		ri.byKey[t.k].gone++
@@ -207,6 +230,7 @@ func (s *store) drop(r *rec) {
 func (s *store) put(r *rec) {
 	s.byID[r.id] = r
 	ri := s.region(r.region)
+	ri.version++
 	ri.all.compactIfSparse()
 	ri.all.insert(r)
 	for _, t := range r.tags {
