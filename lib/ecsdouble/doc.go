@@ -45,6 +45,10 @@
 // TagFilterCap results), InstanceIds, Status, InstanceChargeType,
 // LockReason and ZoneId (an instance without a zone is in REGION-a).
 //
+// WithRateLimit (or SetRateLimit) answers at most N calls of each action in
+// each region in any second, as ECS's per-API quota does, and HTTP 400
+// Throttling to the rest (counted by Throttled; they do not use the quota).
+//
 // DeleteInstances is all or nothing. Checks, first failure wins:
 // CrossRegionNotSupport (any ID existing in another region), then per ID in
 // request order: InvalidInstanceIds.NotFound, the instance's FailWith code,

@@ -77,6 +77,7 @@ type Server struct {
 	tagRefusals  map[string]*apiError // RefuseTags
 	rand         *rand.Rand
 	clock        func() time.Time
+	rate         rateLimit
 }
 
 type config struct {
@@ -85,6 +86,7 @@ type config struct {
 	seed    int64
 	regions []string
 	latency time.Duration
+	rate    int // calls per second per action and region; 0 is no limit
 }
 
 // Option configures Start.
@@ -137,6 +139,7 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	}
 	s.salt = s.rand.Uint64()
 	s.latency.Store(int64(cfg.latency))
+	s.rate.set(cfg.rate)
 	for r := range s.st.regions {
 		s.known[r] = true
 	}
@@ -416,6 +419,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if act == nil {
 		finish(errorReply(reqID, errf(400, "InvalidAction.NotFound", "Specified api %q is not found, please check your url and method.", call.Action)))
+		return
+	}
+	if !s.rate.admit(call.Action, call.Region, time.Now()) {
+		finish(errorReply(reqID, errf(400, throttleCode, throttleMessage)))
 		return
 	}
 	f := s.pickFault(&call)
