@@ -17,11 +17,12 @@ import (
 const (
 	ActionDescribeEipAddresses = "DescribeEipAddresses"
 	ActionReleaseEipAddress    = "ReleaseEipAddress"
-	ActionTagEIPs              = "TagResources" // the VPC API's, ResourceType EIP
+	ActionTagEIPs              = "TagResources"   // the VPC API's, ResourceType EIP
+	ActionUnTagEIPs            = "UnTagResources" // the VPC API's, ResourceType EIP
 )
 
 // VPCActions is every VPC action the client boundary calls.
-var VPCActions = []string{ActionDescribeEipAddresses, ActionReleaseEipAddress, ActionTagEIPs}
+var VPCActions = []string{ActionDescribeEipAddresses, ActionReleaseEipAddress, ActionTagEIPs, ActionUnTagEIPs}
 
 // MaxEIPPage is DescribeEipAddresses' largest PageSize; it pages by number.
 const MaxEIPPage = 100
@@ -175,6 +176,37 @@ func (c *Client) TagEIPs(ctx context.Context, region string, allocationIDs []str
 		return "", c.wrap(ctx, action, region, err)
 	}
 	resp, err := guard(action, region, func() (*vpc.TagResourcesResponse, error) { return client.TagResources(req) })
+	if err != nil {
+		return "", c.wrap(ctx, action, region, err)
+	}
+	if resp.RequestId == "" {
+		return "", malformed(action, region, "no RequestId")
+	}
+	return resp.RequestId, nil
+}
+
+// UnTagEIPs removes tag keys from EIPs (the VPC API's UnTagResources,
+// ResourceType EIP, at most 50 IDs).
+func (c *Client) UnTagEIPs(ctx context.Context, region string, allocationIDs, keys []string) (string, error) {
+	const action = ActionUnTagEIPs
+	if n := len(allocationIDs); n == 0 || n > MaxTagIDs || len(keys) == 0 {
+		return "", fmt.Errorf("untag EIPs in %s: %d IDs and %d keys, want 1..%d and some", region, n, MaxTagIDs, len(keys))
+	}
+	client, err := c.vpcClient(ctx, region)
+	if err != nil {
+		return "", err
+	}
+	req := vpc.CreateUnTagResourcesRequest()
+	req.RegionId = region
+	req.ResourceType = "EIP"
+	ids := append([]string(nil), allocationIDs...)
+	req.ResourceId = &ids
+	tagKeys := append([]string(nil), keys...)
+	req.TagKey = &tagKeys
+	if err := c.prepareFor(ctx, action, req, c.vpcScheme); err != nil {
+		return "", c.wrap(ctx, action, region, err)
+	}
+	resp, err := guard(action, region, func() (*vpc.UnTagResourcesResponse, error) { return client.UnTagResources(req) })
 	if err != nil {
 		return "", c.wrap(ctx, action, region, err)
 	}

@@ -66,6 +66,11 @@
 // Image Omit leave fields out of the Describe answers, as a partial answer
 // would. DescribeImages and DeleteImage are described on Image.
 //
+// The VPC API (Version 2016-04-28) serves DescribeEipAddresses,
+// ReleaseEipAddress, TagResources and UnTagResources (ResourceType EIP;
+// UnTagResources removes TagKey.N, all or nothing, and RefuseTags refuses
+// it as it refuses TagResources).
+//
 // ListTagResources returns one entry per (instance, tag) for every tag of
 // each matching instance, ordered by instance ID then tag key, 50 entries a
 // page; an instance's entries may straddle pages, so clients must dedupe IDs.

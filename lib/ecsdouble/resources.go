@@ -318,6 +318,7 @@ var vpcActions = map[string]func(*Server, string, map[string]string) reply{
 	"DescribeEipAddresses": (*Server).describeEipAddresses,
 	"ReleaseEipAddress":    (*Server).releaseEipAddress,
 	"TagResources":         (*Server).tagEIPs,
+	"UnTagResources":       (*Server).untagEIPs,
 }
 
 func (s *Server) describeEipAddresses(reqID string, p map[string]string) reply {
@@ -452,6 +453,44 @@ func (s *Server) tagEIPs(reqID string, p map[string]string) reply {
 	}
 	for id, m := range tagged {
 		s.res.eips[id].Tags = m
+	}
+	return jsonReply(map[string]string{"RequestId": reqID})
+}
+
+// untagEIPs removes TagKey.N from EIPs (UnTagResources, ResourceType EIP):
+// all or nothing, as tagEIPs; a key an EIP does not carry is no error.
+func (s *Server) untagEIPs(reqID string, p map[string]string) reply {
+	if _, e := s.checkRegion(p); e != nil {
+		return errorReply(reqID, e)
+	}
+	if !strings.EqualFold(p["ResourceType"], "EIP") {
+		return errorReply(reqID, errf(404, "InvalidResourceType.NotFound", "The double untags EIPs only on the VPC API."))
+	}
+	ids, bad := indexed(p, "ResourceId")
+	if bad != "" || len(ids) == 0 || len(ids) > maxTagIDs {
+		return errorReply(reqID, errf(400, "InvalidParameter", "ResourceId.N must hold 1..50 IDs."))
+	}
+	keys, bad := indexed(p, "TagKey")
+	if bad != "" || len(keys) == 0 {
+		return errorReply(reqID, errf(400, "MissingParameter", "TagKey.N is required (the double never removes all tags)."))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := s.res.eips[id]; !ok {
+			return errorReply(reqID, errf(404, "InvalidResourceId.NotFound", "The specified resource %s does not exist.", id))
+		}
+		if refusal := s.tagRefusals[id]; refusal != nil {
+			return errorReply(reqID, refusal)
+		}
+	}
+	for _, id := range ids {
+		e := s.res.eips[id]
+		tags := maps.Clone(e.Tags)
+		for _, k := range keys {
+			delete(tags, k)
+		}
+		e.Tags = tags
 	}
 	return jsonReply(map[string]string{"RequestId": reqID})
 }

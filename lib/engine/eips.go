@@ -66,6 +66,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	}
 	slices.Sort(pending)
 	var ready []execute.Item[struct{}]
+	var rebound []reboundEIP
 	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
 		if poll > 0 {
 			wait := e.opts.EIPPollWait
@@ -98,6 +99,10 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 				case !ok:
 					rec.Outcome(verdict.Gone, "", report.Item{ID: id, Detail: "no longer listed: released elsewhere"})
 				case eip.InstanceID != "" && eip.InstanceID != instanceOf[id]:
+					if _, marked := eip.Tags[e.opts.EIPMarkKey]; marked {
+						rebound = append(rebound, reboundEIP{id: id, instance: instanceOf[id], boundTo: eip.InstanceID})
+						continue
+					}
 					rec.Outcome(verdict.Skipped, verdict.DecisionChanged, report.Item{ID: id, Detail: "bound to " + eip.InstanceID + " again: kept"})
 				case eip.Status == "Available" && eip.InstanceID == "":
 					ready = append(ready, execute.Item[struct{}]{ID: id, ReadAt: e.opts.Now(),
@@ -113,6 +118,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 		op := &ops.ReleaseEIP{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules}
 		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[KindEIPs] })).Run(ctx, ready)
 	}
+	e.dropHandOvers(ctx, sr, rebound)
 	for _, id := range pending {
 		e.markEIP(ctx, sr, rec, id, instanceOf[id])
 	}
@@ -148,11 +154,25 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 	rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: detail})
 }
 
+// HandOverMaxAge bounds how old a hand-over mark may be and still release
+// its EIP. A hand-over is written when the EIP of a released instance was
+// not Available after the run's polls (seconds); the unbinding ends within
+// minutes, so an hourly run finds it within hours. A week covers days of
+// failed runs (a region outage, broken credentials over a long weekend);
+// an older mark no longer says the EIP is still the released instance's
+// leftover (it may have been bound and unbound since), so it releases
+// nothing and is reported skipped/stale-mark for the operator to decide.
+const HandOverMaxAge = 7 * 24 * time.Hour
+
 // markedEIPs finds the EIPs an earlier run tagged: those whose instance is
 // gone are candidates again. Only a hand-over mark that verifies counts: a
 // forged, altered or copied one releases nothing and is reported
-// skipped/unverified-mark.
+// skipped/unverified-mark. A marked EIP bound to another instance is kept
+// and its mark removed in the execute phase (sr.rebound); a mark older
+// than HandOverMaxAge is skipped/stale-mark; one whose instance still
+// exists is skipped/hand-over-pending.
 func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
+	rec := sr.rec.EIPs()
 	tagged, f := leftover.ListEIPs(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
 	if f != nil {
 		e.log.Warn("the EIPs tagged by an earlier run could not be listed; the next run tries again", "region", sr.Scope.Region, "code", f.Code)
@@ -160,11 +180,22 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 	}
 	var out []eipCandidate
 	byInstance := map[string][]cloud.EIP{}
+	markNow := sr.lc.MarkNow(e.opts.Now())
 	for _, eip := range tagged {
-		instance, _, st := e.opts.Lifecycle.Marks.ReadHandOver(eip.AllocationID, e.opts.EIPMarkKey, eip.Tags)
-		if st != mark.Valid {
-			sr.rec.EIPs().Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
+		instance, at, st := e.opts.Lifecycle.Marks.ReadHandOver(eip.AllocationID, e.opts.EIPMarkKey, eip.Tags)
+		switch {
+		case st != mark.Valid:
+			rec.Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
 				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, eip.Tags[e.opts.EIPMarkKey])})
+			continue
+		case eip.InstanceID != "" && eip.InstanceID != instance:
+			// Bound again: the hand-over is over, whatever the mark's age.
+			sr.rebound = append(sr.rebound, reboundEIP{id: eip.AllocationID, instance: instance, boundTo: eip.InstanceID})
+			continue
+		case markNow.Sub(at) > HandOverMaxAge:
+			rec.Outcome(verdict.Skipped, verdict.StaleMark, report.Item{ID: eip.AllocationID,
+				Detail: fmt.Sprintf("handed over by %s at %s, more than %v ago: too old to say the EIP is still that instance's leftover; never released on it: check it, then release it by hand or remove %s",
+					instance, mark.FormatTime(at), HandOverMaxAge, e.opts.EIPMarkKey)})
 			continue
 		}
 		byInstance[instance] = append(byInstance[instance], eip)
@@ -182,22 +213,63 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 			return err
 		})
 		if err != nil {
-			return out // the rest wait for the next run
+			// A failed read that holds a release back is a failure the
+			// operator must see: each EIP it held fails the run.
+			f := callFailure(err)
+			for _, id := range chunk {
+				for _, eip := range byInstance[id] {
+					rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: eip.AllocationID, Code: f.Code,
+						Detail: "hand-over check (" + ecsapi.ActionDescribeInstances + ") failed",
+						Message: "could not check whether " + id + ", which the EIP was handed over by, is gone: " + f.Message + "; not released, the next run checks again"})
+				}
+			}
+			continue
 		}
 		alive := map[string]bool{}
 		for _, in := range page.Instances {
 			alive[in.ID] = true
 		}
 		for _, id := range chunk {
-			if alive[id] {
-				continue // its instance still exists: not ours to release
-			}
 			for _, eip := range byInstance[id] {
+				if alive[id] {
+					rec.Outcome(verdict.Skipped, verdict.HandOverPending, report.Item{ID: eip.AllocationID,
+						Detail: "handed over by " + id + ", which still exists: not released while it does"})
+					continue
+				}
 				out = append(out, eipCandidate{eip: eip, instance: id})
 			}
 		}
 	}
 	return out
+}
+
+// reboundEIP is a handed-over EIP found bound to another instance: its
+// hand-over mark is removed.
+type reboundEIP struct {
+	id, instance, boundTo string
+}
+
+// dropHandOvers removes the hand-over mark of EIPs bound again to another
+// instance (ops.DropHandOver), through the executor: a removal that fails
+// fails the run. Each is reported skipped/decision-changed: kept.
+func (e *Engine) dropHandOvers(ctx context.Context, sr *scopeRun, rebound []reboundEIP) {
+	if len(rebound) == 0 {
+		return
+	}
+	bound := map[string]string{}
+	items := make([]execute.Item[struct{}], 0, len(rebound))
+	verb := "removed"
+	if e.opts.DryRun {
+		verb = "would be removed"
+	}
+	for _, r := range rebound {
+		bound[r.id] = r.instance
+		items = append(items, execute.Item[struct{}]{ID: r.id, ReadAt: e.opts.Now(), DoneReason: verdict.DecisionChanged,
+			Detail: "handed over by " + r.instance + ", now bound to " + r.boundTo + ": kept; its hand-over mark " + e.opts.EIPMarkKey + " " + verb + ", so a later unbinding releases nothing"})
+	}
+	// Removing a mark releases nothing: no confirmation covers it.
+	op := &ops.DropHandOver{API: sr.API, Scope: sr.Scope, Key: e.opts.EIPMarkKey, Bound: bound}
+	execute.New(op, sr.c, sr.rec.EIPs(), execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
 }
 
 func chunks(ids []string, n int) [][]string {

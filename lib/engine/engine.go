@@ -257,6 +257,9 @@ type scopeRun struct {
 	// handOvers are the EIPs earlier runs handed over (verified marks,
 	// their instances gone): releases this run makes, within the caps.
 	handOvers []eipCandidate
+	// rebound are handed-over EIPs bound to another instance again: their
+	// hand-over marks are removed in the execute phase.
+	rebound []reboundEIP
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -444,6 +447,8 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 			Mark: func(id string) string { v, _ := e.markValue(sr, id, lc.StopMarkKey, ""); return v }}
 		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
 	}
+	e.dropHandOvers(ctx, sr, sr.rebound)
+	sr.rebound = nil
 	cands := sr.handOvers
 	sr.handOvers = nil
 	if len(sr.plan.Eligible) > 0 {
@@ -531,6 +536,10 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		sr.rec.EIPs().Outcome(verdict.NotAttempted, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (handed over by " + c.instance + ")"})
 	}
 	sr.handOvers = nil
+	for _, r := range sr.rebound {
+		sr.rec.EIPs().Outcome(verdict.NotAttempted, reason, report.Item{ID: r.id, Detail: detail + " (handed over by " + r.instance + ", bound to " + r.boundTo + " now: its hand-over mark is not removed)"})
+	}
+	sr.rebound = nil
 	for kind, r := range sr.plan.Resources {
 		for _, c := range r.Eligible {
 			it := base(c)

@@ -77,6 +77,15 @@ const NoticeFailed Reason = "notice-not-delivered"
 // and no EIP is released on it (skipped/unverified-mark).
 const UnverifiedMark Reason = "unverified-mark"
 
+// StaleMark is the reason of an EIP whose hand-over mark verifies but is
+// older than the engine's bound (a week): too old to say the EIP is still
+// its released instance's leftover, so it is never released on it.
+const StaleMark Reason = "stale-mark"
+
+// HandOverPending is the reason of an EIP handed over by an instance that
+// still exists: it is not released while the instance does.
+const HandOverPending Reason = "hand-over-pending"
+
 // Reasons a rail held an eligible resource back (not-attempted).
 const (
 	CapExceeded         Reason = "cap-exceeded"

@@ -652,6 +652,31 @@ func (c *Cloud) TagEIPs(ctx context.Context, region string, ids []string, tags m
 	return c.requestID(), nil
 }
 
+// UnTagEIPs removes tag keys from EIPs, all or nothing: one unknown EIP
+// fails the call.
+func (c *Cloud) UnTagEIPs(ctx context.Context, region string, ids, keys []string) (string, error) {
+	if err := c.begin(ctx, Call{Action: "UnTagEIPs", Region: region, IDs: ids}, keys); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if !slices.ContainsFunc(c.res.EIPs, func(e cloud.EIP) bool { return e.AllocationID == id && e.Region == region }) {
+			return "", Err(ecsapi.ActionUnTagEIPs, region, "InvalidResourceId.NotFound", 404)
+		}
+	}
+	for i, e := range c.res.EIPs {
+		if slices.Contains(ids, e.AllocationID) {
+			e.Tags = maps.Clone(e.Tags)
+			for _, k := range keys {
+				delete(e.Tags, k)
+			}
+			c.res.EIPs[i] = e
+		}
+	}
+	return c.requestID(), nil
+}
+
 // releasedResources follows an instance's release (callers hold mu).
 func (c *Cloud) releasedResources(id string) {
 	var disks []cloud.Disk

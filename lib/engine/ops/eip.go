@@ -17,6 +17,7 @@ type EIPAPI interface {
 	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
 	ReleaseEipAddress(ctx context.Context, region, allocationID string) (string, error)
 	TagEIPs(ctx context.Context, region string, allocationIDs []string, tags map[string]string) (string, error)
+	UnTagEIPs(ctx context.Context, region string, allocationIDs, keys []string) (string, error)
 }
 
 // ReleaseEIP releases an EIP with the VPC API's ReleaseEipAddress, one per
@@ -82,6 +83,80 @@ func (r *ReleaseEIP) Done(dryRun bool) verdict.Outcome {
 
 // Describe implements execute.Operation.
 func (r *ReleaseEIP) Describe(*report.Batch, struct{}) {}
+
+// DropHandOver removes the hand-over mark (Key) from EIPs bound again to
+// an instance other than the one they were released with: the hand-over
+// ended with the new binding, and a mark left behind would release the
+// EIP whenever it is next unbound, with no notice or opt-in. Removing a
+// mark releases nothing. UnTagResources has no dry run: a dry run sends
+// nothing and reports the removal it would make. The outcome is
+// skipped/decision-changed: the EIP is kept.
+type DropHandOver struct {
+	API   EIPAPI
+	Scope cloud.Scope
+	Key   string
+	// Bound is the instance each EIP's mark names: a binding to it is the
+	// hand-over still in progress, not a new binding.
+	Bound map[string]string
+}
+
+var _ execute.Operation[struct{}, cloud.EIP] = (*DropHandOver)(nil)
+
+// Action implements execute.Operation.
+func (d *DropHandOver) Action() string { return ecsapi.ActionUnTagEIPs }
+
+// BatchLimit implements execute.Operation.
+func (d *DropHandOver) BatchLimit() int { return ecsapi.MaxTagIDs }
+
+// NativeDryRun implements execute.Operation.
+func (d *DropHandOver) NativeDryRun() bool { return false }
+
+// Token implements execute.Operation: UnTagResources takes none, and a
+// repeat removes nothing more.
+func (d *DropHandOver) Token(struct{}, []string, bool) string { return "" }
+
+// Send implements execute.Operation.
+func (d *DropHandOver) Send(ctx context.Context, req execute.Request[struct{}]) (execute.Answer, error) {
+	id, err := d.API.UnTagEIPs(ctx, d.Scope.Region, req.IDs, []string{d.Key})
+	return execute.Answer{RequestID: id}, err
+}
+
+// RereadAction implements execute.Operation.
+func (d *DropHandOver) RereadAction() string { return ecsapi.ActionDescribeEipAddresses }
+
+// RereadLimit implements execute.Operation.
+func (d *DropHandOver) RereadLimit() int { return 50 }
+
+// Reread implements execute.Operation.
+func (d *DropHandOver) Reread(ctx context.Context, ids []string) ([]cloud.EIP, error) {
+	page, err := d.API.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: d.Scope.Region, AllocationIDs: ids})
+	return page.EIPs, err
+}
+
+// Recheck implements execute.Operation: the mark is removed while the EIP
+// still carries it and is bound to another instance.
+func (d *DropHandOver) Recheck(e cloud.EIP, _ struct{}, _ time.Time) execute.Verdict {
+	switch _, marked := e.Tags[d.Key]; {
+	case !marked:
+		return execute.Verdict{Outcome: verdict.Skipped, Reason: verdict.DecisionChanged, Detail: "changed since listing: no hand-over mark left to remove"}
+	case !d.Rebound(e):
+		return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged,
+			Detail: "changed since listing: no longer bound to another instance; the next run decides"}
+	}
+	return execute.Verdict{Keep: true}
+}
+
+// Rebound reports whether e is bound to something other than the instance
+// its mark names.
+func (d *DropHandOver) Rebound(e cloud.EIP) bool {
+	return e.InstanceID != "" && e.InstanceID != d.Bound[e.AllocationID]
+}
+
+// Done implements execute.Operation: the EIP is kept either way.
+func (d *DropHandOver) Done(bool) verdict.Outcome { return verdict.Skipped }
+
+// Describe implements execute.Operation.
+func (d *DropHandOver) Describe(*report.Batch, struct{}) {}
 
 // EIPHeld says why an EIP must stay whatever its status: the keep tag,
 // deletion protection, a subscription, an answer that cannot be trusted,

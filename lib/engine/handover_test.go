@@ -1,0 +1,172 @@
+package engine_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+const handOverKey = "reaper-notified-released-with"
+
+// handOverEIP is an EIP handed over by instance at, bound to boundTo ("":
+// Available).
+func handOverEIP(id, instance, boundTo string, at time.Time) cloud.EIP {
+	e := cloud.EIP{AllocationID: id, Address: "47.0.0.9", Region: "r-1", Status: "Available", ChargeType: "PostPaid",
+		Tags: map[string]string{handOverKey: testMarks.HandOver(id, handOverKey, instance, at)}}
+	if boundTo != "" {
+		e.Status, e.InstanceID, e.InstanceType = "InUse", boundTo, "EcsInstance"
+	}
+	return e
+}
+
+func handOverOptions() engine.Options {
+	opts := options()
+	opts.Lifecycle.Marks = testMarks
+	opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, handOverKey, time.Millisecond
+	return opts
+}
+
+func eipOutcomes(rep *report.Report) map[string]string {
+	out := map[string]string{}
+	for _, r := range rep.Regions {
+		if r.EIPs == nil {
+			continue
+		}
+		for _, g := range r.EIPs.Groups {
+			for _, it := range g.Instances {
+				out[it.ID] = string(g.Outcome) + "/" + string(g.Reason)
+			}
+		}
+	}
+	return out
+}
+
+func eipTags(c *fake.Cloud, id string) (map[string]string, bool) {
+	for _, e := range c.EIPs() {
+		if e.AllocationID == id {
+			return e.Tags, true
+		}
+	}
+	return nil, false
+}
+
+// A handed-over EIP found bound to another instance keeps nothing of the
+// hand-over: its mark is removed (whatever its age), so a later unbinding
+// releases nothing. A dry run says so and removes nothing.
+func TestHandOverEndsWhenBoundAgain(t *testing.T) {
+	for _, dry := range []bool{true, false} {
+		c := fake.New([]cloud.Instance{instance("i-live", "Running", "2099-01-01", "amy")})
+		c.SetResources(fake.Resources{EIPs: []cloud.EIP{
+			handOverEIP("eip-old", "i-gone", "i-live", now.Add(-90*24*time.Hour)),
+			handOverEIP("eip-new", "i-gone", "i-live", now.Add(-time.Hour)),
+		}})
+		opts := handOverOptions()
+		opts.DryRun = dry
+		rep, err := runOne(t, c, opts, "r-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := eipOutcomes(rep)
+		for _, id := range []string{"eip-old", "eip-new"} {
+			tags, ok := eipTags(c, id)
+			if !ok {
+				t.Fatalf("dry %v: %s released", dry, id)
+			}
+			if _, marked := tags[handOverKey]; marked != dry {
+				t.Errorf("dry %v: %s still marked %v", dry, id, marked)
+			}
+			if out[id] != "skipped/decision-changed" {
+				t.Errorf("dry %v: %s: %q", dry, id, out[id])
+			}
+		}
+		if want := map[bool]int{true: 0, false: 1}[dry]; c.Count("UnTagEIPs") != want {
+			t.Errorf("dry %v: %d UnTagEIPs calls, want %d", dry, c.Count("UnTagEIPs"), want)
+		}
+	}
+}
+
+// A removal that fails fails the run, naming the EIP.
+func TestHandOverRemovalFailureFailsTheRun(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-live", "Running", "2099-01-01", "amy")})
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{handOverEIP("eip-a", "i-gone", "i-live", now.Add(-time.Hour))}})
+	c.Fault = func(action string, _ any) error {
+		if action == "UnTagEIPs" {
+			return fake.Err(ecsapi.ActionUnTagEIPs, "r-1", "OperationDenied.QuotaExceed", 400)
+		}
+		return nil
+	}
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if !errors.Is(err, engine.ErrReleaseFailed) {
+		t.Fatalf("err %v, want a failed write", err)
+	}
+	if got := eipOutcomes(rep)["eip-a"]; got != "failed/OperationDenied.QuotaExceed" {
+		t.Errorf("eip-a: %q", got)
+	}
+	if rep.Error == "" {
+		t.Error("the report's error is empty")
+	}
+}
+
+// A hand-over older than a week releases nothing: skipped/stale-mark. A
+// younger one still releases.
+func TestStaleHandOverReleasesNothing(t *testing.T) {
+	c := fake.New(nil, "r-1")
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{
+		handOverEIP("eip-stale", "i-gone", "", now.Add(-90*24*time.Hour)),
+		handOverEIP("eip-week", "i-gone2", "", now.Add(-engine.HandOverMaxAge-time.Minute)),
+		handOverEIP("eip-fresh", "i-gone3", "", now.Add(-6*24*time.Hour)),
+	}})
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := eipOutcomes(rep)
+	for _, id := range []string{"eip-stale", "eip-week"} {
+		if _, ok := eipTags(c, id); !ok {
+			t.Errorf("%s released on a stale hand-over", id)
+		}
+		if out[id] != "skipped/stale-mark" {
+			t.Errorf("%s: %q", id, out[id])
+		}
+	}
+	if _, ok := eipTags(c, "eip-fresh"); ok || out["eip-fresh"] != "released/" {
+		t.Errorf("eip-fresh: %q, still there %v", out["eip-fresh"], ok)
+	}
+}
+
+// An EIP handed over by an instance that still exists is reported, not
+// left out; a failed check of whether its instance is gone fails the run.
+func TestHandOverOfALiveInstanceIsReported(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-live", "Stopped", "2099-01-01", "amy")})
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{handOverEIP("eip-a", "i-live", "", now.Add(-time.Hour))}})
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eipOutcomes(rep)["eip-a"]; got != "skipped/hand-over-pending" {
+		t.Errorf("eip-a: %q", got)
+	}
+
+	c.Fault = func(action string, in any) error {
+		if d, ok := in.(ecsapi.DescribeInput); ok && action == ecsapi.ActionDescribeInstances && len(d.InstanceIDs) > 0 {
+			return fake.Err(action, "r-1", "InternalError", 500)
+		}
+		return nil
+	}
+	rep, err = runOne(t, c, handOverOptions(), "r-1")
+	if !errors.Is(err, engine.ErrReleaseFailed) {
+		t.Fatalf("err %v, want the failed check to fail the run", err)
+	}
+	if got := eipOutcomes(rep)["eip-a"]; got != "failed/InternalError" {
+		t.Errorf("eip-a after a failed check: %q", got)
+	}
+	if _, ok := eipTags(c, "eip-a"); !ok {
+		t.Error("released without its check")
+	}
+}
