@@ -219,7 +219,7 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 			for _, id := range chunk {
 				for _, eip := range byInstance[id] {
 					rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: eip.AllocationID, Code: f.Code,
-						Detail: "hand-over check (" + ecsapi.ActionDescribeInstances + ") failed",
+						Detail:  "hand-over check (" + ecsapi.ActionDescribeInstances + ") failed",
 						Message: "could not check whether " + id + ", which the EIP was handed over by, is gone: " + f.Message + "; not released, the next run checks again"})
 				}
 			}
