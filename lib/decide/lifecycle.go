@@ -66,6 +66,10 @@ const (
 	StepWait                // notified; the grace has not passed
 	StepStop                // stop it (REAPER_RUNNING=stop)
 	StepRelease             // release it (the Decision's flags)
+	// StepMarkStopped: stopped, but its stop mark is present and does not
+	// verify (forged, altered): treated as stopped now, it gets a fresh
+	// stop mark and waits the whole stop grace (reason unverified-mark).
+	StepMarkStopped
 )
 
 // Plan is an instance's step in this run.
@@ -169,6 +173,16 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 	if lc.Stop {
 		stopped, ok, st := lc.readMark(inst.ID, lc.StopMarkKey, inst.Tags, markNow)
 		p.Unverified = p.Unverified || st == mark.Unverified
+		if _, present := inst.Tags[lc.StopMarkKey]; present && !ok {
+			// A stop mark that does not count never shortens the stop
+			// grace: stopped now, by the reaper's own fresh mark. (A
+			// deleted one cannot be told from an owner's stop.)
+			releaseAt := markNow.Add(lc.Grace)
+			p.Step, p.Reason, p.When = StepMarkStopped, verdict.UnverifiedMark, releaseAt
+			p.Detail = fmt.Sprintf("%s; its stop mark %s does not verify (forged or altered), so it counted as none: treated as stopped now, a fresh stop mark restarts the stop grace, released no earlier than %s",
+				d.Detail, lc.StopMarkKey, utc(releaseAt))
+			return p
+		}
 		if ok && !stopped.Before(notified) {
 			p.StoppedAt = stopped
 			if releaseAt := stopped.Add(lc.Grace); markNow.Before(releaseAt) {

@@ -138,7 +138,15 @@ func TestPlanLifecycle(t *testing.T) {
 		{name: "a mark of the previous secret counts during a rotation", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) {
 			l.Marks = mark.NewKeys(strings.Repeat("n", 32), "decide-test-secret-0123456789abcdefghij")
 		}, step: StepRelease},
-		{name: "a forged stop mark does not count as the reaper's stop", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:2026-12-10T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepRelease, unverified: true},
+		// A stop mark present that does not count never shortens the stop
+		// grace: treated as stopped now, it is marked again and waits.
+		{name: "a forged stop mark restarts the stop grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:2026-12-10T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepMarkStopped, reason: "unverified-mark", unverified: true},
+		{name: "an altered stop mark restarts the stop grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:x"+testKeys.Time("i-1", "mark-stopped", now.Add(-10*time.Minute))), lc: func(l *Lifecycle) { l.Stop = true }, step: StepMarkStopped, reason: "unverified-mark", unverified: true},
+		{name: "an emptied stop mark restarts the stop grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepMarkStopped, reason: "unverified-mark", unverified: true},
+		{name: "a stop mark copied from another instance restarts the stop grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "raw:"+testKeys.Time("i-2", "mark-stopped", now.Add(-48*time.Hour))), lc: func(l *Lifecycle) { l.Stop = true }, step: StepMarkStopped, reason: "unverified-mark", unverified: true},
+		{name: "a future stop mark restarts the stop grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z", "mark-stopped", "2027-01-01T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepMarkStopped, reason: "unverified-mark"},
+		// A deleted stop mark cannot be told from an owner's own stop.
+		{name: "no stop mark: the owner's stop, released", in: inst("Stopped", "2026-12-01", "mark", "2026-12-08T00:00:00Z"), lc: func(l *Lifecycle) { l.Stop = true }, step: StepRelease},
 		{name: "the API's clock a day behind the runner's: still in grace", in: inst("Stopped", "2026-12-01", "mark", "2026-12-09T06:00:00Z"), lc: func(l *Lifecycle) {
 			l.Clock = func() time.Time { return now.Add(-24 * time.Hour).Add(7 * time.Hour) }
 		}, step: StepWait, reason: "in-grace"},

@@ -447,6 +447,9 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 			Mark: func(id string) string { v, _ := e.markValue(sr, id, lc.StopMarkKey, ""); return v }}
 		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
 	}
+	if len(sr.plan.StopMarks) > 0 {
+		e.rewriteStopMarks(ctx, sr)
+	}
 	e.dropHandOvers(ctx, sr, sr.rebound)
 	sr.rebound = nil
 	cands := sr.handOvers
@@ -486,6 +489,29 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	e.executeResources(ctx, sr)
 }
 
+// rewriteStopMarks writes a fresh signed stop mark on each stopped
+// instance whose stop mark did not verify (a mark-only write through the
+// notice marks' TagResources operation): the stop grace starts again from
+// it, and the instance is reported skipped/unverified-mark. A failed write
+// fails the run. Like a notice's mark it releases nothing, so no
+// confirmation covers it.
+func (e *Engine) rewriteStopMarks(ctx context.Context, sr *scopeRun) {
+	lc := sr.lc
+	items := make([]execute.Item[ops.MarkParams], len(sr.plan.StopMarks))
+	for i, c := range sr.plan.StopMarks {
+		value, _ := e.markValue(sr, c.ID, lc.StopMarkKey, "")
+		detail := c.Detail
+		if e.opts.DryRun {
+			detail = "dry run, no mark written: " + detail
+		}
+		items[i] = execute.Item[ops.MarkParams]{ID: c.ID, Params: ops.MarkParams{Key: lc.StopMarkKey, Value: value}, Detail: detail,
+			ReadAt: c.ReadAt, Base: base(c), DoneReason: verdict.UnverifiedMark}
+	}
+	sr.plan.StopMarks = nil
+	op := &ops.Mark{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, StopMark: true}
+	execute.New(op, sr.c, sr.rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
+}
+
 func callFailure(err error) *verdict.Failure { return call.Failure(err) }
 
 // markValue is the value of every mark the run writes (the notice, the
@@ -518,7 +544,7 @@ func base(c plan.Candidate) report.Item {
 
 // hold reports every instance the scope would write to as not attempted.
 func hold(sr *scopeRun, reason verdict.Reason, detail string) {
-	for _, list := range [][]plan.Candidate{sr.plan.Eligible, sr.plan.Stops} {
+	for _, list := range [][]plan.Candidate{sr.plan.Eligible, sr.plan.Stops, sr.plan.StopMarks} {
 		for _, c := range list {
 			it := base(c)
 			it.ID, it.Detail = c.ID, detail
@@ -548,7 +574,7 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		}
 		r.Eligible = nil
 	}
-	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices = nil, nil, nil
+	sr.plan.Eligible, sr.plan.Stops, sr.plan.Notices, sr.plan.StopMarks = nil, nil, nil, nil
 }
 
 // sink takes listed pages into a scope's plan and records each skip.
@@ -573,6 +599,8 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
 		case decide.StepNotify:
 			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)
+		case decide.StepMarkStopped:
+			s.rec.Eligible(inst.ID, p.Detail, "step", "rewrite stop mark", "owner", p.Owner)
 		default:
 			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {

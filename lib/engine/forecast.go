@@ -102,6 +102,8 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 			case decide.StepStop:
 				owner().Stopped = append(owner().Stopped, si.in.ID)
 				si.in.Status, si.in.Tags[lc.StopMarkKey] = decide.StatusStopped, lc.Marks.Time(si.in.ID, lc.StopMarkKey, t)
+			case decide.StepMarkStopped:
+				si.in.Tags[lc.StopMarkKey] = lc.Marks.Time(si.in.ID, lc.StopMarkKey, t)
 			case decide.StepRelease:
 				owner().Released = append(owner().Released, si.in.ID)
 				continue // gone

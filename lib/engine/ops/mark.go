@@ -32,6 +32,11 @@ type Mark struct {
 	Scope     cloud.Scope
 	Rules     decide.Rules
 	Lifecycle decide.Lifecycle
+	// StopMark: the mark is a fresh stop mark replacing one that did not
+	// verify (decide.StepMarkStopped); the instance is kept (skipped)
+	// while its stop grace starts again, and written only while its fresh
+	// plan is still that step.
+	StopMark bool
 }
 
 var _ execute.Operation[MarkParams, cloud.Instance] = (*Mark)(nil)
@@ -70,7 +75,10 @@ func (m *Mark) Reread(ctx context.Context, ids []string) ([]cloud.Instance, erro
 
 // Recheck implements execute.Operation: a delivered notice is recorded on
 // every instance that still exists in the region; a mark is harmless.
-func (m *Mark) Recheck(inst cloud.Instance, _ MarkParams, _ time.Time) execute.Verdict {
+func (m *Mark) Recheck(inst cloud.Instance, _ MarkParams, now time.Time) execute.Verdict {
+	if m.StopMark {
+		return recheck(inst, m.Scope.Region, m.Rules, m.Lifecycle, now, decide.StepMarkStopped, func(decide.Plan) bool { return true })
+	}
 	if inst.Region != m.Scope.Region {
 		return execute.Verdict{Outcome: verdict.Skipped, Reason: verdict.InvalidData, Detail: "re-read in " + m.Scope.Region + " but reports region " + inst.Region}
 	}
@@ -79,6 +87,9 @@ func (m *Mark) Recheck(inst cloud.Instance, _ MarkParams, _ time.Time) execute.V
 
 // Done implements execute.Operation.
 func (m *Mark) Done(dryRun bool) verdict.Outcome {
+	if m.StopMark {
+		return verdict.Skipped // kept: the stop grace starts again
+	}
 	if dryRun {
 		return verdict.WouldNotify
 	}

@@ -125,6 +125,8 @@ func stepName(s decide.Step) string {
 		return "a stop is due"
 	case decide.StepRelease:
 		return "a release is due"
+	case decide.StepMarkStopped:
+		return "its stop mark does not verify"
 	}
 	return "nothing is due"
 }

@@ -63,6 +63,9 @@ type Scope struct {
 	Eligible []Candidate // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark
+	// StopMarks are stopped instances whose stop mark did not verify: a
+	// fresh stop mark is written, and the stop grace starts again.
+	StopMarks []Candidate
 	// Resources are the disks, snapshots and EIPs swept by their own tag,
 	// by kind.
 	Resources map[string]*Resources
@@ -105,6 +108,9 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *
 	case decide.StepStop:
 		c.Detail = d.Detail + "; stopped, and released once it has stayed stopped for the grace"
 		p.Stops = append(p.Stops, c)
+	case decide.StepMarkStopped:
+		c.Detail = lp.Detail
+		p.StopMarks = append(p.StopMarks, c)
 	case decide.StepNotify:
 		p.Notices = append(p.Notices, Notice{ID: inst.ID, Name: inst.Name, Owner: lp.Owner, ExpiresAt: d.ExpiresAt,
 			Facts: facts, Action: lp.Action, When: lp.When, Again: lp.Again, ReadAt: now, Unverified: lp.Unverified})
