@@ -28,7 +28,13 @@ const (
 // before releasing (after, the associations are gone). A failed listing
 // marks the section incomplete; it never holds a release back.
 func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string) leftover.Found {
-	found, f := leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	g := sr.leftovers
+	if g == nil {
+		g = &gathered{}
+		g.found, g.f = leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	}
+	sr.leftovers = nil
+	found, f := g.found, g.f
 	sr.rec.LeftoversListed(f)
 	for _, l := range found.Leftovers {
 		sr.rec.Leftover(l)
@@ -38,6 +44,42 @@ func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string
 			"code", f.Code, "message", f.Message)
 	}
 	return found
+}
+
+// countInstanceEIPs lists the eligible instances' leftovers before the
+// cap check and counts the EIPs this run would release after them (those
+// no rule holds, and, in a confirmed run, those shown): the count cap
+// counts every release. The listing is kept for the execute phase.
+func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
+	if sr.plan.Closed || len(sr.plan.Eligible) == 0 {
+		return
+	}
+	ids := make([]string, len(sr.plan.Eligible))
+	for i, c := range sr.plan.Eligible {
+		ids[i] = c.ID
+	}
+	g := &gathered{}
+	g.found, g.f = leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	sr.leftovers = g
+	n := 0
+	for _, id := range ids {
+		for _, eip := range g.found.EIPs[id] {
+			if reason, _ := ops.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
+				continue
+			}
+			if c := e.opts.Confirmed; c != nil && !c.allows(c.Resources[KindEIPs], eip.AllocationID) && !c.EIPMarks[eip.AllocationID] {
+				continue
+			}
+			n++
+		}
+	}
+	sr.plan.InstanceEIPs = n
+}
+
+// unbound is what of an EIP bound to an instance about to be released
+// decides whether it may follow it: everything but the binding.
+func unbound(eip cloud.EIP) cloud.EIP {
+	return cloud.EIP{Problem: eip.Problem, Tags: eip.Tags, DeletionProtection: eip.DeletionProtection, ChargeType: eip.ChargeType}
 }
 
 // eipCandidate is an EIP whose instance this run (or an earlier one)
@@ -57,8 +99,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	var pending []string
 	for _, c := range cands {
 		instanceOf[c.eip.AllocationID] = c.instance
-		if reason, detail := ops.EIPHeld(cloud.EIP{Problem: c.eip.Problem, Tags: c.eip.Tags, DeletionProtection: c.eip.DeletionProtection,
-			ChargeType: c.eip.ChargeType}, e.opts.Rules); reason != "" {
+		if reason, detail := ops.EIPHeld(unbound(c.eip), e.opts.Rules); reason != "" {
 			rec.Outcome(verdict.Skipped, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (bound to " + c.instance + ", which was released)"})
 			continue
 		}

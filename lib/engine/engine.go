@@ -260,6 +260,16 @@ type scopeRun struct {
 	// rebound are handed-over EIPs bound to another instance again: their
 	// hand-over marks are removed in the execute phase.
 	rebound []reboundEIP
+	// leftovers are the eligible instances' leftovers, listed before the
+	// cap check when their EIPs are released after them (the count cap
+	// counts those releases); nil: listed in the execute phase.
+	leftovers *gathered
+}
+
+// gathered is one leftover listing and its failure.
+type gathered struct {
+	found leftover.Found
+	f     *verdict.Failure
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -289,6 +299,9 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	for i, sr := range runs {
 		e.confirmPlan(sr)
 		plans[i] = sr.plan
+	}
+	if e.opts.ReleaseEIPs {
+		e.forEach(runs, func(sr *scopeRun) { e.countInstanceEIPs(ctx, sr) })
 	}
 	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
 	var capErr, noticeErr error
@@ -471,7 +484,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 				case !e.opts.ReleaseEIPs:
 				case e.opts.DryRun:
 					// Still bound to an instance the dry run did not release.
-					if reason, detail := ops.EIPHeld(cloud.EIP{Problem: eip.Problem, Tags: eip.Tags, DeletionProtection: eip.DeletionProtection, ChargeType: eip.ChargeType}, e.opts.Rules); reason != "" {
+					if reason, detail := ops.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
 						sr.rec.EIPs().Outcome(verdict.Skipped, reason, report.Item{ID: eip.AllocationID, Detail: detail})
 					} else {
 						sr.rec.EIPs().Outcome(verdict.WouldRelease, "", report.Item{ID: eip.AllocationID,

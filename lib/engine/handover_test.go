@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,49 @@ func TestHandOverOfALiveInstanceIsReported(t *testing.T) {
 	}
 	if _, ok := eipTags(c, "eip-a"); !ok {
 		t.Error("released without its check")
+	}
+}
+
+// The count cap counts every release by its kind: the EIPs released after
+// their instances in the same run and those handed over by earlier runs,
+// and its message says which is which (an EIP is never an instance).
+func TestCountCapCountsEveryReleaseByKind(t *testing.T) {
+	fleet := func() *fake.Cloud {
+		c := fake.New([]cloud.Instance{
+			{ID: "i-1", Region: "r-1", Status: "Stopped", ChargeType: "PostPaid", Tags: map[string]string{optIn: "2026-01-01"}},
+			{ID: "i-2", Region: "r-1", Status: "Stopped", ChargeType: "PostPaid", Tags: map[string]string{optIn: "2026-01-01"}},
+		})
+		c.SetResources(fake.Resources{EIPs: []cloud.EIP{
+			{AllocationID: "eip-of-i-1", Address: "47.0.0.1", Region: "r-1", Status: "InUse", InstanceID: "i-1", InstanceType: "EcsInstance", ChargeType: "PostPaid"},
+			handOverEIP("eip-handed", "i-gone", "", now.Add(-time.Hour)),
+		}})
+		return c
+	}
+	c := fleet()
+	opts := handOverOptions()
+	opts.MaxRelease = 3
+	rep, err := runOne(t, c, opts, "r-1")
+	if !errors.Is(err, engine.ErrCapExceeded) {
+		t.Fatalf("err %v: 2 instances, the EIP of one and a hand-over are 4 releases, over a cap of 3", err)
+	}
+	if len(c.Released()) != 0 || len(c.EIPs()) != 2 {
+		t.Fatalf("released %v, %d EIPs left", c.Released(), len(c.EIPs()))
+	}
+	for _, want := range []string{"2 instances eligible (100.0% of 2 opted in)", "4 writes counted by the count cap (2 instances, 1 EIPs of those instances, 1 EIPs handed over by earlier runs)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if rep.Cap == nil || rep.Cap.Eligible != 4 || rep.Cap.Instances != 2 || rep.Cap.InstanceEIPs != 1 || rep.Cap.HandOvers != 1 {
+		t.Errorf("cap %+v", rep.Cap)
+	}
+
+	c = fleet()
+	opts.MaxRelease = 4
+	if _, err := runOne(t, c, opts, "r-1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Released()) != 4 || len(c.EIPs()) != 0 {
+		t.Fatalf("within the cap: released %v, EIPs left %v", c.Released(), c.EIPs())
 	}
 }

@@ -155,7 +155,16 @@ type Account struct {
 
 // CapCheck is the blast-radius check made before anything is released.
 type CapCheck struct {
-	Eligible          int     `json:"eligible"`
+	// Eligible is every write the count cap counts: Instances, HandOvers,
+	// InstanceEIPs and each kind's Eligible.
+	Eligible int `json:"eligible"`
+	// Instances are the instances to release or stop (what OptedIn and
+	// Percent are about).
+	Instances int `json:"instances"`
+	// HandOvers are EIPs earlier runs handed over that this run releases;
+	// InstanceEIPs the EIPs released after their instances this run.
+	HandOvers         int     `json:"handOvers,omitempty"`
+	InstanceEIPs      int     `json:"instanceEips,omitempty"`
 	OptedIn           int     `json:"optedIn"`
 	MaxRelease        int     `json:"maxRelease"`
 	MaxReleasePercent float64 `json:"maxReleasePercent"`
@@ -194,7 +203,25 @@ func (c *CapCheck) Explain() string {
 		}
 		over = append(over, fmt.Sprintf("the percent cap of %.4g%% (which applies from %d eligible)%s", c.MaxReleasePercent, c.PercentCapFrom, what))
 	}
-	return fmt.Sprintf("%d instances eligible (%.1f%% of %d opted in), over %s", c.Eligible, c.Percent, c.OptedIn, strings.Join(over, " and "))
+	// The instances' numbers, then every write the count cap counts by
+	// kind when there are others.
+	counted := ""
+	if c.Eligible != c.Instances {
+		parts := []string{fmt.Sprintf("%d instances", c.Instances)}
+		if c.InstanceEIPs > 0 {
+			parts = append(parts, fmt.Sprintf("%d EIPs of those instances", c.InstanceEIPs))
+		}
+		if c.HandOvers > 0 {
+			parts = append(parts, fmt.Sprintf("%d EIPs handed over by earlier runs", c.HandOvers))
+		}
+		for _, kind := range slices.Sorted(maps.Keys(c.Kinds)) {
+			if k := c.Kinds[kind]; k.Eligible > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", k.Eligible, kind))
+			}
+		}
+		counted = fmt.Sprintf("; %d writes counted by the count cap (%s)", c.Eligible, strings.Join(parts, ", "))
+	}
+	return fmt.Sprintf("%d instances eligible (%.1f%% of %d opted in)%s, over %s", c.Instances, c.Percent, c.OptedIn, counted, strings.Join(over, " and "))
 }
 
 // NeededPercent is the smallest whole percent cap this run passes.

@@ -73,6 +73,9 @@ type Scope struct {
 	// <mark>-released-with) that this run would release: within the count
 	// cap like every other release.
 	HandOvers int
+	// InstanceEIPs are the EIPs of the eligible instances that this run
+	// would release after them: within the count cap too.
+	InstanceEIPs int
 	// Closed: the listing failed; nothing is released here, and the scope
 	// neither counts toward the caps nor dilutes the share of the others.
 	Closed bool
@@ -168,7 +171,8 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 		}
 		c.OptedIn += p.OptedIn
 		instances += len(p.Eligible) + len(p.Stops) // the caps count releases and stops
-		c.Eligible += p.HandOvers                   // the count cap every release
+		c.HandOvers += p.HandOvers                  // the count cap every release
+		c.InstanceEIPs += p.InstanceEIPs
 		for kind, r := range p.Resources {
 			if c.Kinds == nil {
 				c.Kinds = map[string]*report.KindCheck{}
@@ -184,7 +188,8 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 	}
 	// The count cap holds every write together; the percent cap each type
 	// on its own share (instances of the instances, disks of the disks).
-	c.Eligible += instances
+	c.Instances = instances
+	c.Eligible += instances + c.HandOvers + c.InstanceEIPs
 	if c.OptedIn > 0 {
 		c.Percent = float64(instances) * 100 / float64(c.OptedIn)
 	}
