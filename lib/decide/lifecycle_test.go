@@ -171,6 +171,9 @@ func TestPlanLifecycle(t *testing.T) {
 			if p.Step == StepNotify && (p.When.Before(now) || p.Owner != "alice") {
 				t.Errorf("notice %+v: want a time to come and the owner", p)
 			}
+			if p.Step == StepMarkStopped && !p.When.Equal(now.Add(l.Grace)) {
+				t.Errorf("restarted stop grace %+v: released no earlier than %s, want a whole grace from now", p, p.When)
+			}
 			if p.Step == StepNotify && p.Again != tc.again {
 				t.Errorf("notice %+v: Again %v, want %v (told before: a mark that does not count)", p, p.Again, tc.again)
 			}
