@@ -103,6 +103,12 @@ func TestRedactRemovesCredentials(t *testing.T) {
 			t.Errorf("redacted message still holds %q: %q", leak, msg)
 		}
 	}
+	// A message quoting the tags it was sent keeps no mark's MAC: it could
+	// be copied onto the resource.
+	msg = c.redact("The Tag.1.Value 2026-12-01T12:00:00Z;sig=Mi5MAUm25px9r0yDWbNP1x is malformed.")
+	if want := "The Tag.1.Value 2026-12-01T12:00:00Z;sig=… is malformed."; msg != want {
+		t.Errorf("redacted %q, want %q", msg, want)
+	}
 	if got := fmt.Sprint(c.creds); strings.Contains(got, "s3cr3t") || strings.Contains(got, "tok+en") {
 		t.Errorf("Credentials print their secrets: %s", got)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 )
 
 // Credentials are an AccessKey pair and, for STS, a security token. They
@@ -713,7 +714,8 @@ func redactURL(raw string) string {
 }
 
 // redact removes credential material from server messages (a real
-// SignatureDoesNotMatch message echoes the string to sign) and keeps them short.
+// SignatureDoesNotMatch message echoes the string to sign) and the MAC of
+// any mark one quotes from the tags it was sent, and keeps them short.
 func (c *Client) redact(msg string) string {
 	c.secretsMu.Lock()
 	secrets := append([]string{c.creds.AccessKeySecret, c.creds.SecurityToken, c.creds.AccessKeyID}, c.secrets...)
@@ -729,6 +731,7 @@ func (c *Client) redact(msg string) string {
 	if i := strings.Index(msg, "string to sign"); i >= 0 {
 		msg = msg[:i] + "string to sign: <redacted>"
 	}
+	msg = mark.Redact(msg)
 	msg = strings.ToValidUTF8(msg, "")
 	if len(msg) > maxMessageLen {
 		msg = msg[:maxMessageLen] + "…"

@@ -169,7 +169,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 // released with, so that a later run releases it.
 func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, id, instance string) {
 	value, _ := e.markValue(sr, id, e.opts.EIPMarkKey, instance+"@")
-	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + value + ": a later run releases it once Available"
+	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + mark.Shown(value) + ": a later run releases it once Available"
 	if e.opts.DryRun {
 		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: "would be " + detail})
 		return
@@ -227,7 +227,7 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 		switch {
 		case st != mark.Valid:
 			rec.Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
-				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, eip.Tags[e.opts.EIPMarkKey])})
+				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, mark.Shown(eip.Tags[e.opts.EIPMarkKey]))})
 			continue
 		case eip.InstanceID != "" && eip.InstanceID != instance:
 			// Bound again: the hand-over is over, whatever the mark's age.

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -79,7 +80,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 				value, _ := e.markValue(x.sr, x.n.ID, lc.MarkKey, "")
 				x.rec().Outcome(verdict.WouldNotify, unverified(x.n), report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
-						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), lc.MarkKey, value)})
+						actionVerb(x.n.Action), x.n.When.UTC().Format(time.RFC3339), lc.MarkKey, mark.Shown(value))})
 			}
 			continue
 		}

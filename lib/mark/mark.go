@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -114,6 +115,27 @@ func (k Keys) Verify(resourceID, key, value string, present bool) (string, Statu
 		}
 	}
 	return "", Unverified
+}
+
+// Elided stands for a MAC in anything shown to people.
+const Elided = Sep + "…"
+
+// macs matches a MAC as it follows Sep, of any length (an altered one too).
+var macs = regexp.MustCompile(regexp.QuoteMeta(Sep) + `[A-Za-z0-9_-]*`)
+
+// Shown renders a mark's value for people — reports, logs, errors, the
+// CLI — as its content and Elided. A value shown whole could be copied
+// onto the resource by anyone who reads a report (a dry run's included)
+// and would verify: only the tool may write a mark.
+func Shown(value string) string { return Redact(value) }
+
+// Redact elides every MAC in a text that may quote a mark (an API's error
+// message about the tags it was sent).
+func Redact(text string) string {
+	if !strings.Contains(text, Sep) {
+		return text
+	}
+	return macs.ReplaceAllLiteralString(text, Elided)
 }
 
 // FormatTime writes a mark's time.

@@ -112,3 +112,34 @@ func TestKeysNeverPrint(t *testing.T) {
 		}
 	}
 }
+
+// A mark shown to people keeps its content and loses its MAC: what is
+// shown does not verify, on the resource or anywhere else.
+func TestShownDoesNotVerify(t *testing.T) {
+	k := mark.NewKeys(strings.Repeat("s", 40), "")
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for _, v := range []string{k.Time("i-1", "reaper-notified", at), k.HandOver("eip-1", "reaper-notified-released-with", "i-1", at)} {
+		shown := mark.Shown(v)
+		content, _, _ := strings.Cut(v, mark.Sep)
+		if shown != content+mark.Elided {
+			t.Errorf("Shown(%q) = %q, want the content and %q", v, shown, mark.Elided)
+		}
+		for _, id := range []string{"i-1", "eip-1"} {
+			for _, key := range []string{"reaper-notified", "reaper-notified-released-with"} {
+				if _, st := k.Verify(id, key, shown, true); st == mark.Valid {
+					t.Errorf("shown %q verifies on %s/%s", shown, id, key)
+				}
+			}
+		}
+	}
+	for in, want := range map[string]string{
+		"2026-12-01T08:00:00Z":                     "2026-12-01T08:00:00Z", // not a mark: as it is
+		"a;sig=short;sig=Mi5MAUm25px9r0yDWbNP1x":   "a;sig=…;sig=…",
+		"x ;sig=Mi5MAUm25px9r0yDWbNP1xEXTRA, done": "x ;sig=…, done",
+		"": "",
+	} {
+		if got := mark.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

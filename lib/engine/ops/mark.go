@@ -8,6 +8,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -97,4 +98,6 @@ func (m *Mark) Done(dryRun bool) verdict.Outcome {
 }
 
 // Describe implements execute.Operation.
-func (m *Mark) Describe(b *report.Batch, p MarkParams) { b.Tags = map[string]string{p.Key: p.Value} }
+func (m *Mark) Describe(b *report.Batch, p MarkParams) {
+	b.Tags = map[string]string{p.Key: mark.Shown(p.Value)}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -122,5 +123,5 @@ func (t *TagMany[R]) Done(dryRun bool) verdict.Outcome {
 
 // Describe implements execute.Operation.
 func (t *TagMany[R]) Describe(b *report.Batch, p MarkParams) {
-	b.Tags = map[string]string{p.Key: p.Value}
+	b.Tags = map[string]string{p.Key: mark.Shown(p.Value)}
 }

@@ -1,0 +1,80 @@
+package engine_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// signedValue is a mark with its whole MAC: what must never be shown.
+var signedValue = regexp.MustCompile(regexp.QuoteMeta(mark.Sep) + `[A-Za-z0-9_-]{22}`)
+
+// No report, text report or log line of a run, dry or not, carries a
+// mark's whole value: anyone who reads one could tag the resource with it
+// and skip the notice (or hand an EIP over). What the run writes is shown
+// as its content and ";sig=…".
+func TestNoOutputCarriesASignedMark(t *testing.T) {
+	const handOverKey = "reaper-notified-released-with"
+	for _, dry := range []bool{true, false} {
+		name := "live"
+		if dry {
+			name = "dry"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := fake.New([]cloud.Instance{instance("i-a", "Stopped", "2026-11-01", "amy"), instance("i-r", "Running", "2026-11-01", "bo")}, "r-1")
+			busy := cloud.EIP{AllocationID: "eip-busy", Address: "47.0.0.9", Region: "r-1", Status: "Unassociating", ChargeType: "PostPaid",
+				Tags: map[string]string{handOverKey: testMarks.HandOver("eip-busy", handOverKey, "i-gone", day0.Add(-time.Hour))}}
+			c.SetResources(fake.Resources{EIPs: []cloud.EIP{busy}})
+			var logs bytes.Buffer
+			opts := options()
+			opts.Lifecycle = lifecycle
+			opts.Lifecycle.Stop = true
+			opts.Notifier = &notifier{}
+			opts.DryRun = dry
+			opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, handOverKey, time.Millisecond
+			opts.Now = func() time.Time { return day0 }
+			rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"r-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, _ := json.Marshal(rep)
+			var text strings.Builder
+			if err := report.WriteText(&text, rep); err != nil {
+				t.Fatal(err)
+			}
+			all := string(js) + "\n" + text.String() + "\n" + logs.String()
+			if leaked := signedValue.FindAllString(all, -1); len(leaked) > 0 {
+				t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
+			}
+			// What is written is still shown, by its content.
+			shown := []string{handOverKey + "=i-gone@" + mark.FormatTime(day0) + mark.Elided}
+			if dry {
+				shown = append(shown, "write reaper-notified="+mark.FormatTime(day0)+mark.Elided)
+			} else {
+				shown = append(shown, `"tags":{"reaper-notified":"`+mark.FormatTime(day0)+mark.Elided+`"}`) // the write batch
+			}
+			for _, want := range shown {
+				if !strings.Contains(all, want) {
+					t.Errorf("the output does not show %q:\n%s", want, all)
+				}
+			}
+			// A live run wrote whole, valid marks all the same.
+			if !dry {
+				inst, _ := c.Instance("i-a")
+				if _, st := testMarks.ReadTime("i-a", "reaper-notified", inst.Tags); st != mark.Valid {
+					t.Errorf("the mark written %q does not verify", inst.Tags["reaper-notified"])
+				}
+			}
+		})
+	}
+}
