@@ -181,7 +181,9 @@ func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRec
 	// Without its hand-over mark no later run can tell this EIP was
 	// released with its instance: a hand-over that was not written, for
 	// any reason, is a failed write, and the run fails naming the EIP.
-	lost := "; no later run can find it: release it by hand, or tag it " + e.opts.EIPMarkKey + "=" + instance
+	// Only the reaper can write a hand-over that counts: one tagged by hand
+	// is unverified-mark and never released, so the advice is the hand.
+	lost := "; no later run can find it: release it by hand once it is Available"
 	err := sr.c.Do(ctx, ecsapi.ActionTagEIPs, nil, func() error {
 		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: value})
 		return err

@@ -78,3 +78,29 @@ func TestNoOutputCarriesASignedMark(t *testing.T) {
 		})
 	}
 }
+
+// An EIP whose hand-over could not be written is left to the operator:
+// the advice is to release it by hand, never to tag it (a hand-written
+// hand-over does not verify and is never released on).
+func TestLostHandOverAdvisesReleasingByHand(t *testing.T) {
+	c := fake.New(nil, "r-1")
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{{AllocationID: "eip-busy", Address: "47.0.0.9", Region: "r-1", Status: "Unassociating", ChargeType: "PostPaid",
+		Tags: map[string]string{"reaper-notified-released-with": testMarks.HandOver("eip-busy", "reaper-notified-released-with", "i-gone", day0.Add(-time.Hour))}}}})
+	c.Fault = func(action string, _ any) error {
+		if action == "TagEIPs" {
+			return fake.Err(action, "r-1", "QuotaExceed.Tags", 403)
+		}
+		return nil
+	}
+	opts := options()
+	opts.Lifecycle.Marks = testMarks
+	opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, "reaper-notified-released-with", time.Millisecond
+	rep, err := runOne(t, c, opts, "r-1")
+	if err == nil {
+		t.Fatal("a hand-over that was not written did not fail the run")
+	}
+	js, _ := json.Marshal(rep)
+	if !strings.Contains(string(js), "release it by hand") || strings.Contains(string(js), "tag it") {
+		t.Errorf("the advice for the EIP left without its hand-over:\n%s", js)
+	}
+}
