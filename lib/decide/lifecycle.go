@@ -47,6 +47,18 @@ func (lc Lifecycle) MarkNow(now time.Time) time.Time {
 	return now
 }
 
+// DecideNow is the time an instance or resource is decided at. With the
+// lifecycle on it is MarkNow: the expiry, the notice window and the grace
+// are measured on the clock the marks are written in, or a runner days
+// fast tells owners before the window, writes a mark that does not count
+// yet, and tells them again every hour.
+func (lc Lifecycle) DecideNow(now time.Time) time.Time {
+	if lc.On {
+		return lc.MarkNow(now)
+	}
+	return now
+}
+
 // Actions a notice announces.
 const (
 	ActionRelease = "release"
@@ -105,9 +117,10 @@ func (lc Lifecycle) readMark(id, key string, tags map[string]string, markNow tim
 	return t, true, st
 }
 
-// PlanLifecycle decides an instance's step: Decide's rules, then the
-// notice, the grace and the stop. The rules decide Running instances with
-// Force as rules.Force says (REAPER_RUNNING=force).
+// PlanLifecycle decides an instance's step: Decide's rules (decided at
+// lc.DecideNow), then the notice, the grace and the stop, all by the
+// marks' clock. The rules decide Running instances with Force as
+// rules.Force says (REAPER_RUNNING=force).
 func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan {
 	p := Plan{Decision: d, Owner: inst.Tags[lc.OwnerKey]}
 	running := d.Reason == ReasonRunning && lc.Stop
@@ -150,7 +163,7 @@ func PlanLifecycle(d Decision, inst Instance, lc Lifecycle, now time.Time) Plan 
 		action = ActionReleaseOnceStopped // skipped while it runs: promise nothing more
 	}
 	if !due { // not expired yet
-		if now.Before(noticeFrom) || counts {
+		if markNow.Before(noticeFrom) || counts {
 			return skip()
 		}
 		p.Step, p.Action, p.When = StepNotify, action, later(expiry, markNow.Add(lc.Grace))

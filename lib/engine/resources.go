@@ -173,7 +173,7 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 		rec := sr.rec.Section(kind)
 		now := e.opts.Now()
 		for _, it := range items {
-			d := decide.DecideResource(it.resource(), e.opts.Rules, now)
+			d := decide.DecideResource(it.resource(), e.opts.Rules, sr.lc.DecideNow(now))
 			p := sr.plan.AddResource(kind, it.id, it.name, it.tags, d, now)
 			if p.Step == decide.StepSkip || p.Step == decide.StepWait {
 				item := report.Item{ID: it.id, Detail: p.Detail, Owner: p.Owner}
@@ -212,7 +212,7 @@ func (e *Engine) recheckResource(it listed, now time.Time) execute.Verdict {
 // recheckResourceIn is recheckResource under a scope's lifecycle (its API
 // clock).
 func (e *Engine) recheckResourceIn(lc decide.Lifecycle, it listed, now time.Time) execute.Verdict {
-	d := decide.DecideResource(it.resource(), e.opts.Rules, now)
+	d := decide.DecideResource(it.resource(), e.opts.Rules, lc.DecideNow(now))
 	lc.Stop = false
 	p := decide.PlanLifecycle(d, cloud.Instance{ID: it.id, Tags: it.tags, Status: decide.StatusStopped}, lc, now)
 	switch {

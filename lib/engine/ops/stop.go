@@ -105,7 +105,7 @@ func (s *Stop) Describe(b *report.Batch, _ struct{}) { b.StoppedMode = StoppedMo
 // recheck re-plans a re-read instance: it still warrants the write when
 // its fresh plan is the same step and same says so.
 func recheck(inst cloud.Instance, region string, rules decide.Rules, lc decide.Lifecycle, now time.Time, step decide.Step, same func(decide.Plan) bool) execute.Verdict {
-	d, _ := decide.DecideIn(inst, region, rules, now, "re-read")
+	d, _ := decide.DecideIn(inst, region, rules, lc.DecideNow(now), "re-read")
 	p := decide.PlanLifecycle(d, inst, lc, now)
 	switch {
 	case p.Step == step && same(p):

@@ -98,7 +98,7 @@ func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *
 	}
 	p.seen[inst.ID] = struct{}{}
 	p.Seen++
-	d, trusted := decide.DecideIn(inst, p.Scope.Region, p.rules, now, "listed")
+	d, trusted := decide.DecideIn(inst, p.Scope.Region, p.rules, p.lc.DecideNow(now), "listed")
 	if _, ok := inst.Tags[p.rules.OptInKey]; ok && trusted {
 		p.OptedIn++
 	}
