@@ -37,8 +37,9 @@ func (x noticeOf) rec() *report.ScopeRecorder {
 // due first: it sends the owner's digest, then writes the marks of that
 // owner's instances and resources, before the next owner. A notice is sent
 // only while the time left covers sending it and writing its marks
-// before the deadline margin; the owners left wait for the next run, and
-// the summary says how many and why. A notice not delivered means no mark
+// before the deadline margin; an owner whose whole list does not fit is
+// told only about the earliest due whose marks do. What is left waits
+// for the next run, and the summary says how many and why. A notice not delivered means no mark
 // (so no release on its grace) and an error naming the channel's answer.
 // A dry run sends nothing and writes nothing: it reports the notice and
 // mark it would.
@@ -88,7 +89,9 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 		if len(list) == 0 {
 			continue
 		}
-		if !budget.fits() {
+		sortDue(list)
+		fit := budget.fitting(list)
+		if fit == 0 {
 			const why = "too little time left before the deadline to send it and write its mark"
 			e.unsent(list, sum, why)
 			for _, rest := range owners[i+1:] {
@@ -96,8 +99,14 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 			}
 			break
 		}
+		if fit < len(list) {
+			// Told only about what is then marked: the rest, due later,
+			// wait for the next run.
+			e.unsent(list[fit:], sum, "too little time left before the deadline to write the marks of all the owner's notices; told about the earlier due")
+			list = list[:fit]
+		}
 		if e.opts.Notifier != nil {
-			sendCtx, cancel := budget.sendContext(ctx)
+			sendCtx, cancel := budget.sendContext(ctx, list)
 			start := time.Now()
 			err := e.opts.Notifier.Notify(sendCtx, digest(owner, list))
 			budget.sent(time.Since(start))
@@ -127,7 +136,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 		if e.markOwner(ctx, owner, who, channel, list) > 0 {
 			sum.Delivered++
 		}
-		budget.marked(time.Since(start))
+		budget.marked(time.Since(start), list)
 	}
 	if len(failed) > 0 {
 		return sum, fmt.Errorf("%w to %s: %w", ErrNoticeFailed, strings.Join(failed, ", "), firstErr)
@@ -171,6 +180,20 @@ func dueOrder(byOwner map[string][]noticeOf) []string {
 		owners[i] = d.owner
 	}
 	return owners
+}
+
+// sortDue orders one owner's notices earliest due first, as dueOrder
+// orders the owners.
+func sortDue(list []noticeOf) {
+	slices.SortStableFunc(list, func(a, b noticeOf) int {
+		if c := a.n.ExpiresAt.Compare(b.n.ExpiresAt); c != 0 {
+			return c
+		}
+		if c := a.n.When.Compare(b.n.When); c != 0 {
+			return c
+		}
+		return strings.Compare(a.n.ID, b.n.ID)
+	})
 }
 
 // markable drops the notices whose scope was stopped (a credential
@@ -240,26 +263,35 @@ func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list
 	return written
 }
 
-// noticeBudget says whether one more owner's notice and marks fit before
+// noticeBudget says how much of an owner's notice and marks fit before
 // the deadline margin, from what the run has seen them take.
 type noticeBudget struct {
 	deadline time.Time // the invocation's; zero for none
 	margin   time.Duration
+	// conc is the batch concurrency the marks run at: each mark is its
+	// own call (signed for its resource), conc at a time per scope.
+	conc int
 	// pace is the channel's pacing: every message after the first waits
-	// for it. send and mark are the longest seen, defaultCallCost before.
-	pace, send, mark time.Duration
-	sentAny          bool
+	// for it. send is the longest send seen, round the longest round of
+	// concurrent mark calls; defaultCallCost before one was seen.
+	pace, send, round  time.Duration
+	sentAny, markedAny bool
 }
 
-// defaultCallCost is what one send, or marking one owner's notices, is
+// defaultCallCost is what one send, or one round of mark calls, is
 // assumed to take before the run has seen one.
 const defaultCallCost = time.Second
+
+// minRoundCost is the least a round of mark calls is assumed to take,
+// however fast the ones seen were.
+const minRoundCost = 100 * time.Millisecond
 
 // pacer is a channel that paces its messages (notify.Notifier).
 type pacer interface{ Interval() time.Duration }
 
 func (e *Engine) newNoticeBudget(deadline time.Time) *noticeBudget {
-	b := &noticeBudget{deadline: deadline, margin: e.opts.DeadlineMargin, send: defaultCallCost, mark: defaultCallCost}
+	b := &noticeBudget{deadline: deadline, margin: e.opts.DeadlineMargin, conc: max(1, e.opts.BatchConcurrency),
+		send: defaultCallCost, round: defaultCallCost}
 	if p, ok := e.opts.Notifier.(pacer); ok {
 		b.pace = p.Interval()
 	}
@@ -273,21 +305,66 @@ func (b *noticeBudget) sendCost() time.Duration {
 	return max(b.send, b.pace)
 }
 
-func (b *noticeBudget) fits() bool {
-	return b.deadline.IsZero() || time.Until(b.deadline) >= b.margin+b.sendCost()+b.mark
+// rounds is how many rounds of concurrent calls list's marks take: one
+// call a mark, conc at a time, each scope's and kind's marks in turn.
+func (b *noticeBudget) rounds(list []noticeOf) int {
+	type part struct {
+		sr   *scopeRun
+		kind string
+	}
+	per := map[part]int{}
+	for _, x := range list {
+		per[part{x.sr, x.n.Kind}]++
+	}
+	r := 0
+	for _, n := range per {
+		r += (n + b.conc - 1) / b.conc
+	}
+	return r
 }
 
-// sendContext bounds a send so that the marks can still start inside the
-// margin after it.
-func (b *noticeBudget) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// markCost is what writing list's marks is expected to take.
+func (b *noticeBudget) markCost(list []noticeOf) time.Duration {
+	return time.Duration(b.rounds(list)) * b.round
+}
+
+// fitting is how many of list, from the first, can be sent and marked
+// before the margin: 0 for none.
+func (b *noticeBudget) fitting(list []noticeOf) int {
+	if b.deadline.IsZero() {
+		return len(list)
+	}
+	left := time.Until(b.deadline) - b.margin - b.sendCost()
+	k := len(list)
+	for k > 0 && b.markCost(list[:k]) > left {
+		k--
+	}
+	return k
+}
+
+// sendContext bounds a send so that list's marks can still be written
+// before the margin after it.
+func (b *noticeBudget) sendContext(ctx context.Context, list []noticeOf) (context.Context, context.CancelFunc) {
 	if b.deadline.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithDeadline(ctx, b.deadline.Add(-b.margin-b.mark))
+	return context.WithDeadline(ctx, b.deadline.Add(-b.margin-b.markCost(list)))
 }
 
-func (b *noticeBudget) sent(d time.Duration)   { b.send, b.sentAny = max(b.send, d), true }
-func (b *noticeBudget) marked(d time.Duration) { b.mark = max(b.mark, d) }
+func (b *noticeBudget) sent(d time.Duration) { b.send, b.sentAny = max(b.send, d), true }
+
+// marked learns from writing list's marks in d: the longest round seen.
+func (b *noticeBudget) marked(d time.Duration, list []noticeOf) {
+	r := b.rounds(list)
+	if r == 0 {
+		return
+	}
+	round := max(minRoundCost, d/time.Duration(r))
+	if b.markedAny {
+		round = max(b.round, round)
+	}
+	b.round, b.markedAny = round, true
+}
 
 // unverified is the reason that goes with a notice that replaces a mark
 // that did not verify.
