@@ -428,7 +428,8 @@ type Batch struct {
 	InstanceIDs []string `json:"instanceIds"`
 	// Flags are DeleteInstances' release flags; nil for other actions.
 	Flags *cloud.ReleaseFlags `json:"flags,omitempty"`
-	// Tags are TagResources' tags (the mark); StoppedMode StopInstances'.
+	// Tags are TagResources' tags (the mark, shown with its MAC elided:
+	// mark.Shown); StoppedMode StopInstances'.
 	Tags        map[string]string `json:"tags,omitempty"`
 	StoppedMode string            `json:"stoppedMode,omitempty"`
 	ForceStop   *bool             `json:"forceStop,omitempty"`
