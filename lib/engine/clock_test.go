@@ -30,7 +30,11 @@ func TestLifecycleDecidesByTheAPIClock(t *testing.T) {
 				opts := options()
 				opts.Lifecycle = lifecycle
 				opts.Notifier = n
-				opts.Now = func() time.Time { return at.Add(skew) } // the runner's clock
+				start := time.Now()
+				// The runner's clock, running: with a freshness window this
+				// short every write re-reads and re-decides first.
+				opts.Now = func() time.Time { return at.Add(skew).Add(time.Since(start)) }
+				opts.Freshness = time.Nanosecond
 				if _, err := engine.New(opts, nil).RunRegions(t.Context(), api, "", []string{"r-1"}); err != nil {
 					t.Fatalf("at %s: %v", at, err)
 				}

@@ -89,7 +89,7 @@ func (r *Release) Reread(ctx context.Context, ids []string) ([]cloud.Instance, e
 // Recheck implements execute.Operation: only an instance still eligible,
 // with the same flags, in the region asked, is released.
 func (r *Release) Recheck(inst cloud.Instance, flags decide.Flags, now time.Time) execute.Verdict {
-	d, _ := decide.DecideIn(inst, r.Scope.Region, r.Rules, now, "re-read")
+	d, _ := decide.DecideIn(inst, r.Scope.Region, r.Rules, r.Lifecycle.DecideNow(now), "re-read")
 	if d.Release && d.Flags != flags {
 		return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged,
 			Detail: "now needs flags " + flagKey(d.Flags) + "; the next run releases it"}
