@@ -156,7 +156,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 		pending = still
 	}
 	if len(ready) > 0 {
-		op := &ops.ReleaseEIP{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules}
+		op := ops.ReleaseEIP(sr.API, sr.Scope, e.opts.Rules)
 		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[KindEIPs] })).Run(ctx, ready)
 	}
 	e.dropHandOvers(ctx, sr, rebound)
@@ -309,7 +309,7 @@ func (e *Engine) dropHandOvers(ctx context.Context, sr *scopeRun, rebound []rebo
 			Detail: "handed over by " + r.instance + ", now bound to " + r.boundTo + ": kept; its hand-over mark " + e.opts.EIPMarkKey + " " + verb + ", so a later unbinding releases nothing"})
 	}
 	// Removing a mark releases nothing: no confirmation covers it.
-	op := &ops.DropHandOver{API: sr.API, Scope: sr.Scope, Key: e.opts.EIPMarkKey, Bound: bound}
+	op := ops.DropHandOver(sr.API, sr.Scope, e.opts.EIPMarkKey, bound)
 	execute.New(op, sr.c, sr.rec.EIPs(), execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
 }
 
