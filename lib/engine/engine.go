@@ -82,7 +82,8 @@ type API interface {
 	discover.Lister
 	ops.Describer
 	ops.Deleter
-	ops.StopAPI
+	ops.Stopper
+	ops.Tagger
 	ops.EIPAPI
 	leftover.API
 	DeleteDisk(ctx context.Context, region, diskID string) (string, error)
@@ -452,13 +453,24 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	}
 	lc := sr.lc
 	if len(sr.plan.Stops) > 0 {
-		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
+		// The stop mark is its own step before the stop: an instance is
+		// stopped only once its mark is written.
+		marks := make([]execute.Item[ops.MarkParams], len(sr.plan.Stops))
+		stops := map[string]execute.Item[struct{}]{}
 		for i, c := range sr.plan.Stops {
-			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			value, _ := e.markValue(sr, c.ID, lc.StopMarkKey, "")
+			marks[i] = execute.Item[ops.MarkParams]{ID: c.ID, Params: ops.MarkParams{Key: lc.StopMarkKey, Value: value},
+				Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			stops[c.ID] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
 		}
 		sr.plan.Stops = nil
-		op := ops.Stop(sr.instances(e), sr.API, sr.rec, func(id string) string { v, _ := e.markValue(sr, id, lc.StopMarkKey, ""); return v })
-		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
+		opts := e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })
+		marked := execute.New(ops.StopMark(sr.instances(e), sr.API), sr.c, sr.rec, opts).Run(ctx, marks)
+		items := make([]execute.Item[struct{}], len(marked))
+		for i, id := range marked {
+			items[i] = stops[id]
+		}
+		execute.New(ops.Stop(sr.instances(e), sr.API), sr.c, sr.rec, opts).Run(ctx, items)
 	}
 	if len(sr.plan.StopMarks) > 0 {
 		e.rewriteStopMarks(ctx, sr)

@@ -248,24 +248,10 @@ func (e *Engine) deleteOp(sr *scopeRun, kind string) execute.Op[struct{}, listed
 	return op
 }
 
+// tagOp is the notice mark's write on a kind of resource.
 func (e *Engine) tagOp(sr *scopeRun, kind string) execute.Op[ops.MarkParams, listedResource] {
-	region := sr.Scope.Region
-	var op execute.Op[ops.MarkParams, listedResource]
-	switch kind {
-	case KindEIPs:
-		op = ops.TagMany[listedResource](ecsapi.ActionTagEIPs, func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
-			return sr.API.TagEIPs(ctx, region, ids, tags)
-		})
-	default:
-		resourceType := "disk"
-		if kind == KindSnapshots {
-			resourceType = "snapshot"
-		}
-		op = ops.TagMany[listedResource](ecsapi.ActionTagResources, func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
-			out, err := sr.API.TagResources(ctx, ecsapi.TagInput{Region: region, InstanceIDs: ids, Tags: tags, ResourceType: resourceType})
-			return out.RequestID, err
-		})
-	}
+	t := map[string]ops.ResourceType{KindDisks: ops.TypeDisk, KindSnapshots: ops.TypeSnapshot, KindEIPs: ops.TypeEIP}[kind]
+	op := ops.Tag[listedResource](sr.API, sr.Scope.Region, t)
 	op.RereadAction, op.RereadLimit = readAction(kind), 100
 	if kind == KindEIPs {
 		op.RereadLimit = 50

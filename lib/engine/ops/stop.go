@@ -7,15 +7,13 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
-	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// StopAPI is what stopping needs beyond the re-read.
-type StopAPI interface {
-	TagResources(ctx context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error)
+// Stopper is what stopping needs beyond the re-read.
+type Stopper interface {
 	StopInstances(ctx context.Context, in ecsapi.StopInput) (ecsapi.StopOutput, error)
 }
 
@@ -28,23 +26,13 @@ const StoppedMode = "KeepCharging"
 // in batches of up to 100: a graceful stop (ForceStop=false) in
 // StoppedMode, all together, with its native dry run. StopInstances takes
 // no token; stopping a stopped instance is refused, and a re-read comes
-// first. Before each stop it writes the stop mark (mark(id), signed for
-// the instance: one TagResources each, counted on count), so that a stop
-// that happened is never without one.
-func Stop(in Instances, api StopAPI, count call.Counter, mark func(id string) string) execute.Op[struct{}, cloud.Instance] {
+// first. Only instances whose stop mark was written (StopMark) are given
+// to it.
+func Stop(in Instances, api Stopper) execute.Op[struct{}, cloud.Instance] {
 	o := op[struct{}](in, ecsapi.ActionStopInstances)
 	o.BatchLimit, o.NativeDryRun = ecsapi.MaxStopIDs, true
 	o.Done, o.WouldDone = verdict.Stopped, verdict.WouldStop
 	o.Send = func(ctx context.Context, req execute.Request[struct{}]) (execute.Answer, error) {
-		if !req.DryRun {
-			for _, id := range req.IDs {
-				count.Call(ecsapi.ActionTagResources)
-				tags := map[string]string{in.Lifecycle.StopMarkKey: mark(id)}
-				if _, err := api.TagResources(ctx, ecsapi.TagInput{Region: in.Scope.Region, InstanceIDs: []string{id}, Tags: tags}); err != nil {
-					return execute.Answer{}, err
-				}
-			}
-		}
 		out, err := api.StopInstances(ctx, ecsapi.StopInput{Region: in.Scope.Region, InstanceIDs: req.IDs,
 			StoppedMode: StoppedMode, DryRun: req.DryRun})
 		return execute.Answer{RequestID: out.RequestID, DryRunPassed: out.DryRunPassed}, err
