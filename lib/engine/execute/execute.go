@@ -1,7 +1,8 @@
-// Package execute is the engine's third phase: one executor that runs a
-// plan's writes for any operation. An operation (package ops) says how to
-// send a batch and how to re-read and re-decide its resources; the
-// executor owns everything else, once, for every write:
+// Package execute is the engine's third phase: one executor that runs
+// every write of a plan (marks, stops, releases, deletes). An operation is
+// a value (Op, built in package ops) that says how to send a batch and how
+// to re-read and re-decide its resources; the executor owns everything
+// else, once, for every write:
 //
 //   - batches of at most the operation's limit, grouped by parameters and
 //     sorted, under the scope's throttling-adaptive concurrency;
