@@ -187,13 +187,14 @@ func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRe
 		items[i] = execute.Item[ops.MarkParams]{ID: id, Params: ops.MarkParams{Key: key, Value: value}, ReadAt: readAt[id],
 			Detail: detail, DoneReason: reasonEIPNotAvailable}
 	}
-	op := ops.Tag[cloud.EIP](sr.API, sr.Scope.Region, ops.TypeEIP)
+	// Re-read as the EIP kind re-reads (one instantiation of the executor
+	// less in the binary).
+	op := ops.Tag[listedResource](sr.API, sr.Scope.Region, ops.TypeEIP)
 	op.Name, op.MustWrite = "hand-over mark", true
 	op.Done, op.WouldDone = verdict.NotAttempted, verdict.NotAttempted
 	op.RereadAction, op.RereadLimit = ecsapi.ActionDescribeEipAddresses, 50
-	op.Reread = func(ctx context.Context, ids []string) ([]cloud.EIP, error) {
-		page, err := sr.API.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: sr.Scope.Region, AllocationIDs: ids})
-		return page.EIPs, err
+	op.Reread = func(ctx context.Context, ids []string) ([]listedResource, error) {
+		return e.readKind(ctx, sr, KindEIPs, ids)
 	}
 	op.Failed = func(it *report.Item) {
 		instance := instanceOf[it.ID]

@@ -176,15 +176,6 @@ type Executor[P comparable, R Resource] struct {
 // records.
 func New[P comparable, R Resource](op Op[P, R], c *call.Caller, rec *report.ScopeRecorder, opts Options) *Executor[P, R] {
 	op.BatchLimit, op.RereadLimit = max(1, op.BatchLimit), max(1, op.RereadLimit)
-	if op.Token == nil {
-		op.Token = func(P, []string, bool) string { return "" }
-	}
-	if op.Recheck == nil {
-		op.Recheck = func(R, P, time.Time) Verdict { return Verdict{Keep: true} }
-	}
-	if op.Describe == nil {
-		op.Describe = func(*report.Batch, P) {}
-	}
 	if op.Name == "" {
 		op.Name = op.Action
 	} else {
@@ -447,9 +438,14 @@ func (e *changedError) Error() string { return "the batch changed on re-read" }
 // sent is the IDs of the last attempt.
 func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) (answer Answer, sent []string, err error) {
 	native := e.op.NativeDryRun
-	req := Request[P]{Params: params, IDs: ids, Token: e.op.Token(params, ids, e.opts.DryRun), DryRun: e.opts.DryRun && native}
+	req := Request[P]{Params: params, IDs: ids, DryRun: e.opts.DryRun && native}
+	if e.op.Token != nil {
+		req.Token = e.op.Token(params, ids, e.opts.DryRun)
+	}
 	rec := &report.Batch{Action: e.op.Action, InstanceIDs: ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
-	e.op.Describe(rec, params)
+	if e.op.Describe != nil {
+		e.op.Describe(rec, params)
+	}
 	fresh := func(attempt int) error {
 		age := e.opts.Now().Sub(readAt)
 		if age <= e.opts.Freshness || (attempt == 1 && justRead) {
@@ -552,6 +548,10 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 		if !found {
 			it.Detail = "no longer listed when re-read (" + why + ")"
 			e.rec.Outcome(verdict.Gone, "", it)
+			continue
+		}
+		if e.op.Recheck == nil {
+			keep = append(keep, id)
 			continue
 		}
 		v := e.op.Recheck(r, params, now)
