@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -92,7 +93,8 @@ type eipCandidate struct {
 // releaseEIPs releases the EIPs of released instances once Available:
 // never one kept by tag, deletion-protected, on a subscription, or bound to
 // something else again. One that does not become Available while this run
-// waits is tagged EIPMarkKey=<instance>, and a later run releases it.
+// waits gets its hand-over mark (EIPMarkKey=<instance>@<time>, signed),
+// and a later run releases it. Both writes go through the executor.
 func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandidate) {
 	rec := sr.rec.EIPs()
 	instanceOf := map[string]string{}
@@ -108,6 +110,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	slices.Sort(pending)
 	var ready []execute.Item[struct{}]
 	var rebound []reboundEIP
+	readAt := map[string]time.Time{} // when each pending EIP was last seen
 	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
 		if poll > 0 {
 			wait := e.opts.EIPPollWait
@@ -130,6 +133,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 				still = append(still, chunk...) // tagged below for a later run
 				continue
 			}
+			at := e.opts.Now()
 			listed := map[string]cloud.EIP{}
 			for _, eip := range page.EIPs {
 				listed[eip.AllocationID] = eip
@@ -150,51 +154,61 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 						Detail: "the EIP of " + instanceOf[id] + ", released this run or before"})
 				default:
 					still = append(still, id)
+					readAt[id] = at
 				}
 			}
 		}
 		pending = still
 	}
 	if len(ready) > 0 {
-		op := &ops.ReleaseEIP{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules}
+		op := ops.ReleaseEIP(sr.API, sr.Scope, e.opts.Rules)
 		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[KindEIPs] })).Run(ctx, ready)
 	}
 	e.dropHandOvers(ctx, sr, rebound)
-	for _, id := range pending {
-		e.markEIP(ctx, sr, rec, id, instanceOf[id])
+	if len(pending) > 0 {
+		e.handOver(ctx, sr, rec, pending, instanceOf, readAt)
 	}
 }
 
-// markEIP records on an EIP that is not yet Available which instance it was
-// released with, so that a later run releases it.
-func (e *Engine) markEIP(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, id, instance string) {
-	value, _ := e.markValue(sr, id, e.opts.EIPMarkKey, instance+"@")
-	detail := "not Available yet; tagged " + e.opts.EIPMarkKey + "=" + mark.Shown(value) + ": a later run releases it once Available"
-	if e.opts.DryRun {
-		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: "would be " + detail})
-		return
+// handOver writes the hand-over mark of each EIP not yet Available: the
+// instance it was released with, so that a later run releases it.
+// Without it no later run can tell the EIP was released with its
+// instance, so a hand-over not written, for any reason (the deadline
+// included), is a failed write, and the run fails naming the EIP.
+func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, ids []string, instanceOf map[string]string, readAt map[string]time.Time) {
+	key := e.opts.EIPMarkKey
+	items := make([]execute.Item[ops.MarkParams], len(ids))
+	for i, id := range ids {
+		value, _ := e.markValue(sr, id, key, instanceOf[id]+"@")
+		detail := "not Available yet; tagged " + key + "=" + mark.Shown(value) + ": a later run releases it once Available"
+		if e.opts.DryRun {
+			detail = "would be " + detail
+		}
+		items[i] = execute.Item[ops.MarkParams]{ID: id, Params: ops.MarkParams{Key: key, Value: value}, ReadAt: readAt[id],
+			Detail: detail, DoneReason: reasonEIPNotAvailable}
 	}
-	if c := e.opts.Confirmed; c != nil && !c.Resources[KindEIPs][id] && !c.EIPMarks[id] {
-		rec.Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: id, Detail: "not Available yet, and " + notConfirmedDetail + " (not tagged)"})
-		return
+	// Re-read as the EIP kind re-reads (one instantiation of the executor
+	// less in the binary).
+	op := ops.Tag[listedResource](sr.API, sr.Scope.Region, ops.TypeEIP)
+	op.Name, op.MustWrite = "hand-over mark", true
+	op.Done, op.WouldDone = verdict.NotAttempted, verdict.NotAttempted
+	op.RereadAction, op.RereadLimit = ecsapi.ActionDescribeEipAddresses, 50
+	op.Reread = func(ctx context.Context, ids []string) ([]listedResource, error) {
+		return e.readKind(ctx, sr, KindEIPs, ids)
 	}
-	// Without its hand-over mark no later run can tell this EIP was
-	// released with its instance: a hand-over that was not written, for
-	// any reason, is a failed write, and the run fails naming the EIP.
-	// Only the reaper can write a hand-over that counts: one tagged by hand
-	// is unverified-mark and never released, so the advice is the hand.
-	lost := "; no later run can find it: release it by hand once it is Available"
-	err := sr.c.Do(ctx, ecsapi.ActionTagEIPs, nil, func() error {
-		_, err := sr.API.TagEIPs(ctx, sr.Scope.Region, []string{id}, map[string]string{e.opts.EIPMarkKey: value})
-		return err
+	op.Failed = func(it *report.Item) {
+		instance := instanceOf[it.ID]
+		it.Message = "the EIP of " + instance + " is not Available yet, and its hand-over mark could not be written: " + it.Message +
+			"; no later run can find it: release it by hand once it is Available"
+	}
+	opts := e.executeOptions(func(c *Confirmation) map[string]bool {
+		allowed := map[string]bool{}
+		maps.Copy(allowed, c.EIPMarks)
+		maps.Copy(allowed, c.Resources[KindEIPs])
+		return allowed
 	})
-	if err != nil {
-		f := callFailure(err)
-		rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code, Detail: "hand-over mark (" + ecsapi.ActionTagEIPs + ") failed",
-			Message: "the EIP of " + instance + " is not Available yet, and its hand-over mark could not be written: " + f.Message + lost})
-		return
-	}
-	rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id, Detail: detail})
+	opts.NotAllowedDetail = "not Available yet, and " + notConfirmedDetail + " (not tagged)"
+	execute.New(op, sr.c, rec, opts).Run(ctx, items)
 }
 
 // HandOverMaxAge bounds how old a hand-over mark may be and still release
@@ -229,7 +243,7 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 		switch {
 		case st != mark.Valid:
 			rec.Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
-				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, mark.Shown(eip.Tags[e.opts.EIPMarkKey]))})
+				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, eip.Tags[e.opts.EIPMarkKey])})
 			continue
 		case eip.InstanceID != "" && eip.InstanceID != instance:
 			// Bound again: the hand-over is over, whatever the mark's age.
@@ -311,7 +325,7 @@ func (e *Engine) dropHandOvers(ctx context.Context, sr *scopeRun, rebound []rebo
 			Detail: "handed over by " + r.instance + ", now bound to " + r.boundTo + ": kept; its hand-over mark " + e.opts.EIPMarkKey + " " + verb + ", so a later unbinding releases nothing"})
 	}
 	// Removing a mark releases nothing: no confirmation covers it.
-	op := &ops.DropHandOver{API: sr.API, Scope: sr.Scope, Key: e.opts.EIPMarkKey, Bound: bound}
+	op := ops.DropHandOver(sr.API, sr.Scope, e.opts.EIPMarkKey, bound)
 	execute.New(op, sr.c, sr.rec.EIPs(), execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
 }
 

@@ -80,8 +80,10 @@ var ErrNoticeFailed = errors.New("notices not delivered")
 // API is what the engine needs from one scope's ECS client.
 type API interface {
 	discover.Lister
-	ops.InstanceAPI
-	ops.StopAPI
+	ops.Describer
+	ops.Deleter
+	ops.Stopper
+	ops.Tagger
 	ops.EIPAPI
 	leftover.API
 	DeleteDisk(ctx context.Context, region, diskID string) (string, error)
@@ -451,14 +453,24 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	}
 	lc := sr.lc
 	if len(sr.plan.Stops) > 0 {
-		items := make([]execute.Item[struct{}], len(sr.plan.Stops))
+		// The stop mark is its own step before the stop: an instance is
+		// stopped only once its mark is written.
+		marks := make([]execute.Item[ops.MarkParams], len(sr.plan.Stops))
+		stops := map[string]execute.Item[struct{}]{}
 		for i, c := range sr.plan.Stops {
-			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			value, _ := e.markValue(sr, c.ID, lc.StopMarkKey, "")
+			marks[i] = execute.Item[ops.MarkParams]{ID: c.ID, Params: ops.MarkParams{Key: lc.StopMarkKey, Value: value},
+				Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			stops[c.ID] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
 		}
 		sr.plan.Stops = nil
-		op := &ops.Stop{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, Count: sr.rec,
-			Mark: func(id string) string { v, _ := e.markValue(sr, id, lc.StopMarkKey, ""); return v }}
-		execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })).Run(ctx, items)
+		opts := e.executeOptions(func(c *Confirmation) map[string]bool { return c.Stop })
+		marked := execute.New(ops.StopMark(sr.instances(e), sr.API), sr.c, sr.rec, opts).Run(ctx, marks)
+		items := make([]execute.Item[struct{}], len(marked))
+		for i, id := range marked {
+			items[i] = stops[id]
+		}
+		execute.New(ops.Stop(sr.instances(e), sr.API), sr.c, sr.rec, opts).Run(ctx, items)
 	}
 	if len(sr.plan.StopMarks) > 0 {
 		e.rewriteStopMarks(ctx, sr)
@@ -476,7 +488,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 		}
 		sr.plan.Eligible = nil
 		found := e.gatherLeftovers(ctx, sr, ids)
-		op := &ops.Release{API: sr.API, Scope: sr.Scope, RunID: e.opts.RunID, ForceStop: e.opts.ForceStop, Rules: e.opts.Rules, Lifecycle: lc}
+		op := ops.Release(sr.instances(e), sr.API, e.opts.RunID, e.opts.ForceStop)
 		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).Run(ctx, items)
 		for _, id := range released {
 			for _, eip := range found.EIPs[id] {
@@ -521,8 +533,13 @@ func (e *Engine) rewriteStopMarks(ctx context.Context, sr *scopeRun) {
 			ReadAt: c.ReadAt, Base: base(c), DoneReason: verdict.UnverifiedMark}
 	}
 	sr.plan.StopMarks = nil
-	op := &ops.Mark{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: lc, StopMark: true}
+	op := ops.RestampStop(sr.instances(e), sr.API)
 	execute.New(op, sr.c, sr.rec, execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
+}
+
+// instances is what the scope's instance writes share.
+func (sr *scopeRun) instances(e *Engine) ops.Instances {
+	return ops.Instances{API: sr.API, Scope: sr.Scope, Rules: e.opts.Rules, Lifecycle: sr.lc}
 }
 
 func callFailure(err error) *verdict.Failure { return call.Failure(err) }

@@ -259,6 +259,50 @@ func TestStopThenRelease(t *testing.T) {
 	}
 }
 
+// The stop mark is its own step before the stop, one batch per instance:
+// a mark refused for one instance holds back only that instance's stop,
+// and no instance is left with a stop mark but no stop.
+func TestStopMarkIsItsOwnStep(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-a", "Running", "2026-11-01", "erin"), instance("i-b", "Running", "2026-11-01", "erin"),
+		instance("i-c", "Running", "2026-11-01", "erin")})
+	c.Fault = func(action string, in any) error {
+		if tag, ok := in.(ecsapi.TagInput); ok && slices.Contains(tag.InstanceIDs, "i-b") && tag.Tags["reaper-notified-stopped"] != "" {
+			return fake.Err(action, "r-1", "InvalidParameter", 400)
+		}
+		return nil
+	}
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Lifecycle.Stop = true
+	d := &days{t: t, c: c, n: &notifier{}, opts: opts}
+	if _, err := d.at(day0); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := d.at(day0.Add(25 * time.Hour))
+	got := outcomes(rep)
+	if !errors.Is(err, engine.ErrReleaseFailed) || got["i-a"] != "stopped/" || got["i-c"] != "stopped/" || got["i-b"] != "failed/InvalidParameter" {
+		t.Fatalf("err %v, outcomes %v: want i-a and i-c stopped, i-b's stop held back by its failed mark", err, got)
+	}
+	for _, id := range []string{"i-a", "i-b", "i-c"} {
+		inst, _ := c.Instance(id)
+		if (inst.Tags["reaper-notified-stopped"] != "") != (inst.Status == "Stopped") {
+			t.Errorf("%s: status %s, stop mark %q: a stop mark goes with a stop", id, inst.Status, inst.Tags["reaper-notified-stopped"])
+		}
+	}
+	results := map[string][]string{}
+	for _, b := range rep.Regions[0].Batches {
+		if b.Action == ecsapi.ActionTagResources && b.Tags["reaper-notified-stopped"] != "" {
+			results[b.InstanceIDs[0]] = append(results[b.InstanceIDs[0]], b.Result)
+		}
+		if b.Action == ecsapi.ActionStopInstances && !slices.Equal(b.InstanceIDs, []string{"i-a", "i-c"}) {
+			t.Errorf("StopInstances batch %v: want the marked instances only", b.InstanceIDs)
+		}
+	}
+	if len(results) != 3 || results["i-a"][0] != "written" || results["i-b"][0] != "failed" {
+		t.Errorf("stop mark batches %v: want one a instance, each in the report", results)
+	}
+}
+
 func TestDryRunSendsAndMarksNothing(t *testing.T) {
 	c := fake.New([]cloud.Instance{instance("i-d", "Stopped", "2026-11-01", "frank")})
 	n := &notifier{}

@@ -254,7 +254,7 @@ func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list
 	written := 0
 	for _, p := range order {
 		if p.kind == "" {
-			op := &ops.Mark{API: p.sr.API, Scope: p.sr.Scope, Rules: e.opts.Rules, Lifecycle: p.sr.lc}
+			op := ops.Mark(p.sr.instances(e), p.sr.API)
 			written += len(execute.New(op, p.sr.c, p.sr.rec, xo).Run(ctx, items[p]))
 			continue
 		}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -233,6 +234,35 @@ func TestNoticeThatHangsIsCutBeforeTheMarks(t *testing.T) {
 		}
 		if rep.Notices.Delivered != 1 || rep.Notices.UnsentItems != 5 {
 			t.Errorf("notices %+v", rep.Notices)
+		}
+	})
+}
+
+// An EIP's hand-over mark is a write like any other: an executor item
+// with its batch in the report.
+func TestHandOverMarkIsABatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := fake.New(stopped("r-1", "h", 1))
+		c.SetResources(fake.Resources{EIPStatusAfterRelease: "Unassociating", EIPs: []cloud.EIP{{AllocationID: "eip-late", Address: "47.0.0.2",
+			Region: "r-1", Status: "InUse", InstanceID: "i-h00000", ChargeType: "PostPaid", AllocationTime: "2026-01-01T00:00:00Z"}}})
+		opts := options()
+		opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, "reaper-notified-released-with", time.Second
+		opts.Lifecycle.Marks = testMarks
+		rep, _, err := runFor(t, c, opts, time.Hour)
+		if err != nil || rep.Totals.EIPs["not-attempted/eip-not-available"] != 1 {
+			t.Fatalf("err %v, EIP totals %v", err, rep.Totals.EIPs)
+		}
+		var batches []string
+		for _, b := range rep.Regions[0].Batches {
+			if b.Tags["reaper-notified-released-with"] != "" {
+				batches = append(batches, fmt.Sprintf("%s %v %s", b.Action, b.InstanceIDs, b.Result))
+			}
+		}
+		if want := []string{"TagResources [eip-late] not-attempted"}; !slices.Equal(batches, want) {
+			t.Errorf("hand-over batches %q, want %q", batches, want)
+		}
+		if eips := c.EIPs(); len(eips) != 1 || !strings.HasPrefix(eips[0].Tags["reaper-notified-released-with"], "i-h00000@") {
+			t.Errorf("EIPs %+v: want the hand-over mark written", eips)
 		}
 	})
 }

@@ -224,52 +224,40 @@ func (e *Engine) recheckResourceIn(lc decide.Lifecycle, it listed, now time.Time
 	return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged, Detail: "changed since listing: a notice is due"}
 }
 
-func (e *Engine) deleteOp(sr *scopeRun, kind string) execute.Operation[struct{}, listedResource] {
+func (e *Engine) deleteOp(sr *scopeRun, kind string) execute.Op[struct{}, listedResource] {
 	region := sr.Scope.Region
-	op := &ops.DeleteOne[listedResource]{ReadAction: readAction(kind), ReadLimit: 100,
-		Read: func(ctx context.Context, ids []string) ([]listedResource, error) {
+	op := execute.Op[struct{}, listedResource]{RereadAction: readAction(kind), RereadLimit: 100,
+		Reread: func(ctx context.Context, ids []string) ([]listedResource, error) {
 			return e.readKind(ctx, sr, kind, ids)
 		},
-		Check: func(r listedResource, now time.Time) execute.Verdict {
+		Recheck: func(r listedResource, _ struct{}, now time.Time) execute.Verdict {
 			return e.recheckResourceIn(sr.lc, r.listed, now)
 		},
+		Done: verdict.Released, WouldDone: verdict.WouldRelease,
 	}
+	var del func(ctx context.Context, region, id string) (string, error)
 	switch kind {
 	case KindDisks:
-		op.ActionName = ecsapi.ActionDeleteDisk
-		op.Delete = func(ctx context.Context, id string) (string, error) { return sr.API.DeleteDisk(ctx, region, id) }
+		op.Action, del = ecsapi.ActionDeleteDisk, sr.API.DeleteDisk
 	case KindSnapshots:
-		op.ActionName = ecsapi.ActionDeleteSnapshot
-		op.Delete = func(ctx context.Context, id string) (string, error) { return sr.API.DeleteSnapshot(ctx, region, id) }
+		op.Action, del = ecsapi.ActionDeleteSnapshot, sr.API.DeleteSnapshot
 	default:
-		op.ActionName, op.ReadLimit = ecsapi.ActionReleaseEipAddress, 50
-		op.Delete = func(ctx context.Context, id string) (string, error) { return sr.API.ReleaseEipAddress(ctx, region, id) }
+		op.Action, op.RereadLimit, del = ecsapi.ActionReleaseEipAddress, 50, sr.API.ReleaseEipAddress
 	}
+	op.Send = ops.One[struct{}](func(ctx context.Context, id string) (string, error) { return del(ctx, region, id) })
 	return op
 }
 
-func (e *Engine) tagOp(sr *scopeRun, kind string) execute.Operation[ops.MarkParams, listedResource] {
-	region := sr.Scope.Region
-	op := &ops.TagMany[listedResource]{ReadAction: readAction(kind), ReadLimit: 100,
-		Read: func(ctx context.Context, ids []string) ([]listedResource, error) {
-			return e.readKind(ctx, sr, kind, ids)
-		}}
-	switch kind {
-	case KindEIPs:
-		op.ActionName, op.ReadLimit = ecsapi.ActionTagEIPs, 50
-		op.Tag = func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
-			return sr.API.TagEIPs(ctx, region, ids, tags)
-		}
-	default:
-		resourceType := "disk"
-		if kind == KindSnapshots {
-			resourceType = "snapshot"
-		}
-		op.ActionName = ecsapi.ActionTagResources
-		op.Tag = func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
-			out, err := sr.API.TagResources(ctx, ecsapi.TagInput{Region: region, InstanceIDs: ids, Tags: tags, ResourceType: resourceType})
-			return out.RequestID, err
-		}
+// tagOp is the notice mark's write on a kind of resource.
+func (e *Engine) tagOp(sr *scopeRun, kind string) execute.Op[ops.MarkParams, listedResource] {
+	t := map[string]ops.ResourceType{KindDisks: ops.TypeDisk, KindSnapshots: ops.TypeSnapshot, KindEIPs: ops.TypeEIP}[kind]
+	op := ops.Tag[listedResource](sr.API, sr.Scope.Region, t)
+	op.RereadAction, op.RereadLimit = readAction(kind), 100
+	if kind == KindEIPs {
+		op.RereadLimit = 50
+	}
+	op.Reread = func(ctx context.Context, ids []string) ([]listedResource, error) {
+		return e.readKind(ctx, sr, kind, ids)
 	}
 	return op
 }

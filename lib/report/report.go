@@ -437,8 +437,10 @@ type Batch struct {
 	ClientToken string            `json:"clientToken"`
 	Attempts    int               `json:"attempts"`
 	RequestIDs  []string          `json:"requestIds,omitempty"`
-	Result      string            `json:"result"` // the outcome of a successful call, or failed
-	Code        string            `json:"code,omitempty"`
+	// Result is the outcome of a successful call ("written" or
+	// "would-write" for a step before another: the stop mark), or failed.
+	Result string `json:"result"`
+	Code   string `json:"code,omitempty"`
 }
 
 // NewRegion starts the report of one region.

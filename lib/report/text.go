@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -261,6 +263,10 @@ func batchFlags(b *Batch) string {
 	}
 	if b.ForceStop != nil {
 		fs = append(fs, "ForceStop="+strconv.FormatBool(*b.ForceStop))
+	}
+	// A tag write names its key (which mark), not its signed value.
+	for _, k := range slices.Sorted(maps.Keys(b.Tags)) {
+		fs = append(fs, "tag "+k)
 	}
 	fs = append(fs, "DryRun="+strconv.FormatBool(b.DryRun))
 	return strings.Join(fs, " ")

@@ -23,6 +23,7 @@ func sampleReport() *report.Report {
 	hz.Batches = []*report.Batch{
 		{InstanceIDs: []string{"i-a"}, Flags: &decide.Flags{TerminateSubscription: true}, ClientToken: "tok-1", Attempts: 1, RequestIDs: []string{"req-1"}, Result: "released"},
 		{InstanceIDs: []string{"i-c"}, Flags: &decide.Flags{Force: true}, ForceStop: &stop, ClientToken: "tok-2", Attempts: 2, Result: "failed", Code: "InvalidOperation.EniLinked"},
+		{Action: "TagResources", InstanceIDs: []string{"i-d"}, Tags: map[string]string{"reaper-notified-stopped": "signed-value"}, Attempts: 1, Result: "written"},
 	}
 	hz.Finish()
 	sh := report.NewRegion("cn-shanghai")
@@ -53,12 +54,13 @@ func TestWriteText(t *testing.T) {
 		"InvalidOperation.EniLinked: ENI linked (request req-9)",
 		"TerminateSubscription=true Force=false DryRun=false", "tok-1", "req-1",
 		"TerminateSubscription=false Force=true ForceStop=true DryRun=false", "failed (InvalidOperation.EniLinked)",
+		"TagResources tag reaper-notified-stopped DryRun=false",
 		"Region cn-shanghai: 0 seen, 0 opted in, INCOMPLETE",
 		"error: Forbidden.RAM: no permission (request req-x)",
 		"no opted-in instances",
 		"outcomes:   failed 1, released 1, skipped 1",
 		"reasons:    skipped/running 1",
-		"API calls:  DeleteInstances 2, DescribeInstances 1; 2 write batches",
+		"API calls:  DeleteInstances 2, DescribeInstances 1; 3 write batches",
 		"cap check:  2 eligible of 3 opted in (66.7%); caps 100 instances and 50%: EXCEEDED, nothing released",
 		"duration:   1.5s",
 		"complete:   NO",

@@ -1,7 +1,8 @@
-// Package execute is the engine's third phase: one executor that runs a
-// plan's writes for any operation. An operation (package ops) says how to
-// send a batch and how to re-read and re-decide its resources; the
-// executor owns everything else, once, for every write:
+// Package execute is the engine's third phase: one executor that runs
+// every write of a plan (marks, stops, releases, deletes). An operation is
+// a value (Op, built in package ops) that says how to send a batch and how
+// to re-read and re-decide its resources; the executor owns everything
+// else, once, for every write:
 //
 //   - batches of at most the operation's limit, grouped by parameters and
 //     sorted, under the scope's throttling-adaptive concurrency;
@@ -68,34 +69,66 @@ type Answer struct {
 	DryRunPassed bool
 }
 
-// Operation is one kind of write. Adding a write is one implementation of
-// this interface plus its API call; nothing in the executor changes.
-type Operation[P comparable, R Resource] interface {
+// Op is one kind of write, as data: its API call and its re-read, with
+// defaults for the rest. Adding a write is one Op value plus its API call;
+// nothing in the executor changes.
+type Op[P comparable, R Resource] struct {
 	// Action is the API action, for call counts, logs and the report.
-	Action() string
-	// BatchLimit is the most IDs one call takes.
-	BatchLimit() int
+	Action string
+	// BatchLimit is the most IDs one call takes (default 1).
+	BatchLimit int
 	// NativeDryRun: the API takes DryRun. Otherwise a dry run sends
 	// nothing and reports what would be.
-	NativeDryRun() bool
+	NativeDryRun bool
 	// Token derives the idempotency token from the run, the parameters
-	// and the sorted IDs: the same batch of the same run sends the same
-	// token, so retries and overlapping invocations are harmless.
-	Token(params P, ids []string, dryRun bool) string
+	// and the sorted IDs, so that retries and overlapping invocations are
+	// harmless; nil for an API that takes none.
+	Token func(params P, ids []string, dryRun bool) string
 	// Send makes one call.
-	Send(ctx context.Context, req Request[P]) (Answer, error)
-	// RereadAction and RereadLimit name the read call and the most IDs it
-	// takes; Reread reads resources by ID (a missing one is gone).
-	RereadAction() string
-	RereadLimit() int
-	Reread(ctx context.Context, ids []string) ([]R, error)
+	Send func(ctx context.Context, req Request[P]) (Answer, error)
+	// RereadAction and RereadLimit (default 1) name the read call and the
+	// most IDs it takes; Reread reads resources by ID (a missing one is
+	// gone).
+	RereadAction string
+	RereadLimit  int
+	Reread       func(ctx context.Context, ids []string) ([]R, error)
 	// Recheck re-decides a re-read resource: does it still warrant the
-	// operation with params?
-	Recheck(r R, params P, now time.Time) Verdict
-	// Done is the outcome of a successful call.
-	Done(dryRun bool) verdict.Outcome
-	// Describe adds the operation's own fields to a batch's record.
-	Describe(b *report.Batch, params P)
+	// write with params? nil: every resource that still exists does.
+	Recheck func(r R, params P, now time.Time) Verdict
+	// Done and WouldDone are the outcomes of a successful call, and of a
+	// dry run's. Both empty: the write is a step before another (the stop
+	// mark before the stop), whose success records its batch only; the
+	// next step records the items.
+	Done, WouldDone verdict.Outcome
+	// Describe adds the write's own fields to a batch's record.
+	Describe func(b *report.Batch, params P)
+	// Name names the write in a failure's detail ("" for Action).
+	Name string
+	// MustWrite: an item held back (deadline, stopped scope) is a failed
+	// write, not one the next run retries: nothing later could find it.
+	MustWrite bool
+	// Failed, when set, adds to a failed item's record (how to recover
+	// by hand).
+	Failed func(it *report.Item)
+}
+
+// done is the outcome of a successful call.
+func (o *Op[P, R]) done(dryRun bool) verdict.Outcome {
+	if dryRun {
+		return o.WouldDone
+	}
+	return o.Done
+}
+
+// result is a successful batch's Result.
+func (o *Op[P, R]) result(dryRun bool) string {
+	switch {
+	case o.done(dryRun) != "":
+		return string(o.done(dryRun))
+	case dryRun:
+		return "would-write"
+	}
+	return "written"
 }
 
 // Item is one resource the plan chose, with the data's age.
@@ -126,7 +159,7 @@ type Options struct {
 
 // Executor runs one operation's items in one scope.
 type Executor[P comparable, R Resource] struct {
-	op   Operation[P, R]
+	op   Op[P, R]
 	c    *call.Caller
 	rec  *report.ScopeRecorder
 	opts Options
@@ -141,7 +174,13 @@ type Executor[P comparable, R Resource] struct {
 
 // New returns the executor of op in the scope whose calls c makes and rec
 // records.
-func New[P comparable, R Resource](op Operation[P, R], c *call.Caller, rec *report.ScopeRecorder, opts Options) *Executor[P, R] {
+func New[P comparable, R Resource](op Op[P, R], c *call.Caller, rec *report.ScopeRecorder, opts Options) *Executor[P, R] {
+	op.BatchLimit, op.RereadLimit = max(1, op.BatchLimit), max(1, op.RereadLimit)
+	if op.Name == "" {
+		op.Name = op.Action
+	} else {
+		op.Name += " (" + op.Action + ")"
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -229,7 +268,7 @@ func (e *Executor[P, R]) batches(items []Item[P]) []batch[P] {
 	for _, p := range order {
 		group := groups[p]
 		slices.SortFunc(group, func(a, b Item[P]) int { return strings.Compare(a.ID, b.ID) })
-		for chunk := range slices.Chunk(group, max(1, e.op.BatchLimit())) {
+		for chunk := range slices.Chunk(group, e.op.BatchLimit) {
 			b := batch[P]{params: p, readAt: chunk[0].ReadAt}
 			for _, it := range chunk {
 				b.ids = append(b.ids, it.ID)
@@ -253,6 +292,10 @@ func (e *Executor[P, R]) item(id string) report.Item {
 }
 
 func (e *Executor[P, R]) hold(ids []string, reason verdict.Reason, detail string) {
+	if e.op.MustWrite {
+		e.fail(ids, &verdict.Failure{Code: string(reason), Message: detail})
+		return
+	}
 	for _, id := range ids {
 		it := e.item(id)
 		it.Detail = detail
@@ -269,7 +312,10 @@ func (e *Executor[P, R]) fail(ids []string, f *verdict.Failure) {
 	for _, id := range ids {
 		it := e.item(id)
 		// The detail names the write, so the run's error can say what failed.
-		it.Detail, it.Code, it.Message, it.RequestID = e.op.Action()+" failed", f.Code, f.Message, f.RequestID
+		it.Detail, it.Code, it.Message, it.RequestID = e.op.Name+" failed", f.Code, f.Message, f.RequestID
+		if e.op.Failed != nil {
+			e.op.Failed(&it)
+		}
 		e.rec.Outcome(verdict.Failed, verdict.Reason(f.Code), it)
 	}
 }
@@ -289,9 +335,12 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	var changed *changedError
 	switch {
 	case err == nil:
-		outcome := e.op.Done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun()))
+		outcome := e.op.done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun))
 		at := e.opts.Now()
 		for _, id := range sent {
+			if outcome == "" {
+				break // a step before another: the next records the items
+			}
 			it := e.item(id) // the request ID is on the batch
 			it.Stamp(outcome, at)
 			e.rec.Outcome(outcome, e.doneReason[id], it)
@@ -388,10 +437,15 @@ func (e *changedError) Error() string { return "the batch changed on re-read" }
 // token; when it drops some, send returns a *changedError with the rest.
 // sent is the IDs of the last attempt.
 func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) (answer Answer, sent []string, err error) {
-	native := e.op.NativeDryRun()
-	req := Request[P]{Params: params, IDs: ids, Token: e.op.Token(params, ids, e.opts.DryRun), DryRun: e.opts.DryRun && native}
-	rec := &report.Batch{Action: e.op.Action(), InstanceIDs: ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
-	e.op.Describe(rec, params)
+	native := e.op.NativeDryRun
+	req := Request[P]{Params: params, IDs: ids, DryRun: e.opts.DryRun && native}
+	if e.op.Token != nil {
+		req.Token = e.op.Token(params, ids, e.opts.DryRun)
+	}
+	rec := &report.Batch{Action: e.op.Action, InstanceIDs: ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
+	if e.op.Describe != nil {
+		e.op.Describe(rec, params)
+	}
 	fresh := func(attempt int) error {
 		age := e.opts.Now().Sub(readAt)
 		if age <= e.opts.Freshness || (attempt == 1 && justRead) {
@@ -414,11 +468,11 @@ func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readA
 		if err := fresh(1); err != nil {
 			return Answer{}, ids, err
 		}
-		rec.Result = string(e.op.Done(true))
+		rec.Result = e.op.result(true)
 		e.rec.Batch(rec)
 		return Answer{}, ids, nil
 	}
-	err = e.c.Do(ctx, e.op.Action(), fresh, func() error {
+	err = e.c.Do(ctx, e.op.Action, fresh, func() error {
 		rec.Attempts++
 		var err error
 		answer, err = e.op.Send(ctx, req)
@@ -432,7 +486,7 @@ func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readA
 	}
 	switch {
 	case err == nil:
-		rec.Result = string(e.op.Done(req.DryRun && answer.DryRunPassed))
+		rec.Result = e.op.result(req.DryRun && answer.DryRunPassed)
 	default:
 		rec.Result, rec.Code = string(verdict.Failed), call.Failure(err).Code
 	}
@@ -455,9 +509,9 @@ func requestIDOf(a Answer, err error) string {
 // left to re-read).
 func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why string) (keep []string, ok bool) {
 	fresh := map[string]R{}
-	for chunk := range slices.Chunk(ids, max(1, e.op.RereadLimit())) {
+	for chunk := range slices.Chunk(ids, e.op.RereadLimit) {
 		var got []R
-		err := e.c.Do(ctx, e.op.RereadAction(), nil, func() error {
+		err := e.c.Do(ctx, e.op.RereadAction, nil, func() error {
 			var err error
 			got, err = e.op.Reread(ctx, chunk)
 			return err
@@ -494,6 +548,10 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 		if !found {
 			it.Detail = "no longer listed when re-read (" + why + ")"
 			e.rec.Outcome(verdict.Gone, "", it)
+			continue
+		}
+		if e.op.Recheck == nil {
+			keep = append(keep, id)
 			continue
 		}
 		v := e.op.Recheck(r, params, now)

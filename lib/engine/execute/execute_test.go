@@ -49,14 +49,19 @@ type markOp struct {
 	onSend func(ids []string)
 }
 
-func (o *markOp) Action() string     { return "MarkThings" }
-func (o *markOp) BatchLimit() int    { return 3 }
-func (o *markOp) NativeDryRun() bool { return false }
-func (o *markOp) Token(p string, ids []string, dry bool) string {
-	return fmt.Sprintf("%s|%s|%t", p, strings.Join(ids, ","), dry)
+// op is the operation as the executor takes it: a value.
+func (o *markOp) op() execute.Op[string, thing] {
+	return execute.Op[string, thing]{
+		Action: "MarkThings", BatchLimit: 3,
+		Token: func(p string, ids []string, dry bool) string {
+			return fmt.Sprintf("%s|%s|%t", p, strings.Join(ids, ","), dry)
+		},
+		Send:         o.Send,
+		RereadAction: "DescribeThings", RereadLimit: 2, Reread: o.Reread,
+		Recheck: o.Recheck,
+		Done:    verdict.Released, WouldDone: verdict.WouldRelease,
+	}
 }
-func (o *markOp) RereadAction() string { return "DescribeThings" }
-func (o *markOp) RereadLimit() int     { return 2 }
 
 func (o *markOp) Send(ctx context.Context, req execute.Request[string]) (execute.Answer, error) {
 	if o.onSend != nil {
@@ -99,15 +104,6 @@ func (o *markOp) Recheck(t thing, p string, now time.Time) execute.Verdict {
 	}
 	return execute.Verdict{Keep: true}
 }
-
-func (o *markOp) Done(dry bool) verdict.Outcome {
-	if dry {
-		return verdict.WouldRelease
-	}
-	return verdict.Released
-}
-
-func (o *markOp) Describe(b *report.Batch, p string) {}
 
 func (o *markOp) marked() []string {
 	o.mu.Lock()
@@ -163,7 +159,7 @@ func TestExtraOperationIsolatesAndBisects(t *testing.T) {
 	op, items := newOp(7)
 	op.things["t-04"].bad = true
 	h := newHarness(time.Time{}, time.Second)
-	execute.New(op, h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
+	execute.New(op.op(), h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
 	if got := op.marked(); len(got) != 6 || slices.Contains(got, "t-04") {
 		t.Fatalf("marked %v: want every thing but the bad one", got)
 	}
@@ -182,7 +178,7 @@ func TestExtraOperationReReadsStaleDataBeforeEveryAttempt(t *testing.T) {
 	op.things["t-01"].wanted = false // changed since the plan was made
 	clock := start.Add(2 * time.Hour)
 	h := newHarness(time.Time{}, time.Second)
-	execute.New(op, h.c, h.sr, execute.Options{Freshness: time.Minute, Now: func() time.Time { return clock }}).Run(t.Context(), items)
+	execute.New(op.op(), h.c, h.sr, execute.Options{Freshness: time.Minute, Now: func() time.Time { return clock }}).Run(t.Context(), items)
 	if op.reads == 0 {
 		t.Fatal("stale data was not re-read")
 	}
@@ -198,7 +194,7 @@ func TestExtraOperationRetriesUnderOneToken(t *testing.T) {
 	op, items := newOp(2)
 	op.failFirst = 2
 	h := newHarness(time.Time{}, time.Second)
-	execute.New(op, h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
+	execute.New(op.op(), h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
 	if len(op.sends) != 3 || op.sends[0].token != op.sends[2].token {
 		t.Fatalf("sends %+v: want three attempts under one token", op.sends)
 	}
@@ -222,7 +218,7 @@ func TestExtraOperationHonoursTheDeadline(t *testing.T) {
 			time.Sleep(time.Second) // each call takes a second
 		}
 		h := newHarness(deadline, 3*time.Second)
-		execute.New(op, h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(ctx, items)
+		execute.New(op.op(), h.c, h.sr, execute.Options{Freshness: time.Hour, Now: func() time.Time { return start }}).Run(ctx, items)
 		for _, left := range lefts {
 			if left < 3*time.Second {
 				t.Errorf("a send started with %v left, inside the 3 s margin", left)
@@ -243,7 +239,7 @@ func TestExtraOperationHonoursTheDeadline(t *testing.T) {
 func TestExtraOperationDryRunSendsNothing(t *testing.T) {
 	op, items := newOp(5)
 	h := newHarness(time.Time{}, time.Second)
-	execute.New(op, h.c, h.sr, execute.Options{DryRun: true, Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
+	execute.New(op.op(), h.c, h.sr, execute.Options{DryRun: true, Freshness: time.Hour, Now: func() time.Time { return start }}).Run(t.Context(), items)
 	if len(op.sends) != 0 || len(op.marked()) != 0 {
 		t.Fatalf("a dry run of an operation without a native dry run sent %d calls", len(op.sends))
 	}

@@ -1,9 +1,3 @@
-// Package ops holds the engine's write operations, one file each. An
-// operation implements execute.Operation: how to send a batch, its batch
-// limit, how a re-read resource still warrants it, how its idempotency
-// token is derived, and whether its API has a native dry run. Retries,
-// freshness, isolation, halving, the deadline and the dry run live in the
-// executor, once.
 package ops
 
 import (
@@ -22,111 +16,48 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// InstanceAPI is what the release needs from a scope's ECS API.
-type InstanceAPI interface {
-	DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error)
+// Deleter is what the release needs beyond the re-read.
+type Deleter interface {
 	DeleteInstances(ctx context.Context, in ecsapi.DeleteInput) (ecsapi.DeleteOutput, error)
 }
 
 // Release releases instances with DeleteInstances, in batches of up to 100
-// that share their flags (TerminateSubscription, Force).
-type Release struct {
-	API   InstanceAPI
-	Scope cloud.Scope
-	// RunID identifies the run in ClientTokens.
-	RunID string
-	// ForceStop is sent with Force=true batches.
-	ForceStop bool
-	// Rules and Lifecycle re-decide a re-read instance.
-	Rules     decide.Rules
-	Lifecycle decide.Lifecycle
-}
-
-var _ execute.Operation[decide.Flags, cloud.Instance] = (*Release)(nil)
-
-// Action implements execute.Operation.
-func (r *Release) Action() string { return ecsapi.ActionDeleteInstances }
-
-// BatchLimit implements execute.Operation.
-func (r *Release) BatchLimit() int { return ecsapi.MaxDeleteIDs }
-
-// NativeDryRun implements execute.Operation: DeleteInstances takes DryRun
-// and answers DRYRUN.SUCCESS.
-func (r *Release) NativeDryRun() bool { return true }
-
-// Token implements execute.Operation.
-func (r *Release) Token(flags decide.Flags, ids []string, dryRun bool) string {
-	return ClientToken(r.RunID, r.Scope.Region, flags, r.ForceStop, dryRun, ids)
-}
-
-// Send implements execute.Operation.
-func (r *Release) Send(ctx context.Context, req execute.Request[decide.Flags]) (execute.Answer, error) {
-	out, err := r.API.DeleteInstances(ctx, ecsapi.DeleteInput{
-		Region:                r.Scope.Region,
-		InstanceIDs:           req.IDs,
-		TerminateSubscription: req.Params.TerminateSubscription,
-		Force:                 req.Params.Force,
-		ForceStop:             r.ForceStop,
-		DryRun:                req.DryRun,
-		ClientToken:           req.Token,
-	})
-	return execute.Answer{RequestID: out.RequestID, DryRunPassed: out.DryRunPassed}, err
-}
-
-// RereadAction implements execute.Operation.
-func (r *Release) RereadAction() string { return ecsapi.ActionDescribeInstances }
-
-// RereadLimit implements execute.Operation.
-func (r *Release) RereadLimit() int { return ecsapi.MaxDescribeIDs }
-
-// Reread implements execute.Operation.
-func (r *Release) Reread(ctx context.Context, ids []string) ([]cloud.Instance, error) {
-	page, err := r.API.DescribeInstances(ctx, ecsapi.DescribeInput{Region: r.Scope.Region, InstanceIDs: ids,
-		MaxResults: ecsapi.MaxPageSize, TagKeys: TagKeys(r.Rules, r.Lifecycle)})
-	return page.Instances, err
-}
-
-// Recheck implements execute.Operation: only an instance still eligible,
-// with the same flags, in the region asked, is released.
-func (r *Release) Recheck(inst cloud.Instance, flags decide.Flags, now time.Time) execute.Verdict {
-	d, _ := decide.DecideIn(inst, r.Scope.Region, r.Rules, r.Lifecycle.DecideNow(now), "re-read")
-	if d.Release && d.Flags != flags {
-		return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged,
-			Detail: "now needs flags " + flagKey(d.Flags) + "; the next run releases it"}
+// that share their flags (TerminateSubscription, Force), with its native
+// dry run. runID identifies the run in ClientTokens; forceStop is sent
+// with Force=true batches.
+func Release(in Instances, api Deleter, runID string, forceStop bool) execute.Op[decide.Flags, cloud.Instance] {
+	o := op[decide.Flags](in, ecsapi.ActionDeleteInstances)
+	o.BatchLimit, o.NativeDryRun = ecsapi.MaxDeleteIDs, true
+	o.Done, o.WouldDone = verdict.Released, verdict.WouldRelease
+	o.Token = func(flags decide.Flags, ids []string, dryRun bool) string {
+		return ClientToken(runID, in.Scope.Region, flags, forceStop, dryRun, ids)
 	}
-	if !d.Release {
-		return execute.Verdict{Outcome: verdict.Skipped, Reason: d.Reason, Detail: "changed since listing: " + d.Detail}
+	o.Send = func(ctx context.Context, req execute.Request[decide.Flags]) (execute.Answer, error) {
+		out, err := api.DeleteInstances(ctx, ecsapi.DeleteInput{Region: in.Scope.Region, InstanceIDs: req.IDs,
+			TerminateSubscription: req.Params.TerminateSubscription, Force: req.Params.Force, ForceStop: forceStop,
+			DryRun: req.DryRun, ClientToken: req.Token})
+		return execute.Answer{RequestID: out.RequestID, DryRunPassed: out.DryRunPassed}, err
 	}
-	return recheck(inst, r.Scope.Region, r.Rules, r.Lifecycle, now, decide.StepRelease, func(decide.Plan) bool { return true })
-}
-
-// Done implements execute.Operation.
-func (r *Release) Done(dryRun bool) verdict.Outcome {
-	if dryRun {
-		return verdict.WouldRelease
+	// Only an instance still eligible, with the same flags, in the region
+	// asked, is released.
+	o.Recheck = func(inst cloud.Instance, flags decide.Flags, now time.Time) execute.Verdict {
+		d, _ := decide.DecideIn(inst, in.Scope.Region, in.Rules, in.Lifecycle.DecideNow(now), "re-read")
+		if d.Release && d.Flags != flags {
+			return execute.Verdict{Outcome: verdict.NotAttempted, Reason: verdict.DecisionChanged,
+				Detail: "now needs flags " + flagKey(d.Flags) + "; the next run releases it"}
+		}
+		if !d.Release {
+			return execute.Verdict{Outcome: verdict.Skipped, Reason: d.Reason, Detail: "changed since listing: " + d.Detail}
+		}
+		return in.recheck(inst, now, decide.StepRelease)
 	}
-	return verdict.Released
-}
-
-// Describe implements execute.Operation.
-func (r *Release) Describe(b *report.Batch, flags decide.Flags) {
-	b.Flags = &flags
-	if flags.Force {
-		forceStop := r.ForceStop
-		b.ForceStop = &forceStop
-	}
-}
-
-// TagKeys are the only tags the rules and the lifecycle read; the others
-// are not kept.
-func TagKeys(rules decide.Rules, lc decide.Lifecycle) []string {
-	keys := []string{rules.OptInKey, rules.KeepKey}
-	for _, k := range []string{lc.OwnerKey, lc.MarkKey, lc.StopMarkKey} {
-		if k != "" {
-			keys = append(keys, k)
+	o.Describe = func(b *report.Batch, flags decide.Flags) {
+		b.Flags = &flags
+		if flags.Force {
+			b.ForceStop = &forceStop
 		}
 	}
-	return keys
+	return o
 }
 
 func flagKey(f decide.Flags) string { return fmt.Sprintf("%t/%t", f.TerminateSubscription, f.Force) }
