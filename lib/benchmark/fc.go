@@ -28,11 +28,15 @@ const FCTimeout = 600 * time.Second
 // under the FC runtime double, against a double in a process of its own.
 type FCResult struct {
 	WallNS int64 `json:"wallNs"` // from the invocation to its answer
-	// PeakRSS is the function process's peak resident set: wait4's maxrss
-	// after it is stopped. VmHWM is /proc/<pid>/status read after the
-	// answer, before the stop (0 where there is no /proc); the two agree.
+	// PeakRSS is the function process's peak resident set: VmHWM from
+	// /proc/<pid>/status, read after the answer and before the stop, or
+	// where there is no /proc, wait4's maxrss after the stop. maxrss is
+	// only an upper bound: Go starts a child by a vfork-like clone, and
+	// Linux counts the parent's resident set, shared until the exec, in the
+	// child's maxrss.
 	PeakRSS uint64 `json:"peakRSSBytes"`
 	VmHWM   uint64 `json:"vmHWMBytes"`
+	MaxRSS  uint64 `json:"maxRSSBytes"`
 	// ResponseBytes is the size of what the function answered, to
 	// /response or /error.
 	ResponseBytes int    `json:"responseBytes"`
@@ -109,7 +113,11 @@ func InvokeFC(ctx context.Context, bin, endpoint string, regions []string) (FCRe
 	}
 	res.VmHWM = readVmHWM(fmt.Sprintf("/proc/%d/status", proc.Pid()))
 	proc.Stop()
-	res.PeakRSS = exitedMaxRSS(proc.State())
+	res.MaxRSS = exitedMaxRSS(proc.State())
+	res.PeakRSS = res.VmHWM
+	if res.PeakRSS == 0 {
+		res.PeakRSS = res.MaxRSS
+	}
 	res.ResponseBytes = len(ans.Body)
 	if ans.Err != nil {
 		res.Failed, res.Error = true, firstLine(ans.Err.ErrorMessage)

@@ -82,17 +82,23 @@ func TestPhysicalFloor(t *testing.T) {
 		// A first page, then 999 at once; the releases after; the two
 		// leftover listings beside the listing.
 		{name: "dependencies bind", shapes: []RegionShape{big}, time: 3 * l, calls: 1000 + 800 + 2},
-		// 1,000 pages at 50/s, then 800 releases at 50/s.
-		{name: "rate binds", shapes: []RegionShape{big}, rate: 50, time: 20*time.Second + 16*time.Second, calls: 1802},
-		// 100 s of listing outlasts the 60 s window: 40 % re-read first.
-		{name: "rate outlasts freshness", shapes: []RegionShape{big}, rate: 10, time: 100*time.Second + 32*time.Second + 80*time.Second,
-			calls: 1802 + 320, rechecks: 320},
+		// 1,000 pages at 50/s (the last admitted in second 19), then 800
+		// releases at 50/s (the last in second 15), each + its latency.
+		{name: "rate binds", shapes: []RegionShape{big}, rate: 50, time: 19*time.Second + l + 15*time.Second + l, calls: 1802},
+		// 99.1 s of listing outlasts the 60 s window: 39.1/99.1 of each
+		// group re-read first (158 + 158 calls, 31.1 s), then 79.1 s of
+		// releases.
+		{name: "rate outlasts freshness", shapes: []RegionShape{big}, rate: 10, time: 99*time.Second + l + 31*time.Second + l + 79*time.Second + l,
+			calls: 1802 + 316, rechecks: 316},
+		// Calls within one second's allowance wait only for the latency.
+		{name: "rate within a second", shapes: []RegionShape{{Region: "s", Instances: 1000, OptedIn: 1000, TagEntries: 1000, Eligible: map[decide.Flags]int{post: 800}}},
+			rate: 20, time: 2*l + l, calls: 10 + 8 + 2},
 		// One page: no second step.
 		{name: "one page", shapes: []RegionShape{{Region: "s", Instances: 50, OptedIn: 50, TagEntries: 50, Eligible: map[decide.Flags]int{post: 10}}},
 			time: 2 * l, calls: 1 + 1 + 2},
 		// Regions run in parallel, each with its own limit.
 		{name: "slowest region", shapes: []RegionShape{big, {Region: "s", Instances: 50, OptedIn: 50, TagEntries: 50}}, rate: 50,
-			time: 36 * time.Second, calls: 1802 + 1},
+			time: 34*time.Second + 2*l, calls: 1802 + 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,25 +37,30 @@ type RegionPhysical struct {
 // with the double's rate limit rate (calls per second per action and
 // region; 0 is none) and the freshness window. Per region, each phase
 // takes whichever binds of its dependency chain at the latency and its
-// calls at the rate (calls of one action / rate):
+// calls at the rate, where n calls of one action take ⌊(n−1)/rate⌋ s +
+// latency (the double admits rate calls in any second):
 //
-//	listing   = max(steps × latency, listing calls / rate), where steps is
+//	listing   = max(steps × latency, listing calls at the rate), where steps is
 //	            1 for a single page, 2 for a first page and then the others
 //	            (by page number) at once, or the ListTagResources pages (a
 //	            NextToken chain) + 1 for the tag index
-//	leftovers = max(pages × latency, calls / rate) of the longest leftover
-//	            listing (a NextToken chain), beside the listing
-//	writes    = max(latency, re-reads / rate) when the listing outlasts the
-//	            freshness window (stale share as in ComputeFloor)
-//	          + max(latency, releases / rate) when anything is eligible
+//	leftovers = max(pages × latency, pages at the rate) of the longest
+//	            leftover listing (a NextToken chain), beside the listing
+//	writes    = max(latency, re-reads at the rate) when the listing outlasts
+//	            the freshness window (stale share as in ComputeFloor)
+//	          + max(latency, releases at the rate) when anything is eligible
 func ComputePhysicalFloor(shapes []RegionShape, latency time.Duration, rate int, freshness time.Duration) PhysicalFloor {
 	base := ComputeFloor(shapes, latency, freshness)
 	pf := PhysicalFloor{RateLimit: rate}
-	atRate := func(calls int) time.Duration {
-		if rate <= 0 {
-			return 0
+	// phase is the least time n calls of one action take: their chain of
+	// steps at the latency, or the rate limit's windows (the k-th call,
+	// from 0, is admitted in second ⌊k/rate⌋) plus the last call's latency.
+	phase := func(steps, n int) time.Duration {
+		t := time.Duration(steps) * latency
+		if rate > 0 && n > 0 {
+			t = max(t, time.Duration((n-1)/rate)*time.Second+latency)
 		}
-		return time.Duration(calls) * time.Second / time.Duration(rate)
+		return t
 	}
 	for i, r := range base.Regions {
 		s := shapes[i]
@@ -69,10 +74,10 @@ func ComputePhysicalFloor(shapes []RegionShape, latency time.Duration, rate int,
 		case r.Listing > 1:
 			steps = 2
 		}
-		p.Listing = max(time.Duration(steps)*latency, atRate(describe), atRate(tags))
+		p.Listing = max(phase(steps, describe), phase(0, tags))
 		for _, a := range []string{ecsapi.ActionDescribeEipAddresses, ecsapi.ActionDescribeDisks, ecsapi.ActionDescribeSnapshots} {
 			if n := r.Calls[a]; n > 0 {
-				p.Leftovers = max(p.Leftovers, time.Duration(n)*latency, atRate(n))
+				p.Leftovers = max(p.Leftovers, phase(n, n))
 			}
 		}
 		stale := 0.0
@@ -85,10 +90,10 @@ func ComputePhysicalFloor(shapes []RegionShape, latency time.Duration, rate int,
 			}
 		}
 		if p.Rechecks > 0 {
-			p.Writes += max(latency, atRate(p.Rechecks))
+			p.Writes += phase(1, p.Rechecks)
 		}
 		if r.Releases > 0 {
-			p.Writes += max(latency, atRate(r.Releases))
+			p.Writes += phase(1, r.Releases)
 		}
 		p.Time = max(p.Listing, p.Leftovers) + p.Writes
 		pf.Time = max(pf.Time, p.Time)

@@ -172,8 +172,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				cfg.logf("%-10s %s", c, p)
 				row.Problems = append(row.Problems, p)
 			}
-			cfg.logf("%-10s FC build: %s (physical floor %s), peak RSS %.1f MiB (VmHWM %.1f), response %d bytes, %d calls answered (floor %d), %d throttled, load %s",
-				c, fr.Wall().Round(time.Millisecond), row.Physical.Time, mib(fr.PeakRSS), mib(fr.VmHWM), fr.ResponseBytes,
+			cfg.logf("%-10s FC build: %s (physical floor %s), peak RSS %.1f MiB (maxrss %.1f), response %d bytes, %d calls answered (floor %d), %d throttled, load %s",
+				c, fr.Wall().Round(time.Millisecond), row.Physical.Time, mib(fr.PeakRSS), mib(fr.MaxRSS), fr.ResponseBytes,
 				fr.Answered(), row.Physical.Calls, fr.Double.Throttled, LoadAverage())
 			row.FC = &fr
 		}

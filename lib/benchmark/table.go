@@ -250,7 +250,7 @@ func (r *Result) writeDeploy(w io.Writer) {
 		}
 	}
 	if len(rows) > 0 {
-		fmt.Fprintf(w, "\nWhat deploys: the FC build (`go build %s`, %s) invoked once per case under the FC runtime double with FC_FUNCTION_MEMORY_SIZE=128, against a double in a process of its own. Peak RSS is the function process's (wait4 maxrss; VmHWM agrees); the response is what the function answered. The physical floor is the floor's calls with only their dependencies at the latency (a first page before the others, the listing before the writes) or the double's rate limit, whichever binds; calls are those the double answered, throttled ones apart.\n\n",
+		fmt.Fprintf(w, "\nWhat deploys: the FC build (`go build %s`, %s) invoked once per case under the FC runtime double with FC_FUNCTION_MEMORY_SIZE=128, against a double in a process of its own. Peak RSS is the function process's VmHWM (/proc/<pid>/status after its answer); the response is what the function answered. The physical floor is the floor's calls with only their dependencies at the latency (a first page before the others, the listing before the writes) or the double's rate limit, whichever binds; calls are those the double answered, throttled ones apart.\n\n",
 			strings.Join(quoteFlags(BuildFlags), " "), r.Config.FunctionPkg)
 		fmt.Fprintln(w, "| Case | Eligible | FC peak RSS | Response | FC wall | Physical floor | FC wall / physical | Sweep wall / physical | Calls answered | Floor calls | Calls / floor | Throttled | Rate limit |")
 		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
