@@ -2,7 +2,10 @@
 
 package benchmark
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // processCPU is unavailable here.
 func processCPU() time.Duration { return 0 }
@@ -12,3 +15,6 @@ func processFaults() uint64 { return 0 }
 
 // PageTouchCost is unavailable here.
 func PageTouchCost() time.Duration { return 0 }
+
+// exitedMaxRSS is unavailable here.
+func exitedMaxRSS(*os.ProcessState) uint64 { return 0 }

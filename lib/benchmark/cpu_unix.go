@@ -3,9 +3,27 @@
 package benchmark
 
 import (
+	"os"
+	"runtime"
 	"syscall"
 	"time"
 )
+
+// exitedMaxRSS is an exited child's peak resident set in bytes, from
+// wait4's resource usage; 0 where unavailable.
+func exitedMaxRSS(st *os.ProcessState) uint64 {
+	if st == nil {
+		return 0
+	}
+	ru, ok := st.SysUsage().(*syscall.Rusage)
+	if !ok || ru.Maxrss <= 0 {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return uint64(ru.Maxrss) // bytes there, kilobytes on Linux
+	}
+	return uint64(ru.Maxrss) * 1024
+}
 
 // processCPU is the CPU time (user + system) this process has used.
 func processCPU() time.Duration {

@@ -24,30 +24,26 @@ import (
 type DoubleStats struct {
 	Calls    map[string]int `json:"calls"`    // requests by action
 	Released int            `json:"released"` // instances released
+	// Throttled is the calls the double's rate limit refused (counted in
+	// Calls too).
+	Throttled int `json:"throttled,omitempty"`
 	// CPUNS is the CPU time the double's process used (serve-double only).
 	CPUNS int64 `json:"cpuNs,omitempty"`
 	// PageFaults is the minor page faults it took while serving.
 	PageFaults uint64 `json:"minorFaults,omitempty"`
 }
 
-var doubleActions = []string{"DescribeRegions", "DescribeInstances", "ListTagResources", "DeleteInstances", "DeleteInstance"}
-
 // StartInProcessDouble serves spec's fleet in this process with latency
 // per call, accepting the benchmark's credentials.
 func StartInProcessDouble(spec FleetSpec, latency time.Duration) (*ecsdouble.Server, error) {
 	return ecsdouble.Start(spec.Generate(), ecsdouble.WithCredential(AccessKeyID, AccessKeySecret, ""),
-		ecsdouble.WithLatency(latency), ecsdouble.WithSeed(spec.Seed))
+		ecsdouble.WithCredential(STSKeyID, STSSecret, STSToken),
+		ecsdouble.WithLatency(latency), ecsdouble.WithSeed(spec.Seed), ecsdouble.WithRateLimit(spec.RateLimit))
 }
 
 // Stats reads a double's call counts and releases.
 func Stats(s *ecsdouble.Server) DoubleStats {
-	st := DoubleStats{Calls: map[string]int{}, Released: len(s.Released())}
-	for _, a := range doubleActions {
-		if n := s.CallCount(a); n > 0 {
-			st.Calls[a] = n
-		}
-	}
-	return st
+	return DoubleStats{Calls: s.CallCounts(), Released: len(s.Released()), Throttled: s.Throttled()}
 }
 
 // ServeDouble is the serve-double command: it generates the fleet its
@@ -63,6 +59,7 @@ func ServeDouble(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs.Float64Var(&spec.NonEligible, "non-eligible", 0.2, "share of opted-in instances that are not eligible")
 	fs.Float64Var(&spec.Untagged, "untagged", 0, "untagged instances per opted-in instance")
 	fs.Float64Var(&spec.PrePaid, "prepaid", 0.5, "share of eligible instances that are expired subscriptions")
+	fs.IntVar(&spec.RateLimit, "rate-limit", 0, "calls per second per action and region; 0 for no limit")
 	latency := fs.Duration("latency", 20*time.Millisecond, "injected latency per call")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the double here")
 	if err := fs.Parse(args); err != nil {

@@ -22,30 +22,81 @@ const (
 // instances over 1 / 5 / 20 regions.
 const DefaultCases = "1000x1,1000x5,1000x20,10000x1,10000x5,10000x20,100000x1,100000x5,100000x20"
 
+// DeployCases are the cases of what deploys (run at 100 ms a call): the
+// large fleets, one region of a million with 1 % eligible, and one region
+// of 100,000 again under the double's rate limit. They take long: opt in
+// with reaper-bench --cases deploy.
+const DeployCases = "10000x20,100000x20,100000x1,1000000x1:eligible=0.01:rate=50,100000x1:rate=50"
+
 // Case is one benchmark case: opted-in instances spread over regions.
 type Case struct {
 	Instances int // opted-in instances, all regions together
 	Regions   int // 1..20
+	// Eligible is the share of opted-in instances that are eligible; 0
+	// leaves it to the run's --non-eligible.
+	Eligible float64
+	// RateLimit is the double's limit, calls per second per action and
+	// region; 0 is none.
+	RateLimit int
 }
 
-// String is the case as ParseCases reads it, e.g. "10000x20".
-func (c Case) String() string { return strconv.Itoa(c.Instances) + "x" + strconv.Itoa(c.Regions) }
+// String is the case as ParseCases reads it, e.g. "10000x20" or
+// "1000000x1:eligible=0.01:rate=50".
+func (c Case) String() string {
+	s := strconv.Itoa(c.Instances) + "x" + strconv.Itoa(c.Regions)
+	if c.Eligible > 0 {
+		s += ":eligible=" + strconv.FormatFloat(c.Eligible, 'g', -1, 64)
+	}
+	if c.RateLimit > 0 {
+		s += ":rate=" + strconv.Itoa(c.RateLimit)
+	}
+	return s
+}
 
-// ParseCases reads a comma-separated list of INSTANCESxREGIONS cases.
+// ParseCases reads a comma-separated list of INSTANCESxREGIONS cases, each
+// optionally followed by :eligible=SHARE and :rate=CALLS_PER_SECOND;
+// "deploy" stands for DeployCases.
 func ParseCases(s string) ([]Case, error) {
 	var out []Case
+	s = strings.ReplaceAll(s, "deploy", DeployCases)
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
-		a, b, ok := strings.Cut(part, "x")
+		size, opts, _ := strings.Cut(part, ":")
+		a, b, ok := strings.Cut(size, "x")
 		n, err1 := strconv.Atoi(a)
 		r, err2 := strconv.Atoi(b)
 		if !ok || err1 != nil || err2 != nil || n < 1 || r < 1 || r > len(ecsdouble.RegionIDs) {
 			return nil, fmt.Errorf("case %q: want INSTANCESxREGIONS with instances >= 1 and regions 1..%d", part, len(ecsdouble.RegionIDs))
 		}
-		out = append(out, Case{Instances: n, Regions: r})
+		c := Case{Instances: n, Regions: r}
+		for opt := range strings.SplitSeq(opts, ":") {
+			if opt == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(opt, "=")
+			var err error
+			switch k {
+			case "eligible":
+				c.Eligible, err = strconv.ParseFloat(v, 64)
+				if err == nil && (c.Eligible <= 0 || c.Eligible > 1) {
+					err = fmt.Errorf("out of (0, 1]")
+				}
+			case "rate":
+				c.RateLimit, err = strconv.Atoi(v)
+				if err == nil && c.RateLimit < 1 {
+					err = fmt.Errorf("below 1")
+				}
+			default:
+				err = fmt.Errorf("unknown option")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("case %q: option %q: %w (want eligible=SHARE or rate=N)", part, opt, err)
+			}
+		}
+		out = append(out, c)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no cases in %q", s)
@@ -117,6 +168,7 @@ func (f FleetSpec) Args() []string {
 		"--non-eligible", strconv.FormatFloat(f.NonEligible, 'g', -1, 64),
 		"--untagged", strconv.FormatFloat(f.Untagged, 'g', -1, 64),
 		"--prepaid", strconv.FormatFloat(f.PrePaid, 'g', -1, 64),
+		"--rate-limit", strconv.Itoa(f.RateLimit),
 	}
 }
 

@@ -75,7 +75,7 @@ func TestComputeFloor(t *testing.T) {
 
 func TestParseCases(t *testing.T) {
 	cs, err := ParseCases(" 1000x1, 100000x20 ")
-	if err != nil || len(cs) != 2 || cs[1] != (Case{100_000, 20}) || cs[1].String() != "100000x20" {
+	if err != nil || len(cs) != 2 || cs[1] != (Case{Instances: 100_000, Regions: 20}) || cs[1].String() != "100000x20" {
 		t.Fatalf("%v %v", cs, err)
 	}
 	for _, bad := range []string{"", "1000", "1000x21", "0x1", "ax1"} {
@@ -86,7 +86,7 @@ func TestParseCases(t *testing.T) {
 }
 
 func TestShapes(t *testing.T) {
-	spec := FleetSpec{Case: Case{1000, 5}, Seed: 3, NonEligible: 0.2, Untagged: 1, PrePaid: 0.5}
+	spec := FleetSpec{Case: Case{Instances: 1000, Regions: 5}, Seed: 3, NonEligible: 0.2, Untagged: 1, PrePaid: 0.5}
 	shapes := Shapes(spec.Generate(), spec.RegionIDs(), Rules(), time.Now())
 	all, opted, eligible := 0, 0, 0
 	for _, s := range shapes {
@@ -107,7 +107,7 @@ func TestShapes(t *testing.T) {
 // exactly what the baseline would, and the baseline makes one
 // DeleteInstance per eligible instance.
 func TestSweepWithinFloor(t *testing.T) {
-	for _, spec := range []FleetSpec{DefaultSpec(Case{1000, 1}), {Case: Case{1000, 2}, Seed: 5, NonEligible: 0.2, Untagged: 4, PrePaid: 0.5}} {
+	for _, spec := range []FleetSpec{DefaultSpec(Case{Instances: 1000, Regions: 1}), {Case: Case{Instances: 1000, Regions: 2}, Seed: 5, NonEligible: 0.2, Untagged: 4, PrePaid: 0.5}} {
 		t.Run(spec.Case.String(), func(t *testing.T) {
 			shapes := Shapes(spec.Generate(), spec.RegionIDs(), Rules(), time.Now())
 			floor := ComputeFloor(shapes, 0, settings.Default().Freshness)
@@ -159,7 +159,7 @@ func TestSweepWithinFloor(t *testing.T) {
 }
 
 func TestNaiveExtrapolates(t *testing.T) {
-	spec := DefaultSpec(Case{1000, 2})
+	spec := DefaultSpec(Case{Instances: 1000, Regions: 2})
 	s, err := StartInProcessDouble(spec, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -27,7 +28,10 @@ type Config struct {
 	NaiveMax    int
 	NaiveSample int
 	// ColdStartPkg is the function's main package; "" skips the cold start.
-	ColdStartPkg  string
+	ColdStartPkg string
+	// FunctionPkg is the function's main package, built as s.yaml builds it
+	// and invoked once per case under the FC runtime double; "" skips that.
+	FunctionPkg   string
 	ColdStartRuns int
 	Progress      io.Writer // progress lines; nil for none
 	Command       string    // the command line, for the document
@@ -40,10 +44,20 @@ type Row struct {
 	Eligible int
 	Paths    map[string]int // floor listing path → regions
 	Floor    Floor
+	Physical PhysicalFloor
 	Sweeps   []SweepResult
 	Sweep    SweepResult   // the median-wall run; memory figures are the max over runs
 	Doubles  []DoubleStats // what the double served, per sweep
 	Naive    *NaiveResult
+	FC       *FCResult // the deployed build's invocation; nil when not measured
+	// Problems are what did not hold: an incomplete sweep, an invocation
+	// that failed or released less than the eligible instances.
+	Problems []string
+}
+
+// PhysicalWallRatio is the sweep's wall time / the physical floor.
+func (r Row) PhysicalWallRatio() float64 {
+	return float64(r.Sweep.WallNS) / float64(max(1, int64(r.Physical.Time)))
 }
 
 // Calls is the measured sweep's call count.
@@ -102,12 +116,27 @@ func (c Config) logf(format string, args ...any) {
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Config: cfg, Machine: ReadMachine(), Started: time.Now(), LoadBefore: LoadAverage()}
 	freshness := settings.Default().Freshness
+	fnBin := ""
+	if cfg.FunctionPkg != "" {
+		dir, err := os.MkdirTemp("", "reaper-bench-fc-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		if fnBin, err = BuildFunction(ctx, cfg.FunctionPkg, dir); err != nil {
+			return res, err
+		}
+	}
 	for _, c := range cfg.Cases {
 		spec := FleetSpec{Case: c, Seed: cfg.Seed, NonEligible: cfg.NonEligible, Untagged: cfg.Untagged, PrePaid: cfg.PrePaid}
+		if c.Eligible > 0 {
+			spec.NonEligible = 1 - c.Eligible
+		}
 		fleet := spec.Generate()
 		shapes := Shapes(fleet, c.RegionIDs(), Rules(), time.Now())
 		fleet.Instances = nil
-		row := Row{Case: c, Spec: spec, Floor: ComputeFloor(shapes, cfg.Latency, freshness), Paths: map[string]int{}}
+		row := Row{Case: c, Spec: spec, Floor: ComputeFloor(shapes, cfg.Latency, freshness), Paths: map[string]int{},
+			Physical: ComputePhysicalFloor(shapes, cfg.Latency, c.RateLimit, freshness)}
 		for _, s := range shapes {
 			row.Eligible += s.EligibleTotal()
 		}
@@ -120,8 +149,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return res, fmt.Errorf("case %s: %w", c, err)
 			}
 			if got := sr.Outcomes["released"]; got != row.Eligible || st.Released != row.Eligible || !sr.Complete {
-				return res, fmt.Errorf("case %s: sweep released %d (double saw %d) of %d eligible, complete=%t, error %q",
-					c, got, st.Released, row.Eligible, sr.Complete, sr.Error)
+				p := fmt.Sprintf("sweep %d released %d (double saw %d) of %d eligible, complete=%t, error %q",
+					i+1, got, st.Released, row.Eligible, sr.Complete, firstLine(sr.Error))
+				cfg.logf("%-10s %s", c, p)
+				row.Problems = append(row.Problems, p)
 			}
 			cfg.logf("%-10s sweep %d: %d calls (floor %d), %s (floor %s), cpu %s (double %s), %d page faults (double %d), heap %.1f MiB, hwm %.1f MiB, load %s",
 				c, i+1, sum(sr.Calls), row.Floor.Total, sr.Wall().Round(time.Millisecond), row.Floor.Time,
@@ -131,6 +162,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			row.Doubles = append(row.Doubles, st)
 		}
 		row.Sweep = medianSweep(row.Sweeps)
+		if fnBin != "" {
+			fr, err := MeasureFC(ctx, cfg.Exe, fnBin, spec, cfg.Latency)
+			if err != nil {
+				return res, fmt.Errorf("case %s FC build: %w", c, err)
+			}
+			if fr.Failed || fr.Double.Released != row.Eligible {
+				p := fmt.Sprintf("FC invocation released %d of %d eligible, failed=%t %s", fr.Double.Released, row.Eligible, fr.Failed, fr.Error)
+				cfg.logf("%-10s %s", c, p)
+				row.Problems = append(row.Problems, p)
+			}
+			cfg.logf("%-10s FC build: %s (physical floor %s), peak RSS %.1f MiB (maxrss %.1f), response %d bytes, %d calls answered (floor %d), %d throttled, load %s",
+				c, fr.Wall().Round(time.Millisecond), row.Physical.Time, mib(fr.PeakRSS), mib(fr.MaxRSS), fr.ResponseBytes,
+				fr.Answered(), row.Physical.Calls, fr.Double.Throttled, LoadAverage())
+			row.FC = &fr
+		}
 		if cfg.NaiveMax > 0 {
 			budget := 0
 			if row.Eligible > cfg.NaiveMax {

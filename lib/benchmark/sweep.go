@@ -215,8 +215,11 @@ func (h *heapSampler) stop() uint64 {
 
 // ReadVmHWM returns the process's peak resident set size in bytes from
 // /proc/self/status, or 0 where that is unavailable.
-func ReadVmHWM() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
+func ReadVmHWM() uint64 { return readVmHWM("/proc/self/status") }
+
+// readVmHWM reads VmHWM from a /proc/<pid>/status file.
+func readVmHWM(path string) uint64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

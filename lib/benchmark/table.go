@@ -169,6 +169,8 @@ func (r *Result) WriteTables(w io.Writer) {
 			strings.Join(walls, ", "), ms(time.Duration(row.Sweep.CPUNS)), dcpu, row.Sweep.PageFaults, row.Sweep.GCs, mib(row.Sweep.LiveHeap))
 	}
 
+	r.writeDeploy(w)
+
 	fmt.Fprintln(w, "\n### Targets")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Target | Case | Measured | Verdict |")
@@ -236,4 +238,53 @@ func (r *Result) WriteMachine(w io.Writer) {
 	if r.Config.Command != "" {
 		fmt.Fprintf(w, "- Command: `%s`\n", r.Config.Command)
 	}
+}
+
+// writeDeploy writes what the deployed build costs, against the physical
+// floor, for the rows that measured it.
+func (r *Result) writeDeploy(w io.Writer) {
+	var rows []Row
+	for _, row := range r.Rows {
+		if row.FC != nil {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "\nWhat deploys: the FC build (`go build %s`, %s) invoked once per case under the FC runtime double with FC_FUNCTION_MEMORY_SIZE=128, against a double in a process of its own. Peak RSS is the function process's VmHWM (/proc/<pid>/status after its answer); the response is what the function answered. The physical floor is the floor's calls with only their dependencies at the latency (a first page before the others, the listing before the writes) or the double's rate limit, whichever binds; calls are those the double answered, throttled ones apart.\n\n",
+			strings.Join(quoteFlags(BuildFlags), " "), r.Config.FunctionPkg)
+		fmt.Fprintln(w, "| Case | Eligible | FC peak RSS | Response | FC wall | Physical floor | FC wall / physical | Sweep wall / physical | Calls answered | Floor calls | Calls / floor | Throttled | Rate limit |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		for _, row := range rows {
+			fc := row.FC
+			rate := "none"
+			if row.Case.RateLimit > 0 {
+				rate = fmt.Sprintf("%d/s per action and region", row.Case.RateLimit)
+			}
+			fmt.Fprintf(w, "| %s | %d | %.1f MiB | %s | %s | %s | %.2f | %.2f | %d | %d | %.3f | %d | %s |\n",
+				row.Case, row.Eligible, mib(fc.PeakRSS), byteSize(fc.ResponseBytes), ms(fc.Wall()), ms(row.Physical.Time),
+				float64(fc.WallNS)/float64(max(1, int64(row.Physical.Time))), row.PhysicalWallRatio(),
+				fc.Answered(), row.Physical.Calls, float64(fc.Answered())/float64(max(1, row.Physical.Calls)), fc.Double.Throttled, rate)
+		}
+	}
+	for _, row := range r.Rows {
+		for _, p := range row.Problems {
+			fmt.Fprintf(w, "\n- %s: %s", row.Case, strings.ReplaceAll(p, "|", "/"))
+		}
+	}
+	for _, row := range r.Rows {
+		if len(row.Problems) > 0 {
+			fmt.Fprintln(w)
+			break
+		}
+	}
+}
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

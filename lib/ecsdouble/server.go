@@ -191,6 +191,13 @@ func (s *Server) CallCount(action string) int {
 	return s.counts[action]
 }
 
+// CallCounts is the number of requests received, by action.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.counts)
+}
+
 // Released returns the sorted IDs released by DeleteInstances.
 func (s *Server) Released() []string {
 	s.mu.Lock()

@@ -128,6 +128,16 @@ func (p *Process) Stop() {
 	})
 }
 
+// Pid is the process's ID, e.g. to read /proc/<pid>/status while it runs.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// State is the exited process's state, with its resource usage (peak RSS,
+// CPU); it waits for the exit.
+func (p *Process) State() *os.ProcessState {
+	<-p.done
+	return p.cmd.ProcessState
+}
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 

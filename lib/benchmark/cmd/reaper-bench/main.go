@@ -104,7 +104,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	var cfg benchmark.Config
-	cases := fs.String("cases", benchmark.DefaultCases, "comma-separated OPTEDINxREGIONS cases")
+	cases := fs.String("cases", benchmark.DefaultCases, "comma-separated OPTEDINxREGIONS[:eligible=SHARE][:rate=N] cases; \"deploy\" adds the long cases of what deploys (run them at --latency 100ms)")
 	fs.DurationVar(&cfg.Latency, "latency", 20*time.Millisecond, "injected latency per API call")
 	fs.Int64Var(&cfg.Seed, "seed", 42, "fleet seed")
 	fs.Float64Var(&cfg.NonEligible, "non-eligible", 0.2, "share of opted-in instances that are not eligible")
@@ -115,6 +115,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.NaiveSample, "naive-sample", 2_000, "DeleteInstance calls the naive baseline makes on larger fleets before extrapolating")
 	fs.StringVar(&cfg.ColdStartPkg, "function", "./function", "the function's main package for the cold start; empty skips it")
 	fs.IntVar(&cfg.ColdStartRuns, "cold-starts", 20, "cold starts to measure")
+	fs.StringVar(&cfg.FunctionPkg, "fc", "./function", "the function's main package, built with s.yaml's flags and invoked once per case under the FC runtime double (peak RSS, response size); empty skips it")
 	out := fs.String("out", "-", "write the results here: - for stdout, else a Markdown file (between its result markers if it has them)")
 	if err := fs.Parse(args); err != nil {
 		return err
