@@ -75,7 +75,8 @@ type invocation struct {
 	creds   bool
 	logs    bytes.Buffer
 	srv     *ecsdouble.Server
-	rep     *report.Report
+	sum     *report.Summary // the answer
+	rep     *report.Report  // put back together from the log
 	err     error
 	timeout time.Duration
 	setup   func(*ecsdouble.Server) // faults to inject before the invocation
@@ -120,7 +121,15 @@ func invoke(t *testing.T, inv *invocation) {
 	}
 	ctx, cancel := context.WithTimeout(fccontext.NewContext(context.Background(), fctx), timeout)
 	defer cancel()
-	inv.rep, inv.err = h.Invoke(ctx, []byte(inv.event))
+	inv.sum, inv.err = h.Invoke(ctx, []byte(inv.event))
+	if inv.sum == nil {
+		t.Fatalf("Invoke returned no summary (error %v)", inv.err)
+	}
+	rep, err := report.ReadLog(strings.NewReader(inv.logs.String()), inv.sum.RunID, "req-handler-1")
+	if err != nil {
+		t.Fatalf("the logged report: %v", err)
+	}
+	inv.rep = rep
 	for _, leak := range []string{secret, token} {
 		if strings.Contains(inv.logs.String(), leak) || (inv.err != nil && strings.Contains(inv.err.Error(), leak)) {
 			t.Errorf("a secret leaked into the logs or the error")
