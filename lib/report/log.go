@@ -76,7 +76,7 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 type Head struct {
 	*Report
 	Regions   []RegionHead `json:"regions"`
-	Instances *struct{}       `json:"instances,omitempty"` // logged in parts
+	Instances *struct{}    `json:"instances,omitempty"` // logged in parts
 }
 
 // RegionHead is a region without its instance and batch lists: they

@@ -60,7 +60,7 @@ type logLine struct {
 	Parts   int             `json:"parts"`
 	Items   []report.Item   `json:"items"`
 	Batches []*report.Batch `json:"batches"`
-	Report  *report.Head `json:"report"`
+	Report  *report.Head    `json:"report"`
 }
 
 // TestLogSplitsLargeReports: no record of a 100,000-instance report is much

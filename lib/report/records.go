@@ -153,7 +153,7 @@ func (s *Head) UnmarshalJSON(b []byte) error {
 	s.Report = new(Report)
 	var shell struct {
 		*plain
-		Regions   []RegionHead `json:"regions"`
+		Regions   []RegionHead    `json:"regions"`
 		Instances json.RawMessage `json:"instances"`
 	}
 	shell.plain = (*plain)(s.Report)
