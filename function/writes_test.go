@@ -165,7 +165,7 @@ const owedFleet = `{"instances": [
 ]}`
 
 // tickWithin invokes the function at when with a function timeout.
-func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout time.Duration) fcdouble.Result {
+func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout time.Duration) answer {
 	t.Helper()
 	l.mu.Lock()
 	l.clock = when
@@ -177,7 +177,7 @@ func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return answer{res, l.proc}
 }
 
 // told lists the owners the DingTalk double heard from, in order.
@@ -200,7 +200,7 @@ func TestBinaryNoticesWithinTheDeadline(t *testing.T) {
 	l := startLifecycleFleet(t, owedFleet, "REAPER_DEADLINE_MARGIN=5s")
 	res := l.tickWithin(t, lifeDay0, "owed-1", 12*time.Second)
 	rep := decodeReport(t, res)
-	checkSchema(t, reportSchema(t), res.Body) // the notices summary included
+	checkSchema(t, reportSchema(t), reportBody(t, res)) // the notices summary included
 	told := l.toldOwners()
 	if len(told) == 0 || len(told) == 5 {
 		t.Fatalf("told %v: want some, not all, in 12 s at 3 s a message with a 5 s margin", told)
