@@ -296,6 +296,20 @@ func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
 			if !strings.Contains(inv.logs.String(), `"msg":"report"`) {
 				t.Error("the report was not logged")
 			}
+			// The answer is the summary, failed exactly when the invocation
+			// is, and logged after the report (FC drops a failed answer).
+			wantOutcome := report.RunOK
+			if inv.err != nil {
+				wantOutcome = report.RunFailed
+			}
+			if inv.sum.Outcome != wantOutcome || inv.sum.Error != inv.rep.Error || inv.sum.Report.Records == 0 {
+				t.Errorf("summary outcome %q error %q records %d: want %q, the report's error %q, and where the report is",
+					inv.sum.Outcome, inv.sum.Error, inv.sum.Report.Records, wantOutcome, inv.rep.Error)
+			}
+			logs := inv.logs.String()
+			if i, j := strings.LastIndex(logs, `"msg":"report`), strings.Index(logs, `"msg":"summary"`); j < i {
+				t.Errorf("the summary is logged at %d, before the report's last record at %d", j, i)
+			}
 		})
 	}
 }

@@ -136,7 +136,8 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 		Cap: rep.Cap, Leftovers: rep.Leftovers, Notices: boundNotices(rep.Notices),
 		Report: Location{Log: records > 0, Records: records,
 			Query: fmt.Sprintf("%q and %q", "report", rep.RunID),
-			Read:  "the log's records of this run ID (and request ID) put back together give the whole report: go run ./function report LOGFILE --run-id RUN_ID"},
+			Read: fmt.Sprintf("save the log's lines to a file and run: go run ./function report --logs FILE --run-id %q --request-id %q",
+				clip(rep.RunID, 2*summaryName), clip(requestID, summaryName))},
 	}
 	if s.Calls == nil {
 		s.Calls = map[string]int{}
