@@ -14,8 +14,10 @@ const MaxLogRecordBytes = 32 << 10
 // Log writes rep to logger as several records, none much over
 // MaxLogRecordBytes: first "report", the run without its instance and batch
 // lists (totals, cap check, and each region's counts, calls and errors);
-// then "report instances", each region's groups in parts, and "report
-// batches", each region's DeleteInstances calls in parts. Every record
+// then "report instances", each region's groups in parts, "report
+// resources", each region's disk, snapshot and EIP groups in parts (with
+// their kind), "report batches", each region's write calls in parts, and
+// "report leftovers". Every record
 // carries the run ID, and each part says which part of how many it is, so
 // the lists can be put back together. A failed run's summary, its failed
 // and held-back instances and its failed batches are logged at WARN, so
@@ -47,6 +49,21 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 				logger.LogAttrs(ctx, level, "report instances", run, where,
 					slog.String("outcome", string(g.Outcome)), slog.String("reason", string(g.Reason)),
 					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
+			}
+		}
+		for _, kind := range sectionKinds {
+			sec := r.sectionOf(kind)
+			if sec == nil {
+				continue
+			}
+			for _, g := range sec.Groups {
+				parts := split(g.Instances, itemSize)
+				for i, items := range parts {
+					records++
+					logger.LogAttrs(ctx, g.Outcome.Level(), "report resources", run, where, slog.String("kind", kind),
+						slog.String("outcome", string(g.Outcome)), slog.String("reason", string(g.Reason)),
+						slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
+				}
 			}
 		}
 		parts := split(r.Batches, batchSize)
@@ -86,12 +103,53 @@ type RegionHead struct {
 	Groups    []*Group    `json:"instances,omitempty"`
 	Batches   int         `json:"batches"`
 	Leftovers []*Leftover `json:"leftovers,omitempty"`
+	// The resource sections' counts; their items are logged in parts.
+	EIPs      *SectionHead `json:"eips,omitempty"`
+	Disks     *SectionHead `json:"disks,omitempty"`
+	Snapshots *SectionHead `json:"snapshots,omitempty"`
+}
+
+// SectionHead is a resource section without its items.
+type SectionHead struct {
+	Counts map[string]int `json:"counts"`
+}
+
+// sectionKinds are the resource sections, as the logged parts name them.
+var sectionKinds = []string{SectionEIPs, SectionDisks, SectionSnapshots}
+
+// sectionOf returns a section, nil when the region has none.
+func (r *Region) sectionOf(kind string) *Section {
+	if p := r.sectionPtr(kind); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// sectionPtr is where a kind's section is kept; nil for an unknown kind.
+func (r *Region) sectionPtr(kind string) **Section {
+	switch kind {
+	case SectionEIPs:
+		return &r.EIPs
+	case SectionDisks:
+		return &r.Disks
+	case SectionSnapshots:
+		return &r.Snapshots
+	}
+	return nil
+}
+
+func sectionHead(sec *Section) *SectionHead {
+	if sec == nil {
+		return nil
+	}
+	return &SectionHead{Counts: sec.Counts}
 }
 
 func head(rep *Report) Head {
 	s := Head{Report: rep, Regions: make([]RegionHead, 0, len(rep.Regions))}
 	for _, r := range rep.Regions {
-		s.Regions = append(s.Regions, RegionHead{Region: r, Batches: len(r.Batches)})
+		s.Regions = append(s.Regions, RegionHead{Region: r, Batches: len(r.Batches),
+			EIPs: sectionHead(r.EIPs), Disks: sectionHead(r.Disks), Snapshots: sectionHead(r.Snapshots)})
 	}
 	return s
 }

@@ -20,6 +20,7 @@ type logRecord struct {
 	RequestID string      `json:"request_id"`
 	Account   string      `json:"account"`
 	Region    string      `json:"region"`
+	Kind      string      `json:"kind"`
 	Outcome   Outcome     `json:"outcome"`
 	Reason    Reason      `json:"reason"`
 	Part      int         `json:"part"`
@@ -82,9 +83,9 @@ func ReadLog(r io.Reader, runID, requestID string) (*Report, error) {
 type scopeKey struct{ account, region string }
 
 type partKey struct {
-	msg   string
-	scope scopeKey
-	group groupKey
+	msg, kind string
+	scope     scopeKey
+	group     groupKey
 }
 
 func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
@@ -100,6 +101,11 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		r.Groups, r.Batches, r.Leftovers = []*Group{}, []*Batch{}, nil
 		if r.Counts == nil {
 			r.Counts = map[string]int{}
+		}
+		for kind, h := range map[string]*SectionHead{SectionEIPs: rh.EIPs, SectionDisks: rh.Disks, SectionSnapshots: rh.Snapshots} {
+			if h != nil {
+				*r.sectionPtr(kind) = &Section{Counts: h.Counts}
+			}
 		}
 		k := scopeKey{r.Account, r.Region}
 		if regions[k] != nil {
@@ -118,7 +124,7 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		if r == nil {
 			return nil, fmt.Errorf("the log's %q record names region %s (account %q), which the report does not have", p.Msg, p.Region, p.Account)
 		}
-		pk := partKey{msg: p.Msg, scope: k, group: groupKey{p.Outcome, p.Reason}}
+		pk := partKey{msg: p.Msg, kind: p.Kind, scope: k, group: groupKey{p.Outcome, p.Reason}}
 		if seen[pk]++; p.Part != seen[pk] || p.Part > p.Parts {
 			return nil, fmt.Errorf("the log's %q records of %s are out of order: part %d of %d where part %d was due", p.Msg, p.Region, p.Part, p.Parts, seen[pk])
 		}
@@ -129,6 +135,14 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		case "report instances":
 			for _, it := range p.Items {
 				r.group(p.Outcome, p.Reason, it)
+			}
+		case "report resources":
+			sec := r.sectionOf(p.Kind)
+			if sec == nil {
+				return nil, fmt.Errorf("the log's %q record names kind %q, which region %s of the report does not have", p.Msg, p.Kind, p.Region)
+			}
+			for _, it := range p.Items {
+				sec.group(p.Outcome, p.Reason, it)
 			}
 		case "report batches":
 			r.Batches = append(r.Batches, p.Batches...)
@@ -152,6 +166,23 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 			}
 			if want := r.Counts[string(o)]; got != want {
 				return nil, fmt.Errorf("the log has %d %s instances of %s, where the report counts %d: records are missing", got, o, r.Region, want)
+			}
+		}
+		for _, kind := range sectionKinds {
+			sec := r.sectionOf(kind)
+			if sec == nil {
+				continue
+			}
+			for _, o := range verdict.Outcomes {
+				got := 0
+				for _, g := range sec.Groups {
+					if g.Outcome == o {
+						got += len(g.Instances)
+					}
+				}
+				if want := sec.Counts[string(o)]; got != want {
+					return nil, fmt.Errorf("the log has %d %s %s of %s, where the report counts %d: records are missing", got, o, kind, r.Region, want)
+				}
 			}
 		}
 		if len(r.Batches) != batches[k] {

@@ -142,6 +142,14 @@ func TestReadLogPutsTheReportBack(t *testing.T) {
 	for i, r := range rep.Regions[:2] { // two accounts with the same region
 		r.Account, r.Region = fmt.Sprintf("acct-%d", i), "cn-same"
 	}
+	// Resource sections: many disks, a few EIPs, snapshots swept and none found.
+	hz := rep.Regions[2]
+	hz.Disks, hz.EIPs, hz.Snapshots = &report.Section{}, &report.Section{}, &report.Section{}
+	for i := range 3000 {
+		hz.Disks.Add(report.OutcomeSkipped, "not-expired", report.Item{ID: fmt.Sprintf("d-bp1%016d", i), Detail: "expires 2099-01-01T00:00:00Z"})
+	}
+	hz.Disks.Add(report.OutcomeFailed, "", report.Item{ID: "d-bp1failed", Code: "IncorrectDiskStatus"})
+	hz.EIPs.Add(report.OutcomeReleased, "", report.Item{ID: "eip-bp1released"})
 	rep.Total()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
@@ -153,6 +161,11 @@ func TestReadLogPutsTheReportBack(t *testing.T) {
 		t.Fatalf("Log says it wrote %d records", records)
 	}
 	log := buf.String()
+	for _, line := range strings.Split(log, "\n") {
+		if len(line) > report.MaxLogRecordBytes+1024 {
+			t.Fatalf("a %.60q record is %d bytes, over the bound of %d", line, len(line), report.MaxLogRecordBytes)
+		}
+	}
 	got, err := report.ReadLog(strings.NewReader(log), rep.RunID, "req-1")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +189,7 @@ func TestReadLogPutsTheReportBack(t *testing.T) {
 	}
 	// Any record lost is an error, never a smaller report.
 	lines := strings.SplitAfter(log, "\n")
-	for _, drop := range []string{`"msg":"report instances"`, `"msg":"report batches"`, `"part":2,`} {
+	for _, drop := range []string{`"msg":"report instances"`, `"msg":"report batches"`, `"part":2,`, `"msg":"report resources"`, `"kind":"eips"`} {
 		for i, l := range lines {
 			if strings.Contains(l, drop) && strings.Contains(l, `"request_id":"req-1"`) {
 				cut := strings.Join(lines[:i], "") + strings.Join(lines[i+1:], "")
