@@ -55,7 +55,7 @@ func FuzzReportSchema(f *testing.F) {
 			if res.Err != nil {
 				t.Fatalf("seed %d: the invocation failed: %s", seed, res.Err.ErrorMessage)
 			}
-			list := checkSchema(t, sch, res.Body)
+			list := checkSchema(t, sch, reportBody(t, res))
 			for _, in := range list {
 				if in.Outcome == "released" || in.Outcome == "would-release" {
 					if in.ChargeType == "" || in.Status != "Stopped" {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -145,7 +147,14 @@ func timerEvent(payload string) []byte {
 	return b
 }
 
-func (s *stack) invoke(t *testing.T, requestID string, event []byte) fcdouble.Result {
+// answer is one invocation's result and the process that served it, whose
+// log holds the invocation's whole report.
+type answer struct {
+	fcdouble.Result
+	proc *fcdouble.Process
+}
+
+func (s *stack) invoke(t *testing.T, requestID string, event []byte) answer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -166,22 +175,73 @@ func (s *stack) invoke(t *testing.T, requestID string, event []byte) fcdouble.Re
 			t.Errorf("%s: the response contains a secret", requestID)
 		}
 	}
-	return res
+	return answer{res, s.proc}
 }
 
-func decodeReport(t *testing.T, res fcdouble.Result) *report.Report {
+// decodeReport checks that the invocation succeeded and answered its
+// summary, and returns the whole report, put back together from the
+// records the function logged.
+func decodeReport(t *testing.T, res answer) *report.Report {
 	t.Helper()
 	if res.Err != nil {
 		t.Fatalf("%s: function error: %+v", res.RequestID, *res.Err)
 	}
-	var rep report.Report
-	if err := json.Unmarshal(res.Body, &rep); err != nil {
-		t.Fatalf("%s: response is not a report: %v\n%s", res.RequestID, err, res.Body)
-	}
-	return &rep
+	sum := decodeSummary(t, res)
+	rep := readLogged(t, res.proc, sum.RunID, res.RequestID)
+	checkSummary(t, sum, rep)
+	return rep
 }
 
-func wantError(t *testing.T, res fcdouble.Result, substrs ...string) {
+// decodeSummary reads the invocation's answer: a summary, within its bound.
+func decodeSummary(t *testing.T, res answer) *report.Summary {
+	t.Helper()
+	var sum report.Summary
+	dec := json.NewDecoder(bytes.NewReader(res.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sum); err != nil {
+		t.Fatalf("%s: the answer is not a summary: %v\n%.2000s", res.RequestID, err, res.Body)
+	}
+	if len(res.Body) > report.MaxSummaryBytes || sum.SchemaVersion != report.SummarySchemaVersion || sum.RequestID != res.RequestID {
+		t.Fatalf("%s: the answer is %d bytes, schemaVersion %d, request %q: want at most %d, %d and the invocation's",
+			res.RequestID, len(res.Body), sum.SchemaVersion, sum.RequestID, report.MaxSummaryBytes, report.SummarySchemaVersion)
+	}
+	return &sum
+}
+
+// readLogged waits for the invocation's summary record (logged after the
+// report) and puts the logged report back together.
+func readLogged(t *testing.T, proc *fcdouble.Process, runID, requestID string) *report.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := proc.WaitForOutput(ctx, `"msg":"summary","request_id":"`+requestID+`"`); err != nil {
+		t.Fatalf("%s: the summary was not logged: %v", requestID, err)
+	}
+	rep, err := report.ReadLog(strings.NewReader(proc.Stdout()), runID, requestID)
+	if err != nil {
+		t.Fatalf("%s: the logged report: %v", requestID, err)
+	}
+	return rep
+}
+
+// checkSummary: the answer says what the logged report says.
+func checkSummary(t *testing.T, sum *report.Summary, rep *report.Report) {
+	t.Helper()
+	inst := map[string]int{}
+	maps.Copy(inst, rep.Totals.Outcomes)
+	maps.Copy(inst, rep.Totals.Reasons)
+	if sum.RunID != rep.RunID || sum.DryRun != rep.DryRun || sum.Complete != rep.Complete || sum.Error != rep.Error || sum.Warning != rep.Warning ||
+		sum.Seen != rep.Totals.Seen || sum.OptedIn != rep.Totals.OptedIn || sum.Batches != rep.Totals.Batches ||
+		!maps.Equal(sum.Totals[report.KindInstances], inst) || !maps.Equal(sum.Totals[report.KindDisks], rep.Totals.Disks) ||
+		!maps.Equal(sum.Totals[report.KindSnapshots], rep.Totals.Snapshots) || !maps.Equal(sum.Totals[report.KindEIPs], rep.Totals.EIPs) {
+		t.Errorf("the summary %+v does not say what the logged report %s says: %+v", sum, rep.RunID, rep.Totals)
+	}
+	if !sum.Report.Log || sum.Report.Records == 0 {
+		t.Errorf("the summary says the report is not logged: %+v", sum.Report)
+	}
+}
+
+func wantError(t *testing.T, res answer, substrs ...string) {
 	t.Helper()
 	if res.Err == nil {
 		t.Fatalf("%s: succeeded, want an error containing %q; body %s", res.RequestID, substrs, res.Body)
@@ -393,7 +453,7 @@ func TestFunctionWithoutCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, res, "no credentials", "role")
+	wantError(t, answer{res, s.proc}, "no credentials", "role")
 	if n := len(s.ecs.Calls()); n != 0 {
 		t.Errorf("%d ECS calls without credentials", n)
 	}

@@ -119,7 +119,7 @@ func startLifecycleFleet(t *testing.T, fleetJSON string, env ...string) *lifeSta
 }
 
 // tick invokes the function at when, as the timer would.
-func (l *lifeStack) tick(t *testing.T, when time.Time) fcdouble.Result {
+func (l *lifeStack) tick(t *testing.T, when time.Time) answer {
 	t.Helper()
 	l.mu.Lock()
 	l.clock = when
@@ -300,15 +300,17 @@ func TestBinaryRepeatedOverlappingAndExtended(t *testing.T) {
 	l.mu.Unlock()
 	ev, _ := json.Marshal(map[string]string{"triggerTime": when.Format(time.RFC3339), "triggerName": "hourly", "payload": ""})
 	var wg sync.WaitGroup
-	results := make([]fcdouble.Result, 2)
+	results := make([]answer, 2)
 	errs := make([]error, 2)
+	procs := []*fcdouble.Process{l.proc, proc}
 	for i, srv := range []*fcdouble.Server{l.fc, other} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			results[i], errs[i] = srv.Invoke(ctx, fcdouble.Invocation{RequestID: "overlap-" + string(rune('a'+i)), Event: ev, Timeout: 2 * time.Minute,
+			results[i].proc = procs[i]
+			results[i].Result, errs[i] = srv.Invoke(ctx, fcdouble.Invocation{RequestID: "overlap-" + string(rune('a'+i)), Event: ev, Timeout: 2 * time.Minute,
 				Credentials: creds, Region: "cn-hangzhou"})
 		}()
 	}

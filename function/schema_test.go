@@ -10,12 +10,24 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// The invocation's JSON report against docs/report.schema.json, and the
-// flat instance list as jq reads it: '.instances[] | select(.outcome==X)'.
+// The invocation's answer against docs/summary.schema.json; its JSON
+// report, put back together from the log, against docs/report.schema.json,
+// and the flat instance list as jq reads it:
+// '.instances[] | select(.outcome==X)'.
 
 func reportSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	raw, err := os.ReadFile("../docs/report.schema.json")
+	return loadSchema(t, "report.schema.json")
+}
+
+func summarySchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	return loadSchema(t, "summary.schema.json")
+}
+
+func loadSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,10 +36,10 @@ func reportSchema(t *testing.T) *jsonschema.Schema {
 		t.Fatal(err)
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource("report.schema.json", doc); err != nil {
+	if err := c.AddResource(name, doc); err != nil {
 		t.Fatal(err)
 	}
-	sch, err := c.Compile("report.schema.json")
+	sch, err := c.Compile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +68,30 @@ func checkSchema(t *testing.T, sch *jsonschema.Schema, body []byte) []flatInstan
 	return rep.Instances
 }
 
+// reportBody checks the invocation's answer against the summary's schema
+// and returns the JSON of its whole report, put back together from the log.
+func reportBody(t *testing.T, res answer) []byte {
+	t.Helper()
+	rep := decodeReport(t, res)
+	checkSummarySchema(t, res.Body)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checkSummarySchema(t *testing.T, body []byte) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("summary is not JSON: %v", err)
+	}
+	if err := summarySchema(t).Validate(doc); err != nil {
+		t.Fatalf("summary does not match docs/summary.schema.json: %v\n%s", err, body)
+	}
+}
+
 func selectOutcome(list []flatInstance, outcome string) []string {
 	var ids []string
 	for _, in := range list {
@@ -72,7 +108,7 @@ func TestReportMatchesSchema(t *testing.T) {
 	s := startStack(t)
 
 	dry := s.invoke(t, "schema-dry", timerEvent(`{"dryRun": true}`))
-	list := checkSchema(t, sch, dry.Body)
+	list := checkSchema(t, sch, reportBody(t, dry))
 	if len(list) != 9 {
 		t.Fatalf("%d instance records, want the fleet's 9", len(list))
 	}
@@ -91,7 +127,7 @@ func TestReportMatchesSchema(t *testing.T) {
 	}
 
 	live := s.invoke(t, "schema-live", timerEvent(""))
-	list = checkSchema(t, sch, live.Body)
+	list = checkSchema(t, sch, reportBody(t, live))
 	if got := selectOutcome(list, "released"); !slices.Equal(got, eligible) {
 		t.Errorf("released %v, want %v", got, eligible)
 	}
@@ -101,7 +137,7 @@ func TestLeftoverReportMatchesSchema(t *testing.T) {
 	sch := reportSchema(t)
 	s := startFleetStack(t, binary(t), leftoverFleet,
 		"REAPER_REGIONS=cn-hangzhou", "REAPER_RELEASE_EIPS=true", "REAPER_RESOURCES=instances,disks", "REAPER_MARK_SECRET="+fnMarkSecret)
-	list := checkSchema(t, sch, s.invoke(t, "schema-leftovers", timerEvent("")).Body)
+	list := checkSchema(t, sch, reportBody(t, s.invoke(t, "schema-leftovers", timerEvent(""))))
 	if got := selectOutcome(list, "released"); !slices.Equal(got, []string{"i-bp1left00000001"}) {
 		t.Errorf("released %v", got)
 	}

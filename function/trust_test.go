@@ -120,7 +120,7 @@ func TestFailedRunFailsTheInvocation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantError(t, res, "timeout leaves no time to sweep", "REAPER_DEADLINE_MARGIN")
+		wantError(t, answer{res, s.proc}, "timeout leaves no time to sweep", "REAPER_DEADLINE_MARGIN")
 		if n := len(s.ecs.Calls()); n != 0 {
 			t.Errorf("%d ECS calls", n)
 		}
@@ -143,7 +143,7 @@ func TestHangingListingStillReturnsTheReport(t *testing.T) {
 	if late := time.Since(deadline); late > 0 {
 		t.Fatalf("the invocation answered %v after FC's deadline", late)
 	}
-	wantError(t, res, "regions failed")
+	wantError(t, answer{res, s.proc}, "regions failed")
 	s.proc.Stop()
 	if !strings.Contains(s.proc.Output(), `"msg":"report"`) {
 		t.Error("the report was not logged before the deadline")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"slices"
@@ -16,46 +15,12 @@ import (
 
 // logged is the part of a logged report these tests read (the log's
 // regions shadow their instance and batch lists).
-type logged struct {
-	Error   string          `json:"error"`
-	Notices *report.Notices `json:"notices"`
-	Regions []loggedRegion  `json:"regions"`
-}
-
-type loggedRegion struct {
-	Disks     *report.Section `json:"disks"`
-	Snapshots *report.Section `json:"snapshots"`
-	EIPs      *report.Section `json:"eips"`
-}
-
-// loggedReport is the report a failed invocation logged (FC keeps no
-// answer body for a failed invocation: the logs carry the report).
-func loggedReport(t *testing.T, proc *fcdouble.Process, requestID string) *logged {
+// loggedReport is the report an invocation logged, put back together
+// (FC keeps no answer body for a failed invocation: the logs carry the
+// report).
+func loggedReport(t *testing.T, proc *fcdouble.Process, requestID string) *report.Report {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := proc.WaitForOutput(ctx, `"msg":"report","request_id":"`+requestID+`"`); err != nil {
-		t.Fatalf("the report of %s was not logged: %v", requestID, err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(proc.Stdout()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			Msg       string          `json:"msg"`
-			RequestID string          `json:"request_id"`
-			Report    json.RawMessage `json:"report"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Msg != "report" || rec.RequestID != requestID {
-			continue
-		}
-		var rep logged
-		if err := json.Unmarshal(rec.Report, &rep); err != nil {
-			t.Fatalf("logged report: %v", err)
-		}
-		return &rep
-	}
-	t.Fatalf("no report record for %s", requestID)
-	return nil
+	return readLogged(t, proc, "", requestID)
 }
 
 func sectionOutcome(sec *report.Section, id string) string {
@@ -92,26 +57,26 @@ func TestBinaryEveryFailedWriteFailsTheInvocation(t *testing.T) {
 		eip     string // extra EIP fields
 		env     []string
 		fault   ecsdouble.Rule
-		section func(loggedRegion) *report.Section
+		section func(*report.Region) *report.Section
 		id      string
 		want    []string
 	}{
 		{
 			name: "DeleteDisk answered IncorrectDiskStatus", env: []string{"REAPER_RESOURCES=instances,disks"},
 			fault:   ecsdouble.Rule{Action: "DeleteDisk", Fault: ecsdouble.Error(403, "IncorrectDiskStatus")},
-			section: func(r loggedRegion) *report.Section { return r.Disks }, id: "d-bp1writes-expired",
+			section: func(r *report.Region) *report.Section { return r.Disks }, id: "d-bp1writes-expired",
 			want: []string{"disk d-bp1writes-expired", "IncorrectDiskStatus"},
 		},
 		{
 			name: "ReleaseEipAddress answered IncorrectEipStatus", env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")},
-			section: func(r loggedRegion) *report.Section { return r.EIPs }, id: "eip-bp1writes",
+			section: func(r *report.Region) *report.Section { return r.EIPs }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "IncorrectEipStatus"},
 		},
 		{
 			name: "the hand-over mark could not be written", eip: `, "staysUnassociating": true`, env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "TagResources", Fault: ecsdouble.Error(400, "InvalidTagKey.Malformed")},
-			section: func(r loggedRegion) *report.Section { return r.EIPs }, id: "eip-bp1writes",
+			section: func(r *report.Region) *report.Section { return r.EIPs }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "hand-over mark", "InvalidTagKey.Malformed"},
 		},
 	}
@@ -129,6 +94,11 @@ func TestBinaryEveryFailedWriteFailsTheInvocation(t *testing.T) {
 			}
 			if got := sectionOutcome(tc.section(rep.Regions[0]), tc.id); !strings.HasPrefix(got, "failed/") {
 				t.Errorf("%s in the logged report: %q, want failed", tc.id, got)
+			}
+			sum := loggedSummary(t, s.proc, id)
+			checkSummary(t, sum, rep)
+			if !slices.ContainsFunc(sum.Failures, func(f report.SummaryFailure) bool { return f.ID == tc.id && f.Kind != report.KindInstances }) {
+				t.Errorf("the logged summary's failures %+v do not name %s", sum.Failures, tc.id)
 			}
 			if _, ok := s.ecs.Instance("i-bp1writes0000001"); ok {
 				t.Error("the instance's release was held back by another kind's failure")
@@ -165,7 +135,7 @@ const owedFleet = `{"instances": [
 ]}`
 
 // tickWithin invokes the function at when with a function timeout.
-func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout time.Duration) fcdouble.Result {
+func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout time.Duration) answer {
 	t.Helper()
 	l.mu.Lock()
 	l.clock = when
@@ -177,7 +147,7 @@ func (l *lifeStack) tickWithin(t *testing.T, when time.Time, id string, timeout 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return answer{res, l.proc}
 }
 
 // told lists the owners the DingTalk double heard from, in order.
@@ -200,7 +170,7 @@ func TestBinaryNoticesWithinTheDeadline(t *testing.T) {
 	l := startLifecycleFleet(t, owedFleet, "REAPER_DEADLINE_MARGIN=5s")
 	res := l.tickWithin(t, lifeDay0, "owed-1", 12*time.Second)
 	rep := decodeReport(t, res)
-	checkSchema(t, reportSchema(t), res.Body) // the notices summary included
+	checkSchema(t, reportSchema(t), reportBody(t, res)) // the notices summary included
 	told := l.toldOwners()
 	if len(told) == 0 || len(told) == 5 {
 		t.Fatalf("told %v: want some, not all, in 12 s at 3 s a message with a 5 s margin", told)

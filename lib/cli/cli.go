@@ -64,6 +64,7 @@ func commands() []command {
 		{"plan", "dry run against your account: what would be released", runPlan},
 		{"run", "sweep your account and release expired instances", runRun},
 		{"invoke", "one invocation exactly as FC does it, without Docker", runInvoke},
+		{"report", "put a run's whole report back together from the function's logs", runReport},
 		{"schedule", "sweep on the timer trigger's cron schedule", runSchedule},
 		{"validate", "check the settings and s.yaml/template.yaml", runValidate},
 	}

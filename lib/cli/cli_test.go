@@ -224,14 +224,27 @@ func TestMain(m *testing.M) {
 func TestInvoke(t *testing.T) {
 	bin := functionBinary(t)
 	t.Run("demo dry run", func(t *testing.T) {
-		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--payload", `{"dryRun": true}`)
+		file := filepath.Join(t.TempDir(), "report.json")
+		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--payload", `{"dryRun": true}`, "--report", file)
 		r.must(t, cli.ExitOK, "FC Invoke Start", `"request_id":"fcdouble-1"`, "the ECS double released 0 instances")
-		var rep report.Report
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("stdout is not the report: %v\n%s", err, r.stdout)
+		var sum report.Summary
+		if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil || sum.SchemaVersion != report.SummarySchemaVersion {
+			t.Fatalf("stdout is not the summary: %v\n%s", err, r.stdout)
 		}
-		if !rep.DryRun || !slices.Equal(rep.IDs(report.OutcomeWouldRelease), demoReleased) {
-			t.Errorf("dryRun %v, would-release %v", rep.DryRun, rep.IDs(report.OutcomeWouldRelease))
+		if !sum.DryRun || sum.Totals[report.KindInstances]["would-release"] != len(demoReleased) || sum.Outcome != report.RunOK {
+			t.Errorf("summary dryRun %v, totals %v, outcome %q", sum.DryRun, sum.Totals, sum.Outcome)
+		}
+		rep := readReportFile(t, file)
+		if !rep.DryRun || !slices.Equal(rep.IDs(report.OutcomeWouldRelease), demoReleased) || rep.RunID != sum.RunID {
+			t.Errorf("--report: dryRun %v, would-release %v", rep.DryRun, rep.IDs(report.OutcomeWouldRelease))
+		}
+	})
+	t.Run("a failed invocation still writes its report", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "report.json")
+		r := run(t, nil, "", "invoke", "--binary", bin, "--demo", "--payload", `{"maxRelease": 1}`, "--report", file)
+		r.must(t, cli.ExitFailed, "the function returned an error", "over the count cap of 1")
+		if rep := readReportFile(t, file); rep.Cap == nil || !rep.Cap.Exceeded || !strings.Contains(rep.Error, "over the count cap of 1") || len(rep.Instances.All()) == 0 {
+			t.Errorf("--report of the failed run: cap %+v, error %q, %d instances", rep.Cap, rep.Error, len(rep.Instances.All()))
 		}
 	})
 	t.Run("demo release as text, logs to a file", func(t *testing.T) {
@@ -274,6 +287,54 @@ func TestInvoke(t *testing.T) {
 		run(t, nil, "", "invoke", "--demo", "--timeout", "10ms").must(t, cli.ExitUsage, "--timeout")
 		run(t, nil, "", "invoke", "--demo", "--event", filepath.Join(t.TempDir(), "missing.json")).must(t, cli.ExitUsage, "read the event")
 	})
+}
+
+func readReportFile(t *testing.T, file string) *report.Report {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("%s is not a report: %v", file, err)
+	}
+	return &rep
+}
+
+// TestReportFromLogs: the report command puts the logged report back
+// together, the same report invoke --report writes; a log that lost a
+// record is an error.
+func TestReportFromLogs(t *testing.T) {
+	bin := functionBinary(t)
+	dir := t.TempDir()
+	logs, file := filepath.Join(dir, "fn.log"), filepath.Join(dir, "report.json")
+	run(t, nil, "", "invoke", "--binary", bin, "--demo", "--logs", logs, "--report", file, "--request-id", "req-7").must(t, cli.ExitOK)
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", "report", "--logs", logs)
+	r.must(t, cli.ExitOK)
+	if r.stdout != string(want) {
+		t.Errorf("report --logs printed another report than invoke --report wrote:\n%.500s\nwant\n%.500s", r.stdout, want)
+	}
+	rep := readReportFile(t, file)
+	if !slices.Equal(rep.IDs(report.OutcomeReleased), demoReleased) {
+		t.Errorf("released %v", rep.IDs(report.OutcomeReleased))
+	}
+	run(t, nil, "", "report", "--logs", logs, "--run-id", rep.RunID, "--request-id", "req-7", "--text").must(t, cli.ExitOK, "Summary", demoReleased[0])
+	run(t, nil, "", "report", "--logs", logs, "--run-id", "nope").must(t, cli.ExitFailed, "no report of run nope")
+	run(t, nil, "", "report").must(t, cli.ExitUsage, "--logs")
+
+	b, _ := os.ReadFile(logs)
+	var kept []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if !strings.Contains(line, `"msg":"report instances"`) || !strings.Contains(line, `"outcome":"released"`) {
+			kept = append(kept, line)
+		}
+	}
+	run(t, nil, strings.Join(kept, ""), "report", "--logs", "-").must(t, cli.ExitFailed, "records are missing")
 }
 
 func TestSchedule(t *testing.T) {

@@ -23,7 +23,10 @@ Runs one invocation exactly as Function Compute does it, without Docker (the
 counterpart of 's local invoke'): an FC runtime-API double (the protocol of
 fc-runtime-go-sdk v0.3.1, x-fc-* headers included) feeds the event to this
 binary started as the function (FC_RUNTIME_API set), and the function's
-response is printed: the JSON report, or FC's error payload (exit code 1).
+response is printed: the run's summary (docs/summary.schema.json), or FC's
+error payload (exit code 1). The whole report is in the function's logs, in
+records of at most about 32 KB: --report FILE puts it back together and
+writes it there (also for a failed invocation), --text prints it as a table.
 
 The event is --event FILE, --event - (stdin), or by default a timer event
 {"triggerTime": now, "triggerName": "timer", "payload": --payload}.
@@ -36,6 +39,7 @@ settings and FC_REGION of this shell are passed to the function; nothing
 else is. The function's logs go to stderr (or --logs FILE).`, `
   go run ./function invoke --demo
   go run ./function invoke --demo --payload '{"dryRun": true}' --text
+  go run ./function invoke --demo --report report.json && jq '.instances[] | select(.outcome=="released")' report.json
   go run ./function invoke --demo --event event.json
   echo '{"triggerName":"t","triggerTime":"2026-01-01T00:00:00Z"}' | go run ./function invoke --event -
   go run ./function invoke --region cn-hangzhou --payload '{"dryRun": true}'   # your account`, true)
@@ -50,7 +54,8 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	retryCount := fs.Int("retry-count", 0, "x-fc-retry-count, as on FC's retries of a failed async invocation")
 	binary := fs.String("binary", "", "the function binary to run (default this program)")
 	logsFile := fs.String("logs", "", "write the function's logs to this file instead of stderr")
-	asText := fs.Bool("text", false, "print a successful response as the report table instead of JSON")
+	asText := fs.Bool("text", false, "print the whole report, from the logs, as a table instead of the summary")
+	reportFile := fs.String("report", "", "write the whole JSON report, put back together from the function's logs, to this file")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
@@ -120,23 +125,43 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 		released := demoT.double.Released()
 		fmt.Fprintf(env.Stderr, "invoke: the ECS double released %d instances%s\n", len(released), listSuffix(released))
 	}
+	var rep *report.Report
+	if *reportFile != "" || (*asText && res.Err == nil) {
+		// One invocation in this process: its records are the log's only report.
+		if rep, err = report.ReadLog(strings.NewReader(logs), "", ""); err != nil {
+			return fail(env, "invoke", fmt.Errorf("the report in the function's logs: %w", err))
+		}
+	}
+	if *reportFile != "" {
+		if err := writeReportFile(*reportFile, rep); err != nil {
+			return fail(env, "invoke", err)
+		}
+	}
 	if res.Err != nil {
 		writeJSON(env.Stdout, res.Body)
 		fmt.Fprintf(env.Stderr, "invoke: the function returned an error (%s): %s\n", res.Err.ErrorType, res.Err.ErrorMessage)
 		return ExitFailed
 	}
 	if *asText {
-		var rep report.Report
-		if err := json.Unmarshal(res.Body, &rep); err != nil {
-			return fail(env, "invoke", fmt.Errorf("the response is not a report: %w", err))
-		}
-		if err := report.WriteText(env.Stdout, &rep); err != nil {
+		if err := report.WriteText(env.Stdout, rep); err != nil {
 			return fail(env, "invoke", err)
 		}
 		return ExitOK
 	}
 	writeJSON(env.Stdout, res.Body)
 	return ExitOK
+}
+
+// writeReportFile writes rep as indented JSON to file.
+func writeReportFile(file string, rep *report.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	return nil
 }
 
 // invokeEvent reads the event, or builds the default timer event.

@@ -1,7 +1,7 @@
 // Package handler turns one FC timer invocation into one sweep: it reads
 // the timer event and its payload overrides, the settings, the function's
-// credentials and region from the invocation context, runs the sweep and
-// returns the report. Every input is checked before anything is released.
+// credentials and region from the invocation context, runs the sweep,
+// logs the report and returns its summary. Every input is checked before anything is released.
 package handler
 
 import (
@@ -125,12 +125,15 @@ type Handler struct {
 	ClockFromTrigger bool
 }
 
-// Invoke is the FC handler: func(context.Context, []byte) (*report.Report, error).
+// Invoke is the FC handler: func(context.Context, []byte) (*report.Summary, error).
 // The raw event is taken as bytes so that a malformed event gets this
 // package's clear error instead of a decoding error from the runtime.
 // A run that could not do its job returns an error, so that FC marks the
-// invocation failed and alarms fire; its report is logged either way.
-func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, error) {
+// invocation failed and alarms fire. The whole report goes to the log, in
+// records a log service keeps whole; the answer is its summary, a few KB
+// whatever the fleet (FC's runtime discards it when there is an error, so
+// it is logged too, after the report).
+func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Summary, error) {
 	fctx, _ := fccontext.FromContext(ctx)
 	if fctx == nil {
 		fctx = &fccontext.FcContext{}
@@ -170,10 +173,14 @@ func (h *Handler) Invoke(ctx context.Context, event []byte) (*report.Report, err
 	if err != nil {
 		logger.Error("invocation failed", "error", err.Error(), "retry_count", fctx.RetryCount)
 	}
-	// The report is also logged, in records a log service keeps whole, so
-	// that a timer-triggered or failed invocation keeps it.
-	report.Log(ctx, base, rep) // each record carries the run ID
-	return rep, err
+	records := report.Log(ctx, base, rep) // each record carries the run ID
+	sum := report.Summarise(rep, fctx.RequestID, records)
+	level := slog.LevelInfo
+	if sum.Outcome != report.RunOK {
+		level = slog.LevelWarn
+	}
+	logger.LogAttrs(ctx, level, "summary", slog.Any("summary", sum))
+	return sum, err
 }
 
 func failedReport(runID string, now func() time.Time, err error) *report.Report {

@@ -75,7 +75,8 @@ type invocation struct {
 	creds   bool
 	logs    bytes.Buffer
 	srv     *ecsdouble.Server
-	rep     *report.Report
+	sum     *report.Summary // the answer
+	rep     *report.Report  // put back together from the log
 	err     error
 	timeout time.Duration
 	setup   func(*ecsdouble.Server) // faults to inject before the invocation
@@ -120,7 +121,15 @@ func invoke(t *testing.T, inv *invocation) {
 	}
 	ctx, cancel := context.WithTimeout(fccontext.NewContext(context.Background(), fctx), timeout)
 	defer cancel()
-	inv.rep, inv.err = h.Invoke(ctx, []byte(inv.event))
+	inv.sum, inv.err = h.Invoke(ctx, []byte(inv.event))
+	if inv.sum == nil {
+		t.Fatalf("Invoke returned no summary (error %v)", inv.err)
+	}
+	rep, err := report.ReadLog(strings.NewReader(inv.logs.String()), inv.sum.RunID, "req-handler-1")
+	if err != nil {
+		t.Fatalf("the logged report: %v", err)
+	}
+	inv.rep = rep
 	for _, leak := range []string{secret, token} {
 		if strings.Contains(inv.logs.String(), leak) || (inv.err != nil && strings.Contains(inv.err.Error(), leak)) {
 			t.Errorf("a secret leaked into the logs or the error")
@@ -286,6 +295,20 @@ func TestInvokeFailsWhenTheRunDidNotDoItsJob(t *testing.T) {
 			}
 			if !strings.Contains(inv.logs.String(), `"msg":"report"`) {
 				t.Error("the report was not logged")
+			}
+			// The answer is the summary, failed exactly when the invocation
+			// is, and logged after the report (FC drops a failed answer).
+			wantOutcome := report.RunOK
+			if inv.err != nil {
+				wantOutcome = report.RunFailed
+			}
+			if inv.sum.Outcome != wantOutcome || inv.sum.Error != inv.rep.Error || inv.sum.Report.Records == 0 {
+				t.Errorf("summary outcome %q error %q records %d: want %q, the report's error %q, and where the report is",
+					inv.sum.Outcome, inv.sum.Error, inv.sum.Report.Records, wantOutcome, inv.rep.Error)
+			}
+			logs := inv.logs.String()
+			if i, j := strings.LastIndex(logs, `"msg":"report`), strings.Index(logs, `"msg":"summary"`); j < i {
+				t.Errorf("the summary is logged at %d, before the report's last record at %d", j, i)
 			}
 		})
 	}

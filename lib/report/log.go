@@ -14,30 +14,56 @@ const MaxLogRecordBytes = 32 << 10
 // Log writes rep to logger as several records, none much over
 // MaxLogRecordBytes: first "report", the run without its instance and batch
 // lists (totals, cap check, and each region's counts, calls and errors);
-// then "report instances", each region's groups in parts, and "report
-// batches", each region's DeleteInstances calls in parts. Every record
+// then "report instances", each region's groups in parts, "report
+// resources", each region's disk, snapshot and EIP groups in parts (with
+// their kind), "report batches", each region's write calls in parts, and
+// "report leftovers". Every record
 // carries the run ID, and each part says which part of how many it is, so
 // the lists can be put back together. A failed run's summary, its failed
 // and held-back instances and its failed batches are logged at WARN, so
-// that an alert on the level finds them.
-func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
+// that an alert on the level finds them. It returns the number of
+// records written (0: the report was not logged).
+func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 	if rep == nil || !logger.Enabled(ctx, slog.LevelWarn) {
-		return
+		return 0
 	}
+	records := 1
 	run := slog.String("run_id", rep.RunID)
 	level := slog.LevelInfo
 	if rep.Error != "" || rep.Warning != "" {
 		level = slog.LevelWarn
 	}
-	logger.LogAttrs(ctx, level, "report", run, slog.Any("report", summarise(rep)))
+	logger.LogAttrs(ctx, level, "report", run, slog.Any("report", head(rep)))
 	for _, r := range rep.Regions {
+		// A region is named with its account where there is one, so that
+		// ReadLog tells two accounts' regions apart.
+		where := slog.String("region", r.Region)
+		if r.Account != "" {
+			where = slog.Group("", slog.String("account", r.Account), where)
+		}
 		for _, g := range r.Groups {
 			parts := split(g.Instances, itemSize)
 			level := g.Outcome.Level()
 			for i, items := range parts {
-				logger.LogAttrs(ctx, level, "report instances", run, slog.String("region", r.Region),
+				records++
+				logger.LogAttrs(ctx, level, "report instances", run, where,
 					slog.String("outcome", string(g.Outcome)), slog.String("reason", string(g.Reason)),
 					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
+			}
+		}
+		for _, kind := range sectionKinds {
+			sec := r.sectionOf(kind)
+			if sec == nil {
+				continue
+			}
+			for _, g := range sec.Groups {
+				parts := split(g.Instances, itemSize)
+				for i, items := range parts {
+					records++
+					logger.LogAttrs(ctx, g.Outcome.Level(), "report resources", run, where, slog.String("kind", kind),
+						slog.String("outcome", string(g.Outcome)), slog.String("reason", string(g.Reason)),
+						slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
+				}
 			}
 		}
 		parts := split(r.Batches, batchSize)
@@ -48,38 +74,82 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) {
 			}
 		}
 		for i, batches := range parts {
-			logger.LogAttrs(ctx, level, "report batches", run, slog.String("region", r.Region),
+			records++
+			logger.LogAttrs(ctx, level, "report batches", run, where,
 				slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("batches", batches))
 		}
 		left := split(r.Leftovers, leftoverSize)
 		for i, part := range left {
-			logger.LogAttrs(ctx, slog.LevelInfo, "report leftovers", run, slog.String("region", r.Region),
+			records++
+			logger.LogAttrs(ctx, slog.LevelInfo, "report leftovers", run, where,
 				slog.Int("part", i+1), slog.Int("parts", len(left)), slog.Any("leftovers", part))
 		}
 	}
+	return records
 }
 
-// Summary is the report without its instance and batch lists: its
-// Regions shadow the report's.
-type Summary struct {
+// Head is the report without its instance and batch lists (the "report"
+// record): its Regions shadow the report's.
+type Head struct {
 	*Report
-	Regions   []RegionSummary `json:"regions"`
-	Instances *struct{}       `json:"instances,omitempty"` // logged in parts
+	Regions   []RegionHead `json:"regions"`
+	Instances *struct{}    `json:"instances,omitempty"` // logged in parts
 }
 
-// RegionSummary is a region without its instance and batch lists: they
+// RegionHead is a region without its instance and batch lists: they
 // are shadowed by an empty list and the number of batches.
-type RegionSummary struct {
+type RegionHead struct {
 	*Region
 	Groups    []*Group    `json:"instances,omitempty"`
 	Batches   int         `json:"batches"`
 	Leftovers []*Leftover `json:"leftovers,omitempty"`
+	// The resource sections' counts; their items are logged in parts.
+	EIPs      *SectionHead `json:"eips,omitempty"`
+	Disks     *SectionHead `json:"disks,omitempty"`
+	Snapshots *SectionHead `json:"snapshots,omitempty"`
 }
 
-func summarise(rep *Report) Summary {
-	s := Summary{Report: rep, Regions: make([]RegionSummary, 0, len(rep.Regions))}
+// SectionHead is a resource section without its items.
+type SectionHead struct {
+	Counts map[string]int `json:"counts"`
+}
+
+// sectionKinds are the resource sections, as the logged parts name them.
+var sectionKinds = []string{SectionEIPs, SectionDisks, SectionSnapshots}
+
+// sectionOf returns a section, nil when the region has none.
+func (r *Region) sectionOf(kind string) *Section {
+	if p := r.sectionPtr(kind); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// sectionPtr is where a kind's section is kept; nil for an unknown kind.
+func (r *Region) sectionPtr(kind string) **Section {
+	switch kind {
+	case SectionEIPs:
+		return &r.EIPs
+	case SectionDisks:
+		return &r.Disks
+	case SectionSnapshots:
+		return &r.Snapshots
+	}
+	return nil
+}
+
+func sectionHead(sec *Section) *SectionHead {
+	if sec == nil {
+		return nil
+	}
+	return &SectionHead{Counts: sec.Counts}
+}
+
+func head(rep *Report) Head {
+	s := Head{Report: rep, Regions: make([]RegionHead, 0, len(rep.Regions))}
 	for _, r := range rep.Regions {
-		s.Regions = append(s.Regions, RegionSummary{Region: r, Batches: len(r.Batches)})
+		s.Regions = append(s.Regions, RegionHead{Region: r, Batches: len(r.Batches),
+			EIPs: sectionHead(r.EIPs), Disks: sectionHead(r.Disks), Snapshots: sectionHead(r.Snapshots)})
 	}
 	return s
 }

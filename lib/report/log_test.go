@@ -60,7 +60,7 @@ type logLine struct {
 	Parts   int             `json:"parts"`
 	Items   []report.Item   `json:"items"`
 	Batches []*report.Batch `json:"batches"`
-	Report  *report.Summary `json:"report"`
+	Report  *report.Head    `json:"report"`
 }
 
 // TestLogSplitsLargeReports: no record of a 100,000-instance report is much
@@ -82,7 +82,7 @@ func TestLogSplitsLargeReports(t *testing.T) {
 	items := map[groupKey][]report.Item{}
 	batches := map[string][]*report.Batch{}
 	nextPart := map[string]int{}
-	var summary *report.Summary
+	var summary *report.Head
 	records := 0
 	sc := bufio.NewScanner(&buf)
 	sc.Buffer(nil, 8<<20)

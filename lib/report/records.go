@@ -146,14 +146,14 @@ func (rep *Report) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalJSON reads a logged summary (Report's own decoder would be
+// UnmarshalJSON reads a logged head (Report's own decoder would be
 // promoted here and expects a whole report).
-func (s *Summary) UnmarshalJSON(b []byte) error {
+func (s *Head) UnmarshalJSON(b []byte) error {
 	type plain Report
 	s.Report = new(Report)
 	var shell struct {
 		*plain
-		Regions   []RegionSummary `json:"regions"`
+		Regions   []RegionHead    `json:"regions"`
 		Instances json.RawMessage `json:"instances"`
 	}
 	shell.plain = (*plain)(s.Report)

@@ -365,6 +365,18 @@ func (sec *Section) Add(outcome Outcome, reason Reason, item Item) {
 	if sec.groupIndex == nil {
 		sec.groupIndex, sec.Counts = map[groupKey]*Group{}, map[string]int{}
 	}
+	g := sec.group(outcome, reason, item)
+	sec.Counts[string(outcome)]++
+	if reason != "" {
+		sec.Counts[g.countKey]++
+	}
+}
+
+// group appends item to its outcome's group.
+func (sec *Section) group(outcome Outcome, reason Reason, item Item) *Group {
+	if sec.groupIndex == nil {
+		sec.groupIndex = map[groupKey]*Group{}
+	}
 	key := groupKey{outcome, reason}
 	g := sec.groupIndex[key]
 	if g == nil {
@@ -373,10 +385,7 @@ func (sec *Section) Add(outcome Outcome, reason Reason, item Item) {
 		sec.Groups = append(sec.Groups, g)
 	}
 	g.Instances = append(g.Instances, item)
-	sec.Counts[string(outcome)]++
-	if reason != "" {
-		sec.Counts[g.countKey]++
-	}
+	return g
 }
 
 // Group lists the instances that share an outcome and reason.
