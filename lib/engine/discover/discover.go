@@ -71,6 +71,9 @@ type Result struct {
 	Path string
 	// Failure is nil when the listing ran to its end and is trusted.
 	Failure *verdict.Failure
+	// Concurrency is the listing's bound on pages at once when it ended,
+	// and Cuts how often throttling halved it.
+	Concurrency, Cuts int
 }
 
 // The listing's concurrency per scope: pages read by number at once.
@@ -109,6 +112,7 @@ func Run(ctx context.Context, api Lister, c *call.Caller, req Request, sink Sink
 	l := &listing{api: api, c: c, req: req, sink: sink, lim: call.NewAdaptive(listingStart, listingMin, listingMax), start: time.Now()}
 	l.result.Path = Scan
 	l.run(ctx)
+	l.result.Concurrency, l.result.Cuts = l.lim.Limit(), l.lim.Cuts()
 	return l.result
 }
 

@@ -19,8 +19,8 @@ type NumberFetch func(ctx context.Context, n int) (p Page, throttled bool, err e
 //
 // Every page is checked against its own answer: one that holds fewer
 // entries than its TotalCount puts on it (an empty one included) is
-// short, and one whose entries were all listed before is stuck. Either
-// stops the listing. The pages are read at different moments, so a
+// short, and a full one whose entries were all listed before is stuck
+// (an API that ignores the page number). Either stops the listing. The pages are read at different moments, so a
 // resource created or deleted meanwhile shifts the others: one can be
 // listed twice (fetch counts it once, Fresh) or move out of every page
 // read (it is missed; the caller acts only on what was listed).
@@ -116,8 +116,11 @@ func (r *parallel) check(n int, p Page) error {
 	switch {
 	case p.Items < expected:
 		return &Error{l.Name, Short, fmt.Sprintf("ended early: page %d holds %d entries where its TotalCount %d puts %d", n, p.Items, p.Total, expected)}
-	case p.Items > 0 && p.Fresh == 0:
-		return &Error{l.Name, NothingNew, fmt.Sprintf("did not advance: page %d listed nothing new", n)}
+	case p.Items == r.size && p.Fresh == 0:
+		// Only a full page: a create between two reads shifts a few
+		// entries read before onto a later page, and the page past the
+		// first total may hold nothing else.
+		return &Error{l.Name, NothingNew, fmt.Sprintf("did not advance: page %d listed %d entries, none new", n, p.Items)}
 	}
 	r.last = max(r.last, ceilDiv(p.Total, r.size))
 	switch {
