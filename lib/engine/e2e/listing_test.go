@@ -337,3 +337,47 @@ func TestListingPastTheDeadlineSaysHowLongItNeeded(t *testing.T) {
 		t.Fatalf("failure %+v: want the deadline, with the time the 30 pages need", res.Failure)
 	}
 }
+
+// The leftover listings start when the instance listing finds a first
+// instance to release, and run alongside the rest of it; a region with
+// nothing to release lists no leftovers.
+func TestLeftoverListingsRunAlongsideTheInstanceListing(t *testing.T) {
+	fleet := ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 1050)}
+	fleet.Disks = []ecsdouble.Disk{{ID: "d-kept", Region: "cn-hangzhou", Instance: "i-p00007"}}
+	e := newEnv(t, fleet)
+	var f inFlight
+	e.srv.OnRequest(f.hook(20*time.Millisecond, nil))
+	rep, err := run(t, e, options(), "cn-hangzhou")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastListing, firstLeftover time.Time
+	for _, c := range e.srv.Calls() {
+		switch c.Action {
+		case ecsapi.ActionDescribeInstances:
+			if c.Params["PageNumber"] != "" && c.Time.After(lastListing) {
+				lastListing = c.Time
+			}
+		case ecsapi.ActionDescribeDisks, ecsapi.ActionDescribeEipAddresses:
+			if firstLeftover.IsZero() || c.Time.Before(firstLeftover) {
+				firstLeftover = c.Time
+			}
+		}
+	}
+	if firstLeftover.IsZero() || !firstLeftover.Before(lastListing) {
+		t.Fatalf("first leftover listing call at %v, last listing page at %v: want the leftovers during the listing", firstLeftover, lastListing)
+	}
+	if s := rep.Regions[0].LeftoverSummary; s == nil || !s.Complete {
+		t.Errorf("leftover summary %+v: want complete", s)
+	}
+
+	quiet := newEnv(t, ecsdouble.Fleet{Instances: untagged("cn-hangzhou", 150)})
+	if _, err := run(t, quiet, options(), "cn-hangzhou"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{ecsapi.ActionDescribeDisks, ecsapi.ActionDescribeEipAddresses, ecsapi.ActionDescribeSnapshots} {
+		if n := quiet.srv.CallCount(a); n != 0 {
+			t.Errorf("%d %s calls in a region with nothing to release", n, a)
+		}
+	}
+}
