@@ -444,7 +444,7 @@ func (l *listing) read(ctx context.Context, in ecsapi.DescribeInput) (p ecsapi.D
 // would have needed, from its pace and the region's TotalCount.
 func (l *listing) listingFailure(err error) *verdict.Failure {
 	f := page.Failure(err)
-	if f.Code == string(report.ReasonDeadline) || f.Code == ecsapi.CodeCanceled {
+	if f.Code == string(report.ReasonDeadline) || errors.Is(err, context.DeadlineExceeded) {
 		f.Code = string(report.ReasonDeadline)
 		f.Message = "the invocation deadline arrived before the listing finished; " + l.pace()
 	}
