@@ -12,10 +12,11 @@ import (
 // cannot read; the bound finds it from the answers.
 //
 // One burst of throttled answers halves the bound once: an answer counts
-// only if its call started after the latest cut. Below the level where
-// the latest cut happened the bound grows after Limit() successes in a
-// row; at or above it, only after slowGrowth times as many, so that a
-// bound that has found the rate probes past it rarely.
+// only if its call started after the latest cut. Up to one below the
+// level where the latest cut happened the bound grows after Limit()
+// successes; from there, only after slowGrowth times as many, so that a
+// bound that has found the API's rate probes it again rarely (a probe
+// costs a throttled call or two; slowGrowth keeps that near 5 %).
 type Adaptive struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -27,9 +28,9 @@ type Adaptive struct {
 	cutAt     int // the bound when it was last cut; 0 before any cut
 }
 
-// slowGrowth is how many times more successes a bound at or above its
-// last cut needs before it grows.
-const slowGrowth = 4
+// slowGrowth is how many times more successes a bound next to or above
+// its last cut needs before it grows.
+const slowGrowth = 16
 
 // Ticket is one call's slot: it remembers the bound's epoch at the start.
 type Ticket struct{ epoch int }
@@ -84,7 +85,7 @@ func (a *Adaptive) Release(t Ticket, throttled bool) {
 	default:
 		a.successes++
 		need := a.limit
-		if a.cutAt > 0 && a.limit >= a.cutAt {
+		if a.cutAt > 0 && a.limit+1 >= a.cutAt {
 			need *= slowGrowth
 		}
 		if a.successes >= need && a.limit < a.max {

@@ -48,22 +48,32 @@ func TestAdaptiveHalvesOncePerBurstAndGrowsBack(t *testing.T) {
 	if a.Limit() != 2 {
 		t.Fatalf("limit %d, want 2", a.Limit())
 	}
-	b := NewAdaptive(8, 1, 16) // below its last cut, a bound grows after limit successes
+	b := NewAdaptive(8, 1, 16) // more than one below its last cut, a bound grows after limit successes
 	tk, _ = b.Acquire(t.Context())
 	b.Release(tk, true)
-	for range 3 {
-		tk, _ := b.Acquire(t.Context())
-		b.Release(tk, false)
+	bok := func(n int) {
+		for range n {
+			tk, _ := b.Acquire(t.Context())
+			b.Release(tk, false)
+		}
 	}
+	bok(3)
 	if b.Limit() != 4 {
 		t.Fatalf("limit %d grew before 4 successes", b.Limit())
 	}
-	tk, _ = b.Acquire(t.Context())
-	b.Release(tk, false)
-	if b.Limit() != 5 {
-		t.Fatalf("limit %d, want 5", b.Limit())
+	bok(1 + 5 + 6)
+	if b.Limit() != 7 {
+		t.Fatalf("limit %d, want 7 after 4, 5 and 6 successes", b.Limit())
 	}
-	ok(1000)
+	bok(7*slowGrowth - 1) // one below the cut at 8: slowly
+	if b.Limit() != 7 {
+		t.Fatalf("limit %d grew next to its last cut before %d successes", b.Limit(), 7*slowGrowth)
+	}
+	bok(1)
+	if b.Limit() != 8 {
+		t.Fatalf("limit %d, want 8", b.Limit())
+	}
+	ok(100000)
 	if a.Limit() != 16 {
 		t.Fatalf("limit %d, want the ceiling 16", a.Limit())
 	}

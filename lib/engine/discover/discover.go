@@ -139,7 +139,7 @@ func (l *listing) fail(f *verdict.Failure) {
 }
 
 func (l *listing) run(ctx context.Context) {
-	probe, _, err := l.read(ctx, ecsapi.DescribeInput{PageNumber: 1, PageSize: ecsapi.MaxPageSize})
+	probe, err := l.read(ctx, ecsapi.DescribeInput{PageNumber: 1, PageSize: ecsapi.MaxPageSize})
 	if err != nil {
 		if ecsapi.Classify(err) == ecsapi.ClassFatal {
 			l.result.Failure = nil
@@ -161,7 +161,7 @@ func (l *listing) run(ctx context.Context) {
 	}
 	if probe.TotalCount <= ecsapi.MaxPageSize {
 		// One page: the pager checks it against its total, reads no other.
-		if err := l.instancePages().Parallel(ctx, l.lim, first, nil); err != nil {
+		if err := l.instancePages().Parallel(ctx, listingMax, first, nil); err != nil {
 			l.fail(l.listingFailure(err))
 			return
 		}
@@ -202,13 +202,13 @@ func (l *listing) firstPage(probe ecsapi.DescribePage) page.Page {
 // advances this listing.
 func (l *listing) scan(ctx context.Context, first page.Page, prior page.Seen) {
 	l.result.Path = Scan
-	err := l.instancePages().Parallel(ctx, l.lim, first, func(ctx context.Context, n int) (page.Page, bool, error) {
-		p, throttled, err := l.read(ctx, ecsapi.DescribeInput{PageNumber: n, PageSize: ecsapi.MaxPageSize})
+	err := l.instancePages().Parallel(ctx, listingMax, first, func(ctx context.Context, n int) (page.Page, error) {
+		p, err := l.read(ctx, ecsapi.DescribeInput{PageNumber: n, PageSize: ecsapi.MaxPageSize})
 		if err != nil {
-			return page.Page{}, throttled, err
+			return page.Page{}, err
 		}
 		fresh, err := l.give(p.Instances, prior)
-		return page.Page{Total: p.TotalCount, Items: len(p.Instances), Fresh: fresh}, throttled, err
+		return page.Page{Total: p.TotalCount, Items: len(p.Instances), Fresh: fresh}, err
 	})
 	if err != nil {
 		l.fail(l.listingFailure(err))
@@ -245,7 +245,7 @@ func (l *listing) give(instances []cloud.Instance, prior page.Seen) (fresh int, 
 // ECS answers the latter with an empty list too. A dry run answers
 // DryRunOperation only when the permission is there.
 func (l *listing) confirmEmpty(ctx context.Context) {
-	if _, _, err := l.read(ctx, ecsapi.DescribeInput{DryRun: true}); err != nil {
+	if _, err := l.read(ctx, ecsapi.DescribeInput{DryRun: true}); err != nil {
 		l.fail(l.listingFailure(err))
 	}
 }
@@ -255,7 +255,7 @@ func (l *listing) confirmEmpty(ctx context.Context) {
 func (l *listing) byToken(ctx context.Context) {
 	l.result.Path = Scan
 	err := l.instancePages().Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-		p, _, err := l.read(ctx, ecsapi.DescribeInput{NextToken: token, MaxResults: ecsapi.MaxPageSize})
+		p, err := l.read(ctx, ecsapi.DescribeInput{NextToken: token, MaxResults: ecsapi.MaxPageSize})
 		if err != nil {
 			return page.Page{}, err
 		}
@@ -306,13 +306,13 @@ func (l *listing) tagFilter(ctx context.Context) (prior page.Seen, complete bool
 	prior = page.Seen{}
 	var mu sync.Mutex
 	capped := false
-	read := func(ctx context.Context, n int) (page.Page, bool, error) {
-		p, throttled, err := l.read(ctx, ecsapi.DescribeInput{TagKey: l.req.OptInKey, PageNumber: n, PageSize: ecsapi.MaxPageSize})
+	read := func(ctx context.Context, n int) (page.Page, error) {
+		p, err := l.read(ctx, ecsapi.DescribeInput{TagKey: l.req.OptInKey, PageNumber: n, PageSize: ecsapi.MaxPageSize})
 		if err != nil {
-			return page.Page{}, throttled, err
+			return page.Page{}, err
 		}
 		if _, err := l.give(p.Instances, nil); err != nil {
-			return page.Page{}, throttled, err
+			return page.Page{}, err
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -321,13 +321,13 @@ func (l *listing) tagFilter(ctx context.Context) (prior page.Seen, complete bool
 			// A listing that reaches the cap may have been cut there,
 			// whatever its total says.
 			capped = true
-			return page.Page{}, throttled, errCapped
+			return page.Page{}, errCapped
 		}
-		return page.Page{Total: p.TotalCount, Items: len(p.Instances), Fresh: fresh}, throttled, nil
+		return page.Page{Total: p.TotalCount, Items: len(p.Instances), Fresh: fresh}, nil
 	}
-	first, _, err := read(ctx, 1)
+	first, err := read(ctx, 1)
 	if err == nil {
-		err = l.instancePages().Parallel(ctx, l.lim, first, read)
+		err = l.instancePages().Parallel(ctx, listingMax, first, read)
 	}
 	switch {
 	case capped:
@@ -352,20 +352,20 @@ func (l *listing) tagIndex(ctx context.Context) {
 			unseen = append(unseen, id)
 		}
 	}
-	chunks := slices.Collect(slices.Chunk(unseen, ecsapi.MaxDescribeIDs))
 	var wg sync.WaitGroup
+	workers := make(chan struct{}, listingMax) // l.read bounds the calls
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, chunk := range chunks {
-		ticket, err := l.lim.Acquire(ctx)
-		if err != nil {
-			break // the listing failed, or its time ended (below)
+	for chunk := range slices.Chunk(unseen, ecsapi.MaxDescribeIDs) {
+		if ctx.Err() != nil {
+			break // a read failed, or the time ended (below)
 		}
+		workers <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, throttled, err := l.read(ctx, ecsapi.DescribeInput{InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
-			l.lim.Release(ticket, throttled)
+			defer func() { <-workers }()
+			p, err := l.read(ctx, ecsapi.DescribeInput{InstanceIDs: chunk, MaxResults: ecsapi.MaxPageSize})
 			if err == nil {
 				_, err = l.give(p.Instances, nil)
 			}
@@ -414,21 +414,37 @@ func (l *listing) listTagged(ctx context.Context) ([]string, bool) {
 	return ids, true
 }
 
-// read reads one page with retries; throttled says whether an attempt
-// was throttled. The caller records a failure.
-func (l *listing) read(ctx context.Context, in ecsapi.DescribeInput) (p ecsapi.DescribePage, throttled bool, err error) {
+// read reads one page with retries; the caller records a failure. Each
+// attempt takes a slot of the listing's bound, so a throttled call waits
+// for its retry like any other: the bound counts calls on the wire.
+func (l *listing) read(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
 	in.Region = l.req.Scope.Region
 	in.TagKeys = l.req.TagKeys
-	err = l.c.Do(ctx, ecsapi.ActionDescribeInstances, nil, func() error {
+	var p ecsapi.DescribePage
+	var ticket call.Ticket
+	held := false
+	defer func() {
+		if held { // a slot taken for an attempt never sent
+			l.lim.Release(ticket, false)
+		}
+	}()
+	err := l.c.Do(ctx, ecsapi.ActionDescribeInstances, func(int) error {
+		if held {
+			return nil
+		}
+		var err error
+		ticket, err = l.lim.Acquire(ctx)
+		held = err == nil
+		return err
+	}, func() error {
 		var err error
 		p, err = l.api.DescribeInstances(ctx, in)
-		if ecsapi.Classify(err) == ecsapi.ClassThrottled {
-			throttled = true
-		}
+		l.lim.Release(ticket, ecsapi.Classify(err) == ecsapi.ClassThrottled)
+		held = false
 		return err
 	})
 	if err != nil {
-		return ecsapi.DescribePage{}, throttled, err
+		return ecsapi.DescribePage{}, err
 	}
 	l.mu.Lock()
 	l.pages++
@@ -436,7 +452,7 @@ func (l *listing) read(ctx context.Context, in ecsapi.DescribeInput) (p ecsapi.D
 		l.need = max(l.need, (p.TotalCount+ecsapi.MaxPageSize-1)/ecsapi.MaxPageSize)
 	}
 	l.mu.Unlock()
-	return p, throttled, nil
+	return p, nil
 }
 
 // listingFailure reports why a listing stopped; only the first failure

@@ -381,3 +381,19 @@ func TestLeftoverListingsRunAlongsideTheInstanceListing(t *testing.T) {
 		}
 	}
 }
+
+// Under the double's rate limit (20 DescribeInstances a second, 100 ms a
+// call: two at once), the listing backs off to the rate and completes; a
+// throttled call's retry waits for a slot like any other call.
+func TestListingUnderARateLimitCompletes(t *testing.T) {
+	e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 4000)})
+	e.srv.SetLatency(100 * time.Millisecond)
+	e.srv.SetRateLimit(20)
+	res, s := listHZ(t, e)
+	if res.Failure != nil || len(s.given) != 4000 {
+		t.Fatalf("failure %+v, %d given: want the 4000", res.Failure, len(s.given))
+	}
+	if res.Cuts == 0 || res.Concurrency > 4 {
+		t.Errorf("%d cuts, concurrency %d at the end: want it cut to about the rate (2 at once)", res.Cuts, res.Concurrency)
+	}
+}

@@ -4,27 +4,25 @@ import (
 	"context"
 	"fmt"
 	"sync"
-
-	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 )
 
-// NumberFetch reads page n (1-based) of a PageNumber listing; throttled
-// says whether an attempt of it was throttled.
-type NumberFetch func(ctx context.Context, n int) (p Page, throttled bool, err error)
+// NumberFetch reads page n (1-based) of a PageNumber listing.
+type NumberFetch func(ctx context.Context, n int) (Page, error)
 
 // Parallel reads a PageNumber listing whose first page was read: pages 2
-// to the last its answers' TotalCount needs, as many at once as lim
-// allows. A later answer announcing a larger total extends the listing;
+// to the last its answers' TotalCount needs, up to workers at once (fetch
+// may bound its calls more tightly). A later answer announcing a larger total extends the listing;
 // the page bound stays derived from the first page's total.
 //
 // Every page is checked against its own answer: one that holds fewer
 // entries than its TotalCount puts on it (an empty one included) is
 // short, and a full one whose entries were all listed before is stuck
-// (an API that ignores the page number). Either stops the listing. The pages are read at different moments, so a
-// resource created or deleted meanwhile shifts the others: one can be
+// (an API that ignores the page number). Either stops the listing. The
+// pages are read at different moments, so a resource created or deleted
+// meanwhile shifts the others: one can be
 // listed twice (fetch counts it once, Fresh) or move out of every page
 // read (it is missed; the caller acts only on what was listed).
-func (l Listing) Parallel(ctx context.Context, lim *call.Adaptive, first Page, fetch NumberFetch) error {
+func (l Listing) Parallel(ctx context.Context, workers int, first Page, fetch NumberFetch) error {
 	size := max(l.PageSize, 1)
 	r := &parallel{l: l, size: size, last: 1, bound: numberFactor*ceilDiv(first.Total, size) + numberSlack}
 	if err := r.check(1, first); err != nil {
@@ -43,19 +41,22 @@ func (l Listing) Parallel(ctx context.Context, lim *call.Adaptive, first Page, f
 		if stop {
 			break
 		}
-		ticket, err := lim.Acquire(ctx)
-		if err != nil {
-			r.fail(fmt.Errorf("%s stopped after %d pages: %w", l.Name, r.readCount(), err))
+		r.mu.Lock()
+		for r.err == nil && r.running >= max(workers, 1) {
+			r.cond().Wait()
+		}
+		stop = r.err != nil
+		if !stop {
+			r.running++
+		}
+		r.mu.Unlock()
+		if stop {
 			break
 		}
-		r.mu.Lock()
-		r.running++
-		r.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, throttled, err := fetch(ctx, n)
-			lim.Release(ticket, throttled)
+			p, err := fetch(ctx, n)
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			defer r.cond().Broadcast()
@@ -91,20 +92,6 @@ func (r *parallel) cond() *sync.Cond {
 		r.c = sync.NewCond(&r.mu)
 	}
 	return r.c
-}
-
-func (r *parallel) fail(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err == nil {
-		r.err = err
-	}
-}
-
-func (r *parallel) readCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.read
 }
 
 // check applies the guards to page n's answer; callers hold mu (or run

@@ -5,21 +5,19 @@ import (
 	"errors"
 	"sync"
 	"testing"
-
-	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 )
 
 // fleetPages serves total entries 10 a page; edit may change an answer.
 func fleetPages(total int, edit func(n int, p *Page)) (NumberFetch, *sync.Map) {
 	var read sync.Map
-	return func(_ context.Context, n int) (Page, bool, error) {
+	return func(_ context.Context, n int) (Page, error) {
 		read.Store(n, true)
 		items := min(max(total-(n-1)*10, 0), 10)
 		p := Page{Total: total, Items: items, Fresh: items}
 		if edit != nil {
 			edit(n, &p)
 		}
-		return p, false, nil
+		return p, nil
 	}, &read
 }
 
@@ -56,7 +54,7 @@ func TestParallelGuards(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fetch, read := fleetPages(95, tc.edit)
-			err := l.Parallel(t.Context(), call.NewAdaptive(4, 1, 8), first, fetch)
+			err := l.Parallel(t.Context(), 4, first, fetch)
 			var ge *Error
 			switch {
 			case tc.guard == "" && err != nil:
