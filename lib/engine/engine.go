@@ -453,7 +453,8 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 	}
 	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
-		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
+		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible),
+		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts)
 }
 
 // execute writes the scope's plan after the notices (which wrote their
