@@ -97,6 +97,11 @@ type DescribeInput struct {
 	InstanceIDs []string // sent as a JSON array; empty means no ID filter
 	NextToken   string
 	MaxResults  int
+	// PageNumber (1-based) pages by number with PageSize entries instead
+	// of NextToken/MaxResults: only then is TotalCount valid (ECS ignores
+	// the page number and size when MaxResults or NextToken is set).
+	PageNumber int
+	PageSize   int
 	// DryRun checks the permission only. ECS answers a role without
 	// ecs:DescribeInstances with an empty list, not an error; a dry run
 	// tells the two apart. A passing dry run returns an empty page.
@@ -110,7 +115,10 @@ type DescribeInput struct {
 type DescribePage struct {
 	Instances []cloud.Instance
 	NextToken string
-	RequestID string
+	// TotalCount is what matches the query, valid only for a PageNumber
+	// page (a PageNumber answer without one is malformed).
+	TotalCount int
+	RequestID  string
 }
 
 // ListTagInput lists the instance IDs that carry a tag key in one region.

@@ -404,12 +404,17 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		ids, _ := json.Marshal(in.InstanceIDs) // []string always marshals
 		req.InstanceIds = string(ids)
 	}
-	pageSize := in.MaxResults
-	if pageSize <= 0 || pageSize > MaxPageSize {
-		pageSize = MaxPageSize
+	byNumber := in.PageNumber > 0
+	if byNumber {
+		if in.NextToken != "" || in.MaxResults > 0 {
+			return DescribePage{}, fmt.Errorf("describe instances in %s: PageNumber with NextToken or MaxResults, under which TotalCount is invalid", in.Region)
+		}
+		req.PageNumber = requests.NewInteger(in.PageNumber)
+		req.PageSize = requests.NewInteger(clampPage(in.PageSize))
+	} else {
+		req.MaxResults = requests.NewInteger(clampPage(in.MaxResults))
+		req.NextToken = in.NextToken
 	}
-	req.MaxResults = requests.NewInteger(pageSize)
-	req.NextToken = in.NextToken
 	if in.DryRun {
 		req.DryRun = requests.NewBoolean(true)
 	}
@@ -442,11 +447,30 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 		return DescribePage{}, malformed(action, in.Region, "no RequestId")
 	}
 	page := DescribePage{NextToken: resp.NextToken, RequestID: resp.RequestId}
+	if byNumber {
+		switch {
+		case resp.TotalCount == nil || *resp.TotalCount < 0:
+			return DescribePage{}, malformed(action, in.Region, "a PageNumber page without a valid TotalCount")
+		case resp.PageNumber != nil && *resp.PageNumber != in.PageNumber:
+			return DescribePage{}, malformed(action, in.Region, fmt.Sprintf("page %d answered as page %d", in.PageNumber, *resp.PageNumber))
+		case len(resp.Instances.Instance) > clampPage(in.PageSize):
+			return DescribePage{}, malformed(action, in.Region, "a page larger than its PageSize")
+		}
+		page.TotalCount = *resp.TotalCount
+	}
 	page.Instances = make([]cloud.Instance, 0, len(resp.Instances.Instance))
 	for i := range resp.Instances.Instance {
 		page.Instances = append(page.Instances, resp.Instances.Instance[i].instance(in.TagKeys))
 	}
 	return page, nil
+}
+
+// clampPage is the page size sent: MaxPageSize when unset or too large.
+func clampPage(n int) int {
+	if n <= 0 || n > MaxPageSize {
+		return MaxPageSize
+	}
+	return n
 }
 
 // describeInstancesBody is the part of the DescribeInstances answer the
@@ -456,7 +480,10 @@ func (c *Client) DescribeInstances(ctx context.Context, in DescribeInput) (Descr
 type describeInstancesBody struct {
 	RequestId string
 	NextToken string
-	Instances struct {
+	// Pointers: a PageNumber answer without them is not trusted.
+	TotalCount *int
+	PageNumber *int
+	Instances  struct {
 		Instance []listedInstance
 	}
 }

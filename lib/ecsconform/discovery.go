@@ -125,14 +125,45 @@ func testDiscovery(t *testing.T, newModel NewModel) {
 			}
 		})
 	}
+	// By page number, every instance is listed exactly once, in one call
+	// per 100; an API that refuses PageNumber is read by the NextToken
+	// chain, just as whole.
+	for _, tc := range []struct {
+		name  string
+		wrap  func(discover.Lister) discover.Lister
+		calls int
+	}{
+		{"by page number", func(l discover.Lister) discover.Lister { return l }, 5},
+		{"PageNumber refused: by NextToken", func(l discover.Lister) discover.Lister { return tokenOnly{l} }, 1 + 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all, _ := interleaved(hz, 450, 80)
+			m := newModel(t, Fleet{Instances: all, Regions: []string{hz}})
+			rec := &recording{Lister: tc.wrap(m.API), listed: map[string]int{}}
+			res, seen, n := discoverHZ(t, rec)
+			if res.Failure != nil || res.Path != discover.Scan || len(seen) != len(all) {
+				t.Fatalf("path %s, failure %+v, %d seen; want a complete scan of %d", res.Path, res.Failure, len(seen), len(all))
+			}
+			for _, in := range all {
+				if rec.listed[in.ID] != 1 {
+					t.Fatalf("%s listed %d times", in.ID, rec.listed[in.ID])
+				}
+			}
+			if c := n.count(ecsapi.ActionDescribeInstances); c != tc.calls {
+				t.Errorf("%d DescribeInstances calls, want %d", c, tc.calls)
+			}
+		})
+	}
 	// Pagination that would never end fails the listing closed, on
 	// either model, within a few calls.
 	for _, tc := range []struct {
 		name, want string
 		wrap       func(API) discover.Lister
 	}{
-		{"a NextToken handed out again", "cycles", func(api API) discover.Lister { return &cycling{API: api} }},
-		{"a page that lists nothing new", "did not advance", func(api API) discover.Lister { return &stalling{API: api, alias: map[string]string{}} }},
+		{"a NextToken handed out again", "cycles", func(api API) discover.Lister { return tokenOnly{&cycling{API: api}} }},
+		{"a page that lists nothing new", "did not advance", func(api API) discover.Lister { return tokenOnly{&stalling{API: api, alias: map[string]string{}}} }},
+		{"a page number answered with the page before", "did not advance", func(api API) discover.Lister { return &renumbered{API: api, from: 3, shift: -1} }},
+		{"a page short of its TotalCount", "ended early", func(api API) discover.Lister { return &renumbered{API: api, from: 2, drop: 1} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			all, _ := interleaved(hz, 450, 80)
@@ -146,6 +177,54 @@ func testDiscovery(t *testing.T, newModel NewModel) {
 			}
 		})
 	}
+}
+
+// recording counts how often each instance was listed.
+type recording struct {
+	discover.Lister
+	mu     sync.Mutex
+	listed map[string]int
+}
+
+func (r *recording) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
+	page, err := r.Lister.DescribeInstances(ctx, in)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, inst := range page.Instances {
+		r.listed[inst.ID]++
+	}
+	return page, err
+}
+
+// tokenOnly refuses PageNumber, as an API that dropped it might: the
+// listing falls back to the NextToken chain.
+type tokenOnly struct{ discover.Lister }
+
+func (o tokenOnly) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
+	if in.PageNumber > 0 {
+		return ecsapi.DescribePage{}, &ecsapi.Error{Action: ecsapi.ActionDescribeInstances, Region: in.Region, Code: "InvalidParameter",
+			HTTPStatus: 400, Message: "PageNumber is offline", Class: ecsapi.ClassifyCode("InvalidParameter", 400)}
+	}
+	return o.Lister.DescribeInstances(ctx, in)
+}
+
+// renumbered damages the PageNumber pages from `from` on: it serves page
+// n+shift for page n, or drops `drop` entries from it.
+type renumbered struct {
+	API
+	from, shift, drop int
+}
+
+func (r *renumbered) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
+	if in.PageNumber < r.from {
+		return r.API.DescribeInstances(ctx, in)
+	}
+	in.PageNumber += r.shift
+	page, err := r.API.DescribeInstances(ctx, in)
+	if err == nil && len(page.Instances) >= r.drop {
+		page.Instances = page.Instances[:len(page.Instances)-r.drop]
+	}
+	return page, err
 }
 
 // cycling hands the first page's NextToken out again on the third page.

@@ -32,7 +32,7 @@ func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string
 	g := sr.leftovers
 	if g == nil {
 		g = &gathered{}
-		g.found, g.f = leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+		g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.API, sr.c, sr.Scope.Region, ids)
 	}
 	sr.leftovers = nil
 	found, f := g.found, g.f
@@ -60,7 +60,7 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 		ids[i] = c.ID
 	}
 	g := &gathered{}
-	g.found, g.f = leftover.Gather(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.API, sr.c, sr.Scope.Region, ids)
 	sr.leftovers = g
 	n := 0
 	for _, id := range ids {

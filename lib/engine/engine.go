@@ -266,12 +266,22 @@ type scopeRun struct {
 	// cap check when their EIPs are released after them (the count cap
 	// counts those releases); nil: listed in the execute phase.
 	leftovers *gathered
+	// listing is the region's EIP and disk listings, started when the
+	// instance listing finds a first instance to release.
+	listing     *leftover.Listing
+	listingOnce sync.Once
 }
 
 // gathered is one leftover listing and its failure.
 type gathered struct {
 	found leftover.Found
 	f     *verdict.Failure
+}
+
+// startLeftovers starts the region's leftover listings once.
+func (sr *scopeRun) startLeftovers(ctx context.Context) *leftover.Listing {
+	sr.listingOnce.Do(func() { sr.listing = leftover.Start(ctx, sr.API, sr.c, sr.Scope.Region) })
+	return sr.listing
 }
 
 // Run sweeps the targets and returns the report. The error is nil when the
@@ -320,6 +330,9 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
 	for _, sr := range runs {
+		if sr.listing != nil {
+			sr.listing.Wait() // no call outlives the run
+		}
 		sr.rec.Done()
 	}
 	var rep *report.Report
@@ -416,7 +429,7 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 	res := discover.Result{Path: "none"}
 	if !e.opts.SkipInstances {
 		res = discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey, TagKeys: ops.TagKeys(e.opts.Rules, e.opts.Lifecycle)},
-			&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now})
+			&sink{plan: sr.plan, rec: sr.rec, now: e.opts.Now, releasing: func() { sr.startLeftovers(ctx) }})
 	}
 	sr.plan.Listed()
 	if res.Failure != nil {
@@ -440,7 +453,8 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 	}
 	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
-		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible))
+		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible),
+		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts)
 }
 
 // execute writes the scope's plan after the notices (which wrote their
@@ -612,6 +626,9 @@ type sink struct {
 	plan *plan.Scope
 	rec  *report.ScopeRecorder
 	now  func() time.Time
+	// releasing runs for each instance to release (the leftover
+	// listings start at the first).
+	releasing func()
 }
 
 func (s *sink) Take(instances []cloud.Instance) (fresh int) {
@@ -626,6 +643,9 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 		d := p.Decision
 		switch p.Step {
 		case decide.StepRelease, decide.StepStop:
+			if p.Step == decide.StepRelease && s.releasing != nil {
+				s.releasing()
+			}
 			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
 		case decide.StepNotify:
 			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)

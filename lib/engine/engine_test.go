@@ -445,7 +445,8 @@ func TestDeadline(t *testing.T) {
 	})
 }
 
-// Pagination that cycles fails the scope closed in a few calls.
+// Pagination that cycles fails the scope closed in a few calls (an API
+// that refuses PageNumber is listed by NextToken).
 func TestPaginationCycleClosesTheScope(t *testing.T) {
 	c := fake.New(stopped("r-1", "c", 450))
 	var pages atomic.Int32
@@ -467,6 +468,9 @@ type cyclingLister struct {
 }
 
 func (l *cyclingLister) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
+	if in.PageNumber > 0 {
+		return ecsapi.DescribePage{}, fake.Err(ecsapi.ActionDescribeInstances, in.Region, "InvalidParameter", 400)
+	}
 	page, err := l.Cloud.DescribeInstances(ctx, in)
 	switch l.pages.Add(1) {
 	case 1:

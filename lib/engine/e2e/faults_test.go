@@ -538,7 +538,7 @@ func TestFaultInjection(t *testing.T) {
 			},
 			setup: func(t *testing.T, h *harness, _ ecsdouble.Fleet) {
 				h.srv.OnRequest(func(c *ecsdouble.Call) *ecsdouble.Fault {
-					if c.Action == ecsapi.ActionDescribeInstances && c.Region == "cn-hangzhou" && c.Params["NextToken"] != "" {
+					if c.Action == ecsapi.ActionDescribeInstances && c.Region == "cn-hangzhou" && laterPage(c) {
 						return ecsdouble.Internal()
 					}
 					return nil

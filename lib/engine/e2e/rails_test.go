@@ -87,7 +87,7 @@ func TestPercentCapIgnoresClosedRegions(t *testing.T) {
 	}
 	h := newHarness(t, ecsdouble.Fleet{Instances: slices.Concat(open, closed)}, harnessConfig{})
 	h.srv.OnRequest(func(c *ecsdouble.Call) *ecsdouble.Fault {
-		if c.Action == ecsapi.ActionDescribeInstances && c.Region == "cn-shanghai" && c.Params["NextToken"] != "" {
+		if c.Action == ecsapi.ActionDescribeInstances && c.Region == "cn-shanghai" && laterPage(c) {
 			return ecsdouble.Internal() // the second page never comes
 		}
 		return nil

@@ -1,6 +1,6 @@
 // Package fake is an in-memory ECS for the engine's own tests: it
 // implements the engine's API interfaces (listing by tag, by ID and
-// unfiltered with NextToken pages, ListTagResources, DeleteInstances with
+// unfiltered with NextToken or PageNumber pages, ListTagResources, DeleteInstances with
 // ECS's refusals, DescribeRegions) without HTTP, so that the engine's suite
 // runs in well under a second and works inside testing/synctest bubbles.
 // The HTTP double (lib/ecsdouble) stays for the SDK boundary, signatures
@@ -28,6 +28,7 @@ type Call struct {
 	Region string
 	IDs    []string // InstanceIds asked for, or released
 	Token  string   // NextToken or ClientToken
+	Page   int      // DescribeInstances PageNumber; 0 when by token
 	DryRun bool
 	Params ecsapi.DeleteInput // DeleteInstances only
 	Code   string             // the error answered; "" on success
@@ -173,7 +174,7 @@ func (c *Cloud) requestID() string {
 // tag key or IDs; NextToken resumes after the last ID listed, so that an
 // instance released between pages shifts nothing (as the double's cursor).
 func (c *Cloud) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) (ecsapi.DescribePage, error) {
-	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeInstances, Region: in.Region, IDs: in.InstanceIDs, Token: in.NextToken, DryRun: in.DryRun}, in); err != nil {
+	if err := c.begin(ctx, Call{Action: ecsapi.ActionDescribeInstances, Region: in.Region, IDs: in.InstanceIDs, Token: in.NextToken, Page: in.PageNumber, DryRun: in.DryRun}, in); err != nil {
 		return ecsapi.DescribePage{}, err
 	}
 	c.mu.Lock()
@@ -197,6 +198,19 @@ func (c *Cloud) DescribeInstances(ctx context.Context, in ecsapi.DescribeInput) 
 	slices.SortFunc(match, func(a, b cloud.Instance) int { return strings.Compare(a.ID, b.ID) })
 	if in.TagKey != "" && len(match) > c.TagFilterCap {
 		match = match[:c.TagFilterCap]
+	}
+	if in.PageNumber > 0 {
+		// By number: the matches as they are now, with their TotalCount.
+		size := in.PageSize
+		if size <= 0 || size > ecsapi.MaxPageSize {
+			size = ecsapi.MaxPageSize
+		}
+		from := min((in.PageNumber-1)*size, len(match))
+		page := ecsapi.DescribePage{RequestID: c.requestID(), TotalCount: len(match)}
+		for _, inst := range match[from:min(from+size, len(match))] {
+			page.Instances = append(page.Instances, keepTags(clone(inst), in.TagKeys))
+		}
+		return page, nil
 	}
 	size := in.MaxResults
 	if size <= 0 || size > ecsapi.MaxPageSize {

@@ -4,13 +4,15 @@
 // survive. It lists the region's disks, EIPs and snapshots page by page and
 // joins them on instance and disk IDs: a few calls per region, never one
 // per instance. After the release the associations are gone, so this runs
-// first. Its listings, through the one pager, serve the kind sweeps too,
+// first; the EIP and disk listings start (Start) as soon as the instance
+// listing finds a first instance to release, and run alongside it. Its listings, through the one pager, serve the kind sweeps too,
 // filtered by the opt-in tag.
 package leftover
 
 import (
 	"context"
 	"slices"
+	"sync"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
@@ -53,6 +55,42 @@ type Found struct {
 // billed. A failed listing returns what was found with the failure: the
 // releases go on, and the report marks the section incomplete.
 func Gather(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *verdict.Failure) {
+	return Start(ctx, api, c, region).Join(ctx, api, c, region, instanceIDs)
+}
+
+// Listing is a region's EIP and disk listings, started before the
+// instances to release are known, so that they run alongside the
+// instance listing rather than after it.
+type Listing struct {
+	done    chan struct{}
+	eips    []cloud.EIP
+	disks   []cloud.Disk
+	eipFail *verdict.Failure
+	diskErr *verdict.Failure
+}
+
+// Start lists the region's EIPs and disks, both at once, in the
+// background.
+func Start(ctx context.Context, api API, c *call.Caller, region string) *Listing {
+	l := &Listing{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { l.eips, l.eipFail = listEIPs(ctx, api, c, region) })
+		wg.Go(func() { l.disks, l.diskErr = ListDisks(ctx, api, c, region, "") })
+		wg.Wait()
+	}()
+	return l
+}
+
+// Wait returns once the listings have ended.
+func (l *Listing) Wait() { <-l.done }
+
+// Join waits for the listings and returns what each of instanceIDs'
+// release leaves billed; it lists the snapshots when one of them has a
+// disk.
+func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *verdict.Failure) {
+	l.Wait()
 	want := make(map[string]bool, len(instanceIDs))
 	for _, id := range instanceIDs {
 		want[id] = true
@@ -67,23 +105,21 @@ func Gather(ctx context.Context, api API, c *call.Caller, region string, instanc
 		return l
 	}
 
-	eips, err := listEIPs(ctx, api, c, region)
-	if err != nil {
-		return found, leftoverFailure(err)
+	if l.eipFail != nil {
+		return found, leftoverFailure(l.eipFail)
 	}
-	for _, e := range eips {
+	for _, e := range l.eips {
 		if want[e.InstanceID] {
 			found.EIPs[e.InstanceID] = append(found.EIPs[e.InstanceID], e)
 			entry(e.InstanceID).EIPs = append(entry(e.InstanceID).EIPs, report.LeftEIP{AllocationID: e.AllocationID, Address: e.Address})
 		}
 	}
 
-	disks, err := ListDisks(ctx, api, c, region, "")
-	if err != nil {
-		return found, leftoverFailure(err)
+	if l.diskErr != nil {
+		return found, leftoverFailure(l.diskErr)
 	}
 	diskOf := map[string]cloud.Disk{} // disk ID → disk, for the instances' disks
-	for _, d := range disks {
+	for _, d := range l.disks {
 		if !want[d.InstanceID] {
 			continue
 		}
@@ -134,8 +170,9 @@ func compare(a, b string) int {
 }
 
 func leftoverFailure(f *verdict.Failure) *verdict.Failure {
-	f.Message = "leftover listing: " + f.Message
-	return f
+	c := *f // a Listing may be joined more than once
+	c.Message = "leftover listing: " + f.Message
+	return &c
 }
 
 // ListDisks pages a region's disks; tagKey filters.
