@@ -27,14 +27,28 @@ var ErrDeadline = fmt.Errorf("less than the deadline margin left before the invo
 // RetryPolicy is capped exponential backoff with full jitter for retryable
 // and throttled calls.
 type RetryPolicy struct {
-	MaxAttempts int           // total attempts per call, at least 1
-	BaseDelay   time.Duration // first backoff ceiling
-	MaxDelay    time.Duration // backoff cap
+	MaxAttempts int // total attempts per call, at least 1
+	// ThrottledAttempts bounds the attempts of a call that is being
+	// throttled: waiting is the answer to a rate limit, and several calls
+	// in flight share it, so it gets more than a failing call (the deadline
+	// margin still bounds both). Zero means MaxAttempts.
+	ThrottledAttempts int
+	BaseDelay         time.Duration // first backoff ceiling
+	MaxDelay          time.Duration // backoff cap
 }
 
 // DefaultRetryPolicy suits the ECS API's per-account throttling.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 6, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
+	return RetryPolicy{MaxAttempts: 6, ThrottledAttempts: 12, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
+}
+
+// attempts is how many attempts a call whose last answer was of class may
+// have.
+func (p RetryPolicy) attempts(class ecsapi.Class) int {
+	if class == ecsapi.ClassThrottled && p.ThrottledAttempts > p.MaxAttempts {
+		return p.ThrottledAttempts
+	}
+	return p.MaxAttempts
 }
 
 func (p RetryPolicy) delay(attempt int) time.Duration {
@@ -139,7 +153,7 @@ func (c *Caller) Do(ctx context.Context, action string, before func(attempt int)
 		if class != ecsapi.ClassRetryable && class != ecsapi.ClassThrottled {
 			return err
 		}
-		if attempt >= c.retry.MaxAttempts {
+		if attempt >= c.retry.attempts(class) {
 			return err
 		}
 		wait := c.retry.delay(attempt)

@@ -68,7 +68,13 @@ func (c *callCount) Call(string) { c.n.Add(1) }
 // listHZ runs discovery alone over cn-hangzhou through the SDK.
 func listHZ(t *testing.T, e *env) (discover.Result, *pageSink) {
 	t.Helper()
-	c := call.NewCaller(options().Retry, 0, time.Time{}, 4, &callCount{})
+	return listHZWith(t, e, options().Retry)
+}
+
+// listHZWith is listHZ with a retry policy of the test's own.
+func listHZWith(t *testing.T, e *env, retry call.RetryPolicy) (discover.Result, *pageSink) {
+	t.Helper()
+	c := call.NewCaller(retry, 0, time.Time{}, 4, &callCount{})
 	s := &pageSink{given: map[string]int{}}
 	res := discover.Run(t.Context(), e.api, c, discover.Request{Scope: cloud.Scope{Region: "cn-hangzhou"}, OptInKey: optIn, TagKeys: []string{optIn}}, s)
 	return res, s
@@ -389,7 +395,10 @@ func TestListingUnderARateLimitCompletes(t *testing.T) {
 	e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 4000)})
 	e.srv.SetLatency(100 * time.Millisecond)
 	e.srv.SetRateLimit(20)
-	res, s := listHZ(t, e)
+	// The default policy's waits for a throttled call (the tests' other
+	// policy retries within milliseconds, which a rate limit of whole
+	// seconds outlasts).
+	res, s := listHZWith(t, e, call.DefaultRetryPolicy())
 	if res.Failure != nil || len(s.given) != 4000 {
 		t.Fatalf("failure %+v, %d given: want the 4000", res.Failure, len(s.given))
 	}
