@@ -62,6 +62,21 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 	g := &gathered{}
 	g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.API, sr.c, sr.Scope.Region, ids)
 	sr.leftovers = g
+	if !g.found.EIPsListed {
+		// Released without their EIPs in view, the instances would leave
+		// them bound to nothing, unmarked: billed with nothing to find them
+		// by. The region fails closed instead, and the run fails.
+		f := &verdict.Failure{Code: ecsapi.CodeBadResponse, Message: "REAPER_RELEASE_EIPS is on, and the EIPs of the instances to release could not be listed: nothing is released here, so that no EIP is left behind untracked"}
+		if g.f != nil {
+			f.Code, f.RequestID = g.f.Code, g.f.RequestID
+			f.Message += " (" + g.f.Message + ")"
+		}
+		sr.plan.Closed, sr.closed = true, f
+		sr.rec.Fail(f)
+		e.log.Error("region closed: the EIPs of the instances to release could not be listed", "region", sr.Scope.Region,
+			"account", sr.Scope.Account, "code", f.Code)
+		return
+	}
 	n := 0
 	for _, id := range ids {
 		for _, eip := range g.found.EIPs[id] {
@@ -243,7 +258,7 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 		switch {
 		case st != mark.Valid:
 			rec.Outcome(verdict.Skipped, verdict.UnverifiedMark, report.Item{ID: eip.AllocationID,
-				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, eip.Tags[e.opts.EIPMarkKey])})
+				Detail: fmt.Sprintf("%s=%q does not verify (not written by this reaper, or altered): no hand-over, never released on it", e.opts.EIPMarkKey, mark.Shown(eip.Tags[e.opts.EIPMarkKey]))})
 			continue
 		case eip.InstanceID != "" && eip.InstanceID != instance:
 			// Bound again: the hand-over is over, whatever the mark's age.

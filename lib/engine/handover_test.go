@@ -215,3 +215,30 @@ func TestCountCapCountsEveryReleaseByKind(t *testing.T) {
 		t.Fatalf("within the cap: released %v, EIPs left %v", c.Released(), c.EIPs())
 	}
 }
+
+// With REAPER_RELEASE_EIPS on, the EIPs of the instances to release are
+// part of what the run writes: when they cannot be listed, releasing the
+// instances would leave their EIPs bound to nothing, unmarked and billed
+// for ever. The region fails closed and the run fails; other regions go on.
+func TestEIPListingThatFailsHoldsTheReleases(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-1", "Stopped", "2020-01-01", "amy")})
+	bound := cloud.EIP{AllocationID: "eip-1", Address: "47.0.0.1", Region: "r-1", Status: "InUse", ChargeType: "PostPaid",
+		InstanceID: "i-1", InstanceType: "EcsInstance"}
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{bound}})
+	c.Fault = func(action string, in any) error {
+		if eip, ok := in.(ecsapi.EIPInput); ok && action == ecsapi.ActionDescribeEipAddresses && eip.TagKey == "" && len(eip.AllocationIDs) == 0 {
+			return fake.Err(ecsapi.ActionDescribeEipAddresses, "r-1", "Forbidden.RAM", 403)
+		}
+		return nil
+	}
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err == nil || rep.Error == "" {
+		t.Fatalf("err %v, report error %q: want the run to fail", err, rep.Error)
+	}
+	if len(c.Released()) != 0 {
+		t.Fatalf("released %v with their EIPs out of sight", c.Released())
+	}
+	if f := rep.Regions[0].Error; f == nil || !strings.Contains(f.Message, "EIPs of the instances to release could not be listed") {
+		t.Errorf("region error %+v does not say why", f)
+	}
+}

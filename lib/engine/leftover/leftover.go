@@ -49,6 +49,8 @@ type Found struct {
 	Leftovers map[string]*report.Leftover
 	// EIPs are the instances' EIPs as listed, for releasing them after.
 	EIPs map[string][]cloud.EIP // instance ID → its EIPs
+	// EIPsListed: the region's EIPs were listed, so EIPs is whole.
+	EIPsListed bool
 }
 
 // Gather lists the region and returns what each instance's release leaves
@@ -108,6 +110,7 @@ func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region stri
 	if l.eipFail != nil {
 		return found, leftoverFailure(l.eipFail)
 	}
+	found.EIPsListed = true
 	for _, e := range l.eips {
 		if want[e.InstanceID] {
 			found.EIPs[e.InstanceID] = append(found.EIPs[e.InstanceID], e)
