@@ -164,9 +164,11 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 				sr.Outcomes[string(o)] = n
 			}
 		}
-		switch {
+		switch failedCode, failedWrite := firstFailedWrite(r); {
 		case r.Error != nil:
 			sr.Status, sr.Code = RegionFailed, clip(r.Error.Code, summaryField)
+		case failedWrite:
+			sr.Status, sr.Code = RegionFailed, clip(failedCode, summaryField)
 		case !r.Complete:
 			sr.Status = RegionIncomplete
 		}
@@ -267,4 +269,28 @@ func clip(s string, n int) string {
 		cut--
 	}
 	return strings.ToValidUTF8(s[:cut], "") + more
+}
+
+// firstFailedWrite reports whether a region has a failed item of any
+// kind, with the first one's code: a region whose listing held but whose
+// writes failed is failed, not complete.
+func firstFailedWrite(r *Region) (string, bool) {
+	groups := [][]*Group{r.Groups}
+	for _, sec := range []*Section{r.Disks, r.Snapshots, r.EIPs} {
+		if sec != nil {
+			groups = append(groups, sec.Groups)
+		}
+	}
+	for _, gs := range groups {
+		for _, g := range gs {
+			if g.Outcome != verdict.Failed || len(g.Instances) == 0 {
+				continue
+			}
+			if code := g.Instances[0].Code; code != "" {
+				return code, true
+			}
+			return string(g.Reason), true
+		}
+	}
+	return "", false
 }

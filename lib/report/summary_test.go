@@ -113,15 +113,28 @@ func TestSummaryOfASmallRun(t *testing.T) {
 	if len(sum.Failures) != 1 || sum.Failures[0] != (report.SummaryFailure{Kind: "instances", Region: "cn-hangzhou", ID: "i-c", Code: "InvalidOperation.EniLinked"}) || sum.FailuresOmitted != 0 {
 		t.Errorf("failures %+v (+%d)", sum.Failures, sum.FailuresOmitted)
 	}
-	// The failed region first, with its code; then the complete one.
-	if len(sum.Regions) != 2 || sum.Regions[0].Region != "cn-shanghai" || sum.Regions[0].Status != report.RegionFailed || sum.Regions[0].Code != "Forbidden.RAM" ||
-		sum.Regions[1].Status != report.RegionComplete || sum.Regions[1].Outcomes["released"] != 1 {
+	// Both regions failed: one's listing (its code), the other's write
+	// (the failed item's code), although its listing was complete.
+	byRegion := map[string]report.SummaryRegion{}
+	for _, r := range sum.Regions {
+		byRegion[r.Region] = r
+	}
+	if sh, hz := byRegion["cn-shanghai"], byRegion["cn-hangzhou"]; len(sum.Regions) != 2 || sh.Status != report.RegionFailed || sh.Code != "Forbidden.RAM" ||
+		hz.Status != report.RegionFailed || hz.Code != "InvalidOperation.EniLinked" || hz.Outcomes["released"] != 1 {
 		t.Errorf("regions %+v", sum.Regions)
 	}
 	if !sum.Report.Log || sum.Report.Records != 5 || !strings.Contains(sum.Report.Query, rep.RunID) {
 		t.Errorf("report location %+v", sum.Report)
 	}
 	checkTotals(t, sum, rep)
+
+	// A failed write of another kind fails its region too.
+	disk := &report.Report{RunID: "r", Error: "1 writes failed", Regions: []*report.Region{{Region: "cn-beijing", Complete: true,
+		Disks: &report.Section{Groups: []*report.Group{{Outcome: verdict.Failed, Reason: "IncorrectDiskStatus", Instances: []report.Item{{ID: "d-1", Code: "IncorrectDiskStatus"}}}}}}}}
+	disk.Total()
+	if s := report.Summarise(disk, "", 1); len(s.Regions) != 1 || s.Regions[0].Status != report.RegionFailed || s.Regions[0].Code != "IncorrectDiskStatus" {
+		t.Errorf("a region whose disk delete failed: %+v", s.Regions)
+	}
 
 	ok := &report.Report{RunID: "r", Complete: true}
 	ok.Total()
@@ -213,7 +226,12 @@ func TestSummaryOfManyRegions(t *testing.T) {
 			region.Error = &verdict.Failure{Code: "Throttling", Message: "slow down"}
 		}
 		for i := range 3 {
-			region.Add(report.OutcomeFailed, "", report.Item{ID: fmt.Sprintf("i-bp1%02d%015d", r, i), Code: "InvalidOperation.EniLinked"})
+			id := fmt.Sprintf("i-bp1%02d%015d", r, i)
+			if r%3 == 0 { // a failed write fails its region too: only the failed regions have them
+				region.Add(report.OutcomeFailed, "", report.Item{ID: id, Code: "InvalidOperation.EniLinked"})
+			} else {
+				region.Add(report.OutcomeReleased, "", report.Item{ID: id})
+			}
 		}
 		region.Finish()
 		rep.Regions = append(rep.Regions, region)
@@ -224,7 +242,7 @@ func TestSummaryOfManyRegions(t *testing.T) {
 	if len(b) > report.MaxSummaryBytes {
 		t.Errorf("%d bytes", len(b))
 	}
-	if len(sum.Regions) != report.SummaryRegions || sum.RegionsOmitted != 60-report.SummaryRegions || len(sum.Failures) != report.SummaryFailures || sum.FailuresOmitted != 180-report.SummaryFailures {
+	if len(sum.Regions) != report.SummaryRegions || sum.RegionsOmitted != 60-report.SummaryRegions || len(sum.Failures) != report.SummaryFailures || sum.FailuresOmitted != 60-report.SummaryFailures {
 		t.Fatalf("%d regions (+%d), %d failures (+%d)", len(sum.Regions), sum.RegionsOmitted, len(sum.Failures), sum.FailuresOmitted)
 	}
 	for i, r := range sum.Regions {
