@@ -25,7 +25,7 @@ white space is ignored; an unset, empty or blank variable takes its
 default. An invalid value fails the invocation with an error naming the
 variable and what is wrong, and nothing is released. Credentials are never
 shown in logs, reports or errors. Settings that contradict each other are
-refused too: see the README's [Settings](../README.md#settings).
+refused too: see [Configuration](configuration.md#settings-that-contradict-themselves).
 
 | Variable | Default | Accepts | What it does | Secret |
 |---|---|---|---|---|
