@@ -26,10 +26,10 @@ func handOverFleet(bound string, age time.Duration) string {
 
 func eipOutcome(rep *report.Report, id string) string {
 	for _, r := range rep.Regions {
-		if r.EIPs == nil {
+		if r.Section("eips") == nil {
 			continue
 		}
-		for _, g := range r.EIPs.Groups {
+		for _, g := range r.Section("eips").Groups {
 			for _, it := range g.Instances {
 				if it.ID == id {
 					return string(g.Outcome) + "/" + string(g.Reason)

@@ -95,8 +95,8 @@ func TestBinaryLeftoversAndResources(t *testing.T) {
 	if _, ok := s.ecs.Disk("d-bp1own-inuse"); !ok {
 		t.Error("a disk that was In_use when listed was deleted")
 	}
-	if rep.Totals.Disks["released"] != 1 || rep.Totals.EIPs["released"] != 1 {
-		t.Errorf("disk outcomes %v, EIP outcomes %v", rep.Totals.Disks, rep.Totals.EIPs)
+	if rep.Totals.Kinds["disks"]["released"] != 1 || rep.Totals.Kinds["eips"]["released"] != 1 {
+		t.Errorf("disk outcomes %v, EIP outcomes %v", rep.Totals.Kinds["disks"], rep.Totals.Kinds["eips"])
 	}
 }
 

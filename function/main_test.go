@@ -232,8 +232,8 @@ func checkSummary(t *testing.T, sum *report.Summary, rep *report.Report) {
 	maps.Copy(inst, rep.Totals.Reasons)
 	if sum.RunID != rep.RunID || sum.DryRun != rep.DryRun || sum.Complete != rep.Complete || sum.Error != rep.Error || sum.Warning != rep.Warning ||
 		sum.Seen != rep.Totals.Seen || sum.OptedIn != rep.Totals.OptedIn || sum.Batches != rep.Totals.Batches ||
-		!maps.Equal(sum.Totals[report.KindInstances], inst) || !maps.Equal(sum.Totals[report.KindDisks], rep.Totals.Disks) ||
-		!maps.Equal(sum.Totals[report.KindSnapshots], rep.Totals.Snapshots) || !maps.Equal(sum.Totals[report.KindEIPs], rep.Totals.EIPs) {
+		!maps.Equal(sum.Totals[report.KindInstances], inst) || !maps.Equal(sum.Totals["disks"], rep.Totals.Kinds["disks"]) ||
+		!maps.Equal(sum.Totals["snapshots"], rep.Totals.Kinds["snapshots"]) || !maps.Equal(sum.Totals["eips"], rep.Totals.Kinds["eips"]) {
 		t.Errorf("the summary %+v does not say what the logged report %s says: %+v", sum, rep.RunID, rep.Totals)
 	}
 	if !sum.Report.Log || sum.Report.Records == 0 {

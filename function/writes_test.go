@@ -64,19 +64,19 @@ func TestBinaryEveryFailedWriteFailsTheInvocation(t *testing.T) {
 		{
 			name: "DeleteDisk answered IncorrectDiskStatus", env: []string{"REAPER_RESOURCES=instances,disks"},
 			fault:   ecsdouble.Rule{Action: "DeleteDisk", Fault: ecsdouble.Error(403, "IncorrectDiskStatus")},
-			section: func(r *report.Region) *report.Section { return r.Disks }, id: "d-bp1writes-expired",
+			section: func(r *report.Region) *report.Section { return r.Section("disks") }, id: "d-bp1writes-expired",
 			want: []string{"disk d-bp1writes-expired", "IncorrectDiskStatus"},
 		},
 		{
 			name: "ReleaseEipAddress answered IncorrectEipStatus", env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")},
-			section: func(r *report.Region) *report.Section { return r.EIPs }, id: "eip-bp1writes",
+			section: func(r *report.Region) *report.Section { return r.Section("eips") }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "IncorrectEipStatus"},
 		},
 		{
 			name: "the hand-over mark could not be written", eip: `, "staysUnassociating": true`, env: []string{"REAPER_RELEASE_EIPS=true", "REAPER_MARK_SECRET=" + fnMarkSecret},
 			fault:   ecsdouble.Rule{Action: "TagResources", Fault: ecsdouble.Error(400, "InvalidTagKey.Malformed")},
-			section: func(r *report.Region) *report.Section { return r.EIPs }, id: "eip-bp1writes",
+			section: func(r *report.Region) *report.Section { return r.Section("eips") }, id: "eip-bp1writes",
 			want: []string{"EIP eip-bp1writes", "hand-over mark", "InvalidTagKey.Malformed"},
 		},
 	}
@@ -119,7 +119,7 @@ func TestBinaryResourceNoticeMarkThatFails(t *testing.T) {
 		t.Fatalf("%d messages: want the notice and the summary that says the failure", len(msgs))
 	}
 	rep := loggedReport(t, l.proc, "tick-"+lifeDay0.Format("0102T1504"))
-	if got := sectionOutcome(rep.Regions[0].EIPs, "eip-bp1owed"); got != "failed/InvalidTagKey.Malformed" {
+	if got := sectionOutcome(rep.Regions[0].Section("eips"), "eip-bp1owed"); got != "failed/InvalidTagKey.Malformed" {
 		t.Errorf("logged outcome %q", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
@@ -157,7 +158,10 @@ func RunSweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	}
 	res.Calls = rep.Totals.Calls
 	res.Outcomes = rep.Totals.Outcomes
-	res.KindOutcomes = map[string]map[string]int{"disks": rep.Totals.Disks, "snapshots": rep.Totals.Snapshots, "eips": rep.Totals.EIPs}
+	res.KindOutcomes = map[string]map[string]int{}
+	for _, k := range kinds.All {
+		res.KindOutcomes[k.Name] = rep.Totals.Kinds[k.Name]
+	}
 	res.OptedIn = rep.Totals.OptedIn
 	res.Complete = rep.Complete
 	return res, nil

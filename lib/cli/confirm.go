@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -142,10 +143,11 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 				fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
 			}
 		}
-		for _, sec := range []struct {
-			verb, kind string
-			s          *report.Section
-		}{{"delete", "disks", r.Disks}, {"delete", "snapshots", r.Snapshots}, {"release", "EIPs", r.EIPs}} {
+		for _, k := range kinds.All {
+			sec := struct {
+				verb, kind string
+				s          *report.Section
+			}{k.Verb, k.Plural, r.Section(k.Name)}
 			if sec.s == nil || sec.s.Counts[string(verdict.WouldRelease)] == 0 {
 				continue
 			}

@@ -253,10 +253,7 @@ func countReason(rep *report.Report, reason verdict.Reason) int {
 				n += len(g.Instances)
 			}
 		}
-		for _, sec := range []*report.Section{r.Disks, r.Snapshots, r.EIPs} {
-			if sec == nil {
-				continue
-			}
+		for _, sec := range r.Sections {
 			for _, g := range sec.Groups {
 				if g.Reason == reason {
 					n += len(g.Instances)

@@ -5,17 +5,21 @@ import (
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 )
 
-// grantedActions is what a RAM policy for the function must allow: ecs:
-// plus each action the ECS client calls, and nothing else.
+// grantedActions is what a RAM policy for the function must allow, and
+// nothing else: the instances' ECS actions and each kind's (package
+// kinds), each once.
 func grantedActions() []string {
-	out := make([]string, 0, len(ecsapi.Actions)+len(ecsapi.VPCActions))
-	for _, a := range ecsapi.Actions {
+	out := make([]string, 0, len(ecsapi.InstanceActions))
+	for _, a := range ecsapi.InstanceActions {
 		out = append(out, "ecs:"+a)
 	}
-	for _, a := range ecsapi.VPCActions {
-		out = append(out, "vpc:"+a)
+	for _, a := range kinds.Actions() {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
 	return out
 }

@@ -18,9 +18,20 @@ const (
 	ActionStopInstances     = "StopInstances"
 )
 
-// Actions is every ECS action the client boundary calls. The deployment
-// files' RAM policies are tested against this list, so adding a call here
-// without granting it (or granting more) fails the tests.
+// InstanceActions are the ECS actions the instances' path calls (listing
+// the regions too). The deployment files' RAM policies grant these and
+// each kind's actions (package kinds), and a test checks every kind's
+// actions are the client's.
+var InstanceActions = []string{
+	ActionDescribeRegions,
+	ActionDescribeInstances,
+	ActionListTagResources,
+	ActionDeleteInstances,
+	ActionTagResources,
+	ActionStopInstances,
+}
+
+// Actions is every ECS action the client boundary calls.
 var Actions = []string{
 	ActionDescribeRegions,
 	ActionDescribeInstances,

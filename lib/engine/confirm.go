@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
@@ -27,7 +28,10 @@ type Confirmation struct {
 // EIPs it would tag for a later release.
 func ConfirmationOf(rep *report.Report) *Confirmation {
 	c := &Confirmation{Release: map[string]bool{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{},
-		Resources: map[string]map[string]bool{KindDisks: {}, KindSnapshots: {}, KindEIPs: {}}}
+		Resources: map[string]map[string]bool{}}
+	for _, k := range kinds.All {
+		c.Resources[k.Name] = map[string]bool{}
+	}
 	for _, r := range rep.Regions {
 		for _, g := range r.Groups {
 			var set map[string]bool
@@ -43,16 +47,18 @@ func ConfirmationOf(rep *report.Report) *Confirmation {
 				set[it.ID] = true
 			}
 		}
-		for kind, sec := range map[string]*report.Section{KindDisks: r.Disks, KindSnapshots: r.Snapshots, KindEIPs: r.EIPs} {
+		for _, k := range kinds.All {
+			sec := r.Section(k.Name)
 			if sec == nil {
 				continue
 			}
+			kind := k.Name
 			for _, g := range sec.Groups {
 				for _, it := range g.Instances {
 					switch {
 					case g.Outcome == verdict.WouldRelease:
 						c.Resources[kind][it.ID] = true
-					case kind == KindEIPs && g.Outcome == verdict.NotAttempted && g.Reason == reasonEIPNotAvailable:
+					case kind == kinds.EIPs.Name && g.Outcome == verdict.NotAttempted && g.Reason == reasonEIPNotAvailable:
 						c.EIPMarks[it.ID] = true
 					}
 				}
@@ -120,11 +126,11 @@ func (e *Engine) confirmPlan(sr *scopeRun) {
 	// The EIPs earlier runs handed over: released only when shown.
 	handOvers := sr.handOvers[:0]
 	for _, h := range sr.handOvers {
-		if c.allows(c.Resources[KindEIPs], h.eip.AllocationID) {
+		if c.allows(c.Resources[kinds.EIPs.Name], h.eip.AllocationID) {
 			handOvers = append(handOvers, h)
 			continue
 		}
-		sr.rec.EIPs().Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: h.eip.AllocationID, Detail: notConfirmedDetail + " (handed over by " + h.instance + ")"})
+		sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: h.eip.AllocationID, Detail: notConfirmedDetail + " (handed over by " + h.instance + ")"})
 	}
 	sr.handOvers, sr.plan.HandOvers = handOvers, len(handOvers)
 }
@@ -146,7 +152,8 @@ func notConfirmed(rep *report.Report) []string {
 				}
 			}
 		}
-		for _, sec := range []*report.Section{r.Disks, r.Snapshots, r.EIPs} {
+		for _, k := range kinds.All {
+			sec := r.Section(k.Name)
 			if sec == nil {
 				continue
 			}

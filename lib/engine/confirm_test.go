@@ -8,13 +8,14 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
 func sectionOutcomes(rep *report.Report) map[string]string {
 	out := map[string]string{}
 	for _, r := range rep.Regions {
-		for _, sec := range []*report.Section{r.Disks, r.Snapshots, r.EIPs} {
+		for _, sec := range []*report.Section{r.Section("disks"), r.Section("snapshots"), r.Section("eips")} {
 			if sec == nil {
 				continue
 			}
@@ -58,7 +59,7 @@ func TestConfirmedRunWritesOnlyWhatWasShown(t *testing.T) {
 	}
 	c.SetResources(res)
 	opts := options()
-	opts.ReleaseEIPs, opts.EIPMarkKey, opts.Resources = true, handOver, []string{engine.KindDisks}
+	opts.ReleaseEIPs, opts.EIPMarkKey, opts.Resources = true, handOver, []string{kinds.Disks.Name}
 	opts.Lifecycle.Marks = testMarks // hand-over marks are signed
 
 	dry := opts
@@ -71,7 +72,7 @@ func TestConfirmedRunWritesOnlyWhatWasShown(t *testing.T) {
 	if got := outcomes(plan); got["i-shown-kept"] != "would-release/" || got["i-shown-still"] != "would-release/" || got["i-unshown"] != "skipped/not-expired" {
 		t.Fatalf("the plan: %v", got)
 	}
-	if confirmed.Count() != 4 || !confirmed.Resources[engine.KindEIPs]["eip-shown"] || !confirmed.Resources[engine.KindDisks]["d-shown"] {
+	if confirmed.Count() != 4 || !confirmed.Resources[kinds.EIPs.Name]["eip-shown"] || !confirmed.Resources[kinds.Disks.Name]["d-shown"] {
 		t.Fatalf("confirmation %+v", confirmed)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/pause"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -32,7 +33,7 @@ func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string
 	g := sr.leftovers
 	if g == nil {
 		g = &gathered{}
-		g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+		g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region, ids)
 	}
 	sr.leftovers = nil
 	found, f := g.found, g.f
@@ -60,7 +61,7 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 		ids[i] = c.ID
 	}
 	g := &gathered{}
-	g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.API, sr.c, sr.Scope.Region, ids)
+	g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region, ids)
 	sr.leftovers = g
 	if !g.found.EIPsListed {
 		// Released without their EIPs in view, the instances would leave
@@ -80,10 +81,10 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 	n := 0
 	for _, id := range ids {
 		for _, eip := range g.found.EIPs[id] {
-			if reason, _ := ops.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
+			if reason, _ := kinds.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
 				continue
 			}
-			if c := e.opts.Confirmed; c != nil && !c.allows(c.Resources[KindEIPs], eip.AllocationID) && !c.EIPMarks[eip.AllocationID] {
+			if c := e.opts.Confirmed; c != nil && !c.allows(c.Resources[kinds.EIPs.Name], eip.AllocationID) && !c.EIPMarks[eip.AllocationID] {
 				continue
 			}
 			n++
@@ -111,12 +112,12 @@ type eipCandidate struct {
 // waits gets its hand-over mark (EIPMarkKey=<instance>@<time>, signed),
 // and a later run releases it. Both writes go through the executor.
 func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandidate) {
-	rec := sr.rec.EIPs()
+	rec := sr.rec.Section(kinds.EIPs.Name)
 	instanceOf := map[string]string{}
 	var pending []string
 	for _, c := range cands {
 		instanceOf[c.eip.AllocationID] = c.instance
-		if reason, detail := ops.EIPHeld(unbound(c.eip), e.opts.Rules); reason != "" {
+		if reason, detail := kinds.EIPHeld(unbound(c.eip), e.opts.Rules); reason != "" {
 			rec.Outcome(verdict.Skipped, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (bound to " + c.instance + ", which was released)"})
 			continue
 		}
@@ -141,7 +142,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 			var page ecsapi.EIPPage
 			err := sr.c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
 				var err error
-				page, err = sr.API.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: sr.Scope.Region, AllocationIDs: chunk})
+				page, err = sr.eips.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: sr.Scope.Region, AllocationIDs: chunk})
 				return err
 			})
 			if err != nil {
@@ -176,8 +177,8 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 		pending = still
 	}
 	if len(ready) > 0 {
-		op := ops.ReleaseEIP(sr.API, sr.Scope, e.opts.Rules)
-		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[KindEIPs] })).Run(ctx, ready)
+		op := ops.ReleaseEIP(sr.eips, sr.Scope, e.opts.Rules)
+		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[kinds.EIPs.Name] })).Run(ctx, ready)
 	}
 	e.dropHandOvers(ctx, sr, rebound)
 	if len(pending) > 0 {
@@ -204,13 +205,9 @@ func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRe
 	}
 	// Re-read as the EIP kind re-reads (one instantiation of the executor
 	// less in the binary).
-	op := ops.Tag[listedResource](sr.API, sr.Scope.Region, ops.TypeEIP)
+	op := e.tagOp(sr, kinds.EIPs)
 	op.Name, op.MustWrite = "hand-over mark", true
 	op.Done, op.WouldDone = verdict.NotAttempted, verdict.NotAttempted
-	op.RereadAction, op.RereadLimit = ecsapi.ActionDescribeEipAddresses, 50
-	op.Reread = func(ctx context.Context, ids []string) ([]listedResource, error) {
-		return e.readKind(ctx, sr, KindEIPs, ids)
-	}
 	op.Failed = func(it *report.Item) {
 		instance := instanceOf[it.ID]
 		it.Message = "the EIP of " + instance + " is not Available yet, and its hand-over mark could not be written: " + it.Message +
@@ -219,7 +216,7 @@ func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRe
 	opts := e.executeOptions(func(c *Confirmation) map[string]bool {
 		allowed := map[string]bool{}
 		maps.Copy(allowed, c.EIPMarks)
-		maps.Copy(allowed, c.Resources[KindEIPs])
+		maps.Copy(allowed, c.Resources[kinds.EIPs.Name])
 		return allowed
 	})
 	opts.NotAllowedDetail = "not Available yet, and " + notConfirmedDetail + " (not tagged)"
@@ -244,8 +241,8 @@ const HandOverMaxAge = 7 * 24 * time.Hour
 // than HandOverMaxAge is skipped/stale-mark; one whose instance still
 // exists is skipped/hand-over-pending.
 func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
-	rec := sr.rec.EIPs()
-	tagged, f := leftover.ListEIPs(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
+	rec := sr.rec.Section(kinds.EIPs.Name)
+	tagged, f := kinds.ListEIPs(ctx, sr.eips, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
 	if f != nil {
 		e.log.Warn("the EIPs tagged by an earlier run could not be listed; the next run tries again", "region", sr.Scope.Region, "code", f.Code)
 		return nil
@@ -340,8 +337,8 @@ func (e *Engine) dropHandOvers(ctx context.Context, sr *scopeRun, rebound []rebo
 			Detail: "handed over by " + r.instance + ", now bound to " + r.boundTo + ": kept; its hand-over mark " + e.opts.EIPMarkKey + " " + verb + ", so a later unbinding releases nothing"})
 	}
 	// Removing a mark releases nothing: no confirmation covers it.
-	op := ops.DropHandOver(sr.API, sr.Scope, e.opts.EIPMarkKey, bound)
-	execute.New(op, sr.c, sr.rec.EIPs(), execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
+	op := ops.DropHandOver(sr.eips, sr.Scope, e.opts.EIPMarkKey, bound)
+	execute.New(op, sr.c, sr.rec.Section(kinds.EIPs.Name), execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now}).Run(ctx, items)
 }
 
 func chunks(ids []string, n int) [][]string {

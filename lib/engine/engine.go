@@ -36,6 +36,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -77,18 +78,27 @@ var ErrNoTime = errors.New("no time to sweep")
 // its grace; the next run notifies again.
 var ErrNoticeFailed = errors.New("notices not delivered")
 
-// API is what the engine needs from one scope's ECS client.
+// API is what the engine needs from one scope's client for instances.
+// Each kind of resource asks for its own narrow interface (package
+// kinds), found by type assertion like the optional capabilities below,
+// so a fake implements only the kinds its test sweeps.
 type API interface {
 	discover.Lister
 	ops.Describer
 	ops.Deleter
 	ops.Stopper
 	ops.Tagger
-	ops.EIPAPI
-	leftover.API
-	DeleteDisk(ctx context.Context, region, diskID string) (string, error)
-	DeleteSnapshot(ctx context.Context, region, snapshotID string) (string, error)
 }
+
+// Optional capabilities of a scope's client: the listings of the
+// instances' leftover report (without it the report is incomplete, and
+// with REAPER_RELEASE_EIPS the scope releases nothing), and the release
+// of EIPs after their instances (REAPER_RELEASE_EIPS; without it the
+// scope releases nothing).
+type (
+	LeftoverAPI = leftover.API
+	HandOverAPI = ops.EIPAPI
+)
 
 // ServerClock is an API that keeps the API's own clock: the Date of its
 // latest answer, advanced by the time since. Marks are written and their
@@ -173,8 +183,8 @@ type Options struct {
 	// EIPPollWait is the wait between looks at EIPs that are not yet
 	// Available (default 2 s, five looks).
 	EIPPollWait time.Duration
-	// Resources are the kinds swept by their own opt-in tag beside
-	// instances (KindDisks, KindSnapshots, KindEIPs); SkipInstances leaves
+	// Resources are the names of the kinds swept by their own opt-in tag
+	// beside instances (package kinds); SkipInstances leaves
 	// the instances out (REAPER_RESOURCES without instances).
 	Resources     []string
 	SkipInstances bool
@@ -270,6 +280,9 @@ type scopeRun struct {
 	// instance listing finds a first instance to release.
 	listing     *leftover.Listing
 	listingOnce sync.Once
+	// The client's optional capabilities; nil when it lacks one.
+	leftoverAPI LeftoverAPI
+	eips        HandOverAPI
 }
 
 // gathered is one leftover listing and its failure.
@@ -280,7 +293,13 @@ type gathered struct {
 
 // startLeftovers starts the region's leftover listings once.
 func (sr *scopeRun) startLeftovers(ctx context.Context) *leftover.Listing {
-	sr.listingOnce.Do(func() { sr.listing = leftover.Start(ctx, sr.API, sr.c, sr.Scope.Region) })
+	sr.listingOnce.Do(func() {
+		if sr.leftoverAPI == nil {
+			sr.listing = leftover.Failed(&verdict.Failure{Code: kinds.CodeUnsupported, Message: "this client cannot list disks, snapshots and EIPs"})
+			return
+		}
+		sr.listing = leftover.Start(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region)
+	})
 	return sr.listing
 }
 
@@ -398,12 +417,14 @@ func (e *Engine) scopes(targets []Target, deadline time.Time) []*scopeRun {
 				return e.opts.Now() // only until the listing ends: then the scope closes
 			}
 		}
+		leftoverAPI, _ := t.API.(LeftoverAPI)
+		eips, _ := t.API.(HandOverAPI)
 		runs = append(runs, &scopeRun{
-			Target: t,
-			c:      call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, e.opts.BatchConcurrency, rec),
-			rec:    rec,
-			plan:   plan.NewScope(t.Scope, e.opts.Rules, lc),
-			lc:     lc,
+			Target: t, leftoverAPI: leftoverAPI, eips: eips,
+			c:    call.NewCaller(e.opts.Retry, e.opts.DeadlineMargin, deadline, e.opts.BatchConcurrency, rec),
+			rec:  rec,
+			plan: plan.NewScope(t.Scope, e.opts.Rules, lc),
+			lc:   lc,
 		})
 	}
 	return runs
@@ -440,6 +461,10 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 	}
 	if res.Failure == nil {
 		e.discoverResources(ctx, sr)
+	}
+	if sr.closed == nil && e.opts.ReleaseEIPs && sr.eips == nil {
+		e.closeScope(sr, kinds.EIPs.Name, &verdict.Failure{Code: kinds.CodeUnsupported,
+			Message: "REAPER_RELEASE_EIPS is on, and this client cannot list, release and tag EIPs: nothing is released here"})
 	}
 	if sr.closed == nil && e.opts.ReleaseEIPs {
 		sr.handOvers = e.markedEIPs(ctx, sr) // left Unavailable by an earlier run
@@ -510,10 +535,10 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 				case !e.opts.ReleaseEIPs:
 				case e.opts.DryRun:
 					// Still bound to an instance the dry run did not release.
-					if reason, detail := ops.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
-						sr.rec.EIPs().Outcome(verdict.Skipped, reason, report.Item{ID: eip.AllocationID, Detail: detail})
+					if reason, detail := kinds.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
+						sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.Skipped, reason, report.Item{ID: eip.AllocationID, Detail: detail})
 					} else {
-						sr.rec.EIPs().Outcome(verdict.WouldRelease, "", report.Item{ID: eip.AllocationID,
+						sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.WouldRelease, "", report.Item{ID: eip.AllocationID,
 							Detail: "would be released once Available, after " + id})
 					}
 				default:
@@ -603,11 +628,11 @@ func hold(sr *scopeRun, reason verdict.Reason, detail string) {
 		rec.Outcome(verdict.NotAttempted, reason, report.Item{ID: n.ID, Owner: n.Owner, Facts: n.Facts, Detail: detail + " (notice not sent)"})
 	}
 	for _, c := range sr.handOvers {
-		sr.rec.EIPs().Outcome(verdict.NotAttempted, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (handed over by " + c.instance + ")"})
+		sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.NotAttempted, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (handed over by " + c.instance + ")"})
 	}
 	sr.handOvers = nil
 	for _, r := range sr.rebound {
-		sr.rec.EIPs().Outcome(verdict.NotAttempted, reason, report.Item{ID: r.id, Detail: detail + " (handed over by " + r.instance + ", bound to " + r.boundTo + " now: its hand-over mark is not removed)"})
+		sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.NotAttempted, reason, report.Item{ID: r.id, Detail: detail + " (handed over by " + r.instance + ", bound to " + r.boundTo + " now: its hand-over mark is not removed)"})
 	}
 	sr.rebound = nil
 	for kind, r := range sr.plan.Resources {
@@ -745,16 +770,17 @@ func failedWrites(rep *report.Report) (n int, byKind, named []string) {
 	}
 	for _, r := range rep.Regions {
 		add("instance", r.Groups)
-		for _, sec := range []struct {
-			kind string
-			s    *report.Section
-		}{{"disk", r.Disks}, {"snapshot", r.Snapshots}, {"EIP", r.EIPs}} {
-			if sec.s != nil {
-				add(sec.kind, sec.s.Groups)
+		for _, k := range kinds.All {
+			if sec := r.Section(k.Name); sec != nil {
+				add(k.Noun, sec.Groups)
 			}
 		}
 	}
-	for _, kind := range []string{"instance", "disk", "snapshot", "EIP"} {
+	nouns := []string{"instance"}
+	for _, k := range kinds.All {
+		nouns = append(nouns, k.Noun)
+	}
+	for _, kind := range nouns {
 		if count[kind] > 0 {
 			byKind = append(byKind, fmt.Sprintf("%d %ss failed", count[kind], kind))
 		}
@@ -772,8 +798,8 @@ func orWrite(detail string) string {
 // failedCount is how many writes of every kind failed.
 func failedCount(rep *report.Report) int {
 	n := rep.Totals.Outcomes[string(verdict.Failed)]
-	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
-		n += sec[string(verdict.Failed)]
+	for _, k := range kinds.All {
+		n += rep.Totals.Kinds[k.Name][string(verdict.Failed)]
 	}
 	return n
 }
@@ -789,8 +815,8 @@ func noticesStarved(rep *report.Report) error {
 	}
 	o := rep.Totals.Outcomes
 	done := o[string(verdict.Released)] + o[string(verdict.Stopped)]
-	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
-		done += sec[string(verdict.Released)]
+	for _, k := range kinds.All {
+		done += rep.Totals.Kinds[k.Name][string(verdict.Released)]
 	}
 	if done > 0 {
 		return nil

@@ -36,10 +36,10 @@ func handOverOptions() engine.Options {
 func eipOutcomes(rep *report.Report) map[string]string {
 	out := map[string]string{}
 	for _, r := range rep.Regions {
-		if r.EIPs == nil {
+		if r.Section("eips") == nil {
 			continue
 		}
-		for _, g := range r.EIPs.Groups {
+		for _, g := range r.Section("eips").Groups {
 			for _, it := range g.Instances {
 				out[it.ID] = string(g.Outcome) + "/" + string(g.Reason)
 			}

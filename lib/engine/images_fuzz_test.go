@@ -6,6 +6,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
@@ -31,11 +32,11 @@ func FuzzImageDecision(f *testing.F) {
 		case !publicKnown:
 			missing = "IsPublic"
 		}
-		it := imageListed(img)
+		it := kinds.ImageResource(img)
 		checkPartial(t, it, missing, lifecycle)
 		// Whatever the answer holds, only the account's own Available image,
 		// used by no instance, neither shared nor public, can be eligible.
-		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.Decision(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (status != "Available" || owner != "self" || usage != "none" || !strings.EqualFold(shared, "false") ||
 			!publicKnown || public) {
 			t.Fatalf("eligible: %+v (public %v)", img, public)
@@ -55,8 +56,8 @@ func wholeImage() cloud.Image {
 func TestImageHeldByEachFact(t *testing.T) {
 	rules := fuzzEngine(false).opts.Rules
 	decideImage := func(img cloud.Image) decide.Decision {
-		it := imageListed(img)
-		return decide.DecideResource(it.resource(), rules, fuzzNow)
+		it := kinds.ImageResource(img)
+		return decide.DecideResource(it.Decision(), rules, fuzzNow)
 	}
 	if d := decideImage(wholeImage()); !d.Release {
 		t.Fatalf("a whole expired image is not eligible: %+v", d)
@@ -87,7 +88,7 @@ func TestImageHeldByEachFact(t *testing.T) {
 		if got := decideImage(img); got.Release || got.Reason != tc.want {
 			t.Errorf("%s: %+v, want skipped/%s", name, got, tc.want)
 		}
-		if v := fuzzEngine(false).recheckResource(imageListed(img), fuzzNow); v.Keep {
+		if v := fuzzEngine(false).recheckResource(kinds.ImageResource(img), fuzzNow); v.Keep {
 			t.Errorf("%s: passes the re-read before the delete", name)
 		}
 	}

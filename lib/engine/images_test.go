@@ -7,6 +7,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
@@ -50,8 +51,8 @@ func TestImagesListedThroughTheSDKAreHeldByWhatTheAnswerSays(t *testing.T) {
 	}
 	rules := fuzzEngine(false).opts.Rules
 	for _, img := range page.Images {
-		it := imageListed(img)
-		d := decide.DecideResource(it.resource(), rules, fuzzNow)
+		it := kinds.ImageResource(img)
+		d := decide.DecideResource(it.Decision(), rules, fuzzNow)
 		switch w := want[img.ID]; {
 		case w == "" && !d.Release:
 			t.Errorf("%s: %+v, want eligible", img.ID, d)

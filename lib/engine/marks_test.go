@@ -136,7 +136,7 @@ func TestForgedHandOverReleasesNothing(t *testing.T) {
 	if want := []string{"eip-copied", "eip-empty", "eip-forged"}; !slices.Equal(left, want) {
 		t.Fatalf("EIPs left %v, want %v (only the verified hand-over released)", left, want)
 	}
-	sec := rep.Regions[0].EIPs
+	sec := rep.Regions[0].Section("eips")
 	if sec == nil || sec.Counts["skipped/unverified-mark"] != 3 || sec.Counts["released"] != 1 {
 		t.Fatalf("EIP section %+v", sec)
 	}
@@ -160,7 +160,7 @@ func TestHandOverReleasesObeyTheCountCap(t *testing.T) {
 	if len(c.EIPs()) != 4 || c.Count(ecsapi.ActionReleaseEipAddress) != 0 {
 		t.Fatalf("released an EIP with maxRelease 0: %d left", len(c.EIPs()))
 	}
-	if sec := rep.Regions[0].EIPs; sec == nil || sec.Counts["not-attempted/cap-exceeded"] != 1 {
+	if sec := rep.Regions[0].Section("eips"); sec == nil || sec.Counts["not-attempted/cap-exceeded"] != 1 {
 		t.Errorf("EIP section %+v", sec)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -258,7 +259,11 @@ func (e *Engine) markOwner(ctx context.Context, owner, who, channel string, list
 			written += len(execute.New(op, p.sr.c, p.sr.rec, xo).Run(ctx, items[p]))
 			continue
 		}
-		written += len(execute.New(e.tagOp(p.sr, p.kind), p.sr.c, p.sr.rec.Section(p.kind), xo).Run(ctx, items[p]))
+		kind, ok := kinds.Named(p.kind)
+		if !ok {
+			continue // planned only from the list
+		}
+		written += len(execute.New(e.tagOp(p.sr, kind), p.sr.c, p.sr.rec.Section(p.kind), xo).Run(ctx, items[p]))
 	}
 	return written
 }
@@ -389,7 +394,7 @@ func actionVerb(action string) string {
 func digest(owner string, list []noticeOf) notify.Notice {
 	n := notify.Notice{Owner: owner}
 	for _, x := range list {
-		n.Items = append(n.Items, notify.Item{Kind: x.n.Kind, InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
+		n.Items = append(n.Items, notify.Item{Kind: x.n.Kind, Noun: nounOf(x.n.Kind), InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
 			ExpiresAt: x.n.ExpiresAt, Action: x.n.Action, When: x.n.When, Again: x.n.Again})
 		n.Again = n.Again || x.n.Again
 	}
@@ -426,4 +431,12 @@ func withoutIncomplete(err error) error {
 		return nil
 	}
 	return err
+}
+
+// nounOf is what a notice calls a resource of kind ("" for an instance).
+func nounOf(kind string) string {
+	if k, ok := kinds.Named(kind); ok {
+		return k.Noun
+	}
+	return ""
 }

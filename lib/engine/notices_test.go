@@ -15,6 +15,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
@@ -195,14 +196,14 @@ func TestResourceNoticeMarkThatFailsFailsTheRun(t *testing.T) {
 	}
 	n := &notifier{}
 	opts := options()
-	opts.Lifecycle, opts.Resources, opts.SkipInstances = lifecycle, []string{engine.KindEIPs}, true
+	opts.Lifecycle, opts.Resources, opts.SkipInstances = lifecycle, []string{kinds.EIPs.Name}, true
 	d := &days{t: t, c: c, n: n, opts: opts}
 	rep, err := d.at(day0)
 	if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "EIP eip-owed") || !strings.Contains(err.Error(), "InvalidTagKey.Malformed") {
 		t.Fatalf("err %v: want the run failed naming the EIP and the code", err)
 	}
-	if len(n.told()) != 1 || rep.Error == "" || rep.Totals.EIPs["failed"] != 1 {
-		t.Fatalf("told %v, report error %q, EIP totals %v", n.told(), rep.Error, rep.Totals.EIPs)
+	if len(n.told()) != 1 || rep.Error == "" || rep.Totals.Kinds["eips"]["failed"] != 1 {
+		t.Fatalf("told %v, report error %q, EIP totals %v", n.told(), rep.Error, rep.Totals.Kinds["eips"])
 	}
 }
 
@@ -249,8 +250,8 @@ func TestHandOverMarkIsABatch(t *testing.T) {
 		opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, "reaper-notified-released-with", time.Second
 		opts.Lifecycle.Marks = testMarks
 		rep, _, err := runFor(t, c, opts, time.Hour)
-		if err != nil || rep.Totals.EIPs["not-attempted/eip-not-available"] != 1 {
-			t.Fatalf("err %v, EIP totals %v", err, rep.Totals.EIPs)
+		if err != nil || rep.Totals.Kinds["eips"]["not-attempted/eip-not-available"] != 1 {
+			t.Fatalf("err %v, EIP totals %v", err, rep.Totals.Kinds["eips"])
 		}
 		var batches []string
 		for _, b := range rep.Regions[0].Batches {
@@ -280,8 +281,8 @@ func TestHandOverWithoutTimeFailsTheRun(t *testing.T) {
 		if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "EIP eip-late (hand-over mark (TagResources) failed: deadline)") {
 			t.Fatalf("err %v: want the run failed, naming the EIP left without its hand-over", err)
 		}
-		if rep.Totals.EIPs["failed/deadline"] != 1 || !slices.Equal(c.Released(), []string{"i-h00000"}) {
-			t.Fatalf("EIP totals %v, released %v", rep.Totals.EIPs, c.Released())
+		if rep.Totals.Kinds["eips"]["failed/deadline"] != 1 || !slices.Equal(c.Released(), []string{"i-h00000"}) {
+			t.Fatalf("EIP totals %v, released %v", rep.Totals.Kinds["eips"], c.Released())
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
@@ -33,17 +34,17 @@ func fuzzTags(expiry, mark string, keep bool) map[string]string {
 // never eligible, neither when listed nor when re-read before its delete,
 // and says invalid-data unless an earlier rule (no opt-in, the keep tag)
 // already holds it.
-func checkPartial(t *testing.T, it listed, missing string, lifecycle bool) {
+func checkPartial(t *testing.T, it kinds.Resource, missing string, lifecycle bool) {
 	t.Helper()
 	e := fuzzEngine(lifecycle)
-	d := decide.DecideResource(it.resource(), e.opts.Rules, fuzzNow)
+	d := decide.DecideResource(it.Decision(), e.opts.Rules, fuzzNow)
 	if missing == "" {
 		return
 	}
 	if d.Release {
-		t.Fatalf("an answer without %s is eligible: %+v (held %q %q)", missing, d, it.held, it.heldDetail)
+		t.Fatalf("an answer without %s is eligible: %+v (held %q %q)", missing, d, it.Held, it.HeldDetail)
 	}
-	if _, keep := it.tags["reaper-keep"]; !keep && d.Reason != verdict.InvalidData {
+	if _, keep := it.Tags["reaper-keep"]; !keep && d.Reason != verdict.InvalidData {
 		t.Fatalf("an answer without %s: reason %q (%s), want %s", missing, d.Reason, d.Detail, verdict.InvalidData)
 	}
 	if v := e.recheckResource(it, fuzzNow); v.Keep {
@@ -68,11 +69,11 @@ func FuzzDiskDecision(f *testing.F) {
 		case charge == "":
 			missing = "DiskChargeType"
 		}
-		it := diskListed(disk)
+		it := kinds.DiskResource(disk)
 		checkPartial(t, it, missing, lifecycle)
 		// Whatever the answer holds, only an Available pay-as-you-go data
 		// disk can ever be eligible.
-		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.Decision(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (typ != "data" || status != "Available" || charge != decide.ChargePostPaid || category == "") {
 			t.Fatalf("eligible: %+v", disk)
 		}
@@ -91,9 +92,9 @@ func FuzzSnapshotDecision(f *testing.F) {
 		case status == "":
 			missing = "Status"
 		}
-		it := snapshotListed(snap)
+		it := kinds.SnapshotResource(snap)
 		checkPartial(t, it, missing, lifecycle)
-		d := decide.DecideResource(it.resource(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
+		d := decide.DecideResource(it.Decision(), fuzzEngine(lifecycle).opts.Rules, fuzzNow)
 		if d.Release && (usage != "none" || status != "accomplished") {
 			t.Fatalf("eligible: %+v", snap)
 		}
@@ -107,8 +108,8 @@ func TestPartialDiskAndSnapshotAnswersAreHeld(t *testing.T) {
 	whole := cloud.Disk{ID: "d-bp1aaaa", Status: "Available", Type: "data", Category: "cloud_essd", ChargeType: "PostPaid",
 		CreationTime: "2026-01-01T00:00Z", Tags: map[string]string{"reaper-expires": "2026-11-01"}}
 	decideDisk := func(d cloud.Disk) decide.Decision {
-		it := diskListed(d)
-		return decide.DecideResource(it.resource(), rules, fuzzNow)
+		it := kinds.DiskResource(d)
+		return decide.DecideResource(it.Decision(), rules, fuzzNow)
 	}
 	if !decideDisk(whole).Release {
 		t.Fatalf("a whole expired disk is not eligible: %+v", decideDisk(whole))
@@ -126,8 +127,8 @@ func TestPartialDiskAndSnapshotAnswersAreHeld(t *testing.T) {
 	snap := cloud.Snapshot{ID: "s-bp1aaaa", Usage: "none", Status: "accomplished", CreationTime: "2026-01-01T00:00Z",
 		Tags: map[string]string{"reaper-expires": "2026-11-01"}}
 	decideSnap := func(s cloud.Snapshot) decide.Decision {
-		it := snapshotListed(s)
-		return decide.DecideResource(it.resource(), rules, fuzzNow)
+		it := kinds.SnapshotResource(s)
+		return decide.DecideResource(it.Decision(), rules, fuzzNow)
 	}
 	if !decideSnap(snap).Release {
 		t.Fatalf("a whole expired snapshot is not eligible: %+v", decideSnap(snap))

@@ -150,8 +150,10 @@ var ErrNotDelivered = errors.New("notice not delivered")
 
 // Item is one instance in a notice.
 type Item struct {
-	// Kind is "" for an instance, or disks, snapshots or eips.
+	// Kind is "" for an instance, or the name of a kind of resource
+	// (package kinds); Noun is what the notice calls it ("disk").
 	Kind       string    `json:"kind,omitempty"`
+	Noun       string    `json:"-"`
 	InstanceID string    `json:"instanceId"`
 	Name       string    `json:"name,omitempty"`
 	Region     string    `json:"region"`

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,11 +20,20 @@ func (n *Notifier) lines(notice Notice, mention string) (title string, body []st
 	if notice.Owner != "" {
 		who = mention
 	}
-	noun := "instance(s)"
+	// The nouns of what the notice holds, in order of first mention.
+	var nouns []string
 	for _, it := range notice.Items {
-		if it.Kind != "" {
-			noun = "instance(s), disk(s), snapshot(s) or EIP(s)"
+		noun := "instance(s)"
+		if it.Noun != "" {
+			noun = esc(it.Noun) + "(s)"
 		}
+		if !slices.Contains(nouns, noun) {
+			nouns = append(nouns, noun)
+		}
+	}
+	noun := "instance(s)"
+	if len(nouns) > 0 {
+		noun = either(nouns)
 	}
 	title = fmt.Sprintf("ecs-reaper: %d %s due, %s", len(notice.Items), noun, who)
 	if notice.Again {
@@ -46,7 +56,10 @@ func (n *Notifier) lines(notice Notice, mention string) (title string, body []st
 		if it.Again {
 			again = " (told before)"
 		}
-		what := map[string]string{"disks": "disk ", "snapshots": "snapshot ", "eips": "EIP "}[it.Kind]
+		what := ""
+		if it.Noun != "" {
+			what = esc(it.Noun) + " "
+		}
 		body = append(body, fmt.Sprintf("- %s%s%s in %s%s: expires %s; %s",
 			what, esc(it.InstanceID), name, where, again, when(it.ExpiresAt), promise(it)))
 	}

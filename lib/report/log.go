@@ -51,11 +51,8 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 					slog.Int("part", i+1), slog.Int("parts", len(parts)), slog.Any("items", items))
 			}
 		}
-		for _, kind := range sectionKinds {
-			sec := r.sectionOf(kind)
-			if sec == nil {
-				continue
-			}
+		for _, kind := range r.Sections.Names() {
+			sec := r.Sections[kind]
 			for _, g := range sec.Groups {
 				parts := split(g.Instances, itemSize)
 				for i, items := range parts {
@@ -103,39 +100,14 @@ type RegionHead struct {
 	Groups    []*Group    `json:"instances,omitempty"`
 	Batches   int         `json:"batches"`
 	Leftovers []*Leftover `json:"leftovers,omitempty"`
-	// The resource sections' counts; their items are logged in parts.
-	EIPs      *SectionHead `json:"eips,omitempty"`
-	Disks     *SectionHead `json:"disks,omitempty"`
-	Snapshots *SectionHead `json:"snapshots,omitempty"`
+	// Sections are the resource sections' counts, by kind (a field each,
+	// as the region's); their items are logged in parts.
+	Sections map[string]*SectionHead `json:"-"`
 }
 
 // SectionHead is a resource section without its items.
 type SectionHead struct {
 	Counts map[string]int `json:"counts"`
-}
-
-// sectionKinds are the resource sections, as the logged parts name them.
-var sectionKinds = []string{SectionEIPs, SectionDisks, SectionSnapshots}
-
-// sectionOf returns a section, nil when the region has none.
-func (r *Region) sectionOf(kind string) *Section {
-	if p := r.sectionPtr(kind); p != nil {
-		return *p
-	}
-	return nil
-}
-
-// sectionPtr is where a kind's section is kept; nil for an unknown kind.
-func (r *Region) sectionPtr(kind string) **Section {
-	switch kind {
-	case SectionEIPs:
-		return &r.EIPs
-	case SectionDisks:
-		return &r.Disks
-	case SectionSnapshots:
-		return &r.Snapshots
-	}
-	return nil
 }
 
 func sectionHead(sec *Section) *SectionHead {
@@ -148,8 +120,14 @@ func sectionHead(sec *Section) *SectionHead {
 func head(rep *Report) Head {
 	s := Head{Report: rep, Regions: make([]RegionHead, 0, len(rep.Regions))}
 	for _, r := range rep.Regions {
-		s.Regions = append(s.Regions, RegionHead{Region: r, Batches: len(r.Batches),
-			EIPs: sectionHead(r.EIPs), Disks: sectionHead(r.Disks), Snapshots: sectionHead(r.Snapshots)})
+		rh := RegionHead{Region: r, Batches: len(r.Batches)}
+		for name, sec := range r.Sections {
+			if rh.Sections == nil {
+				rh.Sections = map[string]*SectionHead{}
+			}
+			rh.Sections[name] = sectionHead(sec)
+		}
+		s.Regions = append(s.Regions, rh)
 	}
 	return s
 }

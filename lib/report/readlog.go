@@ -102,9 +102,10 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		if r.Counts == nil {
 			r.Counts = map[string]int{}
 		}
-		for kind, h := range map[string]*SectionHead{SectionEIPs: rh.EIPs, SectionDisks: rh.Disks, SectionSnapshots: rh.Snapshots} {
+		r.Sections = nil
+		for kind, h := range rh.Sections {
 			if h != nil {
-				*r.sectionPtr(kind) = &Section{Counts: h.Counts}
+				r.section(kind).Counts = h.Counts
 			}
 		}
 		k := scopeKey{r.Account, r.Region}
@@ -137,7 +138,7 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 				r.group(p.Outcome, p.Reason, it)
 			}
 		case "report resources":
-			sec := r.sectionOf(p.Kind)
+			sec := r.Section(p.Kind)
 			if sec == nil {
 				return nil, fmt.Errorf("the log's %q record names kind %q, which region %s of the report does not have", p.Msg, p.Kind, p.Region)
 			}
@@ -168,11 +169,8 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 				return nil, fmt.Errorf("the log has %d %s instances of %s, where the report counts %d: records are missing", got, o, r.Region, want)
 			}
 		}
-		for _, kind := range sectionKinds {
-			sec := r.sectionOf(kind)
-			if sec == nil {
-				continue
-			}
+		for _, kind := range r.Sections.Names() {
+			sec := r.Sections[kind]
 			for _, o := range verdict.Outcomes {
 				got := 0
 				for _, g := range sec.Groups {

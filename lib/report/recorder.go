@@ -92,16 +92,6 @@ type ScopeRecorder struct {
 	section string // outcomes go to this resource section of the region
 }
 
-// Resource sections of a region.
-const (
-	SectionEIPs      = "eips"
-	SectionDisks     = "disks"
-	SectionSnapshots = "snapshots"
-)
-
-// EIPs returns the recorder whose outcomes go to the region's EIP section.
-func (s *ScopeRecorder) EIPs() *ScopeRecorder { return s.Section(SectionEIPs) }
-
 // Section returns the recorder whose outcomes go to a resource section.
 func (s *ScopeRecorder) Section(name string) *ScopeRecorder {
 	c := *s

@@ -229,15 +229,15 @@ func (c *CapCheck) NeededPercent() float64 { return min(100, math.Ceil(c.Percent
 
 // Totals add up the regions.
 type Totals struct {
-	Seen      int            `json:"seen"`
-	OptedIn   int            `json:"optedIn"`
-	Outcomes  map[string]int `json:"outcomes"` // by outcome
-	Reasons   map[string]int `json:"reasons"`  // "outcome/reason"
-	Calls     map[string]int `json:"calls"`    // API calls by action, retries included
-	Batches   int            `json:"batches"`
-	EIPs      map[string]int `json:"eips,omitempty"` // the resource sections' counts
-	Disks     map[string]int `json:"disks,omitempty"`
-	Snapshots map[string]int `json:"snapshots,omitempty"`
+	Seen     int            `json:"seen"`
+	OptedIn  int            `json:"optedIn"`
+	Outcomes map[string]int `json:"outcomes"` // by outcome
+	Reasons  map[string]int `json:"reasons"`  // "outcome/reason"
+	Calls    map[string]int `json:"calls"`    // API calls by action, retries included
+	Batches  int            `json:"batches"`
+	// Kinds are the resource sections' counts by kind (in JSON, a field
+	// each: sections.go).
+	Kinds map[string]map[string]int `json:"-"`
 }
 
 // Region is the part of the run in one region of one account.
@@ -260,13 +260,11 @@ type Region struct {
 	// Leftovers: what each released instance leaves billed, and the sum.
 	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
-	// EIPs is the EIPs released after their instances
-	// (REAPER_RELEASE_EIPS), by outcome.
-	EIPs *Section `json:"eips,omitempty"`
-	// Disks and Snapshots are the disks and snapshots swept by their own
-	// tag (REAPER_RESOURCES), by outcome.
-	Disks      *Section `json:"disks,omitempty"`
-	Snapshots  *Section `json:"snapshots,omitempty"`
+	// Sections are the resources swept by their own tag
+	// (REAPER_RESOURCES), by kind, and the EIPs released after their
+	// instances (REAPER_RELEASE_EIPS) in the EIP kind's (in JSON, a field
+	// each: sections.go).
+	Sections   Sections `json:"-"`
 	groupIndex map[groupKey]*Group
 	started    time.Time
 	leftovers  map[string]*Leftover
@@ -339,17 +337,15 @@ func (f *Facts) get() Facts {
 
 // section returns (creating) a resource section.
 func (r *Region) section(name string) *Section {
-	ptr := &r.EIPs
-	switch name {
-	case SectionDisks:
-		ptr = &r.Disks
-	case SectionSnapshots:
-		ptr = &r.Snapshots
+	if r.Sections == nil {
+		r.Sections = Sections{}
 	}
-	if *ptr == nil {
-		*ptr = &Section{}
+	sec := r.Sections[name]
+	if sec == nil {
+		sec = &Section{}
+		r.Sections[name] = sec
 	}
-	return *ptr
+	return sec
 }
 
 // Section is a resource type's own outcomes (EIPs, disks, snapshots),
@@ -529,11 +525,9 @@ func (r *Region) Finish() {
 	for _, g := range r.Groups {
 		sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
 	}
-	for _, sec := range []*Section{r.EIPs, r.Disks, r.Snapshots} {
-		if sec != nil {
-			for _, g := range sec.Groups {
-				sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
-			}
+	for _, sec := range r.Sections {
+		for _, g := range sec.Groups {
+			sort.Slice(g.Instances, func(i, j int) bool { return g.Instances[i].ID < g.Instances[j].ID })
 		}
 	}
 	r.finishLeftovers()
@@ -594,21 +588,18 @@ func (rep *Report) Total() {
 	rep.Totals = t
 	rep.Instances = Records{regions: rep.Regions}
 	rep.totalLeftovers()
-	sum := func(dst *map[string]int, sec *Section) {
-		if sec == nil {
-			return
-		}
-		if *dst == nil {
-			*dst = map[string]int{}
-		}
-		for k, v := range sec.Counts {
-			(*dst)[k] += v
-		}
-	}
 	for _, r := range rep.Regions {
-		sum(&rep.Totals.EIPs, r.EIPs)
-		sum(&rep.Totals.Disks, r.Disks)
-		sum(&rep.Totals.Snapshots, r.Snapshots)
+		for name, sec := range r.Sections {
+			if rep.Totals.Kinds == nil {
+				rep.Totals.Kinds = map[string]map[string]int{}
+			}
+			if rep.Totals.Kinds[name] == nil {
+				rep.Totals.Kinds[name] = map[string]int{}
+			}
+			for k, v := range sec.Counts {
+				rep.Totals.Kinds[name][k] += v
+			}
+		}
 	}
 }
 

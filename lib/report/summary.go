@@ -34,13 +34,9 @@ const (
 	summaryOwner   = 64
 )
 
-// Kinds of resources, as the summary names them.
-const (
-	KindInstances = "instances"
-	KindDisks     = "disks"
-	KindSnapshots = "snapshots"
-	KindEIPs      = "eips"
-)
+// KindInstances is what the summary calls instances; the other kinds
+// are named by their sections.
+const KindInstances = "instances"
 
 // Outcomes of a run as a whole.
 const (
@@ -150,7 +146,7 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 	default:
 		s.Outcome = RunOK
 	}
-	for kind, counts := range map[string]map[string]int{KindDisks: rep.Totals.Disks, KindSnapshots: rep.Totals.Snapshots, KindEIPs: rep.Totals.EIPs} {
+	for kind, counts := range rep.Totals.Kinds {
 		if counts != nil {
 			s.Totals[kind] = maps.Clone(counts)
 		}
@@ -179,10 +175,8 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 			s.Regions = append(s.Regions, sr)
 		}
 		s.addFailures(KindInstances, r, r.Groups)
-		for kind, sec := range map[string]*Section{KindDisks: r.Disks, KindSnapshots: r.Snapshots, KindEIPs: r.EIPs} {
-			if sec != nil {
-				s.addFailures(kind, r, sec.Groups)
-			}
+		for _, kind := range r.Sections.Names() {
+			s.addFailures(kind, r, r.Sections[kind].Groups)
 		}
 	}
 	s.Regions = append(s.Regions, later...)
@@ -276,10 +270,8 @@ func clip(s string, n int) string {
 // writes failed is failed, not complete.
 func firstFailedWrite(r *Region) (string, bool) {
 	groups := [][]*Group{r.Groups}
-	for _, sec := range []*Section{r.Disks, r.Snapshots, r.EIPs} {
-		if sec != nil {
-			groups = append(groups, sec.Groups)
-		}
+	for _, kind := range r.Sections.Names() {
+		groups = append(groups, r.Sections[kind].Groups)
 	}
 	for _, gs := range groups {
 		for _, g := range gs {

@@ -38,8 +38,8 @@ func worstReport() *report.Report {
 				region.Add(report.OutcomeFailed, "", report.Item{ID: fmt.Sprintf("i-%s-%d", long("i", 300), i), Code: long("C", 300), Message: long("M", 2000)})
 				region.Add(report.OutcomeReleased, "", report.Item{ID: fmt.Sprintf("i-ok-%d", i)})
 			}
-			region.Disks = &report.Section{}
-			region.Disks.Add(report.OutcomeFailed, "", report.Item{ID: "d-" + long("d", 300), Code: long("D", 300)})
+			region.Sections = report.Sections{"disks": &report.Section{}}
+			region.Section("disks").Add(report.OutcomeFailed, "", report.Item{ID: "d-" + long("d", 300), Code: long("D", 300)})
 			region.Finish()
 			rep.Regions = append(rep.Regions, region)
 		}
@@ -94,7 +94,7 @@ func checkTotals(t *testing.T, sum *report.Summary, rep *report.Report) {
 	if !maps.Equal(sum.Totals[report.KindInstances], inst) {
 		t.Errorf("instance totals %v, want %v", sum.Totals[report.KindInstances], inst)
 	}
-	for kind, want := range map[string]map[string]int{report.KindDisks: rep.Totals.Disks, report.KindSnapshots: rep.Totals.Snapshots, report.KindEIPs: rep.Totals.EIPs} {
+	for kind, want := range rep.Totals.Kinds {
 		if !maps.Equal(sum.Totals[kind], want) {
 			t.Errorf("%s totals %v, want %v", kind, sum.Totals[kind], want)
 		}
@@ -130,7 +130,7 @@ func TestSummaryOfASmallRun(t *testing.T) {
 
 	// A failed write of another kind fails its region too.
 	disk := &report.Report{RunID: "r", Error: "1 writes failed", Regions: []*report.Region{{Region: "cn-beijing", Complete: true,
-		Disks: &report.Section{Groups: []*report.Group{{Outcome: verdict.Failed, Reason: "IncorrectDiskStatus", Instances: []report.Item{{ID: "d-1", Code: "IncorrectDiskStatus"}}}}}}}}
+		Sections: report.Sections{"disks": &report.Section{Groups: []*report.Group{{Outcome: verdict.Failed, Reason: "IncorrectDiskStatus", Instances: []report.Item{{ID: "d-1", Code: "IncorrectDiskStatus"}}}}}}}}}
 	disk.Total()
 	if s := report.Summarise(disk, "", 1); len(s.Regions) != 1 || s.Regions[0].Status != report.RegionFailed || s.Regions[0].Code != "IncorrectDiskStatus" {
 		t.Errorf("a region whose disk delete failed: %+v", s.Regions)
@@ -157,12 +157,12 @@ func TestReadLogPutsTheReportBack(t *testing.T) {
 	}
 	// Resource sections: many disks, a few EIPs, snapshots swept and none found.
 	hz := rep.Regions[2]
-	hz.Disks, hz.EIPs, hz.Snapshots = &report.Section{}, &report.Section{}, &report.Section{}
+	hz.Sections = report.Sections{"disks": &report.Section{}, "eips": &report.Section{}, "snapshots": &report.Section{}}
 	for i := range 3000 {
-		hz.Disks.Add(report.OutcomeSkipped, "not-expired", report.Item{ID: fmt.Sprintf("d-bp1%016d", i), Detail: "expires 2099-01-01T00:00:00Z"})
+		hz.Section("disks").Add(report.OutcomeSkipped, "not-expired", report.Item{ID: fmt.Sprintf("d-bp1%016d", i), Detail: "expires 2099-01-01T00:00:00Z"})
 	}
-	hz.Disks.Add(report.OutcomeFailed, "", report.Item{ID: "d-bp1failed", Code: "IncorrectDiskStatus"})
-	hz.EIPs.Add(report.OutcomeReleased, "", report.Item{ID: "eip-bp1released"})
+	hz.Section("disks").Add(report.OutcomeFailed, "", report.Item{ID: "d-bp1failed", Code: "IncorrectDiskStatus"})
+	hz.Section("eips").Add(report.OutcomeReleased, "", report.Item{ID: "eip-bp1released"})
 	rep.Total()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))

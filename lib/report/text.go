@@ -138,16 +138,10 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 		}
 		_ = tw.Flush()
 	}
-	for _, sec := range []struct {
-		title string
-		s     *Section
-	}{{"EIPs", r.EIPs}, {"Disks", r.Disks}, {"Snapshots", r.Snapshots}} {
-		if sec.s == nil {
-			continue
-		}
-		fmt.Fprintf(w, "  %s:\n", sec.title)
+	for _, name := range r.Sections.Names() {
+		fmt.Fprintf(w, "  %s:\n", name)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, g := range sec.s.Groups {
+		for _, g := range r.Sections[name].Groups {
 			for _, it := range g.Instances {
 				reason := g.Reason
 				if reason == "" {
@@ -183,14 +177,10 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 	if rep.Leftovers != nil {
 		fmt.Fprintf(w, "  left behind: %s\n", leftoverLine(rep.Leftovers))
 	}
-	if len(t.EIPs) > 0 {
-		fmt.Fprintf(w, "  EIPs:       %s\n", counts(t.EIPs))
-	}
-	if len(t.Disks) > 0 {
-		fmt.Fprintf(w, "  disks:      %s\n", counts(t.Disks))
-	}
-	if len(t.Snapshots) > 0 {
-		fmt.Fprintf(w, "  snapshots:  %s\n", counts(t.Snapshots))
+	for _, name := range slices.Sorted(maps.Keys(t.Kinds)) {
+		if len(t.Kinds[name]) > 0 {
+			fmt.Fprintf(w, "  %-11s %s\n", name+":", counts(t.Kinds[name]))
+		}
 	}
 	if n := rep.Notices; n != nil {
 		line := fmt.Sprintf("%d owed to %d owners; %d owners told and marked", n.Owed, n.Owners, n.Delivered)

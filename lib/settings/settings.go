@@ -135,7 +135,7 @@ type Settings struct {
 	Running           string         // REAPER_RUNNING: skip (default), stop or force
 	ReleaseEIPs       bool           // REAPER_RELEASE_EIPS: release the EIPs of released instances
 	VPCEndpoint       string         // REAPER_VPC_ENDPOINT: the VPC API's endpoint override (EIPs)
-	Resources         []string       // REAPER_RESOURCES: instances, disks, snapshots, eips; default instances
+	Resources         []string       // REAPER_RESOURCES: instances and the kinds' names (package kinds); default instances
 	MarkSecret        string         // REAPER_MARK_SECRET: signs the marks. A credential: never shown
 	MarkSecretPrev    string         // REAPER_MARK_SECRET_PREVIOUS: accepted when reading marks, for a rotation. Never shown
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 )
@@ -253,8 +254,8 @@ var table = []spec{
 			return "must be skip, stop or force"
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(s.Running) }},
-	{name: EnvResources, key: "resources", field: "Resources", help: "what the sweep covers, comma-separated: instances, disks, snapshots, eips (each by its own opt-in tag)", def: "instances",
-		accepts: "a comma-separated list of distinct words among instances, disks, snapshots and eips (any case)",
+	{name: EnvResources, key: "resources", field: "Resources", help: "what the sweep covers, comma-separated: " + strings.Join(resourceWords, ", ") + " (each by its own opt-in tag)", def: "instances",
+		accepts: "a comma-separated list of distinct words among " + andList(resourceWords) + " (any case)",
 		parse: func(s *Settings, v string) string {
 			parts := strings.Split(v, ",")
 			out := make([]string, len(parts))
@@ -270,7 +271,7 @@ var table = []spec{
 			}
 			for i, k := range s.Resources {
 				if !slices.Contains(resourceWords, k) {
-					return "must list some of instances, disks, snapshots and eips, comma-separated; " + strconv.Quote(k) + " is none of them"
+					return "must list some of " + andList(resourceWords) + ", comma-separated; " + strconv.Quote(k) + " is none of them"
 				}
 				if slices.Contains(s.Resources[:i], k) {
 					return strconv.Quote(k) + " is listed twice"
@@ -288,8 +289,17 @@ var table = []spec{
 		func(s *Settings) *string { return &s.VPCEndpoint }),
 }
 
-// resourceWords are REAPER_RESOURCES's words.
-var resourceWords = []string{"instances", "disks", "snapshots", "eips"}
+// resourceWords are REAPER_RESOURCES's words: instances, and each kind's
+// name in the kinds' order.
+var resourceWords = append([]string{"instances"}, kinds.Names()...)
+
+// andList is "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
 
 const (
 	boolAccepts    = "true or false (any case), or 1 or 0"

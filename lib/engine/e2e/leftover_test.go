@@ -143,7 +143,7 @@ func TestEIPsAreReleasedAfterTheirInstance(t *testing.T) {
 	if del < 0 || rel < 0 || rel < del {
 		t.Fatalf("DeleteInstances at %d, ReleaseEipAddress at %d: the EIP must go after its instance", del, rel)
 	}
-	sec := rep.Regions[0].EIPs
+	sec := rep.Regions[0].Section("eips")
 	if sec == nil || sec.Counts["released"] != 1 || sec.Counts["skipped/excluded"] != 1 {
 		t.Errorf("EIP section %+v", sec)
 	}
@@ -164,7 +164,7 @@ func TestEIPThatNeverBecomesAvailableIsTaggedForALaterRun(t *testing.T) {
 		st != mark.Valid || instance != f.Instances[0].ID || !at.Equal(testNow) {
 		t.Fatalf("EIP %+v %s %v: want it kept and tagged with its instance", eip, status, ok)
 	}
-	if sec := rep.Regions[0].EIPs; sec == nil || sec.Counts["not-attempted/eip-not-available"] != 1 {
+	if sec := rep.Regions[0].Section("eips"); sec == nil || sec.Counts["not-attempted/eip-not-available"] != 1 {
 		t.Errorf("EIP section %+v", sec)
 	}
 	// It settles; the next run (nothing else to release) finds it by its tag.
@@ -191,7 +191,7 @@ func TestProtectedEIPIsNeverReleased(t *testing.T) {
 	if _, _, ok := e.srv.EIP("eip-a"); !ok || e.srv.CallCount("ReleaseEipAddress") != 0 {
 		t.Fatal("a deletion-protected EIP was released (or tried)")
 	}
-	if sec := rep.Regions[0].EIPs; sec == nil || sec.Counts["skipped/deletion-protected"] != 1 {
+	if sec := rep.Regions[0].Section("eips"); sec == nil || sec.Counts["skipped/deletion-protected"] != 1 {
 		t.Errorf("EIP section %+v", sec)
 	}
 }

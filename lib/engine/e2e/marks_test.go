@@ -148,7 +148,7 @@ func TestForgedHandOverThroughTheSDK(t *testing.T) {
 	if _, _, ok := e.srv.EIP("eip-real"); ok {
 		t.Error("the reaper's own hand-over was not released")
 	}
-	if sec := rep.Regions[0].EIPs; sec == nil || sec.Counts["skipped/unverified-mark"] != 2 || sec.Counts["released"] != 1 {
+	if sec := rep.Regions[0].Section("eips"); sec == nil || sec.Counts["skipped/unverified-mark"] != 2 || sec.Counts["released"] != 1 {
 		t.Errorf("EIP section %+v", sec)
 	}
 }

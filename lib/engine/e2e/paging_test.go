@@ -10,6 +10,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -58,7 +59,7 @@ func TestResourceListingThatDoesNotAdvanceClosesTheRegion(t *testing.T) {
 			e := newEnv(t, pagedFleet(600, 150, 250))
 			rule := e.srv.Inject(ecsdouble.Rule{Action: tc.action, Region: "cn-hangzhou", Nth: tc.nth, Fault: tc.fault})
 			opts := options()
-			opts.Resources = engine.Kinds
+			opts.Resources = kinds.Names()
 			rep, err := run(t, e, opts, "cn-hangzhou", "cn-shanghai")
 			if rule.Fired() != 1 {
 				t.Fatalf("the fault fired %d times", rule.Fired())
@@ -100,14 +101,14 @@ func TestResourceListingThatDoesNotAdvanceClosesTheRegion(t *testing.T) {
 func TestResourceListingsReadEveryPage(t *testing.T) {
 	e := newEnv(t, pagedFleet(600, 150, 250))
 	opts := options()
-	opts.Resources = engine.Kinds
+	opts.Resources = kinds.Names()
 	opts.DryRun = true
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rep.Regions[0]
-	for kind, want := range map[*report.Section]int{r.Disks: 600, r.Snapshots: 150, r.EIPs: 250} {
+	for kind, want := range map[*report.Section]int{r.Section("disks"): 600, r.Section("snapshots"): 150, r.Section("eips"): 250} {
 		if n := len(sectionOutcomes(kind)); n != want {
 			t.Errorf("%d listed, want %d", n, want)
 		}

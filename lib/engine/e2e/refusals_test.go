@@ -13,6 +13,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
@@ -100,7 +101,7 @@ func TestDiskAndSnapshotNoticesMarkThenDelete(t *testing.T) {
 	e := newEnv(t, fleet, ecsdouble.WithClock(clock.Now))
 	told := &notices{}
 	opts := options()
-	opts.Resources, opts.SkipInstances = []string{engine.KindDisks, engine.KindSnapshots}, true
+	opts.Resources, opts.SkipInstances = []string{kinds.Disks.Name, kinds.Snapshots.Name}, true
 	opts.Lifecycle, opts.Notifier = lifecycle, told
 
 	// Whether a failed resource mark fails the run is the outcome table's
@@ -109,7 +110,7 @@ func TestDiskAndSnapshotNoticesMarkThenDelete(t *testing.T) {
 	if err != nil && !errors.Is(err, engine.ErrReleaseFailed) {
 		t.Fatalf("day 0: %v", err)
 	}
-	disks, snaps := itemsOf(rep.Regions[0].Disks.Groups), itemsOf(rep.Regions[0].Snapshots.Groups)
+	disks, snaps := itemsOf(rep.Regions[0].Section("disks").Groups), itemsOf(rep.Regions[0].Section("snapshots").Groups)
 	for _, id := range []string{"d-a", "d-b", "d-c"} {
 		if disks[id].Result != "notified/" {
 			t.Errorf("day 0: disk %s %s (%s), want notified", id, disks[id].Result, disks[id].Message)
@@ -153,7 +154,7 @@ func TestDiskAndSnapshotNoticesMarkThenDelete(t *testing.T) {
 	if _, ok := e.srv.Disk("d-full"); !ok {
 		t.Error("day 1: the disk that was never marked was deleted")
 	}
-	if got := itemsOf(rep.Regions[0].Disks.Groups)["d-full"]; got.Code != "OperationDenied.QuotaExceed" {
+	if got := itemsOf(rep.Regions[0].Section("disks").Groups)["d-full"]; got.Code != "OperationDenied.QuotaExceed" {
 		t.Errorf("day 1: the disk with 20 tags: %s code %q", got.Result, got.Code)
 	}
 }
@@ -244,7 +245,7 @@ func TestBusyAnswersAreRetried(t *testing.T) {
 	e.srv.Inject(ecsdouble.Rule{Action: ecsapi.ActionReleaseEipAddress, Times: 1, Fault: ecsdouble.Error(400, "TaskConflict.AssociateGlobalAccelerationInstance")})
 	e.srv.Inject(ecsdouble.Rule{Action: ecsapi.ActionReleaseEipAddress, Times: 1, Fault: ecsdouble.Error(400, "TaskConflict")})
 	opts := options()
-	opts.Resources = []string{engine.KindSnapshots, engine.KindEIPs}
+	opts.Resources = []string{kinds.Snapshots.Name, kinds.EIPs.Name}
 	if _, err := run(t, e, opts, "cn-hangzhou"); err != nil {
 		t.Fatalf("a busy answer failed the run: %v", err)
 	}
@@ -270,7 +271,7 @@ func TestRegionNotFoundFailsOnlyThatRegion(t *testing.T) {
 	e := newEnv(t, fleet)
 	e.srv.Inject(ecsdouble.Rule{Action: ecsapi.ActionReleaseEipAddress, Region: "cn-shanghai", Fault: ecsdouble.Error(404, "Forbidden.RegionNotFound")})
 	opts := options()
-	opts.Resources, opts.SkipInstances = []string{engine.KindEIPs}, true
+	opts.Resources, opts.SkipInstances = []string{kinds.EIPs.Name}, true
 	rep, err := run(t, e, opts, "cn-hangzhou", "cn-shanghai")
 	if !errors.Is(err, engine.ErrRegionFailed) {
 		t.Fatalf("err %v, want the region failed", err)
@@ -315,13 +316,13 @@ func TestPartialResourceAnswersAreNeverDeleted(t *testing.T) {
 	}
 	e := newEnv(t, fleet)
 	opts := options()
-	opts.Resources, opts.SkipInstances = []string{engine.KindDisks, engine.KindSnapshots}, true
+	opts.Resources, opts.SkipInstances = []string{kinds.Disks.Name, kinds.Snapshots.Name}, true
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := itemsOf(rep.Regions[0].Disks.Groups)
-	for id, it := range itemsOf(rep.Regions[0].Snapshots.Groups) {
+	got := itemsOf(rep.Regions[0].Section("disks").Groups)
+	for id, it := range itemsOf(rep.Regions[0].Section("snapshots").Groups) {
 		got[id] = it
 	}
 	for _, id := range []string{"d-whole", "s-whole"} {

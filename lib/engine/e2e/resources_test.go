@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -63,7 +64,7 @@ func sectionOutcomes(sec *report.Section) map[string]string {
 func TestResourcesSweptByTheirOwnTag(t *testing.T) {
 	e := newEnv(t, resourceFleet())
 	opts := options()
-	opts.Resources = engine.Kinds
+	opts.Resources = kinds.Names()
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +84,11 @@ func TestResourcesSweptByTheirOwnTag(t *testing.T) {
 		"eip-expired-protected": "skipped/deletion-protected",
 		"eip-expired-bound":     "skipped/in-use",
 	}
-	got := sectionOutcomes(r.Disks)
-	for k, v := range sectionOutcomes(r.Snapshots) {
+	got := sectionOutcomes(r.Section("disks"))
+	for k, v := range sectionOutcomes(r.Section("snapshots")) {
 		got[k] = v
 	}
-	for k, v := range sectionOutcomes(r.EIPs) {
+	for k, v := range sectionOutcomes(r.Section("eips")) {
 		got[k] = v
 	}
 	for id, w := range want {
@@ -120,7 +121,7 @@ func TestResourcesSweptByTheirOwnTag(t *testing.T) {
 	if rep.Cap.Kinds["disks"] == nil || rep.Cap.Kinds["disks"].Eligible != 1 || rep.Cap.Eligible != 3 {
 		t.Errorf("cap %+v kinds %+v: the count cap holds every write together", rep.Cap, rep.Cap.Kinds)
 	}
-	if rep.Totals.Disks["released"] != 1 || rep.Totals.Snapshots["released"] != 1 || rep.Totals.EIPs["released"] != 1 {
+	if rep.Totals.Kinds["disks"]["released"] != 1 || rep.Totals.Kinds["snapshots"]["released"] != 1 || rep.Totals.Kinds["eips"]["released"] != 1 {
 		t.Errorf("totals %+v", rep.Totals)
 	}
 }
@@ -129,7 +130,7 @@ func TestResourceCapsCountEachKind(t *testing.T) {
 	f := resourceFleet()
 	e := newEnv(t, f)
 	opts := options()
-	opts.Resources = []string{engine.KindDisks}
+	opts.Resources = []string{kinds.Disks.Name}
 	opts.MaxReleasePercent, opts.PercentCapFrom = 10, 1 // 1 of 5 tagged disks is 20 %
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if !errors.Is(err, engine.ErrCapExceeded) || !strings.Contains(err.Error(), "by disks (1 of 5") {
@@ -138,7 +139,7 @@ func TestResourceCapsCountEachKind(t *testing.T) {
 	if _, ok := e.srv.Disk("d-expired-free"); !ok {
 		t.Fatal("deleted over the cap")
 	}
-	if got := sectionOutcomes(rep.Regions[0].Disks)["d-expired-free"]; got != "not-attempted/cap-exceeded" {
+	if got := sectionOutcomes(rep.Regions[0].Section("disks"))["d-expired-free"]; got != "not-attempted/cap-exceeded" {
 		t.Errorf("held disk: %s", got)
 	}
 }
@@ -147,7 +148,7 @@ func TestResourceListingThatFailsClosesTheScope(t *testing.T) {
 	e := newEnv(t, resourceFleet())
 	e.srv.Inject(ecsdouble.Rule{Action: "DescribeSnapshots", Fault: ecsdouble.Internal()})
 	opts := options()
-	opts.Resources = engine.Kinds
+	opts.Resources = kinds.Names()
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if !errors.Is(err, engine.ErrRegionFailed) || rep.Regions[0].Error == nil || !strings.Contains(rep.Regions[0].Error.Message, "snapshots") {
 		t.Fatalf("err %v: want the region failed closed, naming the snapshot listing", err)
@@ -161,7 +162,7 @@ func TestThrottledDeleteIsRetried(t *testing.T) {
 	e := newEnv(t, resourceFleet())
 	e.srv.Inject(ecsdouble.Rule{Action: "DeleteDisk", Times: 2, Fault: ecsdouble.Throttle()})
 	opts := options()
-	opts.Resources = []string{engine.KindDisks}
+	opts.Resources = []string{kinds.Disks.Name}
 	if _, err := run(t, e, opts, "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestResourcesOnlyLeaveInstancesAlone(t *testing.T) {
 	f.Instances = stopped("cn-hangzhou", "x", 2) // expired instances
 	e := newEnv(t, f)
 	opts := options()
-	opts.Resources, opts.SkipInstances = []string{engine.KindDisks}, true
+	opts.Resources, opts.SkipInstances = []string{kinds.Disks.Name}, true
 	if _, err := run(t, e, opts, "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}

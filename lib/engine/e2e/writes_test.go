@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -26,27 +27,27 @@ func TestEveryFailedWriteFailsTheRun(t *testing.T) {
 		{
 			name:    "a disk delete answered IncorrectDiskStatus",
 			fleet:   resourceFleet,
-			opts:    func(o *engine.Options) { o.Resources = []string{engine.KindDisks} },
+			opts:    func(o *engine.Options) { o.Resources = []string{kinds.Disks.Name} },
 			fault:   ecsdouble.Rule{Action: "DeleteDisk", Fault: ecsdouble.Error(403, "IncorrectDiskStatus")},
-			section: func(r *report.Region) *report.Section { return r.Disks },
+			section: func(r *report.Region) *report.Section { return r.Section("disks") },
 			id:      "d-expired-free",
 			want:    []string{"disk d-expired-free", "DeleteDisk failed", "IncorrectDiskStatus"},
 		},
 		{
 			name:    "a snapshot delete refused",
 			fleet:   resourceFleet,
-			opts:    func(o *engine.Options) { o.Resources = []string{engine.KindSnapshots} },
+			opts:    func(o *engine.Options) { o.Resources = []string{kinds.Snapshots.Name} },
 			fault:   ecsdouble.Rule{Action: "DeleteSnapshot", Fault: ecsdouble.Error(403, "SnapshotCreatedImage")},
-			section: func(r *report.Region) *report.Section { return r.Snapshots },
+			section: func(r *report.Region) *report.Section { return r.Section("snapshots") },
 			id:      "s-expired-free",
 			want:    []string{"snapshot s-expired-free", "DeleteSnapshot failed", "SnapshotCreatedImage"},
 		},
 		{
 			name:    "an EIP release answered IncorrectEipStatus",
 			fleet:   resourceFleet,
-			opts:    func(o *engine.Options) { o.Resources = []string{engine.KindEIPs} },
+			opts:    func(o *engine.Options) { o.Resources = []string{kinds.EIPs.Name} },
 			fault:   ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")},
-			section: func(r *report.Region) *report.Section { return r.EIPs },
+			section: func(r *report.Region) *report.Section { return r.Section("eips") },
 			id:      "eip-expired-free",
 			want:    []string{"EIP eip-expired-free", "ReleaseEipAddress failed", "IncorrectEipStatus"},
 		},
@@ -55,7 +56,7 @@ func TestEveryFailedWriteFailsTheRun(t *testing.T) {
 			fleet:   leftoverFleet,
 			opts:    func(o *engine.Options) { o.ReleaseEIPs, o.EIPMarkKey, o.EIPPollWait = true, eipMark, time.Millisecond },
 			fault:   ecsdouble.Rule{Action: "ReleaseEipAddress", Fault: ecsdouble.Error(400, "IncorrectEipStatus")},
-			section: func(r *report.Region) *report.Section { return r.EIPs },
+			section: func(r *report.Region) *report.Section { return r.Section("eips") },
 			id:      "eip-a",
 			want:    []string{"EIP eip-a", "IncorrectEipStatus"},
 		},
@@ -68,7 +69,7 @@ func TestEveryFailedWriteFailsTheRun(t *testing.T) {
 			},
 			opts:    func(o *engine.Options) { o.ReleaseEIPs, o.EIPMarkKey, o.EIPPollWait = true, eipMark, time.Millisecond },
 			fault:   ecsdouble.Rule{Action: "TagResources", Fault: ecsdouble.Error(400, "InvalidTagKey.Malformed")},
-			section: func(r *report.Region) *report.Section { return r.EIPs },
+			section: func(r *report.Region) *report.Section { return r.Section("eips") },
 			id:      "eip-a",
 			want:    []string{"EIP eip-a", "hand-over mark", "InvalidTagKey.Malformed"},
 		},
@@ -110,13 +111,13 @@ func TestRefusedDiskNoticeMarkFailsTheRun(t *testing.T) {
 	}})
 	e.srv.RefuseTags("d-refused", 403, "InvalidResourceId.NotSupported")
 	opts := options()
-	opts.Resources, opts.SkipInstances = []string{engine.KindDisks}, true
+	opts.Resources, opts.SkipInstances = []string{kinds.Disks.Name}, true
 	opts.Lifecycle, opts.Notifier = lifecycle, &notices{}
 	rep, err := run(t, e, opts, "cn-hangzhou")
 	if !errors.Is(err, engine.ErrReleaseFailed) || !strings.Contains(err.Error(), "disk d-refused") || !strings.Contains(err.Error(), "InvalidResourceId.NotSupported") {
 		t.Fatalf("err %v: want the run failed naming the disk and the code", err)
 	}
-	got := sectionOutcomes(rep.Regions[0].Disks)
+	got := sectionOutcomes(rep.Regions[0].Section("disks"))
 	if got["d-marked"] != "notified/" || got["d-refused"] != "failed/InvalidResourceId.NotSupported" || rep.Error == "" {
 		t.Fatalf("disks %v, report error %q", got, rep.Error)
 	}

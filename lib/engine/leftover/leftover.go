@@ -5,8 +5,7 @@
 // joins them on instance and disk IDs: a few calls per region, never one
 // per instance. After the release the associations are gone, so this runs
 // first; the EIP and disk listings start (Start) as soon as the instance
-// listing finds a first instance to release, and run alongside it. Its listings, through the one pager, serve the kind sweeps too,
-// filtered by the opt-in tag.
+// listing finds a first instance to release, and run alongside it. Its listings are the kinds' own (package kinds).
 package leftover
 
 import (
@@ -15,33 +14,18 @@ import (
 	"sync"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
-	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
-	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// API is what the leftover listings need from a scope's clients.
+// API is what the leftover listings need from a scope's clients: the
+// listings of the disk, snapshot and EIP kinds.
 type API interface {
-	DiskAPI
-	SnapshotAPI
-	EIPAPI
-}
-
-// DiskAPI lists disks.
-type DiskAPI interface {
-	DescribeDisks(ctx context.Context, in ecsapi.ListInput) (ecsapi.DiskPage, error)
-}
-
-// SnapshotAPI lists snapshots.
-type SnapshotAPI interface {
-	DescribeSnapshots(ctx context.Context, in ecsapi.ListInput) (ecsapi.SnapshotPage, error)
-}
-
-// EIPAPI lists EIPs.
-type EIPAPI interface {
-	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
+	kinds.DiskLister
+	kinds.SnapshotLister
+	kinds.EIPLister
 }
 
 // Found is what the listings found for the instances.
@@ -79,9 +63,17 @@ func Start(ctx context.Context, api API, c *call.Caller, region string) *Listing
 		defer close(l.done)
 		var wg sync.WaitGroup
 		wg.Go(func() { l.eips, l.eipFail = listEIPs(ctx, api, c, region) })
-		wg.Go(func() { l.disks, l.diskErr = ListDisks(ctx, api, c, region, "") })
+		wg.Go(func() { l.disks, l.diskErr = kinds.ListDisks(ctx, api, c, region, "") })
 		wg.Wait()
 	}()
+	return l
+}
+
+// Failed is a listing that failed before it started (the client cannot
+// list): joined, it reports f.
+func Failed(f *verdict.Failure) *Listing {
+	l := &Listing{done: make(chan struct{}), eipFail: f}
+	close(l.done)
 	return l
 }
 
@@ -134,7 +126,7 @@ func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region stri
 	if len(diskOf) == 0 {
 		return found, nil
 	}
-	snaps, err := ListSnapshots(ctx, api, c, region, "")
+	snaps, err := kinds.ListSnapshots(ctx, api, c, region, "")
 	if err != nil {
 		return found, leftoverFailure(err)
 	}
@@ -178,88 +170,6 @@ func leftoverFailure(f *verdict.Failure) *verdict.Failure {
 	return &c
 }
 
-// ListDisks pages a region's disks; tagKey filters.
-func ListDisks(ctx context.Context, api DiskAPI, c *call.Caller, region, tagKey string) ([]cloud.Disk, *verdict.Failure) {
-	var out []cloud.Disk
-	seen := page.Seen{}
-	l := page.Listing{Name: ecsapi.ActionDescribeDisks, PageSize: ecsapi.MaxDiskPage}
-	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-		var p ecsapi.DiskPage
-		err := c.Do(ctx, ecsapi.ActionDescribeDisks, nil, func() error {
-			var err error
-			p, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
-			return err
-		})
-		fresh := 0
-		for _, d := range p.Disks {
-			if seen.Add(d.ID) {
-				out = append(out, d)
-				fresh++
-			}
-		}
-		return page.Page{Next: p.NextToken, Items: len(p.Disks), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
-}
-
-// ListSnapshots pages a region's snapshots; tagKey filters.
-func ListSnapshots(ctx context.Context, api SnapshotAPI, c *call.Caller, region, tagKey string) ([]cloud.Snapshot, *verdict.Failure) {
-	var out []cloud.Snapshot
-	seen := page.Seen{}
-	l := page.Listing{Name: ecsapi.ActionDescribeSnapshots, PageSize: ecsapi.MaxSnapshotPage}
-	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-		var p ecsapi.SnapshotPage
-		err := c.Do(ctx, ecsapi.ActionDescribeSnapshots, nil, func() error {
-			var err error
-			p, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
-			return err
-		})
-		fresh := 0
-		for _, sn := range p.Snapshots {
-			if seen.Add(sn.ID) {
-				out = append(out, sn)
-				fresh++
-			}
-		}
-		return page.Page{Next: p.NextToken, Items: len(p.Snapshots), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
-}
-
-// ListEIPs pages a region's EIPs by number (DescribeEipAddresses has no
-// NextToken) up to the total the API announced; tagKey filters.
-func ListEIPs(ctx context.Context, api EIPAPI, c *call.Caller, region, tagKey string) ([]cloud.EIP, *verdict.Failure) {
-	var out []cloud.EIP
-	seen := page.Seen{}
-	l := page.Listing{Name: ecsapi.ActionDescribeEipAddresses, PageSize: ecsapi.MaxEIPPage}
-	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
-		var p ecsapi.EIPPage
-		err := c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
-			var err error
-			p, err = api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
-			return err
-		})
-		fresh := 0
-		for _, e := range p.EIPs {
-			if seen.Add(e.AllocationID) {
-				out = append(out, e)
-				fresh++
-			}
-		}
-		return page.Page{Total: p.TotalCount, Items: len(p.EIPs), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
-}
-
 func listEIPs(ctx context.Context, api API, c *call.Caller, region string) ([]cloud.EIP, *verdict.Failure) {
-	return ListEIPs(ctx, api, c, region, "")
+	return kinds.ListEIPs(ctx, api, c, region, "")
 }

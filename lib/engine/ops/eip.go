@@ -8,16 +8,13 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
-// EIPAPI is what releasing EIPs needs from a scope's VPC API.
-type EIPAPI interface {
-	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
-	ReleaseEipAddress(ctx context.Context, region, allocationID string) (string, error)
-	TagEIPs(ctx context.Context, region string, allocationIDs []string, tags map[string]string) (string, error)
-	UnTagEIPs(ctx context.Context, region string, allocationIDs, keys []string) (string, error)
-}
+// EIPAPI is what releasing EIPs after their instances needs: the EIP
+// kind's client with its hand-over capability.
+type EIPAPI = kinds.HandOverAPI
 
 // ReleaseEIP releases an EIP with the VPC API's ReleaseEipAddress, one per
 // call, under the scope's throttling-adaptive concurrency. It takes no
@@ -35,7 +32,7 @@ func ReleaseEIP(api EIPAPI, scope cloud.Scope, rules decide.Rules) execute.Op[st
 			return page.EIPs, err
 		},
 		Recheck: func(e cloud.EIP, _ struct{}, _ time.Time) execute.Verdict {
-			if reason, detail := EIPHeld(e, rules); reason != "" {
+			if reason, detail := kinds.EIPHeld(e, rules); reason != "" {
 				return execute.Verdict{Outcome: verdict.Skipped, Reason: reason, Detail: "changed since listing: " + detail}
 			}
 			if e.Status != "Available" {
@@ -87,23 +84,4 @@ func DropHandOver(api EIPAPI, scope cloud.Scope, key string, bound map[string]st
 // its mark names (bound).
 func Rebound(e cloud.EIP, bound map[string]string) bool {
 	return e.InstanceID != "" && e.InstanceID != bound[e.AllocationID]
-}
-
-// EIPHeld says why an EIP must stay whatever its status: the keep tag,
-// deletion protection, a subscription, an answer that cannot be trusted,
-// or a binding to something else; "" when none applies.
-func EIPHeld(e cloud.EIP, rules decide.Rules) (verdict.Reason, string) {
-	switch _, kept := e.Tags[rules.KeepKey]; {
-	case e.Problem != "":
-		return verdict.InvalidData, e.Problem
-	case kept:
-		return verdict.Excluded, "has the " + rules.KeepKey + " tag"
-	case e.DeletionProtection:
-		return verdict.DeletionProtected, "deletion protection is on"
-	case e.ChargeType == "PrePaid":
-		return verdict.SubscriptionActive, "a subscription EIP cannot be released"
-	case e.InstanceID != "":
-		return verdict.DecisionChanged, "bound to " + e.InstanceID + " again"
-	}
-	return "", ""
 }

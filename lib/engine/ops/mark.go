@@ -14,21 +14,15 @@ import (
 )
 
 // ResourceType is what a tag write names: the ECS TagResources
-// ResourceType, or EIP for the VPC API's TagResources.
+// ResourceType (each kind names its own: package kinds).
 type ResourceType string
 
-// The resource types the reaper tags.
-const (
-	TypeInstance ResourceType = "instance"
-	TypeDisk     ResourceType = "disk"
-	TypeSnapshot ResourceType = "snapshot"
-	TypeEIP      ResourceType = "eip"
-)
+// TypeInstance is the instances' resource type.
+const TypeInstance ResourceType = "instance"
 
-// Tagger writes tags: ECS's TagResources, and the VPC API's for EIPs.
+// Tagger writes tags with ECS's TagResources.
 type Tagger interface {
 	TagResources(ctx context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error)
-	TagEIPs(ctx context.Context, region string, allocationIDs []string, tags map[string]string) (string, error)
 }
 
 // MarkParams is one mark: the tag key and its value (a time, signed for
@@ -43,28 +37,29 @@ type MarkParams struct{ Key, Value string }
 // mark it would write. Its outcomes are the notice mark's; the caller
 // sets the re-read, and whatever else differs.
 func Tag[R execute.Resource](api Tagger, region string, t ResourceType) execute.Op[MarkParams, R] {
-	o := execute.Op[MarkParams, R]{
-		Action: ecsapi.ActionTagResources,
+	return TagWith[R](ecsapi.ActionTagResources, func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
+		in := ecsapi.TagInput{Region: region, InstanceIDs: ids, Tags: tags}
+		if t != TypeInstance {
+			in.ResourceType = string(t)
+		}
+		out, err := api.TagResources(ctx, in)
+		return out.RequestID, err
+	})
+}
+
+// TagWith is Tag through any API's tag call (a kind's own: ECS's
+// TagResources with its resource type, the VPC API's for EIPs), named
+// action in the report.
+func TagWith[R execute.Resource](action string, tag func(ctx context.Context, ids []string, tags map[string]string) (string, error)) execute.Op[MarkParams, R] {
+	return execute.Op[MarkParams, R]{
+		Action: action,
 		Send: func(ctx context.Context, req execute.Request[MarkParams]) (execute.Answer, error) {
-			tags := map[string]string{req.Params.Key: req.Params.Value}
-			if t == TypeEIP {
-				id, err := api.TagEIPs(ctx, region, req.IDs, tags)
-				return execute.Answer{RequestID: id}, err
-			}
-			in := ecsapi.TagInput{Region: region, InstanceIDs: req.IDs, Tags: tags}
-			if t != TypeInstance {
-				in.ResourceType = string(t)
-			}
-			out, err := api.TagResources(ctx, in)
-			return execute.Answer{RequestID: out.RequestID}, err
+			id, err := tag(ctx, req.IDs, map[string]string{req.Params.Key: req.Params.Value})
+			return execute.Answer{RequestID: id}, err
 		},
 		Done: verdict.Notified, WouldDone: verdict.WouldNotify,
 		Describe: func(b *report.Batch, p MarkParams) { b.Tags = map[string]string{p.Key: mark.Shown(p.Value)} },
 	}
-	if t == TypeEIP {
-		o.Action = ecsapi.ActionTagEIPs
-	}
-	return o
 }
 
 // instanceTag is the tag write on instances, re-read by DescribeInstances.
