@@ -280,6 +280,9 @@ type scopeRun struct {
 	// instance listing finds a first instance to release.
 	listing     *leftover.Listing
 	listingOnce sync.Once
+	// leaves is what the delete of a listed resource leaves behind, by
+	// ID (package kinds: Resource.Leaves).
+	leaves map[string]string
 	// The client's optional capabilities; nil when it lacks one.
 	leftoverAPI LeftoverAPI
 	eips        HandOverAPI

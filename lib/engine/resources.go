@@ -62,6 +62,12 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 		for _, it := range items {
 			d := decide.DecideResource(it.Decision(), e.opts.Rules, sr.lc.DecideNow(now))
 			p := sr.plan.AddResource(kind.Name, it.ID, it.Name, it.Tags, d, now)
+			if it.Leaves != "" {
+				if sr.leaves == nil {
+					sr.leaves = map[string]string{}
+				}
+				sr.leaves[it.ID] = it.Leaves
+			}
 			if p.Step == decide.StepSkip || p.Step == decide.StepWait {
 				item := report.Item{ID: it.ID, Detail: p.Detail, Owner: p.Owner}
 				if !p.NotifiedAt.IsZero() {
@@ -93,7 +99,11 @@ func (e *Engine) executeResources(ctx context.Context, sr *scopeRun) {
 		}
 		items := make([]execute.Item[struct{}], len(r.Eligible))
 		for i, c := range r.Eligible {
-			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
+			detail := c.Detail
+			if leaves := sr.leaves[c.ID]; leaves != "" {
+				detail += "; " + leaves
+			}
+			items[i] = execute.Item[struct{}]{ID: c.ID, Detail: detail, ReadAt: c.ReadAt, Base: base(c)}
 		}
 		r.Eligible = nil
 		execute.New(e.deleteOp(sr, kind), sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[kind.Name] })).Run(ctx, items)

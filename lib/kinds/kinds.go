@@ -56,9 +56,6 @@ type Kind struct {
 	// Capped: the tag-filtered listing may be cut at ecsapi.TagFilterCap
 	// without saying so, so a listing that reaches it is not trusted.
 	Capped bool
-	// Survives is what its delete leaves behind, for the report's notes
-	// ("" when nothing).
-	Survives string
 
 	// Supports reports whether a client can sweep this kind.
 	Supports func(api any) bool
@@ -79,6 +76,9 @@ type Resource struct {
 	// Held says why it must stay whatever its tags say ("": nothing).
 	Held       verdict.Reason
 	HeldDetail string
+	// Leaves says what its delete leaves behind, still billed ("":
+	// nothing); the report's item says it.
+	Leaves string
 }
 
 // ResourceID implements the executor's Resource.
