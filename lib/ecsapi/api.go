@@ -43,6 +43,8 @@ var Actions = []string{
 	ActionDescribeSnapshots,
 	ActionDeleteDisk,
 	ActionDeleteSnapshot,
+	ActionDescribeImages,
+	ActionDeleteImage,
 }
 
 // MaxTagIDs is the most resource IDs one TagResources call takes.

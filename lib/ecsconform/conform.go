@@ -32,6 +32,8 @@ type API interface {
 	DescribeEipAddresses(ctx context.Context, in ecsapi.EIPInput) (ecsapi.EIPPage, error)
 	ReleaseEipAddress(ctx context.Context, region, allocationID string) (string, error)
 	TagEIPs(ctx context.Context, region string, allocationIDs []string, tags map[string]string) (string, error)
+	DescribeImages(ctx context.Context, in ecsapi.ImageInput) (ecsapi.ImagePage, error)
+	DeleteImage(ctx context.Context, region, imageID string) (string, error)
 }
 
 var _ API = (*ecsapi.Client)(nil)
@@ -44,6 +46,7 @@ type Fleet struct {
 	Disks     []cloud.Disk
 	Snapshots []cloud.Snapshot
 	EIPs      []cloud.EIP
+	Images    []cloud.Image
 	// Regions are served in addition to the resources' own.
 	Regions []string
 }

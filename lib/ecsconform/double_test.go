@@ -54,5 +54,13 @@ func toDouble(f ecsconform.Fleet) ecsdouble.Fleet {
 		out.EIPs = append(out.EIPs, ecsdouble.EIP{AllocationID: e.AllocationID, Address: e.Address, Region: e.Region,
 			Instance: e.InstanceID, ChargeType: e.ChargeType, DeletionProtection: e.DeletionProtection, Tags: e.Tags})
 	}
+	for _, im := range f.Images {
+		di := ecsdouble.Image{ID: im.ID, Region: im.Region, Name: im.Name, Status: im.Status, Usage: im.Usage,
+			Public: im.IsPublic != nil && *im.IsPublic, Snapshots: im.SnapshotIDs, SizeGiB: im.SizeGiB, Tags: im.Tags, CreationTime: im.CreationTime}
+		if im.SelfShared == "true" {
+			di.SharedWith = []string{"1234567890"}
+		}
+		out.Images = append(out.Images, di)
+	}
 	return out
 }

@@ -12,7 +12,7 @@ import (
 func TestFake(t *testing.T) {
 	ecsconform.Run(t, func(t *testing.T, f ecsconform.Fleet) ecsconform.Model {
 		c := fake.New(f.Instances, f.Regions...)
-		c.SetResources(fake.Resources{Disks: f.Disks, Snapshots: f.Snapshots, EIPs: f.EIPs})
+		c.SetResources(fake.Resources{Disks: f.Disks, Snapshots: f.Snapshots, EIPs: f.EIPs, Images: f.Images})
 		var mu sync.Mutex
 		type failure struct {
 			n, status int

@@ -40,6 +40,7 @@ func Run(t *testing.T, newModel NewModel) {
 	t.Run("Disks", func(t *testing.T) { testDisks(t, newModel) })
 	t.Run("Snapshots", func(t *testing.T) { testSnapshots(t, newModel) })
 	t.Run("EIPs", func(t *testing.T) { testEIPs(t, newModel) })
+	t.Run("Images", func(t *testing.T) { testImages(t, newModel) })
 	t.Run("ReleaseFreesResources", func(t *testing.T) { testReleaseFreesResources(t, newModel) })
 }
 

@@ -1,12 +1,95 @@
 package kinds
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
+
+// ImageAPI is what sweeping custom images needs from a client.
+type ImageAPI interface {
+	DescribeImages(ctx context.Context, in ecsapi.ImageInput) (ecsapi.ImagePage, error)
+	DeleteImage(ctx context.Context, region, imageID string) (string, error)
+	ecsTagger
+}
+
+// Images are the account's own custom images deleted by their own tag
+// (docs/images-facts.md): listed with ImageOwnerAlias=self in every
+// state, by page number; deleted one at a time, never with Force; re-read
+// one per call (whether DescribeImages takes several IDs is UNCONFIRMED).
+// Their snapshots stay, as ordinary snapshots.
+var Images = Kind{
+	Name: "images", Noun: "image", Plural: "images", Verb: "delete",
+	Actions:    []string{"ecs:" + ecsapi.ActionDescribeImages, "ecs:" + ecsapi.ActionDeleteImage, "ecs:" + ecsapi.ActionTagResources},
+	ReadAction: ecsapi.ActionDescribeImages, ReadLimit: 1,
+	DeleteAction: ecsapi.ActionDeleteImage, TagAction: ecsapi.ActionTagResources, ResourceType: "image",
+	Capped:   true,
+	Supports: supports[ImageAPI],
+	List: func(ctx context.Context, api any, c *call.Caller, region, tagKey string, _ decide.Rules) ([]Resource, *verdict.Failure) {
+		images, f := listImages(ctx, client[ImageAPI](api), c, region, tagKey)
+		out := make([]Resource, len(images))
+		for i, img := range images {
+			out[i] = ImageResource(img)
+		}
+		return out, capped("images", len(out), f)
+	},
+	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
+		var out []Resource
+		for _, id := range ids {
+			page, err := client[ImageAPI](api).DescribeImages(ctx, ecsapi.ImageInput{Region: region, ImageID: id})
+			if err != nil {
+				return out, err
+			}
+			for _, img := range page.Images {
+				if img.ID == id { // an answer naming another image is not this one's
+					out = append(out, ImageResource(img))
+				}
+			}
+		}
+		return out, nil
+	},
+	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
+		return client[ImageAPI](api).DeleteImage(ctx, region, id) // never with Force (ecsapi)
+	},
+	Tag: func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
+		return ecsTag(ctx, client[ImageAPI](api), region, "image", ids, tags)
+	},
+}
+
+// listImages pages a region's own custom images by number through the
+// shared pager, up to the total the API announced; tagKey filters.
+func listImages(ctx context.Context, api ImageAPI, c *call.Caller, region, tagKey string) ([]cloud.Image, *verdict.Failure) {
+	var out []cloud.Image
+	seen := page.Seen{}
+	l := page.Listing{Name: ecsapi.ActionDescribeImages, PageSize: ecsapi.MaxImagePage}
+	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
+		var p ecsapi.ImagePage
+		err := c.Do(ctx, ecsapi.ActionDescribeImages, nil, func() error {
+			var err error
+			p, err = api.DescribeImages(ctx, ecsapi.ImageInput{Region: region, TagKey: tagKey, Page: n})
+			return err
+		})
+		fresh := 0
+		for _, img := range p.Images {
+			if seen.Add(img.ID) {
+				out = append(out, img)
+				fresh++
+			}
+		}
+		return page.Page{Total: p.TotalCount, Items: len(p.Images), Fresh: fresh}, err
+	})
+	if err != nil {
+		return out, page.Failure(err)
+	}
+	return out, nil
+}
 
 // ImageHeld says why a custom image must stay whatever its tags say: an
 // answer that lacks a fact the rule reads or holds a value the API does
@@ -56,5 +139,9 @@ func imageProblem(img cloud.Image) string {
 func ImageResource(img cloud.Image) Resource {
 	r := Resource{ID: img.ID, Name: img.Name, Created: img.CreationTime, Tags: img.Tags, Region: img.Region}
 	r.Held, r.HeldDetail = ImageHeld(img)
+	if len(img.SnapshotIDs) > 0 {
+		r.Leaves = "its snapshots " + strings.Join(img.SnapshotIDs, ", ") +
+			" stay, billed: ordinary snapshots once the image is gone, which the snapshots kind sweeps by their own tag"
+	}
 	return r
 }

@@ -30,7 +30,7 @@ import (
 
 // All is every kind, in the order a run sweeps them. A new kind is one
 // file and one entry here.
-var All = []Kind{Disks, Snapshots, EIPs}
+var All = []Kind{Disks, Snapshots, EIPs, Images}
 
 // Kind is one kind of resource. Its behaviour takes the scope's client as
 // any: Supports says whether it implements the kind's narrow interface,

@@ -434,6 +434,12 @@ func (c *Cloud) tagsOf(resourceType, region, id string) (map[string]string, bool
 			return nil, false
 		}
 		return c.res.Snapshots[i].Tags, true
+	case "image":
+		i := slices.IndexFunc(c.res.Images, func(im cloud.Image) bool { return im.ID == id && im.Region == region })
+		if i < 0 {
+			return nil, false
+		}
+		return c.res.Images[i].Tags, true
 	}
 	return nil, false
 }
@@ -449,6 +455,8 @@ func (c *Cloud) setTags(resourceType, id string, tags map[string]string) {
 		c.res.Disks[slices.IndexFunc(c.res.Disks, func(d cloud.Disk) bool { return d.ID == id })].Tags = tags
 	case "snapshot":
 		c.res.Snapshots[slices.IndexFunc(c.res.Snapshots, func(s cloud.Snapshot) bool { return s.ID == id })].Tags = tags
+	case "image":
+		c.res.Images[slices.IndexFunc(c.res.Images, func(im cloud.Image) bool { return im.ID == id })].Tags = tags
 	}
 }
 
@@ -499,6 +507,8 @@ type Resources struct {
 	Snapshots             []cloud.Snapshot
 	EIPs                  []cloud.EIP
 	EIPStatusAfterRelease string
+	// Images are the account's own custom images (images.go).
+	Images []cloud.Image
 }
 
 // SetResources replaces the fake's disks, snapshots and EIPs; their
@@ -506,7 +516,7 @@ type Resources struct {
 func (c *Cloud) SetResources(r Resources) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r.Disks, r.Snapshots, r.EIPs = slices.Clone(r.Disks), slices.Clone(r.Snapshots), slices.Clone(r.EIPs)
+	r.Disks, r.Snapshots, r.EIPs, r.Images = slices.Clone(r.Disks), slices.Clone(r.Snapshots), slices.Clone(r.EIPs), slices.Clone(r.Images)
 	c.res = r
 	regions := slices.Clone(c.regions)
 	for _, d := range r.Disks {
@@ -517,6 +527,9 @@ func (c *Cloud) SetResources(r Resources) {
 	}
 	for _, e := range r.EIPs {
 		regions = append(regions, e.Region)
+	}
+	for _, im := range r.Images {
+		regions = append(regions, im.Region)
 	}
 	slices.Sort(regions)
 	c.regions = slices.Compact(regions)
