@@ -376,6 +376,32 @@ func TestValidate(t *testing.T) {
 	run(t, nil, "", "validate", "--dir", dir).must(t, cli.ExitUsage, "has 5 fields", "template.yaml", "could not be loaded")
 }
 
+// validate checks the fan-out's flow definition in the directory it is given.
+func TestValidateChecksTheFlow(t *testing.T) {
+	run(t, nil, "", "validate", "--dir", repoRoot).must(t, cli.ExitOK, "Fan-out flow (lib/fanout/flow.yaml")
+	dir := t.TempDir()
+	for _, name := range []string{"s.yaml", "template.yaml", "docs/ram-policy.json", "docs/worker-payload.schema.json", "lib/fanout/flow.yaml"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "lib/fanout/flow.yaml" {
+			b = []byte(strings.Replace(string(b), "    Next: Decide\n", "    Next: Decied\n", 1))
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, nil, "", "validate", "--dir", dir).must(t, cli.ExitUsage, `PROBLEM lib/fanout/flow.yaml: States[Plan].Next: names "Decied"`, "is never reached")
+	if err := os.Remove(filepath.Join(dir, "docs/worker-payload.schema.json")); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, "", "validate", "--dir", dir).must(t, cli.ExitUsage, "PROBLEM open", "worker-payload.schema.json")
+}
+
 func TestDemoWithYourOwnFleet(t *testing.T) {
 	fleet := filepath.Join(t.TempDir(), "fleet.json")
 	body := `{"instances": [

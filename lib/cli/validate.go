@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/deployfiles"
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout/flowcheck"
 	"github.com/ecs-reaper/ecs-reaper/lib/schedule"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
@@ -22,7 +25,10 @@ Checks, without calling any API:
   - the timer cron expressions of s.yaml and template.yaml, with FC's syntax
     (the next runs are shown);
   - s.yaml, template.yaml and docs/ram-policy.json against the program: the
-    fc3 schema, the settings it reads, the ECS actions it calls.
+    fc3 schema, the settings it reads, the ECS actions it calls;
+  - the fan-out's CloudFlow definition (lib/fanout/flow.yaml): every next
+    state exists, the Maps read the accounts, each task's payload validates
+    against docs/worker-payload.schema.json.
 Exit code 2 when anything is wrong; every problem is listed.`, `
   go run ./function validate
   REAPER_MAX_RELEASE=-1 go run ./function validate     # shows the problem
@@ -93,7 +99,7 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 	} else if n == 0 {
 		fmt.Fprintln(out, "  ok")
 	}
-	return summary(env, problems+n)
+	return summary(env, problems+n+flowCheck(root, out))
 }
 
 // deployCheck runs lib/deployfiles' checks on root and prints each
@@ -111,6 +117,28 @@ func deployCheck(_ context.Context, root string, out io.Writer) (int, error) {
 		fmt.Fprintf(out, "  PROBLEM %s\n", p.Error())
 	}
 	return len(problems), nil
+}
+
+// flowCheck checks the fan-out's flow definition in root against the
+// worker payload's schema there, prints each problem and returns how many.
+func flowCheck(root string, out io.Writer) int {
+	fmt.Fprintf(out, "\nFan-out flow (%s, %s):\n", fanout.FlowPath, flowcheck.SchemaPath)
+	def, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(fanout.FlowPath)))
+	if err == nil {
+		var schema []byte
+		if schema, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(flowcheck.SchemaPath))); err == nil {
+			problems := flowcheck.Check(def, schema)
+			for _, p := range problems {
+				fmt.Fprintf(out, "  PROBLEM %s\n", p.Error())
+			}
+			if len(problems) == 0 {
+				fmt.Fprintln(out, "  ok")
+			}
+			return len(problems)
+		}
+	}
+	fmt.Fprintf(out, "  PROBLEM %v\n", err)
+	return 1
 }
 
 func summary(env *Env, problems int) int {
