@@ -38,18 +38,23 @@ const (
 	// account; stop the region (it fails closed), but the credentials are
 	// fine and every other region goes on.
 	ClassRegion
+	// ClassAlreadyExists: what the call would create exists already: an
+	// OSS object written with forbid-overwrite, or a CloudFlow execution
+	// of the same name that has finished. Nothing new was started.
+	ClassAlreadyExists
 )
 
 var classNames = map[Class]string{
-	ClassFatal:        "fatal",
-	ClassRetryable:    "retryable",
-	ClassThrottled:    "throttled",
-	ClassInstance:     "instance",
-	ClassNotFound:     "not-found",
-	ClassCredential:   "credential",
-	ClassDryRunPassed: "dry-run-passed",
-	ClassCanceled:     "canceled",
-	ClassRegion:       "region",
+	ClassFatal:         "fatal",
+	ClassRetryable:     "retryable",
+	ClassThrottled:     "throttled",
+	ClassInstance:      "instance",
+	ClassNotFound:      "not-found",
+	ClassCredential:    "credential",
+	ClassDryRunPassed:  "dry-run-passed",
+	ClassCanceled:      "canceled",
+	ClassRegion:        "region",
+	ClassAlreadyExists: "already-exists",
 }
 
 // String names the class for logs and reports.
@@ -114,6 +119,14 @@ var notFoundCodes = map[string]bool{
 	"InvalidDiskId.NotFound":       true,
 	"InvalidSnapshotId.NotFound":   true,
 	"InvalidImageId.NotFound":      true,
+	"NoSuchKey":                    true, // OSS GetObject: no result stored yet
+}
+
+// alreadyExistsCodes: OSS's forbid-overwrite, and CloudFlow's
+// StartExecution of a name whose execution has finished.
+var alreadyExistsCodes = map[string]bool{
+	"FileAlreadyExists":      true,
+	"ExecutionAlreadyExists": true,
 }
 
 var retryableCodes = map[string]bool{
@@ -163,6 +176,8 @@ func ClassifyCode(code string, httpStatus int) Class {
 		return ClassThrottled
 	case notFoundCodes[code]:
 		return ClassNotFound
+	case alreadyExistsCodes[code]:
+		return ClassAlreadyExists
 	case instanceCodes[code] || strings.HasPrefix(code, "DependencyViolation."):
 		return ClassInstance
 	case regionCodes[code]:

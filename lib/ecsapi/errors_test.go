@@ -15,6 +15,9 @@ func TestClassifyCode(t *testing.T) {
 		want   Class
 	}{
 		{"Throttling", 400, ClassThrottled},
+		{"NoSuchKey", 404, ClassNotFound},
+		{"FileAlreadyExists", 409, ClassAlreadyExists},
+		{"ExecutionAlreadyExists", 400, ClassAlreadyExists},
 		{"Throttling.User", 400, ClassThrottled},
 		{"Throttling.Api", 400, ClassThrottled},
 		{"Rejected.Throttling", 400, ClassThrottled},
