@@ -8,6 +8,7 @@
 package ossdouble
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
@@ -58,7 +59,7 @@ type Call struct {
 
 // Start serves on a loopback port; buckets are created empty.
 func Start(buckets ...string) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +439,6 @@ func etag(data []byte) string {
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
 func crc(data []byte) string { return strconv.FormatUint(crc64.Checksum(data, crcTable), 10) }
-
 
 func xmlEscape(s string) string {
 	var b strings.Builder
