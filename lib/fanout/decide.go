@@ -1,0 +1,320 @@
+package fanout
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
+
+// Plan statuses: what a Plan worker found in its account.
+const (
+	PlanPlanned     = "planned"     // listed; the plan says what would be written
+	PlanUnreachable = "unreachable" // the account's role could not be assumed: nothing is written there
+)
+
+// Plan is one account's plan (the Plan worker writes it; Decide and
+// Execute read it): per region, what was opted in and which IDs are
+// eligible, by flag group.
+type Plan struct {
+	Run     RunID        `json:"run"`
+	Account string       `json:"account"`
+	Status  string       `json:"status"`
+	Problem string       `json:"problem,omitempty"` // why unreachable
+	Regions []RegionPlan `json:"regions"`
+}
+
+// RegionPlan is one region's part of an account's plan.
+type RegionPlan struct {
+	Region string `json:"region"`
+	// Closed: the region's listing failed closed; nothing is written
+	// there, and it neither counts toward the caps nor dilutes them.
+	Closed  bool     `json:"closed,omitempty"`
+	OptedIn int      `json:"optedIn"`           // opted-in instances seen: what the percent cap divides by
+	Release []Group  `json:"release,omitempty"` // eligible instances, by flag group
+	Stop    []string `json:"stop,omitempty"`    // instances to stop (REAPER_RUNNING=stop)
+	Notices int      `json:"notices,omitempty"` // owners' notices and marks to write
+	// EIPs released with or after the instances; within the count cap.
+	HandOvers    int `json:"handOvers,omitempty"`
+	InstanceEIPs int `json:"instanceEips,omitempty"`
+	// Kinds are the disks, snapshots and EIPs swept by their own tag.
+	Kinds map[string]KindPlan `json:"kinds,omitempty"`
+}
+
+// Group is the eligible instances of one flag group: one DeleteInstances
+// call's flags.
+type Group struct {
+	Flags decide.Flags `json:"flags"`
+	IDs   []string     `json:"ids"`
+}
+
+// KindPlan is one resource kind's part of a region's plan.
+type KindPlan struct {
+	OptedIn  int      `json:"optedIn"`
+	Eligible []string `json:"eligible,omitempty"`
+}
+
+// Validate checks a plan read back for run and account: a plan that
+// breaks these is not trusted, and its account is plan-failed.
+func (p *Plan) Validate(run RunID, account string) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if p.Run != run || p.Account != account {
+		bad("the plan is run %s account %s, not run %s account %s", quote(string(p.Run)), quote(p.Account), run, account)
+	}
+	switch p.Status {
+	case PlanPlanned:
+	case PlanUnreachable:
+		if len(p.Regions) > 0 {
+			bad("an unreachable account has no regions")
+		}
+	default:
+		bad("status %s must be %s or %s", quote(p.Status), PlanPlanned, PlanUnreachable)
+	}
+	seen := map[string]bool{}
+	id := func(where, v string) {
+		switch {
+		case v == "" || len(v) > 128 || strings.ContainsAny(v, " \t\r\n,"):
+			bad("%s: %s is not a resource ID", where, quote(v))
+		case seen[v]:
+			bad("%s: %s is listed twice", where, quote(v))
+		}
+		seen[v] = true
+	}
+	regions := map[string]bool{}
+	for _, r := range p.Regions {
+		at := "region " + quote(r.Region)
+		if !validRegion(r.Region) || regions[r.Region] {
+			bad("%s: not a region ID, or listed twice", at)
+		}
+		regions[r.Region] = true
+		if r.OptedIn < 0 || r.Notices < 0 || r.HandOvers < 0 || r.InstanceEIPs < 0 {
+			bad("%s: a negative count", at)
+		}
+		instances := len(r.Stop)
+		for _, g := range r.Release {
+			instances += len(g.IDs)
+			for _, v := range g.IDs {
+				id(at, v)
+			}
+		}
+		for _, v := range r.Stop {
+			id(at, v)
+		}
+		if instances > r.OptedIn {
+			bad("%s: %d instances to write but %d opted in (every eligible instance is opted in)", at, instances, r.OptedIn)
+		}
+		if r.Closed && (instances > 0 || r.Notices > 0 || r.HandOvers > 0 || r.InstanceEIPs > 0 || len(r.Kinds) > 0) {
+			bad("%s: failed closed, yet plans writes", at)
+		}
+		for kind, k := range r.Kinds {
+			if !slices.Contains([]string{"disks", "snapshots", "eips"}, kind) || k.OptedIn < len(k.Eligible) {
+				bad("%s: kind %s: unknown, or more eligible than opted in", at, quote(kind))
+			}
+			for _, v := range k.Eligible {
+				id(at, v)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validRegion(r string) bool {
+	// The settings' rule, without importing the settings into the worker's
+	// decision: lowercase letters, digits, single hyphens, at least one.
+	if len(r) < 3 || len(r) > 64 || r[0] < 'a' || r[0] > 'z' || !strings.Contains(r, "-") || strings.Contains(r, "--") || strings.HasSuffix(r, "-") {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		if c := r[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// writes reports whether the account's plan writes anything.
+func (p *Plan) writes() bool {
+	for _, r := range p.Regions {
+		if len(r.Release) > 0 || len(r.Stop) > 0 || r.Notices > 0 || r.HandOvers > 0 || r.InstanceEIPs > 0 {
+			return true
+		}
+		for _, k := range r.Kinds {
+			if len(k.Eligible) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scopes turns the plan into the engine's plan scopes, so that the caps
+// are checked by the one-invocation mode's own code (plan.Check).
+func (p *Plan) scopes() []*plan.Scope {
+	out := make([]*plan.Scope, 0, len(p.Regions))
+	for _, r := range p.Regions {
+		s := plan.NewScope(cloud.Scope{Account: p.Account, Region: r.Region}, decide.Rules{}, decide.Lifecycle{})
+		s.OptedIn, s.HandOvers, s.InstanceEIPs, s.Closed = r.OptedIn, r.HandOvers, r.InstanceEIPs, r.Closed
+		for _, g := range r.Release {
+			for _, id := range g.IDs {
+				s.Eligible = append(s.Eligible, plan.Candidate{ID: id, Flags: g.Flags})
+			}
+		}
+		for _, id := range r.Stop {
+			s.Stops = append(s.Stops, plan.Candidate{ID: id})
+		}
+		for kind, k := range r.Kinds {
+			if s.Resources == nil {
+				s.Resources = map[string]*plan.Resources{}
+			}
+			res := &plan.Resources{OptedIn: k.OptedIn}
+			for _, id := range k.Eligible {
+				res.Eligible = append(res.Eligible, plan.Candidate{ID: id})
+			}
+			s.Resources[kind] = res
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Caps are the blast-radius rails of a fanned-out run: each account's
+// (REAPER_MAX_RELEASE, REAPER_MAX_RELEASE_PERCENT) and the
+// organisation's (REAPER_ORG_MAX_RELEASE, REAPER_ORG_MAX_RELEASE_PERCENT),
+// with the engine's meaning.
+type Caps struct {
+	Account plan.Caps
+	Org     plan.Caps
+}
+
+// PlanFailureLimit is how many accounts may fail planning (their worker
+// crashed or timed out after its retries, or wrote a plan that is not
+// trusted) while the others are still executed: one in 20, and at least
+// one. One failed worker is usually passing (its account waits for the
+// next tick); more mean the worker or the platform is broken, and then the
+// plans that did arrive are not trusted either: nothing is written
+// anywhere.
+func PlanFailureLimit(accounts int) int { return max(1, accounts/20) }
+
+// Account decisions.
+const (
+	AccountExecute     = "execute"       // Execute runs here
+	AccountNothing     = "nothing-to-do" // planned, nothing to write
+	AccountHeldByCap   = "held-by-cap"   // over its own cap: nothing written here
+	AccountUnreachable = "unreachable"   // its role could not be assumed
+	AccountPlanFailed  = "plan-failed"   // no trusted plan
+	AccountHeld        = "held"          // the whole run is held
+)
+
+// Decision statuses.
+const (
+	DecisionProceed = "proceed" // the accounts in Execute are executed
+	DecisionHeld    = "held"    // nothing is written anywhere
+)
+
+// Decision is Decide's result, written to OSS and read by Execute and
+// Report.
+type Decision struct {
+	Run              RunID             `json:"run"`
+	Status           string            `json:"status"`
+	Reason           string            `json:"reason,omitempty"` // why held
+	PlanFailures     int               `json:"planFailures"`
+	PlanFailureLimit int               `json:"planFailureLimit"`
+	Org              *report.CapCheck  `json:"org"`
+	Accounts         []AccountDecision `json:"accounts"`
+	Execute          []string          `json:"execute"`
+	// Failures name everything that fails the run: each fails the flow's
+	// execution and is in the report.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// AccountDecision is one account's part of the decision.
+type AccountDecision struct {
+	Account string           `json:"account"`
+	Status  string           `json:"status"`
+	Reason  string           `json:"reason,omitempty"`
+	Cap     *report.CapCheck `json:"cap,omitempty"`
+}
+
+// Decide applies the caps to the plans of the manifest's accounts; plans
+// holds what Plan wrote (a missing account has no plan, or an error reading
+// it in bad). It is a pure function of its arguments: Decide can be
+// retried and gives the same decision.
+func Decide(m Manifest, plans map[string]*Plan, bad map[string]error, caps Caps) Decision {
+	d := Decision{Run: m.Run, Status: DecisionProceed, PlanFailureLimit: PlanFailureLimit(len(m.Accounts)), Execute: []string{}}
+	accounts := slices.Clone(m.Accounts)
+	slices.Sort(accounts)
+	accounts = slices.Compact(accounts)
+	var orgScopes []*plan.Scope
+	for _, a := range accounts {
+		ad := AccountDecision{Account: a}
+		p := plans[a]
+		var problem error
+		switch {
+		case bad[a] != nil:
+			problem = bad[a]
+		case p == nil:
+			problem = errors.New("no plan: the worker failed after its retries")
+		default:
+			problem = p.Validate(m.Run, a)
+		}
+		switch {
+		case problem != nil:
+			ad.Status, ad.Reason = AccountPlanFailed, oneLine(problem)
+			d.PlanFailures++
+			d.Failures = append(d.Failures, fmt.Sprintf("account %s plan-failed: %s", a, ad.Reason))
+		case p.Status == PlanUnreachable:
+			ad.Status, ad.Reason = AccountUnreachable, p.Problem
+			d.Failures = append(d.Failures, fmt.Sprintf("account %s unreachable: %s", a, p.Problem))
+		default:
+			scopes := p.scopes()
+			ad.Cap = plan.Check(scopes, caps.Account)
+			for _, r := range p.Regions {
+				if r.Closed {
+					d.Failures = append(d.Failures, fmt.Sprintf("account %s region %s failed closed: nothing is written there", a, r.Region))
+				}
+			}
+			switch {
+			case ad.Cap.Exceeded:
+				ad.Status, ad.Reason = AccountHeldByCap, ad.Cap.Explain()
+				d.Failures = append(d.Failures, fmt.Sprintf("account %s held by its cap: %s", a, ad.Reason))
+			case p.writes():
+				ad.Status = AccountExecute
+				orgScopes = append(orgScopes, scopes...)
+			default:
+				ad.Status = AccountNothing
+			}
+		}
+		d.Accounts = append(d.Accounts, ad)
+	}
+	d.Org = plan.Check(orgScopes, caps.Org)
+	switch {
+	case d.PlanFailures > d.PlanFailureLimit:
+		d.Reason = fmt.Sprintf("%d of %d accounts failed planning, more than the %d allowed: nothing is written anywhere", d.PlanFailures, len(accounts), d.PlanFailureLimit)
+	case d.Org.Exceeded:
+		d.Reason = "the organisation: " + d.Org.Explain() + ": nothing is written anywhere"
+	}
+	if d.Reason != "" {
+		d.Status = DecisionHeld
+		d.Failures = append(d.Failures, d.Reason)
+		for i := range d.Accounts {
+			if d.Accounts[i].Status == AccountExecute {
+				d.Accounts[i].Status, d.Accounts[i].Reason = AccountHeld, "the run is held"
+			}
+		}
+		return d
+	}
+	for _, ad := range d.Accounts {
+		if ad.Status == AccountExecute {
+			d.Execute = append(d.Execute, ad.Account)
+		}
+	}
+	return d
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
