@@ -139,6 +139,15 @@ type Settings struct {
 	MarkSecret        string         // REAPER_MARK_SECRET: signs the marks. A credential: never shown
 	MarkSecretPrev    string         // REAPER_MARK_SECRET_PREVIOUS: accepted when reading marks, for a rotation. Never shown
 
+	// The fan-out (docs/fanout.md).
+	Fanout            string // REAPER_FANOUT: off (default), flow or auto
+	FanoutMinAccounts int    // REAPER_FANOUT_MIN_ACCOUNTS: auto fans out above this many accounts
+	FlowName          string // REAPER_FLOW_NAME: the CloudFlow flow
+	ResultBucket      string // REAPER_RESULT_BUCKET: the OSS bucket of the run's documents
+	ResultPrefix      string // REAPER_RESULT_PREFIX: their key prefix, default ecs-reaper/
+	FNFEndpoint       string // REAPER_FNF_ENDPOINT: the CloudFlow API's endpoint override
+	OSSEndpoint       string // REAPER_OSS_ENDPOINT: the OSS endpoint override
+
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet, noticeSet bool
 }
@@ -294,6 +303,7 @@ func (s Settings) Validate() error {
 	errs = append(errs, s.checkRunning()...)
 	errs = append(errs, s.checkChannel()...)
 	errs = append(errs, s.checkMarkSecret()...)
+	errs = append(errs, s.checkFanout()...)
 	return errors.Join(errs...)
 }
 

@@ -103,7 +103,7 @@ func Specs() []Spec {
 	return out
 }
 
-var table = []spec{
+var table = append([]spec{
 	{name: EnvRegions, key: "regions", field: "Regions", help: `"" = own region (FC_REGION); "all"; or a list, e.g. cn-hangzhou,ap-southeast-1`,
 		accepts: `"all" (any case), or a comma-separated list of distinct region IDs (lowercase letters, digits and hyphens, e.g. cn-hangzhou); unset: the function's own region`,
 		parse: func(s *Settings, v string) string {
@@ -287,7 +287,7 @@ var table = []spec{
 		"", func(s *Settings) *string { return &s.MarkSecretPrev }),
 	endpoint(EnvVPCEndpoint, "vpc_endpoint", "VPCEndpoint", "VPC API endpoint override (EIPs), with REAPER_ECS_ENDPOINT's rules; default: the SDK's",
 		func(s *Settings) *string { return &s.VPCEndpoint }),
-}
+}, fanoutSpecs...)
 
 // resourceWords are REAPER_RESOURCES's words: instances, and each kind's
 // name in the kinds' order.
