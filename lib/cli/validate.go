@@ -119,26 +119,27 @@ func deployCheck(_ context.Context, root string, out io.Writer) (int, error) {
 	return len(problems), nil
 }
 
-// flowCheck checks the fan-out's flow definition in root against the
-// worker payload's schema there, prints each problem and returns how many.
+// flowCheck checks the fan-out's flow definition against the worker
+// payload's schema: root's files when root holds them (a clone), else the
+// ones this binary carries. It prints each problem and returns how many.
 func flowCheck(root string, out io.Writer) int {
-	fmt.Fprintf(out, "\nFan-out flow (%s, %s):\n", fanout.FlowPath, flowcheck.SchemaPath)
-	def, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(fanout.FlowPath)))
-	if err == nil {
-		var schema []byte
-		if schema, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(flowcheck.SchemaPath))); err == nil {
-			problems := flowcheck.Check(def, schema)
-			for _, p := range problems {
-				fmt.Fprintf(out, "  PROBLEM %s\n", p.Error())
-			}
-			if len(problems) == 0 {
-				fmt.Fprintln(out, "  ok")
-			}
-			return len(problems)
+	def, schema := fanout.FlowDefinition(), flowcheck.Schema()
+	from := "built in"
+	if b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(fanout.FlowPath))); err == nil {
+		def, from = b, root
+		if sb, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(flowcheck.SchemaPath))); err == nil {
+			schema = sb
 		}
 	}
-	fmt.Fprintf(out, "  PROBLEM %v\n", err)
-	return 1
+	fmt.Fprintf(out, "\nFan-out flow (%s, %s; %s):\n", fanout.FlowPath, flowcheck.SchemaPath, from)
+	problems := flowcheck.Check(def, schema)
+	for _, p := range problems {
+		fmt.Fprintf(out, "  PROBLEM %s\n", p.Error())
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(out, "  ok")
+	}
+	return len(problems)
 }
 
 func summary(env *Env, problems int) int {

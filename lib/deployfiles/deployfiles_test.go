@@ -125,12 +125,12 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "mark secret with a default in template.yaml",
-			edits: []edit{{deployfiles.TemplatePath, "REAPER_MARK_SECRET: {Ref: MarkSecret}", "REAPER_MARK_SECRET: 'a-literal-secret-of-more-than-32-characters'"}},
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_TIMEZONE: UTC\n        REAPER_MARK_SECRET: {Ref: MarkSecret}", "REAPER_TIMEZONE: UTC\n        REAPER_MARK_SECRET: 'a-literal-secret-of-more-than-32-characters'"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_MARK_SECRET", "is written in the file"}},
 		},
 		{
 			name:  "unknown env name in template.yaml",
-			edits: []edit{{deployfiles.TemplatePath, "REAPER_TIMEZONE: UTC", "TZ: UTC"}},
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_MAX_RELEASE_PERCENT: {Ref: MaxReleasePercent}\n        REAPER_TIMEZONE: UTC", "REAPER_MAX_RELEASE_PERCENT: {Ref: MaxReleasePercent}\n        TZ: UTC"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.TZ", "is not a setting the program reads"}},
 		},
 		{
@@ -284,7 +284,7 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "a misspelt property",
-			edits: []edit{{deployfiles.TemplatePath, "      MemorySize: 128\n", "      MemorySize: 128\n      MemorySizeMB: 128\n"}},
+			edits: []edit{{deployfiles.TemplatePath, "FC 3.0.)\n      MemorySize: 128\n", "FC 3.0.)\n      MemorySize: 128\n      MemorySizeMB: 128\n"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.MemorySizeMB", "is not a property of ALIYUN::FC3::Function"}},
 		},
 		{
@@ -304,7 +304,7 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "a Ref to no parameter",
-			edits: []edit{{deployfiles.TemplatePath, "REAPER_KEEP_TAG: {Ref: KeepTag}", "REAPER_KEEP_TAG: {Ref: KeepTags}"}},
+			edits: []edit{{deployfiles.TemplatePath, "REAPER_TAG_KEY: {Ref: TagKey}\n        REAPER_KEEP_TAG: {Ref: KeepTag}", "REAPER_TAG_KEY: {Ref: TagKey}\n        REAPER_KEEP_TAG: {Ref: KeepTags}"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_KEEP_TAG", `parameter "KeepTags"`}},
 		},
 		{
@@ -322,7 +322,7 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "template timeout drifts from s.yaml",
-			edits: []edit{{deployfiles.TemplatePath, "Timeout: 600", "Timeout: 900"}},
+			edits: []edit{{deployfiles.TemplatePath, "Timeout: 600\n      Role:\n", "Timeout: 900\n      Role:\n"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.Timeout", "is 900 but s.yaml has 600"}},
 		},
 	}

@@ -47,6 +47,9 @@ func checkEnv(p *problems, at string, v any) (s settings.Settings, ok bool) {
 				continue
 			}
 			val, isStr := asString(m[k])
+			if standIn, computed := computedSettings[k]; computed && isGetAtt(m[k]) {
+				val, isStr = standIn, true // the template's own resource: checkFanout
+			}
 			if !isStr {
 				p.add(join(at, k), "must be a quoted string, got %s", describe(m[k]))
 				continue

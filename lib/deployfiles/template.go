@@ -95,8 +95,11 @@ func checkTemplate(doc map[string]any) []Problem {
 	}
 	roles := map[string]bool{}
 	for _, name := range byType[typeRole] {
-		roles[name] = true
 		r, _ := asMap(resolved[name])
+		if isFlowRole(r) {
+			continue // the fan-out's flow role: checkFanout
+		}
+		roles[name] = true
 		checkRole(p, join("Resources", name), r)
 	}
 	if len(roles) == 0 {
@@ -114,14 +117,15 @@ func checkTemplate(doc map[string]any) []Problem {
 		fn, _ := asMap(resolved[name])
 		checkTemplateFunction(p, join("Resources", name), fn, roles, byType, logstores)
 	}
-	if len(functions) != 1 {
-		p.add("Resources", "must have exactly one %s, got %d", typeFunction, len(functions))
+	if n := len(functions) - len(workerFunctions(resolved, byType)); n != 1 {
+		p.add("Resources", "must have exactly one %s besides the fan-out's worker, got %d", typeFunction, n)
 	}
 	timers := 0
 	for _, name := range byType[typeTrigger] {
 		at := join("Resources", name, "Properties")
 		tp, _ := asMap(mapGet(resolved, name, "Properties"))
 		checkFunctionRef(p, join(at, "FunctionName"), tp["FunctionName"], functions)
+		checkNotWorker(p, join(at, "FunctionName"), tp["FunctionName"], resolved, byType)
 		if tp["TriggerType"] != "timer" {
 			continue
 		}
@@ -148,6 +152,7 @@ func checkTemplate(doc map[string]any) []Problem {
 	if len(byType[typeAsync]) == 0 {
 		p.add("Resources", "has no %s: FC would retry a failed timer run 3 times", typeAsync)
 	}
+	p.list = append(p.list, checkFanout(resolved, byType)...)
 	if _, ok := asMap(doc["Outputs"]); !ok {
 		p.add("Outputs", "must name the function and its log store, so that the operator finds the reports")
 	}
@@ -247,12 +252,16 @@ func checkRole(p *problems, at string, r map[string]any) {
 	}
 	checkTrust(p, join(at, "Properties", "AssumeRolePolicyDocument"), props["AssumeRolePolicyDocument"])
 	pols, _ := asSlice(props["Policies"])
-	if len(pols) != 1 {
-		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the ECS actions the function calls), got %d", len(pols))
+	if n := len(pols) - fanoutPolicies(pols); n != 1 {
+		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the ECS actions the function calls) besides the fan-out's, got %d", n)
 	}
 	for i, pol := range pols {
 		pat := join(at, "Properties", "Policies", i)
 		pm, _ := asMap(pol)
+		if pm["PolicyName"] == fanoutPolicyName {
+			checkFanoutPolicy(p, pat, pm)
+			continue
+		}
 		if name, _ := asString(pm["PolicyName"]); name == "" {
 			p.add(join(pat, "PolicyName"), "is missing")
 		}

@@ -9,6 +9,7 @@ package flowcheck
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -22,6 +23,15 @@ import (
 
 // SchemaPath is the worker payload's schema in the repository.
 const SchemaPath = "docs/worker-payload.schema.json"
+
+// schema is a copy of SchemaPath (a test keeps them identical), so that
+// the built binary's validate checks the flow without a clone.
+//
+//go:embed worker-payload.schema.json
+var schema []byte
+
+// Schema returns the worker payload's schema as the binary carries it.
+func Schema() []byte { return append([]byte(nil), schema...) }
 
 // Problem is one thing wrong with the definition; Path says where, e.g.
 // "States[Plan].Processor.States[PlanAccount].Next".
@@ -70,6 +80,11 @@ func Check(def, schema []byte) []Problem {
 	}
 	if doc["SpecVersion"] != "v1" {
 		c.add("SpecVersion", "must be v1, got %v", doc["SpecVersion"])
+	}
+	// ROS fills in the definition with Fn::Sub: any other dollar-brace
+	// would be taken for a variable and fail the stack.
+	if rest := strings.ReplaceAll(string(def), fanout.WorkerARN, ""); strings.Contains(rest, "${") {
+		c.add("", "holds a ${...} other than the worker's ARN; template.yaml substitutes the definition (Fn::Sub), which would take it for a variable")
 	}
 	c.scope("", doc, false)
 	got := c.tasks

@@ -18,6 +18,12 @@ func schema(t *testing.T) []byte {
 	return b
 }
 
+func TestEmbeddedSchemaIsTheDocumentedOne(t *testing.T) {
+	if string(flowcheck.Schema()) != string(schema(t)) {
+		t.Errorf("lib/fanout/flowcheck/worker-payload.schema.json differs from %s: copy it", flowcheck.SchemaPath)
+	}
+}
+
 func TestRealFlowPasses(t *testing.T) {
 	for _, p := range flowcheck.Check(fanout.FlowDefinition(), schema(t)) {
 		t.Errorf("%v", p)
@@ -76,6 +82,8 @@ func TestBrokenFlowsFail(t *testing.T) {
 			path: "States[Decide].Parameters.invocationType", msg: "must be Sync"},
 		{name: "phases out of order", old: "phase: decide\n", new: "phase: report\n",
 			path: "States", msg: "[plan report execute report]"},
+		{name: "a dollar-brace Fn::Sub would substitute", old: "    Cause: the run's report in OSS names what failed\n", new: "    Cause: see ${run}\n",
+			path: "", msg: "Fn::Sub"},
 		{name: "duplicate state", old: "  - Name: Done\n", new: "  - Name: Failed\n",
 			path: "States[Failed]", msg: "defined twice"},
 	}
