@@ -23,6 +23,7 @@ import (
 // Paths of the deployment files, relative to the repository root.
 const (
 	SYAMLPath     = "s.yaml"
+	SFanoutPath   = "s.fanout.yaml" // optional: the fan-out's worker for Serverless Devs
 	TemplatePath  = "template.yaml"
 	RAMPolicyPath = "docs/ram-policy.json"
 )
@@ -50,6 +51,7 @@ type Files struct {
 	SYAML     map[string]any
 	Template  map[string]any
 	RAMPolicy map[string]any
+	SFanout   map[string]any // nil when the directory has no s.fanout.yaml
 }
 
 // Load reads and parses the three deployment files under repoRoot. It fails
@@ -70,6 +72,11 @@ func Load(repoRoot string) (Files, error) {
 			return Files{}, fmt.Errorf("deployfiles: %s: %w", d.path, err)
 		}
 		*d.dst = m
+	}
+	if b, err := os.ReadFile(filepath.Join(repoRoot, SFanoutPath)); err == nil {
+		if f.SFanout, err = parseMapping(b); err != nil {
+			return Files{}, fmt.Errorf("deployfiles: %s: %w", SFanoutPath, err)
+		}
 	}
 	return f, nil
 }
@@ -101,6 +108,9 @@ func (f Files) Check() []Problem {
 	ps = append(ps, checkTemplate(f.Template)...)
 	ps = append(ps, checkPolicyDocument(RAMPolicyPath, "", f.RAMPolicy)...)
 	ps = append(ps, checkInStep(f.SYAML, f.Template)...)
+	if f.SFanout != nil {
+		ps = append(ps, checkSFanout(f.SFanout, f.SYAML)...)
+	}
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].File != ps[j].File {
 			return ps[i].File < ps[j].File

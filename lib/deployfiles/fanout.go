@@ -264,3 +264,63 @@ func checkFanout(resolved map[string]any, byType map[string][]string) []Problem 
 	}
 	return p.list
 }
+
+// sharedWithWorker are the fc3 props the worker shares with the reaper:
+// the same code, built the same way, with the same size, role and
+// settings.
+var sharedWithWorker = []string{"region", "runtime", "handler", "code", "memorySize", "timeout", "role", "internetAccess", "logConfig", "environmentVariables"}
+
+// checkSFanout checks s.fanout.yaml: one fc3 resource, the worker, which
+// is s.yaml's reaper without a trigger, reserving the flow's concurrency.
+func checkSFanout(doc, syaml map[string]any) []Problem {
+	p := &problems{file: SFanoutPath}
+	if e, _ := asString(doc["edition"]); e != "3.0.0" {
+		p.add("edition", "must be \"3.0.0\" (Serverless Devs 3), got %v", doc["edition"])
+	}
+	vars, _ := asMap(doc["vars"])
+	resources, _ := asMap(doc["resources"])
+	var names []string
+	for _, name := range sortedKeys(resources) {
+		if res, _ := asMap(resources[name]); res["component"] == "fc3" {
+			names = append(names, name)
+		}
+	}
+	if len(names) != 1 {
+		p.add("resources", "must hold exactly one fc3 resource, the worker, got %d", len(names))
+		return p.list
+	}
+	base := join("resources", names[0])
+	res, _ := asMap(resources[names[0]])
+	props, ok := asMap(substitute(p, join(base, "props"), res["props"], vars))
+	if !ok {
+		p.add(join(base, "props"), "must be a mapping")
+		return p.list
+	}
+	for _, pe := range validateProps(props) {
+		p.add(join(base, "props", pe.path), "%s", pe.msg)
+	}
+	if props["functionName"] != fanout.WorkerFunction {
+		p.add(join(base, "props", "functionName"), "must be %s: the flow invokes the worker by that name", fanout.WorkerFunction)
+	}
+	if _, set := props["triggers"]; set {
+		p.add(join(base, "props", "triggers"), "the worker has no trigger: only the flow invokes it")
+	}
+	if n, ok := wholeNumber(mapGet(props, "concurrencyConfig", "reservedConcurrency")); !ok || n < fanout.MapConcurrency {
+		p.add(join(base, "props", "concurrencyConfig", "reservedConcurrency"), "must reserve at least the flow's Map concurrency (%d), got %v", fanout.MapConcurrency, mapGet(props, "concurrencyConfig", "reservedConcurrency"))
+	}
+	checkBuildActions(p, join(base, "actions"), res["actions"], props)
+	env, envOK := checkEnv(p, join(base, "props", "environmentVariables"), props["environmentVariables"])
+	if envOK {
+		checkTimeout(p, join(base, "props", "timeout"), props["timeout"], env)
+	}
+	reaper := firstFC3Props(syaml)
+	if reaper == nil {
+		return p.list // s.yaml's own checks report it
+	}
+	for _, k := range sharedWithWorker {
+		if fmt.Sprint(props[k]) != fmt.Sprint(reaper[k]) {
+			p.add(join(base, "props", k), "is %v but s.yaml's reaper has %v: the worker is the same function with the same settings, only invoked by the flow", props[k], reaper[k])
+		}
+	}
+	return p.list
+}

@@ -1,6 +1,8 @@
 package deployfiles_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,6 +74,63 @@ func TestFanoutMutationsFail(t *testing.T) {
 			for _, p := range got {
 				t.Logf("got: %v", p)
 			}
+		})
+	}
+}
+
+// withSFanout copies the deployment files and s.fanout.yaml, with one edit
+// to s.fanout.yaml (old must occur once).
+func withSFanout(t *testing.T, old, new string) string {
+	t.Helper()
+	dir := mutated(t)
+	b, err := os.ReadFile(filepath.Join(repoRoot, deployfiles.SFanoutPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if old != "" {
+		if n := strings.Count(s, old); n != 1 {
+			t.Fatalf("%q occurs %d times, want once", old, n)
+		}
+		s = strings.Replace(s, old, new, 1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, deployfiles.SFanoutPath), []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestSFanoutChecked(t *testing.T) {
+	const props = "resources.reaper-worker.props"
+	f, err := deployfiles.Load(withSFanout(t, "", ""))
+	if err != nil || f.SFanout == nil {
+		t.Fatalf("load: %v", err)
+	}
+	for _, p := range f.Check() {
+		t.Errorf("the real s.fanout.yaml: %v", p)
+	}
+	tests := []struct{ name, old, new, path, msg string }{
+		{"another function name", "functionName: ecs-reaper-worker", "functionName: ecs-reaper-2", props + ".functionName", "must be ecs-reaper-worker"},
+		{"a trigger", "      logConfig: auto\n", "      logConfig: auto\n      triggers:\n        - triggerName: t\n          triggerType: timer\n          triggerConfig: {cronExpression: '0 0 * * * *', enable: true}\n", props + ".triggers", "has no trigger"},
+		{"settings drift from s.yaml", "REAPER_MAX_RELEASE: \"100\"", "REAPER_MAX_RELEASE: \"500\"", props + ".environmentVariables", "s.yaml's reaper has"},
+		{"another role", "role/${vars.roleName}", "role/admin", props + ".role", "s.yaml's reaper has"},
+		{"less than the Map's concurrency", "reservedConcurrency: 10", "reservedConcurrency: 2", props + ".concurrencyConfig.reservedConcurrency", "at least the flow's Map concurrency (10)"},
+		{"a build without -tags fc", "CGO_ENABLED=0 go build -tags fc -trimpath -ldflags=\"-s -w\" -o", "CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o", "resources.reaper-worker.actions.pre-deploy[0].run", "must build with -tags fc"},
+		{"a misspelt setting", "REAPER_KEEP_TAG: reaper-keep", "REAPER_KEEP_TAGS: reaper-keep", props + ".environmentVariables.REAPER_KEEP_TAGS", "is not a setting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := deployfiles.Load(withSFanout(t, tc.old, tc.new))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.Check()
+			for _, p := range got {
+				if p.File == deployfiles.SFanoutPath && p.Path == tc.path && strings.Contains(p.Msg, tc.msg) {
+					return
+				}
+			}
+			t.Errorf("no problem at %s containing %q; got %v", tc.path, tc.msg, got)
 		})
 	}
 }
