@@ -207,6 +207,11 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
+	if cfg.Fanout != settings.FanoutOff {
+		// The fan-out's parts exist (lib/fanout) but this build does not run
+		// its phases: refuse, rather than sweep as if it were off.
+		return nil, fmt.Errorf("%w: %s=%s: this build does not run the fan-out yet (docs/fanout.md); set it to %s", ErrSettings, settings.EnvFanout, cfg.Fanout, settings.FanoutOff)
+	}
 	region := fctx.Region
 	if region == "" {
 		region, _ = lookup("FC_REGION")
