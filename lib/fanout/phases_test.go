@@ -1,0 +1,76 @@
+package fanout_test
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+)
+
+func TestRunDecideAndOutcomeThroughOSS(t *testing.T) {
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	ctx := context.Background()
+	if _, err := st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, fanout.Manifest{Run: run, Accounts: []string{accA, accB, accC, accD}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*fanout.Plan{planOf(accA, 3, 40), planOf(accB, 2, 40), planOf(accD, 0, 40)} {
+		if err := st.Put(ctx, run, p.Account, fanout.DocPlan, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// accC's worker crashed: no plan. Nothing is held (1 failure of 4).
+	answer, d, err := fanout.RunDecide(ctx, st, run, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answer.Status != fanout.DecisionProceed || len(answer.Accounts) != 2 || answer.Accounts[0].Account != accA || answer.Accounts[1].Account != accB {
+		t.Fatalf("answer %+v", answer)
+	}
+	if _, ok := srv.Object(bucket, st.Key(run, fanout.OrgAccount, fanout.DocDecision)); !ok {
+		t.Fatal("the decision was not written")
+	}
+	// A retried Decide decides the same.
+	if _, again, err := fanout.RunDecide(ctx, st, run, caps); err != nil || !reflect.DeepEqual(again, d) {
+		t.Errorf("retry: %v\n%+v\n%+v", err, again, d)
+	}
+	// accA executed, accB's worker failed twice: the run fails, naming
+	// accB and the plan-failed accC.
+	if err := st.Put(ctx, run, accA, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: accA, Status: fanout.Executed, Released: 3}); err != nil {
+		t.Fatal(err)
+	}
+	status, failures, _, err := fanout.RunOutcome(ctx, st, run)
+	if err != nil || status != fanout.ReportFailed || len(failures) != 2 ||
+		!slices.ContainsFunc(failures, func(f string) bool { return strings.Contains(f, accB+" failed in Execute") }) ||
+		!slices.ContainsFunc(failures, func(f string) bool { return strings.Contains(f, accC+" plan-failed") }) {
+		t.Errorf("outcome %s %v %v", status, failures, err)
+	}
+}
+
+func TestRunDecideDistrustsAnUnreadablePlan(t *testing.T) {
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	ctx := context.Background()
+	_, _ = st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, fanout.Manifest{Run: run, Accounts: []string{accA, accB}})
+	_ = st.Put(ctx, run, accA, fanout.DocPlan, planOf(accA, 1, 10))
+	srv.Put(bucket, st.Key(run, accB, fanout.DocPlan), []byte(`{"run":`))
+	_, d, err := fanout.RunDecide(ctx, st, run, caps)
+	if err != nil || d.Accounts[1].Status != fanout.AccountPlanFailed || !strings.Contains(d.Accounts[1].Reason, "not a valid plan document") {
+		t.Errorf("%v %+v", err, d.Accounts)
+	}
+}
+
+func TestRunDecideWithoutManifestFails(t *testing.T) {
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	if _, _, err := fanout.RunDecide(context.Background(), st, run, caps); err == nil || !strings.Contains(err.Error(), "never recorded") {
+		t.Errorf("%v", err)
+	}
+	status, failures, _, err := fanout.RunOutcome(context.Background(), st, run)
+	if err != nil || status != fanout.ReportFailed || len(failures) != 1 {
+		t.Errorf("no decision: %s %v %v", status, failures, err)
+	}
+}
