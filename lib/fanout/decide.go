@@ -241,61 +241,83 @@ type AccountDecision struct {
 	Cap     *report.CapCheck `json:"cap,omitempty"`
 }
 
-// Decide applies the caps to the plans of the manifest's accounts; plans
-// holds what Plan wrote (a missing account has no plan, or an error reading
-// it in bad). It is a pure function of its arguments: Decide can be
-// retried and gives the same decision.
-func Decide(m Manifest, plans map[string]*Plan, bad map[string]error, caps Caps) Decision {
-	d := Decision{Run: m.Run, Status: DecisionProceed, PlanFailureLimit: PlanFailureLimit(len(m.Accounts)), Execute: []string{}}
+// Assessed is one account's plan as Decide keeps it: its decision and the
+// failures it brings, without its IDs, so that Decide holds one plan at a
+// time however large the organisation.
+type Assessed struct {
+	AccountDecision
+	failures   []string
+	planFailed bool
+}
+
+// Assess decides one account on its own: plan-failed (no plan, a plan
+// that could not be read, readErr, or one that breaks its rules),
+// unreachable, held by its own cap, nothing to do, or to execute.
+func Assess(run RunID, account string, p *Plan, readErr error, caps Caps) Assessed {
+	x := Assessed{AccountDecision: AccountDecision{Account: account}}
+	var problem error
+	switch {
+	case readErr != nil:
+		problem = readErr
+	case p == nil:
+		problem = errors.New("no plan: the worker failed after its retries")
+	default:
+		problem = p.Validate(run, account)
+	}
+	switch {
+	case problem != nil:
+		x.Status, x.Reason, x.planFailed = AccountPlanFailed, oneLine(problem), true
+		x.failures = append(x.failures, fmt.Sprintf("account %s plan-failed: %s", account, x.Reason))
+	case p.Status == PlanUnreachable:
+		x.Status, x.Reason = AccountUnreachable, p.Problem
+		x.failures = append(x.failures, fmt.Sprintf("account %s unreachable: %s", account, p.Problem))
+	default:
+		x.Cap = plan.Check(p.scopes(), caps.Account)
+		for _, r := range p.Regions {
+			if r.Closed {
+				x.failures = append(x.failures, fmt.Sprintf("account %s region %s failed closed: nothing is written there", account, r.Region))
+			}
+		}
+		switch {
+		case x.Cap.Exceeded:
+			x.Status, x.Reason = AccountHeldByCap, x.Cap.Explain()
+			x.failures = append(x.failures, fmt.Sprintf("account %s held by its cap: %s", account, x.Reason))
+		case p.writes():
+			x.Status = AccountExecute
+		default:
+			x.Status = AccountNothing
+		}
+	}
+	return x
+}
+
+// accounts returns the manifest's accounts, sorted, each once.
+func (m Manifest) accounts() []string {
 	accounts := slices.Clone(m.Accounts)
 	slices.Sort(accounts)
-	accounts = slices.Compact(accounts)
-	var orgScopes []*plan.Scope
-	for _, a := range accounts {
-		ad := AccountDecision{Account: a}
-		p := plans[a]
-		var problem error
-		switch {
-		case bad[a] != nil:
-			problem = bad[a]
-		case p == nil:
-			problem = errors.New("no plan: the worker failed after its retries")
-		default:
-			problem = p.Validate(m.Run, a)
-		}
-		switch {
-		case problem != nil:
-			ad.Status, ad.Reason = AccountPlanFailed, oneLine(problem)
+	return slices.Compact(accounts)
+}
+
+// Combine decides the run from every account's assessment (in the
+// manifest's sorted order): the failure limit, then the organisation's
+// caps over the accounts that would write.
+func Combine(run RunID, assessed []Assessed, caps Caps) Decision {
+	d := Decision{Run: run, Status: DecisionProceed, PlanFailureLimit: PlanFailureLimit(len(assessed)), Execute: []string{}}
+	var writing []*report.CapCheck
+	for _, x := range assessed {
+		d.Accounts = append(d.Accounts, x.AccountDecision)
+		d.Failures = append(d.Failures, x.failures...)
+		if x.planFailed {
 			d.PlanFailures++
-			d.Failures = append(d.Failures, fmt.Sprintf("account %s plan-failed: %s", a, ad.Reason))
-		case p.Status == PlanUnreachable:
-			ad.Status, ad.Reason = AccountUnreachable, p.Problem
-			d.Failures = append(d.Failures, fmt.Sprintf("account %s unreachable: %s", a, p.Problem))
-		default:
-			scopes := p.scopes()
-			ad.Cap = plan.Check(scopes, caps.Account)
-			for _, r := range p.Regions {
-				if r.Closed {
-					d.Failures = append(d.Failures, fmt.Sprintf("account %s region %s failed closed: nothing is written there", a, r.Region))
-				}
-			}
-			switch {
-			case ad.Cap.Exceeded:
-				ad.Status, ad.Reason = AccountHeldByCap, ad.Cap.Explain()
-				d.Failures = append(d.Failures, fmt.Sprintf("account %s held by its cap: %s", a, ad.Reason))
-			case p.writes():
-				ad.Status = AccountExecute
-				orgScopes = append(orgScopes, scopes...)
-			default:
-				ad.Status = AccountNothing
-			}
 		}
-		d.Accounts = append(d.Accounts, ad)
+		if x.Status == AccountExecute {
+			writing = append(writing, x.Cap)
+		}
 	}
-	d.Org = plan.Check(orgScopes, caps.Org)
+	d.Org = OrgCheck(writing, caps.Org)
 	switch {
 	case d.PlanFailures > d.PlanFailureLimit:
-		d.Reason = fmt.Sprintf("%d of %d accounts failed planning, more than the %d allowed: nothing is written anywhere", d.PlanFailures, len(accounts), d.PlanFailureLimit)
+		d.Reason = fmt.Sprintf("%d of %d accounts failed planning, more than the %d allowed: nothing is written anywhere", d.PlanFailures, len(assessed), d.PlanFailureLimit)
 	case d.Org.Exceeded:
 		d.Reason = "the organisation: " + d.Org.Explain() + ": nothing is written anywhere"
 	}
@@ -315,6 +337,58 @@ func Decide(m Manifest, plans map[string]*Plan, bad map[string]error, caps Caps)
 		}
 	}
 	return d
+}
+
+// Decide applies the caps to the plans of the manifest's accounts; plans
+// holds what Plan wrote (a missing account has no plan, or an error reading
+// it in bad). It is a pure function of its arguments: Decide can be
+// retried and gives the same decision. (RunDecide reads one plan at a time
+// and does the same through Assess and Combine.)
+func Decide(m Manifest, plans map[string]*Plan, bad map[string]error, caps Caps) Decision {
+	var assessed []Assessed
+	for _, a := range m.accounts() {
+		assessed = append(assessed, Assess(m.Run, a, plans[a], bad[a], caps))
+	}
+	return Combine(m.Run, assessed, caps)
+}
+
+// OrgCheck is the organisation's cap check over the accounts' own checks:
+// plan.Check's arithmetic on their sums (a test holds the two equal), so
+// that Decide needs no account's IDs for it.
+func OrgCheck(accounts []*report.CapCheck, caps plan.Caps) *report.CapCheck {
+	c := &report.CapCheck{MaxRelease: caps.MaxRelease, MaxReleasePercent: caps.MaxReleasePercent, PercentCapFrom: caps.PercentCapFrom}
+	for _, a := range accounts {
+		c.OptedIn += a.OptedIn
+		c.Instances += a.Instances
+		c.HandOvers += a.HandOvers
+		c.InstanceEIPs += a.InstanceEIPs
+		for kind, k := range a.Kinds {
+			if c.Kinds == nil {
+				c.Kinds = map[string]*report.KindCheck{}
+			}
+			if c.Kinds[kind] == nil {
+				c.Kinds[kind] = &report.KindCheck{}
+			}
+			c.Kinds[kind].OptedIn += k.OptedIn
+			c.Kinds[kind].Eligible += k.Eligible
+		}
+	}
+	c.Eligible = c.Instances + c.HandOvers + c.InstanceEIPs
+	if c.OptedIn > 0 {
+		c.Percent = float64(c.Instances) * 100 / float64(c.OptedIn)
+	}
+	c.PercentExceeded = c.MaxReleasePercent > 0 && c.Instances >= c.PercentCapFrom && c.Percent > c.MaxReleasePercent
+	for _, k := range c.Kinds {
+		c.Eligible += k.Eligible
+		if k.OptedIn > 0 {
+			k.Percent = float64(k.Eligible) * 100 / float64(k.OptedIn)
+		}
+		k.Exceeded = c.MaxReleasePercent > 0 && k.Eligible >= c.PercentCapFrom && k.Percent > c.MaxReleasePercent
+		c.PercentExceeded = c.PercentExceeded || k.Exceeded
+	}
+	c.CountExceeded = c.Eligible > c.MaxRelease
+	c.Exceeded = c.CountExceeded || c.PercentExceeded
+	return c
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

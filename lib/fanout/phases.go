@@ -31,19 +31,18 @@ func RunDecide(ctx context.Context, store *Store, run RunID, caps Caps) (DecideA
 	case m.Run != run:
 		return DecideAnswer{}, Decision{}, fmt.Errorf("decide: the manifest names run %s", quote(string(m.Run)))
 	}
-	plans := map[string]*Plan{}
-	bad := map[string]error{}
-	for _, a := range m.Accounts {
+	// One plan at a time: Decide keeps each account's counts, not its IDs.
+	var assessed []Assessed
+	for _, a := range m.accounts() {
 		var p Plan
 		found, err := store.Get(ctx, run, a, DocPlan, &p)
-		switch {
-		case err != nil:
-			bad[a] = err
-		case found:
-			plans[a] = &p
+		var got *Plan
+		if found {
+			got = &p
 		}
+		assessed = append(assessed, Assess(run, a, got, err, caps))
 	}
-	d := Decide(m, plans, bad, caps)
+	d := Combine(run, assessed, caps)
 	if err := store.Put(ctx, run, OrgAccount, DocDecision, d); err != nil {
 		return DecideAnswer{}, d, fmt.Errorf("decide: write the decision: %w", err)
 	}
