@@ -9,6 +9,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
@@ -42,7 +43,8 @@ type RegionPlan struct {
 	// EIPs released with or after the instances; within the count cap.
 	HandOvers    int `json:"handOvers,omitempty"`
 	InstanceEIPs int `json:"instanceEips,omitempty"`
-	// Kinds are the disks, snapshots and EIPs swept by their own tag.
+	// Kinds are the other resources swept by their own tag (lib/kinds:
+	// disks, snapshots, EIPs, images), by kind name.
 	Kinds map[string]KindPlan `json:"kinds,omitempty"`
 }
 
@@ -113,7 +115,7 @@ func (p *Plan) Validate(run RunID, account string) error {
 			bad("%s: failed closed, yet plans writes", at)
 		}
 		for kind, k := range r.Kinds {
-			if !slices.Contains([]string{"disks", "snapshots", "eips"}, kind) || k.OptedIn < len(k.Eligible) {
+			if !slices.Contains(kinds.Names(), kind) || k.OptedIn < len(k.Eligible) {
 				bad("%s: kind %s: unknown, or more eligible than opted in", at, quote(kind))
 			}
 			for _, v := range k.Eligible {

@@ -122,6 +122,8 @@ func TestDecideDistrustsBrokenPlans(t *testing.T) {
 		"unknown status":         {accA, &fanout.Plan{Run: run, Account: accA, Status: "done"}, "status"},
 		"closed region with writes": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
 			Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", Closed: true, OptedIn: 1, Stop: []string{"i-1"}}}}, "failed closed, yet"},
+		"unknown kind": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
+			Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", Kinds: map[string]fanout.KindPlan{"widgets": {OptedIn: 1, Eligible: []string{"w-1"}}}}}}, "kind \"widgets\""},
 		"bad region": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
 			Regions: []fanout.RegionPlan{{Region: "Hangzhou"}}}, "not a region ID"},
 	} {
@@ -216,5 +218,19 @@ func TestDecideIsPure(t *testing.T) {
 	}
 	if after := fmt.Sprintf("%+v %+v %+v", m, *plans[accA], *plans[accC]); after != before {
 		t.Errorf("Decide changed its input")
+	}
+}
+
+// Every kind the sweep knows may be in a plan, and its eligible count
+// within the account's count cap.
+func TestDecideCountsEveryKind(t *testing.T) {
+	p := planOf(accA, 2, 10)
+	p.Regions[0].Kinds = map[string]fanout.KindPlan{
+		"disks":  {OptedIn: 4, Eligible: []string{"d-1"}},
+		"images": {OptedIn: 2, Eligible: []string{"m-1"}},
+	}
+	d := fanout.Decide(manifest(accA), map[string]*fanout.Plan{accA: p}, nil, caps)
+	if d.Accounts[0].Status != fanout.AccountExecute || d.Accounts[0].Cap.Eligible != 4 || d.Org.Kinds["images"].Eligible != 1 {
+		t.Errorf("%+v %+v", d.Accounts[0], d.Org)
 	}
 }
