@@ -55,55 +55,13 @@ func (s Selection) String() string {
 // most one "rd" or "rd:<folder-id>". Members of a directory opt in: rd
 // needs a tag or exclusions.
 func Parse(accounts, tag, exclude string) (Selection, error) {
-	var s Selection
-	var errs []error
-	if strings.TrimSpace(accounts) == "" {
-		s.Self = true
-	} else {
-		for _, entry := range strings.Split(accounts, ",") {
-			entry = strings.TrimSpace(entry)
-			lower := strings.ToLower(entry)
-			switch {
-			case entry == "":
-				errs = append(errs, fmt.Errorf("%s %q has an empty entry (a stray comma?)", EnvAccounts, accounts))
-			case lower == "self":
-				s.Self = true
-			case lower == "rd" || strings.HasPrefix(lower, "rd:"):
-				if s.RD {
-					errs = append(errs, fmt.Errorf("%s names rd more than once", EnvAccounts))
-					continue
-				}
-				s.RD = true
-				if lower != "rd" {
-					s.Folder = strings.TrimSpace(entry[len("rd:"):])
-					if !validFolderID(s.Folder) {
-						errs = append(errs, fmt.Errorf("%s: %q is not a folder ID (rd:fd-xxxx: letters, digits and hyphens, at most 64)", EnvAccounts, s.Folder))
-					}
-				}
-			case ecsapi.ValidAccountID(entry):
-				if slices.Contains(s.IDs, entry) {
-					errs = append(errs, fmt.Errorf("%s names account %s twice", EnvAccounts, entry))
-				}
-				s.IDs = append(s.IDs, entry)
-			default:
-				errs = append(errs, fmt.Errorf("%s: %q is neither an account ID (digits), self, rd nor rd:<folder-id>", EnvAccounts, entry))
-			}
-		}
-	}
-	slices.Sort(s.IDs)
-	s.IDs = slices.Compact(s.IDs)
-
+	s, errs := parseAccounts(accounts)
 	if tag = strings.TrimSpace(tag); tag != "" {
-		key, value, ok := strings.Cut(tag, "=")
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		switch {
-		case !ok || key == "" || value == "":
-			errs = append(errs, fmt.Errorf("%s must be key=value, both non-empty, e.g. ecs-reaper=on", EnvAccountTag))
-		case len(key) > 128 || len(value) > 128 || strings.ContainsFunc(key+value, isControl):
-			errs = append(errs, fmt.Errorf("%s: a tag key and value have at most 128 characters and no control characters", EnvAccountTag))
-		default:
-			s.TagKey, s.TagValue = key, value
+		key, value, err := parseTag(tag)
+		if err != nil {
+			errs = append(errs, err)
 		}
+		s.TagKey, s.TagValue = key, value
 		if !s.RD {
 			errs = append(errs, fmt.Errorf("%s selects members of a Resource Directory: it needs %s=rd (or rd:<folder-id>)", EnvAccountTag, EnvAccounts))
 		}
@@ -125,6 +83,87 @@ func Parse(accounts, tag, exclude string) (Selection, error) {
 		return Selection{}, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// CheckAccounts returns what is wrong with REAPER_ACCOUNTS on its own, or "".
+func CheckAccounts(v string) string { _, errs := parseAccounts(v); return joined(errs) }
+
+// CheckTag returns what is wrong with REAPER_ACCOUNT_TAG on its own, or "".
+func CheckTag(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return ""
+	}
+	_, _, err := parseTag(v)
+	return joined([]error{err})
+}
+
+// CheckExclude returns what is wrong with REAPER_ACCOUNTS_EXCLUDE on its own, or "".
+func CheckExclude(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return ""
+	}
+	_, err := ParseIDs(v)
+	return joined([]error{err})
+}
+
+func joined(errs []error) string {
+	if err := errors.Join(errs...); err != nil {
+		return strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	return ""
+}
+
+func parseAccounts(accounts string) (Selection, []error) {
+	var s Selection
+	var errs []error
+	if strings.TrimSpace(accounts) == "" {
+		s.Self = true
+		return s, nil
+	}
+	for _, entry := range strings.Split(accounts, ",") {
+		entry = strings.TrimSpace(entry)
+		lower := strings.ToLower(entry)
+		switch {
+		case entry == "":
+			errs = append(errs, fmt.Errorf("%s %q has an empty entry (a stray comma?)", EnvAccounts, accounts))
+		case lower == "self":
+			s.Self = true
+		case lower == "rd" || strings.HasPrefix(lower, "rd:"):
+			if s.RD {
+				errs = append(errs, fmt.Errorf("%s names rd more than once", EnvAccounts))
+				continue
+			}
+			s.RD = true
+			if lower != "rd" {
+				s.Folder = strings.TrimSpace(entry[len("rd:"):])
+				if !validFolderID(s.Folder) {
+					errs = append(errs, fmt.Errorf("%s: %q is not a folder ID (rd:fd-xxxx: letters, digits and hyphens, at most 64)", EnvAccounts, s.Folder))
+				}
+			}
+		case ecsapi.ValidAccountID(entry):
+			if slices.Contains(s.IDs, entry) {
+				errs = append(errs, fmt.Errorf("%s names account %s twice", EnvAccounts, entry))
+			}
+			s.IDs = append(s.IDs, entry)
+		default:
+			errs = append(errs, fmt.Errorf("%s: %q is neither an account ID (digits), self, rd nor rd:<folder-id>", EnvAccounts, entry))
+		}
+	}
+	slices.Sort(s.IDs)
+	s.IDs = slices.Compact(s.IDs)
+	return s, errs
+}
+
+func parseTag(tag string) (key, value string, err error) {
+	key, value, ok := strings.Cut(strings.TrimSpace(tag), "=")
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	switch {
+	case !ok || key == "" || value == "":
+		return "", "", fmt.Errorf("%s must be key=value, both non-empty, e.g. ecs-reaper=on", EnvAccountTag)
+	case len(key) > 128 || len(value) > 128 || strings.ContainsFunc(key+value, isControl):
+		return "", "", fmt.Errorf("%s: a tag key and value have at most 128 characters and no control characters", EnvAccountTag)
+	}
+	return key, value, nil
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

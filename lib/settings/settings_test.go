@@ -31,7 +31,8 @@ func TestDefault(t *testing.T) {
 	}
 	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50, PercentCapFrom: 10,
 		OwnerTag: "owner", Notice: 24 * time.Hour, MarkTag: "reaper-notified", Running: RunningSkip, Resources: []string{"instances"},
-		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4}
+		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4,
+		RoleName: "ecs-reaper-member", OrgMaxRelease: 500, OrgMaxReleasePercent: 50}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
 	}
@@ -39,7 +40,9 @@ func TestDefault(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE",
-		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING", "REAPER_RESOURCES", "REAPER_RELEASE_EIPS", "REAPER_MARK_SECRET", "REAPER_MARK_SECRET_PREVIOUS", "REAPER_VPC_ENDPOINT"}
+		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING", "REAPER_RESOURCES", "REAPER_RELEASE_EIPS", "REAPER_MARK_SECRET", "REAPER_MARK_SECRET_PREVIOUS", "REAPER_VPC_ENDPOINT",
+		"REAPER_ACCOUNTS", "REAPER_ACCOUNT_TAG", "REAPER_ACCOUNTS_EXCLUDE", "REAPER_ROLE_NAME", "REAPER_ROLE_EXTERNAL_ID", "REAPER_ORG_MAX_RELEASE", "REAPER_ORG_MAX_RELEASE_PERCENT",
+		"REAPER_STS_ENDPOINT", "REAPER_RESOURCEMANAGER_ENDPOINT"}
 	if !reflect.DeepEqual(Names, want) {
 		t.Fatalf("Names = %q, want %q", Names, want)
 	}
@@ -262,6 +265,8 @@ func TestDescribe(t *testing.T) {
 		"owner_tag": "owner", "notify_url": "unset", "notify_kind": "", "notify_secret": "unset", "notice": "24h0m0s", "grace": "0s",
 		"mark_tag": "reaper-notified", "running": "skip", "release_eips": "false", "vpc_endpoint": "default", "resources": "instances",
 		"mark_secret": "unset", "mark_secret_previous": "unset",
+		"accounts": "", "account_tag": "", "accounts_exclude": "", "role_name": "ecs-reaper-member", "role_external_id": "unset",
+		"org_max_release": "500", "org_max_release_percent": "50", "sts_endpoint": "default", "resourcemanager_endpoint": "default",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)
