@@ -191,9 +191,9 @@ type Account struct {
 
 // AccountsPage is one page of ListAccounts.
 type AccountsPage struct {
-	Accounts                        []Account
+	Accounts                         []Account
 	TotalCount, PageNumber, PageSize int
-	RequestID                       string
+	RequestID                        string
 }
 
 // ListAccounts reads one page of the Resource Directory's members, with
