@@ -10,7 +10,9 @@ package deployfiles
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +27,8 @@ const (
 	SYAMLPath     = "s.yaml"
 	TemplatePath  = "template.yaml"
 	RAMPolicyPath = "docs/ram-policy.json"
+	// MemberRolePath is the member accounts' role (docs/many-accounts.md).
+	MemberRolePath = "docs/member-role.yaml"
 )
 
 // Problem is one thing wrong with a deployment file.
@@ -50,6 +54,8 @@ type Files struct {
 	SYAML     map[string]any
 	Template  map[string]any
 	RAMPolicy map[string]any
+	// MemberRole is the member role's template; nil when the clone has none.
+	MemberRole map[string]any
 }
 
 // Load reads and parses the three deployment files under repoRoot. It fails
@@ -70,6 +76,16 @@ func Load(repoRoot string) (Files, error) {
 			return Files{}, fmt.Errorf("deployfiles: %s: %w", d.path, err)
 		}
 		*d.dst = m
+	}
+	// The member role is optional: only many-account deployments need it.
+	b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(MemberRolePath)))
+	switch {
+	case err == nil:
+		if f.MemberRole, err = parseMapping(b); err != nil {
+			return Files{}, fmt.Errorf("deployfiles: %s: %w", MemberRolePath, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Files{}, fmt.Errorf("deployfiles: %w", err)
 	}
 	return f, nil
 }
@@ -101,6 +117,9 @@ func (f Files) Check() []Problem {
 	ps = append(ps, checkTemplate(f.Template)...)
 	ps = append(ps, checkPolicyDocument(RAMPolicyPath, "", f.RAMPolicy)...)
 	ps = append(ps, checkInStep(f.SYAML, f.Template)...)
+	if f.MemberRole != nil {
+		ps = append(ps, checkMemberRole(f.MemberRole, f.Template)...)
+	}
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].File != ps[j].File {
 			return ps[i].File < ps[j].File

@@ -1,11 +1,13 @@
 package deployfiles
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
 // grantedActions is what a RAM policy for the function must allow, and
@@ -98,4 +100,83 @@ func stringOrList(v any) ([]string, bool) {
 		}
 	}
 	return out, true
+}
+
+// The actions of the policy for sweeping other accounts.
+const (
+	actionAssumeRole   = "sts:AssumeRole"
+	actionListAccounts = "resourcemanager:ListAccounts"
+)
+
+// isOrgPolicy: a policy naming an STS or ResourceManager action is the
+// execution role's policy for other accounts.
+func isOrgPolicy(doc map[string]any) bool {
+	stmts, _ := asSlice(doc["Statement"])
+	for _, s := range stmts {
+		sm, _ := asMap(s)
+		actions, _ := stringOrList(sm["Action"])
+		for _, a := range actions {
+			if strings.HasPrefix(a, "sts:") || strings.HasPrefix(a, "resourcemanager:") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkOrgPolicy checks the execution role's policy for other accounts
+// against the settings: sts:AssumeRole on exactly the member role's ARN
+// pattern (acs:ram::*:role/<REAPER_ROLE_NAME>) when several accounts are
+// swept, resourcemanager:ListAccounts only when rd is, nothing else.
+func checkOrgPolicy(file, at string, doc map[string]any, env settings.Settings) []Problem {
+	p := &problems{file: file}
+	sel, err := env.Accounts()
+	if err != nil {
+		return nil // reported with the environment
+	}
+	wantRole := ecsapi.RoleARN("*", env.RoleName)
+	granted := map[string]bool{}
+	stmts, _ := asSlice(doc["Statement"])
+	for i, s := range stmts {
+		sat := join(at, "Statement", i)
+		sm, _ := asMap(s)
+		if e, _ := asString(sm["Effect"]); e != "Allow" {
+			p.add(join(sat, "Effect"), "must be Allow, got %v", sm["Effect"])
+		}
+		actions, ok := stringOrList(sm["Action"])
+		if !ok {
+			p.add(join(sat, "Action"), "must be an action or a list of actions, got %s", describe(sm["Action"]))
+			continue
+		}
+		resources, _ := stringOrList(sm["Resource"])
+		for _, a := range actions {
+			switch a {
+			case actionAssumeRole:
+				if !slices.Equal(resources, []string{wantRole}) {
+					p.add(join(sat, "Resource"), "must be exactly %q (the member role REAPER_ROLE_NAME names in every account), got %v", wantRole, sm["Resource"])
+				}
+			case actionListAccounts:
+			default:
+				p.add(join(sat, "Action"), "%q is not an action for other accounts (%s, %s)", a, actionAssumeRole, actionListAccounts)
+				continue
+			}
+			if len(actions) > 1 {
+				p.add(join(sat, "Action"), "gives %s a statement of its own: its resources differ", a)
+			}
+			granted[a] = true
+		}
+	}
+	switch {
+	case !sel.Multi():
+		p.add(at, "allows %s, but REAPER_ACCOUNTS sweeps the function's own account only: grant it only with REAPER_ACCOUNTS set", strings.Join(slices.Sorted(maps.Keys(granted)), ", "))
+	case !granted[actionAssumeRole]:
+		p.add(at, "does not allow %s on %s, which REAPER_ACCOUNTS=%s needs", actionAssumeRole, wantRole, sel)
+	}
+	if sel.RD && !granted[actionListAccounts] {
+		p.add(at, "does not allow %s, which REAPER_ACCOUNTS=%s needs", actionListAccounts, sel)
+	}
+	if !sel.RD && granted[actionListAccounts] && sel.Multi() {
+		p.add(at, "allows %s, which only REAPER_ACCOUNTS=rd needs", actionListAccounts)
+	}
+	return p.list
 }

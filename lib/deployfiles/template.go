@@ -67,13 +67,11 @@ func checkTemplate(doc map[string]any) []Problem {
 	if v, ok := doc["Transform"]; ok {
 		p.add("Transform", "is %v: the FC 2.0 Aliyun::Serverless transform's tool (funcraft) is discontinued; use ROS's ALIYUN::FC3 resources", v)
 	}
-	resources, ok := asMap(doc["Resources"])
-	if !ok {
+	if _, ok := asMap(doc["Resources"]); !ok {
 		p.add("Resources", "must be a mapping of resources")
 		return p.list
 	}
-	params, _ := asMap(doc["Parameters"])
-	resolved, _ := asMap(resolveRefs(p, "Resources", resources, params))
+	resolved := resolveTemplate(p, doc)
 
 	byType := map[string][]string{}
 	for _, name := range sortedKeys(resolved) {
@@ -97,7 +95,8 @@ func checkTemplate(doc map[string]any) []Problem {
 	for _, name := range byType[typeRole] {
 		roles[name] = true
 		r, _ := asMap(resolved[name])
-		checkRole(p, join("Resources", name), r)
+		env, envOK := templateEnv(resolved, byType)
+		checkRole(p, join("Resources", name), r, env, envOK)
 	}
 	if len(roles) == 0 {
 		p.add("Resources", "has no %s: the template must create the function's least-privilege role", typeRole)
@@ -154,20 +153,42 @@ func checkTemplate(doc map[string]any) []Problem {
 	return p.list
 }
 
-// resolveRefs replaces {Ref: Parameter} with the parameter's Default, so
-// that the checks see the values a stack created with the defaults gets;
-// a Ref to nothing is reported.
-func resolveRefs(p *problems, at string, v any, params map[string]any) any {
+// resolveTemplate resolves {Ref: Parameter} to the parameter's Default and
+// settles Fn::If by the template's Conditions, so that the checks see the
+// values a stack created with the defaults gets; an Fn::If branch that is
+// {Ref: ALIYUN::NoValue} removes its entry. A Ref to nothing is reported.
+func resolveTemplate(p *problems, doc map[string]any) map[string]any {
+	params, _ := asMap(doc["Parameters"])
+	conds, _ := asMap(doc["Conditions"])
+	r := &resolver{p: p, params: params, conds: conds, known: map[string]bool{}}
+	out, _ := asMap(r.resolve("Resources", doc["Resources"]))
+	return out
+}
+
+type resolver struct {
+	p      *problems
+	params map[string]any
+	conds  map[string]any
+	known  map[string]bool // evaluated conditions
+}
+
+// noValue marks an entry Fn::If removed.
+type noValue struct{}
+
+func (r *resolver) resolve(at string, v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		if ref, ok := v["Ref"]; ok && len(v) == 1 {
 			name, _ := asString(ref)
+			if name == "ALIYUN::NoValue" {
+				return noValue{}
+			}
 			if pseudoParameters[name] {
 				return v
 			}
-			param, ok := asMap(params[name])
+			param, ok := asMap(r.params[name])
 			if !ok {
-				p.add(at, "refers to parameter %q, which Parameters does not define", name)
+				r.p.add(at, "refers to parameter %q, which Parameters does not define", name)
 				return v
 			}
 			if def, ok := param["Default"]; ok {
@@ -175,19 +196,102 @@ func resolveRefs(p *problems, at string, v any, params map[string]any) any {
 			}
 			return v // required at stack creation
 		}
+		if args, ok := asSlice(v["Fn::If"]); ok && len(v) == 1 {
+			name, _ := asString(args[0])
+			if len(args) != 3 {
+				r.p.add(at, "Fn::If takes [condition, then, else]")
+				return v
+			}
+			if r.condition(join(at, "Fn::If"), name) {
+				return r.resolve(at, args[1])
+			}
+			return r.resolve(at, args[2])
+		}
+		if args, ok := asSlice(v["Fn::Join"]); ok && len(v) == 1 && len(args) == 2 {
+			sep, _ := asString(args[0])
+			parts, _ := asSlice(r.resolve(at, args[1]))
+			var strs []string
+			for _, part := range parts {
+				str, ok := asString(part)
+				if !ok {
+					return v // a pseudo parameter or attribute: known at stack creation
+				}
+				strs = append(strs, str)
+			}
+			return strings.Join(strs, sep)
+		}
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = resolveRefs(p, join(at, k), e, params)
+			if x := r.resolve(join(at, k), e); x != (noValue{}) {
+				out[k] = x
+			}
 		}
 		return out
 	case []any:
-		out := make([]any, len(v))
+		out := make([]any, 0, len(v))
 		for i, e := range v {
-			out[i] = resolveRefs(p, join(at, i), e, params)
+			if x := r.resolve(join(at, i), e); x != (noValue{}) {
+				out = append(out, x)
+			}
 		}
 		return out
 	}
 	return v
+}
+
+// condition evaluates a named condition with the parameters' defaults.
+func (r *resolver) condition(at, name string) bool {
+	if v, ok := r.known[name]; ok {
+		return v
+	}
+	def, ok := r.conds[name]
+	if !ok {
+		r.p.add(at, "refers to condition %q, which Conditions does not define", name)
+		return false
+	}
+	r.known[name] = false // a loop evaluates to false
+	v := r.evaluate(join("Conditions", name), def)
+	r.known[name] = v
+	return v
+}
+
+func (r *resolver) evaluate(at string, v any) bool {
+	m, _ := asMap(v)
+	if len(m) != 1 {
+		r.p.add(at, "must be one of Fn::Equals, Fn::Not, Fn::And, Fn::Or or {Condition: name}")
+		return false
+	}
+	for fn, arg := range m {
+		args, _ := asSlice(arg)
+		switch fn {
+		case "Condition":
+			name, _ := asString(arg)
+			return r.condition(at, name)
+		case "Fn::Equals":
+			if len(args) != 2 {
+				break
+			}
+			a, b := r.resolve(at, args[0]), r.resolve(at, args[1])
+			return fmt.Sprint(a) == fmt.Sprint(b)
+		case "Fn::Not":
+			if len(args) != 1 {
+				break
+			}
+			return !r.evaluate(join(at, fn), args[0])
+		case "Fn::And", "Fn::Or":
+			if len(args) < 2 {
+				break
+			}
+			all, any := true, false
+			for i, c := range args {
+				x := r.evaluate(join(at, fn, i), c)
+				all, any = all && x, any || x
+			}
+			return map[string]bool{"Fn::And": all, "Fn::Or": any}[fn]
+		}
+		r.p.add(join(at, fn), "is not a condition this check can evaluate")
+	}
+	return false
 }
 
 func mapGet(m map[string]any, keys ...string) any {
@@ -234,7 +338,7 @@ func checkRoleRef(p *problems, at string, v any, roles map[string]bool) {
 	p.add(at, "must be {'Fn::GetAtt': [<role>, Arn]} naming the %s in this template, got %v", typeRole, v)
 }
 
-func checkRole(p *problems, at string, r map[string]any) {
+func checkRole(p *problems, at string, r map[string]any, env settings.Settings, envOK bool) {
 	props, ok := asMap(r["Properties"])
 	if !ok {
 		p.add(join(at, "Properties"), "must be a mapping")
@@ -242,14 +346,12 @@ func checkRole(p *problems, at string, r map[string]any) {
 	}
 	for _, k := range []string{"PolicyAttachments", "ManagedPolicyArns"} {
 		if _, ok := props[k]; ok {
-			p.add(join(at, "Properties", k), "attaches further policies; the role may carry only its checked inline policy")
+			p.add(join(at, "Properties", k), "attaches further policies; the role may carry only its checked inline policies")
 		}
 	}
 	checkTrust(p, join(at, "Properties", "AssumeRolePolicyDocument"), props["AssumeRolePolicyDocument"])
 	pols, _ := asSlice(props["Policies"])
-	if len(pols) != 1 {
-		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the ECS actions the function calls), got %d", len(pols))
-	}
+	ecsPolicies, orgPolicies := 0, 0
 	for i, pol := range pols {
 		pat := join(at, "Properties", "Policies", i)
 		pm, _ := asMap(pol)
@@ -261,7 +363,26 @@ func checkRole(p *problems, at string, r map[string]any) {
 			p.add(join(pat, "PolicyDocument"), "must be a policy document mapping")
 			continue
 		}
+		if isOrgPolicy(doc) {
+			orgPolicies++
+			if envOK {
+				p.list = append(p.list, checkOrgPolicy(p.file, join(pat, "PolicyDocument"), doc, env)...)
+			}
+			continue
+		}
+		ecsPolicies++
 		p.list = append(p.list, checkPolicyDocument(p.file, join(pat, "PolicyDocument"), doc)...)
+	}
+	if ecsPolicies != 1 {
+		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy of the ECS and VPC actions the function calls, got %d", ecsPolicies)
+	}
+	if orgPolicies > 1 {
+		p.add(join(at, "Properties", "Policies"), "holds %d policies for other accounts; one is enough", orgPolicies)
+	}
+	if envOK && orgPolicies == 0 {
+		if sel, err := env.Accounts(); err == nil && sel.Multi() {
+			p.add(join(at, "Properties", "Policies"), "has no policy allowing sts:AssumeRole on acs:ram::*:role/%s, which REAPER_ACCOUNTS=%s needs", env.RoleName, sel)
+		}
 	}
 }
 
@@ -358,9 +479,7 @@ func refersTo(v any, names []string, attr string) bool {
 // stack created with the parameters' defaults.
 func checkInStep(syaml, tmpl map[string]any) []Problem {
 	sp := firstFC3Props(syaml)
-	resources, _ := asMap(tmpl["Resources"])
-	params, _ := asMap(tmpl["Parameters"])
-	resolved, _ := asMap(resolveRefs(&problems{}, "", resources, params))
+	resolved := resolveTemplate(&problems{}, tmpl)
 	byType := map[string][]string{}
 	for _, name := range sortedKeys(resolved) {
 		typ, _ := asString(mapGet(resolved, name, "Type"))
