@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -251,8 +252,26 @@ func (s *Session) renewLocked() error {
 	return nil
 }
 
-// String never shows the credentials.
+// String, GoString and LogValue never show the credentials: fmt's %#v
+// and %+v would print the unexported fields.
 func (s *Session) String() string { return "org.Session{account " + s.account + "}" }
+
+// GoString is String.
+func (s *Session) GoString() string { return s.String() }
+
+// LogValue is String.
+func (s *Session) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// String, GoString and LogValue never show the ExternalId.
+func (a *Assumer) String() string {
+	return fmt.Sprintf("org.Assumer{role %s, session %s, external ID set: %t}", a.cfg.RoleName, a.sessionName, a.cfg.ExternalID != "")
+}
+
+// GoString is String.
+func (a *Assumer) GoString() string { return a.String() }
+
+// LogValue is String.
+func (a *Assumer) LogValue() slog.Value { return slog.StringValue(a.String()) }
 
 // SessionPolicy is the session policy granting exactly actions on every
 // resource: the token can do no more than this, whatever the role allows.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -331,5 +333,28 @@ func TestExpiredCredentialsRefused(t *testing.T) {
 	_, err = c.DescribeInstances(context.Background(), ecsapi.DescribeInput{Region: "cn-hangzhou", MaxResults: 10})
 	if ecsapi.Code(err) != "InvalidSecurityToken.Expired" || ecsapi.Classify(err) != ecsapi.ClassCredential {
 		t.Fatalf("expired token: %v", err)
+	}
+}
+
+// Neither a session nor an assumer prints its secrets, however formatted.
+func TestNothingPrintsCredentials(t *testing.T) {
+	w := newWorld(t, twoAccounts(), orgdouble.WithRole(orgdouble.Role{Account: acctA, Name: org.DefaultRoleName, ExternalID: "planted-ext-id"}))
+	a, err := org.NewAssumer(w.caller, org.RoleConfig{ExternalID: "planted-ext-id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.Assume(context.Background(), acctA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := sess.Credentials()
+	var logged strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	logger.Info("x", "session", sess, "assumer", a)
+	out := fmt.Sprintf("%v %+v %#v %s %v %+v %#v", sess, sess, sess, a, a, a, a) + logged.String()
+	for _, secret := range []string{creds.AccessKeySecret, creds.SecurityToken, "planted-ext-id"} {
+		if secret == "" || strings.Contains(out, secret) {
+			t.Fatalf("printed %q: %s", secret, out)
+		}
 	}
 }
