@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/org"
 	"github.com/ecs-reaper/ecs-reaper/lib/orgdouble"
 )
@@ -205,6 +206,65 @@ func FuzzSessionName(f *testing.F) {
 		name := org.SessionName(run)
 		if !org.ValidSessionName(name) || !strings.HasPrefix(name, org.Tool) {
 			t.Fatalf("SessionName(%q) = %q", run, name)
+		}
+	})
+}
+
+// pages is a Lister answering fixed pages.
+type pages []ecsapi.AccountsPage
+
+func (p pages) ListAccounts(_ context.Context, in ecsapi.ListAccountsInput) (ecsapi.AccountsPage, error) {
+	if in.PageNumber > len(p) {
+		return ecsapi.AccountsPage{TotalCount: p[0].TotalCount}, nil
+	}
+	return p[in.PageNumber-1], nil
+}
+
+// A directory listing that does not add up sweeps nothing.
+func TestResolveDirectoryInconsistent(t *testing.T) {
+	acct := func(id string) ecsapi.Account {
+		return ecsapi.Account{ID: id, Status: "CreateSuccess", Tags: map[string]string{"k": "v"}}
+	}
+	sel, _ := org.Parse("rd", "k=v", "")
+	for name, tc := range map[string]struct {
+		lister pages
+		want   string
+	}{
+		"a member twice":   {pages{{TotalCount: 3, Accounts: []ecsapi.Account{acct("1"), acct("2")}}, {TotalCount: 3, Accounts: []ecsapi.Account{acct("2")}}}, "twice"},
+		"short":            {pages{{TotalCount: 3, Accounts: []ecsapi.Account{acct("1")}}}, "empty after 1 of 3"},
+		"a negative count": {pages{{TotalCount: -1}}, "TotalCount -1"},
+		"an absurd count":  {pages{{TotalCount: 2_000_000}}, "TotalCount 2000000"},
+	} {
+		if _, err := org.Resolve(context.Background(), sel, mgmt, tc.lister); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Resolve = %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// Whatever the settings say, a selection Parse accepts is safe: rd has a
+// tag or exclusions, and every ID is an account ID.
+func FuzzParse(f *testing.F) {
+	f.Add("rd", "k=v", "1")
+	f.Add("rd:fd-1,self,12", "", "3,4")
+	f.Add("self", "", "")
+	f.Fuzz(func(t *testing.T, accounts, tag, exclude string) {
+		sel, err := org.Parse(accounts, tag, exclude)
+		if err != nil {
+			return
+		}
+		if sel.RD && sel.TagKey == "" && len(sel.Exclude) == 0 {
+			t.Fatalf("rd without a tag or exclusions: %+v", sel)
+		}
+		if sel.TagKey != "" && (!sel.RD || sel.TagValue == "") {
+			t.Fatalf("a tag without rd or value: %+v", sel)
+		}
+		for _, id := range append(slices.Clone(sel.IDs), sel.Exclude...) {
+			if !ecsapi.ValidAccountID(id) {
+				t.Fatalf("ID %q accepted", id)
+			}
+		}
+		if !sel.Multi() && len(sel.Exclude) > 0 {
+			t.Fatalf("exclusions without several accounts: %+v", sel)
 		}
 	})
 }
