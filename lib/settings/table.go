@@ -322,9 +322,9 @@ var table = []spec{
 		func(s *Settings) *int { return &s.OrgMaxRelease }),
 	percent(EnvOrgMaxReleasePercent, "org_max_release_percent", "OrgMaxReleasePercent", "with several accounts: release nothing anywhere if more than this % of all opted-in are eligible (REAPER_MAX_RELEASE_PERCENT then caps each account)", "50",
 		func(s *Settings) *float64 { return &s.OrgMaxReleasePercent }),
-	endpoint(EnvSTSEndpoint, "sts_endpoint", "STSEndpoint", "STS endpoint override (AssumeRole into member accounts), with REAPER_ECS_ENDPOINT's rules; default: https://sts.aliyuncs.com",
+	endpoint(EnvSTSEndpoint, "sts_endpoint", "STSEndpoint", "STS endpoint override (AssumeRole into member accounts), with REAPER_ECS_ENDPOINT's rules; default: sts.aliyuncs.com over HTTPS",
 		func(s *Settings) *string { return &s.STSEndpoint }),
-	endpoint(EnvResourceManagerEndpoint, "resourcemanager_endpoint", "ResourceManagerEndpoint", "ResourceManager endpoint override (ListAccounts, with rd), with REAPER_ECS_ENDPOINT's rules; default: https://resourcemanager.aliyuncs.com",
+	endpoint(EnvResourceManagerEndpoint, "resourcemanager_endpoint", "ResourceManagerEndpoint", "ResourceManager endpoint override (ListAccounts, with rd), with REAPER_ECS_ENDPOINT's rules; default: resourcemanager.aliyuncs.com over HTTPS",
 		func(s *Settings) *string { return &s.ResourceManagerEndpoint }),
 }
 
