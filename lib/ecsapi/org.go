@@ -3,6 +3,7 @@ package ecsapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,15 @@ func (c *Client) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRole
 		return AssumeRoleOutput{}, fmt.Errorf("sts client: %w", err)
 	}
 	client.Domain = c.stsDomain
+	if in.ExternalID != "" {
+		// Not a secret by the docs, but never shown: an answer echoing it
+		// is redacted like the credentials.
+		c.secretsMu.Lock()
+		if !slices.Contains(c.secrets, in.ExternalID) {
+			c.secrets = append(c.secrets, in.ExternalID)
+		}
+		c.secretsMu.Unlock()
+	}
 	req := sts.CreateAssumeRoleRequest()
 	req.RoleArn = in.RoleARN
 	req.RoleSessionName = in.SessionName

@@ -92,3 +92,13 @@ func TestOrgEndpoints(t *testing.T) {
 		t.Fatalf("GetCallerIdentity on the loopback ECS endpoint = %+v, %v", id, err)
 	}
 }
+
+// An STS message that quotes the ExternalId does not show it.
+func TestAssumeRoleRedactsTheExternalID(t *testing.T) {
+	const ext = "planted-external-id-42"
+	url := answering(t, 403, `{"RequestId":"r","Code":"NoPermission","Message":"ExternalId planted-external-id-42 does not match"}`)
+	_, err := orgClient(t, url).AssumeRole(context.Background(), ecsapi.AssumeRoleInput{RoleARN: ecsapi.RoleARN("1", "r"), SessionName: "ecs-reaper", ExternalID: ext})
+	if err == nil || strings.Contains(err.Error(), ext) || ecsapi.Code(err) != "NoPermission" {
+		t.Fatalf("AssumeRole = %v", err)
+	}
+}
