@@ -13,7 +13,7 @@
 //     Targets, sorted by ID, and the Skipped members with the reason
 //     (excluded, not joined with its status, untagged, the function's own
 //     account under rd). own is the account the credentials belong to
-//     (FC's context.AccountId, or the CLI's GetCallerIdentity); a Target
+//     (FC's context.AccountId, or ecsapi.Client.GetCallerIdentity); a Target
 //     with Self set is swept with the caller's own credentials. lister is
 //     an *ecsapi.Client (ListAccounts, paged, with the tag filter sent and
 //     checked again on the answer).
@@ -33,6 +33,11 @@
 //     deadline; classified by code in ecsapi): nothing may be written in
 //     that account, the others go on, and the run fails.
 //
-// Credentials never appear in errors or logs: ecsapi.Credentials format
-// redacted, and errors carry the API's code, never the SDK's text.
+// Credentials and the ExternalId never appear in errors or logs:
+// ecsapi.Credentials, Session and Assumer format redacted, and errors carry
+// the API's code and a redacted message, never the SDK's text.
+//
+// The doubles: lib/orgdouble (STS and ResourceManager) issues credentials
+// into an ecsdouble.Registry that ecsdouble.StartAccounts (one fleet per
+// account) shares, so tests drive all of this through the real SDK.
 package org
