@@ -14,7 +14,7 @@ func accountsDefault(name, value string) edit {
 
 var listDirectory = edit{deployfiles.TemplatePath, "    Default: 'false'\n    AllowedValues: ['true', 'false']\n    Description: \"'true' grants", "    Default: 'true'\n    AllowedValues: ['true', 'false']\n    Description: \"'true' grants"}
 
-const tOrgPolicy = "Resources.ReaperRole.Properties.Policies[1].PolicyDocument"
+const tAssume = "Resources.ReaperAssumeMemberRole.Properties"
 
 func check(t *testing.T, edits ...edit) []deployfiles.Problem {
 	t.Helper()
@@ -48,17 +48,24 @@ func TestTemplateGrantsForAccounts(t *testing.T) {
 		{name: "listed accounts", edits: []edit{accountsDefault("Accounts", "1234567890123456")}},
 		{name: "rd with ListDirectory", edits: []edit{accountsDefault("Accounts", "rd"), accountsDefault("AccountTag", "ecs-reaper=on"), listDirectory}},
 		{name: "rd without ListDirectory", edits: []edit{accountsDefault("Accounts", "rd"), accountsDefault("AccountTag", "ecs-reaper=on")},
-			want: []string{tOrgPolicy + ": does not allow resourcemanager:ListAccounts"}},
+			want: []string{"Resources: grant no resourcemanager:ListAccounts"}},
 		{name: "ListDirectory without rd", edits: []edit{accountsDefault("Accounts", "1234567890123456"), listDirectory},
-			want: []string{tOrgPolicy + ": allows resourcemanager:ListAccounts, which only REAPER_ACCOUNTS=rd needs"}},
+			want: []string{"Resources: grant resourcemanager:ListAccounts, which only REAPER_ACCOUNTS=rd needs"}},
 		{name: "AssumeRole on any role", edits: []edit{accountsDefault("Accounts", "1234567890123456"),
 			{deployfiles.TemplatePath, "['acs:ram::*:role/', {Ref: MemberRoleName}]", "['acs:ram::*:role/', '*']"}},
-			want: []string{tOrgPolicy + ".Statement[0].Resource: must be exactly \"acs:ram::*:role/ecs-reaper-member\""}},
-		{name: "a grant nobody needs", edits: []edit{{deployfiles.TemplatePath, "            - SweepsOtherAccounts\n", "            - ListsDirectory\n"}, listDirectory},
-			want: []string{"Resources.ReaperRole.Properties.Policies[1].PolicyDocument: allows resourcemanager:ListAccounts, sts:AssumeRole, but REAPER_ACCOUNTS sweeps the function's own account only"}},
+			want: []string{tAssume + ".PolicyDocument.Statement[0].Resource: must be exactly \"acs:ram::*:role/ecs-reaper-member\""}},
+		{name: "a grant nobody needs", edits: []edit{{deployfiles.TemplatePath, "    Condition: SweepsOtherAccounts\n", ""}},
+			want: []string{"Resources: grant sts:AssumeRole, but REAPER_ACCOUNTS sweeps the function's own account only"}},
 		{name: "no grant for several accounts", edits: []edit{accountsDefault("Accounts", "1234567890123456"),
-			{deployfiles.TemplatePath, "            - SweepsOtherAccounts\n", "            - ListsDirectory\n"}},
-			want: []string{"Resources.ReaperRole.Properties.Policies: has no policy allowing sts:AssumeRole"}},
+			{deployfiles.TemplatePath, "    Condition: SweepsOtherAccounts\n", "    Condition: ListsDirectory\n"}},
+			want: []string{"Resources: grant no sts:AssumeRole"}},
+		{name: "a policy for another role", edits: []edit{accountsDefault("Accounts", "1234567890123456"),
+			{deployfiles.TemplatePath, "      Description: Lets ecs-reaper assume its role in member accounts.\n      Roles:\n        - 'Fn::GetAtt': [ReaperRole, RoleName]\n",
+				"      Description: Lets ecs-reaper assume its role in member accounts.\n      Roles:\n        - someone-else\n"}},
+			want: []string{tAssume + ".Roles: must be"}},
+		{name: "another action", edits: []edit{accountsDefault("Accounts", "1234567890123456"),
+			{deployfiles.TemplatePath, "            Action: 'sts:AssumeRole'\n            Resource:\n", "            Action: ['sts:AssumeRole', 'ram:CreateRole']\n            Resource:\n"}},
+			want: []string{tAssume + ".PolicyDocument.Statement[0].Action: \"ram:CreateRole\" is not an action for other accounts"}},
 		{name: "rd alone is refused", edits: []edit{accountsDefault("Accounts", "rd"), listDirectory},
 			want: []string{"Resources.ReaperFunction.Properties.EnvironmentVariables.REAPER_ACCOUNTS: REAPER_ACCOUNTS=rd would sweep every member"}},
 		{name: "a literal ExternalId", edits: []edit{{deployfiles.TemplatePath, "    NoEcho: true\n    Default: ''\n    Description: REAPER_ROLE_EXTERNAL_ID", "    NoEcho: true\n    Default: 'literal-ext-id'\n    Description: REAPER_ROLE_EXTERNAL_ID"}},
@@ -87,6 +94,9 @@ func TestTemplateGrantsForAccounts(t *testing.T) {
 	}
 }
 
+// trustTail is the end of the default trust policy (no ExternalId).
+const trustTail = "                    - 'Fn::Join': ['', ['acs:ram::', {Ref: ManagementAccountId}, ':root']]\n      Policies:"
+
 // The member role is the function's policy, trusted by the management
 // account only, under the name the function assumes.
 func TestMemberRoleChecks(t *testing.T) {
@@ -101,9 +111,9 @@ func TestMemberRoleChecks(t *testing.T) {
 			role + ".Policies[0].PolicyDocument.Statement[0].Action", `"ecs:RunInstances" is not an action the function calls`},
 		{"missing action", []edit{{deployfiles.MemberRolePath, "                  - 'ecs:DeleteSnapshot'\n", ""}},
 			role + ".Policies[0].PolicyDocument.Statement", `does not allow "ecs:DeleteSnapshot"`},
-		{"trusts everyone", []edit{{deployfiles.MemberRolePath, "                - 'Fn::Join': ['', ['acs:ram::', {Ref: ManagementAccountId}, ':root']]", "                - '*'"}},
+		{"trusts everyone", []edit{{deployfiles.MemberRolePath, trustTail, "                    - '*'\n      Policies:"}},
 			role + ".AssumeRolePolicyDocument.Statement[0].Principal.RAM", `trusts "*"`},
-		{"trusts a service", []edit{{deployfiles.MemberRolePath, "              RAM:\n", "              Service:\n"}},
+		{"trusts a service", []edit{{deployfiles.MemberRolePath, "                  RAM:\n" + trustTail, "                  Service:\n" + trustTail}},
 			role + ".AssumeRolePolicyDocument.Statement[0].Principal.Service", "trusts a Service principal"},
 		{"another name", []edit{{deployfiles.MemberRolePath, "    Default: ecs-reaper-member\n", "    Default: reaper\n"}},
 			role + ".RoleName", `the function assumes "ecs-reaper-member"`},

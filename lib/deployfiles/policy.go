@@ -108,27 +108,18 @@ const (
 	actionListAccounts = "resourcemanager:ListAccounts"
 )
 
-// isOrgPolicy: a policy naming an STS or ResourceManager action is the
-// execution role's policy for other accounts.
-func isOrgPolicy(doc map[string]any) bool {
-	stmts, _ := asSlice(doc["Statement"])
-	for _, s := range stmts {
-		sm, _ := asMap(s)
-		actions, _ := stringOrList(sm["Action"])
-		for _, a := range actions {
-			if strings.HasPrefix(a, "sts:") || strings.HasPrefix(a, "resourcemanager:") {
-				return true
-			}
-		}
-	}
-	return false
+// orgDoc is one policy document for other accounts, and where it is.
+type orgDoc struct {
+	at  string
+	doc map[string]any
 }
 
-// checkOrgPolicy checks the execution role's policy for other accounts
-// against the settings: sts:AssumeRole on exactly the member role's ARN
-// pattern (acs:ram::*:role/<REAPER_ROLE_NAME>) when several accounts are
-// swept, resourcemanager:ListAccounts only when rd is, nothing else.
-func checkOrgPolicy(file, at string, doc map[string]any, env settings.Settings) []Problem {
+// checkOrgPolicies checks the execution role's policies for other
+// accounts against the settings: sts:AssumeRole on exactly the member
+// role's ARN pattern (acs:ram::*:role/<REAPER_ROLE_NAME>) when several
+// accounts are swept, resourcemanager:ListAccounts only when rd is, and
+// nothing else. Problems about the whole are reported at at.
+func checkOrgPolicies(file, at string, docs []orgDoc, env settings.Settings) []Problem {
 	p := &problems{file: file}
 	sel, err := env.Accounts()
 	if err != nil {
@@ -136,47 +127,61 @@ func checkOrgPolicy(file, at string, doc map[string]any, env settings.Settings) 
 	}
 	wantRole := ecsapi.RoleARN("*", env.RoleName)
 	granted := map[string]bool{}
-	stmts, _ := asSlice(doc["Statement"])
-	for i, s := range stmts {
-		sat := join(at, "Statement", i)
-		sm, _ := asMap(s)
-		if e, _ := asString(sm["Effect"]); e != "Allow" {
-			p.add(join(sat, "Effect"), "must be Allow, got %v", sm["Effect"])
+	for _, d := range docs {
+		if v, _ := asString(d.doc["Version"]); v != "1" {
+			p.add(join(d.at, "Version"), "must be \"1\", got %v", d.doc["Version"])
 		}
-		actions, ok := stringOrList(sm["Action"])
-		if !ok {
-			p.add(join(sat, "Action"), "must be an action or a list of actions, got %s", describe(sm["Action"]))
-			continue
+		stmts, _ := asSlice(d.doc["Statement"])
+		if len(stmts) == 0 {
+			p.add(join(d.at, "Statement"), "must be a non-empty list of statements")
 		}
-		resources, _ := stringOrList(sm["Resource"])
-		for _, a := range actions {
-			switch a {
-			case actionAssumeRole:
-				if !slices.Equal(resources, []string{wantRole}) {
-					p.add(join(sat, "Resource"), "must be exactly %q (the member role REAPER_ROLE_NAME names in every account), got %v", wantRole, sm["Resource"])
+		for i, s := range stmts {
+			sat := join(d.at, "Statement", i)
+			sm, _ := asMap(s)
+			if e, _ := asString(sm["Effect"]); e != "Allow" {
+				p.add(join(sat, "Effect"), "must be Allow, got %v", sm["Effect"])
+			}
+			for _, k := range []string{"NotAction", "NotResource", "Condition"} {
+				if _, ok := sm[k]; ok {
+					p.add(join(sat, k), "is not used by these grants: they are checked as plain Allow statements")
 				}
-			case actionListAccounts:
-			default:
-				p.add(join(sat, "Action"), "%q is not an action for other accounts (%s, %s)", a, actionAssumeRole, actionListAccounts)
+			}
+			actions, ok := stringOrList(sm["Action"])
+			if !ok {
+				p.add(join(sat, "Action"), "must be an action or a list of actions, got %s", describe(sm["Action"]))
 				continue
 			}
-			if len(actions) > 1 {
-				p.add(join(sat, "Action"), "gives %s a statement of its own: its resources differ", a)
+			resources, _ := stringOrList(sm["Resource"])
+			for _, a := range actions {
+				switch a {
+				case actionAssumeRole:
+					if !slices.Equal(resources, []string{wantRole}) {
+						p.add(join(sat, "Resource"), "must be exactly %q (the member role REAPER_ROLE_NAME names in every account), got %v", wantRole, sm["Resource"])
+					}
+				case actionListAccounts:
+				default:
+					p.add(join(sat, "Action"), "%q is not an action for other accounts (%s, %s)", a, actionAssumeRole, actionListAccounts)
+					continue
+				}
+				if len(actions) > 1 {
+					p.add(join(sat, "Action"), "gives %s a statement of its own: its resources differ", a)
+				}
+				granted[a] = true
 			}
-			granted[a] = true
 		}
 	}
 	switch {
-	case !sel.Multi():
-		p.add(at, "allows %s, but REAPER_ACCOUNTS sweeps the function's own account only: grant it only with REAPER_ACCOUNTS set", strings.Join(slices.Sorted(maps.Keys(granted)), ", "))
-	case !granted[actionAssumeRole]:
-		p.add(at, "does not allow %s on %s, which REAPER_ACCOUNTS=%s needs", actionAssumeRole, wantRole, sel)
+	case !sel.Multi() && len(granted) > 0:
+		p.add(at, "grant %s, but REAPER_ACCOUNTS sweeps the function's own account only: grant them only with REAPER_ACCOUNTS set", strings.Join(slices.Sorted(maps.Keys(granted)), ", "))
+		return p.list
+	case sel.Multi() && !granted[actionAssumeRole]:
+		p.add(at, "grant no %s on %s, which REAPER_ACCOUNTS=%s needs", actionAssumeRole, wantRole, sel)
 	}
 	if sel.RD && !granted[actionListAccounts] {
-		p.add(at, "does not allow %s, which REAPER_ACCOUNTS=%s needs", actionListAccounts, sel)
+		p.add(at, "grant no %s, which REAPER_ACCOUNTS=%s needs", actionListAccounts, sel)
 	}
-	if !sel.RD && granted[actionListAccounts] && sel.Multi() {
-		p.add(at, "allows %s, which only REAPER_ACCOUNTS=rd needs", actionListAccounts)
+	if !sel.RD && granted[actionListAccounts] {
+		p.add(at, "grant %s, which only REAPER_ACCOUNTS=rd needs", actionListAccounts)
 	}
 	return p.list
 }

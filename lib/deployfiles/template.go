@@ -16,6 +16,7 @@ import (
 // property is caught here rather than by a failed stack.
 const (
 	typeRole     = "ALIYUN::RAM::Role"
+	typePolicy   = "ALIYUN::RAM::ManagedPolicy"
 	typeFunction = "ALIYUN::FC3::Function"
 	typeTrigger  = "ALIYUN::FC3::Trigger"
 	typeAsync    = "ALIYUN::FC3::AsyncInvokeConfig"
@@ -35,6 +36,7 @@ func props(names ...string) map[string]bool {
 var knownProperties = map[string]map[string]bool{
 	typeRole: props("RoleName", "Description", "AssumeRolePolicyDocument", "MaxSessionDuration", "Policies",
 		"PolicyAttachments", "IgnoreExisting", "DeletionForce"),
+	typePolicy: props("PolicyName", "Description", "PolicyDocument", "Roles"),
 	typeFunction: props("FunctionName", "Handler", "Runtime", "Code", "MemorySize", "Timeout", "Cpu", "DiskSize",
 		"Role", "EnvironmentVariables", "LogConfig", "InternetAccess", "InstanceConcurrency", "VpcConfig", "Layers",
 		"InstanceLifecycleConfig", "Tags", "CustomContainerConfig", "NasConfig", "OssMountConfig", "TracingConfig",
@@ -95,12 +97,12 @@ func checkTemplate(doc map[string]any) []Problem {
 	for _, name := range byType[typeRole] {
 		roles[name] = true
 		r, _ := asMap(resolved[name])
-		env, envOK := templateEnv(resolved, byType)
-		checkRole(p, join("Resources", name), r, env, envOK)
+		checkRole(p, join("Resources", name), r)
 	}
 	if len(roles) == 0 {
 		p.add("Resources", "has no %s: the template must create the function's least-privilege role", typeRole)
 	}
+	checkManagedPolicies(p, resolved, byType, roles)
 	logstores := map[string]bool{}
 	for _, name := range byType[typeLogstore] {
 		if store, ok := asString(mapGet(resolved, name, "Properties", "LogstoreName")); ok {
@@ -162,6 +164,12 @@ func resolveTemplate(p *problems, doc map[string]any) map[string]any {
 	conds, _ := asMap(doc["Conditions"])
 	r := &resolver{p: p, params: params, conds: conds, known: map[string]bool{}}
 	out, _ := asMap(r.resolve("Resources", doc["Resources"]))
+	for _, name := range sortedKeys(out) {
+		res, _ := asMap(out[name])
+		if cond, ok := asString(res["Condition"]); ok && !r.condition(join("Resources", name, "Condition"), cond) {
+			delete(out, name) // a stack with the defaults does not create it
+		}
+	}
 	return out
 }
 
@@ -338,7 +346,7 @@ func checkRoleRef(p *problems, at string, v any, roles map[string]bool) {
 	p.add(at, "must be {'Fn::GetAtt': [<role>, Arn]} naming the %s in this template, got %v", typeRole, v)
 }
 
-func checkRole(p *problems, at string, r map[string]any, env settings.Settings, envOK bool) {
+func checkRole(p *problems, at string, r map[string]any) {
 	props, ok := asMap(r["Properties"])
 	if !ok {
 		p.add(join(at, "Properties"), "must be a mapping")
@@ -346,12 +354,14 @@ func checkRole(p *problems, at string, r map[string]any, env settings.Settings, 
 	}
 	for _, k := range []string{"PolicyAttachments", "ManagedPolicyArns"} {
 		if _, ok := props[k]; ok {
-			p.add(join(at, "Properties", k), "attaches further policies; the role may carry only its checked inline policies")
+			p.add(join(at, "Properties", k), "attaches further policies; the role may carry only its checked inline policy")
 		}
 	}
 	checkTrust(p, join(at, "Properties", "AssumeRolePolicyDocument"), props["AssumeRolePolicyDocument"])
 	pols, _ := asSlice(props["Policies"])
-	ecsPolicies, orgPolicies := 0, 0
+	if len(pols) != 1 {
+		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy (the ECS actions the function calls), got %d", len(pols))
+	}
 	for i, pol := range pols {
 		pat := join(at, "Properties", "Policies", i)
 		pm, _ := asMap(pol)
@@ -363,27 +373,34 @@ func checkRole(p *problems, at string, r map[string]any, env settings.Settings, 
 			p.add(join(pat, "PolicyDocument"), "must be a policy document mapping")
 			continue
 		}
-		if isOrgPolicy(doc) {
-			orgPolicies++
-			if envOK {
-				p.list = append(p.list, checkOrgPolicy(p.file, join(pat, "PolicyDocument"), doc, env)...)
-			}
-			continue
-		}
-		ecsPolicies++
 		p.list = append(p.list, checkPolicyDocument(p.file, join(pat, "PolicyDocument"), doc)...)
 	}
-	if ecsPolicies != 1 {
-		p.add(join(at, "Properties", "Policies"), "must hold exactly one inline policy of the ECS and VPC actions the function calls, got %d", ecsPolicies)
-	}
-	if orgPolicies > 1 {
-		p.add(join(at, "Properties", "Policies"), "holds %d policies for other accounts; one is enough", orgPolicies)
-	}
-	if envOK && orgPolicies == 0 {
-		if sel, err := env.Accounts(); err == nil && sel.Multi() {
-			p.add(join(at, "Properties", "Policies"), "has no policy allowing sts:AssumeRole on acs:ram::*:role/%s, which REAPER_ACCOUNTS=%s needs", env.RoleName, sel)
+}
+
+// checkManagedPolicies checks the template's managed policies: each is
+// attached to the template's role only, and together they grant what the
+// settings need for other accounts and nothing else (checkOrgPolicies).
+func checkManagedPolicies(p *problems, resolved map[string]any, byType map[string][]string, roles map[string]bool) {
+	var docs []orgDoc
+	for _, name := range byType[typePolicy] {
+		at := join("Resources", name, "Properties")
+		props, _ := asMap(mapGet(resolved, name, "Properties"))
+		attached, _ := asSlice(props["Roles"])
+		if len(attached) != 1 || !refersTo(attached[0], slices.Sorted(maps.Keys(roles)), "RoleName") {
+			p.add(join(at, "Roles"), "must be [{'Fn::GetAtt': [<role>, RoleName]}]: the policy is the function's role's, and no one else's")
 		}
+		doc, ok := asMap(props["PolicyDocument"])
+		if !ok {
+			p.add(join(at, "PolicyDocument"), "must be a policy document mapping")
+			continue
+		}
+		docs = append(docs, orgDoc{join(at, "PolicyDocument"), doc})
 	}
+	env, ok := templateEnv(resolved, byType)
+	if !ok {
+		return // reported with the environment
+	}
+	p.list = append(p.list, checkOrgPolicies(p.file, "Resources", docs, env)...)
 }
 
 // checkTrust checks that only Function Compute may assume the role: any
