@@ -13,18 +13,7 @@ import (
 // grantedActions is what a RAM policy for the function must allow, and
 // nothing else: the instances' ECS actions and each kind's (package
 // kinds), each once.
-func grantedActions() []string {
-	out := make([]string, 0, len(ecsapi.InstanceActions))
-	for _, a := range ecsapi.InstanceActions {
-		out = append(out, "ecs:"+a)
-	}
-	for _, a := range kinds.Actions() {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func grantedActions() []string { return kinds.RAMActions() }
 
 // checkPolicyDocument checks a RAM policy document: only Allow statements,
 // whose actions together are exactly grantedActions — no wildcard, no

@@ -47,21 +47,6 @@ var Actions = []string{
 	ActionDeleteImage,
 }
 
-// RAMActions is what a RAM policy for the sweep must allow, as the
-// policy names them: ecs: plus each action of Actions, vpc: plus each of
-// VPCActions, and nothing else. docs/ram-policy.json and the session
-// policy of every member account are this list.
-func RAMActions() []string {
-	out := make([]string, 0, len(Actions)+len(VPCActions))
-	for _, a := range Actions {
-		out = append(out, "ecs:"+a)
-	}
-	for _, a := range VPCActions {
-		out = append(out, "vpc:"+a)
-	}
-	return out
-}
-
 // MaxTagIDs is the most resource IDs one TagResources call takes.
 const MaxTagIDs = 50
 

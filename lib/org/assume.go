@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/pause"
 )
 
@@ -52,7 +53,7 @@ type RoleConfig struct {
 	// RunID names the run in the session name (e.g. the invocation's
 	// request ID); any text, made to fit.
 	RunID string
-	// Actions the session policy grants; nil is ecsapi.RAMActions().
+	// Actions the session policy grants; nil is kinds.RAMActions().
 	Actions   []string
 	Duration  time.Duration // 0 is DefaultDuration
 	PerSecond float64       // 0 is DefaultAssumePerSecond
@@ -88,7 +89,7 @@ func NewAssumer(api AssumeAPI, cfg RoleConfig) (*Assumer, error) {
 		}
 	}
 	if cfg.Actions == nil {
-		cfg.Actions = ecsapi.RAMActions()
+		cfg.Actions = kinds.RAMActions()
 	}
 	policy, err := SessionPolicy(cfg.Actions)
 	if err != nil {

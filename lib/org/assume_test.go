@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/org"
 	"github.com/ecs-reaper/ecs-reaper/lib/orgdouble"
 )
@@ -224,7 +225,7 @@ func TestAssumeRoleFailures(t *testing.T) {
 func TestAssumeRoleParameters(t *testing.T) {
 	w := newWorld(t, twoAccounts(), roles(acctA)...)
 	ctx := context.Background()
-	policy, _ := org.SessionPolicy(ecsapi.RAMActions())
+	policy, _ := org.SessionPolicy(kinds.RAMActions())
 	for _, tc := range []struct {
 		in   ecsapi.AssumeRoleInput
 		code string

@@ -22,7 +22,7 @@
 //   - NewAssumer(api, RoleConfig) and Assumer.Assume(ctx, account) return a
 //     *Session: the member's credentials from STS AssumeRole on
 //     acs:ram::<account>:role/<RoleName>, with ExternalId when set, a
-//     session policy granting exactly ecsapi.RAMActions (the list of
+//     session policy granting exactly kinds.RAMActions (the list of
 //     docs/ram-policy.json) and a session name naming the tool and the run.
 //     A Session is an ecsapi.CredentialSource (Config.Source of the
 //     account's ECS/VPC client): it refreshes the credentials before they
