@@ -38,7 +38,7 @@ func TestValidateFromBuiltBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validate in a directory with the deployment files: %v\n%s", err, out)
 	}
-	for _, want := range []string{"template.yaml Resources.ReaperTimer", "Deployment files (s.yaml, template.yaml, docs/ram-policy.json):\n  ok", "validate: ok"} {
+	for _, want := range []string{"template.yaml Resources.ReaperTimer", "Deployment files (s.yaml, template.yaml, docs/ram-policy.json, docs/member-role.yaml):\n  ok", "validate: ok"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

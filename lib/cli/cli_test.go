@@ -367,6 +367,13 @@ func TestValidate(t *testing.T) {
 		must(t, cli.ExitUsage, `PROBLEM REAPER_NOTIFY_KIND "lark" is set without a usable REAPER_NOTIFY_URL`, "validate: 1 problem")
 	run(t, map[string]string{"REAPER_DRYRUN": "true"}, "", "validate", "--dir", repoRoot).
 		must(t, cli.ExitUsage, "PROBLEM REAPER_DRYRUN is not a setting", "did you mean REAPER_DRY_RUN?", "validate: 1 problem")
+	run(t, map[string]string{"REAPER_ACCOUNTS": "rd", "REAPER_ROLE_EXTERNAL_ID": "planted-ext-id"}, "", "validate", "--dir", repoRoot).
+		must(t, cli.ExitUsage, "PROBLEM REAPER_ACCOUNTS=rd would sweep every member", "validate: 1 problem")
+	rd := run(t, map[string]string{"REAPER_ACCOUNTS": "rd", "REAPER_ACCOUNT_TAG": "ecs-reaper=on", "REAPER_ROLE_EXTERNAL_ID": "planted-ext-id"}, "", "validate", "--dir", repoRoot)
+	rd.must(t, cli.ExitOK, "accounts", "rd", "role_external_id", "set", "docs/member-role.yaml", "validate: ok")
+	if strings.Contains(rd.stdout+rd.stderr, "planted-ext-id") {
+		t.Fatalf("validate shows the ExternalId:\n%s", rd.stdout)
+	}
 
 	dir := t.TempDir()
 	syaml := "edition: 3.0.0\nresources:\n  r:\n    props:\n      triggers:\n        - triggerConfig: {cronExpression: '0 * * * *'}\n"

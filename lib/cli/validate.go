@@ -24,11 +24,13 @@ Checks, without calling any API:
     would log them: the effective configuration);
   - the timer cron expressions of s.yaml and template.yaml, with FC's syntax
     (the next runs are shown);
-  - s.yaml, template.yaml and docs/ram-policy.json against the program: the
-    fc3 schema, the settings it reads, the ECS actions it calls;
   - the fan-out's CloudFlow definition (lib/fanout/flow.yaml): every next
     state exists, the Maps read the accounts, each task's payload validates
-    against docs/worker-payload.schema.json.
+    against docs/worker-payload.schema.json;
+  - s.yaml, template.yaml, docs/ram-policy.json and docs/member-role.yaml
+    (the member accounts' role) against the program: the fc3 schema, the
+    settings it reads, the ECS actions it calls, the grants for other
+    accounts.
 Exit code 2 when anything is wrong; every problem is listed.`, `
   go run ./function validate
   REAPER_MAX_RELEASE=-1 go run ./function validate     # shows the problem
@@ -91,7 +93,7 @@ Exit code 2 when anything is wrong; every problem is listed.`, `
 
 	timeoutWarnings(out, root)
 
-	fmt.Fprintf(out, "\nDeployment files (%s, %s, %s):\n", sYAMLPath, templatePath, ramPolicyPath)
+	fmt.Fprintf(out, "\nDeployment files (%s, %s, %s, %s):\n", sYAMLPath, templatePath, ramPolicyPath, deployfiles.MemberRolePath)
 	n, err := deployCheck(ctx, root, out)
 	if err != nil {
 		fmt.Fprintf(out, "  PROBLEM the deployment files could not be loaded: %v\n", err)

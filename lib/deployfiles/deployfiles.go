@@ -10,7 +10,9 @@ package deployfiles
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,9 +25,11 @@ import (
 // Paths of the deployment files, relative to the repository root.
 const (
 	SYAMLPath     = "s.yaml"
-	SFanoutPath   = "s.fanout.yaml" // optional: the fan-out's worker for Serverless Devs
+	SFanoutPath   = "docs/s.fanout.yaml" // optional: the fan-out's worker for Serverless Devs
 	TemplatePath  = "template.yaml"
 	RAMPolicyPath = "docs/ram-policy.json"
+	// MemberRolePath is the member accounts' role (docs/many-accounts.md).
+	MemberRolePath = "docs/member-role.yaml"
 )
 
 // Problem is one thing wrong with a deployment file.
@@ -52,6 +56,8 @@ type Files struct {
 	Template  map[string]any
 	RAMPolicy map[string]any
 	SFanout   map[string]any // nil when the directory has no s.fanout.yaml
+	// MemberRole is the member role's template; nil when the clone has none.
+	MemberRole map[string]any
 }
 
 // Load reads and parses the three deployment files under repoRoot. It fails
@@ -73,10 +79,20 @@ func Load(repoRoot string) (Files, error) {
 		}
 		*d.dst = m
 	}
-	if b, err := os.ReadFile(filepath.Join(repoRoot, SFanoutPath)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(SFanoutPath))); err == nil {
 		if f.SFanout, err = parseMapping(b); err != nil {
 			return Files{}, fmt.Errorf("deployfiles: %s: %w", SFanoutPath, err)
 		}
+	}
+	// The member role is optional: only many-account deployments need it.
+	b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(MemberRolePath)))
+	switch {
+	case err == nil:
+		if f.MemberRole, err = parseMapping(b); err != nil {
+			return Files{}, fmt.Errorf("deployfiles: %s: %w", MemberRolePath, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Files{}, fmt.Errorf("deployfiles: %w", err)
 	}
 	return f, nil
 }
@@ -110,6 +126,9 @@ func (f Files) Check() []Problem {
 	ps = append(ps, checkInStep(f.SYAML, f.Template)...)
 	if f.SFanout != nil {
 		ps = append(ps, checkSFanout(f.SFanout, f.SYAML)...)
+	}
+	if f.MemberRole != nil {
+		ps = append(ps, checkMemberRole(f.MemberRole, f.Template)...)
 	}
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].File != ps[j].File {

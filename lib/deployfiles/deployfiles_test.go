@@ -32,7 +32,7 @@ type edit struct {
 func mutated(t *testing.T, edits ...edit) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{deployfiles.SYAMLPath, deployfiles.TemplatePath, deployfiles.RAMPolicyPath} {
+	for _, name := range []string{deployfiles.SYAMLPath, deployfiles.TemplatePath, deployfiles.RAMPolicyPath, deployfiles.MemberRolePath} {
 		b, err := os.ReadFile(filepath.Join(repoRoot, name))
 		if err != nil {
 			t.Fatal(err)
@@ -309,7 +309,7 @@ func TestMutationsFail(t *testing.T) {
 		},
 		{
 			name:  "a parameter default the program rejects",
-			edits: []edit{{deployfiles.TemplatePath, "    Default: '50'\n", "    Default: '500'\n"}},
+			edits: []edit{{deployfiles.TemplatePath, "    Default: '50'\n    Description: REAPER_MAX_RELEASE_PERCENT", "    Default: '500'\n    Description: REAPER_MAX_RELEASE_PERCENT"}},
 			want:  []want{{deployfiles.TemplatePath, tFunc + ".Properties.EnvironmentVariables.REAPER_MAX_RELEASE_PERCENT", "REAPER_MAX_RELEASE_PERCENT"}},
 		},
 		{

@@ -23,6 +23,8 @@ var signingSecrets = map[string]string{
 	settings.EnvMarkSecret:     strings.Repeat("m", 48), // stand-ins that pass the settings' checks
 	settings.EnvMarkSecretPrev: strings.Repeat("p", 48),
 	settings.EnvNotifySecret:   "set-at-deploy",
+	// Not a secret by the docs, but never shown or written down either.
+	settings.EnvRoleExternalID: "set-at-deploy",
 }
 
 // deployReference is a value Serverless Devs fills in at deploy time.

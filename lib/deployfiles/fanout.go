@@ -2,6 +2,7 @@ package deployfiles
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -318,7 +319,11 @@ func checkSFanout(doc, syaml map[string]any) []Problem {
 		return p.list // s.yaml's own checks report it
 	}
 	for _, k := range sharedWithWorker {
-		if fmt.Sprint(props[k]) != fmt.Sprint(reaper[k]) {
+		mine, theirs := fmt.Sprint(props[k]), fmt.Sprint(reaper[k])
+		if k == "code" { // each file's paths are relative to its own directory
+			mine, theirs = path.Join(path.Dir(SFanoutPath), mine), path.Clean(theirs)
+		}
+		if mine != theirs {
 			p.add(join(base, "props", k), "is %v but s.yaml's reaper has %v: the worker is the same function with the same settings, only invoked by the flow", props[k], reaper[k])
 		}
 	}

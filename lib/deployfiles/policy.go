@@ -1,28 +1,19 @@
 package deployfiles
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
 // grantedActions is what a RAM policy for the function must allow, and
 // nothing else: the instances' ECS actions and each kind's (package
 // kinds), each once.
-func grantedActions() []string {
-	out := make([]string, 0, len(ecsapi.InstanceActions))
-	for _, a := range ecsapi.InstanceActions {
-		out = append(out, "ecs:"+a)
-	}
-	for _, a := range kinds.Actions() {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func grantedActions() []string { return kinds.RAMActions() }
 
 // checkPolicyDocument checks a RAM policy document: only Allow statements,
 // whose actions together are exactly grantedActions — no wildcard, no
@@ -98,4 +89,88 @@ func stringOrList(v any) ([]string, bool) {
 		}
 	}
 	return out, true
+}
+
+// The actions of the policy for sweeping other accounts.
+const (
+	actionAssumeRole   = "sts:AssumeRole"
+	actionListAccounts = "resourcemanager:ListAccounts"
+)
+
+// orgDoc is one policy document for other accounts, and where it is.
+type orgDoc struct {
+	at  string
+	doc map[string]any
+}
+
+// checkOrgPolicies checks the execution role's policies for other
+// accounts against the settings: sts:AssumeRole on exactly the member
+// role's ARN pattern (acs:ram::*:role/<REAPER_ROLE_NAME>) when several
+// accounts are swept, resourcemanager:ListAccounts only when rd is, and
+// nothing else. Problems about the whole are reported at at.
+func checkOrgPolicies(file, at string, docs []orgDoc, env settings.Settings) []Problem {
+	p := &problems{file: file}
+	sel, err := env.Accounts()
+	if err != nil {
+		return nil // reported with the environment
+	}
+	wantRole := ecsapi.RoleARN("*", env.RoleName)
+	granted := map[string]bool{}
+	for _, d := range docs {
+		if v, _ := asString(d.doc["Version"]); v != "1" {
+			p.add(join(d.at, "Version"), "must be \"1\", got %v", d.doc["Version"])
+		}
+		stmts, _ := asSlice(d.doc["Statement"])
+		if len(stmts) == 0 {
+			p.add(join(d.at, "Statement"), "must be a non-empty list of statements")
+		}
+		for i, s := range stmts {
+			sat := join(d.at, "Statement", i)
+			sm, _ := asMap(s)
+			if e, _ := asString(sm["Effect"]); e != "Allow" {
+				p.add(join(sat, "Effect"), "must be Allow, got %v", sm["Effect"])
+			}
+			for _, k := range []string{"NotAction", "NotResource", "Condition"} {
+				if _, ok := sm[k]; ok {
+					p.add(join(sat, k), "is not used by these grants: they are checked as plain Allow statements")
+				}
+			}
+			actions, ok := stringOrList(sm["Action"])
+			if !ok {
+				p.add(join(sat, "Action"), "must be an action or a list of actions, got %s", describe(sm["Action"]))
+				continue
+			}
+			resources, _ := stringOrList(sm["Resource"])
+			for _, a := range actions {
+				switch a {
+				case actionAssumeRole:
+					if !slices.Equal(resources, []string{wantRole}) {
+						p.add(join(sat, "Resource"), "must be exactly %q (the member role REAPER_ROLE_NAME names in every account), got %v", wantRole, sm["Resource"])
+					}
+				case actionListAccounts:
+				default:
+					p.add(join(sat, "Action"), "%q is not an action for other accounts (%s, %s)", a, actionAssumeRole, actionListAccounts)
+					continue
+				}
+				if len(actions) > 1 {
+					p.add(join(sat, "Action"), "gives %s a statement of its own: its resources differ", a)
+				}
+				granted[a] = true
+			}
+		}
+	}
+	switch {
+	case !sel.Multi() && len(granted) > 0:
+		p.add(at, "grant %s, but REAPER_ACCOUNTS sweeps the function's own account only: grant them only with REAPER_ACCOUNTS set", strings.Join(slices.Sorted(maps.Keys(granted)), ", "))
+		return p.list
+	case sel.Multi() && !granted[actionAssumeRole]:
+		p.add(at, "grant no %s on %s, which REAPER_ACCOUNTS=%s needs", actionAssumeRole, wantRole, sel)
+	}
+	if sel.RD && !granted[actionListAccounts] {
+		p.add(at, "grant no %s, which REAPER_ACCOUNTS=%s needs", actionListAccounts, sel)
+	}
+	if !sel.RD && granted[actionListAccounts] {
+		p.add(at, "grant %s, which only REAPER_ACCOUNTS=rd needs", actionListAccounts)
+	}
+	return p.list
 }

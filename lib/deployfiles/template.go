@@ -16,6 +16,7 @@ import (
 // property is caught here rather than by a failed stack.
 const (
 	typeRole     = "ALIYUN::RAM::Role"
+	typePolicy   = "ALIYUN::RAM::ManagedPolicy"
 	typeFunction = "ALIYUN::FC3::Function"
 	typeTrigger  = "ALIYUN::FC3::Trigger"
 	typeAsync    = "ALIYUN::FC3::AsyncInvokeConfig"
@@ -35,6 +36,7 @@ func props(names ...string) map[string]bool {
 var knownProperties = map[string]map[string]bool{
 	typeRole: props("RoleName", "Description", "AssumeRolePolicyDocument", "MaxSessionDuration", "Policies",
 		"PolicyAttachments", "IgnoreExisting", "DeletionForce"),
+	typePolicy: props("PolicyName", "Description", "PolicyDocument", "Roles"),
 	typeFunction: props("FunctionName", "Handler", "Runtime", "Code", "MemorySize", "Timeout", "Cpu", "DiskSize",
 		"Role", "EnvironmentVariables", "LogConfig", "InternetAccess", "InstanceConcurrency", "VpcConfig", "Layers",
 		"InstanceLifecycleConfig", "Tags", "CustomContainerConfig", "NasConfig", "OssMountConfig", "TracingConfig",
@@ -67,13 +69,11 @@ func checkTemplate(doc map[string]any) []Problem {
 	if v, ok := doc["Transform"]; ok {
 		p.add("Transform", "is %v: the FC 2.0 Aliyun::Serverless transform's tool (funcraft) is discontinued; use ROS's ALIYUN::FC3 resources", v)
 	}
-	resources, ok := asMap(doc["Resources"])
-	if !ok {
+	if _, ok := asMap(doc["Resources"]); !ok {
 		p.add("Resources", "must be a mapping of resources")
 		return p.list
 	}
-	params, _ := asMap(doc["Parameters"])
-	resolved, _ := asMap(resolveRefs(p, "Resources", resources, params))
+	resolved := resolveTemplate(p, doc)
 
 	byType := map[string][]string{}
 	for _, name := range sortedKeys(resolved) {
@@ -105,6 +105,7 @@ func checkTemplate(doc map[string]any) []Problem {
 	if len(roles) == 0 {
 		p.add("Resources", "has no %s: the template must create the function's least-privilege role", typeRole)
 	}
+	checkManagedPolicies(p, resolved, byType, roles)
 	logstores := map[string]bool{}
 	for _, name := range byType[typeLogstore] {
 		if store, ok := asString(mapGet(resolved, name, "Properties", "LogstoreName")); ok {
@@ -159,20 +160,48 @@ func checkTemplate(doc map[string]any) []Problem {
 	return p.list
 }
 
-// resolveRefs replaces {Ref: Parameter} with the parameter's Default, so
-// that the checks see the values a stack created with the defaults gets;
-// a Ref to nothing is reported.
-func resolveRefs(p *problems, at string, v any, params map[string]any) any {
+// resolveTemplate resolves {Ref: Parameter} to the parameter's Default and
+// settles Fn::If by the template's Conditions, so that the checks see the
+// values a stack created with the defaults gets; an Fn::If branch that is
+// {Ref: ALIYUN::NoValue} removes its entry. A Ref to nothing is reported.
+func resolveTemplate(p *problems, doc map[string]any) map[string]any {
+	params, _ := asMap(doc["Parameters"])
+	conds, _ := asMap(doc["Conditions"])
+	r := &resolver{p: p, params: params, conds: conds, known: map[string]bool{}}
+	out, _ := asMap(r.resolve("Resources", doc["Resources"]))
+	for _, name := range sortedKeys(out) {
+		res, _ := asMap(out[name])
+		if cond, ok := asString(res["Condition"]); ok && !r.condition(join("Resources", name, "Condition"), cond) {
+			delete(out, name) // a stack with the defaults does not create it
+		}
+	}
+	return out
+}
+
+type resolver struct {
+	p      *problems
+	params map[string]any
+	conds  map[string]any
+	known  map[string]bool // evaluated conditions
+}
+
+// noValue marks an entry Fn::If removed.
+type noValue struct{}
+
+func (r *resolver) resolve(at string, v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		if ref, ok := v["Ref"]; ok && len(v) == 1 {
 			name, _ := asString(ref)
+			if name == "ALIYUN::NoValue" {
+				return noValue{}
+			}
 			if pseudoParameters[name] {
 				return v
 			}
-			param, ok := asMap(params[name])
+			param, ok := asMap(r.params[name])
 			if !ok {
-				p.add(at, "refers to parameter %q, which Parameters does not define", name)
+				r.p.add(at, "refers to parameter %q, which Parameters does not define", name)
 				return v
 			}
 			if def, ok := param["Default"]; ok {
@@ -180,19 +209,102 @@ func resolveRefs(p *problems, at string, v any, params map[string]any) any {
 			}
 			return v // required at stack creation
 		}
+		if args, ok := asSlice(v["Fn::If"]); ok && len(v) == 1 {
+			name, _ := asString(args[0])
+			if len(args) != 3 {
+				r.p.add(at, "Fn::If takes [condition, then, else]")
+				return v
+			}
+			if r.condition(join(at, "Fn::If"), name) {
+				return r.resolve(at, args[1])
+			}
+			return r.resolve(at, args[2])
+		}
+		if args, ok := asSlice(v["Fn::Join"]); ok && len(v) == 1 && len(args) == 2 {
+			sep, _ := asString(args[0])
+			parts, _ := asSlice(r.resolve(at, args[1]))
+			var strs []string
+			for _, part := range parts {
+				str, ok := asString(part)
+				if !ok {
+					return v // a pseudo parameter or attribute: known at stack creation
+				}
+				strs = append(strs, str)
+			}
+			return strings.Join(strs, sep)
+		}
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = resolveRefs(p, join(at, k), e, params)
+			if x := r.resolve(join(at, k), e); x != (noValue{}) {
+				out[k] = x
+			}
 		}
 		return out
 	case []any:
-		out := make([]any, len(v))
+		out := make([]any, 0, len(v))
 		for i, e := range v {
-			out[i] = resolveRefs(p, join(at, i), e, params)
+			if x := r.resolve(join(at, i), e); x != (noValue{}) {
+				out = append(out, x)
+			}
 		}
 		return out
 	}
 	return v
+}
+
+// condition evaluates a named condition with the parameters' defaults.
+func (r *resolver) condition(at, name string) bool {
+	if v, ok := r.known[name]; ok {
+		return v
+	}
+	def, ok := r.conds[name]
+	if !ok {
+		r.p.add(at, "refers to condition %q, which Conditions does not define", name)
+		return false
+	}
+	r.known[name] = false // a loop evaluates to false
+	v := r.evaluate(join("Conditions", name), def)
+	r.known[name] = v
+	return v
+}
+
+func (r *resolver) evaluate(at string, v any) bool {
+	m, _ := asMap(v)
+	if len(m) != 1 {
+		r.p.add(at, "must be one of Fn::Equals, Fn::Not, Fn::And, Fn::Or or {Condition: name}")
+		return false
+	}
+	for fn, arg := range m {
+		args, _ := asSlice(arg)
+		switch fn {
+		case "Condition":
+			name, _ := asString(arg)
+			return r.condition(at, name)
+		case "Fn::Equals":
+			if len(args) != 2 {
+				break
+			}
+			a, b := r.resolve(at, args[0]), r.resolve(at, args[1])
+			return fmt.Sprint(a) == fmt.Sprint(b)
+		case "Fn::Not":
+			if len(args) != 1 {
+				break
+			}
+			return !r.evaluate(join(at, fn), args[0])
+		case "Fn::And", "Fn::Or":
+			if len(args) < 2 {
+				break
+			}
+			all, any := true, false
+			for i, c := range args {
+				x := r.evaluate(join(at, fn, i), c)
+				all, any = all && x, any || x
+			}
+			return map[string]bool{"Fn::And": all, "Fn::Or": any}[fn]
+		}
+		r.p.add(join(at, fn), "is not a condition this check can evaluate")
+	}
+	return false
 }
 
 func mapGet(m map[string]any, keys ...string) any {
@@ -272,6 +384,32 @@ func checkRole(p *problems, at string, r map[string]any) {
 		}
 		p.list = append(p.list, checkPolicyDocument(p.file, join(pat, "PolicyDocument"), doc)...)
 	}
+}
+
+// checkManagedPolicies checks the template's managed policies: each is
+// attached to the template's role only, and together they grant what the
+// settings need for other accounts and nothing else (checkOrgPolicies).
+func checkManagedPolicies(p *problems, resolved map[string]any, byType map[string][]string, roles map[string]bool) {
+	var docs []orgDoc
+	for _, name := range byType[typePolicy] {
+		at := join("Resources", name, "Properties")
+		props, _ := asMap(mapGet(resolved, name, "Properties"))
+		attached, _ := asSlice(props["Roles"])
+		if len(attached) != 1 || !refersTo(attached[0], slices.Sorted(maps.Keys(roles)), "RoleName") {
+			p.add(join(at, "Roles"), "must be [{'Fn::GetAtt': [<role>, RoleName]}]: the policy is the function's role's, and no one else's")
+		}
+		doc, ok := asMap(props["PolicyDocument"])
+		if !ok {
+			p.add(join(at, "PolicyDocument"), "must be a policy document mapping")
+			continue
+		}
+		docs = append(docs, orgDoc{join(at, "PolicyDocument"), doc})
+	}
+	env, ok := templateEnv(resolved, byType)
+	if !ok {
+		return // reported with the environment
+	}
+	p.list = append(p.list, checkOrgPolicies(p.file, "Resources", docs, env)...)
 }
 
 // checkTrust checks that only Function Compute may assume the role: any
@@ -367,9 +505,7 @@ func refersTo(v any, names []string, attr string) bool {
 // stack created with the parameters' defaults.
 func checkInStep(syaml, tmpl map[string]any) []Problem {
 	sp := firstFC3Props(syaml)
-	resources, _ := asMap(tmpl["Resources"])
-	params, _ := asMap(tmpl["Parameters"])
-	resolved, _ := asMap(resolveRefs(&problems{}, "", resources, params))
+	resolved := resolveTemplate(&problems{}, tmpl)
 	byType := map[string][]string{}
 	for _, name := range sortedKeys(resolved) {
 		typ, _ := asString(mapGet(resolved, name, "Type"))

@@ -160,6 +160,37 @@ var credentialCodes = map[string]bool{
 	"UnauthorizedOperation":  true,
 	"InvalidSecurityToken":   true,
 	"SecurityTokenExpired":   true,
+	// AssumeRole: the role is missing in the member, or the caller is not
+	// trusted (or its ExternalId does not match the trust policy).
+	"EntityNotExist.Role": true,
+	"AccessDenied":        true,
+}
+
+// UnreachableReason names, for a member account whose role could not be
+// assumed, why: from the AssumeRole error's code and class, never its
+// message.
+func UnreachableReason(err error) string {
+	code, class := Code(err), Classify(err)
+	switch {
+	case code == "EntityNotExist.Role":
+		return "role-missing"
+	case class == ClassThrottled:
+		return "throttled"
+	case class == ClassCredential:
+		return "denied"
+	case class == ClassCanceled:
+		return "deadline"
+	case class == ClassRetryable:
+		return "unavailable"
+	}
+	return "refused"
+}
+
+// products names the API of the actions that are not ECS's in errors.
+var products = map[string]string{
+	ActionAssumeRole:        "sts",
+	ActionGetCallerIdentity: "sts",
+	ActionListAccounts:      "resourcemanager",
 }
 
 // ClassifyCode maps an API error code and HTTP status to a class. Prefix
@@ -215,7 +246,11 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ecs %s", e.Action)
+	product := "ecs"
+	if p, ok := products[e.Action]; ok {
+		product = p
+	}
+	fmt.Fprintf(&b, "%s %s", product, e.Action)
 	if e.Region != "" {
 		fmt.Fprintf(&b, " in %s", e.Region)
 	}

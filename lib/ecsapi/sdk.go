@@ -60,6 +60,11 @@ type Config struct {
 	// VPCEndpoint overrides the VPC API's endpoint (EIPs), with the same
 	// rules; empty means the SDK's.
 	VPCEndpoint string
+	// STSEndpoint and ResourceManagerEndpoint override the endpoints of
+	// AssumeRole and ListAccounts (org.go), with the same rules; empty
+	// means DefaultSTSEndpoint and DefaultResourceManagerEndpoint.
+	STSEndpoint             string
+	ResourceManagerEndpoint string
 	// Transport carries the requests; nil means a shared pooled transport.
 	Transport http.RoundTripper
 	// ReadTimeout, when set, bounds every call (tests); by default each
@@ -93,6 +98,10 @@ type Client struct {
 	domain         string // host[:port]; "" means SDK endpoint resolution
 	vpcScheme      string // the VPC API's, from VPCEndpoint
 	vpcDomain      string
+	stsScheme      string // AssumeRole's, from STSEndpoint
+	stsDomain      string
+	rmScheme       string // ListAccounts', from ResourceManagerEndpoint
+	rmDomain       string
 	transport      http.RoundTripper
 	readTimeout    time.Duration
 	connectTimeout time.Duration
@@ -149,6 +158,9 @@ func NewClient(cfg Config) (*Client, error) {
 			return nil, err
 		}
 		c.vpcScheme, c.vpcDomain = scheme, host
+	}
+	if err := c.orgEndpoints(cfg); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -19,6 +19,7 @@
 //	404 InvalidAccessKeyId.NotFound      unknown AccessKeyId
 //	400 InvalidSecurityToken.Malformed   STS AccessKeyId without SecurityToken
 //	400 InvalidSecurityToken.Mismatch    wrong SecurityToken, or one sent with a permanent AK
+//	400 InvalidSecurityToken.Expired     STS credentials past their Expiration (real time)
 //	400 SignatureDoesNotMatch            bad signature (message carries the server string to sign)
 //	400 InvalidAction.NotFound           unknown Action
 //	404 InvalidRegionId.NotFound         RegionId not in the fleet, WithRegions or later Mutate/Add
@@ -70,6 +71,13 @@
 // ReleaseEipAddress, TagResources and UnTagResources (ResourceType EIP;
 // UnTagResources removes TagKey.N, all or nothing, and RefuseTags refuses
 // it as it refuses TagResources).
+//
+// Several accounts: StartAccounts serves one fleet per account behind one
+// endpoint, each account a Server of its own (Accounts.Account), and
+// routes a call by its AccessKey to the account the shared Registry says
+// it belongs to; WithAccount makes a single Server one account's. The STS
+// double (lib/orgdouble) issues credentials into the same Registry, so
+// an account's credentials reach its own fleet and no other.
 //
 // ListTagResources returns one entry per (instance, tag) for every tag of
 // each matching instance, ordered by instance ID then tag key, 50 entries a

@@ -40,7 +40,10 @@ type Call struct {
 	Time      time.Time
 }
 
-type cred struct{ secret, token string }
+type cred struct {
+	secret, token string
+	expires       time.Time // zero: never
+}
 
 type tokenRec struct {
 	fingerprint string
@@ -78,6 +81,8 @@ type Server struct {
 	rand         *rand.Rand
 	clock        func() time.Time
 	rate         rateLimit
+	account      string
+	registry     *Registry
 }
 
 type config struct {
@@ -87,6 +92,10 @@ type config struct {
 	regions []string
 	latency time.Duration
 	rate    int // calls per second per action and region; 0 is no limit
+	// account and registry: the double is this account's and also accepts
+	// the credentials the registry holds for it (StartAccounts).
+	account  string
+	registry *Registry
 }
 
 // Option configures Start.
@@ -95,7 +104,7 @@ type Option func(*config)
 // WithCredential accepts an AccessKey (securityToken "" for a plain AK, or
 // the STS token the requests must carry).
 func WithCredential(akID, secret, securityToken string) Option {
-	return func(c *config) { c.creds[akID] = cred{secret, securityToken} }
+	return func(c *config) { c.creds[akID] = cred{secret: secret, token: securityToken} }
 }
 
 // WithClock sets the double's clock (default time.Now): the time used to
@@ -118,6 +127,22 @@ func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = 
 
 // Start serves fleet on 127.0.0.1 at a free port until Close.
 func Start(fleet Fleet, opts ...Option) (*Server, error) {
+	s, err := newServer(fleet, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
+	}
+	s.host = ln.Addr().String()
+	s.hs = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.hs.Serve(ln) }()
+	return s, nil
+}
+
+// newServer builds a double that does not listen yet.
+func newServer(fleet Fleet, opts ...Option) (*Server, error) {
 	cfg := config{creds: map[string]cred{}, clock: time.Now, seed: 1}
 	for _, o := range opts {
 		o(&cfg)
@@ -150,13 +175,7 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	for _, r := range fleet.Regions() {
 		s.known[r] = true
 	}
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
-	}
-	s.host = ln.Addr().String()
-	s.hs = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.hs.Serve(ln) }()
+	s.account, s.registry = cfg.account, cfg.registry
 	return s, nil
 }
 
@@ -167,14 +186,18 @@ func (s *Server) URL() string { return "http://" + s.host }
 func (s *Server) Host() string { return s.host }
 
 // Close stops the server and drops open connections.
-func (s *Server) Close() { _ = s.hs.Close() }
+func (s *Server) Close() {
+	if s.hs != nil {
+		_ = s.hs.Close()
+	}
+}
 
 // AddCredential accepts another AccessKey; securityToken "" is a plain AK,
 // otherwise requests must carry that SecurityToken.
 func (s *Server) AddCredential(akID, secret, securityToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.creds[akID] = cred{secret, securityToken}
+	s.creds[akID] = cred{secret: secret, token: securityToken}
 }
 
 // Calls returns a copy of every request record, in the order answered.
@@ -532,54 +555,36 @@ func (s *Server) record(c Call) {
 // authenticate checks the common parameters, the credential and the
 // signature. Timestamps are checked against real time (15 minutes skew).
 func (s *Server) authenticate(method string, p map[string]string) *apiError {
-	for _, k := range []string{"Action", "Version", "Format", "Timestamp", "SignatureMethod", "SignatureVersion", "SignatureNonce", "AccessKeyId", "Signature"} {
-		if p[k] == "" {
-			return errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", k)
+	if err := VerifyRequest(method, p, []string{APIVersion, VPCAPIVersion}, s.lookupCred, s.freshNonce); err != nil {
+		return &apiError{err.Status, err.Code, err.Message}
+	}
+	return nil
+}
+
+// lookupCred finds an AccessKey: one given to this double, or one the
+// registry holds for its account.
+func (s *Server) lookupCred(akID string) (Secret, bool) {
+	s.mu.Lock()
+	c, ok := s.creds[akID]
+	s.mu.Unlock()
+	if ok {
+		return Secret{AccessKeySecret: c.secret, SecurityToken: c.token, Expiration: c.expires}, true
+	}
+	if s.registry != nil {
+		if is, ok := s.registry.Lookup(akID); ok && is.Account == s.account {
+			return Secret{AccessKeySecret: is.AccessKeySecret, SecurityToken: is.SecurityToken, Expiration: is.Expiration}, true
 		}
 	}
-	if p["Version"] != APIVersion && p["Version"] != VPCAPIVersion {
-		return errf(400, "InvalidVersion", "Specified parameter Version %q is not valid.", p["Version"])
-	}
-	if p["Format"] != "JSON" {
-		return errf(400, "InvalidParameter.Format", "The double only serves Format=JSON, got %q.", p["Format"])
-	}
-	if p["SignatureMethod"] != "HMAC-SHA1" {
-		return errf(400, "InvalidSignatureMethod", "Specified signature method %q is not valid.", p["SignatureMethod"])
-	}
-	if p["SignatureVersion"] != "1.0" {
-		return errf(400, "InvalidSignatureVersion", "Specified signature version %q is not valid.", p["SignatureVersion"])
-	}
-	ts, err := time.Parse("2006-01-02T15:04:05Z", p["Timestamp"])
-	if err != nil {
-		return errf(400, "InvalidTimeStamp.Format", "Specified time stamp %q does not match the specified format.", p["Timestamp"])
-	}
-	if d := time.Since(ts); d > 15*time.Minute || d < -15*time.Minute {
-		return errf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
-	}
-	s.mu.Lock()
-	c, ok := s.creds[p["AccessKeyId"]]
-	s.mu.Unlock()
-	if !ok {
-		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-	}
-	tok, hasTok := p["SecurityToken"]
-	switch {
-	case c.token != "" && !hasTok:
-		return errf(400, "InvalidSecurityToken.Malformed", "The SecurityToken is missing for this temporary AccessKeyId.")
-	case c.token != "" && tok != c.token:
-		return errf(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken does not match the AccessKeyId.")
-	case c.token == "" && hasTok:
-		return errf(400, "InvalidSecurityToken.Mismatch", "A SecurityToken was sent for a permanent AccessKeyId.")
-	}
-	sts := StringToSign(method, p)
-	if signString(sts, c.secret) != p["Signature"] {
-		return errf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
-	}
+	return Secret{}, false
+}
+
+// freshNonce records a SignatureNonce and reports whether it was new.
+func (s *Server) freshNonce(nonce string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.nonces[p["SignatureNonce"]] {
-		return errf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	if s.nonces[nonce] {
+		return false
 	}
-	s.nonces[p["SignatureNonce"]] = true
-	return nil
+	s.nonces[nonce] = true
+	return true
 }

@@ -110,6 +110,23 @@ func Names() []string {
 	return out
 }
 
+// RAMActions is what a RAM policy for the sweep must allow, and nothing
+// else: the instances' ECS actions and each kind's, each once.
+// docs/ram-policy.json, the deployment files' policies and the session
+// policy of every member account (lib/org) are this list.
+func RAMActions() []string {
+	out := make([]string, 0, len(ecsapi.InstanceActions))
+	for _, a := range ecsapi.InstanceActions {
+		out = append(out, "ecs:"+a)
+	}
+	for _, a := range Actions() {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Actions are every kind's RAM actions, each once, in order.
 func Actions() []string {
 	var out []string

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
+	"github.com/ecs-reaper/ecs-reaper/lib/org"
 )
 
 // Environment variable names.
@@ -60,6 +61,17 @@ const (
 	EnvResources         = "REAPER_RESOURCES"
 	EnvMarkSecret        = "REAPER_MARK_SECRET"
 	EnvMarkSecretPrev    = "REAPER_MARK_SECRET_PREVIOUS"
+
+	// Several accounts (lib/org).
+	EnvAccounts                = org.EnvAccounts
+	EnvAccountTag              = org.EnvAccountTag
+	EnvAccountsExclude         = org.EnvAccountsExclude
+	EnvRoleName                = org.EnvRoleName
+	EnvRoleExternalID          = org.EnvRoleExternalID
+	EnvOrgMaxRelease           = "REAPER_ORG_MAX_RELEASE"
+	EnvOrgMaxReleasePercent    = "REAPER_ORG_MAX_RELEASE_PERCENT"
+	EnvSTSEndpoint             = "REAPER_STS_ENDPOINT"
+	EnvResourceManagerEndpoint = "REAPER_RESOURCEMANAGER_ENDPOINT"
 )
 
 // GenerateMarkSecret is how the help and the errors say to make a
@@ -147,6 +159,16 @@ type Settings struct {
 	ResultPrefix      string // REAPER_RESULT_PREFIX: their key prefix, default ecs-reaper/
 	FNFEndpoint       string // REAPER_FNF_ENDPOINT: the CloudFlow API's endpoint override
 	OSSEndpoint       string // REAPER_OSS_ENDPOINT: the OSS endpoint override
+	// Several accounts: Accounts() reads the first three as an org.Selection.
+	AccountsSpec            string  // REAPER_ACCOUNTS: "" or self, account IDs, rd, rd:<folder-id>
+	AccountTag              string  // REAPER_ACCOUNT_TAG: key=value, with rd
+	AccountsExclude         string  // REAPER_ACCOUNTS_EXCLUDE: account IDs never swept
+	RoleName                string  // REAPER_ROLE_NAME: the member role, default ecs-reaper-member
+	RoleExternalID          string  // REAPER_ROLE_EXTERNAL_ID: sent with AssumeRole when set. Never shown
+	OrgMaxRelease           int     // REAPER_ORG_MAX_RELEASE: the run's cap over every account, default 500
+	OrgMaxReleasePercent    float64 // REAPER_ORG_MAX_RELEASE_PERCENT: of every account's opted-in, default 50
+	STSEndpoint             string  // REAPER_STS_ENDPOINT: AssumeRole's endpoint override
+	ResourceManagerEndpoint string  // REAPER_RESOURCEMANAGER_ENDPOINT: ListAccounts' endpoint override
 
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet, noticeSet bool
@@ -304,7 +326,27 @@ func (s Settings) Validate() error {
 	errs = append(errs, s.checkChannel()...)
 	errs = append(errs, s.checkMarkSecret()...)
 	errs = append(errs, s.checkFanout()...)
+	errs = append(errs, s.checkAccounts()...)
 	return errors.Join(errs...)
+}
+
+// Accounts is the run's accounts as configured (REAPER_ACCOUNTS,
+// REAPER_ACCOUNT_TAG, REAPER_ACCOUNTS_EXCLUDE); Multi() is false for the
+// function's own account alone.
+func (s Settings) Accounts() (org.Selection, error) {
+	return org.Parse(s.AccountsSpec, s.AccountTag, s.AccountsExclude)
+}
+
+// checkAccounts: the rules between the three account settings (rd needs
+// a tag or exclusions, a tag needs rd), once each is valid on its own.
+func (s Settings) checkAccounts() []error {
+	if org.CheckAccounts(s.AccountsSpec) != "" || org.CheckTag(s.AccountTag) != "" || org.CheckExclude(s.AccountsExclude) != "" {
+		return nil // reported by the variables' own checks
+	}
+	if _, err := s.Accounts(); err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // checkEndpointRegions: a real endpoint is one region's. Every region's

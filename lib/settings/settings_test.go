@@ -32,7 +32,8 @@ func TestDefault(t *testing.T) {
 	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50, PercentCapFrom: 10,
 		OwnerTag: "owner", Notice: 24 * time.Hour, MarkTag: "reaper-notified", Running: RunningSkip, Resources: []string{"instances"},
 		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4,
-		Fanout: FanoutOff, FanoutMinAccounts: DefaultFanoutMinAccounts, ResultPrefix: "ecs-reaper/"}
+		Fanout: FanoutOff, FanoutMinAccounts: DefaultFanoutMinAccounts, ResultPrefix: "ecs-reaper/",
+		RoleName: "ecs-reaper-member", OrgMaxRelease: 500, OrgMaxReleasePercent: 50}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
 	}
@@ -41,6 +42,8 @@ func TestDefault(t *testing.T) {
 func TestNames(t *testing.T) {
 	want := []string{"REAPER_REGIONS", "REAPER_TAG_KEY", "REAPER_KEEP_TAG", "REAPER_DRY_RUN", "REAPER_FORCE", "REAPER_FORCE_STOP", "REAPER_MAX_RELEASE", "REAPER_MAX_RELEASE_PERCENT", "REAPER_PERCENT_CAP_MIN_ELIGIBLE", "REAPER_TIMEZONE", "REAPER_ECS_ENDPOINT", "REAPER_FRESHNESS", "REAPER_DEADLINE_MARGIN", "REAPER_REGION_CONCURRENCY", "REAPER_BATCH_CONCURRENCY", "REAPER_LOCAL_RELEASE",
 		"REAPER_OWNER_TAG", "REAPER_NOTIFY_URL", "REAPER_NOTIFY_KIND", "REAPER_NOTIFY_SECRET", "REAPER_NOTICE", "REAPER_GRACE", "REAPER_MARK_TAG", "REAPER_RUNNING", "REAPER_RESOURCES", "REAPER_RELEASE_EIPS", "REAPER_MARK_SECRET", "REAPER_MARK_SECRET_PREVIOUS", "REAPER_VPC_ENDPOINT",
+		"REAPER_ACCOUNTS", "REAPER_ACCOUNT_TAG", "REAPER_ACCOUNTS_EXCLUDE", "REAPER_ROLE_NAME", "REAPER_ROLE_EXTERNAL_ID", "REAPER_ORG_MAX_RELEASE", "REAPER_ORG_MAX_RELEASE_PERCENT",
+		"REAPER_STS_ENDPOINT", "REAPER_RESOURCEMANAGER_ENDPOINT",
 		"REAPER_FANOUT", "REAPER_FANOUT_MIN_ACCOUNTS", "REAPER_FLOW_NAME", "REAPER_RESULT_BUCKET", "REAPER_RESULT_PREFIX", "REAPER_FNF_ENDPOINT", "REAPER_OSS_ENDPOINT"}
 	if !reflect.DeepEqual(Names, want) {
 		t.Fatalf("Names = %q, want %q", Names, want)
@@ -266,6 +269,8 @@ func TestDescribe(t *testing.T) {
 		"mark_secret": "unset", "mark_secret_previous": "unset",
 		"fanout": "off", "fanout_min_accounts": "20", "flow_name": "", "result_bucket": "", "result_prefix": "ecs-reaper/",
 		"fnf_endpoint": "default", "oss_endpoint": "default",
+		"accounts": "", "account_tag": "", "accounts_exclude": "", "role_name": "ecs-reaper-member", "role_external_id": "unset",
+		"org_max_release": "500", "org_max_release_percent": "50", "sts_endpoint": "default", "resourcemanager_endpoint": "default",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Describe() = %v, want %v", got, want)

@@ -13,6 +13,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
+	"github.com/ecs-reaper/ecs-reaper/lib/org"
 )
 
 // spec declares one setting, once: its variable, its key in logs and the
@@ -287,7 +288,77 @@ var table = append([]spec{
 		"", func(s *Settings) *string { return &s.MarkSecretPrev }),
 	endpoint(EnvVPCEndpoint, "vpc_endpoint", "VPCEndpoint", "VPC API endpoint override (EIPs), with REAPER_ECS_ENDPOINT's rules; default: the SDK's",
 		func(s *Settings) *string { return &s.VPCEndpoint }),
+	text(EnvAccounts, "accounts", "AccountsSpec", `the accounts swept: "" or self = the function's own; account IDs, comma-separated; rd = the Resource Directory's members; rd:<folder-id> = those under a folder (see docs/many-accounts.md)`, "",
+		`"self", "rd", "rd:<folder-id>" or account IDs (digits), comma-separated, each at most once; unset: the function's own account`,
+		org.CheckAccounts, func(s *Settings) *string { return &s.AccountsSpec }),
+	text(EnvAccountTag, "account_tag", "AccountTag", "with rd: only members carrying this tag (key=value) are swept", "",
+		"key=value, both non-empty, at most 128 characters each, without control characters; only with REAPER_ACCOUNTS=rd",
+		org.CheckTag, func(s *Settings) *string { return &s.AccountTag }),
+	text(EnvAccountsExclude, "accounts_exclude", "AccountsExclude", "account IDs never swept, comma-separated; wins over every other account setting", "",
+		"account IDs (digits), comma-separated",
+		org.CheckExclude, func(s *Settings) *string { return &s.AccountsExclude }),
+	text(EnvRoleName, "role_name", "RoleName", "the RAM role assumed in each member account: acs:ram::<account>:role/<name>", org.DefaultRoleName,
+		"a RAM role name: 1 to 64 letters, digits, '.' and '-'",
+		org.CheckRoleName, func(s *Settings) *string { return &s.RoleName }),
+	{name: EnvRoleExternalID, key: "role_external_id", field: "RoleExternalID", help: "the ExternalId the member role's trust policy requires; sent with every AssumeRole when set; never shown", secret: true,
+		accepts: "2 to 1224 letters, digits and + = , . @ : / - _",
+		parse: func(s *Settings, v string) string {
+			s.RoleExternalID = v
+			return ""
+		},
+		check: func(s Settings) string {
+			if s.RoleExternalID == "" {
+				return ""
+			}
+			return org.CheckExternalID(s.RoleExternalID)
+		},
+		get: func(s Settings) slog.Value {
+			if s.RoleExternalID == "" {
+				return slog.StringValue("unset")
+			}
+			return slog.StringValue("set")
+		}},
+	integer(EnvOrgMaxRelease, "org_max_release", "OrgMaxRelease", "with several accounts: release nothing anywhere if more than this many are eligible in all (REAPER_MAX_RELEASE then caps each account)", "500", 0, -1,
+		func(s *Settings) *int { return &s.OrgMaxRelease }),
+	percent(EnvOrgMaxReleasePercent, "org_max_release_percent", "OrgMaxReleasePercent", "with several accounts: release nothing anywhere if more than this % of all opted-in are eligible (REAPER_MAX_RELEASE_PERCENT then caps each account)", "50",
+		func(s *Settings) *float64 { return &s.OrgMaxReleasePercent }),
+	endpoint(EnvSTSEndpoint, "sts_endpoint", "STSEndpoint", "STS endpoint override (AssumeRole into member accounts), with REAPER_ECS_ENDPOINT's rules; default: sts.aliyuncs.com over HTTPS",
+		func(s *Settings) *string { return &s.STSEndpoint }),
+	endpoint(EnvResourceManagerEndpoint, "resourcemanager_endpoint", "ResourceManagerEndpoint", "ResourceManager endpoint override (ListAccounts, with rd), with REAPER_ECS_ENDPOINT's rules; default: resourcemanager.aliyuncs.com over HTTPS",
+		func(s *Settings) *string { return &s.ResourceManagerEndpoint }),
 }, fanoutSpecs...)
+
+// text: a string whose rules check gives (the problem, or "").
+func text(name, key, field, help, def, accepts string, check func(string) string, at func(*Settings) *string) spec {
+	return spec{name: name, key: key, field: field, help: help, def: def, accepts: accepts,
+		parse: func(s *Settings, v string) string {
+			*at(s) = v
+			return ""
+		},
+		check: func(s Settings) string { return check(*at(&s)) },
+		get:   func(s Settings) slog.Value { return slog.StringValue(*at(&s)) }}
+}
+
+// percent: a number greater than 0 and at most 100.
+func percent(name, key, field, help, def string, at func(*Settings) *float64) spec {
+	return spec{name: name, key: key, field: field, help: help, def: def,
+		accepts: "a number greater than 0 and at most 100",
+		parse: func(s *Settings, v string) string {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return percentProblem
+			}
+			*at(s) = p
+			return ""
+		},
+		check: func(s Settings) string {
+			if p := *at(&s); !(p > 0 && p <= 100) {
+				return percentProblem
+			}
+			return ""
+		},
+		get: func(s Settings) slog.Value { return slog.Float64Value(*at(&s)) }}
+}
 
 // resourceWords are REAPER_RESOURCES's words: instances, and each kind's
 // name in the kinds' order.
