@@ -443,7 +443,19 @@ func TestMisspeltSettingIsRefused(t *testing.T) {
 // owner, and writes nothing.
 func TestPlanForecast(t *testing.T) {
 	r := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d")
-	r.must(t, cli.ExitOK, "Forecast from", "notified 5", "released 5", "i-bp1demostopdate002")
+	r.must(t, cli.ExitOK, "Forecast from", "releases 5")
+	if strings.Contains(r.stdout, "i-bp1demostopdate002") {
+		t.Errorf("the forecast lists IDs without --wide:\n%s", r.stdout)
+	}
+	run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--wide").
+		must(t, cli.ExitOK, "released  i-", "i-bp1demostopdate002")
+	// Over the count cap every run refuses: the forecast says so, with
+	// the value that passes, and promises no release.
+	capped := run(t, map[string]string{"REAPER_MAX_RELEASE": "2"}, "", "plan", "--demo", "--horizon", "3d")
+	capped.must(t, cli.ExitOK, "REFUSED from", "every later run refuses too", "REAPER_MAX_RELEASE is at least 5", "refused 5")
+	if strings.Contains(capped.stdout, "releases 5") {
+		t.Errorf("a forecast over the cap promises releases:\n%s", capped.stdout)
+	}
 	j := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--json")
 	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
 	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
@@ -27,6 +30,7 @@ type sweepFlags struct {
 	profile string
 	only    string // outcomes to list
 	all     bool   // every row in the table
+	wide    bool   // no cell cut to the terminal's width
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -151,7 +155,7 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 			return fail(env, "plan", err)
 		}
 	} else {
-		writeForecast(env.Stdout, fc)
+		writeForecast(env.Stdout, fc, env.width(), f.wide)
 	}
 	if len(fc.Errors) > 0 {
 		fmt.Fprintf(env.Stderr, "plan: %d regions could not be listed; the forecast leaves them out\n", len(fc.Errors))
@@ -160,38 +164,111 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 	return ExitOK
 }
 
-func writeForecast(w io.Writer, fc *engine.Forecast) {
-	fmt.Fprintf(w, "Forecast from %s for %s (hourly ticks, every notice delivered):\n", fc.From.Format(time.RFC3339), fc.Horizon)
+// writeForecast prints the forecast: the refusal first (what needs a
+// person), then a table of days, then each day's owners with counts;
+// wide lists every owner and ID, otherwise the busiest owners of a day
+// are shown and the rest counted.
+func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
+	fmt.Fprintf(w, "Forecast from %s for %s (hourly ticks, every notice delivered, the caps kept as the run keeps them)\n", fc.From.Format(time.RFC3339), fc.Horizon)
+	if len(fc.Kinds) > 0 {
+		fmt.Fprintf(w, "Swept: instances, %s\n", strings.Join(fc.Kinds, ", "))
+	}
 	for _, e := range fc.Errors {
-		fmt.Fprintf(w, "  NOT LISTED %s\n", e)
+		fmt.Fprintf(w, "NOT LISTED (left out of the forecast): %s\n", fitLine(e, width, wide))
+	}
+	if r := fc.Refused; r != nil {
+		fmt.Fprintf(w, "REFUSED from %s: %d writes are due at once; the run releases nothing, and every later run refuses too, until %s.\n",
+			r.At.Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r))
+		fmt.Fprintf(w, "  %s\n", fitLine(r.Explain, width-2, wide))
 	}
 	if len(fc.Days) == 0 {
-		fmt.Fprintln(w, "  nothing is due")
+		fmt.Fprintln(w, "Nothing is due.")
+		return
 	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DATE\tNOTICES\tSTOPS\tRELEASES\tREFUSED\t")
 	for _, d := range fc.Days {
-		fmt.Fprintf(w, "%s\n", d.Date)
-		owners := make([]string, 0, len(d.Owners))
-		for o := range d.Owners {
-			owners = append(owners, o)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", d.Date, d.Totals.Notices, d.Totals.Stops, d.Totals.Releases, d.Totals.Refused)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t\n", fc.Totals.Notices, fc.Totals.Stops, fc.Totals.Releases, fc.Totals.Refused)
+	_ = tw.Flush()
+	const owners = 10
+	for _, d := range fc.Days {
+		fmt.Fprintf(w, "\n%s", d.Date)
+		if d.Refused != nil {
+			fmt.Fprint(w, " (refused by the caps)")
 		}
-		sort.Strings(owners)
-		for _, o := range owners {
+		fmt.Fprintln(w)
+		names := slices.Collect(maps.Keys(d.Owners))
+		total := func(o *engine.ForecastOwner) int {
+			return o.Counts.Notices + o.Counts.Stops + o.Counts.Releases + o.Counts.Refused
+		}
+		slices.SortFunc(names, func(a, b string) int {
+			if n := total(d.Owners[b]) - total(d.Owners[a]); n != 0 {
+				return n
+			}
+			return strings.Compare(a, b)
+		})
+		for i, o := range names {
+			if !wide && i == owners {
+				fmt.Fprintf(w, "  … and %d more owners (--wide for every owner and ID, --json for the data)\n", len(names)-owners)
+				break
+			}
 			x := d.Owners[o]
 			name := o
 			if name == "" {
 				name = "(no owner tag)"
 			}
-			fmt.Fprintf(w, "  %-24s notified %d, stopped %d, released %d\n", name, len(x.Notified), len(x.Stopped), len(x.Released))
+			line := fmt.Sprintf("  %-24s notices %d, stops %d, releases %d", cut(name, 24), x.Counts.Notices, x.Counts.Stops, x.Counts.Releases)
+			if x.Counts.Refused > 0 {
+				line += fmt.Sprintf(", refused %d", x.Counts.Refused)
+			}
+			fmt.Fprintln(w, line)
+			if !wide {
+				continue
+			}
 			for _, part := range []struct {
 				what string
 				ids  []string
-			}{{"notified", x.Notified}, {"stopped", x.Stopped}, {"released", x.Released}} {
+			}{{"notified", x.Notified}, {"stopped", x.Stopped}, {"released", x.Released}, {"refused", x.Refused}} {
 				if len(part.ids) > 0 {
 					fmt.Fprintf(w, "    %-9s %s\n", part.what, strings.Join(part.ids, " "))
 				}
 			}
 		}
 	}
+}
+
+// raiseAdvice names the smallest settings under which a refused run passes.
+func raiseAdvice(r *engine.ForecastRefusal) string {
+	var parts []string
+	if r.NeedMaxRelease > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
+	}
+	if r.NeedMaxReleasePercent > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
+	}
+	if len(parts) == 0 {
+		return "the caps are raised"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// fitLine cuts s to width columns, marking the cut, unless wide.
+func fitLine(s string, width int, wide bool) string {
+	if wide || width <= 1 {
+		return s
+	}
+	return cut(s, width)
+}
+
+// cut shortens s to n runes, marking the cut with "…".
+func cut(s string, n int) string {
+	r := []rune(s)
+	if n < 1 || len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func runRun(ctx context.Context, env *Env, args []string) int {
@@ -273,6 +350,7 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 		f.only = v
 		return err
 	})
+	fs.BoolVar(&f.wide, "wide", false, "show everything: no cell cut to the terminal's width, every ID listed")
 	fs.BoolVar(&f.all, "all", false, "print every instance row (the table shows the first 50 per region)")
 	fs.BoolVar(&f.verbose, "v", false, "write the JSON logs (one record per decision and batch) to stderr")
 }

@@ -32,7 +32,8 @@ type Forecast struct {
 	// Caps are the blast-radius caps every simulated run kept.
 	Caps   ForecastCaps   `json:"caps"`
 	Days   []ForecastDay  `json:"days"`
-	Totals ForecastCounts `json:"totals"` // over the whole horizon
+	// Totals are over the whole horizon; Refused counts each resource once.
+	Totals ForecastCounts `json:"totals"`
 	// Refused is the first run the caps refuse, nil when none does.
 	Refused *ForecastRefusal `json:"refused,omitempty"`
 	Errors  []string         `json:"errors,omitempty"` // scopes that could not be listed
@@ -159,7 +160,7 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 	})
 	slices.Sort(fc.Errors)
 	slices.SortFunc(scopes, func(a, b *forecastScope) int { return strings.Compare(a.scope.String(), b.scope.String()) })
-	f := forecaster{fc: fc, days: map[string]*ForecastDay{}, refusedToday: map[string]bool{}}
+	f := forecaster{fc: fc, days: map[string]*ForecastDay{}, refusedToday: map[string]bool{}, refusedEver: map[string]bool{}}
 	lc := e.opts.Lifecycle
 	for t := from; t.Before(from.Add(horizon)); t = t.Add(ForecastTick) {
 		plans := make([]*plan.Scope, len(scopes))
@@ -192,6 +193,7 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 		fc.Totals.add(d.Totals)
 		fc.Days = append(fc.Days, *d)
 	}
+	fc.Totals.Refused = len(f.refusedEver)
 	return fc, nil
 }
 
@@ -200,6 +202,7 @@ type forecaster struct {
 	fc           *Forecast
 	days         map[string]*ForecastDay
 	refusedToday map[string]bool // "date id": a refusal counts once a day
+	refusedEver  map[string]bool // the horizon's total counts each once
 }
 
 func (f *forecaster) day(t time.Time) *ForecastDay {
@@ -241,6 +244,7 @@ func (f *forecaster) refuse(t time.Time, plans []*plan.Scope) {
 		o := f.owner(t, c.Owner)
 		o.Refused = append(o.Refused, c.ID)
 		o.Counts.Refused++
+		f.refusedEver[c.ID] = true
 	}
 	for _, p := range plans {
 		for _, c := range p.Eligible {
