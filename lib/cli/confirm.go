@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +28,10 @@ func isTerminal(r any) bool {
 
 // errNotConfirmed: the operator did not confirm a live release.
 var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errUsage)
+
+// errInterruptedPrompt: Ctrl-C at the prompt; it cancels, as a wrong
+// answer does (same exit code), and nothing is read after it.
+var errInterruptedPrompt = fmt.Errorf("%w: interrupted at the prompt: not confirmed: nothing was released", errUsage)
 
 // confirmRelease stands between `run` and a live release. With --yes it
 // lets the run go. On a terminal it shows the plan (a dry run) and asks
@@ -78,9 +81,12 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 		prompt = fmt.Sprintf("Type the region (%s) to do these %d releases and stops", want, n)
 	}
 	fmt.Fprintf(env.Stderr, "%s, or anything else to stop: ", prompt)
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
+	line, ok := readLine(ctx, env.Stdin)
+	if !ok {
 		fmt.Fprintln(env.Stderr)
+		if ctx.Err() != nil {
+			return errInterruptedPrompt
+		}
 		return errNotConfirmed
 	}
 	if strings.TrimSpace(line) != want {
@@ -93,7 +99,7 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 
 // confirmSchedule asks once before `schedule --release` releases on every
 // tick: the operator types the regions as given.
-func confirmSchedule(env *Env, t *target, yes bool) error {
+func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 	if yes {
 		return nil
 	}
@@ -102,7 +108,11 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 	}
 	want := describeRegions(t)
 	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
-	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+	line, ok := readLine(ctx, env.Stdin)
+	if !ok && ctx.Err() != nil {
+		fmt.Fprintln(env.Stderr)
+		return errInterruptedPrompt
+	}
 	if strings.TrimSpace(line) != want {
 		return errNotConfirmed
 	}

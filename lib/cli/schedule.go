@@ -81,7 +81,7 @@ double instead (the double keeps its state between ticks).`, `
 	}
 	defer t.close()
 	if !t.cfg.DryRun && t.double == nil {
-		if err := confirmSchedule(env, t, *yes); err != nil {
+		if err := confirmSchedule(ctx, env, t, *yes); err != nil {
 			return fail(env, "schedule", err)
 		}
 	}

@@ -381,7 +381,9 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
-	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	runCtx, stop := interruptible(ctx, env.Stderr)
+	rep, err := handler.Sweep(runCtx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	stop()
 	if prog != nil {
 		prog.done()
 	}
@@ -392,6 +394,9 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 		}
 	}
 	switch {
+	case errors.Is(err, engine.ErrInterrupted) || (err != nil && ctx.Err() != nil):
+		fmt.Fprintf(env.Stderr, "%s: %s\n", name, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return rep, ExitInterrupted
 	case errors.Is(err, handler.ErrSettings):
 		return rep, fail(env, name, fmt.Errorf("%w: %w", errUsage, err))
 	case err != nil:

@@ -30,8 +30,8 @@ type Forecast struct {
 	// Kinds are the resource kinds swept beside instances (REAPER_RESOURCES).
 	Kinds []string `json:"kinds,omitempty"`
 	// Caps are the blast-radius caps every simulated run kept.
-	Caps   ForecastCaps   `json:"caps"`
-	Days   []ForecastDay  `json:"days"`
+	Caps ForecastCaps  `json:"caps"`
+	Days []ForecastDay `json:"days"`
 	// Totals are over the whole horizon; Refused counts each resource once.
 	Totals ForecastCounts `json:"totals"`
 	// Refused is the first run the caps refuse, nil when none does.
