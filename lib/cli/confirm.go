@@ -29,6 +29,9 @@ func isTerminal(r any) bool {
 // errNotConfirmed: the operator did not confirm a live release.
 var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errUsage)
 
+// errInterruptedPlan: Ctrl-C while the plan was read, before any question.
+var errInterruptedPlan = fmt.Errorf("%w: interrupted while reading the plan: not confirmed: nothing was released", errUsage)
+
 // errInterruptedPrompt: Ctrl-C at the prompt; it cancels, as a wrong
 // answer does (same exit code), and nothing is read after it.
 var errInterruptedPrompt = fmt.Errorf("%w: interrupted at the prompt: not confirmed: nothing was released", errUsage)
@@ -56,7 +59,21 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	}
 	plan := t.cfg
 	plan.DryRun = true
-	rep, err := handler.Sweep(ctx, api, plan, t.defaultRegion, "confirm@"+time.Now().UTC().Format(time.RFC3339), nil, slog.New(slog.DiscardHandler))
+	// Say at once what is going on: a large account takes a while to list.
+	fmt.Fprintf(env.Stderr, "run: reading %s for the plan (a dry run: nothing is written) before asking you…\n", describeRegions(t))
+	logger := slog.New(slog.DiscardHandler)
+	var prog *progress
+	if isTerminal(env.Stderr) {
+		prog = newProgress(env.Stderr, env.widthOf(env.Stderr), len(plan.Regions), true)
+		logger = slog.New(prog)
+	}
+	rep, err := handler.Sweep(ctx, api, plan, t.defaultRegion, "confirm@"+time.Now().UTC().Format(time.RFC3339), nil, logger)
+	if prog != nil {
+		prog.done()
+	}
+	if ctx.Err() != nil {
+		return errInterruptedPlan
+	}
 	if err != nil {
 		return fmt.Errorf("the plan before the release failed, so nothing was released: %w", err)
 	}

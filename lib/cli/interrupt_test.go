@@ -277,3 +277,32 @@ func TestInterruptedCallPastTheWait(t *testing.T) {
 		t.Errorf("stderr:\n%s", errOut.String())
 	}
 }
+
+// On a terminal the progress line names the phase and moves per page
+// (before the region is listed), and the confirmation's plan shows
+// something at once instead of a blank screen.
+func TestProgressNamesThePhase(t *testing.T) {
+	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+	srv.SetLatency(150 * time.Millisecond)
+	term := startOnTerminal(t, env, "run")
+	term.waitFor("Type the region (cn-hangzhou)")
+	before := term.output()
+	for _, want := range []string{"run: reading cn-hangzhou for the plan", "listing: regions 0/1, pages 1, seen 6"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("before the question, the terminal lacks %q:\n%s", want, before)
+		}
+	}
+	if strings.Index(before, "run: reading") > strings.Index(before, "listing:") {
+		t.Errorf("the plan's first line comes after its progress:\n%s", before)
+	}
+	term.typeText("cn-hangzhou\n")
+	if code := term.exit(); code != cli.ExitOK {
+		t.Fatalf("exit code %d\n%s", code, term.output())
+	}
+	after := term.output()[len(before):]
+	for _, want := range []string{"notices:", "writes:", "batches 2, released 4"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("the run's progress lacks %q:\n%s", want, after)
+		}
+	}
+}

@@ -377,7 +377,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	case f.verbose:
 		logger = slog.New(slog.NewJSONHandler(env.Stderr, nil))
 	case isTerminal(env.Stderr):
-		prog = newProgress(env.Stderr, len(t.cfg.Regions), t.cfg.DryRun)
+		prog = newProgress(env.Stderr, env.widthOf(env.Stderr), len(t.cfg.Regions), t.cfg.DryRun)
 		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)

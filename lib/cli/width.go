@@ -12,8 +12,11 @@ const defaultWidth = 80
 
 // width is the columns the output may use: the terminal's, else
 // $COLUMNS, else defaultWidth.
-func (e *Env) width() int {
-	if f, ok := e.Stdout.(*os.File); ok {
+func (e *Env) width() int { return e.widthOf(e.Stdout) }
+
+// widthOf is width for the output w (stdout or stderr).
+func (e *Env) widthOf(w any) int {
+	if f, ok := w.(*os.File); ok {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
 			return w
 		}

@@ -47,6 +47,21 @@ import (
 // instances exceed a blast-radius cap; nothing was released.
 var ErrCapExceeded = errors.New("release cap exceeded")
 
+// Phases of a run, as the "phase" log record (DEBUG) names them: a
+// progress line says which one the run is in.
+const (
+	PhaseListing   = "listing"
+	PhaseNotices   = "notices"
+	PhaseWrites    = "writes"
+	PhaseLeftovers = "leftovers" // the leftover listings of the released instances finish
+)
+
+func (e *Engine) phase(name string) {
+	if ctx := context.Background(); e.log.Enabled(ctx, slog.LevelDebug) {
+		e.log.Log(ctx, slog.LevelDebug, "phase", "phase", name)
+	}
+}
+
 // ErrInterrupted is returned (wrapped) when the operator interrupted the
 // run: no call started after it, the calls in flight were let finish
 // within a bound, and what they left undone is reported interrupted.
@@ -332,6 +347,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	ctx, cancel := call.Work(ctx, e.opts.DeadlineMargin)
 	defer cancel()
 
+	e.phase(PhaseListing)
 	e.forEach(runs, func(sr *scopeRun) { e.discover(ctx, sr) })
 
 	plans := make([]*plan.Scope, len(runs))
@@ -353,9 +369,12 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			hold(sr, verdict.CapExceeded, capErr.Error())
 		}
 	} else {
+		e.phase(PhaseNotices)
 		notices, noticeErr = e.notify(ctx, runs, deadline)
+		e.phase(PhaseWrites)
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
+	e.phase(PhaseLeftovers)
 	for _, sr := range runs {
 		if sr.listing != nil {
 			sr.listing.Wait() // no call outlives the run
