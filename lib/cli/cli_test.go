@@ -72,7 +72,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	r := run(t, nil, "", "demo")
+	r := run(t, nil, "", "demo", "--wide")
 	r.must(t, cli.ExitOK, "Summary", "Region cn-hangzhou", "Region cn-shanghai", "Region ap-southeast-1",
 		"TerminateSubscription=true", "within the caps", "complete:   yes",
 		"The ECS double released 5 instances: "+strings.Join(demoReleased, ", "))

@@ -31,6 +31,7 @@ type sweepFlags struct {
 	only    string // outcomes to list
 	all     bool   // every row in the table
 	wide    bool   // no cell cut to the terminal's width
+	by      string // "owner": one line per owner
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -78,7 +79,11 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 		released := t.double.Released()
 		switch {
 		case len(released) > 0:
-			fmt.Fprintf(env.Stdout, "\nThe ECS double released %d instances: %s\n", len(released), strings.Join(released, ", "))
+			line := fmt.Sprintf("The ECS double released %d instances: %s", len(released), strings.Join(released, ", "))
+			if !f.wide && len(line) >= env.width() {
+				line = fmt.Sprintf("The ECS double released %d instances (--wide lists them).", len(released))
+			}
+			fmt.Fprintf(env.Stdout, "\n%s\n", line)
 		case t.cfg.DryRun:
 			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing (dry run).")
 		default:
@@ -174,12 +179,12 @@ func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
 		fmt.Fprintf(w, "Swept: instances, %s\n", strings.Join(fc.Kinds, ", "))
 	}
 	for _, e := range fc.Errors {
-		fmt.Fprintf(w, "NOT LISTED (left out of the forecast): %s\n", fitLine(e, width, wide))
+		fmt.Fprintf(w, "NOT LISTED (left out of the forecast): %s\n", fitLine(e, width-40, wide))
 	}
 	if r := fc.Refused; r != nil {
 		fmt.Fprintf(w, "REFUSED from %s: %d writes are due at once; the run releases nothing, and every later run refuses too, until %s.\n",
 			r.At.Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r))
-		fmt.Fprintf(w, "  %s\n", fitLine(r.Explain, width-2, wide))
+		fmt.Fprintf(w, "  %s\n", fitLine(r.Explain, width-3, wide))
 	}
 	if len(fc.Days) == 0 {
 		fmt.Fprintln(w, "Nothing is due.")
@@ -345,7 +350,14 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
 	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
-	fs.Func("only", "list only instances with these outcomes, comma-separated (e.g. released,failed); totals stay whole", func(v string) error {
+	fs.Func("by", "add a roll-up: owner (one line per owner with the counts of their outcomes)", func(v string) error {
+		if v != "owner" {
+			return fmt.Errorf("%q: the roll-up is by owner", v)
+		}
+		f.by = v
+		return nil
+	})
+	fs.Func("only", "list only these outcomes, each alone or as outcome/reason as the summary prints them, comma-separated (e.g. failed,skipped/invalid-expiry); totals stay whole", func(v string) error {
 		_, err := report.ParseOutcomes(v)
 		f.only = v
 		return err
@@ -389,7 +401,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	}
 	if rep != nil {
 		rep.Credentials = t.sourceName
-		if perr := printReport(env.Stdout, rep, f); perr != nil {
+		if perr := printReport(env.Stdout, env.width(), rep, f); perr != nil {
 			return rep, fail(env, name, perr)
 		}
 	}
@@ -409,7 +421,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	return rep, ExitOK
 }
 
-func printReport(w io.Writer, rep *report.Report, f sweepFlags) error {
+func printReport(w io.Writer, width int, rep *report.Report, f sweepFlags) error {
 	only, _ := report.ParseOutcomes(f.only) // checked when the flags were read
 	rep = report.Only(rep, only)
 	if !f.json {
@@ -417,7 +429,7 @@ func printReport(w io.Writer, rep *report.Report, f sweepFlags) error {
 		if f.all {
 			rows = -1
 		}
-		return report.WriteTextWith(w, rep, report.TextOptions{Rows: rows})
+		return report.WriteTextWith(w, rep, report.TextOptions{Rows: rows, Width: width, Wide: f.wide, ByOwner: f.by == "owner", Only: f.only})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

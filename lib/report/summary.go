@@ -214,7 +214,7 @@ func regionInterrupted(r *Region) bool {
 	if r.Counts[string(verdict.Interrupted)] > 0 {
 		return true
 	}
-	for _, sec := range []*Section{r.Disks, r.Snapshots, r.EIPs} {
+	for _, sec := range r.Sections {
 		if sec != nil && sec.Counts[string(verdict.Interrupted)] > 0 {
 			return true
 		}
