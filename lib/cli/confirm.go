@@ -29,12 +29,19 @@ func isTerminal(r any) bool {
 // errNotConfirmed: the operator did not confirm a live release.
 var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errUsage)
 
-// errInterruptedPlan: Ctrl-C while the plan was read, before any question.
-var errInterruptedPlan = fmt.Errorf("%w: interrupted while reading the plan: not confirmed: nothing was released", errUsage)
+// cancelled is a release not confirmed for a reason of its own (Ctrl-C):
+// it is errNotConfirmed, in its own words.
+type cancelled string
 
-// errInterruptedPrompt: Ctrl-C at the prompt; it cancels, as a wrong
-// answer does (same exit code), and nothing is read after it.
-var errInterruptedPrompt = fmt.Errorf("%w: interrupted at the prompt: not confirmed: nothing was released", errUsage)
+func (c cancelled) Error() string { return string(c) + ": not confirmed: nothing was released" }
+func (c cancelled) Unwrap() error { return errNotConfirmed }
+
+// Ctrl-C while the plan is read, or at the prompt: it cancels, as a wrong
+// answer does (the same exit code), and nothing typed after it is read.
+var (
+	errInterruptedPlan   error = cancelled("interrupted while reading the plan")
+	errInterruptedPrompt error = cancelled("interrupted at the prompt")
+)
 
 // confirmRelease stands between `run` and a live release. With --yes it
 // lets the run go. On a terminal it shows the plan (a dry run) and asks

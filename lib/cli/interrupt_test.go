@@ -142,13 +142,14 @@ func (term *terminal) exit() int {
 // the answer.
 func TestCtrlCAtThePromptCancels(t *testing.T) {
 	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+	notConfirmed := runOnTerminal(t, env, "no\n", "run").code // a wrong answer's code
 	term := startOnTerminal(t, env, "run")
 	term.waitFor("Type the region (cn-hangzhou)")
 	term.typeText("\x03")
 	term.waitFor("interrupted at the prompt")
 	term.typeText("cn-hangzhou\n") // typed after: must not confirm anything
-	if code := term.exit(); code != cli.ExitUsage {
-		t.Fatalf("exit code %d, want %d (not confirmed)\n%s", code, cli.ExitUsage, term.output())
+	if code := term.exit(); code != notConfirmed || code == cli.ExitOK {
+		t.Fatalf("exit code %d, want %d (not confirmed)\n%s", code, notConfirmed, term.output())
 	}
 	if got := srv.Released(); len(got) != 0 {
 		t.Fatalf("released %v after Ctrl-C at the prompt", got)
