@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -346,6 +347,12 @@ func TestSchedule(t *testing.T) {
 	run(t, nil, "", "schedule", "--demo", "--cron", "0 * * * *").must(t, cli.ExitUsage, "5 fields", "FC needs 6")
 	run(t, nil, "", "schedule", "--demo", "--dir", t.TempDir()).must(t, cli.ExitUsage, "pass --cron")
 	run(t, nil, "", "schedule", "--cron", "@every 1s").must(t, cli.ExitUsage, "no credentials")
+
+	early, stop := context.WithCancel(t.Context())
+	stop() // Ctrl-C before the one tick asked for: interrupted, not failed
+	if code := cli.Main(early, []string{"schedule", "--demo", "--cron", "@every 1s", "--once"}, nil, io.Discard, io.Discard, nil); code != cli.ExitInterrupted {
+		t.Errorf("schedule --once interrupted: exit %d, want %d", code, cli.ExitInterrupted)
+	}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // an interrupted schedule stops cleanly
