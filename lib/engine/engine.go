@@ -781,7 +781,7 @@ func runError(rep *report.Report) error {
 // operator's interruption left undone or unknown.
 func interruptedCount(rep *report.Report) int {
 	n := rep.Totals.Outcomes[string(verdict.Interrupted)]
-	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+	for _, sec := range rep.Totals.Kinds {
 		n += sec[string(verdict.Interrupted)]
 	}
 	return n
@@ -793,7 +793,7 @@ func interruptedCount(rep *report.Report) int {
 // everything.
 func interruptedError(rep *report.Report, n int, cut []string) error {
 	unknown := rep.Totals.Reasons[string(verdict.Interrupted)+"/"+string(verdict.EffectUnknown)]
-	for _, sec := range []map[string]int{rep.Totals.Disks, rep.Totals.Snapshots, rep.Totals.EIPs} {
+	for _, sec := range rep.Totals.Kinds {
 		unknown += sec[string(verdict.Interrupted)+"/"+string(verdict.EffectUnknown)]
 	}
 	msg := fmt.Sprintf("%d writes or notices interrupted (%d not started, %d in flight past the wait whose effect is unknown)", n, n-unknown, unknown)

@@ -16,6 +16,8 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/discover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // Forecast is what the coming days will bring, on the run's own rules:
@@ -105,7 +107,7 @@ const ForecastTick = time.Hour
 type forecastScope struct {
 	scope     cloud.Scope
 	instances []*cloud.Instance
-	resources map[string][]*listed // by kind
+	resources map[string][]*kinds.Resource // by kind
 }
 
 // Forecast lists the targets (reads only) and plays the lifecycle forward
@@ -127,23 +129,30 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 		col := &collector{}
 		res := discover.Run(ctx, sr.API, sr.c, discover.Request{Scope: sr.Scope, OptInKey: e.opts.Rules.OptInKey,
 			TagKeys: ops.TagKeys(e.opts.Rules, e.opts.Lifecycle)}, col)
-		fs := &forecastScope{scope: sr.Scope, resources: map[string][]*listed{}}
+		fs := &forecastScope{scope: sr.Scope, resources: map[string][]*kinds.Resource{}}
 		failure := res.Failure
-		for _, kind := range e.opts.Resources {
+		if name := e.unknownKind(); failure == nil && name != "" {
+			failure = &verdict.Failure{Code: kinds.CodeUnsupported, Message: "no kind of resource is called " + name}
+		}
+		for _, kind := range e.sweptKinds() {
 			if failure != nil {
 				break
 			}
-			items, f := e.listKind(ctx, sr, kind)
+			if !kind.Supports(sr.API) {
+				failure = kinds.Unsupported(kind)
+				break
+			}
+			items, f := kind.List(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.Rules.OptInKey, e.opts.Rules)
 			if f != nil {
-				f.Message = kind + ": " + f.Message
+				f.Message = kind.Name + ": " + f.Message
 				failure = f
 			}
 			for _, it := range items {
-				it.tags = maps.Clone(it.tags)
-				if it.tags == nil {
-					it.tags = map[string]string{}
+				it.Tags = maps.Clone(it.Tags)
+				if it.Tags == nil {
+					it.Tags = map[string]string{}
 				}
-				fs.resources[kind] = append(fs.resources[kind], &it)
+				fs.resources[kind.Name] = append(fs.resources[kind.Name], &it)
 			}
 		}
 		mu.Lock()
@@ -169,10 +178,10 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 			for _, in := range fs.instances {
 				p.Add(*in, t)
 			}
-			for _, kind := range e.opts.Resources {
-				for _, it := range fs.resources[kind] {
-					d := decide.DecideResource(it.resource(), e.opts.Rules, lc.DecideNow(t))
-					p.AddResource(kind, it.id, it.name, it.tags, d, t)
+			for _, kind := range e.sweptKinds() {
+				for _, it := range fs.resources[kind.Name] {
+					d := decide.DecideResource(it.Decision(), e.opts.Rules, lc.DecideNow(t))
+					p.AddResource(kind.Name, it.ID, it.Name, it.Tags, d, t)
 				}
 			}
 			plans[i] = p
@@ -286,10 +295,10 @@ func (f *forecaster) apply(t time.Time, fs *forecastScope, p *plan.Scope, lc dec
 	for _, in := range fs.instances {
 		instances[in.ID] = in
 	}
-	resources := map[string]*listed{}
+	resources := map[string]*kinds.Resource{}
 	for _, kind := range slices.Sorted(maps.Keys(fs.resources)) {
 		for _, it := range fs.resources[kind] {
-			resources[it.id] = it
+			resources[it.ID] = it
 		}
 	}
 	for _, n := range p.Notices {
@@ -299,7 +308,7 @@ func (f *forecaster) apply(t time.Time, fs *forecastScope, p *plan.Scope, lc dec
 		if n.Kind == "" {
 			instances[n.ID].Tags[lc.MarkKey] = lc.Marks.Time(n.ID, lc.MarkKey, t)
 		} else {
-			resources[n.ID].tags[lc.MarkKey] = lc.Marks.Time(n.ID, lc.MarkKey, t)
+			resources[n.ID].Tags[lc.MarkKey] = lc.Marks.Time(n.ID, lc.MarkKey, t)
 		}
 	}
 	for _, c := range p.Stops {
@@ -336,7 +345,7 @@ func (f *forecaster) apply(t time.Time, fs *forecastScope, p *plan.Scope, lc dec
 	}
 	fs.instances = slices.DeleteFunc(fs.instances, func(in *cloud.Instance) bool { return gone[in.ID] })
 	for kind, list := range fs.resources {
-		fs.resources[kind] = slices.DeleteFunc(list, func(it *listed) bool { return gone[it.id] })
+		fs.resources[kind] = slices.DeleteFunc(list, func(it *kinds.Resource) bool { return gone[it.ID] })
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -520,24 +521,24 @@ func TestForecastSweepsEveryKind(t *testing.T) {
 		ChargeType: "PostPaid", CreationTime: "2026-01-01T00:00Z", Tags: map[string]string{optIn: "2026-12-03", "owner": "alice"}}}})
 	opts := options()
 	opts.Lifecycle = lifecycle
-	opts.Resources = []string{engine.KindDisks}
+	opts.Resources = []string{kinds.Disks.Name}
 	opts.Now = func() time.Time { return day0 }
 	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 7*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var notified, released []string
-	kinds := map[string]int{}
+	byKind := map[string]int{}
 	for _, d := range fc.Days {
 		if o := d.Owners["alice"]; o != nil {
 			notified, released = append(notified, o.Notified...), append(released, o.Released...)
 			for k, n := range o.ByKind {
-				kinds[k] += n
+				byKind[k] += n
 			}
 		}
 	}
-	if !slices.Contains(notified, "d-a") || !slices.Contains(released, "d-a") || kinds[engine.KindDisks] != 1 || kinds[engine.KindInstances] != 1 {
-		t.Fatalf("notified %v, released %v, by kind %v: the disk is swept too", notified, released, kinds)
+	if !slices.Contains(notified, "d-a") || !slices.Contains(released, "d-a") || byKind[kinds.Disks.Name] != 1 || byKind[engine.KindInstances] != 1 {
+		t.Fatalf("notified %v, released %v, by kind %v: the disk is swept too", notified, released, byKind)
 	}
 	if fc.Totals.Releases != 2 || fc.Totals.Notices != 2 {
 		t.Fatalf("totals %+v", fc.Totals)
