@@ -122,6 +122,12 @@ func (term *terminal) exit() int {
 	go func() { errc <- term.cmd.Wait() }()
 	select {
 	case err := <-errc:
+		// Everything the process wrote is read before its code counts.
+		select {
+		case <-term.done:
+		case <-time.After(10 * time.Second):
+			term.t.Fatalf("the terminal's output did not end:\n%s", term.output())
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
@@ -129,7 +135,6 @@ func (term *terminal) exit() int {
 		if err != nil {
 			term.t.Fatal(err)
 		}
-		<-term.done
 		return 0
 	case <-time.After(60 * time.Second):
 		term.t.Fatalf("the binary did not exit:\n%s", term.output())
