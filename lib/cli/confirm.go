@@ -67,7 +67,7 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	plan := t.cfg
 	plan.DryRun = true
 	// Say at once what is going on: a large account takes a while to list.
-	fmt.Fprintf(env.Stderr, "run: reading %s for the plan (a dry run: nothing is written) before asking you…\n", describeRegions(t))
+	fmt.Fprintf(env.Stderr, "run: reading %s for the plan (a dry run, nothing written)…\n", describeRegions(t))
 	logger := slog.New(slog.DiscardHandler)
 	var prog *progress
 	if isTerminal(env.Stderr) {
@@ -84,7 +84,7 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	if err != nil {
 		return fmt.Errorf("the plan before the release failed, so nothing was released: %w", err)
 	}
-	writePlanSummary(env.Stderr, rep)
+	writePlanSummary(env.Stderr, rep, env.widthOf(env.Stderr))
 	// Only what is shown here may be written, whatever the run finds.
 	t.confirmed = engine.ConfirmationOf(rep)
 	// What the count cap counts: releases, stops and resource deletes.
@@ -146,7 +146,7 @@ func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 // writePlanSummary prints what the plan would release or stop, by
 // region, with the first few instances of each, and the disks, snapshots
 // and EIPs it would delete.
-func writePlanSummary(w io.Writer, rep *report.Report) {
+func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 	const shown = 10
 	fmt.Fprintln(w, "run: the plan (a dry run) would:")
 	for _, r := range rep.Regions {
@@ -174,7 +174,9 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 				if it.Facts != nil {
 					name = it.Facts.Name
 				}
-				fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
+				// What matters first; the row is cut to the terminal's width.
+				row := fmt.Sprintf("    %s  expired %s  owner %s  %s", it.ID, orDash(it.Facts.Expires()), cut(orDash(it.Owner), 24), orDash(name))
+				fmt.Fprintln(w, cut(row, width-1))
 			}
 		}
 		for _, k := range kinds.All {
@@ -196,7 +198,7 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 					if listed == shown {
 						break
 					}
-					fmt.Fprintf(w, "    %s  %s\n", it.ID, orDash(it.Detail))
+					fmt.Fprintln(w, cut(fmt.Sprintf("    %s  %s", it.ID, orDash(it.Detail)), width-1))
 					listed++
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cli"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 )
 
 // longest is the widest line of out, in runes.
@@ -129,4 +130,24 @@ func TestOnlyTakesReasons(t *testing.T) {
 	}
 	run(t, env, "", "demo", "--only", "skipped/").must(t, cli.ExitUsage, "no reason after the slash")
 	run(t, env, "", "demo", "--only", "gone/invalid-expiry").must(t, cli.ExitUsage, `unknown outcome "gone"`)
+}
+
+// The confirmation's plan cuts a long name and owner too: its rows fit
+// 80 columns.
+func TestPlanSummaryFits(t *testing.T) {
+	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
+	srv.Mutate("i-bp1demostoprfc0001", func(in *ecsdouble.Instance) {
+		in.Name = strings.Repeat("a-very-long-name-", 8)
+		in.Tags["owner"] = strings.Repeat("owner", 12)
+	})
+	r := runOnTerminal(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100", "REAPER_OWNER_TAG": "owner",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": env["ALIBABA_CLOUD_ACCESS_KEY_ID"], "ALIBABA_CLOUD_ACCESS_KEY_SECRET": env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+		"ALIBABA_CLOUD_SECURITY_TOKEN": env["ALIBABA_CLOUD_SECURITY_TOKEN"], "REAPER_ECS_ENDPOINT": env["REAPER_ECS_ENDPOINT"]}, "no\n", "run")
+	plan, _, _ := strings.Cut(r.stderr, "Type the region")
+	if !strings.Contains(plan, "i-bp1demostoprfc0001") || !strings.Contains(plan, "…") {
+		t.Fatalf("the plan:\n%s", plan)
+	}
+	if n, line := longest(plan); n >= 80 {
+		t.Errorf("a plan row of %d columns:\n%s", n, line)
+	}
 }
