@@ -108,6 +108,9 @@ type forecastScope struct {
 	scope     cloud.Scope
 	instances []*cloud.Instance
 	resources map[string][]*kinds.Resource // by kind
+	// eips counts, by instance, the EIPs released after it
+	// (REAPER_RELEASE_EIPS): the count cap counts them too.
+	eips map[string]int
 }
 
 // Forecast lists the targets (reads only) and plays the lifecycle forward
@@ -155,6 +158,9 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 				fs.resources[kind.Name] = append(fs.resources[kind.Name], &it)
 			}
 		}
+		if failure == nil && e.opts.ReleaseEIPs && len(col.list) > 0 {
+			fs.eips, failure = e.forecastInstanceEIPs(ctx, sr, col.list)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		fc.Listed[sr.Scope.String()] = len(col.list)
@@ -184,6 +190,9 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 					p.AddResource(kind.Name, it.ID, it.Name, it.Tags, d, t)
 				}
 			}
+			for _, c := range p.Eligible {
+				p.InstanceEIPs += fs.eips[c.ID]
+			}
 			plans[i] = p
 		}
 		if plan.Check(plans, caps).Exceeded {
@@ -204,6 +213,32 @@ func (e *Engine) Forecast(ctx context.Context, targets []Target, horizon time.Du
 	}
 	fc.Totals.Refused = len(f.refusedEver)
 	return fc, nil
+}
+
+// forecastInstanceEIPs counts, by instance, the EIPs a release would
+// release after it, as the run counts them for the count cap. A scope
+// whose EIPs cannot be listed is left out, as the run closes it.
+func (e *Engine) forecastInstanceEIPs(ctx context.Context, sr *scopeRun, instances []cloud.Instance) (map[string]int, *verdict.Failure) {
+	ids := make([]string, len(instances))
+	for i, in := range instances {
+		ids[i] = in.ID
+	}
+	found, f := sr.startLeftovers(ctx).Join(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region, ids)
+	if !found.EIPsListed {
+		if f == nil {
+			f = &verdict.Failure{Code: kinds.CodeUnsupported, Message: "the EIPs of the instances could not be listed"}
+		}
+		return nil, f
+	}
+	out := map[string]int{}
+	for id, eips := range found.EIPs {
+		for _, eip := range eips {
+			if reason, _ := kinds.EIPHeld(unbound(eip), e.opts.Rules); reason == "" {
+				out[id]++
+			}
+		}
+	}
+	return out, nil
 }
 
 // forecaster accumulates the simulated runs into days.
@@ -334,6 +369,11 @@ func (f *forecaster) apply(t time.Time, fs *forecastScope, p *plan.Scope, lc dec
 	}
 	for _, c := range p.Eligible {
 		released(c, KindInstances)
+		if n := fs.eips[c.ID]; n > 0 {
+			o := f.owner(t, c.Owner)
+			o.Counts.Releases += n
+			o.ByKind[kinds.EIPs.Name] += n
+		}
 	}
 	for _, kind := range slices.Sorted(maps.Keys(p.Resources)) {
 		for _, c := range p.Resources[kind].Eligible {

@@ -544,3 +544,33 @@ func TestForecastSweepsEveryKind(t *testing.T) {
 		t.Fatalf("totals %+v", fc.Totals)
 	}
 }
+
+// With REAPER_RELEASE_EIPS on, the EIPs released after their instances
+// count toward the count cap in the forecast as in the run: two instances
+// and their two EIPs are four writes, over a cap of three.
+func TestForecastCountsInstanceEIPs(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-a", "Stopped", "2026-11-01", "alice"),
+		instance("i-b", "Stopped", "2026-11-01", "bob"),
+	})
+	bound := func(id, to string) cloud.EIP {
+		return cloud.EIP{AllocationID: id, Address: "47.0.0.1", Region: "r-1", Status: "InUse", InstanceID: to, InstanceType: "EcsInstance",
+			ChargeType: "PostPaid", AllocationTime: "2026-01-01T00:00Z"}
+	}
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{bound("eip-a", "i-a"), bound("eip-b", "i-b")}})
+	opts := handOverOptions()
+	opts.MaxRelease = 3
+	opts.Now = func() time.Time { return day0 }
+	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.Refused == nil || fc.Refused.NeedMaxRelease != 4 || fc.Totals.Releases != 0 {
+		t.Fatalf("refused %+v, totals %+v: two instances and their EIPs are four writes", fc.Refused, fc.Totals)
+	}
+	opts.MaxRelease = 4
+	fc, err = engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 24*time.Hour)
+	if err != nil || fc.Refused != nil || fc.Totals.Releases != 4 {
+		t.Fatalf("err %v, refused %+v, totals %+v", err, fc.Refused, fc.Totals)
+	}
+}
