@@ -463,6 +463,9 @@ func TestPlanForecast(t *testing.T) {
 	if strings.Contains(capped.stdout, "releases 5") {
 		t.Errorf("a forecast over the cap promises releases:\n%s", capped.stdout)
 	}
+	// The EIPs released after their instances are releases too, by kind.
+	run(t, map[string]string{"REAPER_RELEASE_EIPS": "true", "REAPER_MARK_SECRET": cliMarkSecret, "REAPER_MAX_RELEASE_PERCENT": "100"}, "", "plan", "--demo", "--horizon", "2d").
+		must(t, cli.ExitOK, "releases 6 (1 eips, 5 instances)")
 	j := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--json")
 	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
 	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")

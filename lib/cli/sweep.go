@@ -225,6 +225,13 @@ func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
 				name = "(no owner tag)"
 			}
 			line := fmt.Sprintf("  %-24s notices %d, stops %d, releases %d", cut(name, 24), x.Counts.Notices, x.Counts.Stops, x.Counts.Releases)
+			if len(x.ByKind) > 1 || (len(x.ByKind) == 1 && x.ByKind[engine.KindInstances] == 0) {
+				var kinds []string
+				for _, k := range slices.Sorted(maps.Keys(x.ByKind)) {
+					kinds = append(kinds, fmt.Sprintf("%d %s", x.ByKind[k], k))
+				}
+				line += " (" + strings.Join(kinds, ", ") + ")"
+			}
 			if x.Counts.Refused > 0 {
 				line += fmt.Sprintf(", refused %d", x.Counts.Refused)
 			}
