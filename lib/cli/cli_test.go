@@ -219,6 +219,7 @@ func functionBinary(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	built.Remove()
+	removeReaperBinary()
 	os.Exit(code)
 }
 

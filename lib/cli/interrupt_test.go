@@ -20,9 +20,17 @@ import (
 
 var (
 	binaryOnce sync.Once
+	binaryDir  string
 	binaryPath string
 	binaryErr  error
 )
+
+// removeReaperBinary removes what reaperBinary built (TestMain).
+func removeReaperBinary() {
+	if binaryDir != "" {
+		_ = os.RemoveAll(binaryDir)
+	}
+}
 
 // reaperBinary builds the command-line binary once (the default build,
 // with the command line), so that Ctrl-C is tested as an operator sends
@@ -35,7 +43,7 @@ func reaperBinary(t *testing.T) string {
 			binaryErr = err
 			return
 		}
-		binaryPath = filepath.Join(dir, "reaper")
+		binaryDir, binaryPath = dir, filepath.Join(dir, "reaper")
 		out, err := exec.Command("go", "build", "-o", binaryPath, filepath.Join(repoRoot, "function")).CombinedOutput()
 		if err != nil {
 			binaryErr = errors.New(string(out))
