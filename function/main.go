@@ -49,6 +49,10 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C quits at once
+	}()
 	code := runCLI(ctx)
 	stop()
 	os.Exit(code)

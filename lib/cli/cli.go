@@ -21,7 +21,11 @@ import (
 const (
 	ExitOK     = 0 // the command did what was asked
 	ExitFailed = 1 // the run failed: cap exceeded, incomplete sweep, function error
-	ExitUsage  = 2 // bad command line, settings or deployment files
+	ExitUsage  = 2 // bad command line, settings or deployment files; not confirmed
+	// ExitInterrupted: Ctrl-C during a run; the calls in flight were let
+	// finish (within a bound), the report says what happened, and the
+	// next run re-reads everything. 128+SIGINT, as shells report it.
+	ExitInterrupted = 130
 )
 
 // Env is the process environment as the commands see it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,7 +73,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	r := run(t, nil, "", "demo")
+	r := run(t, nil, "", "demo", "--wide")
 	r.must(t, cli.ExitOK, "Summary", "Region cn-hangzhou", "Region cn-shanghai", "Region ap-southeast-1",
 		"TerminateSubscription=true", "within the caps", "complete:   yes",
 		"The ECS double released 5 instances: "+strings.Join(demoReleased, ", "))
@@ -218,6 +219,7 @@ func functionBinary(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	built.Remove()
+	removeReaperBinary()
 	os.Exit(code)
 }
 
@@ -347,6 +349,12 @@ func TestSchedule(t *testing.T) {
 	run(t, nil, "", "schedule", "--demo", "--dir", t.TempDir()).must(t, cli.ExitUsage, "pass --cron")
 	run(t, nil, "", "schedule", "--cron", "@every 1s").must(t, cli.ExitUsage, "no credentials")
 
+	early, stop := context.WithCancel(t.Context())
+	stop() // Ctrl-C before the one tick asked for: interrupted, not failed
+	if code := cli.Main(early, []string{"schedule", "--demo", "--cron", "@every 1s", "--once"}, nil, io.Discard, io.Discard, nil); code != cli.ExitInterrupted {
+		t.Errorf("schedule --once interrupted: exit %d, want %d", code, cli.ExitInterrupted)
+	}
+
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // an interrupted schedule stops cleanly
 	var out, errOut bytes.Buffer
@@ -450,7 +458,22 @@ func TestMisspeltSettingIsRefused(t *testing.T) {
 // owner, and writes nothing.
 func TestPlanForecast(t *testing.T) {
 	r := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d")
-	r.must(t, cli.ExitOK, "Forecast from", "notified 5", "released 5", "i-bp1demostopdate002")
+	r.must(t, cli.ExitOK, "Forecast from", "releases 5")
+	if strings.Contains(r.stdout, "i-bp1demostopdate002") {
+		t.Errorf("the forecast lists IDs without --wide:\n%s", r.stdout)
+	}
+	run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--wide").
+		must(t, cli.ExitOK, "released  i-", "i-bp1demostopdate002")
+	// Over the count cap every run refuses: the forecast says so, with
+	// the value that passes, and promises no release.
+	capped := run(t, map[string]string{"REAPER_MAX_RELEASE": "2"}, "", "plan", "--demo", "--horizon", "3d")
+	capped.must(t, cli.ExitOK, "REFUSED from", "every later run refuses too", "REAPER_MAX_RELEASE is at least 5", "refused 5")
+	if strings.Contains(capped.stdout, "releases 5") {
+		t.Errorf("a forecast over the cap promises releases:\n%s", capped.stdout)
+	}
+	// The EIPs released after their instances are releases too, by kind.
+	run(t, map[string]string{"REAPER_RELEASE_EIPS": "true", "REAPER_MARK_SECRET": cliMarkSecret, "REAPER_MAX_RELEASE_PERCENT": "100"}, "", "plan", "--demo", "--horizon", "2d").
+		must(t, cli.ExitOK, "releases 6 (1 eips, 5 instances)")
 	j := run(t, map[string]string{"REAPER_GRACE": "1d", "REAPER_MARK_SECRET": cliMarkSecret}, "", "plan", "--demo", "--horizon", "3d", "--json")
 	j.must(t, cli.ExitOK, `"days"`, `"notified"`, `"released"`)
 	run(t, nil, "", "plan", "--demo", "--horizon", "soon").must(t, cli.ExitUsage, "--horizon")

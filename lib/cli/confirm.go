@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -30,6 +29,20 @@ func isTerminal(r any) bool {
 // errNotConfirmed: the operator did not confirm a live release.
 var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errUsage)
 
+// cancelled is a release not confirmed for a reason of its own (Ctrl-C):
+// it is errNotConfirmed, in its own words.
+type cancelled string
+
+func (c cancelled) Error() string { return string(c) + ": not confirmed: nothing was released" }
+func (c cancelled) Unwrap() error { return errNotConfirmed }
+
+// Ctrl-C while the plan is read, or at the prompt: it cancels, as a wrong
+// answer does (the same exit code), and nothing typed after it is read.
+var (
+	errInterruptedPlan   error = cancelled("interrupted while reading the plan")
+	errInterruptedPrompt error = cancelled("interrupted at the prompt")
+)
+
 // confirmRelease stands between `run` and a live release. With --yes it
 // lets the run go. On a terminal it shows the plan (a dry run) and asks
 // the operator to type the region, or with several regions the number of
@@ -53,11 +66,25 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	}
 	plan := t.cfg
 	plan.DryRun = true
-	rep, err := handler.Sweep(ctx, api, plan, t.defaultRegion, "confirm@"+time.Now().UTC().Format(time.RFC3339), nil, slog.New(slog.DiscardHandler))
+	// Say at once what is going on: a large account takes a while to list.
+	fmt.Fprintf(env.Stderr, "run: reading %s for the plan (a dry run, nothing written)…\n", describeRegions(t))
+	logger := slog.New(slog.DiscardHandler)
+	var prog *progress
+	if isTerminal(env.Stderr) {
+		prog = newProgress(env.Stderr, env.widthOf(env.Stderr), len(plan.Regions), true)
+		logger = slog.New(prog)
+	}
+	rep, err := handler.Sweep(ctx, api, plan, t.defaultRegion, "confirm@"+time.Now().UTC().Format(time.RFC3339), nil, logger)
+	if prog != nil {
+		prog.done()
+	}
+	if ctx.Err() != nil {
+		return errInterruptedPlan
+	}
 	if err != nil {
 		return fmt.Errorf("the plan before the release failed, so nothing was released: %w", err)
 	}
-	writePlanSummary(env.Stderr, rep)
+	writePlanSummary(env.Stderr, rep, env.widthOf(env.Stderr))
 	// Only what is shown here may be written, whatever the run finds.
 	t.confirmed = engine.ConfirmationOf(rep)
 	// What the count cap counts: releases, stops and resource deletes.
@@ -78,9 +105,12 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 		prompt = fmt.Sprintf("Type the region (%s) to do these %d releases and stops", want, n)
 	}
 	fmt.Fprintf(env.Stderr, "%s, or anything else to stop: ", prompt)
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
+	line, ok := readLine(ctx, env.Stdin)
+	if !ok {
 		fmt.Fprintln(env.Stderr)
+		if ctx.Err() != nil {
+			return errInterruptedPrompt
+		}
 		return errNotConfirmed
 	}
 	if strings.TrimSpace(line) != want {
@@ -93,7 +123,7 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 
 // confirmSchedule asks once before `schedule --release` releases on every
 // tick: the operator types the regions as given.
-func confirmSchedule(env *Env, t *target, yes bool) error {
+func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 	if yes {
 		return nil
 	}
@@ -102,7 +132,11 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 	}
 	want := describeRegions(t)
 	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
-	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+	line, ok := readLine(ctx, env.Stdin)
+	if !ok && ctx.Err() != nil {
+		fmt.Fprintln(env.Stderr)
+		return errInterruptedPrompt
+	}
 	if strings.TrimSpace(line) != want {
 		return errNotConfirmed
 	}
@@ -112,7 +146,7 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 // writePlanSummary prints what the plan would release or stop, by
 // region, with the first few instances of each, and the disks, snapshots
 // and EIPs it would delete.
-func writePlanSummary(w io.Writer, rep *report.Report) {
+func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 	const shown = 10
 	fmt.Fprintln(w, "run: the plan (a dry run) would:")
 	for _, r := range rep.Regions {
@@ -140,7 +174,9 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 				if it.Facts != nil {
 					name = it.Facts.Name
 				}
-				fmt.Fprintf(w, "    %s  %s  owner %s  expired %s\n", it.ID, orDash(name), orDash(it.Owner), orDash(it.Facts.Expires()))
+				// What matters first; the row is cut to the terminal's width.
+				row := fmt.Sprintf("    %s  expired %s  owner %s  %s", it.ID, orDash(it.Facts.Expires()), cut(orDash(it.Owner), 24), orDash(name))
+				fmt.Fprintln(w, cut(row, width-1))
 			}
 		}
 		for _, k := range kinds.All {
@@ -162,7 +198,7 @@ func writePlanSummary(w io.Writer, rep *report.Report) {
 					if listed == shown {
 						break
 					}
-					fmt.Fprintf(w, "    %s  %s\n", it.ID, orDash(it.Detail))
+					fmt.Fprintln(w, cut(fmt.Sprintf("    %s  %s", it.ID, orDash(it.Detail)), width-1))
 					listed++
 				}
 			}

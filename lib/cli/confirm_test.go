@@ -132,7 +132,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	_, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou,cn-shanghai,ap-southeast-1"})
 	r := run(t, env, "", "plan")
 	r.must(t, cli.ExitOK)
-	if strings.Contains(r.stderr, "regions listed") {
+	if strings.Contains(r.stderr, "regions 3/3") {
 		t.Errorf("progress on a stderr that is not a terminal:\n%s", r.stderr)
 	}
 
@@ -155,10 +155,10 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s", code, shown.String())
 	}
-	if !strings.Contains(shown.String(), "regions listed 3/3") || !strings.Contains(shown.String(), "would release") || strings.Contains(shown.String(), "pages 0,") {
+	if !strings.Contains(shown.String(), "regions 3/3, pages 3,") || !strings.Contains(shown.String(), "would release 5") {
 		t.Errorf("no progress on the terminal:\n%q", shown.String())
 	}
-	if strings.Contains(out.String(), "regions listed") {
+	if strings.Contains(out.String(), "regions 3/3") {
 		t.Error("progress went to stdout")
 	}
 }

@@ -48,7 +48,7 @@ table. A record missing from the log is an error, never a smaller report.`, `
 	if err != nil {
 		return fail(env, "report", err)
 	}
-	if err := printReport(env.Stdout, rep, sweepFlags{json: !*asText, all: true}); err != nil {
+	if err := printReport(env.Stdout, env.width(), rep, sweepFlags{json: !*asText, all: true}); err != nil {
 		return fail(env, "report", err)
 	}
 	return ExitOK

@@ -81,7 +81,7 @@ double instead (the double keeps its state between ticks).`, `
 	}
 	defer t.close()
 	if !t.cfg.DryRun && t.double == nil {
-		if err := confirmSchedule(env, t, *yes); err != nil {
+		if err := confirmSchedule(ctx, env, t, *yes); err != nil {
 			return fail(env, "schedule", err)
 		}
 	}
@@ -129,12 +129,17 @@ double instead (the double keeps its state between ticks).`, `
 		mu.Lock()
 		defer mu.Unlock()
 		if ctx.Err() != nil {
-			return ExitFailed // interrupted before the tick
+			return ExitInterrupted // before the tick, or during it
 		}
 		return lastCode
 	}
 	fmt.Fprintln(env.Stderr, "schedule: stopped")
-	return ExitOK
+	mu.Lock()
+	defer mu.Unlock()
+	if lastCode == ExitInterrupted {
+		return ExitInterrupted // Ctrl-C cut a tick short: say so
+	}
+	return ExitOK // stopped between ticks: its normal end
 }
 
 // onceDone is ticked when running --once, and a channel that never fires

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
@@ -27,6 +30,8 @@ type sweepFlags struct {
 	profile string
 	only    string // outcomes to list
 	all     bool   // every row in the table
+	wide    bool   // no cell cut to the terminal's width
+	by      string // "owner": one line per owner
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -74,7 +79,11 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 		released := t.double.Released()
 		switch {
 		case len(released) > 0:
-			fmt.Fprintf(env.Stdout, "\nThe ECS double released %d instances: %s\n", len(released), strings.Join(released, ", "))
+			line := fmt.Sprintf("The ECS double released %d instances: %s", len(released), strings.Join(released, ", "))
+			if !f.wide && len(line) >= env.width() {
+				line = fmt.Sprintf("The ECS double released %d instances (--wide lists them).", len(released))
+			}
+			fmt.Fprintf(env.Stdout, "\n%s\n", line)
 		case t.cfg.DryRun:
 			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing (dry run).")
 		default:
@@ -151,7 +160,7 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 			return fail(env, "plan", err)
 		}
 	} else {
-		writeForecast(env.Stdout, fc)
+		writeForecast(env.Stdout, fc, env.width(), f.wide)
 	}
 	if len(fc.Errors) > 0 {
 		fmt.Fprintf(env.Stderr, "plan: %d regions could not be listed; the forecast leaves them out\n", len(fc.Errors))
@@ -160,38 +169,118 @@ func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sw
 	return ExitOK
 }
 
-func writeForecast(w io.Writer, fc *engine.Forecast) {
-	fmt.Fprintf(w, "Forecast from %s for %s (hourly ticks, every notice delivered):\n", fc.From.Format(time.RFC3339), fc.Horizon)
+// writeForecast prints the forecast: the refusal first (what needs a
+// person), then a table of days, then each day's owners with counts;
+// wide lists every owner and ID, otherwise the busiest owners of a day
+// are shown and the rest counted.
+func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
+	fmt.Fprintf(w, "Forecast from %s for %s (hourly ticks, every notice delivered, the caps kept as the run keeps them)\n", fc.From.Format(time.RFC3339), fc.Horizon)
+	if len(fc.Kinds) > 0 {
+		fmt.Fprintf(w, "Swept: instances, %s\n", strings.Join(fc.Kinds, ", "))
+	}
 	for _, e := range fc.Errors {
-		fmt.Fprintf(w, "  NOT LISTED %s\n", e)
+		fmt.Fprintf(w, "NOT LISTED (left out of the forecast): %s\n", fitLine(e, width-40, wide))
+	}
+	if r := fc.Refused; r != nil {
+		fmt.Fprintf(w, "REFUSED from %s: %d writes are due at once; the run releases nothing, and every later run refuses too, until %s.\n",
+			r.At.Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r))
+		fmt.Fprintf(w, "  %s\n", fitLine(r.Explain, width-3, wide))
 	}
 	if len(fc.Days) == 0 {
-		fmt.Fprintln(w, "  nothing is due")
+		fmt.Fprintln(w, "Nothing is due.")
+		return
 	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DATE\tNOTICES\tSTOPS\tRELEASES\tREFUSED\t")
 	for _, d := range fc.Days {
-		fmt.Fprintf(w, "%s\n", d.Date)
-		owners := make([]string, 0, len(d.Owners))
-		for o := range d.Owners {
-			owners = append(owners, o)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", d.Date, d.Totals.Notices, d.Totals.Stops, d.Totals.Releases, d.Totals.Refused)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t\n", fc.Totals.Notices, fc.Totals.Stops, fc.Totals.Releases, fc.Totals.Refused)
+	_ = tw.Flush()
+	const owners = 10
+	for _, d := range fc.Days {
+		fmt.Fprintf(w, "\n%s", d.Date)
+		if d.Refused != nil {
+			fmt.Fprint(w, " (refused by the caps)")
 		}
-		sort.Strings(owners)
-		for _, o := range owners {
+		fmt.Fprintln(w)
+		names := slices.Collect(maps.Keys(d.Owners))
+		total := func(o *engine.ForecastOwner) int {
+			return o.Counts.Notices + o.Counts.Stops + o.Counts.Releases + o.Counts.Refused
+		}
+		slices.SortFunc(names, func(a, b string) int {
+			if n := total(d.Owners[b]) - total(d.Owners[a]); n != 0 {
+				return n
+			}
+			return strings.Compare(a, b)
+		})
+		for i, o := range names {
+			if !wide && i == owners {
+				fmt.Fprintf(w, "  … and %d more owners (--wide for every owner and ID, --json for the data)\n", len(names)-owners)
+				break
+			}
 			x := d.Owners[o]
 			name := o
 			if name == "" {
 				name = "(no owner tag)"
 			}
-			fmt.Fprintf(w, "  %-24s notified %d, stopped %d, released %d\n", name, len(x.Notified), len(x.Stopped), len(x.Released))
+			line := fmt.Sprintf("  %-24s notices %d, stops %d, releases %d", cut(name, 24), x.Counts.Notices, x.Counts.Stops, x.Counts.Releases)
+			if len(x.ByKind) > 1 || (len(x.ByKind) == 1 && x.ByKind[engine.KindInstances] == 0) {
+				var kinds []string
+				for _, k := range slices.Sorted(maps.Keys(x.ByKind)) {
+					kinds = append(kinds, fmt.Sprintf("%d %s", x.ByKind[k], k))
+				}
+				line += " (" + strings.Join(kinds, ", ") + ")"
+			}
+			if x.Counts.Refused > 0 {
+				line += fmt.Sprintf(", refused %d", x.Counts.Refused)
+			}
+			fmt.Fprintln(w, line)
+			if !wide {
+				continue
+			}
 			for _, part := range []struct {
 				what string
 				ids  []string
-			}{{"notified", x.Notified}, {"stopped", x.Stopped}, {"released", x.Released}} {
+			}{{"notified", x.Notified}, {"stopped", x.Stopped}, {"released", x.Released}, {"refused", x.Refused}} {
 				if len(part.ids) > 0 {
 					fmt.Fprintf(w, "    %-9s %s\n", part.what, strings.Join(part.ids, " "))
 				}
 			}
 		}
 	}
+}
+
+// raiseAdvice names the smallest settings under which a refused run passes.
+func raiseAdvice(r *engine.ForecastRefusal) string {
+	var parts []string
+	if r.NeedMaxRelease > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
+	}
+	if r.NeedMaxReleasePercent > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
+	}
+	if len(parts) == 0 {
+		return "the caps are raised"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// fitLine cuts s to width columns, marking the cut, unless wide.
+func fitLine(s string, width int, wide bool) string {
+	if wide || width <= 1 {
+		return s
+	}
+	return cut(s, width)
+}
+
+// cut shortens s to n runes, marking the cut with "…".
+func cut(s string, n int) string {
+	r := []rune(s)
+	if n < 1 || len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func runRun(ctx context.Context, env *Env, args []string) int {
@@ -268,11 +357,19 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
 	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
-	fs.Func("only", "list only instances with these outcomes, comma-separated (e.g. released,failed); totals stay whole", func(v string) error {
+	fs.Func("by", "add a roll-up: owner (one line per owner with the counts of their outcomes)", func(v string) error {
+		if v != "owner" {
+			return fmt.Errorf("%q: the roll-up is by owner", v)
+		}
+		f.by = v
+		return nil
+	})
+	fs.Func("only", "list only these outcomes, each alone or as outcome/reason as the summary prints them, comma-separated (e.g. failed,skipped/invalid-expiry); totals stay whole", func(v string) error {
 		_, err := report.ParseOutcomes(v)
 		f.only = v
 		return err
 	})
+	fs.BoolVar(&f.wide, "wide", false, "show everything: no cell cut to the terminal's width, every ID listed")
 	fs.BoolVar(&f.all, "all", false, "print every instance row (the table shows the first 50 per region)")
 	fs.BoolVar(&f.verbose, "v", false, "write the JSON logs (one record per decision and batch) to stderr")
 }
@@ -299,21 +396,26 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	case f.verbose:
 		logger = slog.New(slog.NewJSONHandler(env.Stderr, nil))
 	case isTerminal(env.Stderr):
-		prog = newProgress(env.Stderr, len(t.cfg.Regions), t.cfg.DryRun)
+		prog = newProgress(env.Stderr, env.widthOf(env.Stderr), len(t.cfg.Regions), t.cfg.DryRun)
 		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
-	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	runCtx, stop := interruptible(ctx, env.Stderr)
+	rep, err := handler.Sweep(runCtx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	stop()
 	if prog != nil {
 		prog.done()
 	}
 	if rep != nil {
 		rep.Credentials = t.sourceName
-		if perr := printReport(env.Stdout, rep, f); perr != nil {
+		if perr := printReport(env.Stdout, env.width(), rep, f); perr != nil {
 			return rep, fail(env, name, perr)
 		}
 	}
 	switch {
+	case errors.Is(err, engine.ErrInterrupted) || (err != nil && ctx.Err() != nil):
+		fmt.Fprintf(env.Stderr, "%s: %s\n", name, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return rep, ExitInterrupted
 	case errors.Is(err, handler.ErrSettings):
 		return rep, fail(env, name, fmt.Errorf("%w: %w", errUsage, err))
 	case err != nil:
@@ -326,7 +428,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	return rep, ExitOK
 }
 
-func printReport(w io.Writer, rep *report.Report, f sweepFlags) error {
+func printReport(w io.Writer, width int, rep *report.Report, f sweepFlags) error {
 	only, _ := report.ParseOutcomes(f.only) // checked when the flags were read
 	rep = report.Only(rep, only)
 	if !f.json {
@@ -334,7 +436,7 @@ func printReport(w io.Writer, rep *report.Report, f sweepFlags) error {
 		if f.all {
 			rows = -1
 		}
-		return report.WriteTextWith(w, rep, report.TextOptions{Rows: rows})
+		return report.WriteTextWith(w, rep, report.TextOptions{Rows: rows, Width: width, Wide: f.wide, ByOwner: f.by == "owner", Only: f.only})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -47,6 +47,26 @@ import (
 // instances exceed a blast-radius cap; nothing was released.
 var ErrCapExceeded = errors.New("release cap exceeded")
 
+// Phases of a run, as the "phase" log record (DEBUG) names them: a
+// progress line says which one the run is in.
+const (
+	PhaseListing   = "listing"
+	PhaseNotices   = "notices"
+	PhaseWrites    = "writes"
+	PhaseLeftovers = "leftovers" // the leftover listings of the released instances finish
+)
+
+func (e *Engine) phase(name string) {
+	if ctx := context.Background(); e.log.Enabled(ctx, slog.LevelDebug) {
+		e.log.Log(ctx, slog.LevelDebug, "phase", "phase", name)
+	}
+}
+
+// ErrInterrupted is returned (wrapped) when the operator interrupted the
+// run: no call started after it, the calls in flight were let finish
+// within a bound, and what they left undone is reported interrupted.
+var ErrInterrupted = errors.New("interrupted")
+
 // ErrRegionFailed is returned (wrapped) when a scope failed closed: its
 // listing failed, its region does not exist, the credentials or
 // permissions were refused, or the deadline arrived before it was listed.
@@ -327,6 +347,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	ctx, cancel := call.Work(ctx, e.opts.DeadlineMargin)
 	defer cancel()
 
+	e.phase(PhaseListing)
 	e.forEach(runs, func(sr *scopeRun) { e.discover(ctx, sr) })
 
 	plans := make([]*plan.Scope, len(runs))
@@ -348,9 +369,12 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			hold(sr, verdict.CapExceeded, capErr.Error())
 		}
 	} else {
+		e.phase(PhaseNotices)
 		notices, noticeErr = e.notify(ctx, runs, deadline)
+		e.phase(PhaseWrites)
 		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
+	e.phase(PhaseLeftovers)
 	for _, sr := range runs {
 		if sr.listing != nil {
 			sr.listing.Wait() // no call outlives the run
@@ -711,13 +735,15 @@ func regionsOf(runs []*scopeRun) []string {
 // writes of any kind that failed make the run fail; a run held back only
 // by the deadline after every scope was listed is incomplete, not failed.
 func runError(rep *report.Report) error {
-	var closed, incomplete []string
+	var closed, incomplete, cut []string
 	for _, r := range rep.Regions {
 		name := r.Region
 		if r.Account != "" {
 			name = r.Account + "/" + r.Region
 		}
 		switch {
+		case r.Error != nil && r.Error.Code == string(verdict.Interrupted):
+			cut = append(cut, name)
 		case r.Error != nil:
 			closed = append(closed, name+" ("+r.Error.Code+")")
 		case !r.Complete:
@@ -735,6 +761,9 @@ func runError(rep *report.Report) error {
 		}
 		errs = append(errs, fmt.Errorf("%w: %d writes failed (%s): %s%s; see the report's failed items", ErrReleaseFailed, n, strings.Join(byKind, ", "), strings.Join(named, "; "), more))
 	}
+	if n := interruptedCount(rep); n > 0 || len(cut) > 0 {
+		errs = append(errs, interruptedError(rep, n, cut))
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -746,6 +775,32 @@ func runError(rep *report.Report) error {
 		return fmt.Errorf("%w: the deadline held back releases in %s%s; the next run continues", ErrIncomplete, strings.Join(incomplete, ", "), owed)
 	}
 	return nil
+}
+
+// interruptedCount counts the writes and notices of every kind the
+// operator's interruption left undone or unknown.
+func interruptedCount(rep *report.Report) int {
+	n := rep.Totals.Outcomes[string(verdict.Interrupted)]
+	for _, sec := range rep.Totals.Kinds {
+		n += sec[string(verdict.Interrupted)]
+	}
+	return n
+}
+
+// interruptedError says what an interrupted run knows: how many writes
+// were in flight with their effect unknown, how many never started, which
+// regions were not listed to the end, and that the next run re-reads
+// everything.
+func interruptedError(rep *report.Report, n int, cut []string) error {
+	unknown := rep.Totals.Reasons[string(verdict.Interrupted)+"/"+string(verdict.EffectUnknown)]
+	for _, sec := range rep.Totals.Kinds {
+		unknown += sec[string(verdict.Interrupted)+"/"+string(verdict.EffectUnknown)]
+	}
+	msg := fmt.Sprintf("%d writes or notices interrupted (%d not started, %d in flight past the wait whose effect is unknown)", n, n-unknown, unknown)
+	if len(cut) > 0 {
+		msg += "; not listed to the end, so nothing was written there: " + strings.Join(cut, ", ")
+	}
+	return fmt.Errorf("%w: %s; everything else in the report happened as it says, and the next run re-reads everything", ErrInterrupted, msg)
 }
 
 // namedFailures bounds how many failed writes the run's error names; the

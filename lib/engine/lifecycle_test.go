@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -467,5 +468,109 @@ func TestNoticePromisesOnlyWhatHappens(t *testing.T) {
 	}
 	if !strings.Contains(details["i-told"], "repeated notice") || strings.Contains(details["i-stop"], "repeated") {
 		t.Errorf("report details %q: only the one told before is a repeat", details)
+	}
+}
+
+// The forecast keeps the caps: a run over the count cap writes nothing,
+// and every later run refuses too; the day says so with the value that
+// passes it, and no release is promised past it.
+func TestForecastKeepsTheCaps(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-a", "Stopped", "2026-12-03", "alice"),
+		instance("i-b", "Stopped", "2026-12-03", "bob"),
+		instance("i-c", "Stopped", "2026-12-03", "bob"),
+		instance("i-first", "Stopped", "2026-12-02", "carol"),
+	})
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.MaxRelease = 2
+	opts.Now = func() time.Time { return day0 }
+	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDate := map[string]engine.ForecastDay{}
+	for _, d := range fc.Days {
+		byDate[d.Date] = d
+	}
+	// i-first is released on the 3rd at 00:00 alone (1 ≤ 2); the other
+	// three come due together at the same tick only if i-first is not
+	// released first, so count what the day says.
+	if fc.Refused == nil || fc.Refused.NeedMaxRelease != 3 || !strings.Contains(fc.Refused.Explain, "count cap of 2") {
+		t.Fatalf("refusal %+v, want the count cap of 2 and 3 to pass", fc.Refused)
+	}
+	for _, d := range fc.Days {
+		if d.Date > fc.Refused.At.Format("2006-01-02") && d.Totals.Releases+d.Totals.Notices+d.Totals.Stops > 0 {
+			t.Errorf("%s: writes after the caps refused every run: %+v", d.Date, d.Totals)
+		}
+	}
+	refusedDay := byDate[fc.Refused.At.Format("2006-01-02")]
+	if refusedDay.Refused == nil || refusedDay.Totals.Refused != 3 || refusedDay.Owners["bob"].Counts.Refused != 2 {
+		t.Fatalf("the refused day %+v, bob %+v", refusedDay.Totals, refusedDay.Owners["bob"])
+	}
+	if fc.Totals.Releases != 1 {
+		t.Fatalf("releases %d over the horizon, want only i-first's", fc.Totals.Releases)
+	}
+}
+
+// The forecast sweeps the kinds swept by their own tag: a disk due is
+// told, then deleted, on the same lifecycle as an instance.
+func TestForecastSweepsEveryKind(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-a", "Stopped", "2026-12-03", "alice")})
+	c.SetResources(fake.Resources{Disks: []cloud.Disk{{ID: "d-a", Region: "r-1", Status: "Available", Type: "data", Category: "cloud_essd",
+		ChargeType: "PostPaid", CreationTime: "2026-01-01T00:00Z", Tags: map[string]string{optIn: "2026-12-03", "owner": "alice"}}}})
+	opts := options()
+	opts.Lifecycle = lifecycle
+	opts.Resources = []string{kinds.Disks.Name}
+	opts.Now = func() time.Time { return day0 }
+	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notified, released []string
+	byKind := map[string]int{}
+	for _, d := range fc.Days {
+		if o := d.Owners["alice"]; o != nil {
+			notified, released = append(notified, o.Notified...), append(released, o.Released...)
+			for k, n := range o.ByKind {
+				byKind[k] += n
+			}
+		}
+	}
+	if !slices.Contains(notified, "d-a") || !slices.Contains(released, "d-a") || byKind[kinds.Disks.Name] != 1 || byKind[engine.KindInstances] != 1 {
+		t.Fatalf("notified %v, released %v, by kind %v: the disk is swept too", notified, released, byKind)
+	}
+	if fc.Totals.Releases != 2 || fc.Totals.Notices != 2 {
+		t.Fatalf("totals %+v", fc.Totals)
+	}
+}
+
+// With REAPER_RELEASE_EIPS on, the EIPs released after their instances
+// count toward the count cap in the forecast as in the run: two instances
+// and their two EIPs are four writes, over a cap of three.
+func TestForecastCountsInstanceEIPs(t *testing.T) {
+	c := fake.New([]cloud.Instance{
+		instance("i-a", "Stopped", "2026-11-01", "alice"),
+		instance("i-b", "Stopped", "2026-11-01", "bob"),
+	})
+	bound := func(id, to string) cloud.EIP {
+		return cloud.EIP{AllocationID: id, Address: "47.0.0.1", Region: "r-1", Status: "InUse", InstanceID: to, InstanceType: "EcsInstance",
+			ChargeType: "PostPaid", AllocationTime: "2026-01-01T00:00Z"}
+	}
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{bound("eip-a", "i-a"), bound("eip-b", "i-b")}})
+	opts := handOverOptions()
+	opts.MaxRelease = 3
+	opts.Now = func() time.Time { return day0 }
+	fc, err := engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.Refused == nil || fc.Refused.NeedMaxRelease != 4 || fc.Totals.Releases != 0 {
+		t.Fatalf("refused %+v, totals %+v: two instances and their EIPs are four writes", fc.Refused, fc.Totals)
+	}
+	opts.MaxRelease = 4
+	fc, err = engine.New(opts, nil).Forecast(t.Context(), []engine.Target{{Scope: cloud.Scope{Region: "r-1"}, API: c}}, 24*time.Hour)
+	if err != nil || fc.Refused != nil || fc.Totals.Releases != 4 {
+		t.Fatalf("err %v, refused %+v, totals %+v", err, fc.Refused, fc.Totals)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
@@ -72,6 +73,12 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 	var failed []string
 	var firstErr error
 	for i, owner := range owners {
+		if !e.opts.DryRun && call.Interrupted(ctx) {
+			for _, rest := range owners[i:] {
+				e.interruptedNotices(e.markable(byOwner[rest], sum), sum)
+			}
+			break
+		}
 		list := byOwner[owner]
 		who := owner
 		if who == "" {
@@ -220,6 +227,17 @@ func (e *Engine) unsent(list []noticeOf, sum *report.Notices, why string) {
 			Detail: "notice not sent: " + why + "; owed, the next run tells the owner (earliest due first)"})
 		x.sr.rec.Incomplete()
 		sum.AddUnsent(x.n.Owner, string(verdict.Deadline))
+	}
+}
+
+// interruptedNotices records notices the operator's interruption left
+// unsent: owed, and the next run tells the owners.
+func (e *Engine) interruptedNotices(list []noticeOf, sum *report.Notices) {
+	for _, x := range list {
+		x.rec().Outcome(verdict.Interrupted, verdict.NotStarted, report.Item{ID: x.n.ID, Owner: x.n.Owner, Facts: x.n.Facts,
+			Detail: "notice not sent: the run was interrupted; owed, the next run tells the owner"})
+		x.sr.rec.Incomplete()
+		sum.AddUnsent(x.n.Owner, string(verdict.Interrupted))
 	}
 }
 

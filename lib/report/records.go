@@ -164,11 +164,29 @@ func (s *Head) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Only returns a view of rep that lists only the instances with one of
-// the outcomes; counts, totals and everything else stay whole.
+// Only is a view of rep whose regions list only the instances, disks,
+// snapshots and EIPs matching one of outcomes: an outcome ("failed") or
+// an outcome and its reason ("skipped/invalid-expiry"), as the summary
+// prints them. The counts and totals stay whole.
 func Only(rep *Report, outcomes []Outcome) *Report {
 	if rep == nil || len(outcomes) == 0 {
 		return rep
+	}
+	match := func(g *Group) bool {
+		return slices.Contains(outcomes, g.Outcome) || (g.Reason != "" && slices.Contains(outcomes, Outcome(string(g.Outcome)+"/"+string(g.Reason))))
+	}
+	section := func(sec *Section) *Section {
+		if sec == nil {
+			return nil
+		}
+		v := *sec
+		v.Groups = nil
+		for _, g := range sec.Groups {
+			if match(g) {
+				v.Groups = append(v.Groups, g)
+			}
+		}
+		return &v
 	}
 	view := *rep
 	view.Regions = make([]*Region, len(rep.Regions))
@@ -176,8 +194,14 @@ func Only(rep *Report, outcomes []Outcome) *Report {
 		rv := *r
 		rv.Groups = nil
 		for _, g := range r.Groups {
-			if slices.Contains(outcomes, g.Outcome) {
+			if match(g) {
 				rv.Groups = append(rv.Groups, g)
+			}
+		}
+		if r.Sections != nil {
+			rv.Sections = Sections{}
+			for name, sec := range r.Sections {
+				rv.Sections[name] = section(sec)
 			}
 		}
 		view.Regions[i] = &rv
@@ -186,22 +210,29 @@ func Only(rep *Report, outcomes []Outcome) *Report {
 	return &view
 }
 
-// ParseOutcomes reads a comma-separated list of outcomes (--only).
+// ParseOutcomes reads a comma-separated list (--only) of outcomes, each
+// alone or with a reason as the summary prints them ("failed",
+// "skipped/invalid-expiry"). The outcome must be one the report knows; a
+// reason may be any (a failure's is the API's error code).
 func ParseOutcomes(list string) ([]Outcome, error) {
 	var out []Outcome
 	for _, part := range strings.Split(list, ",") {
-		o := Outcome(strings.TrimSpace(part))
-		if o == "" {
+		part = strings.TrimSpace(part)
+		if part == "" {
 			continue
 		}
-		if !slices.Contains(verdict.Outcomes, o) {
+		outcome, reason, withReason := strings.Cut(part, "/")
+		if !slices.Contains(verdict.Outcomes, Outcome(outcome)) {
 			names := make([]string, len(verdict.Outcomes))
 			for i, v := range verdict.Outcomes {
 				names[i] = string(v)
 			}
-			return nil, fmt.Errorf("unknown outcome %q (outcomes: %s)", o, strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown outcome %q in %q (outcomes: %s; each alone or as outcome/reason, e.g. skipped/invalid-expiry)", outcome, part, strings.Join(names, ", "))
 		}
-		out = append(out, o)
+		if withReason && strings.TrimSpace(reason) == "" {
+			return nil, fmt.Errorf("%q: no reason after the slash (e.g. skipped/invalid-expiry)", part)
+		}
+		out = append(out, Outcome(part))
 	}
 	return out, nil
 }

@@ -43,6 +43,9 @@ const (
 	RunOK         = "ok"         // the run did its job
 	RunIncomplete = "incomplete" // held back by the deadline; the next run continues
 	RunFailed     = "failed"     // the invocation failed
+	// RunInterrupted: the operator stopped the run (Ctrl-C, the command
+	// line only); the next run re-reads everything.
+	RunInterrupted = "interrupted"
 )
 
 // Summary is the function's answer: what the run did, in a bounded size,
@@ -85,6 +88,8 @@ const (
 	RegionComplete   = "complete"
 	RegionFailed     = "failed"     // a listing or write failed: see its code
 	RegionIncomplete = "incomplete" // stopped before the end (the deadline)
+	// RegionInterrupted: the operator's interruption stopped it.
+	RegionInterrupted = "interrupted"
 )
 
 // SummaryRegion is one region's status and its instances' outcomes.
@@ -139,6 +144,8 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 		s.Calls = map[string]int{}
 	}
 	switch {
+	case Interrupted(rep):
+		s.Outcome = RunInterrupted
 	case rep.Error != "":
 		s.Outcome = RunFailed
 	case rep.Warning != "" || !rep.Complete:
@@ -161,10 +168,14 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 			}
 		}
 		switch failedCode, failedWrite := firstFailedWrite(r); {
+		case r.Error != nil && r.Error.Code == string(verdict.Interrupted):
+			sr.Status = RegionInterrupted
 		case r.Error != nil:
 			sr.Status, sr.Code = RegionFailed, clip(r.Error.Code, summaryField)
 		case failedWrite:
 			sr.Status, sr.Code = RegionFailed, clip(failedCode, summaryField)
+		case regionInterrupted(r):
+			sr.Status = RegionInterrupted
 		case !r.Complete:
 			sr.Status = RegionIncomplete
 		}
@@ -186,6 +197,29 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 	}
 	s.fit()
 	return s
+}
+
+// Interrupted reports whether the operator interrupted the run: a region
+// or a write of any kind says so.
+func Interrupted(rep *Report) bool {
+	for _, r := range rep.Regions {
+		if (r.Error != nil && r.Error.Code == string(verdict.Interrupted)) || regionInterrupted(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func regionInterrupted(r *Region) bool {
+	if r.Counts[string(verdict.Interrupted)] > 0 {
+		return true
+	}
+	for _, sec := range r.Sections {
+		if sec != nil && sec.Counts[string(verdict.Interrupted)] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fit names fewer regions and failures (counting them as omitted), and

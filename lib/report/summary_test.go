@@ -254,3 +254,21 @@ func TestSummaryOfManyRegions(t *testing.T) {
 		t.Errorf("region status %v", sum.RegionStatus)
 	}
 }
+
+// An interrupted run's summary says interrupted, not failed, and so does
+// the region whose writes it interrupted.
+func TestSummaryOfAnInterruptedRun(t *testing.T) {
+	region := report.NewRegion("cn-hangzhou")
+	region.Add(report.OutcomeReleased, "", report.Item{ID: "i-done"})
+	region.Add(verdict.Interrupted, verdict.NotStarted, report.Item{ID: "i-undone"})
+	region.Finish()
+	rep := &report.Report{RunID: "run@x", Error: "interrupted: 1 writes or notices interrupted", Regions: []*report.Region{region}}
+	rep.Total()
+	sum := report.Summarise(rep, "", 1)
+	if sum.Outcome != report.RunInterrupted || sum.RegionStatus[report.RegionInterrupted] != 1 || len(sum.Failures) != 0 {
+		t.Fatalf("outcome %q, regions %v, failures %v", sum.Outcome, sum.RegionStatus, sum.Failures)
+	}
+	if sum.Totals[report.KindInstances]["interrupted/not-started"] != 1 {
+		t.Fatalf("totals %v", sum.Totals)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -28,16 +27,28 @@ type TextOptions struct {
 	// Rows is the most instance rows per region; the rest are counted.
 	// 0 means DefaultRows; negative means all.
 	Rows int
+	// Width is the columns the text may use: tables give up the detail
+	// first, then columns; long cells end in "…". 0 is no limit.
+	Width int
+	// Wide keeps every cell whole whatever the width (--wide).
+	Wide bool
+	// ByOwner adds one line per owner with the counts of their outcomes.
+	ByOwner bool
+	// Only names the --only filter the report was cut to ("" for none), so
+	// that a region with nothing left says it was filtered.
+	Only string
 }
 
 // DefaultRows keeps a large run's table readable; --json has every row.
 const DefaultRows = 50
 
-// detailWidth cuts the detail column; the JSON report has it whole.
+// detailWidth cuts the detail column whatever the width, unless wide; the
+// JSON report has it whole.
 const detailWidth = 100
 
-// WriteTextWith writes the summary first, then each region's instances
-// (at most opts.Rows of them, the rest counted), batches and leftovers.
+// WriteTextWith writes what needs a person first, then the summary, then
+// each region's instances (at most opts.Rows of them, the rest counted),
+// batches and leftovers.
 func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
 	if rep == nil {
@@ -52,20 +63,39 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.Credentials != "" {
 		fmt.Fprintf(bw, "Credentials from %s\n", rep.Credentials)
 	}
-	writeSummary(bw, rep)
+	writeAttention(bw, rep, opts)
+	writeSummary(bw, rep, opts)
+	if opts.ByOwner {
+		writeByOwner(bw, rep, opts)
+	}
 	rows := opts.Rows
 	if rows == 0 {
 		rows = DefaultRows
 	}
 	for _, r := range rep.Regions {
-		writeRegion(bw, r, rows)
+		writeRegion(bw, rep, r, rows, opts)
 	}
 	return bw.Flush()
 }
 
-func writeRegion(w *bufio.Writer, r *Region, rows int) {
+// detailOf is a row's detail, with a run-wide error (the cap's, repeated
+// on every held row) said once above instead of on each row.
+func detailOf(rep *Report, it Item) string {
+	d := oneLine(itemDetail(it))
+	if rep.Error != "" && len(d) > 30 && strings.Contains(oneLine(rep.Error), d) {
+		return "see the error above"
+	}
+	return d
+}
+
+func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOptions) {
 	state := "complete"
-	if !r.Complete {
+	switch {
+	case r.Error != nil && r.Error.Code == string(verdict.Interrupted):
+		state = "INTERRUPTED"
+	case r.Error != nil:
+		state = "FAILED"
+	case !r.Complete:
 		state = "INCOMPLETE"
 	}
 	fmt.Fprintf(w, "\nRegion %s: %d seen, %d opted in, %s", r.Region, r.Seen, r.OptedIn, state)
@@ -74,14 +104,14 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 	}
 	fmt.Fprintln(w)
 	if r.Error != nil {
-		fmt.Fprintf(w, "  error: %s\n", failureText(r.Error))
+		fmt.Fprintf(w, "  error: %s\n", fit(failureText(r.Error), opts.Width-10, opts.Wide))
 	}
-	if len(r.Groups) == 0 {
-		fmt.Fprintln(w, "  no opted-in instances")
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  INSTANCE\tNAME\tOWNER\tEXPIRES\tSTATUS\tOUTCOME\tREASON\tDETAIL")
+	switch {
+	case len(r.Groups) > 0:
+		tb := &table{indent: "  ", head: []string{"INSTANCE", "NAME", "OWNER", "EXPIRES", "STATUS", "OUTCOME", "REASON", "DETAIL"},
+			flex: 7, drop: []int{1, 4, 3, 2}}
 		shown, total := 0, 0
+		prev := ""
 		for _, g := range r.Groups {
 			for _, it := range g.Instances {
 				total++
@@ -94,19 +124,35 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 					reason = "-"
 				}
 				f := it.Facts.get()
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, cut(dash(f.Name), 32), cut(dash(it.Owner), 24),
-					dash(it.Facts.Expires()), dash(f.Status), g.Outcome, reason, cut(oneLine(itemDetail(it)), detailWidth))
+				detail := detailOf(rep, it)
+				if detail == prev && detail != "-" && !opts.Wide {
+					detail = "〃 (as above)"
+				} else {
+					prev = detail
+				}
+				name, owner := dash(f.Name), dash(it.Owner)
+				if !opts.Wide {
+					name, owner, detail = cut(name, 32), cut(owner, 24), cut(detail, detailWidth)
+				}
+				tb.add(it.ID, name, owner, dash(it.Facts.Expires()), dash(f.Status), string(g.Outcome), string(reason), detail)
 			}
 		}
-		_ = tw.Flush()
+		tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
 		if shown < total {
 			fmt.Fprintf(w, "  … and %d more (counts above; --all for every row, --only to filter, --json for the whole report)\n", total-shown)
 		}
+	case r.Error != nil && r.Error.Code == string(verdict.Interrupted):
+		fmt.Fprintln(w, "  not listed to the end: the run was interrupted, so nothing was written here")
+	case r.Error != nil:
+		fmt.Fprintln(w, "  the region failed (the error above): nothing was decided or written here")
+	case opts.Only != "" && r.OptedIn > 0:
+		fmt.Fprintf(w, "  none of its %d opted-in instances matches --only %s\n", r.OptedIn, opts.Only)
+	default:
+		fmt.Fprintln(w, "  no opted-in instances")
 	}
 	if len(r.Batches) > 0 {
 		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "    IDS\tFLAGS\tRESULT\tATTEMPTS\tCLIENT TOKEN\tREQUEST IDS")
+		tb := &table{indent: "    ", head: []string{"IDS", "FLAGS", "RESULT", "ATTEMPTS", "CLIENT TOKEN", "REQUEST IDS"}, flex: 1, drop: []int{4, 5, 3}, flexLast: true}
 		for _, b := range r.Batches {
 			result := b.Result
 			if b.Code != "" {
@@ -116,13 +162,13 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 			if reqs == "" {
 				reqs = "-"
 			}
-			fmt.Fprintf(tw, "    %d\t%s\t%s\t%d\t%s\t%s\n", len(b.InstanceIDs), batchFlags(b), result, b.Attempts, b.ClientToken, reqs)
+			tb.add(strconv.Itoa(len(b.InstanceIDs)), batchFlags(b), result, strconv.Itoa(b.Attempts), b.ClientToken, reqs)
 		}
-		_ = tw.Flush()
+		tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
 	}
 	if s := r.LeftoverSummary; s != nil {
-		fmt.Fprintf(w, "  Left behind, still billed: %s\n", leftoverLine(s))
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(w, "  Left behind, still billed: %s\n", fit(leftoverLine(s), opts.Width-30, opts.Wide))
+		tb := &table{indent: "    ", head: []string{"INSTANCE", "LEFT BEHIND"}, flex: 1}
 		for _, l := range r.Leftovers {
 			var parts []string
 			for _, e := range l.EIPs {
@@ -134,23 +180,34 @@ func writeRegion(w *bufio.Writer, r *Region, rows int) {
 			for _, sn := range l.Snapshots {
 				parts = append(parts, fmt.Sprintf("%s snapshot %s (%d GiB)", sn.Type, sn.ID, sn.SizeGiB))
 			}
-			fmt.Fprintf(tw, "    %s\t%s\n", l.InstanceID, strings.Join(parts, ", "))
+			tb.add(l.InstanceID, strings.Join(parts, ", "))
 		}
-		_ = tw.Flush()
+		if len(tb.rows) > 0 {
+			tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
+		}
 	}
 	for _, name := range r.Sections.Names() {
 		fmt.Fprintf(w, "  %s:\n", name)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tb := &table{indent: "    ", head: []string{"ID", "OUTCOME", "REASON", "DETAIL"}, flex: 3}
+		prev := ""
 		for _, g := range r.Sections[name].Groups {
 			for _, it := range g.Instances {
 				reason := g.Reason
 				if reason == "" {
 					reason = "-"
 				}
-				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", it.ID, g.Outcome, reason, oneLine(itemDetail(it)))
+				detail := detailOf(rep, it)
+				if detail == prev && detail != "-" && !opts.Wide {
+					detail = "〃 (as above)"
+				} else {
+					prev = detail
+				}
+				tb.add(it.ID, string(g.Outcome), string(reason), detail)
 			}
 		}
-		_ = tw.Flush()
+		if len(tb.rows) > 0 {
+			tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
+		}
 	}
 }
 
@@ -165,47 +222,252 @@ func leftoverLine(s *LeftoverSummary) string {
 	return line
 }
 
-func writeSummary(w *bufio.Writer, rep *Report) {
-	t := rep.Totals
-	fmt.Fprintf(w, "Summary\n")
-	fmt.Fprintf(w, "  instances:  %d seen, %d opted in\n", t.Seen, t.OptedIn)
-	fmt.Fprintf(w, "  outcomes:   %s\n", counts(t.Outcomes))
-	if len(t.Reasons) > 0 {
-		fmt.Fprintf(w, "  reasons:    %s\n", counts(t.Reasons))
+// writeAttention says first what needs a person: an interruption, the
+// caps, failed writes, regions that could not be swept, notices not
+// sent, expired instances left Running, owners with expiry tags the rules
+// cannot read, locked instances. Nothing when nothing does.
+func writeAttention(w *bufio.Writer, rep *Report, opts TextOptions) {
+	var lines []string
+	add := func(format string, a ...any) { lines = append(lines, fmt.Sprintf(format, a...)) }
+	reasons := allReasons(rep)
+	if Interrupted(rep) {
+		add("INTERRUPTED: %d writes or notices not done (%d not started, %d in flight whose effect is unknown); everything else happened as reported, and the next run re-reads everything",
+			reasons.outcome(verdict.Interrupted), reasons.n(verdict.Interrupted, verdict.NotStarted), reasons.n(verdict.Interrupted, verdict.EffectUnknown))
 	}
-	fmt.Fprintf(w, "  API calls:  %s; %d write batches\n", counts(t.Calls), t.Batches)
+	if c := rep.Cap; c != nil && c.Exceeded {
+		add("CAP EXCEEDED: nothing was written anywhere: %s. Every later run refuses the same way until a cap is raised (the error below says to what)", c.Explain())
+	}
+	var failedRegions []string
+	for _, r := range rep.Regions {
+		if r.Error != nil && r.Error.Code != string(verdict.Interrupted) {
+			failedRegions = append(failedRegions, r.Region+" ("+r.Error.Code+")")
+		}
+	}
+	if len(failedRegions) > 0 {
+		add("NOT SWEPT: %d regions could not be listed or were stopped, nothing was written there: %s", len(failedRegions), strings.Join(failedRegions, ", "))
+	}
+	if n := reasons.outcome(verdict.Failed); n > 0 {
+		add("FAILED: %d writes failed (--only failed lists them): %s", n, reasons.of(verdict.Failed))
+	}
+	if n := rep.Notices; n != nil && n.UnsentItems > 0 {
+		add("NOTICES NOT SENT: %s", n.Explain())
+	}
+	if n := reasons.n(verdict.Skipped, verdict.Running); n > 0 {
+		add("RUNNING: %d expired instances are skipped because they run; under REAPER_RUNNING=skip they never go while they run (stop them, or set REAPER_RUNNING=stop) — --only skipped/running", n)
+	}
+	if owners := ownersWith(rep, verdict.Skipped, verdict.InvalidExpiry); len(owners) > 0 {
+		add("INVALID EXPIRY TAGS: %d instances of %d owners carry an expiry the rules cannot read, so they are never released: %s — --only skipped/invalid-expiry",
+			reasons.n(verdict.Skipped, verdict.InvalidExpiry), len(owners), ownerCounts(owners, 8))
+	}
+	if n := reasons.n(verdict.Skipped, verdict.SecurityLocked) + reasons.n(verdict.Skipped, verdict.Locked); n > 0 {
+		add("LOCKED: %d instances are locked (a security lock, or another lock reason) and are never released while locked — --only skipped/security-locked,skipped/locked", n)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Needs attention")
+	for _, l := range lines {
+		if !opts.Wide && opts.Width > 0 {
+			l = wrap(l, opts.Width-5, "    ")
+		}
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+}
+
+// reasonCounts are the report's "outcome" and "outcome/reason" counts over
+// every kind.
+type reasonCounts map[string]int
+
+func allReasons(rep *Report) reasonCounts {
+	c := reasonCounts{}
+	for _, m := range append([]map[string]int{rep.Totals.Outcomes, rep.Totals.Reasons}, slices.Collect(maps.Values(rep.Totals.Kinds))...) {
+		for k, n := range m {
+			c[k] += n
+		}
+	}
+	return c
+}
+
+func (c reasonCounts) outcome(o verdict.Outcome) int { return c[string(o)] }
+func (c reasonCounts) n(o verdict.Outcome, r verdict.Reason) int {
+	return c[string(o)+"/"+string(r)]
+}
+
+// of lists an outcome's reasons with their counts.
+func (c reasonCounts) of(o verdict.Outcome) string {
+	m := map[string]int{}
+	for k, n := range c {
+		if reason, ok := strings.CutPrefix(k, string(o)+"/"); ok {
+			m[reason] = n
+		}
+	}
+	return oneLine(counts(m))
+}
+
+// ownersWith counts, by owner, the instances with outcome and reason.
+func ownersWith(rep *Report, o verdict.Outcome, reason verdict.Reason) map[string]int {
+	out := map[string]int{}
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			if g.Outcome == o && g.Reason == reason {
+				for _, it := range g.Instances {
+					out[it.Owner]++
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ownerCounts names the owners with the most first, then counts the rest.
+func ownerCounts(m map[string]int, most int) string {
+	owners := slices.Collect(maps.Keys(m))
+	slices.SortFunc(owners, func(a, b string) int {
+		if d := m[b] - m[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for i, o := range owners {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more owners", len(owners)-most))
+			break
+		}
+		name := o
+		if name == "" {
+			name = "(no owner tag)"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", name, m[o]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeByOwner writes one line per owner with the counts of their
+// instances' outcomes (--by owner).
+func writeByOwner(w *bufio.Writer, rep *Report, opts TextOptions) {
+	byOwner := map[string]map[string]int{}
+	add := func(owner, key string) {
+		if byOwner[owner] == nil {
+			byOwner[owner] = map[string]int{}
+		}
+		byOwner[owner][key]++
+	}
+	for _, r := range rep.Regions {
+		for _, g := range r.Groups {
+			key := string(g.Outcome)
+			if g.Reason != "" {
+				key += "/" + string(g.Reason)
+			}
+			for _, it := range g.Instances {
+				add(it.Owner, key)
+			}
+		}
+	}
+	fmt.Fprintf(w, "By owner (%d owners)\n", len(byOwner))
+	owners := slices.Sorted(maps.Keys(byOwner))
+	tb := &table{indent: "  ", head: []string{"OWNER", "INSTANCES", "OUTCOMES"}, flex: 2}
+	for _, o := range owners {
+		name := o
+		if name == "" {
+			name = "(no owner tag)"
+		}
+		total := 0
+		for _, n := range byOwner[o] {
+			total += n
+		}
+		tb.add(name, strconv.Itoa(total), oneLine(counts(byOwner[o])))
+	}
+	tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
+}
+
+func writeSummary(w *bufio.Writer, rep *Report, opts TextOptions) {
+	t := rep.Totals
+	line := func(label, text string) {
+		if !opts.Wide && opts.Width > 0 {
+			text = wrap(text, opts.Width-15, "              ")
+		}
+		fmt.Fprintf(w, "  %-11s %s\n", label, text)
+	}
+	fmt.Fprintf(w, "Summary\n")
+	line("instances:", fmt.Sprintf("%d seen, %d opted in", t.Seen, t.OptedIn))
+	countLine := func(label string, m map[string]int) {
+		if !opts.Wide && opts.Width > 0 {
+			line(label, oneLine(counts(m)))
+			return
+		}
+		fmt.Fprintf(w, "  %-11s %s\n", label, counts(m))
+	}
+	countLine("outcomes:", t.Outcomes)
+	if len(t.Reasons) > 0 {
+		countLine("reasons:", t.Reasons)
+	}
+	line("API calls:", fmt.Sprintf("%s; %d write batches", oneLine(counts(t.Calls)), t.Batches))
 	if rep.Leftovers != nil {
-		fmt.Fprintf(w, "  left behind: %s\n", leftoverLine(rep.Leftovers))
+		line("left behind:", leftoverLine(rep.Leftovers))
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.Kinds)) {
 		if len(t.Kinds[name]) > 0 {
-			fmt.Fprintf(w, "  %-11s %s\n", name+":", counts(t.Kinds[name]))
+			countLine(name+":", t.Kinds[name])
 		}
 	}
 	if n := rep.Notices; n != nil {
-		line := fmt.Sprintf("%d owed to %d owners; %d owners told and marked", n.Owed, n.Owners, n.Delivered)
+		text := fmt.Sprintf("%d owed to %d owners; %d owners told and marked", n.Owed, n.Owners, n.Delivered)
 		if n.UnsentItems > 0 {
-			line += "; NOT SENT: " + n.Explain()
+			text += "; NOT SENT: " + n.Explain()
 		}
-		fmt.Fprintf(w, "  notices:    %s\n", cut(line, 400))
+		line("notices:", cut(text, 400))
 	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {
 			verdict = "EXCEEDED, nothing released"
 		}
-		fmt.Fprintf(w, "  cap check:  %d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s\n",
-			c.Eligible, c.OptedIn, c.Percent, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64), verdict)
+		line("cap check:", fmt.Sprintf("%d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s",
+			c.Eligible, c.OptedIn, c.Percent, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64), verdict))
 	}
-	fmt.Fprintf(w, "  duration:   %s\n", (time.Duration(rep.DurationMS) * time.Millisecond).String())
-	if rep.Complete {
-		fmt.Fprintln(w, "  complete:   yes")
-	} else {
-		fmt.Fprintln(w, "  complete:   NO (the next run picks up what was left)")
+	line("duration:", (time.Duration(rep.DurationMS) * time.Millisecond).String())
+	// One account of why the run is not complete, agreeing with the error.
+	switch {
+	case rep.Complete:
+		line("complete:", "yes")
+	case Interrupted(rep):
+		line("complete:", "NO: interrupted (the next run re-reads everything)")
+	case rep.Cap != nil && rep.Cap.Exceeded:
+		line("complete:", "NO: the caps held back every write, and every run will until one is raised")
+	case rep.Error != "":
+		line("complete:", "NO: the run failed (the error below)")
+	default:
+		line("complete:", "NO (the next run picks up what was left)")
 	}
 	if rep.Error != "" {
-		fmt.Fprintf(w, "  error:      %s\n", cut(oneLine(rep.Error), 400))
+		line("error:", cut(oneLine(rep.Error), 800))
 	}
+}
+
+// wrap breaks s into lines of at most width columns at spaces, each after
+// the first starting with indent.
+func wrap(s string, width int, indent string) string {
+	if width < 20 {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		l := len([]rune(word))
+		if i > 0 {
+			if n+1+l > width {
+				b.WriteString("\n" + indent)
+				n = 0
+			} else {
+				b.WriteString(" ")
+				n++
+			}
+		}
+		b.WriteString(word)
+		n += l
+	}
+	return b.String()
 }
 
 // itemDetail is the detail column: the decision's explanation, or the API

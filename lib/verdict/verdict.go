@@ -21,6 +21,10 @@ const (
 	WouldNotify  Outcome = "would-notify"       // dry run: the notice and mark it would send and write
 	Stopped      Outcome = "stopped"            // stopped (REAPER_RUNNING=stop); released once stopped for the grace
 	WouldStop    Outcome = "would-stop"         // dry run: StopInstances answered that it would pass
+	// Interrupted: the operator stopped the run (Ctrl-C) before this write
+	// was started, or while it was in flight and past the wait for it; the
+	// next run re-reads it.
+	Interrupted Outcome = "interrupted"
 )
 
 // Failure is why a scope or a call failed: the API's error code (or the
@@ -33,12 +37,12 @@ type Failure struct {
 }
 
 // Outcomes lists every outcome, in the report's order.
-var Outcomes = []Outcome{Released, WouldRelease, Stopped, WouldStop, Notified, WouldNotify, Failed, Gone, NotAttempted, Skipped}
+var Outcomes = []Outcome{Released, WouldRelease, Stopped, WouldStop, Notified, WouldNotify, Failed, Interrupted, Gone, NotAttempted, Skipped}
 
 // Level is the log level of an outcome: a failed or held-back resource is
 // a warning, never INFO.
 func (o Outcome) Level() slog.Level {
-	if o == Failed || o == NotAttempted {
+	if o == Failed || o == NotAttempted || o == Interrupted {
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
@@ -99,3 +103,9 @@ const (
 // the operator was not shown when confirming it: it waits for the next
 // confirmation.
 const NotConfirmed Reason = "not-confirmed"
+
+// Reasons of an interrupted write.
+const (
+	NotStarted    Reason = "not-started"    // never sent: the run was interrupted first
+	EffectUnknown Reason = "effect-unknown" // in flight past the wait: whether it took effect is unknown
+)

@@ -24,6 +24,38 @@ import (
 // returns. It wraps context.DeadlineExceeded, so it classifies as canceled.
 var ErrDeadline = fmt.Errorf("less than the deadline margin left before the invocation deadline: %w", context.DeadlineExceeded)
 
+// ErrInterrupted is what a call not started because the operator
+// interrupted the run returns.
+var ErrInterrupted = fmt.Errorf("not started: the run was interrupted: %w", context.Canceled)
+
+type interruptKey struct{}
+
+// WithInterrupt marks ctx so that no call starts once stop is closed,
+// while the calls in flight go on under ctx (which bounds them): an
+// interrupted run ends its writes cleanly instead of cutting them.
+func WithInterrupt(ctx context.Context, stop <-chan struct{}) context.Context {
+	return context.WithValue(ctx, interruptKey{}, stop)
+}
+
+// Interrupted reports whether the run of ctx was interrupted.
+func Interrupted(ctx context.Context) bool {
+	stop, _ := ctx.Value(interruptKey{}).(<-chan struct{})
+	if stop == nil {
+		return false
+	}
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func interruptOf(ctx context.Context) <-chan struct{} {
+	stop, _ := ctx.Value(interruptKey{}).(<-chan struct{})
+	return stop // nil blocks for ever in a select: never interrupted
+}
+
 // RetryPolicy is capped exponential backoff with full jitter for retryable
 // and throttled calls.
 type RetryPolicy struct {
@@ -90,7 +122,7 @@ func NewCaller(retry RetryPolicy, margin time.Duration, deadline time.Time, batc
 // TimeLeft reports whether a new call may start: at least the margin is
 // left before the invocation deadline.
 func (c *Caller) TimeLeft(ctx context.Context) bool {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || Interrupted(ctx) {
 		return false
 	}
 	return c.deadline.IsZero() || time.Until(c.deadline) >= c.margin
@@ -123,8 +155,11 @@ func (c *Caller) Stopped() *verdict.Failure {
 func (c *Caller) Do(ctx context.Context, action string, before func(attempt int) error, call func() error) error {
 	var last error
 	noTime := func() error {
-		if last != nil {
+		switch {
+		case last != nil:
 			return last
+		case Interrupted(ctx):
+			return ErrInterrupted
 		}
 		return ErrDeadline
 	}
@@ -165,6 +200,9 @@ func (c *Caller) Do(ctx context.Context, action string, before func(attempt int)
 		case <-ctx.Done():
 			timer.Stop()
 			return err
+		case <-interruptOf(ctx):
+			timer.Stop()
+			return err
 		case <-timer.C:
 		}
 	}
@@ -173,6 +211,9 @@ func (c *Caller) Do(ctx context.Context, action string, before func(attempt int)
 // Failure renders a failed call for the report: its API code and message,
 // or reason "deadline" for a call never started for lack of time.
 func Failure(err error) *verdict.Failure {
+	if errors.Is(err, ErrInterrupted) {
+		return &verdict.Failure{Code: string(verdict.Interrupted), Message: ErrInterrupted.Error()}
+	}
 	if errors.Is(err, ErrDeadline) {
 		return &verdict.Failure{Code: string(report.ReasonDeadline), Message: "not started: " + ErrDeadline.Error()}
 	}

@@ -234,6 +234,11 @@ func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
 			e.hold(b.ids, verdict.ScopeStopped, "the region was stopped by "+stopped.Code)
 			continue
 		}
+		if call.Interrupted(ctx) {
+			e.c.Limit.Release()
+			e.interrupted(b.ids, verdict.NotStarted, "not started: the run was interrupted; the next run re-reads it")
+			continue
+		}
 		if !e.c.TimeLeft(ctx) {
 			e.c.Limit.Release()
 			e.holdForDeadline(b.ids)
@@ -308,6 +313,20 @@ func (e *Executor[P, R]) holdForDeadline(ids []string) {
 	e.rec.Incomplete()
 }
 
+// interrupted records writes the operator's interruption left undone, or
+// whose effect it left unknown: not failures, and the run is incomplete.
+func (e *Executor[P, R]) interrupted(ids []string, reason verdict.Reason, detail string) {
+	for _, id := range ids {
+		it := e.item(id)
+		it.Detail = e.op.Name + " " + detail
+		e.rec.Outcome(verdict.Interrupted, reason, it)
+	}
+	e.rec.Incomplete()
+}
+
+// inFlightCut is the detail of a write the interruption's wait ended.
+const inFlightCut = "in flight when the run was interrupted and not answered within the wait: whether it took effect is unknown until the next run re-reads it"
+
 func (e *Executor[P, R]) fail(ids []string, f *verdict.Failure) {
 	for _, id := range ids {
 		it := e.item(id)
@@ -357,6 +376,9 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		// new batch (new token) on data read just now.
 		e.isolate(ctx, changed.keep, params, changed.readAt, true)
 		return
+	case errors.Is(err, call.ErrInterrupted):
+		e.interrupted(sent, verdict.NotStarted, "not started: the run was interrupted; the next run re-reads it")
+		return
 	case errors.Is(err, call.ErrDeadline):
 		e.holdForDeadline(sent)
 		return
@@ -375,6 +397,10 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		e.fail(ids, failure)
 		return
 	case ecsapi.ClassCanceled:
+		if call.Interrupted(ctx) {
+			e.interrupted(ids, verdict.EffectUnknown, inFlightCut)
+			return
+		}
 		e.rec.Incomplete()
 		e.fail(ids, &verdict.Failure{Code: failure.Code, Message: "the invocation deadline ended the call; whether it took effect is unknown until the next run"})
 		return
@@ -383,7 +409,11 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		// The batch was sent and failed; there is no time left to find out
 		// which member caused it.
 		e.rec.Incomplete()
-		failure.Message += " (no time left before the deadline to re-read and isolate the cause; the next run retries)"
+		if call.Interrupted(ctx) {
+			failure.Message += " (the run was interrupted before the cause could be isolated; the next run retries)"
+		} else {
+			failure.Message += " (no time left before the deadline to re-read and isolate the cause; the next run retries)"
+		}
 		e.fail(ids, failure)
 		return
 	}
@@ -517,6 +547,10 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 			return err
 		})
 		if err != nil {
+			if errors.Is(err, call.ErrInterrupted) || (call.Interrupted(ctx) && ecsapi.Classify(err) == ecsapi.ClassCanceled) {
+				e.interrupted(ids, verdict.NotStarted, "not started: the run was interrupted while re-reading it; the next run re-reads it")
+				return nil, false
+			}
 			if errors.Is(err, call.ErrDeadline) {
 				e.holdForDeadline(ids)
 				return nil, false
