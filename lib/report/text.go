@@ -52,23 +52,59 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.Credentials != "" {
 		fmt.Fprintf(bw, "Credentials from %s\n", rep.Credentials)
 	}
+	several := len(rep.Accounts) > 1
+	if several {
+		writeAccounts(bw, rep.Accounts)
+	}
 	writeSummary(bw, rep)
 	rows := opts.Rows
 	if rows == 0 {
 		rows = DefaultRows
 	}
 	for _, r := range rep.Regions {
-		writeRegion(bw, r, rows)
+		writeRegion(bw, r, rows, several)
 	}
 	return bw.Flush()
 }
 
-func writeRegion(w *bufio.Writer, r *Region, rows int) {
+// writeAccounts leads a run over several accounts: one line each, its
+// status, counts, cap check and leftovers, and why it failed.
+func writeAccounts(w *bufio.Writer, accounts []*Account) {
+	fmt.Fprintln(w, "Accounts")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ACCOUNT\tSTATUS\tREGIONS\tSEEN\tOPTED IN\tOUTCOMES\tCAP\tLEFT BEHIND\tDETAIL")
+	for _, a := range accounts {
+		capText := "-"
+		if c := a.Cap; c != nil {
+			capText = fmt.Sprintf("%d of %d / %s%%", c.Eligible, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64))
+			if c.Exceeded {
+				capText += " EXCEEDED"
+			}
+		}
+		left := "-"
+		if a.Leftovers != nil {
+			left = leftoverLine(a.Leftovers)
+		}
+		detail := "-"
+		if a.Error != nil {
+			detail = failureText(a.Error)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", dash(a.Account), a.Status, len(a.Regions), a.Seen, a.OptedIn,
+			counts(a.Outcomes), capText, cut(left, 60), cut(oneLine(detail), detailWidth))
+	}
+	_ = tw.Flush()
+}
+
+func writeRegion(w *bufio.Writer, r *Region, rows int, withAccount bool) {
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE"
 	}
-	fmt.Fprintf(w, "\nRegion %s: %d seen, %d opted in, %s", r.Region, r.Seen, r.OptedIn, state)
+	name := r.Region
+	if withAccount && r.Account != "" {
+		name = r.Account + "/" + r.Region
+	}
+	fmt.Fprintf(w, "\nRegion %s: %d seen, %d opted in, %s", name, r.Seen, r.OptedIn, state)
 	if r.Discovery != "" {
 		fmt.Fprintf(w, ", listed by %s", r.Discovery)
 	}
@@ -189,13 +225,20 @@ func writeSummary(w *bufio.Writer, rep *Report) {
 		}
 		fmt.Fprintf(w, "  notices:    %s\n", cut(line, 400))
 	}
+	if n := t.Accounts; len(n) > 0 {
+		fmt.Fprintf(w, "  accounts:   %s\n", counts(n))
+	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {
 			verdict = "EXCEEDED, nothing released"
 		}
-		fmt.Fprintf(w, "  cap check:  %d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s\n",
-			c.Eligible, c.OptedIn, c.Percent, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64), verdict)
+		label := "cap check: "
+		if len(rep.Accounts) > 1 {
+			label = "organisation cap check:"
+		}
+		fmt.Fprintf(w, "  %s %d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s\n",
+			label, c.Eligible, c.OptedIn, c.Percent, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64), verdict)
 	}
 	fmt.Fprintf(w, "  duration:   %s\n", (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	if rep.Complete {
