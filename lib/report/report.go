@@ -639,8 +639,8 @@ func (rep *Report) Total() {
 		if a.Status == "" {
 			a.Status = derivedStatus(regionsOf[a.Account])
 		}
-		if a.Status != AccountSwept {
-			a.Complete = false
+		if a.Status == AccountUnreachable || a.Status == AccountHeldByCap || a.Error != nil {
+			a.Complete = false // not swept to the end; a failed write alone leaves it complete
 			rep.Complete = false
 		}
 	}
