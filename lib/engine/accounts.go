@@ -44,6 +44,10 @@ func (e *Engine) AccountFailed(account string, err error) {
 	e.notSwept = append(e.notSwept, notSwept{account, report.AccountFailed, call.Failure(err)})
 }
 
+// Call counts an API call made for the run outside any scope (resolving
+// the accounts, assuming their roles) in the report.
+func (e *Engine) Call(action string) { e.rec.Call(action) }
+
 // notSweptError names the accounts not swept at all, nil when none.
 func (e *Engine) notSweptError() error {
 	var unreachable, failed []string

@@ -76,6 +76,9 @@ type Report struct {
 	Calls map[string]int `json:"calls,omitempty"`
 	// Accounts sums the regions of each account swept.
 	Accounts []*Account `json:"accounts,omitempty"`
+	// AccountsSkipped are the accounts the selection left out (excluded,
+	// not joined, untagged, the function's own under rd), and why.
+	AccountsSkipped []SkippedAccount `json:"accountsSkipped,omitempty"`
 	// Leftovers sums what the released instances leave billed.
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
 	// Notices says how the run served the notices it owed.
@@ -167,6 +170,14 @@ type Account struct {
 	// per account); the report's Cap is then the organisation's.
 	Cap       *CapCheck        `json:"cap,omitempty"`
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
+}
+
+// SkippedAccount is an account left out of the run, and why.
+type SkippedAccount struct {
+	Account string `json:"account"`
+	Name    string `json:"name,omitempty"`
+	Reason  string `json:"reason"`           // excluded, not-joined, untagged, self
+	Status  string `json:"status,omitempty"` // the directory's status, for not-joined
 }
 
 // Statuses of an account.
