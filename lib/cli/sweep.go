@@ -27,6 +27,9 @@ type sweepFlags struct {
 	profile string
 	only    string // outcomes to list
 	all     bool   // every row in the table
+	// accounts overrides REAPER_ACCOUNTS: the caller's credentials
+	// assume the member role in each.
+	accounts string
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -57,7 +60,7 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "demo", err)
 	}
@@ -103,7 +106,7 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "plan", err)
 	}
@@ -215,7 +218,7 @@ when more are eligible, nothing is released and the exit code is 1.
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "run", err)
 	}
@@ -267,6 +270,7 @@ func countReason(rep *report.Report, reason verdict.Reason) int {
 func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
+	fs.StringVar(&f.accounts, "accounts", "", "the accounts to sweep, as REAPER_ACCOUNTS (overrides it): self, account IDs, rd or rd:<folder-id>; your credentials assume REAPER_ROLE_NAME in each")
 	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
 	fs.Func("only", "list only instances with these outcomes, comma-separated (e.g. released,failed); totals stay whole", func(v string) error {
 		_, err := report.ParseOutcomes(v)
@@ -303,7 +307,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 		logger = slog.New(prog)
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
-	rep, err := handler.Sweep(ctx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	rep, err := t.sweep(ctx, api, t.cfg, runID, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
 	if prog != nil {
 		prog.done()
 	}
