@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,6 +186,12 @@ func TestBinaryManyAccounts(t *testing.T) {
 	if sum.Outcome != report.RunFailed || sum.AccountStatus["unreachable"] != 1 || sum.AccountStatus["held-by-cap"] != 1 || len(sum.Accounts) != 3 || sum.Accounts[2].Account != orgFine {
 		t.Errorf("summary outcome %s, accounts %v %+v", sum.Outcome, sum.AccountStatus, sum.Accounts)
 	}
+	// The report and the summary of a run over several accounts match
+	// their schemas.
+	body, _ := json.Marshal(rep)
+	checkSchema(t, reportSchema(t), body)
+	sumBody, _ := json.Marshal(sum)
+	checkSummarySchema(t, sumBody)
 	if rep.SchemaVersion != report.SchemaVersion || rep.Totals.Calls["AssumeRole"] != 3 || rep.Totals.Calls["ListAccounts"] < 1 {
 		t.Errorf("schema %d, calls %v: want one AssumeRole per member swept and the ListAccounts pages counted", rep.SchemaVersion, rep.Totals.Calls)
 	}

@@ -37,7 +37,9 @@ func orgReport() *report.Report {
 	rec.Account("333", report.AccountUnreachable, &verdict.Failure{Code: "NoPermission", Message: "You are not authorized to assume the role"}, nil)
 	rec.Account("444", report.AccountHeldByCap, nil, &report.CapCheck{Eligible: 10, Instances: 10, OptedIn: 10, MaxRelease: 5, Percent: 100, Exceeded: true, CountExceeded: true})
 	rec.Account("111", "", nil, &report.CapCheck{Eligible: 1, Instances: 1, OptedIn: 3, MaxRelease: 5, Percent: 33.3})
-	return rec.Finish(nil, "accounts failed")
+	rep := rec.Finish(nil, "accounts failed")
+	rep.AccountsSkipped = []report.SkippedAccount{{Account: "555", Reason: "excluded"}, {Account: "666", Reason: "not-joined", Status: "InviteFailed"}}
+	return rep
 }
 
 // TestReportAccountLevel: every account of a run over several is in the
@@ -122,7 +124,7 @@ func TestTextLeadsWithAccounts(t *testing.T) {
 			t.Errorf("account line %d %q, want it to start %q", i, lines[3+i], want)
 		}
 	}
-	for _, want := range []string{"NoPermission: You are not authorized", "10 of 5 / 0% EXCEEDED", "accounts:   failed 1, held-by-cap 1, swept 1, unreachable 1", "Region 222/cn-beijing:"} {
+	for _, want := range []string{"NoPermission: You are not authorized", "10 of 5 / 0% EXCEEDED", "accounts:   failed 1, held-by-cap 1, swept 1, unreachable 1", "Region 222/cn-beijing:", "not swept: 555 (excluded), 666 (not-joined)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}

@@ -54,7 +54,7 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	}
 	several := len(rep.Accounts) > 1
 	if several {
-		writeAccounts(bw, rep.Accounts)
+		writeAccounts(bw, rep.Accounts, rep.AccountsSkipped)
 	}
 	writeSummary(bw, rep)
 	rows := opts.Rows
@@ -69,7 +69,7 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 
 // writeAccounts leads a run over several accounts: one line each, its
 // status, counts, cap check and leftovers, and why it failed.
-func writeAccounts(w *bufio.Writer, accounts []*Account) {
+func writeAccounts(w *bufio.Writer, accounts []*Account, skipped []SkippedAccount) {
 	fmt.Fprintln(w, "Accounts")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ACCOUNT\tSTATUS\tREGIONS\tSEEN\tOPTED IN\tOUTCOMES\tCAP\tLEFT BEHIND\tDETAIL")
@@ -93,6 +93,13 @@ func writeAccounts(w *bufio.Writer, accounts []*Account) {
 			counts(a.Outcomes), capText, cut(left, 60), cut(oneLine(detail), detailWidth))
 	}
 	_ = tw.Flush()
+	if len(skipped) > 0 {
+		names := make([]string, len(skipped))
+		for i, s := range skipped {
+			names[i] = s.Account + " (" + s.Reason + ")"
+		}
+		fmt.Fprintf(w, "  not swept: %s\n", cut(strings.Join(names, ", "), 400))
+	}
 }
 
 func writeRegion(w *bufio.Writer, r *Region, rows int, withAccount bool) {
