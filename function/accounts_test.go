@@ -11,8 +11,11 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
 	"github.com/ecs-reaper/ecs-reaper/lib/orgdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/webhookdouble"
 )
 
 // An organisation on loopback: the function runs in the management
@@ -256,6 +259,51 @@ func TestBinaryAccountsPayload(t *testing.T) {
 	}
 	if got := statusOf(rep); len(got) != 1 || got[orgFine] != "swept" {
 		t.Errorf("narrowed run's accounts %v", got)
+	}
+}
+
+// One notice per owner per run across accounts, each instance shown with
+// its account; each mark written in its own account, with that account's
+// credentials.
+func TestBinaryNoticesAcrossAccounts(t *testing.T) {
+	hook, err := webhookdouble.Start(hookToken, hookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hook.Close)
+	s := startOrg(t, binary(t), orgFleets(), "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded+","+orgNoRole,
+		"REAPER_NOTIFY_URL="+hook.URL(notify.DingTalk), "REAPER_NOTIFY_KIND=dingtalk", "REAPER_NOTIFY_SECRET="+hookSecret,
+		"REAPER_MARK_SECRET="+fnMarkSecret, "REAPER_GRACE=24h", "REAPER_MAX_RELEASE_PERCENT=100")
+	res := s.invoke(t, "org-notice", timerEvent(""))
+	if res.Err != nil {
+		t.Fatalf("function error: %+v", *res.Err)
+	}
+	var digests []string
+	for _, m := range hook.Messages() {
+		if text := m.Text(); strings.Contains(text, "i-") {
+			digests = append(digests, text)
+		}
+	}
+	if len(digests) != 1 {
+		t.Fatalf("%d notices, want one digest for the one owner across accounts: %q", len(digests), digests)
+	}
+	for _, want := range []string{orgFine + "/cn-hangzhou", orgOverCap + "/cn-hangzhou", "i-111-00", "i-222-04"} {
+		if !strings.Contains(digests[0], want) {
+			t.Errorf("the digest lacks %q:\n%s", want, digests[0])
+		}
+	}
+	for account, n := range map[string]int{orgFine: 2, orgOverCap: 5} {
+		srv := s.ecs.Account(account)
+		for i := range n {
+			id := fmt.Sprintf("i-%s-%02d", account[len(account)-3:], i)
+			inst, _ := srv.Instance(id)
+			if _, st := fnMarks.ReadTime(id, "reaper-notified", inst.Tags); st != mark.Valid {
+				t.Errorf("%s in %s: mark %v", id, account, st)
+			}
+		}
+		if len(srv.Released()) != 0 {
+			t.Errorf("released in %s before the grace", account)
+		}
 	}
 }
 
