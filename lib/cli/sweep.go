@@ -122,6 +122,9 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	}
 	defer t.close()
 	if *horizon != "" {
+		if sel, _ := t.cfg.Accounts(); sel.Multi() {
+			return fail(env, "plan", fmt.Errorf("%w: --horizon forecasts one account: leave out --accounts (and REAPER_ACCOUNTS)", errUsage))
+		}
 		return forecast(ctx, env, t, *horizon, f)
 	}
 	_, code := sweepOnce(ctx, env, "plan", t, f)

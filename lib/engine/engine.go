@@ -7,10 +7,13 @@
 //     closed and releases nothing;
 //  2. plan (package plan) decides each instance with package decide and
 //     keeps what the caps need; the cap check works on the plan, across
-//     every scope, and over either cap nothing is written anywhere;
+//     every scope of an account, and over either cap nothing is written
+//     in it; with several accounts, the organisation's caps then hold
+//     the accounts within theirs together, and over them nothing is
+//     written anywhere (accounts.go);
 //  3. execute (package execute) runs the plan's writes through one
 //     executor that is generic over an operation (package ops), scopes in
-//     parallel.
+//     parallel: accounts at once, each with its own bound on its scopes.
 //
 // Every call goes through package call (the retry loop, the deadline
 // margin, throttling), and everything the run does is recorded by a
