@@ -98,3 +98,13 @@ func TestAccountsConfirmation(t *testing.T) {
 		t.Errorf("after confirming, released %v %v", ecs.Account(cliMemberA).Released(), ecs.Account(cliMemberB).Released())
 	}
 }
+
+// schedule --release names the accounts it would release in on every tick.
+func TestAccountsScheduleConfirmation(t *testing.T) {
+	ecs, _, env := orgAccounts(t)
+	r := runOnTerminal(t, env, "no\n", "schedule", "--release", "--cron", "@every 1s", "--once", "--accounts", cliMemberA+","+cliMemberB)
+	r.must(t, cli.ExitUsage, "not confirmed", "of the accounts "+cliMemberA+","+cliMemberB)
+	if len(ecs.Account(cliMemberA).Released()) != 0 {
+		t.Fatal("released without confirmation")
+	}
+}

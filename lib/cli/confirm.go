@@ -115,7 +115,11 @@ func confirmSchedule(env *Env, t *target, yes bool) error {
 		return fmt.Errorf("%w: schedule --release releases for real on every tick and there is no terminal to confirm on: pass --yes", errUsage)
 	}
 	want := describeRegions(t)
-	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
+	where := want
+	if sel, _ := t.cfg.Accounts(); sel.Multi() {
+		where += " of the accounts " + sel.String() + " (each through its member role)"
+	}
+	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", where, t.cfg.MaxRelease, want)
 	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
 	if strings.TrimSpace(line) != want {
 		return errNotConfirmed
