@@ -285,6 +285,13 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 }
 
 func describeRegions(t *target) string {
+	if sel, _ := t.cfg.Accounts(); sel.Multi() {
+		return regionsOf(t) + " of the accounts " + sel.String()
+	}
+	return regionsOf(t)
+}
+
+func regionsOf(t *target) string {
 	switch {
 	case t.cfg.AllRegions:
 		return "every region"

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -250,5 +251,19 @@ func TestHeldAccountSendsNoNotices(t *testing.T) {
 	}
 	if told := n.told(); !slices.Equal(told, []string{"i-a1"}) || b.Count(ecsapi.ActionTagResources) != 0 {
 		t.Errorf("told %v, %d marks in 222: want only 111's notice", told, b.Count(ecsapi.ActionTagResources))
+	}
+}
+
+// An invocation without time still reports its unreachable accounts.
+func TestUnreachableReportedWithoutTime(t *testing.T) {
+	opts := options()
+	opts.DeadlineMargin = time.Second
+	e := engine.New(opts, nil)
+	e.Unreachable("333", fake.Err("AssumeRole", "", "NoPermission", 403))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+	defer cancel()
+	rep, err := e.Run(ctx, org{"111": fake.New(stopped("r-1", "a", 1))}.targets("r-1"))
+	if !errors.Is(err, engine.ErrNoTime) || accountStatus(rep)["333"] != report.AccountUnreachable {
+		t.Fatalf("err %v, accounts %v", err, accountStatus(rep))
 	}
 }

@@ -331,6 +331,9 @@ func (sr *scopeRun) startLeftovers(ctx context.Context) *leftover.Listing {
 // failed. The report is returned in every case.
 func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, error) {
 	deadline, _ := ctx.Deadline()
+	for _, n := range e.notSwept {
+		e.rec.Account(n.account, n.status, n.failure, nil)
+	}
 	runs := e.scopes(targets, deadline)
 	e.log.Info("sweep start", "regions", regionsOf(runs), "dry_run", e.opts.DryRun)
 	if !deadline.IsZero() {
@@ -366,9 +369,6 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			sr.listing.Wait() // no call outlives the run
 		}
 		sr.rec.Done()
-	}
-	for _, n := range e.notSwept {
-		e.rec.Account(n.account, n.status, n.failure, nil)
 	}
 	var rep *report.Report
 	runErr := caps.err
