@@ -108,3 +108,25 @@ func TestAccountsScheduleConfirmation(t *testing.T) {
 		t.Fatal("released without confirmation")
 	}
 }
+
+// invoke --accounts runs the function with REAPER_ACCOUNTS and the
+// caller's own account in FC's context: the function assumes the member
+// roles with the caller's credentials.
+func TestInvokeAccounts(t *testing.T) {
+	bin := functionBinary(t)
+	ecs, srv, env := orgAccounts(t)
+	file := t.TempDir() + "/report.json"
+	r := run(t, env, "", "invoke", "--binary", bin, "--accounts", cliMemberA, "--report", file)
+	r.must(t, cli.ExitOK, `"outcome": "ok"`)
+	noSecrets(t, r)
+	if len(ecs.Account(cliMemberA).Released()) != 2 || len(ecs.Account(cliMemberB).Released()) != 0 {
+		t.Errorf("released %v and %v: want member A's only", ecs.Account(cliMemberA).Released(), ecs.Account(cliMemberB).Released())
+	}
+	if calls := srv.AssumeCalls(); len(calls) != 1 || calls[0].Caller != cliMgmt || calls[0].Account != cliMemberA {
+		t.Errorf("AssumeRole calls %+v", calls)
+	}
+	if rep := readReportFile(t, file); len(rep.Accounts) != 1 || rep.Accounts[0].Account != cliMemberA || rep.Accounts[0].Status != "swept" {
+		t.Errorf("report accounts %+v", rep.Accounts)
+	}
+	run(t, env, "", "invoke", "--binary", bin, "--demo", "--accounts", cliMemberA).must(t, cli.ExitUsage, "--demo serves one account")
+}
