@@ -173,6 +173,12 @@ func TestBinaryManyAccounts(t *testing.T) {
 			t.Errorf("account %s was called %d times: it is not swept", id, n)
 		}
 	}
+	for _, a := range rep.Accounts {
+		if a.Account == orgNoRole && (a.Error == nil || a.Error.Code != "EntityNotExist.Role" || !strings.Contains(a.Error.Message, "role-missing") ||
+			!strings.Contains(a.Error.Message, "acs:ram::"+orgNoRole+":role/ecs-reaper-member")) {
+			t.Errorf("the unreachable account's error %+v: want the code, the reason and the role", a.Error)
+		}
+	}
 	want := map[string]string{orgFine: "swept", orgOverCap: "held-by-cap", orgNoRole: "unreachable"}
 	if got := statusOf(rep); !mapsEqual(got, want) {
 		t.Errorf("account statuses %v, want %v", got, want)

@@ -34,7 +34,9 @@ type notSwept struct {
 // the AssumeRole's failure): nothing is written there, the others are
 // swept, and the run fails naming it. Call it before Run.
 func (e *Engine) Unreachable(account string, err error) {
-	e.notSwept = append(e.notSwept, notSwept{account, report.AccountUnreachable, call.Failure(err)})
+	f := call.Failure(err)
+	f.Message = err.Error() // the whole error: which role, and why (denied, role-missing, ...)
+	e.notSwept = append(e.notSwept, notSwept{account, report.AccountUnreachable, f})
 }
 
 // AccountFailed records an account reached but not swept (its regions
