@@ -112,14 +112,15 @@ type capResult struct {
 }
 
 // checkCaps checks the blast-radius caps on the plan. One account: its
-// caps, as ever, and over them nothing is written. Several: each
+// caps, as ever, and over them nothing is written. Several (or accounts
+// configured, OrgCaps set, though one is swept): each
 // account's own caps (REAPER_MAX_RELEASE, REAPER_MAX_RELEASE_PERCENT),
 // and over them nothing is written in that account while the others
 // proceed; then the organisation's caps over what the accounts within
 // their own caps would write, and over them nothing is written anywhere.
 func (e *Engine) checkCaps(runs []*scopeRun) capResult {
 	caps := plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom}
-	if !e.severalAccounts(runs) {
+	if !e.severalAccounts(runs) && e.opts.OrgCaps == nil {
 		check := plan.Check(plans(runs), caps)
 		if !check.Exceeded {
 			return capResult{check: check, live: runs}

@@ -267,3 +267,15 @@ func TestUnreachableReportedWithoutTime(t *testing.T) {
 		t.Fatalf("err %v, accounts %v", err, accountStatus(rep))
 	}
 }
+
+// Accounts configured but one swept (a payload narrowed them): the
+// organisation's cap still holds the run.
+func TestOrganisationCapWithOneAccount(t *testing.T) {
+	o := org{"111": fake.New(stopped("r-1", "a", 3))}
+	opts := options()
+	opts.OrgCaps = &engine.Caps{MaxRelease: 2}
+	rep, err := engine.New(opts, nil).Run(t.Context(), o.targets("r-1"))
+	if !errors.Is(err, engine.ErrCapExceeded) || !strings.Contains(err.Error(), "organisation") || len(o["111"].Released()) != 0 || accountStatus(rep)["111"] != report.AccountHeldByCap {
+		t.Fatalf("err %v, released %v", err, o["111"].Released())
+	}
+}

@@ -188,7 +188,8 @@ func finish(rep *report.Report, err error, logger *slog.Logger) (*report.Report,
 			rep.Warning = err.Error()
 		}
 		return rep, nil
-	case errors.Is(err, engine.ErrCapExceeded) && rep != nil && len(rep.Accounts) > 1:
+	case errors.Is(err, engine.ErrCapExceeded) && rep != nil && slices.ContainsFunc(rep.Accounts, func(a *report.Account) bool { return a.Cap != nil }):
+		// Caps per account and the organisation's.
 		err = fmt.Errorf("%w. Every run will refuse until an operator raises %s", err, orgCapAdvice(rep))
 		rep.Error = err.Error()
 	case errors.Is(err, engine.ErrCapExceeded) && rep != nil && rep.Cap != nil:
