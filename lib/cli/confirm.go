@@ -13,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
-	"github.com/ecs-reaper/ecs-reaper/lib/handler"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -74,7 +73,7 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 		prog = newProgress(env.Stderr, env.widthOf(env.Stderr), len(plan.Regions), true)
 		logger = slog.New(prog)
 	}
-	rep, err := handler.Sweep(ctx, api, plan, t.defaultRegion, "confirm@"+time.Now().UTC().Format(time.RFC3339), nil, logger)
+	rep, err := t.sweep(ctx, api, plan, "confirm@"+time.Now().UTC().Format(time.RFC3339), logger)
 	if prog != nil {
 		prog.done()
 	}
@@ -100,7 +99,10 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	regions := rep.Regions
 	want := strconv.Itoa(n)
 	prompt := fmt.Sprintf("Type the number of releases and stops (%d) to do them", n)
-	if len(regions) == 1 {
+	if len(rep.Accounts) > 1 {
+		prompt += " in accounts " + sweptAccounts(rep)
+	}
+	if len(regions) == 1 && len(rep.Accounts) <= 1 {
 		want = regions[0].Region
 		prompt = fmt.Sprintf("Type the region (%s) to do these %d releases and stops", want, n)
 	}
@@ -118,7 +120,19 @@ func confirmRelease(ctx context.Context, env *Env, t *target, yes bool) error {
 	}
 	// Never more than the operator saw.
 	t.cfg.MaxRelease = min(t.cfg.MaxRelease, n)
+	t.cfg.OrgMaxRelease = min(t.cfg.OrgMaxRelease, n)
 	return nil
+}
+
+// sweptAccounts names the accounts a plan would write to.
+func sweptAccounts(rep *report.Report) string {
+	var ids []string
+	for _, a := range rep.Accounts {
+		if a.Status == report.AccountSwept {
+			ids = append(ids, a.Account)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
 
 // confirmSchedule asks once before `schedule --release` releases on every
@@ -131,7 +145,11 @@ func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 		return fmt.Errorf("%w: schedule --release releases for real on every tick and there is no terminal to confirm on: pass --yes", errUsage)
 	}
 	want := describeRegions(t)
-	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", want, t.cfg.MaxRelease, want)
+	where := want
+	if sel, _ := t.cfg.Accounts(); sel.Multi() {
+		where += " of the accounts " + sel.String() + " (each through its member role)"
+	}
+	fmt.Fprintf(env.Stderr, "schedule will release expired instances in %s on every tick (at most %d each), and stop or delete what the settings sweep; no plan is shown: each tick acts on what is due then.\nType %q to start, or anything else to stop: ", where, t.cfg.MaxRelease, want)
 	line, ok := readLine(ctx, env.Stdin)
 	if !ok && ctx.Err() != nil {
 		fmt.Fprintln(env.Stderr)
@@ -148,6 +166,16 @@ func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 // and EIPs it would delete.
 func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 	const shown = 10
+	if len(rep.Accounts) > 1 {
+		fmt.Fprintln(w, "run: the accounts of the plan:")
+		for _, a := range rep.Accounts {
+			why := ""
+			if a.Error != nil {
+				why = ": " + a.Error.Code + ", nothing is written there"
+			}
+			fmt.Fprintf(w, "  %s  %s%s\n", a.Account, a.Status, why)
+		}
+	}
 	fmt.Fprintln(w, "run: the plan (a dry run) would:")
 	for _, r := range rep.Regions {
 		for _, o := range []verdict.Outcome{verdict.WouldRelease, verdict.WouldStop} {
@@ -164,7 +192,7 @@ func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 			if o == verdict.WouldStop {
 				verb = "stop"
 			}
-			fmt.Fprintf(w, "  %s: %s %d\n", r.Region, verb, len(items))
+			fmt.Fprintf(w, "  %s: %s %d\n", where(rep, r), verb, len(items))
 			for i, it := range items {
 				if i == shown {
 					fmt.Fprintf(w, "    … and %d more\n", len(items)-shown)
@@ -187,7 +215,7 @@ func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 			if sec.s == nil || sec.s.Counts[string(verdict.WouldRelease)] == 0 {
 				continue
 			}
-			fmt.Fprintf(w, "  %s: %s %d %s\n", r.Region, sec.verb, sec.s.Counts[string(verdict.WouldRelease)], sec.kind)
+			fmt.Fprintf(w, "  %s: %s %d %s\n", where(rep, r), sec.verb, sec.s.Counts[string(verdict.WouldRelease)], sec.kind)
 			// Only these IDs may be written once confirmed: show them.
 			listed := 0
 			for _, g := range sec.s.Groups {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/credential"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/fcdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
@@ -46,6 +47,7 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	eventFile := fs.String("event", "", "event file, or - for stdin (default: a timer event)")
 	payload := fs.String("payload", "", "payload of the default timer event, e.g. '{\"dryRun\": true}'")
 	demo := fs.Bool("demo", false, "start the ECS double with the demo fleet and invoke against it")
+	accounts := fs.String("accounts", "", "the accounts the function sweeps, as REAPER_ACCOUNTS (overrides it); the invocation carries your credentials and your account ID, and the function assumes REAPER_ROLE_NAME in each")
 	profile := fs.String("profile", "", "the aliyun CLI profile whose credentials the invocation carries (default: found as plan and run find them)")
 	fleet := fs.String("fleet", "", "with --demo: serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
 	timeout := fs.Duration("timeout", 600*time.Second, "function timeout (sets x-fc-function-timeout and the deadline)")
@@ -90,6 +92,14 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 		RetryCount:   *retryCount,
 	}
 	fnEnv = append(fnEnv, "FC_REGION="+inv.Region)
+	if *accounts != "" {
+		fnEnv = append(fnEnv, settings.EnvAccounts+"="+*accounts) // the last of a name wins
+	}
+	spec := firstNonEmpty(*accounts, env.get(settings.EnvAccounts))
+	multi := spec != "" && !strings.EqualFold(strings.TrimSpace(spec), "self")
+	if multi && *demo {
+		return fail(env, "invoke", fmt.Errorf("%w: --demo serves one account; --accounts and REAPER_ACCOUNTS need your own credentials", errUsage))
+	}
 	var demoT *target
 	if *demo {
 		cfg := settings.Default()
@@ -112,6 +122,12 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 			return fail(env, "invoke", fmt.Errorf("%w: the invocation's credentials: %w", errUsage, err))
 		}
 		inv.Credentials = fcdouble.Credentials(creds)
+		if multi {
+			// FC tells the function its account: here, the caller's.
+			if inv.AccountID, err = callerAccount(ctx, env, creds); err != nil {
+				return fail(env, "invoke", err)
+			}
+		}
 	}
 
 	res, logs, err := invokeOnce(ctx, bin, fnEnv, inv)
@@ -150,6 +166,19 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	}
 	writeJSON(env.Stdout, res.Body)
 	return ExitOK
+}
+
+// callerAccount is the account the credentials belong to.
+func callerAccount(ctx context.Context, env *Env, creds ecsapi.Credentials) (string, error) {
+	c, err := ecsapi.NewClient(ecsapi.Config{Credentials: creds, STSEndpoint: env.get(settings.EnvSTSEndpoint)})
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errUsage, err)
+	}
+	id, err := c.GetCallerIdentity(ctx)
+	if err != nil {
+		return "", fmt.Errorf("your credentials' account (STS GetCallerIdentity): %w", err)
+	}
+	return id.AccountID, nil
 }
 
 // writeReportFile writes rep as indented JSON to file.

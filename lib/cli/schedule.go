@@ -63,7 +63,7 @@ double instead (the double keeps its state between ticks).`, `
 		return fail(env, "schedule", fmt.Errorf("%w: %w", errUsage, err))
 	}
 
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "schedule", err)
 	}

@@ -32,6 +32,9 @@ type sweepFlags struct {
 	all     bool   // every row in the table
 	wide    bool   // no cell cut to the terminal's width
 	by      string // "owner": one line per owner
+	// accounts overrides REAPER_ACCOUNTS: the caller's credentials
+	// assume the member role in each.
+	accounts string
 }
 
 const runSettingsNote = `Credentials, as the Alibaba Cloud CLI finds them (never printed): --profile
@@ -62,7 +65,7 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "demo", err)
 	}
@@ -112,7 +115,7 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "plan", err)
 	}
@@ -128,6 +131,9 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	}
 	defer t.close()
 	if *horizon != "" {
+		if sel, _ := t.cfg.Accounts(); sel.Multi() {
+			return fail(env, "plan", fmt.Errorf("%w: --horizon forecasts one account: leave out --accounts (and REAPER_ACCOUNTS)", errUsage))
+		}
 		return forecast(ctx, env, t, *horizon, f)
 	}
 	_, code := sweepOnce(ctx, env, "plan", t, f)
@@ -304,7 +310,7 @@ when more are eligible, nothing is released and the exit code is 1.
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
-	cfg, err := loadSettings(env, f.region)
+	cfg, err := loadSweepSettings(env, f)
 	if err != nil {
 		return fail(env, "run", err)
 	}
@@ -356,6 +362,7 @@ func countReason(rep *report.Report, reason verdict.Reason) int {
 func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.region, "region", "", "comma-separated region IDs to sweep (overrides REAPER_REGIONS)")
+	fs.StringVar(&f.accounts, "accounts", "", "the accounts to sweep, as REAPER_ACCOUNTS (overrides it): self, account IDs, rd or rd:<folder-id>; your credentials assume REAPER_ROLE_NAME in each")
 	fs.StringVar(&f.profile, "profile", "", "the aliyun CLI profile to take credentials from (default: $ALIBABA_CLOUD_PROFILE, after the environment's AccessKey)")
 	fs.Func("by", "add a roll-up: owner (one line per owner with the counts of their outcomes)", func(v string) error {
 		if v != "owner" {
@@ -375,6 +382,13 @@ func addSweepFlags(fs *flag.FlagSet, f *sweepFlags) {
 }
 
 func describeRegions(t *target) string {
+	if sel, _ := t.cfg.Accounts(); sel.Multi() {
+		return regionsOf(t) + " of the accounts " + sel.String()
+	}
+	return regionsOf(t)
+}
+
+func regionsOf(t *target) string {
 	switch {
 	case t.cfg.AllRegions:
 		return "every region"
@@ -401,7 +415,7 @@ func sweepOnce(ctx context.Context, env *Env, name string, t *target, f sweepFla
 	}
 	runID := name + "@" + time.Now().UTC().Format(time.RFC3339)
 	runCtx, stop := interruptible(ctx, env.Stderr)
-	rep, err := handler.Sweep(runCtx, api, t.cfg, t.defaultRegion, runID, nil, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
+	rep, err := t.sweep(runCtx, api, t.cfg, runID, logger, func(o *engine.Options) { o.Confirmed = t.confirmed })
 	stop()
 	if prog != nil {
 		prog.done()

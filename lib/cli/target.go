@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/credential"
@@ -13,6 +15,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/handler"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
@@ -86,6 +89,50 @@ func loadSettings(env *Env, regionFlag string) (settings.Settings, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// loadSweepSettings reads the settings with the sweep's --region and
+// --accounts.
+func loadSweepSettings(env *Env, f sweepFlags) (settings.Settings, error) {
+	cfg, err := loadSettings(env, f.region)
+	if err != nil || f.accounts == "" {
+		return cfg, err
+	}
+	cfg.AccountsSpec = f.accounts
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: --accounts %q: %w", errUsage, f.accounts, err)
+	}
+	return cfg, nil
+}
+
+// sweep runs one sweep of the target: its own account, or, when the
+// settings name several, each through the role the caller's credentials
+// assume there.
+func (t *target) sweep(ctx context.Context, api handler.API, cfg settings.Settings, runID string, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
+	if sel, _ := cfg.Accounts(); !sel.Multi() {
+		return handler.Sweep(ctx, api, cfg, t.defaultRegion, runID, nil, logger, tweak...)
+	}
+	caller, err := ecsapi.NewClient(ecsapi.Config{Credentials: t.creds, Source: t.source, Endpoint: cfg.Endpoint, VPCEndpoint: cfg.VPCEndpoint,
+		STSEndpoint: cfg.STSEndpoint, ResourceManagerEndpoint: cfg.ResourceManagerEndpoint})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	id, err := caller.GetCallerIdentity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("your credentials' account (STS GetCallerIdentity): %w", err)
+	}
+	o := handler.Org{Own: id.AccountID, OwnAPI: caller, Caller: caller, Member: func(src ecsapi.CredentialSource) (handler.API, error) {
+		return ecsapi.NewClient(ecsapi.Config{Source: src, Endpoint: cfg.Endpoint, VPCEndpoint: cfg.VPCEndpoint})
+	}}
+	return handler.SweepOrg(ctx, o, cfg, t.defaultRegion, runID, nil, logger, tweak...)
+}
+
+// where names a region in a plan: with its account when there are several.
+func where(rep *report.Report, r *report.Region) string {
+	if len(rep.Accounts) > 1 && r.Account != "" {
+		return r.Account + "/" + r.Region
+	}
+	return r.Region
 }
 
 // accountTarget is the caller's account, with credentials found as

@@ -7,10 +7,13 @@
 //     closed and releases nothing;
 //  2. plan (package plan) decides each instance with package decide and
 //     keeps what the caps need; the cap check works on the plan, across
-//     every scope, and over either cap nothing is written anywhere;
+//     every scope of an account, and over either cap nothing is written
+//     in it; with several accounts, the organisation's caps then hold
+//     the accounts within theirs together, and over them nothing is
+//     written anywhere (accounts.go);
 //  3. execute (package execute) runs the plan's writes through one
 //     executor that is generic over an operation (package ops), scopes in
-//     parallel.
+//     parallel: accounts at once, each with its own bound on its scopes.
 //
 // Every call goes through package call (the retry loop, the deadline
 // margin, throttling), and everything the run does is recorded by a
@@ -163,11 +166,22 @@ type Options struct {
 	DryRun    bool
 	ForceStop bool // DeleteInstances ForceStop, sent with Force=true batches
 	// MaxRelease caps the instances one run may release; over it, nothing
-	// is released anywhere.
+	// is released anywhere. When the run sweeps several accounts it caps
+	// each account, and over it nothing is written in that account.
 	MaxRelease int
 	// MaxReleasePercent caps the eligible share of the opted-in instances
-	// seen; over it, nothing is released anywhere. 0 disables this cap.
+	// seen; over it, nothing is released anywhere (in that account, when
+	// the run sweeps several). 0 disables this cap.
 	MaxReleasePercent float64
+	// OrgCaps cap the whole run when it sweeps several accounts
+	// (REAPER_ORG_MAX_RELEASE, REAPER_ORG_MAX_RELEASE_PERCENT): over them
+	// nothing is written anywhere. nil: no organisation cap; a negative
+	// MaxRelease: no count cap.
+	OrgCaps *Caps
+	// AccountConcurrency is how many accounts are swept at once; each
+	// sweeps RegionConcurrency of its scopes at once, so an account whose
+	// calls are throttled holds only its own.
+	AccountConcurrency int
 	// PercentCapFrom: the percent cap applies only when at least this many
 	// instances are eligible.
 	PercentCapFrom int
@@ -179,7 +193,8 @@ type Options struct {
 	// most 5 s, at least call.ReserveFloor) before the deadline, so the
 	// report can still be logged and returned.
 	DeadlineMargin time.Duration
-	// RegionConcurrency is how many scopes are swept at once.
+	// RegionConcurrency is how many scopes of an account are swept at
+	// once.
 	RegionConcurrency int
 	// BatchConcurrency is how many write batches run at once per scope.
 	BatchConcurrency int
@@ -216,9 +231,10 @@ type Options struct {
 // Engine runs one sweep. It is used once: New, optionally Regions, then
 // Run (or Abort when the run cannot start).
 type Engine struct {
-	opts Options
-	log  *slog.Logger
-	rec  *report.Recorder
+	opts     Options
+	log      *slog.Logger
+	rec      *report.Recorder
+	notSwept []notSwept // accounts unreachable, or whose regions could not be listed
 }
 
 // New returns an engine for one run. A nil logger discards logs.
@@ -233,6 +249,9 @@ func New(opts Options, logger *slog.Logger) *Engine {
 		opts.Retry = call.DefaultRetryPolicy()
 	}
 	opts.RegionConcurrency = max(1, opts.RegionConcurrency)
+	if opts.AccountConcurrency < 1 {
+		opts.AccountConcurrency = DefaultAccountConcurrency
+	}
 	opts.BatchConcurrency = max(1, opts.BatchConcurrency)
 	if opts.Freshness <= 0 {
 		opts.Freshness = 60 * time.Second
@@ -332,6 +351,9 @@ func (sr *scopeRun) startLeftovers(ctx context.Context) *leftover.Listing {
 // failed. The report is returned in every case.
 func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, error) {
 	deadline, _ := ctx.Deadline()
+	for _, n := range e.notSwept {
+		e.rec.Account(n.account, n.status, n.failure, nil)
+	}
 	runs := e.scopes(targets, deadline)
 	e.log.Info("sweep start", "regions", regionsOf(runs), "dry_run", e.opts.DryRun)
 	if !deadline.IsZero() {
@@ -350,29 +372,20 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	e.phase(PhaseListing)
 	e.forEach(runs, func(sr *scopeRun) { e.discover(ctx, sr) })
 
-	plans := make([]*plan.Scope, len(runs))
-	for i, sr := range runs {
+	for _, sr := range runs {
 		e.confirmPlan(sr)
-		plans[i] = sr.plan
 	}
 	if e.opts.ReleaseEIPs {
 		e.forEach(runs, func(sr *scopeRun) { e.countInstanceEIPs(ctx, sr) })
 	}
-	capCheck := plan.Check(plans, plan.Caps{MaxRelease: e.opts.MaxRelease, MaxReleasePercent: e.opts.MaxReleasePercent, PercentCapFrom: e.opts.PercentCapFrom})
-	var capErr, noticeErr error
+	caps := e.checkCaps(runs)
+	var noticeErr error
 	var notices *report.Notices
-	if capCheck.Exceeded {
-		capErr = fmt.Errorf("%w: %s; nothing was released", ErrCapExceeded, capCheck.Explain())
-		e.log.Error("cap exceeded", "eligible", capCheck.Eligible, "opted_in", capCheck.OptedIn,
-			"max_release", capCheck.MaxRelease, "max_release_percent", capCheck.MaxReleasePercent)
-		for _, sr := range runs {
-			hold(sr, verdict.CapExceeded, capErr.Error())
-		}
-	} else {
+	if len(caps.live) > 0 {
 		e.phase(PhaseNotices)
-		notices, noticeErr = e.notify(ctx, runs, deadline)
+		notices, noticeErr = e.notify(ctx, caps.live, deadline)
 		e.phase(PhaseWrites)
-		e.forEach(runs, func(sr *scopeRun) { e.execute(ctx, sr) })
+		e.forEach(caps.live, func(sr *scopeRun) { e.execute(ctx, sr) })
 	}
 	e.phase(PhaseLeftovers)
 	for _, sr := range runs {
@@ -382,11 +395,12 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		sr.rec.Done()
 	}
 	var rep *report.Report
-	runErr := capErr
-	if capErr != nil {
-		rep = e.rec.Finish(capCheck, capErr.Error())
+	runErr := caps.err
+	if caps.err != nil && len(caps.live) == 0 && len(e.notSwept) == 0 {
+		// Held everywhere: the caps are the whole story.
+		rep = e.rec.Finish(caps.check, caps.err.Error())
 	} else {
-		rep = e.rec.Finish(capCheck, "")
+		rep = e.rec.Finish(caps.check, "")
 		rep.Notices = notices
 		runErr = runError(rep)
 		if noticeErr != nil {
@@ -394,6 +408,12 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		}
 		if starved := noticesStarved(rep); starved != nil {
 			runErr = errors.Join(starved, withoutIncomplete(runErr))
+		}
+		if accountsErr := e.notSweptError(); accountsErr != nil {
+			runErr = errors.Join(accountsErr, withoutIncomplete(runErr))
+		}
+		if caps.err != nil {
+			runErr = errors.Join(caps.err, withoutIncomplete(runErr))
 		}
 		if runErr != nil && !errors.Is(runErr, ErrIncomplete) {
 			rep.Error = runErr.Error()
@@ -416,7 +436,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 		}
 		rep.Warning += "the leftover report is incomplete: a disk, snapshot or EIP listing failed (see each region's leftoverSummary)"
 	}
-	e.summarise(ctx, rep, capCheck.Exceeded)
+	e.summarise(ctx, rep, caps.tripped)
 	level := slog.LevelInfo
 	if runErr != nil {
 		level = slog.LevelWarn
@@ -457,7 +477,30 @@ func (e *Engine) scopes(targets []Target, deadline time.Time) []*scopeRun {
 	return runs
 }
 
+// forEach runs f on every scope: AccountConcurrency accounts at once,
+// and RegionConcurrency scopes of each, so that an account whose calls
+// are slow (throttled, retried) never holds another's.
 func (e *Engine) forEach(runs []*scopeRun, f func(*scopeRun)) {
+	groups := accountRuns(runs)
+	if len(groups) <= 1 {
+		e.forEachScope(runs, f)
+		return
+	}
+	sem := make(chan struct{}, e.opts.AccountConcurrency)
+	var wg sync.WaitGroup
+	for _, group := range groups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e.forEachScope(group, f)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *Engine) forEachScope(runs []*scopeRun, f func(*scopeRun)) {
 	sem := make(chan struct{}, e.opts.RegionConcurrency)
 	var wg sync.WaitGroup
 	for _, sr := range runs {

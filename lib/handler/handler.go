@@ -109,6 +109,8 @@ type Handler struct {
 	Environ func() []string
 	// NewAPI builds the ECS client; nil means SDKFactory.
 	NewAPI APIFactory
+	// NewOrg reaches the accounts of a run over several; nil means SDKOrg.
+	NewOrg func(own string, creds ecsapi.Credentials, cfg settings.Settings) (Org, error)
 	// Logger is the base logger; the FC request ID and the run ID are
 	// added per invocation.
 	Logger *slog.Logger
@@ -245,6 +247,21 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 		return nil, fmt.Errorf("%w: no credentials: give the function a role (FC passes its STS credentials with each invocation)", ErrSettings)
 	}
+	if sel, _ := cfg.Accounts(); sel.Multi() {
+		newOrg := h.NewOrg
+		if newOrg == nil {
+			newOrg = SDKOrg
+		}
+		o, err := newOrg(fctx.AccountId, creds, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+		}
+		rep, err := SweepOrg(ctx, o, cfg, region, runID, now, logger)
+		if rep != nil {
+			rep.Credentials = source + "; member accounts by STS AssumeRole"
+		}
+		return rep, err
+	}
 	newAPI := h.NewAPI
 	if newAPI == nil {
 		newAPI = SDKFactory
@@ -314,23 +331,7 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 	if rep != nil {
 		rep.Settings = settingsMap(cfg)
 	}
-	switch {
-	case errors.Is(err, engine.ErrIncomplete):
-		logger.Warn("sweep incomplete", "error", err.Error())
-		if rep != nil && rep.Warning != "" {
-			rep.Warning = err.Error() + "; " + rep.Warning
-		} else if rep != nil {
-			rep.Warning = err.Error()
-		}
-		return rep, nil
-	case errors.Is(err, engine.ErrCapExceeded) && rep != nil && rep.Cap != nil:
-		err = fmt.Errorf("%w. Every run will refuse until an operator raises %s", err, capAdvice(rep.Cap))
-		rep.Error = err.Error()
-	case errors.Is(err, engine.ErrNoTime):
-		err = fmt.Errorf("%w (%s)", err, settings.EnvDeadlineMargin)
-		rep.Error = err.Error()
-	}
-	return rep, err
+	return finish(rep, err, logger)
 }
 
 // Forecast lists the settings' regions (reads only) and plays the

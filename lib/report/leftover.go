@@ -99,9 +99,12 @@ func (r *Region) finishLeftovers() {
 }
 
 // totalLeftovers sums the regions' leftover summaries.
-func (rep *Report) totalLeftovers() {
+func (rep *Report) totalLeftovers() { rep.Leftovers = sumLeftovers(rep.Regions) }
+
+// sumLeftovers sums the regions' leftovers; nil when none has any.
+func sumLeftovers(regions []*Region) *LeftoverSummary {
 	var t *LeftoverSummary
-	for _, r := range rep.Regions {
+	for _, r := range regions {
 		s := r.LeftoverSummary
 		if s == nil {
 			continue
@@ -117,5 +120,5 @@ func (rep *Report) totalLeftovers() {
 		t.Snapshots += s.Snapshots
 		t.SnapshotGiB += s.SnapshotGiB
 	}
-	rep.Leftovers = t
+	return t
 }

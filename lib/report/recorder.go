@@ -66,6 +66,34 @@ func (r *Recorder) Scope(s cloud.Scope) *ScopeRecorder {
 	return sr
 }
 
+// Account records what only the run knows of an account: a status its
+// regions do not say (unreachable, held-by-cap, or failed before any
+// region was listed) with its failure, and its own cap check. An empty
+// status or a nil failure or check keeps what was recorded before.
+func (r *Recorder) Account(id, status string, f *verdict.Failure, capCheck *CapCheck) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var a *Account
+	for _, x := range r.rep.Accounts {
+		if x.Account == id {
+			a = x
+		}
+	}
+	if a == nil {
+		a = &Account{Account: id}
+		r.rep.Accounts = append(r.rep.Accounts, a)
+	}
+	if status != "" {
+		a.Status = status
+	}
+	if f != nil {
+		a.Error = f
+	}
+	if capCheck != nil {
+		a.Cap = capCheck
+	}
+}
+
 // Finish closes the report: durations, sorted groups, totals, the cap
 // check and the run's error. The recorder must not be used after.
 func (r *Recorder) Finish(capCheck *CapCheck, runErr string) *Report {

@@ -43,8 +43,11 @@ const (
 )
 
 // SchemaVersion is the JSON report's version (docs/report.schema.json):
-// 2 lists the instances as one flat array of records.
-const SchemaVersion = 2
+// 2 lists the instances as one flat array of records; 3 gives each
+// account a status (an account that could not be reached has no
+// regions), its own cap check and leftovers. Reports of version 2 read
+// as version 3 reports whose accounts have no status.
+const SchemaVersion = 3
 
 // Report is one run.
 type Report struct {
@@ -73,6 +76,9 @@ type Report struct {
 	Calls map[string]int `json:"calls,omitempty"`
 	// Accounts sums the regions of each account swept.
 	Accounts []*Account `json:"accounts,omitempty"`
+	// AccountsSkipped are the accounts the selection left out (excluded,
+	// not joined, untagged, the function's own under rd), and why.
+	AccountsSkipped []SkippedAccount `json:"accountsSkipped,omitempty"`
 	// Leftovers sums what the released instances leave billed.
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
 	// Notices says how the run served the notices it owed.
@@ -143,15 +149,44 @@ func (n *Notices) Explain() string {
 		n.UnsentItems, n.Owed, strings.Join(why, ", "), n.UnsentOwners, n.Owners, strings.Join(names, ", "))
 }
 
-// Account is the part of the run in one account: its regions' totals.
+// Account is the part of the run in one account: its status and its
+// regions' totals.
 type Account struct {
-	Account  string         `json:"account"` // "" when unknown (a CLI run)
-	Regions  []string       `json:"regions"`
-	Seen     int            `json:"seen"`
-	OptedIn  int            `json:"optedIn"`
-	Complete bool           `json:"complete"`
-	Outcomes map[string]int `json:"outcomes"`
+	Account string `json:"account"` // "" when unknown (a CLI run)
+	// Status is AccountSwept, AccountUnreachable, AccountHeldByCap or
+	// AccountFailed.
+	Status string `json:"status"`
+	// Error says why an account is unreachable or failed before any of
+	// its regions was listed (its role could not be assumed, its regions
+	// could not be listed).
+	Error    *verdict.Failure `json:"error,omitempty"`
+	Regions  []string         `json:"regions"`
+	Seen     int              `json:"seen"`
+	OptedIn  int              `json:"optedIn"`
+	Complete bool             `json:"complete"`
+	Outcomes map[string]int   `json:"outcomes"`
+	// Cap is the account's own cap check when the run swept several
+	// accounts (REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply
+	// per account); the report's Cap is then the organisation's.
+	Cap       *CapCheck        `json:"cap,omitempty"`
+	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
 }
+
+// SkippedAccount is an account left out of the run, and why.
+type SkippedAccount struct {
+	Account string `json:"account"`
+	Name    string `json:"name,omitempty"`
+	Reason  string `json:"reason"`           // excluded, not-joined, untagged, self
+	Status  string `json:"status,omitempty"` // the directory's status, for not-joined
+}
+
+// Statuses of an account.
+const (
+	AccountSwept       = "swept"
+	AccountUnreachable = "unreachable" // its role could not be assumed: nothing was written there
+	AccountHeldByCap   = "held-by-cap" // over its cap or the organisation's: nothing was written there
+	AccountFailed      = "failed"      // a region failed closed or a write failed
+)
 
 // CapCheck is the blast-radius check made before anything is released.
 type CapCheck struct {
@@ -238,6 +273,8 @@ type Totals struct {
 	// Kinds are the resource sections' counts by kind (in JSON, a field
 	// each: sections.go).
 	Kinds map[string]map[string]int `json:"-"`
+	// Accounts counts the accounts by status when the run swept several.
+	Accounts map[string]int `json:"accounts,omitempty"`
 }
 
 // Region is the part of the run in one region of one account.
@@ -543,22 +580,32 @@ func (rep *Report) IDs(outcome Outcome) []string {
 	return ids
 }
 
-// Total sums the regions into Totals and Accounts.
+// Total sums the regions into Totals and Accounts. An account already
+// in Accounts keeps what only the run knew of it (its status when it is
+// not derived from its regions, its error and cap check), so that an
+// account without regions (unreachable) stays in the report.
 func (rep *Report) Total() {
 	t := Totals{Outcomes: map[string]int{}, Reasons: map[string]int{}, Calls: map[string]int{}}
 	for k, v := range rep.Calls {
 		t.Calls[k] += v
 	}
 	rep.Complete = rep.Error == ""
+	given := rep.Accounts
 	rep.Accounts = nil
 	accounts := map[string]*Account{}
-	for _, r := range rep.Regions {
-		a := accounts[r.Account]
+	account := func(id string) *Account {
+		a := accounts[id]
 		if a == nil {
-			a = &Account{Account: r.Account, Complete: true, Outcomes: map[string]int{}}
-			accounts[r.Account] = a
+			a = &Account{Account: id, Regions: []string{}, Complete: true, Outcomes: map[string]int{}}
+			accounts[id] = a
 			rep.Accounts = append(rep.Accounts, a)
 		}
+		return a
+	}
+	var regionsOf = map[string][]*Region{}
+	for _, r := range rep.Regions {
+		a := account(r.Account)
+		regionsOf[r.Account] = append(regionsOf[r.Account], r)
 		a.Regions = append(a.Regions, r.Region)
 		a.Seen += r.Seen
 		a.OptedIn += r.OptedIn
@@ -585,6 +632,36 @@ func (rep *Report) Total() {
 			rep.Complete = false
 		}
 	}
+	for _, g := range given {
+		// A status the regions cannot say: kept; one they say: derived
+		// again (Total may run twice).
+		told := g.Status == AccountUnreachable || g.Status == AccountHeldByCap || g.Error != nil
+		if regionsOf[g.Account] == nil && !told {
+			continue
+		}
+		a := account(g.Account)
+		a.Error, a.Cap = g.Error, g.Cap
+		if told {
+			a.Status = g.Status
+		}
+	}
+	for _, a := range rep.Accounts {
+		a.Leftovers = sumLeftovers(regionsOf[a.Account])
+		if a.Status == "" {
+			a.Status = derivedStatus(regionsOf[a.Account])
+		}
+		if a.Status == AccountUnreachable || a.Status == AccountHeldByCap || a.Error != nil {
+			a.Complete = false // not swept to the end; a failed write alone leaves it complete
+			rep.Complete = false
+		}
+	}
+	if len(rep.Accounts) > 1 {
+		slices.SortStableFunc(rep.Accounts, func(a, b *Account) int { return strings.Compare(a.Account, b.Account) })
+		t.Accounts = map[string]int{}
+		for _, a := range rep.Accounts {
+			t.Accounts[a.Status]++
+		}
+	}
 	rep.Totals = t
 	rep.Instances = Records{regions: rep.Regions}
 	rep.totalLeftovers()
@@ -601,6 +678,17 @@ func (rep *Report) Total() {
 			}
 		}
 	}
+}
+
+// derivedStatus is an account's status from its regions: failed when a
+// region failed closed or a write of any kind failed there.
+func derivedStatus(regions []*Region) string {
+	for _, r := range regions {
+		if _, failed := firstFailedWrite(r); failed || r.Error != nil {
+			return AccountFailed
+		}
+	}
+	return AccountSwept
 }
 
 var outcomeNames = func() map[string]bool {

@@ -12,8 +12,8 @@ import (
 )
 
 // SummarySchemaVersion is the version of the function's answer
-// (docs/summary.schema.json).
-const SummarySchemaVersion = 1
+// (docs/summary.schema.json): 2 adds the accounts of a run over several.
+const SummarySchemaVersion = 2
 
 // Bounds of the summary: it stays a few KB whatever the fleet, because it
 // is the FC invocation's answer (FC 3.0 takes at most 32 MB synchronously,
@@ -27,11 +27,14 @@ const (
 	// SummaryRegions is how many regions the summary lists (the ones not
 	// complete first).
 	SummaryRegions = 32
-	summaryText    = 1024 // an error, a warning
-	summaryName    = 64   // a region, an account, a run or request ID
-	summaryField   = 128  // a resource ID, a code
-	summaryOwners  = 5    // unsent owners named
-	summaryOwner   = 64
+	// SummaryAccounts is how many accounts the summary lists (the ones
+	// not swept first).
+	SummaryAccounts = 32
+	summaryText     = 1024 // an error, a warning
+	summaryName     = 64   // a region, an account, a run or request ID
+	summaryField    = 128  // a resource ID, a code
+	summaryOwners   = 5    // unsent owners named
+	summaryOwner    = 64
 )
 
 // KindInstances is what the summary calls instances; the other kinds
@@ -71,11 +74,17 @@ type Summary struct {
 	Calls   map[string]int            `json:"calls"`
 	// RegionStatus counts the regions by status; Regions lists the first
 	// SummaryRegions, those not complete first.
-	RegionStatus   map[string]int   `json:"regionStatus"`
-	Regions        []SummaryRegion  `json:"regions"`
-	RegionsOmitted int              `json:"regionsOmitted"`
-	Cap            *CapCheck        `json:"cap,omitempty"`
-	Failures       []SummaryFailure `json:"failures"`
+	RegionStatus   map[string]int  `json:"regionStatus"`
+	Regions        []SummaryRegion `json:"regions"`
+	RegionsOmitted int             `json:"regionsOmitted"`
+	Cap            *CapCheck       `json:"cap,omitempty"`
+	// AccountStatus counts the accounts by status, and Accounts lists the
+	// first SummaryAccounts, those not swept first, when the run swept
+	// several accounts.
+	AccountStatus   map[string]int   `json:"accountStatus,omitempty"`
+	Accounts        []SummaryAccount `json:"accounts,omitempty"`
+	AccountsOmitted int              `json:"accountsOmitted,omitempty"`
+	Failures        []SummaryFailure `json:"failures"`
 	// FailuresOmitted counts the failed resources beyond Failures.
 	FailuresOmitted int              `json:"failuresOmitted"`
 	Notices         *Notices         `json:"notices,omitempty"`
@@ -101,6 +110,20 @@ type SummaryRegion struct {
 	Seen     int            `json:"seen"`
 	OptedIn  int            `json:"optedIn"`
 	Outcomes map[string]int `json:"outcomes"`
+}
+
+// SummaryAccount is one account's status and its instances' outcomes.
+type SummaryAccount struct {
+	Account string `json:"account"`
+	Status  string `json:"status"`
+	// Code is why it is unreachable or failed (the first failure's code),
+	// or which cap held it.
+	Code        string         `json:"code,omitempty"`
+	Regions     int            `json:"regions"`
+	Seen        int            `json:"seen"`
+	OptedIn     int            `json:"optedIn"`
+	Outcomes    map[string]int `json:"outcomes"`
+	CapExceeded bool           `json:"capExceeded,omitempty"`
 }
 
 // SummaryFailure is one failed resource.
@@ -195,6 +218,7 @@ func Summarise(rep *Report, requestID string, records int) *Summary {
 		s.RegionsOmitted = len(s.Regions) - SummaryRegions
 		s.Regions = s.Regions[:SummaryRegions]
 	}
+	s.addAccounts(rep)
 	s.fit()
 	return s
 }
@@ -222,7 +246,56 @@ func regionInterrupted(r *Region) bool {
 	return false
 }
 
-// fit names fewer regions and failures (counting them as omitted), and
+// addAccounts lists the accounts of a run over several, those not swept
+// first.
+func (s *Summary) addAccounts(rep *Report) {
+	if len(rep.Accounts) < 2 {
+		return
+	}
+	s.AccountStatus = map[string]int{}
+	var later []SummaryAccount
+	regions := map[string][]*Region{}
+	for _, r := range rep.Regions {
+		regions[r.Account] = append(regions[r.Account], r)
+	}
+	for _, a := range rep.Accounts {
+		sa := SummaryAccount{Account: clip(a.Account, summaryName), Status: a.Status, Regions: len(a.Regions),
+			Seen: a.Seen, OptedIn: a.OptedIn, Outcomes: maps.Clone(a.Outcomes), CapExceeded: a.Cap != nil && a.Cap.Exceeded}
+		if sa.Outcomes == nil {
+			sa.Outcomes = map[string]int{}
+		}
+		switch {
+		case a.Error != nil:
+			sa.Code = clip(a.Error.Code, summaryField)
+		case a.Status == AccountHeldByCap:
+			sa.Code = string(verdict.CapExceeded)
+		case a.Status == AccountFailed:
+			for _, r := range regions[a.Account] {
+				code, failed := firstFailedWrite(r)
+				if r.Error != nil {
+					code, failed = r.Error.Code, true
+				}
+				if failed {
+					sa.Code = clip(code, summaryField)
+					break
+				}
+			}
+		}
+		s.AccountStatus[sa.Status]++
+		if sa.Status == AccountSwept {
+			later = append(later, sa)
+		} else {
+			s.Accounts = append(s.Accounts, sa)
+		}
+	}
+	s.Accounts = append(s.Accounts, later...)
+	if len(s.Accounts) > SummaryAccounts {
+		s.AccountsOmitted = len(s.Accounts) - SummaryAccounts
+		s.Accounts = s.Accounts[:SummaryAccounts]
+	}
+}
+
+// fit names fewer accounts, regions and failures (counting them as omitted), and
 // then cuts the error and warning shorter, until the JSON is within
 // MaxSummaryBytes: the lists' bounds hold for plain values, this holds
 // for any (long names, text that JSON escapes).
@@ -233,6 +306,9 @@ func (s *Summary) fit() {
 			return
 		}
 		switch {
+		case len(s.Accounts) > 0 && len(s.Accounts) >= len(s.Regions) && len(s.Accounts) >= len(s.Failures):
+			s.Accounts = s.Accounts[:len(s.Accounts)-1]
+			s.AccountsOmitted++
 		case len(s.Regions) > 0 && len(s.Regions) >= len(s.Failures):
 			s.Regions = s.Regions[:len(s.Regions)-1]
 			s.RegionsOmitted++

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
@@ -63,7 +64,11 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.Credentials != "" {
 		fmt.Fprintf(bw, "Credentials from %s\n", rep.Credentials)
 	}
+	several := len(rep.Accounts) > 1
 	writeAttention(bw, rep, opts)
+	if several {
+		writeAccounts(bw, rep.Accounts, rep.AccountsSkipped)
+	}
 	writeSummary(bw, rep, opts)
 	if opts.ByOwner {
 		writeByOwner(bw, rep, opts)
@@ -73,7 +78,7 @@ func WriteTextWith(w io.Writer, rep *Report, opts TextOptions) error {
 		rows = DefaultRows
 	}
 	for _, r := range rep.Regions {
-		writeRegion(bw, rep, r, rows, opts)
+		writeRegion(bw, rep, r, rows, opts, several)
 	}
 	return bw.Flush()
 }
@@ -88,7 +93,42 @@ func detailOf(rep *Report, it Item) string {
 	return d
 }
 
-func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOptions) {
+// writeAccounts leads a run over several accounts: one line each, its
+// status, counts, cap check and leftovers, and why it failed.
+func writeAccounts(w *bufio.Writer, accounts []*Account, skipped []SkippedAccount) {
+	fmt.Fprintln(w, "Accounts")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ACCOUNT\tSTATUS\tREGIONS\tSEEN\tOPTED IN\tOUTCOMES\tCAP\tLEFT BEHIND\tDETAIL")
+	for _, a := range accounts {
+		capText := "-"
+		if c := a.Cap; c != nil {
+			capText = fmt.Sprintf("%d of %d / %s%%", c.Eligible, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64))
+			if c.Exceeded {
+				capText += " EXCEEDED"
+			}
+		}
+		left := "-"
+		if a.Leftovers != nil {
+			left = leftoverLine(a.Leftovers)
+		}
+		detail := "-"
+		if a.Error != nil {
+			detail = failureText(a.Error)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", dash(a.Account), a.Status, len(a.Regions), a.Seen, a.OptedIn,
+			counts(a.Outcomes), capText, cut(left, 60), cut(oneLine(detail), detailWidth))
+	}
+	_ = tw.Flush()
+	if len(skipped) > 0 {
+		names := make([]string, len(skipped))
+		for i, s := range skipped {
+			names[i] = s.Account + " (" + s.Reason + ")"
+		}
+		fmt.Fprintf(w, "  not swept: %s\n", cut(strings.Join(names, ", "), 400))
+	}
+}
+
+func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOptions, withAccount bool) {
 	state := "complete"
 	switch {
 	case r.Error != nil && r.Error.Code == string(verdict.Interrupted):
@@ -98,7 +138,11 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 	case !r.Complete:
 		state = "INCOMPLETE"
 	}
-	fmt.Fprintf(w, "\nRegion %s: %d seen, %d opted in, %s", r.Region, r.Seen, r.OptedIn, state)
+	name := r.Region
+	if withAccount && r.Account != "" {
+		name = r.Account + "/" + r.Region
+	}
+	fmt.Fprintf(w, "\nRegion %s: %d seen, %d opted in, %s", name, r.Seen, r.OptedIn, state)
 	if r.Discovery != "" {
 		fmt.Fprintf(w, ", listed by %s", r.Discovery)
 	}
@@ -237,10 +281,27 @@ func writeAttention(w *bufio.Writer, rep *Report, opts TextOptions) {
 	if c := rep.Cap; c != nil && c.Exceeded {
 		add("CAP EXCEEDED: nothing was written anywhere: %s. Every later run refuses the same way until a cap is raised (the error below says to what)", c.Explain())
 	}
+	var held []string
+	for _, a := range rep.Accounts {
+		if a.Status != "" && a.Status != AccountSwept {
+			why := a.Status
+			if a.Error != nil {
+				why += ", " + a.Error.Code
+			}
+			held = append(held, a.Account+" ("+why+")")
+		}
+	}
+	if len(held) > 0 {
+		add("ACCOUNTS NOT SWEPT: %d accounts, nothing was written there: %s", len(held), strings.Join(held, ", "))
+	}
 	var failedRegions []string
 	for _, r := range rep.Regions {
 		if r.Error != nil && r.Error.Code != string(verdict.Interrupted) {
-			failedRegions = append(failedRegions, r.Region+" ("+r.Error.Code+")")
+			where := r.Region
+			if len(rep.Accounts) > 1 && r.Account != "" {
+				where = r.Account + "/" + r.Region
+			}
+			failedRegions = append(failedRegions, where+" ("+r.Error.Code+")")
 		}
 	}
 	if len(failedRegions) > 0 {
@@ -418,12 +479,19 @@ func writeSummary(w *bufio.Writer, rep *Report, opts TextOptions) {
 		}
 		line("notices:", cut(text, 400))
 	}
+	if n := t.Accounts; len(n) > 0 {
+		fmt.Fprintf(w, "  accounts:   %s\n", counts(n))
+	}
 	if c := rep.Cap; c != nil {
 		verdict := "within the caps"
 		if c.Exceeded {
 			verdict = "EXCEEDED, nothing released"
 		}
-		line("cap check:", fmt.Sprintf("%d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s",
+		label := "cap check:"
+		if len(rep.Accounts) > 1 {
+			label = "organisation cap check:"
+		}
+		line(label, fmt.Sprintf("%d eligible of %d opted in (%.1f%%); caps %d instances and %s%%: %s",
 			c.Eligible, c.OptedIn, c.Percent, c.MaxRelease, strconv.FormatFloat(c.MaxReleasePercent, 'f', -1, 64), verdict))
 	}
 	line("duration:", (time.Duration(rep.DurationMS) * time.Millisecond).String())

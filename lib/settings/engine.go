@@ -31,7 +31,17 @@ func (s Settings) Engine(runID string, now func() time.Time) engine.Options {
 		EIPMarkKey:        s.EIPMarkTag(),
 		SkipInstances:     !slices.Contains(s.Resources, "instances"),
 		Resources:         slices.DeleteFunc(slices.Clone(s.Resources), func(k string) bool { return k == "instances" }),
+		OrgCaps:           s.orgCaps(),
 	}
+}
+
+// orgCaps are the organisation's caps when several accounts are swept
+// (the account caps then apply per account); nil for one account.
+func (s Settings) orgCaps() *engine.Caps {
+	if sel, err := s.Accounts(); err != nil || !sel.Multi() {
+		return nil
+	}
+	return &engine.Caps{MaxRelease: s.OrgMaxRelease, MaxReleasePercent: s.OrgMaxReleasePercent}
 }
 
 // Lifecycle is the notice, grace and stop settings as the rules read them.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/org"
 )
 
 // Overrides are the per-run changes a timer trigger's payload may make.
@@ -17,6 +19,9 @@ type Overrides struct {
 	DryRun     *bool    `json:"dryRun"`
 	Regions    []string `json:"regions"`
 	MaxRelease *int     `json:"maxRelease"`
+	// Accounts narrows the run to some of REAPER_ACCOUNTS' accounts
+	// (account IDs, or "self").
+	Accounts []string `json:"accounts"`
 }
 
 // ParsePayload parses a timer trigger's payload. An empty or blank payload
@@ -26,6 +31,7 @@ type Overrides struct {
 //	"dryRun":     true or false
 //	"regions":    a non-empty array of distinct region IDs, e.g. ["cn-hangzhou"]
 //	"maxRelease": a whole number >= 0
+//	"accounts":   a non-empty array of account IDs (or "self"), among REAPER_ACCOUNTS'
 //
 // null values, unknown or repeated fields, wrong types and anything after
 // the object are errors naming the problem.
@@ -89,8 +95,26 @@ func ParsePayload(payload string) (Overrides, error) {
 				return Overrides{}, fmt.Errorf("payload field \"regions\": %w", err)
 			}
 			o.Regions = rs
+		case "accounts":
+			var ids []string
+			if err := json.Unmarshal(raw, &ids); err != nil {
+				return Overrides{}, fmt.Errorf("payload field \"accounts\" must be an array of account ID strings, got %s", snippet(raw))
+			}
+			if len(ids) == 0 {
+				return Overrides{}, errors.New("payload field \"accounts\" must not be empty: leave the field out to keep the configured accounts")
+			}
+			for _, id := range ids {
+				if strings.Contains(id, ",") {
+					return Overrides{}, fmt.Errorf("payload field \"accounts\": %q is not an account ID (digits only)", id)
+				}
+			}
+			parsed, err := org.ParseIDs(strings.Join(ids, ","))
+			if err != nil {
+				return Overrides{}, fmt.Errorf("payload field \"accounts\": %w", err)
+			}
+			o.Accounts = parsed
 		default:
-			return Overrides{}, fmt.Errorf("payload field %q is unknown (known: dryRun, regions, maxRelease)", key)
+			return Overrides{}, fmt.Errorf("payload field %q is unknown (known: dryRun, regions, maxRelease, accounts)", key)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -115,6 +139,9 @@ func (s Settings) Apply(o Overrides) Settings {
 	}
 	if o.MaxRelease != nil {
 		s.MaxRelease = *o.MaxRelease
+	}
+	if o.Accounts != nil {
+		s.NarrowAccounts = slices.Clone(o.Accounts)
 	}
 	return s
 }
@@ -148,10 +175,39 @@ func (s Settings) Narrow(o Overrides, ownRegion string) (Settings, error) {
 			errs = append(errs, fmt.Errorf("payload field \"regions\": %s not within %s; a payload may only choose among the configured regions", strings.Join(outside, ", "), from))
 		}
 	}
+	if o.Accounts != nil {
+		if err := s.narrowsAccounts(o.Accounts); err != nil {
+			errs = append(errs, fmt.Errorf("payload field \"accounts\": %w", err))
+		}
+	}
 	if len(errs) > 0 {
 		return s, errors.Join(errs...)
 	}
 	return s.Apply(o), nil
+}
+
+// narrowsAccounts checks what can be checked before the accounts are
+// resolved: the function's own account alone takes only "self"; a list of
+// IDs only its own. The members of rd are checked once listed.
+func (s Settings) narrowsAccounts(ids []string) error {
+	sel, err := s.Accounts()
+	if err != nil {
+		return err
+	}
+	var outside []string
+	for _, id := range ids {
+		switch {
+		case id == "self" && (sel.Self || !sel.Multi()):
+		case id == "self", !sel.Multi():
+			outside = append(outside, id)
+		case !sel.RD && !slices.Contains(sel.IDs, id):
+			outside = append(outside, id)
+		}
+	}
+	if len(outside) > 0 {
+		return fmt.Errorf("%s not among %s=%q; a payload may narrow the accounts, never widen them", strings.Join(outside, ", "), EnvAccounts, s.AccountsSpec)
+	}
+	return nil
 }
 
 // describeToken names the kind of a top-level JSON value.

@@ -169,6 +169,10 @@ type Settings struct {
 	OrgMaxReleasePercent    float64 // REAPER_ORG_MAX_RELEASE_PERCENT: of every account's opted-in, default 50
 	STSEndpoint             string  // REAPER_STS_ENDPOINT: AssumeRole's endpoint override
 	ResourceManagerEndpoint string  // REAPER_RESOURCEMANAGER_ENDPOINT: ListAccounts' endpoint override
+	// NarrowAccounts is the run's subset of the accounts (a timer
+	// payload's "accounts", the CLI's --accounts), checked against them
+	// once they are resolved; nil: all of them.
+	NarrowAccounts []string
 
 	// Which of the aliased settings the environment set.
 	forceSet, runningSet, graceSet, noticeSet bool

@@ -15,7 +15,8 @@ import (
 
 // Caps are the blast-radius rails, checked across every scope.
 type Caps struct {
-	// MaxRelease caps the instances one run may release.
+	// MaxRelease caps the instances one run may release; negative: no
+	// count cap (an organisation cap of a percent only).
 	MaxRelease int
 	// MaxReleasePercent caps the eligible share of the opted-in instances
 	// seen; 0 disables it.
@@ -202,7 +203,7 @@ func Check(scopes []*Scope, caps Caps) *report.CapCheck {
 		k.Exceeded = c.MaxReleasePercent > 0 && k.Eligible >= c.PercentCapFrom && k.Percent > c.MaxReleasePercent
 		c.PercentExceeded = c.PercentExceeded || k.Exceeded
 	}
-	c.CountExceeded = c.Eligible > c.MaxRelease
+	c.CountExceeded = c.MaxRelease >= 0 && c.Eligible > c.MaxRelease
 	c.Exceeded = c.CountExceeded || c.PercentExceeded
 	return c
 }
