@@ -545,17 +545,16 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	sr.rebound = nil
 	cands := sr.handOvers
 	sr.handOvers = nil
-	if len(sr.plan.Eligible) > 0 {
-		items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
-		ids := make([]string, len(sr.plan.Eligible))
-		for i, c := range sr.plan.Eligible {
-			items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
-			ids[i] = c.ID
-		}
-		sr.plan.Eligible = nil
-		found := e.gatherLeftovers(ctx, sr, ids)
+	if eligible := sr.plan.Eligible; len(eligible) > 0 {
+		found := e.gatherLeftovers(ctx, sr, eligible.IDs())
 		op := ops.Release(sr.instances(e), sr.API, e.opts.RunID, e.opts.ForceStop)
-		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).Run(ctx, items)
+		// The executor works on the plan's list, not a copy of it.
+		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).
+			RunOn(ctx, len(eligible), func(i int) execute.Item[decide.Flags] {
+				c := &eligible[i]
+				return execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(*c)}
+			})
+		sr.plan.Eligible = nil
 		for _, id := range released {
 			for _, eip := range found.EIPs[id] {
 				switch {

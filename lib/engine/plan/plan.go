@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
@@ -38,6 +39,19 @@ type Candidate struct {
 	Facts      *report.Facts // what the listing said, for the report
 }
 
+// Candidates are a list of candidates (the plan's only copy of them).
+type Candidates []Candidate
+
+// IDs returns the candidates' IDs, sorted.
+func (cs Candidates) IDs() []string {
+	ids := make([]string, len(cs))
+	for i := range cs {
+		ids[i] = cs[i].ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // Notice is an instance (or, with Kind, a disk, snapshot or EIP) whose
 // owner is told this run.
 type Notice struct {
@@ -60,7 +74,7 @@ type Scope struct {
 	Scope    cloud.Scope
 	Seen     int         // instances listed
 	OptedIn  int         // of them, opted in and trusted: what the percent cap divides by
-	Eligible []Candidate // to release
+	Eligible Candidates // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark
 	// StopMarks are stopped instances whose stop mark did not verify: a
