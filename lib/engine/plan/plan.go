@@ -74,7 +74,7 @@ type Scope struct {
 	Scope    cloud.Scope
 	Seen     int         // instances listed
 	OptedIn  int         // of them, opted in and trusted: what the percent cap divides by
-	Eligible Candidates // to release
+	Eligible Candidates  // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark
 	// StopMarks are stopped instances whose stop mark did not verify: a
