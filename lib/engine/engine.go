@@ -685,6 +685,7 @@ type sink struct {
 func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 	s.rec.Page(len(instances))
 	now := s.now()
+	var skipped map[verdict.Reason][]string
 	for _, inst := range instances {
 		p, facts, isNew := s.plan.Add(inst, now)
 		if !isNew {
@@ -707,9 +708,19 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 			if !p.NotifiedAt.IsZero() {
 				it.NotifiedAt = report.Time(p.NotifiedAt)
 			}
-			s.rec.Outcome(verdict.Skipped, p.Reason, it)
+			// Counted, listed up to a bound, logged with the page: the
+			// many instances a run leaves alone cost no memory per
+			// instance.
+			s.rec.Skipped(p.Reason, it)
+			if !report.AlwaysListed(p.Reason) {
+				if skipped == nil {
+					skipped = map[verdict.Reason][]string{}
+				}
+				skipped[p.Reason] = append(skipped[p.Reason], inst.ID)
+			}
 		}
 	}
+	s.rec.PageDecisions(skipped)
 	return fresh
 }
 

@@ -123,6 +123,53 @@ func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item I
 	}
 }
 
+// ListedSkips bounds the instances a region's report lists by ID for
+// each reason the listing skipped them for (not-expired, no-opt-in,
+// excluded, …): the rest are counted (Region.Counts, Region.Unlisted),
+// and each one's decision is in the log (the "page decisions" records).
+// A million-instance region would otherwise keep a record per instance
+// it leaves alone. Data problems (AlwaysListed) are listed in full.
+const ListedSkips = 100
+
+// AlwaysListed: skips that say the data could not be trusted are listed
+// in the report whatever their number.
+func AlwaysListed(reason verdict.Reason) bool {
+	switch reason {
+	case verdict.InvalidData, verdict.InvalidExpiry, verdict.UnverifiedMark, verdict.StaleMark:
+		return true
+	}
+	return false
+}
+
+// Skipped records one instance the listing left alone: counted, listed
+// while its reason has fewer than ListedSkips listed in the region (or
+// always, for AlwaysListed reasons), and logged, one record per instance
+// for an AlwaysListed reason, otherwise by the page's Decisions record.
+func (s *ScopeRecorder) Skipped(reason verdict.Reason, item Item) {
+	if AlwaysListed(reason) {
+		s.Outcome(verdict.Skipped, reason, item)
+		return
+	}
+	s.r.mu.Lock()
+	s.region.skip(reason, item)
+	s.r.mu.Unlock()
+}
+
+// PageDecisions logs the IDs of one page's instances that the listing
+// left alone, by reason, in one record (at INFO): with the counts in the
+// report, it explains every decision without a record per instance.
+func (s *ScopeRecorder) PageDecisions(byReason map[verdict.Reason][]string) {
+	if !s.r.logsInfo || len(byReason) == 0 {
+		return
+	}
+	attrs := make([]slog.Attr, 0, len(byReason))
+	for reason, ids := range byReason {
+		attrs = append(attrs, slog.Any(string(reason), ids))
+	}
+	s.r.log.LogAttrs(context.Background(), slog.LevelInfo, "page decisions", slog.String("region", s.scope.Region),
+		slog.String("account", s.scope.Account), slog.String("outcome", string(verdict.Skipped)), slog.Any("skipped", slog.GroupValue(attrs...)))
+}
+
 // Page logs one listed page at DEBUG (progress lines count them).
 func (s *ScopeRecorder) Page(instances int) {
 	if ctx := context.Background(); s.r.log.Enabled(ctx, slog.LevelDebug) {

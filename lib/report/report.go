@@ -247,16 +247,20 @@ type Region struct {
 	// Discovery names the listing path taken: "tag-filter" when the tag
 	// filtered listing was complete, "tag-index" when the 1,000 cap forced
 	// ListTagResources plus DescribeInstances by ID.
-	Discovery  string           `json:"discovery,omitempty"`
-	Seen       int              `json:"seen"`
-	OptedIn    int              `json:"optedIn"`
-	Complete   bool             `json:"complete"`
-	Error      *verdict.Failure `json:"error,omitempty"`
-	Counts     map[string]int   `json:"counts"` // "outcome" and "outcome/reason"
-	Groups     []*Group         `json:"-"`      // in JSON: the report's flat Instances
-	Batches    []*Batch         `json:"batches"`
-	Calls      map[string]int   `json:"calls"`
-	DurationMS int64            `json:"durationMs"`
+	Discovery string           `json:"discovery,omitempty"`
+	Seen      int              `json:"seen"`
+	OptedIn   int              `json:"optedIn"`
+	Complete  bool             `json:"complete"`
+	Error     *verdict.Failure `json:"error,omitempty"`
+	Counts    map[string]int   `json:"counts"` // "outcome" and "outcome/reason"
+	// Unlisted counts, by "outcome/reason", the instances counted in
+	// Counts that the report does not list by ID (past ListedSkips): their
+	// decisions are in the log.
+	Unlisted   map[string]int `json:"unlisted,omitempty"`
+	Groups     []*Group       `json:"-"` // in JSON: the report's flat Instances
+	Batches    []*Batch       `json:"batches"`
+	Calls      map[string]int `json:"calls"`
+	DurationMS int64          `json:"durationMs"`
 	// Leftovers: what each released instance leaves billed, and the sum.
 	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
@@ -467,6 +471,22 @@ func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
 	if reason != "" {
 		r.Counts[g.countKey]++
 	}
+}
+
+// skip records an instance the listing left alone: counted, and listed
+// while its reason's group has fewer than ListedSkips.
+func (r *Region) skip(reason Reason, item Item) {
+	key := groupKey{verdict.Skipped, reason}
+	if g := r.groupIndex[key]; g != nil && len(g.Instances) >= ListedSkips {
+		r.Counts[string(verdict.Skipped)]++
+		r.Counts[g.countKey]++
+		if r.Unlisted == nil {
+			r.Unlisted = map[string]int{}
+		}
+		r.Unlisted[g.countKey]++
+		return
+	}
+	r.Add(verdict.Skipped, reason, item)
 }
 
 // group appends item to its outcome's group.

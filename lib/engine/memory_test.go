@@ -1,0 +1,111 @@
+package engine_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// notExpired is a fleet the rules leave alone: opted in, not yet expired.
+func notExpired(region string, n int) []cloud.Instance {
+	out := stopped(region, "k", n)
+	for i := range out {
+		out[i].Tags = map[string]string{optIn: "2027-06-01"}
+	}
+	return out
+}
+
+// The many instances a run leaves alone are counted in the report and
+// logged by page, one record of IDs by reason per page: the report lists
+// only the first ListedSkips of a reason, and says how many more it
+// counted; together they still account for every instance.
+func TestSkippedDecisionsAreLoggedByPageAndCounted(t *testing.T) {
+	const n = 1_000
+	c := fake.New(slices.Concat(notExpired("cn-hangzhou", n), stopped("cn-hangzhou", "e", 3)))
+	var logs bytes.Buffer
+	ctx := t.Context()
+	rep, err := engine.New(options(), slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(ctx, c, "", []string{"cn-hangzhou"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Regions[0]
+	key := string(verdict.Skipped) + "/" + string(verdict.NotExpired)
+	if r.Counts[key] != n || r.Counts[string(verdict.Released)] != 3 {
+		t.Fatalf("counts %v, want %d %s and 3 released", r.Counts, n, key)
+	}
+	listed := 0
+	for _, g := range r.Groups {
+		if g.Outcome == verdict.Skipped {
+			listed += len(g.Instances)
+		}
+	}
+	if listed != report.ListedSkips || r.Unlisted[key] != n-report.ListedSkips {
+		t.Errorf("%d skipped listed, unlisted %v: want %d listed and the other %d counted as unlisted", listed, r.Unlisted, report.ListedSkips, n-report.ListedSkips)
+	}
+	// Every decision is in the log, by page.
+	logged := map[string]bool{}
+	for line := range bytes.Lines(logs.Bytes()) {
+		var rec struct {
+			Msg     string              `json:"msg"`
+			Skipped map[string][]string `json:"skipped"`
+		}
+		if err := json.Unmarshal(line, &rec); err != nil || rec.Msg != "page decisions" {
+			continue
+		}
+		for _, id := range rec.Skipped[string(verdict.NotExpired)] {
+			logged[id] = true
+		}
+	}
+	for _, inst := range notExpired("cn-hangzhou", n) {
+		if !logged[inst.ID] {
+			t.Fatalf("%s: its decision is in no page decisions record", inst.ID)
+		}
+	}
+	var text bytes.Buffer
+	if err := report.WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d more skipped are counted, not listed", n-report.ListedSkips); !bytes.Contains(text.Bytes(), []byte(want)) {
+		t.Errorf("the text report does not say %q:\n%s", want, text.String())
+	}
+}
+
+// What a run keeps of an instance it leaves alone is nothing but its
+// count: the heap the finished report retains grows by a few bytes per
+// such instance, not by a record (ID, detail, facts) each. Measured with
+// runtime.MemStats, not timed.
+func TestSkippedInstancesAreNotRetained(t *testing.T) {
+	retained := func(n int) float64 {
+		c := fake.New(notExpired("cn-hangzhou", n))
+		rep, err := engine.New(options(), nil).RunRegions(t.Context(), c, "", []string{"cn-hangzhou"})
+		if err != nil || rep.Regions[0].Counts["skipped"] != n {
+			t.Fatalf("%v, counts %v", err, rep.Regions[0].Counts)
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		with := ms.HeapAlloc
+		runtime.KeepAlive(rep)
+		rep = nil
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return float64(int64(with) - int64(ms.HeapAlloc))
+	}
+	small, large := retained(500), retained(5_500)
+	perInstance := (large - small) / 5_000
+	t.Logf("report retains %.1f bytes per skipped instance", perInstance)
+	if perInstance > 16 {
+		t.Errorf("the report retains %.0f bytes per skipped instance, want at most 16: it keeps a record of each", perInstance)
+	}
+}
+
