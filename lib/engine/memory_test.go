@@ -108,4 +108,3 @@ func TestSkippedInstancesAreNotRetained(t *testing.T) {
 		t.Errorf("the report retains %.0f bytes per skipped instance, want at most 16: it keeps a record of each", perInstance)
 	}
 }
-
