@@ -95,22 +95,21 @@ type Scope struct {
 	Closed bool
 	rules  decide.Rules
 	lc     decide.Lifecycle
-	seen   map[string]struct{}
+	seen   *idSet
 }
 
 // NewScope starts the plan of one scope.
 func NewScope(s cloud.Scope, rules decide.Rules, lc decide.Lifecycle) *Scope {
-	return &Scope{Scope: s, rules: rules, lc: lc, seen: map[string]struct{}{}}
+	return &Scope{Scope: s, rules: rules, lc: lc, seen: newIDSet()}
 }
 
 // Add decides one listed instance at now: the rules, then the lifecycle.
 // fresh is false for an instance already added (a listing may return it
 // twice); it is then ignored.
 func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *report.Facts, fresh bool) {
-	if _, dup := p.seen[inst.ID]; dup {
+	if !p.seen.add(inst.ID) {
 		return lp, nil, false
 	}
-	p.seen[inst.ID] = struct{}{}
 	p.Seen++
 	d, trusted := decide.DecideIn(inst, p.Scope.Region, p.rules, p.lc.DecideNow(now), "listed")
 	if _, ok := inst.Tags[p.rules.OptInKey]; ok && trusted {
@@ -168,8 +167,7 @@ func (p *Scope) AddResource(kind string, id, name string, tags map[string]string
 
 // Saw reports whether the instance was added.
 func (p *Scope) Saw(id string) bool {
-	_, ok := p.seen[id]
-	return ok
+	return p.seen != nil && p.seen.has(id)
 }
 
 // Listed ends the listing: the de-duplication set is no longer needed.
