@@ -503,10 +503,15 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		sr.rec.Fail(f)
 		e.log.Error("region closed: the API's clock is unknown", "region", sr.Scope.Region, "account", sr.Scope.Account)
 	}
+	if res.Concurrency > 0 {
+		// The writes start at the pages at once the listing ended with:
+		// near the rate the API allows, below REAPER_BATCH_CONCURRENCY.
+		sr.c.Limit.Start(res.Concurrency)
+	}
 	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible),
-		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts)
+		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts, "write_concurrency", sr.c.Limit.Limit())
 }
 
 // execute writes the scope's plan after the notices (which wrote their

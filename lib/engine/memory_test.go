@@ -7,9 +7,13 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -107,4 +111,62 @@ func TestSkippedInstancesAreNotRetained(t *testing.T) {
 	if perInstance > 16 {
 		t.Errorf("the report retains %.0f bytes per skipped instance, want at most 16: it keeps a record of each", perInstance)
 	}
+}
+
+// The write batches start at the pages at once the listing ended with
+// (near the rate the API allowed it), not at REAPER_BATCH_CONCURRENCY,
+// and never above it: a listing throttled down to a few pages at once
+// starts the releases at as few.
+func TestWritesStartAtTheListingsBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := fake.New(stopped("cn-hangzhou", "w", 3_000))
+		c.Latency = 50 * time.Millisecond
+		var mu sync.Mutex
+		// most is how many releases were in flight before the first ended.
+		throttle, inflight, most, ended := 12, 0, 0, 0
+		c.Fault = func(action string, in any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			switch action {
+			case ecsapi.ActionDescribeInstances:
+				if d, ok := in.(ecsapi.DescribeInput); ok && d.PageNumber > 1 && throttle > 0 {
+					throttle--
+					return fake.Err(action, "cn-hangzhou", "Throttling", 400)
+				}
+			case ecsapi.ActionDeleteInstances:
+				inflight++
+				if ended == 0 {
+					most = max(most, inflight)
+				}
+				mu.Unlock()
+				time.Sleep(100 * time.Millisecond)
+				mu.Lock()
+				inflight--
+				ended++
+			}
+			return nil
+		}
+		opts := options()
+		opts.BatchConcurrency = 16
+		var logs bytes.Buffer
+		rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"cn-hangzhou"})
+		if err != nil || rep.Regions[0].Counts["released"] != 3_000 {
+			t.Fatalf("%v, counts %v", err, rep.Regions[0].Counts)
+		}
+		var listed struct {
+			Listing int `json:"listing_concurrency"`
+			Write   int `json:"write_concurrency"`
+		}
+		for line := range bytes.Lines(logs.Bytes()) {
+			if bytes.Contains(line, []byte(`"msg":"region listed"`)) {
+				_ = json.Unmarshal(line, &listed)
+			}
+		}
+		if listed.Listing == 0 || listed.Listing >= 8 || listed.Write != listed.Listing {
+			t.Fatalf("listing ended at %d pages at once, writes started at %d: want a throttled listing (under 8) and the writes at its bound", listed.Listing, listed.Write)
+		}
+		if most != listed.Listing {
+			t.Errorf("%d DeleteInstances at once at first, want the listing's %d", most, listed.Listing)
+		}
+	})
 }

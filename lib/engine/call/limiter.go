@@ -3,8 +3,9 @@ package call
 import "sync"
 
 // Limiter bounds concurrent write batches in one scope and adapts to
-// throttling: the limit halves on a throttled call and grows by one after a
-// run of successes, up to the configured maximum (AIMD).
+// throttling: the limit starts where the scope's listing ended (Start),
+// halves on a throttled call and grows by one after a run of successes,
+// up to the configured maximum (AIMD).
 type Limiter struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -40,6 +41,23 @@ func (l *Limiter) Release() {
 	l.inflight--
 	l.cond.Broadcast()
 	l.mu.Unlock()
+}
+
+// Start sets the limit to n within [1, the maximum]: the writes start
+// near the rate the API allowed the scope's listing.
+func (l *Limiter) Start(n int) {
+	l.mu.Lock()
+	l.limit = min(max(n, 1), l.max)
+	l.successes = 0
+	l.cond.Broadcast()
+	l.mu.Unlock()
+}
+
+// Limit is the current limit.
+func (l *Limiter) Limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit
 }
 
 // Throttled shrinks the limit after a throttled call.
