@@ -489,6 +489,18 @@ func (r *Region) skip(reason Reason, item Item) {
 	r.Add(verdict.Skipped, reason, item)
 }
 
+// unlistedOf is how many instances with the outcome are counted and not
+// listed.
+func (r *Region) unlistedOf(o Outcome) int {
+	n := 0
+	for k, v := range r.Unlisted {
+		if outcome, _, _ := strings.Cut(k, "/"); outcome == string(o) {
+			n += v
+		}
+	}
+	return n
+}
+
 // group appends item to its outcome's group.
 func (r *Region) group(outcome Outcome, reason Reason, item Item) *Group {
 	if r.groupIndex == nil {
