@@ -406,28 +406,40 @@ type Item struct {
 	Code      string `json:"code,omitempty"`
 	Message   string `json:"message,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
-	// The lifecycle's times (RFC 3339, UTC), where they apply: when the
-	// owner was told (the mark's time), when this run wrote the mark,
-	// stopped or released the instance.
+	// When the owner was told (the mark's time; RFC 3339, UTC), where it
+	// applies.
 	Owner      string `json:"owner,omitempty"`
 	NotifiedAt string `json:"notifiedAt,omitempty"`
-	MarkedAt   string `json:"markedAt,omitempty"`
-	StoppedAt  string `json:"stoppedAt,omitempty"`
-	ReleasedAt string `json:"releasedAt,omitempty"`
+	// WrittenAt is when this run wrote the mark, stopped or released the
+	// resource (Unix seconds; 0 for none): the outcome says which, and the
+	// report's records write it as markedAt, stoppedAt or releasedAt.
+	WrittenAt int64 `json:"-"`
 }
 
-// Stamp records when a successful write happened, in the field of its
-// outcome.
+// Stamp records when a successful write happened.
 func (it *Item) Stamp(o Outcome, at time.Time) {
-	ts := Time(at)
+	switch o {
+	case verdict.Released, verdict.Stopped, verdict.Notified:
+		it.WrittenAt = at.Unix()
+	}
+}
+
+// writtenAt is the time of the item's write, in the field of its
+// outcome.
+func (it *Item) writtenAt(o Outcome) (marked, stopped, released string) {
+	if it.WrittenAt == 0 {
+		return "", "", ""
+	}
+	ts := Time(time.Unix(it.WrittenAt, 0))
 	switch o {
 	case verdict.Released:
-		it.ReleasedAt = ts
+		return "", "", ts
 	case verdict.Stopped:
-		it.StoppedAt = ts
+		return "", ts, ""
 	case verdict.Notified:
-		it.MarkedAt = ts
+		return ts, "", ""
 	}
+	return "", "", ""
 }
 
 // Batch is one write call (DeleteInstances, ...), with its retries.
