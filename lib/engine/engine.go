@@ -691,23 +691,33 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 	s.rec.Page(len(instances))
 	now := s.now()
 	var skipped map[verdict.Reason][]string
+	var eligible map[string][]string
 	for _, inst := range instances {
 		p, facts, isNew := s.plan.Add(inst, now)
 		if !isNew {
 			continue
 		}
 		fresh++
-		d := p.Decision
+		// The page's record names the instances to write to by step; each
+		// one's own record is its outcome's.
+		step := ""
 		switch p.Step {
 		case decide.StepRelease, decide.StepStop:
 			if p.Step == decide.StepRelease && s.releasing != nil {
 				s.releasing()
 			}
-			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+			step = stepName(p.Step)
 		case decide.StepNotify:
-			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)
+			step = "notify"
 		case decide.StepMarkStopped:
-			s.rec.Eligible(inst.ID, p.Detail, "step", "rewrite stop mark", "owner", p.Owner)
+			step = "rewrite stop mark"
+		}
+		switch {
+		case step != "":
+			if eligible == nil {
+				eligible = map[string][]string{}
+			}
+			eligible[step] = append(eligible[step], inst.ID)
 		default:
 			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {
@@ -725,7 +735,7 @@ func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 			}
 		}
 	}
-	s.rec.PageDecisions(skipped)
+	s.rec.PageDecisions(eligible, skipped)
 	return fresh
 }
 

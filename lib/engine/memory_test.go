@@ -56,19 +56,33 @@ func TestSkippedDecisionsAreLoggedByPageAndCounted(t *testing.T) {
 	if listed != report.ListedSkips || r.Unlisted[key] != n-report.ListedSkips {
 		t.Errorf("%d skipped listed, unlisted %v: want %d listed and the other %d counted as unlisted", listed, r.Unlisted, report.ListedSkips, n-report.ListedSkips)
 	}
-	// Every decision is in the log, by page.
-	logged := map[string]bool{}
+	// Every decision is in the log, by page; a record of its own is a
+	// write's outcome.
+	logged, eligible, own := map[string]bool{}, 0, 0
 	for line := range bytes.Lines(logs.Bytes()) {
 		var rec struct {
-			Msg     string              `json:"msg"`
-			Skipped map[string][]string `json:"skipped"`
+			Msg      string              `json:"msg"`
+			Outcome  string              `json:"outcome"`
+			Skipped  map[string][]string `json:"skipped"`
+			Eligible map[string][]string `json:"eligible"`
 		}
-		if err := json.Unmarshal(line, &rec); err != nil || rec.Msg != "page decisions" {
+		if err := json.Unmarshal(line, &rec); err != nil {
 			continue
 		}
-		for _, id := range rec.Skipped[string(verdict.NotExpired)] {
-			logged[id] = true
+		switch rec.Msg {
+		case "decision":
+			if rec.Outcome != string(verdict.Released) {
+				own++
+			}
+		case "page decisions":
+			for _, id := range rec.Skipped[string(verdict.NotExpired)] {
+				logged[id] = true
+			}
+			eligible += len(rec.Eligible["release"])
 		}
+	}
+	if eligible != 3 || own != 0 {
+		t.Errorf("%d eligible by page, %d decision records other than the releases: want 3 and none", eligible, own)
 	}
 	for _, inst := range notExpired("cn-hangzhou", n) {
 		if !logged[inst.ID] {

@@ -155,33 +155,37 @@ func (s *ScopeRecorder) Skipped(reason verdict.Reason, item Item) {
 	s.r.mu.Unlock()
 }
 
-// PageDecisions logs the IDs of one page's instances that the listing
-// left alone, by reason, in one record (at INFO): with the counts in the
-// report, it explains every decision without a record per instance.
-func (s *ScopeRecorder) PageDecisions(byReason map[verdict.Reason][]string) {
-	if !s.r.logsInfo || len(byReason) == 0 {
+// PageDecisions logs one page's decisions in one record (at INFO): the
+// IDs of the instances to write to by step (release, stop, notify, …),
+// and of those the listing left alone by reason. With the report's counts
+// and records, it explains every decision without a record per instance
+// left alone; each write's outcome has its own record.
+func (s *ScopeRecorder) PageDecisions(eligible map[string][]string, skipped map[verdict.Reason][]string) {
+	if !s.r.logsInfo || len(eligible)+len(skipped) == 0 {
 		return
 	}
-	attrs := make([]slog.Attr, 0, len(byReason))
-	for reason, ids := range byReason {
-		attrs = append(attrs, slog.Any(string(reason), ids))
+	attrs := []slog.Attr{slog.String("region", s.scope.Region), slog.String("account", s.scope.Account)}
+	if len(eligible) > 0 {
+		steps := make([]slog.Attr, 0, len(eligible))
+		for step, ids := range eligible {
+			steps = append(steps, slog.Any(step, ids))
+		}
+		attrs = append(attrs, slog.Any("eligible", slog.GroupValue(steps...)))
 	}
-	s.r.log.LogAttrs(context.Background(), slog.LevelInfo, "page decisions", slog.String("region", s.scope.Region),
-		slog.String("account", s.scope.Account), slog.String("outcome", string(verdict.Skipped)), slog.Any("skipped", slog.GroupValue(attrs...)))
+	if len(skipped) > 0 {
+		reasons := make([]slog.Attr, 0, len(skipped))
+		for reason, ids := range skipped {
+			reasons = append(reasons, slog.Any(string(reason), ids))
+		}
+		attrs = append(attrs, slog.Any("skipped", slog.GroupValue(reasons...)))
+	}
+	s.r.log.LogAttrs(context.Background(), slog.LevelInfo, "page decisions", attrs...)
 }
 
 // Page logs one listed page at DEBUG (progress lines count them).
 func (s *ScopeRecorder) Page(instances int) {
 	if ctx := context.Background(); s.r.log.Enabled(ctx, slog.LevelDebug) {
 		s.r.log.Log(ctx, slog.LevelDebug, "page", "region", s.scope.Region, "instances", instances)
-	}
-}
-
-// Eligible logs an instance found eligible (the outcome comes later).
-func (s *ScopeRecorder) Eligible(id, detail string, attrs ...any) {
-	if s.r.logsInfo {
-		s.r.log.Info("decision", append([]any{"region", s.scope.Region, "account", s.scope.Account,
-			"instance_id", id, "outcome", "eligible", "detail", detail}, attrs...)...)
 	}
 }
 
