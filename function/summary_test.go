@@ -88,6 +88,11 @@ func TestLargeFleetAnswersASummary(t *testing.T) {
 	if got, listed := len(rep.Instances.All()), len(expired)+2*report.ListedSkips; got != listed || got+unlisted != n {
 		t.Errorf("the logged report lists %d instances and counts %d more, want %d listed and all %d accounted for", got, unlisted, listed, n)
 	}
+	if body, err := json.Marshal(rep); err != nil {
+		t.Fatal(err)
+	} else {
+		checkSchema(t, reportSchema(t), body) // with its regions' unlisted counts
+	}
 	if got := rep.IDs(report.OutcomeWouldRelease); len(got) != len(expired) {
 		t.Errorf("%d would-release, want %d", len(got), len(expired))
 	}
