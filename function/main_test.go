@@ -398,10 +398,21 @@ func TestFunctionEndToEnd(t *testing.T) {
 				t.Errorf("log record without request_id: %s", sc.Text())
 			} else if id == "e2e-release" {
 				counts[msg]++
+				// A page's decisions are one record: count them.
+				for _, kind := range []string{"eligible", "skipped"} {
+					byWhy, _ := rec[kind].(map[string]any)
+					for _, ids := range byWhy {
+						list, _ := ids.([]any)
+						counts[kind+" decision"] += len(list)
+					}
+				}
 			}
 		}
-		if counts["decision"] < 9 || counts["batch"] < 3 {
-			t.Errorf("e2e-release logged %d decision and %d batch records, want >= 9 and >= 3 (%v)", counts["decision"], counts["batch"], counts)
+		// 4 eligible by page, each released with a record of its own; 5
+		// skipped by page.
+		if counts["decision"] != 4 || counts["eligible decision"] != 4 || counts["skipped decision"] != 5 || counts["batch"] < 3 {
+			t.Errorf("e2e-release logged %d decision records, %d eligible and %d skipped decisions by page and %d batch records, want 4, 4, 5 and >= 3 (%v)",
+				counts["decision"], counts["eligible decision"], counts["skipped decision"], counts["batch"], counts)
 		}
 	})
 }

@@ -79,8 +79,19 @@ func TestLargeFleetAnswersASummary(t *testing.T) {
 	}
 	checkSummarySchema(t, dry.Body)
 	rep := decodeReport(t, dry) // and the summary's totals are the report's
-	if got := len(rep.Instances.All()); got != n {
-		t.Errorf("the logged report has %d instances, want all %d", got, n)
+	// It lists what it would release and the first skipped of each
+	// region; it counts the rest, whose decisions are in the page records.
+	unlisted := 0
+	for _, r := range rep.Regions {
+		unlisted += r.Unlisted["skipped/not-expired"]
+	}
+	if got, listed := len(rep.Instances.All()), len(expired)+2*report.ListedSkips; got != listed || got+unlisted != n {
+		t.Errorf("the logged report lists %d instances and counts %d more, want %d listed and all %d accounted for", got, unlisted, listed, n)
+	}
+	if body, err := json.Marshal(rep); err != nil {
+		t.Fatal(err)
+	} else {
+		checkSchema(t, reportSchema(t), body) // with its regions' unlisted counts
 	}
 	if got := rep.IDs(report.OutcomeWouldRelease); len(got) != len(expired) {
 		t.Errorf("%d would-release, want %d", len(got), len(expired))

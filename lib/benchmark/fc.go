@@ -39,9 +39,12 @@ type FCResult struct {
 	MaxRSS  uint64 `json:"maxRSSBytes"`
 	// ResponseBytes is the size of what the function answered, to
 	// /response or /error.
-	ResponseBytes int    `json:"responseBytes"`
-	Failed        bool   `json:"failed"`          // the function answered an error
-	Error         string `json:"error,omitempty"` // its first line
+	ResponseBytes int `json:"responseBytes"`
+	// LogBytes is what the function wrote to its log (stdout and stderr)
+	// during the run.
+	LogBytes int    `json:"logBytes"`
+	Failed   bool   `json:"failed"`          // the function answered an error
+	Error    string `json:"error,omitempty"` // its first line
 	// Double is what the ECS double served the invocation: calls by action
 	// (throttled ones included), releases, throttled calls.
 	Double DoubleStats `json:"double"`
@@ -113,6 +116,7 @@ func InvokeFC(ctx context.Context, bin, endpoint string, regions []string) (FCRe
 	}
 	res.VmHWM = readVmHWM(fmt.Sprintf("/proc/%d/status", proc.Pid()))
 	proc.Stop()
+	res.LogBytes = len(proc.Stdout()) + len(proc.Stderr())
 	res.MaxRSS = exitedMaxRSS(proc.State())
 	res.PeakRSS = res.VmHWM
 	if res.PeakRSS == 0 {

@@ -143,7 +143,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for _, r := range row.Floor.Regions {
 			row.Paths[r.Path]++
 		}
-		for i := range max(1, cfg.Runs) {
+		// --runs 0 with the FC build measures only what deploys.
+		sweeps := max(1, cfg.Runs)
+		if cfg.Runs == 0 && fnBin != "" {
+			sweeps = 0
+		}
+		for i := range sweeps {
 			sr, st, err := measureSweep(ctx, cfg, spec)
 			if err != nil {
 				return res, fmt.Errorf("case %s: %w", c, err)
@@ -161,7 +166,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			row.Sweeps = append(row.Sweeps, sr)
 			row.Doubles = append(row.Doubles, st)
 		}
-		row.Sweep = medianSweep(row.Sweeps)
+		if len(row.Sweeps) > 0 {
+			row.Sweep = medianSweep(row.Sweeps)
+		}
 		if fnBin != "" {
 			fr, err := MeasureFC(ctx, cfg.Exe, fnBin, spec, cfg.Latency)
 			if err != nil {
@@ -172,8 +179,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				cfg.logf("%-10s %s", c, p)
 				row.Problems = append(row.Problems, p)
 			}
-			cfg.logf("%-10s FC build: %s (physical floor %s), peak RSS %.1f MiB (maxrss %.1f), response %d bytes, %d calls answered (floor %d), %d throttled, load %s",
-				c, fr.Wall().Round(time.Millisecond), row.Physical.Time, mib(fr.PeakRSS), mib(fr.MaxRSS), fr.ResponseBytes,
+			cfg.logf("%-10s FC build: %s (physical floor %s), peak RSS %.1f MiB (maxrss %.1f), response %d bytes, log %d bytes, %d calls answered (floor %d), %d throttled, load %s",
+				c, fr.Wall().Round(time.Millisecond), row.Physical.Time, mib(fr.PeakRSS), mib(fr.MaxRSS), fr.ResponseBytes, fr.LogBytes,
 				fr.Answered(), row.Physical.Calls, fr.Double.Throttled, LoadAverage())
 			row.FC = &fr
 		}

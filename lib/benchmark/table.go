@@ -252,18 +252,22 @@ func (r *Result) writeDeploy(w io.Writer) {
 	if len(rows) > 0 {
 		fmt.Fprintf(w, "\nWhat deploys: the FC build (`go build %s`, %s) invoked once per case under the FC runtime double with FC_FUNCTION_MEMORY_SIZE=128, against a double in a process of its own. Peak RSS is the function process's VmHWM (/proc/<pid>/status after its answer); the response is what the function answered. The physical floor is the floor's calls with only their dependencies at the latency (a first page before the others, the listing before the writes) or the double's rate limit, whichever binds; calls are those the double answered, throttled ones apart.\n\n",
 			strings.Join(quoteFlags(BuildFlags), " "), r.Config.FunctionPkg)
-		fmt.Fprintln(w, "| Case | Eligible | FC peak RSS | Response | FC wall | Physical floor | FC wall / physical | Sweep wall / physical | Calls answered | Floor calls | Calls / floor | Throttled | Rate limit |")
-		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintln(w, "| Case | Eligible | FC peak RSS | Response | FC wall | Physical floor | FC wall / physical | Sweep wall / physical | Calls answered | Floor calls | Calls / floor | Throttled | Rate limit | Log |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		for _, row := range rows {
 			fc := row.FC
 			rate := "none"
 			if row.Case.RateLimit > 0 {
 				rate = fmt.Sprintf("%d/s per action and region", row.Case.RateLimit)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.1f MiB | %s | %s | %s | %.2f | %.2f | %d | %d | %.3f | %d | %s |\n",
+			sweepRatio := "–"
+			if row.Sweep.WallNS > 0 {
+				sweepRatio = fmt.Sprintf("%.2f", row.PhysicalWallRatio())
+			}
+			fmt.Fprintf(w, "| %s | %d | %.1f MiB | %s | %s | %s | %.2f | %s | %d | %d | %.3f | %d | %s | %s |\n",
 				row.Case, row.Eligible, mib(fc.PeakRSS), byteSize(fc.ResponseBytes), ms(fc.Wall()), ms(row.Physical.Time),
-				float64(fc.WallNS)/float64(max(1, int64(row.Physical.Time))), row.PhysicalWallRatio(),
-				fc.Answered(), row.Physical.Calls, float64(fc.Answered())/float64(max(1, row.Physical.Calls)), fc.Double.Throttled, rate)
+				float64(fc.WallNS)/float64(max(1, int64(row.Physical.Time))), sweepRatio,
+				fc.Answered(), row.Physical.Calls, float64(fc.Answered())/float64(max(1, row.Physical.Calls)), fc.Double.Throttled, rate, byteSize(fc.LogBytes))
 		}
 	}
 	for _, row := range r.Rows {

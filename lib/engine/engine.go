@@ -546,10 +546,15 @@ func (e *Engine) discover(ctx context.Context, sr *scopeRun) {
 		sr.rec.Fail(f)
 		e.log.Error("region closed: the API's clock is unknown", "region", sr.Scope.Region, "account", sr.Scope.Account)
 	}
+	if res.Concurrency > 0 {
+		// The writes start at the pages at once the listing ended with:
+		// near the rate the API allows, below REAPER_BATCH_CONCURRENCY.
+		sr.c.Limit.Start(res.Concurrency)
+	}
 	sr.rec.Listed(res.Path, sr.plan.Seen, sr.plan.OptedIn, sr.closed == nil)
 	e.log.Info("region listed", "region", sr.Scope.Region, "account", sr.Scope.Account, "discovery", res.Path,
 		"seen", sr.plan.Seen, "opted_in", sr.plan.OptedIn, "eligible", len(sr.plan.Eligible),
-		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts)
+		"listing_concurrency", res.Concurrency, "listing_cuts", res.Cuts, "write_concurrency", sr.c.Limit.Limit())
 }
 
 // execute writes the scope's plan after the notices (which wrote their
@@ -588,17 +593,16 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	sr.rebound = nil
 	cands := sr.handOvers
 	sr.handOvers = nil
-	if len(sr.plan.Eligible) > 0 {
-		items := make([]execute.Item[decide.Flags], len(sr.plan.Eligible))
-		ids := make([]string, len(sr.plan.Eligible))
-		for i, c := range sr.plan.Eligible {
-			items[i] = execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(c)}
-			ids[i] = c.ID
-		}
-		sr.plan.Eligible = nil
-		found := e.gatherLeftovers(ctx, sr, ids)
+	if eligible := sr.plan.Eligible; len(eligible) > 0 {
+		found := e.gatherLeftovers(ctx, sr, eligible.IDs())
 		op := ops.Release(sr.instances(e), sr.API, e.opts.RunID, e.opts.ForceStop)
-		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).Run(ctx, items)
+		// The executor works on the plan's list, not a copy of it.
+		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).
+			RunOn(ctx, len(eligible), func(i int) execute.Item[decide.Flags] {
+				c := &eligible[i]
+				return execute.Item[decide.Flags]{ID: c.ID, Params: c.Flags, Detail: c.Detail, ReadAt: c.ReadAt, Base: base(*c)}
+			})
+		sr.plan.Eligible = nil
 		for _, id := range released {
 			for _, eip := range found.EIPs[id] {
 				switch {
@@ -729,31 +733,52 @@ type sink struct {
 func (s *sink) Take(instances []cloud.Instance) (fresh int) {
 	s.rec.Page(len(instances))
 	now := s.now()
+	var skipped map[verdict.Reason][]string
+	var eligible map[string][]string
 	for _, inst := range instances {
 		p, facts, isNew := s.plan.Add(inst, now)
 		if !isNew {
 			continue
 		}
 		fresh++
-		d := p.Decision
+		// The page's record names the instances to write to by step; each
+		// one's own record is its outcome's.
+		step := ""
 		switch p.Step {
 		case decide.StepRelease, decide.StepStop:
 			if p.Step == decide.StepRelease && s.releasing != nil {
 				s.releasing()
 			}
-			s.rec.Eligible(inst.ID, d.Detail, "step", stepName(p.Step), "terminate_subscription", d.Flags.TerminateSubscription, "force", d.Flags.Force)
+			step = stepName(p.Step)
 		case decide.StepNotify:
-			s.rec.Eligible(inst.ID, d.Detail, "step", "notify", "owner", p.Owner)
+			step = "notify"
 		case decide.StepMarkStopped:
-			s.rec.Eligible(inst.ID, p.Detail, "step", "rewrite stop mark", "owner", p.Owner)
+			step = "rewrite stop mark"
+		}
+		switch {
+		case step != "":
+			if eligible == nil {
+				eligible = map[string][]string{}
+			}
+			eligible[step] = append(eligible[step], inst.ID)
 		default:
 			it := report.Item{ID: inst.ID, Detail: p.Detail, Owner: p.Owner, Facts: facts}
 			if !p.NotifiedAt.IsZero() {
 				it.NotifiedAt = report.Time(p.NotifiedAt)
 			}
-			s.rec.Outcome(verdict.Skipped, p.Reason, it)
+			// Counted, listed up to a bound, logged with the page: the
+			// many instances a run leaves alone cost no memory per
+			// instance.
+			s.rec.Skipped(p.Reason, it)
+			if !report.AlwaysListed(p.Reason) {
+				if skipped == nil {
+					skipped = map[verdict.Reason][]string{}
+				}
+				skipped[p.Reason] = append(skipped[p.Reason], inst.ID)
+			}
 		}
 	}
+	s.rec.PageDecisions(eligible, skipped)
 	return fresh
 }
 

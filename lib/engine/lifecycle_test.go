@@ -145,7 +145,7 @@ func TestLifecycleNoticeGraceRelease(t *testing.T) {
 	for _, r := range rep.Regions {
 		for _, g := range r.Groups {
 			for _, it := range g.Instances {
-				if g.Outcome == "released" && (it.NotifiedAt != "2026-12-01T12:00:00Z" || it.ReleasedAt == "" || it.Owner == "") {
+				if g.Outcome == "released" && (it.NotifiedAt != "2026-12-01T12:00:00Z" || it.WrittenAt == 0 || it.Owner == "") {
 					t.Errorf("released item %+v lacks its times or owner", it)
 				}
 			}

@@ -151,18 +151,69 @@ func (s *ScopeRecorder) Outcome(o verdict.Outcome, reason verdict.Reason, item I
 	}
 }
 
+// ListedSkips bounds the instances a region's report lists by ID for
+// each reason the listing skipped them for (not-expired, no-opt-in,
+// excluded, …): the rest are counted (Region.Counts, Region.Unlisted),
+// and each one's decision is in the log (the "page decisions" records).
+// A million-instance region would otherwise keep a record per instance
+// it leaves alone. Data problems (AlwaysListed) are listed in full.
+const ListedSkips = 100
+
+// AlwaysListed: skips that say the data could not be trusted are listed
+// in the report whatever their number.
+func AlwaysListed(reason verdict.Reason) bool {
+	switch reason {
+	case verdict.InvalidData, verdict.InvalidExpiry, verdict.UnverifiedMark, verdict.StaleMark:
+		return true
+	}
+	return false
+}
+
+// Skipped records one instance the listing left alone: counted, listed
+// while its reason has fewer than ListedSkips listed in the region (or
+// always, for AlwaysListed reasons), and logged, one record per instance
+// for an AlwaysListed reason, otherwise by the page's Decisions record.
+func (s *ScopeRecorder) Skipped(reason verdict.Reason, item Item) {
+	if AlwaysListed(reason) {
+		s.Outcome(verdict.Skipped, reason, item)
+		return
+	}
+	s.r.mu.Lock()
+	s.region.skip(reason, item)
+	s.r.mu.Unlock()
+}
+
+// PageDecisions logs one page's decisions in one record (at INFO): the
+// IDs of the instances to write to by step (release, stop, notify, …),
+// and of those the listing left alone by reason. With the report's counts
+// and records, it explains every decision without a record per instance
+// left alone; each write's outcome has its own record.
+func (s *ScopeRecorder) PageDecisions(eligible map[string][]string, skipped map[verdict.Reason][]string) {
+	if !s.r.logsInfo || len(eligible)+len(skipped) == 0 {
+		return
+	}
+	attrs := []slog.Attr{slog.String("region", s.scope.Region), slog.String("account", s.scope.Account)}
+	if len(eligible) > 0 {
+		steps := make([]slog.Attr, 0, len(eligible))
+		for step, ids := range eligible {
+			steps = append(steps, slog.Any(step, ids))
+		}
+		attrs = append(attrs, slog.Any("eligible", slog.GroupValue(steps...)))
+	}
+	if len(skipped) > 0 {
+		reasons := make([]slog.Attr, 0, len(skipped))
+		for reason, ids := range skipped {
+			reasons = append(reasons, slog.Any(string(reason), ids))
+		}
+		attrs = append(attrs, slog.Any("skipped", slog.GroupValue(reasons...)))
+	}
+	s.r.log.LogAttrs(context.Background(), slog.LevelInfo, "page decisions", attrs...)
+}
+
 // Page logs one listed page at DEBUG (progress lines count them).
 func (s *ScopeRecorder) Page(instances int) {
 	if ctx := context.Background(); s.r.log.Enabled(ctx, slog.LevelDebug) {
 		s.r.log.Log(ctx, slog.LevelDebug, "page", "region", s.scope.Region, "instances", instances)
-	}
-}
-
-// Eligible logs an instance found eligible (the outcome comes later).
-func (s *ScopeRecorder) Eligible(id, detail string, attrs ...any) {
-	if s.r.logsInfo {
-		s.r.log.Info("decision", append([]any{"region", s.scope.Region, "account", s.scope.Account,
-			"instance_id", id, "outcome", "eligible", "detail", detail}, attrs...)...)
 	}
 }
 

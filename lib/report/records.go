@@ -38,11 +38,12 @@ type Record struct {
 
 func record(r *Region, g *Group, it *Item) Record {
 	f := it.Facts.get()
+	marked, stopped, released := it.writtenAt(g.Outcome)
 	return Record{
 		ID: it.ID, Name: f.Name, Region: r.Region, Status: f.Status, ChargeType: f.ChargeType,
 		ExpiresAt: it.Facts.Expires(), Owner: it.Owner, Outcome: g.Outcome, Reason: g.Reason, Detail: it.Detail,
 		Account: r.Account, Code: it.Code, Message: it.Message, RequestID: it.RequestID,
-		NotifiedAt: it.NotifiedAt, MarkedAt: it.MarkedAt, StoppedAt: it.StoppedAt, ReleasedAt: it.ReleasedAt,
+		NotifiedAt: it.NotifiedAt, MarkedAt: marked, StoppedAt: stopped, ReleasedAt: released,
 	}
 }
 
@@ -57,7 +58,7 @@ func (rec Record) item() Item {
 	return Item{
 		ID: rec.ID, Facts: facts,
 		Detail: rec.Detail, Code: rec.Code, Message: rec.Message, RequestID: rec.RequestID, Owner: rec.Owner,
-		NotifiedAt: rec.NotifiedAt, MarkedAt: rec.MarkedAt, StoppedAt: rec.StoppedAt, ReleasedAt: rec.ReleasedAt,
+		NotifiedAt: rec.NotifiedAt, WrittenAt: unixOf(rec.MarkedAt + rec.StoppedAt + rec.ReleasedAt),
 	}
 }
 
@@ -237,6 +238,15 @@ func ParseOutcomes(list string) ([]Outcome, error) {
 	return out, nil
 }
 
+// unixOf reads a report time (RFC 3339), 0 when there is none.
+func unixOf(ts string) int64 {
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return 0
+	}
+	return t.Unix()
+}
+
 // itemJSON is an item with its listing facts, as the logged parts write it.
 type itemJSON struct {
 	plainItem
@@ -244,6 +254,9 @@ type itemJSON struct {
 	Status     string `json:"status,omitempty"`
 	ChargeType string `json:"chargeType,omitempty"`
 	ExpiresAt  string `json:"expiresAt,omitempty"`
+	// WrittenAt: when the mark, stop or release was written (the part's
+	// outcome says which).
+	WrittenAt string `json:"writtenAt,omitempty"`
 }
 
 type plainItem Item // without the methods
@@ -251,7 +264,11 @@ type plainItem Item // without the methods
 // MarshalJSON writes an item with its listing facts (the logged parts).
 func (it Item) MarshalJSON() ([]byte, error) {
 	f := it.Facts.get()
-	return json.Marshal(itemJSON{plainItem(it), f.Name, f.Status, f.ChargeType, it.Facts.Expires()})
+	written := ""
+	if it.WrittenAt != 0 {
+		written = Time(time.Unix(it.WrittenAt, 0))
+	}
+	return json.Marshal(itemJSON{plainItem(it), f.Name, f.Status, f.ChargeType, it.Facts.Expires(), written})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -262,5 +279,6 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 	}
 	*it = Item(j.plainItem)
 	it.Facts = Record{Name: j.Name, Status: j.Status, ChargeType: j.ChargeType, ExpiresAt: j.ExpiresAt}.item().Facts
+	it.WrittenAt = unixOf(j.WrittenAt)
 	return nil
 }

@@ -284,16 +284,20 @@ type Region struct {
 	// Discovery names the listing path taken: "tag-filter" when the tag
 	// filtered listing was complete, "tag-index" when the 1,000 cap forced
 	// ListTagResources plus DescribeInstances by ID.
-	Discovery  string           `json:"discovery,omitempty"`
-	Seen       int              `json:"seen"`
-	OptedIn    int              `json:"optedIn"`
-	Complete   bool             `json:"complete"`
-	Error      *verdict.Failure `json:"error,omitempty"`
-	Counts     map[string]int   `json:"counts"` // "outcome" and "outcome/reason"
-	Groups     []*Group         `json:"-"`      // in JSON: the report's flat Instances
-	Batches    []*Batch         `json:"batches"`
-	Calls      map[string]int   `json:"calls"`
-	DurationMS int64            `json:"durationMs"`
+	Discovery string           `json:"discovery,omitempty"`
+	Seen      int              `json:"seen"`
+	OptedIn   int              `json:"optedIn"`
+	Complete  bool             `json:"complete"`
+	Error     *verdict.Failure `json:"error,omitempty"`
+	Counts    map[string]int   `json:"counts"` // "outcome" and "outcome/reason"
+	// Unlisted counts, by "outcome/reason", the instances counted in
+	// Counts that the report does not list by ID (past ListedSkips): their
+	// decisions are in the log.
+	Unlisted   map[string]int `json:"unlisted,omitempty"`
+	Groups     []*Group       `json:"-"` // in JSON: the report's flat Instances
+	Batches    []*Batch       `json:"batches"`
+	Calls      map[string]int `json:"calls"`
+	DurationMS int64          `json:"durationMs"`
 	// Leftovers: what each released instance leaves billed, and the sum.
 	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
@@ -439,28 +443,40 @@ type Item struct {
 	Code      string `json:"code,omitempty"`
 	Message   string `json:"message,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
-	// The lifecycle's times (RFC 3339, UTC), where they apply: when the
-	// owner was told (the mark's time), when this run wrote the mark,
-	// stopped or released the instance.
+	// When the owner was told (the mark's time; RFC 3339, UTC), where it
+	// applies.
 	Owner      string `json:"owner,omitempty"`
 	NotifiedAt string `json:"notifiedAt,omitempty"`
-	MarkedAt   string `json:"markedAt,omitempty"`
-	StoppedAt  string `json:"stoppedAt,omitempty"`
-	ReleasedAt string `json:"releasedAt,omitempty"`
+	// WrittenAt is when this run wrote the mark, stopped or released the
+	// resource (Unix seconds; 0 for none): the outcome says which, and the
+	// report's records write it as markedAt, stoppedAt or releasedAt.
+	WrittenAt int64 `json:"-"`
 }
 
-// Stamp records when a successful write happened, in the field of its
-// outcome.
+// Stamp records when a successful write happened.
 func (it *Item) Stamp(o Outcome, at time.Time) {
-	ts := Time(at)
+	switch o {
+	case verdict.Released, verdict.Stopped, verdict.Notified:
+		it.WrittenAt = at.Unix()
+	}
+}
+
+// writtenAt is the time of the item's write, in the field of its
+// outcome.
+func (it *Item) writtenAt(o Outcome) (marked, stopped, released string) {
+	if it.WrittenAt == 0 {
+		return "", "", ""
+	}
+	ts := Time(time.Unix(it.WrittenAt, 0))
 	switch o {
 	case verdict.Released:
-		it.ReleasedAt = ts
+		return "", "", ts
 	case verdict.Stopped:
-		it.StoppedAt = ts
+		return "", ts, ""
 	case verdict.Notified:
-		it.MarkedAt = ts
+		return ts, "", ""
 	}
+	return "", "", ""
 }
 
 // Batch is one write call (DeleteInstances, ...), with its retries.
@@ -504,6 +520,34 @@ func (r *Region) Add(outcome Outcome, reason Reason, item Item) {
 	if reason != "" {
 		r.Counts[g.countKey]++
 	}
+}
+
+// skip records an instance the listing left alone: counted, and listed
+// while its reason's group has fewer than ListedSkips.
+func (r *Region) skip(reason Reason, item Item) {
+	key := groupKey{verdict.Skipped, reason}
+	if g := r.groupIndex[key]; g != nil && len(g.Instances) >= ListedSkips {
+		r.Counts[string(verdict.Skipped)]++
+		r.Counts[g.countKey]++
+		if r.Unlisted == nil {
+			r.Unlisted = map[string]int{}
+		}
+		r.Unlisted[g.countKey]++
+		return
+	}
+	r.Add(verdict.Skipped, reason, item)
+}
+
+// unlistedOf is how many instances with the outcome are counted and not
+// listed.
+func (r *Region) unlistedOf(o Outcome) int {
+	n := 0
+	for k, v := range r.Unlisted {
+		if outcome, _, _ := strings.Cut(k, "/"); outcome == string(o) {
+			n += v
+		}
+	}
+	return n
 }
 
 // group appends item to its outcome's group.

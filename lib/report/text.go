@@ -194,6 +194,9 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 	default:
 		fmt.Fprintln(w, "  no opted-in instances")
 	}
+	if n := unlisted(r); n > 0 {
+		fmt.Fprintf(w, "  %d more skipped are counted, not listed (%s): each one's decision is in the log's \"page decisions\" records\n", n, countList(r.Unlisted))
+	}
 	if len(r.Batches) > 0 {
 		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")
 		tb := &table{indent: "    ", head: []string{"IDS", "FLAGS", "RESULT", "ATTEMPTS", "CLIENT TOKEN", "REQUEST IDS"}, flex: 1, drop: []int{4, 5, 3}, flexLast: true}
@@ -643,4 +646,22 @@ func cut(s string, n int) string {
 // oneLine keeps a table row on one line whatever an API message contains.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// unlisted is how many of the region's instances are counted, not listed.
+func unlisted(r *Region) int {
+	n := 0
+	for _, v := range r.Unlisted {
+		n += v
+	}
+	return n
+}
+
+// countList writes counts as "key n, key n", by key.
+func countList(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

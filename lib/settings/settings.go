@@ -105,7 +105,7 @@ var Names = func() []string {
 const (
 	MaxTagKeyLen         = 128 // characters, Alibaba's tag key limit
 	MaxRegionConcurrency = 64
-	MaxBatchConcurrency  = 16
+	MaxBatchConcurrency  = 32
 	// MinDeadlineMargin keeps the deadline rail on: below it a run has no
 	// time left to stop its calls and still log and return its report.
 	MinDeadlineMargin = 5 * time.Second
@@ -135,7 +135,7 @@ type Settings struct {
 	Freshness         time.Duration  // REAPER_FRESHNESS, default 60s, 0 < f <= MaxFreshness
 	DeadlineMargin    time.Duration  // REAPER_DEADLINE_MARGIN, default 30s, >= MinDeadlineMargin
 	RegionConcurrency int            // default 20, 1..64: ECS throttles per region, so regions do not compete
-	BatchConcurrency  int            // default 4, 1..16
+	BatchConcurrency  int            // default 16, 1..32: the most; writes start at the listing's bound
 	LocalRelease      bool           // REAPER_LOCAL_RELEASE: a local build may release
 	OwnerTag          string         // REAPER_OWNER_TAG: the tag naming an instance's owner, default "owner"
 	NotifyURL         string         // REAPER_NOTIFY_URL: the chat webhook; "" = no notices. A credential: never shown

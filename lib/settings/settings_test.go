@@ -31,7 +31,7 @@ func TestDefault(t *testing.T) {
 	}
 	want := Settings{TagKey: "reaper-expires", KeepTag: "reaper-keep", ForceStop: true, MaxRelease: 100, MaxReleasePercent: 50, PercentCapFrom: 10,
 		OwnerTag: "owner", Notice: 24 * time.Hour, MarkTag: "reaper-notified", Running: RunningSkip, Resources: []string{"instances"},
-		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 4,
+		Location: time.UTC, Freshness: time.Minute, DeadlineMargin: 30 * time.Second, RegionConcurrency: 20, BatchConcurrency: 16,
 		Fanout: FanoutOff, FanoutMinAccounts: DefaultFanoutMinAccounts, ResultPrefix: "ecs-reaper/",
 		RoleName: "ecs-reaper-member", OrgMaxRelease: 500, OrgMaxReleasePercent: 50}
 	if !reflect.DeepEqual(d, want) {
@@ -124,7 +124,7 @@ func TestFromEnv(t *testing.T) {
 		{name: "region concurrency 65", env: []string{EnvRegionConcurrency, "65"}, wantErr: []string{"REAPER_REGION_CONCURRENCY", "1 to 64"}},
 		{name: "region concurrency 0", env: []string{EnvRegionConcurrency, "0"}, wantErr: []string{"1 to 64"}},
 		{name: "batch concurrency 1", env: []string{EnvBatchConcurrency, "1"}, check: func(s Settings) bool { return s.BatchConcurrency == 1 }},
-		{name: "batch concurrency 17", env: []string{EnvBatchConcurrency, "17"}, wantErr: []string{"REAPER_BATCH_CONCURRENCY", "1 to 16"}},
+		{name: "batch concurrency 33", env: []string{EnvBatchConcurrency, "33"}, wantErr: []string{"REAPER_BATCH_CONCURRENCY", "1 to 32"}},
 
 		// Time zone
 		{name: "timezone shanghai", env: []string{EnvTimezone, "Asia/Shanghai"}, check: func(s Settings) bool { return s.Location.String() == shanghai.String() }},
@@ -228,7 +228,7 @@ func TestValidate(t *testing.T) {
 		{name: "zero freshness", edit: func(s *Settings) { s.Freshness = 0 }, wantErr: "Freshness"},
 		{name: "negative margin", edit: func(s *Settings) { s.DeadlineMargin = -1 }, wantErr: "DeadlineMargin"},
 		{name: "region concurrency", edit: func(s *Settings) { s.RegionConcurrency = 0 }, wantErr: "RegionConcurrency"},
-		{name: "batch concurrency", edit: func(s *Settings) { s.BatchConcurrency = 17 }, wantErr: "BatchConcurrency"},
+		{name: "batch concurrency", edit: func(s *Settings) { s.BatchConcurrency = 33 }, wantErr: "BatchConcurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +263,7 @@ func TestDescribe(t *testing.T) {
 		"regions": "cn-hangzhou,cn-beijing", "tag_key": "reaper-expires", "keep_tag": "reaper-keep",
 		"dry_run": "false", "force": "false", "force_stop": "true", "max_release": "100", "max_release_percent": "50",
 		"timezone": "UTC", "endpoint": "https://ecs.example.com", "freshness": "1m0s", "deadline_margin": "30s",
-		"region_concurrency": "20", "batch_concurrency": "4", "percent_cap_min_eligible": "10", "local_release": "false",
+		"region_concurrency": "20", "batch_concurrency": "16", "percent_cap_min_eligible": "10", "local_release": "false",
 		"owner_tag": "owner", "notify_url": "unset", "notify_kind": "", "notify_secret": "unset", "notice": "24h0m0s", "grace": "0s",
 		"mark_tag": "reaper-notified", "running": "skip", "release_eips": "false", "vpc_endpoint": "default", "resources": "instances",
 		"mark_secret": "unset", "mark_secret_previous": "unset",

@@ -194,7 +194,7 @@ var table = append([]spec{
 		"must be a Go duration of at least 5s, e.g. 30s (less leaves no time to return the report)", func(s *Settings) *time.Duration { return &s.DeadlineMargin }),
 	integer(EnvRegionConcurrency, "region_concurrency", "RegionConcurrency", "regions swept at once", "20", 1, MaxRegionConcurrency,
 		func(s *Settings) *int { return &s.RegionConcurrency }),
-	integer(EnvBatchConcurrency, "batch_concurrency", "BatchConcurrency", "DeleteInstances calls at once per region", "4", 1, MaxBatchConcurrency,
+	integer(EnvBatchConcurrency, "batch_concurrency", "BatchConcurrency", "the most write batches (DeleteInstances, StopInstances, TagResources) at once per region: they start at the pages at once the listing ended with, halve on throttling and grow back up to this", "16", 1, MaxBatchConcurrency,
 		func(s *Settings) *int { return &s.BatchConcurrency }),
 	boolean(EnvLocalRelease, "local_release", "LocalRelease", "true: a local build (s local invoke) may release; otherwise it dry-runs", "false", func(s *Settings) *bool { return &s.LocalRelease }),
 	tagKey(EnvOwnerTag, "owner_tag", "OwnerTag", "tag whose value names the instance's owner (mentioned in notices)", "owner", func(s *Settings) *string { return &s.OwnerTag }),

@@ -49,7 +49,7 @@ func TestEachRuleAtBothDoors(t *testing.T) {
 		{EnvFreshness, "6m", "at most 5m"},
 		{EnvDeadlineMargin, "4s", "at least 5s"},
 		{EnvRegionConcurrency, "65", "from 1 to 64"},
-		{EnvBatchConcurrency, "0", "from 1 to 16"},
+		{EnvBatchConcurrency, "0", "from 1 to 32"},
 		{EnvNotifyURL, "http://chat.example.com/hook", "must use https://"},
 		{EnvNotifyKind, "teams", "must be " + notify.KindChoices()},
 		{EnvNotice, "-1h", "must not be negative"},

@@ -5,34 +5,55 @@ import (
 	"testing/synctest"
 )
 
-func TestLimiterHalvesOnThrottlingAndGrowsBack(t *testing.T) {
+func TestLimiterHalvesOncePerBurstAndGrowsBack(t *testing.T) {
 	l := NewLimiter(8)
-	for _, want := range []int{4, 2, 1, 1} {
+	// A burst of throttled calls (no success between them) halves once.
+	for range 5 {
 		l.Throttled()
-		if l.limit != want {
-			t.Fatalf("after throttling, limit = %d, want %d", l.limit, want)
-		}
 	}
-	// One success per slot at the current limit earns one more slot.
-	var steps []int
-	for l.limit < 8 {
-		for range l.limit {
+	if l.limit != 4 {
+		t.Fatalf("after a burst of throttled calls, limit = %d, want 4 (halved once)", l.limit)
+	}
+	// A success ends the burst; the next throttled call halves again.
+	l.Succeeded()
+	l.Throttled()
+	if l.limit != 2 {
+		t.Fatalf("after a second burst, limit = %d, want 2", l.limit)
+	}
+	// Below one under the last cut (4), one success per slot earns a slot;
+	// from there slowGrowth times as many.
+	grow := func() int {
+		n := 0
+		for start := l.limit; l.limit == start; n++ {
 			l.Succeeded()
 		}
-		steps = append(steps, l.limit)
+		return n
 	}
-	want := []int{2, 3, 4, 5, 6, 7, 8}
-	if len(steps) != len(want) {
-		t.Fatalf("recovery steps %v, want %v", steps, want)
+	if n := grow(); n != 2 || l.limit != 3 {
+		t.Fatalf("grew to %d after %d successes, want 3 after 2", l.limit, n)
 	}
-	for i := range want {
-		if steps[i] != want[i] {
-			t.Fatalf("recovery steps %v, want %v", steps, want)
-		}
+	if n := grow(); n != 3*slowGrowth || l.limit != 4 {
+		t.Fatalf("grew to %d after %d successes, want 4 after %d (one below the cut at 4: slowly)", l.limit, n, 3*slowGrowth)
+	}
+	for l.limit < 8 {
+		grow()
 	}
 	l.Succeeded()
 	if l.limit != 8 {
 		t.Errorf("limit grew past its maximum: %d", l.limit)
+	}
+}
+
+func TestLimiterStartsAtTheListingsBound(t *testing.T) {
+	l := NewLimiter(16)
+	l.Throttled()
+	l.Start(5)
+	if l.Limit() != 5 || l.burst || l.cutAt != 0 {
+		t.Fatalf("after Start(5): limit %d, burst %t, cut at %d; want 5 and a fresh start", l.Limit(), l.burst, l.cutAt)
+	}
+	l.Start(40)
+	if l.Limit() != 16 {
+		t.Errorf("Start(40) under a maximum of 16: limit %d", l.Limit())
 	}
 }
 

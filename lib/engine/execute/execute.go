@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -157,16 +158,15 @@ type Options struct {
 	NotAllowedDetail string
 }
 
-// Executor runs one operation's items in one scope.
+// Executor runs one operation's items in one scope. It keeps no copy of
+// the items: batches hold their indices, and each outcome's record is
+// built from the item when it is recorded.
 type Executor[P comparable, R Resource] struct {
 	op   Op[P, R]
 	c    *call.Caller
 	rec  *report.ScopeRecorder
 	opts Options
-	base map[string]report.Item // each item's report fields; read-only while batches run
-	// doneReason is each item's DoneReason, where it has one; read-only
-	// while batches run.
-	doneReason map[string]verdict.Reason
+	at   func(i int) Item[P] // the items; read-only while batches run
 
 	mu   sync.Mutex
 	done []string // written (or would be) this run
@@ -190,9 +190,27 @@ func New[P comparable, R Resource](op Op[P, R], c *call.Caller, rec *report.Scop
 	return &Executor[P, R]{op: op, c: c, rec: rec, opts: opts}
 }
 
-// batch is a set of IDs written together.
+// set is some of the items: their IDs, and their indices in the items.
+type set struct {
+	ids []string
+	idx []int32
+}
+
+func (s set) Len() int           { return len(s.ids) }
+func (s set) Less(i, j int) bool { return s.ids[i] < s.ids[j] }
+func (s set) Swap(i, j int) {
+	s.ids[i], s.ids[j] = s.ids[j], s.ids[i]
+	s.idx[i], s.idx[j] = s.idx[j], s.idx[i]
+}
+
+// split cuts the set at i.
+func (s set) split(i int) (set, set) {
+	return set{s.ids[:i:i], s.idx[:i:i]}, set{s.ids[i:], s.idx[i:]}
+}
+
+// batch is a set of items written together.
 type batch[P comparable] struct {
-	ids    []string
+	set
 	params P
 	readAt time.Time
 }
@@ -200,55 +218,38 @@ type batch[P comparable] struct {
 // Run writes every item, batch by batch, records each one's outcome, and
 // returns the IDs written (or that would be, in a dry run), sorted.
 func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
-	e.base = make(map[string]report.Item, len(items))
-	for _, it := range items {
-		b := it.Base
-		b.ID, b.Detail = it.ID, it.Detail
-		e.base[it.ID] = b
-		if it.DoneReason != "" {
-			if e.doneReason == nil {
-				e.doneReason = map[string]verdict.Reason{}
-			}
-			e.doneReason[it.ID] = it.DoneReason
-		}
-	}
-	if e.opts.Allowed != nil {
-		// The last check before any write: only what was confirmed.
-		items = slices.DeleteFunc(slices.Clone(items), func(it Item[P]) bool {
-			if e.opts.Allowed(it.ID) {
-				return false
-			}
-			rec := e.item(it.ID)
-			rec.Detail = e.opts.NotAllowedDetail
-			e.rec.Outcome(verdict.Skipped, verdict.NotConfirmed, rec)
-			return true
-		})
-	}
+	return e.RunOn(ctx, len(items), func(i int) Item[P] { return items[i] })
+}
+
+// RunOn is Run over n items that at returns by index: the caller's own
+// list (the plan) is the only copy of them.
+func (e *Executor[P, R]) RunOn(ctx context.Context, n int, at func(i int) Item[P]) []string {
+	e.at = at
 	var wg sync.WaitGroup
-	for _, b := range e.batches(items) {
+	for _, b := range e.batches(n) {
 		// Wait for a slot first: the checks must hold when the batch
 		// starts, not when it was queued behind the batches in flight.
 		e.c.Limit.Acquire()
 		if stopped := e.c.Stopped(); stopped != nil {
 			e.c.Limit.Release()
-			e.hold(b.ids, verdict.ScopeStopped, "the region was stopped by "+stopped.Code)
+			e.hold(b.set, verdict.ScopeStopped, "the region was stopped by "+stopped.Code)
 			continue
 		}
 		if call.Interrupted(ctx) {
 			e.c.Limit.Release()
-			e.interrupted(b.ids, verdict.NotStarted, "not started: the run was interrupted; the next run re-reads it")
+			e.interrupted(b.set, verdict.NotStarted, "not started: the run was interrupted; the next run re-reads it")
 			continue
 		}
 		if !e.c.TimeLeft(ctx) {
 			e.c.Limit.Release()
-			e.holdForDeadline(b.ids)
+			e.holdForDeadline(b.set)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer e.c.Limit.Release()
-			e.isolate(ctx, b.ids, b.params, b.readAt, false)
+			e.isolate(ctx, b.set, b.params, b.readAt, false)
 		}()
 	}
 	wg.Wait()
@@ -256,29 +257,41 @@ func (e *Executor[P, R]) Run(ctx context.Context, items []Item[P]) []string {
 	return e.done
 }
 
-// batches groups items by parameters (in a stable order), sorts each
+// batches groups the items by parameters (in a stable order), sorts each
 // group's IDs and cuts them into batches of at most the operation's limit.
-// A batch's data is as old as its oldest item's.
-func (e *Executor[P, R]) batches(items []Item[P]) []batch[P] {
-	groups := map[P][]Item[P]{}
+// A batch's data is as old as its oldest item's. An item the operator did
+// not confirm is recorded skipped here, the last check before any write.
+func (e *Executor[P, R]) batches(n int) []batch[P] {
+	groups := map[P]*set{}
 	var order []P
-	for _, it := range items {
-		if _, ok := groups[it.Params]; !ok {
+	for i := range n {
+		it := e.at(i)
+		if e.opts.Allowed != nil && !e.opts.Allowed(it.ID) {
+			rec := e.item(int32(i))
+			rec.Detail = e.opts.NotAllowedDetail
+			e.rec.Outcome(verdict.Skipped, verdict.NotConfirmed, rec)
+			continue
+		}
+		g := groups[it.Params]
+		if g == nil {
+			g = &set{}
+			groups[it.Params] = g
 			order = append(order, it.Params)
 		}
-		groups[it.Params] = append(groups[it.Params], it)
+		g.ids, g.idx = append(g.ids, it.ID), append(g.idx, int32(i))
 	}
 	slices.SortFunc(order, func(a, b P) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
 	var out []batch[P]
 	for _, p := range order {
-		group := groups[p]
-		slices.SortFunc(group, func(a, b Item[P]) int { return strings.Compare(a.ID, b.ID) })
-		for chunk := range slices.Chunk(group, e.op.BatchLimit) {
-			b := batch[P]{params: p, readAt: chunk[0].ReadAt}
-			for _, it := range chunk {
-				b.ids = append(b.ids, it.ID)
-				if it.ReadAt.Before(b.readAt) {
-					b.readAt = it.ReadAt
+		g := *groups[p]
+		sort.Sort(g)
+		for len(g.ids) > 0 {
+			var chunk set
+			chunk, g = g.split(min(e.op.BatchLimit, len(g.ids)))
+			b := batch[P]{set: chunk, params: p}
+			for k, i := range chunk.idx {
+				if at := e.at(int(i)).ReadAt; k == 0 || at.Before(b.readAt) {
+					b.readAt = at
 				}
 			}
 			out = append(out, b)
@@ -288,36 +301,35 @@ func (e *Executor[P, R]) batches(items []Item[P]) []batch[P] {
 }
 
 // item starts an outcome's record from the item's base.
-func (e *Executor[P, R]) item(id string) report.Item {
-	it, ok := e.base[id]
-	if !ok {
-		it.ID = id
-	}
+func (e *Executor[P, R]) item(i int32) report.Item {
+	src := e.at(int(i))
+	it := src.Base
+	it.ID, it.Detail = src.ID, src.Detail
 	return it
 }
 
-func (e *Executor[P, R]) hold(ids []string, reason verdict.Reason, detail string) {
+func (e *Executor[P, R]) hold(s set, reason verdict.Reason, detail string) {
 	if e.op.MustWrite {
-		e.fail(ids, &verdict.Failure{Code: string(reason), Message: detail})
+		e.fail(s, &verdict.Failure{Code: string(reason), Message: detail})
 		return
 	}
-	for _, id := range ids {
-		it := e.item(id)
+	for _, i := range s.idx {
+		it := e.item(i)
 		it.Detail = detail
 		e.rec.Outcome(verdict.NotAttempted, reason, it)
 	}
 }
 
-func (e *Executor[P, R]) holdForDeadline(ids []string) {
-	e.hold(ids, verdict.Deadline, "too little time left before the invocation deadline; the next run continues")
+func (e *Executor[P, R]) holdForDeadline(s set) {
+	e.hold(s, verdict.Deadline, "too little time left before the invocation deadline; the next run continues")
 	e.rec.Incomplete()
 }
 
 // interrupted records writes the operator's interruption left undone, or
 // whose effect it left unknown: not failures, and the run is incomplete.
-func (e *Executor[P, R]) interrupted(ids []string, reason verdict.Reason, detail string) {
-	for _, id := range ids {
-		it := e.item(id)
+func (e *Executor[P, R]) interrupted(s set, reason verdict.Reason, detail string) {
+	for _, i := range s.idx {
+		it := e.item(i)
 		it.Detail = e.op.Name + " " + detail
 		e.rec.Outcome(verdict.Interrupted, reason, it)
 	}
@@ -327,9 +339,9 @@ func (e *Executor[P, R]) interrupted(ids []string, reason verdict.Reason, detail
 // inFlightCut is the detail of a write the interruption's wait ended.
 const inFlightCut = "in flight when the run was interrupted and not answered within the wait: whether it took effect is unknown until the next run re-reads it"
 
-func (e *Executor[P, R]) fail(ids []string, f *verdict.Failure) {
-	for _, id := range ids {
-		it := e.item(id)
+func (e *Executor[P, R]) fail(s set, f *verdict.Failure) {
+	for _, i := range s.idx {
+		it := e.item(i)
 		// The detail names the write, so the run's error can say what failed.
 		it.Detail, it.Code, it.Message, it.RequestID = e.op.Name+" failed", f.Code, f.Message, f.RequestID
 		if e.op.Failed != nil {
@@ -346,8 +358,8 @@ func (e *Executor[P, R]) fail(ids []string, f *verdict.Failure) {
 //
 // justRead skips the freshness check of the first attempt: a re-read has
 // just decided these IDs.
-func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) {
-	if len(ids) == 0 {
+func (e *Executor[P, R]) isolate(ctx context.Context, ids set, params P, readAt time.Time, justRead bool) {
+	if len(ids.ids) == 0 {
 		return
 	}
 	answer, sent, err := e.send(ctx, ids, params, readAt, justRead)
@@ -356,16 +368,16 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	case err == nil:
 		outcome := e.op.done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun))
 		at := e.opts.Now()
-		for _, id := range sent {
+		for _, i := range sent.idx {
 			if outcome == "" {
 				break // a step before another: the next records the items
 			}
-			it := e.item(id) // the request ID is on the batch
+			it := e.item(i) // the request ID is on the batch
 			it.Stamp(outcome, at)
-			e.rec.Outcome(outcome, e.doneReason[id], it)
+			e.rec.Outcome(outcome, e.at(int(i)).DoneReason, it)
 		}
 		e.mu.Lock()
-		e.done = append(e.done, sent...)
+		e.done = append(e.done, sent.ids...)
 		e.mu.Unlock()
 		e.c.Limit.Succeeded()
 		return
@@ -422,7 +434,7 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 	if !ok {
 		return
 	}
-	if len(keep) < len(ids) {
+	if len(keep.ids) < len(ids.ids) {
 		e.isolate(ctx, keep, params, readAt, true)
 		return
 	}
@@ -430,7 +442,7 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		e.fail(ids, failure)
 		return
 	}
-	if len(ids) == 1 {
+	if len(ids.ids) == 1 {
 		if class == ecsapi.ClassNotFound {
 			// The re-read just found the resource, unchanged: the NotFound
 			// is not believed, and nothing says it was written.
@@ -440,9 +452,9 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids []string, params P, re
 		return
 	}
 	// The second half waits for the first: its data may have aged.
-	half := len(ids) / 2
-	e.isolate(ctx, ids[:half], params, readAt, true)
-	e.isolate(ctx, ids[half:], params, readAt, false)
+	first, second := ids.split(len(ids.ids) / 2)
+	e.isolate(ctx, first, params, readAt, true)
+	e.isolate(ctx, second, params, readAt, false)
 }
 
 // regionProblem heads the failure of a region that is unknown or not open
@@ -454,7 +466,7 @@ var errRereadFailed = errors.New("re-read failed")
 
 // changedError: a re-read before an attempt changed the batch.
 type changedError struct {
-	keep   []string
+	keep   set
 	readAt time.Time
 }
 
@@ -466,13 +478,13 @@ func (e *changedError) Error() string { return "the batch changed on re-read" }
 // When the re-read keeps every ID the attempt goes on under the same
 // token; when it drops some, send returns a *changedError with the rest.
 // sent is the IDs of the last attempt.
-func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readAt time.Time, justRead bool) (answer Answer, sent []string, err error) {
+func (e *Executor[P, R]) send(ctx context.Context, ids set, params P, readAt time.Time, justRead bool) (answer Answer, sent set, err error) {
 	native := e.op.NativeDryRun
-	req := Request[P]{Params: params, IDs: ids, DryRun: e.opts.DryRun && native}
+	req := Request[P]{Params: params, IDs: ids.ids, DryRun: e.opts.DryRun && native}
 	if e.op.Token != nil {
-		req.Token = e.op.Token(params, ids, e.opts.DryRun)
+		req.Token = e.op.Token(params, ids.ids, e.opts.DryRun)
 	}
-	rec := &report.Batch{Action: e.op.Action, InstanceIDs: ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
+	rec := &report.Batch{Action: e.op.Action, InstanceIDs: ids.ids, DryRun: e.opts.DryRun, ClientToken: req.Token}
 	if e.op.Describe != nil {
 		e.op.Describe(rec, params)
 	}
@@ -486,7 +498,7 @@ func (e *Executor[P, R]) send(ctx context.Context, ids []string, params P, readA
 		switch {
 		case !ok:
 			return errRereadFailed
-		case len(keep) < len(ids):
+		case len(keep.ids) < len(ids.ids):
 			return &changedError{keep: keep, readAt: at}
 		}
 		readAt = at
@@ -537,9 +549,9 @@ func requestIDOf(a Answer, err error) string {
 // changed. ok is false when the re-read failed: then nothing is written and
 // every ID is reported (failed, or not attempted when there was no time
 // left to re-read).
-func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why string) (keep []string, ok bool) {
+func (e *Executor[P, R]) reread(ctx context.Context, ids set, params P, why string) (keep set, ok bool) {
 	fresh := map[string]R{}
-	for chunk := range slices.Chunk(ids, e.op.RereadLimit) {
+	for chunk := range slices.Chunk(ids.ids, e.op.RereadLimit) {
 		var got []R
 		err := e.c.Do(ctx, e.op.RereadAction, nil, func() error {
 			var err error
@@ -549,11 +561,11 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 		if err != nil {
 			if errors.Is(err, call.ErrInterrupted) || (call.Interrupted(ctx) && ecsapi.Classify(err) == ecsapi.ClassCanceled) {
 				e.interrupted(ids, verdict.NotStarted, "not started: the run was interrupted while re-reading it; the next run re-reads it")
-				return nil, false
+				return set{}, false
 			}
 			if errors.Is(err, call.ErrDeadline) {
 				e.holdForDeadline(ids)
-				return nil, false
+				return set{}, false
 			}
 			f := call.Failure(err)
 			f.Message = "could not re-read the batch before writing (" + why + "): " + f.Message
@@ -569,28 +581,28 @@ func (e *Executor[P, R]) reread(ctx context.Context, ids []string, params P, why
 				e.rec.Fail(f)
 			}
 			e.fail(ids, f)
-			return nil, false
+			return set{}, false
 		}
 		for _, r := range got {
 			fresh[r.ResourceID()] = r
 		}
 	}
 	now := e.opts.Now()
-	for _, id := range ids {
+	for k, id := range ids.ids {
+		i := ids.idx[k]
 		r, found := fresh[id]
-		it := e.item(id)
+		it := e.item(i)
 		if !found {
 			it.Detail = "no longer listed when re-read (" + why + ")"
 			e.rec.Outcome(verdict.Gone, "", it)
 			continue
 		}
-		if e.op.Recheck == nil {
-			keep = append(keep, id)
-			continue
+		v := Verdict{Keep: true}
+		if e.op.Recheck != nil {
+			v = e.op.Recheck(r, params, now)
 		}
-		v := e.op.Recheck(r, params, now)
 		if v.Keep {
-			keep = append(keep, id)
+			keep.ids, keep.idx = append(keep.ids, id), append(keep.idx, i)
 			continue
 		}
 		it.Detail = v.Detail

@@ -85,9 +85,13 @@ func (l *Listing) Wait() { <-l.done }
 // disk.
 func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region string, instanceIDs []string) (Found, *verdict.Failure) {
 	l.Wait()
-	want := make(map[string]bool, len(instanceIDs))
-	for _, id := range instanceIDs {
-		want[id] = true
+	// A join on the sorted IDs: no set of every eligible ID beside them.
+	if !slices.IsSorted(instanceIDs) {
+		instanceIDs = slices.Sorted(slices.Values(instanceIDs))
+	}
+	want := func(id string) bool {
+		_, ok := slices.BinarySearch(instanceIDs, id)
+		return ok
 	}
 	found := Found{Leftovers: map[string]*report.Leftover{}, EIPs: map[string][]cloud.EIP{}}
 	entry := func(id string) *report.Leftover {
@@ -104,7 +108,7 @@ func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region stri
 	}
 	found.EIPsListed = true
 	for _, e := range l.eips {
-		if want[e.InstanceID] {
+		if want(e.InstanceID) {
 			found.EIPs[e.InstanceID] = append(found.EIPs[e.InstanceID], e)
 			entry(e.InstanceID).EIPs = append(entry(e.InstanceID).EIPs, report.LeftEIP{AllocationID: e.AllocationID, Address: e.Address})
 		}
@@ -115,7 +119,7 @@ func (l *Listing) Join(ctx context.Context, api API, c *call.Caller, region stri
 	}
 	diskOf := map[string]cloud.Disk{} // disk ID → disk, for the instances' disks
 	for _, d := range l.disks {
-		if !want[d.InstanceID] {
+		if !want(d.InstanceID) {
 			continue
 		}
 		diskOf[d.ID] = d

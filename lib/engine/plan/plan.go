@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
@@ -39,6 +40,19 @@ type Candidate struct {
 	Facts      *report.Facts // what the listing said, for the report
 }
 
+// Candidates are a list of candidates (the plan's only copy of them).
+type Candidates []Candidate
+
+// IDs returns the candidates' IDs, sorted.
+func (cs Candidates) IDs() []string {
+	ids := make([]string, len(cs))
+	for i := range cs {
+		ids[i] = cs[i].ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // Notice is an instance (or, with Kind, a disk, snapshot or EIP) whose
 // owner is told this run.
 type Notice struct {
@@ -61,7 +75,7 @@ type Scope struct {
 	Scope    cloud.Scope
 	Seen     int         // instances listed
 	OptedIn  int         // of them, opted in and trusted: what the percent cap divides by
-	Eligible []Candidate // to release
+	Eligible Candidates  // to release
 	Stops    []Candidate // to stop (REAPER_RUNNING=stop)
 	Notices  []Notice    // to tell the owner about, and mark
 	// StopMarks are stopped instances whose stop mark did not verify: a
@@ -82,22 +96,21 @@ type Scope struct {
 	Closed bool
 	rules  decide.Rules
 	lc     decide.Lifecycle
-	seen   map[string]struct{}
+	seen   *idSet
 }
 
 // NewScope starts the plan of one scope.
 func NewScope(s cloud.Scope, rules decide.Rules, lc decide.Lifecycle) *Scope {
-	return &Scope{Scope: s, rules: rules, lc: lc, seen: map[string]struct{}{}}
+	return &Scope{Scope: s, rules: rules, lc: lc, seen: newIDSet()}
 }
 
 // Add decides one listed instance at now: the rules, then the lifecycle.
 // fresh is false for an instance already added (a listing may return it
 // twice); it is then ignored.
 func (p *Scope) Add(inst cloud.Instance, now time.Time) (lp decide.Plan, facts *report.Facts, fresh bool) {
-	if _, dup := p.seen[inst.ID]; dup {
+	if !p.seen.add(inst.ID) {
 		return lp, nil, false
 	}
-	p.seen[inst.ID] = struct{}{}
 	p.Seen++
 	d, trusted := decide.DecideIn(inst, p.Scope.Region, p.rules, p.lc.DecideNow(now), "listed")
 	if _, ok := inst.Tags[p.rules.OptInKey]; ok && trusted {
@@ -155,8 +168,7 @@ func (p *Scope) AddResource(kind string, id, name string, tags map[string]string
 
 // Saw reports whether the instance was added.
 func (p *Scope) Saw(id string) bool {
-	_, ok := p.seen[id]
-	return ok
+	return p.seen != nil && p.seen.has(id)
 }
 
 // Listed ends the listing: the de-duplication set is no longer needed.

@@ -110,7 +110,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.NonEligible, "non-eligible", 0.2, "share of opted-in instances that are not eligible")
 	fs.Float64Var(&cfg.Untagged, "untagged", 0, "untagged instances per opted-in instance (IDs then interleave)")
 	fs.Float64Var(&cfg.PrePaid, "prepaid", 0.5, "share of eligible instances that are expired subscriptions")
-	fs.IntVar(&cfg.Runs, "runs", 3, "sweeps per case (median wall time reported)")
+	fs.IntVar(&cfg.Runs, "runs", 3, "sweeps per case (median wall time reported); 0 with --fc measures only the FC build")
 	fs.IntVar(&cfg.NaiveMax, "naive-max", 10_000, "run the naive baseline on the whole fleet up to this many eligible instances; 0 skips it")
 	fs.IntVar(&cfg.NaiveSample, "naive-sample", 2_000, "DeleteInstance calls the naive baseline makes on larger fleets before extrapolating")
 	fs.StringVar(&cfg.ColdStartPkg, "function", "./function", "the function's main package for the cold start; empty skips it")
