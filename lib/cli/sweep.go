@@ -112,6 +112,7 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	addSweepFlags(fs, &f)
 	horizon := fs.String("horizon", "", "instead of a dry run, forecast the coming days (e.g. 7d): what will be notified, stopped and released, per day and owner")
 	demo := fs.Bool("demo", false, "run against the ECS double with the demo fleet instead of your account")
+	html := fs.String("html", "", "also write the plan and a forecast over --horizon (default 7d) as one self-contained HTML page to this file (docs/html.md)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
@@ -130,6 +131,9 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 		return fail(env, "plan", err)
 	}
 	defer t.close()
+	if *html != "" {
+		return planPage(ctx, env, t, *horizon, *html, f)
+	}
 	if *horizon != "" {
 		if sel, _ := t.cfg.Accounts(); sel.Multi() {
 			return fail(env, "plan", fmt.Errorf("%w: --horizon forecasts one account: leave out --accounts (and REAPER_ACCOUNTS)", errUsage))
@@ -140,16 +144,25 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 	return code
 }
 
-// forecast prints what the coming days will bring.
-func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sweepFlags) int {
-	horizon, err := time.ParseDuration(horizonFlag)
+// parseHorizon reads --horizon: a Go duration or whole days or weeks.
+func parseHorizon(flag string) (time.Duration, error) {
+	horizon, err := time.ParseDuration(flag)
 	if err != nil {
-		if horizon, err = decide.ParseTTL(horizonFlag); err != nil {
-			return fail(env, "plan", fmt.Errorf("%w: --horizon %q: want a duration greater than zero, such as 7d or 72h", errUsage, horizonFlag))
+		if horizon, err = decide.ParseTTL(flag); err != nil {
+			return 0, fmt.Errorf("%w: --horizon %q: want a duration greater than zero, such as 7d or 72h", errUsage, flag)
 		}
 	}
 	if horizon <= 0 {
-		return fail(env, "plan", fmt.Errorf("%w: --horizon %q: the forecast needs a horizon greater than zero, such as 7d or 72h", errUsage, horizonFlag))
+		return 0, fmt.Errorf("%w: --horizon %q: the forecast needs a horizon greater than zero, such as 7d or 72h", errUsage, flag)
+	}
+	return horizon, nil
+}
+
+// forecast prints what the coming days will bring.
+func forecast(ctx context.Context, env *Env, t *target, horizonFlag string, f sweepFlags) int {
+	horizon, err := parseHorizon(horizonFlag)
+	if err != nil {
+		return fail(env, "plan", err)
 	}
 	api, err := t.api()
 	if err != nil {
