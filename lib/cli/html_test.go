@@ -63,6 +63,9 @@ func TestPlanHTML(t *testing.T) {
 	if html := readPage(t, file); !strings.Contains(html, `<tr class="kind-cap">`) || !strings.Contains(html, "REAPER_MAX_RELEASE to 5") {
 		t.Errorf("the page of a refused dry run does not name the cap and the value to raise")
 	}
+	if html := readPage(t, file); !strings.Contains(html, `<rect class="refused"`) || !strings.Contains(html, "REAPER_MAX_RELEASE is at least 5") {
+		t.Errorf("the forecast's refused runs are not marked on the page's timeline")
+	}
 
 	// A page that cannot be written fails before the sweep.
 	r = run(t, env, "", "plan", "--demo", "--html", filepath.Join(dir, "no-such-dir", "plan.html"))

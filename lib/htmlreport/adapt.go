@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,12 +108,19 @@ var ownerReasons = []struct {
 // attention is what in the report needs a person, most urgent first.
 func attention(rep *report.Report) []Attention {
 	var out []Attention
+	interrupted := report.Interrupted(rep)
 	if rep.Error != "" {
-		kind := KindFailed
-		if rep.Cap != nil && rep.Cap.Exceeded {
+		kind, count := KindFailed, 0
+		switch {
+		case interrupted:
+			kind, count = KindInterrupted, rep.Totals.Outcomes[string(verdict.Interrupted)]
+			for _, counts := range rep.Totals.Kinds {
+				count += counts[string(verdict.Interrupted)]
+			}
+		case rep.Cap != nil && rep.Cap.Exceeded:
 			kind = KindCap
 		}
-		out = append(out, Attention{Kind: kind, Text: rep.Error})
+		out = append(out, Attention{Kind: kind, Count: count, Text: rep.Error})
 	}
 	if rep.Warning != "" {
 		out = append(out, Attention{Kind: KindIncomplete, Text: rep.Warning})
@@ -136,7 +144,9 @@ func attention(rep *report.Report) []Attention {
 	owners := map[ownerKey]*rollUp{}
 	for _, r := range rep.Regions {
 		where := scope(r)
-		if r.Error != nil {
+		// A region the operator interrupted was reachable: the run's
+		// error says what is known.
+		if r.Error != nil && r.Error.Code != string(verdict.Interrupted) {
 			out = append(out, Attention{Kind: KindUnreachable, Scope: where, Text: failure(r.Error)})
 		}
 		out = append(out, failedWrites(where, "instances", r.Groups)...)
@@ -243,12 +253,20 @@ func AddForecast(p *Page, fc *engine.Forecast) {
 		day := Day{Date: date}
 		fd := byDate[date]
 		for _, owner := range slices.Sorted(maps.Keys(fd.Owners)) {
-			o := fd.Owners[owner]
-			day.Owners = append(day.Owners, OwnerDay{Owner: owner, Notices: len(o.Notified), Stops: len(o.Stopped), Releases: len(o.Released)})
+			c := fd.Owners[owner].Counts
+			day.Owners = append(day.Owners, OwnerDay{Owner: owner, Notices: c.Notices, Stops: c.Stops, Releases: c.Releases, Refused: c.Refused})
+		}
+		if r := fd.Refused; r != nil {
+			day.Refused = fmt.Sprintf("from %s the runs release nothing: %s; they pass when %s", r.At.UTC().Format("15:04 UTC"), r.Explain, raiseAdvice(r))
 		}
 		tl.Days = append(tl.Days, day)
 	}
 	p.Timeline = tl
+	if r := fc.Refused; r != nil {
+		p.Attention = append(p.Attention, Attention{Kind: KindCap, Count: fc.Totals.Refused,
+			Text: fmt.Sprintf("from %s every run refuses and releases nothing (%d writes due at once), until %s: %s",
+				r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r), r.Explain)})
+	}
 	for _, e := range fc.Errors {
 		p.Attention = append(p.Attention, Attention{Kind: KindUnreachable, Text: "not in the forecast: " + e})
 	}
@@ -277,4 +295,20 @@ func idList(ids []string) string {
 		return strings.Join(ids, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(ids[:namedIDs], ", "), len(ids)-namedIDs)
+}
+
+// raiseAdvice names the smallest cap settings under which a refused run
+// passes.
+func raiseAdvice(r *engine.ForecastRefusal) string {
+	var parts []string
+	if r.NeedMaxRelease > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
+	}
+	if r.NeedMaxReleasePercent > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
+	}
+	if len(parts) == 0 {
+		return "the caps are raised"
+	}
+	return strings.Join(parts, " and ")
 }

@@ -51,7 +51,8 @@ type Kind int
 
 // Kinds of attention, most urgent first.
 const (
-	KindFailed        Kind = iota // the run or writes failed
+	KindInterrupted   Kind = iota // the operator stopped the run (Ctrl-C)
+	KindFailed                    // the run or writes failed
 	KindCap                       // a cap refused (or will refuse) the releases
 	KindUnreachable               // a scope could not be listed
 	KindIncomplete                // the run stopped before the end
@@ -64,6 +65,8 @@ const (
 // String is the kind's label on the page.
 func (k Kind) String() string {
 	switch k {
+	case KindInterrupted:
+		return "interrupted"
 	case KindFailed:
 		return "failed"
 	case KindCap:

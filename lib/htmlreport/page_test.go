@@ -69,12 +69,12 @@ func fixtureForecast() *engine.Forecast {
 	return &engine.Forecast{From: from, Horizon: (7 * 24 * time.Hour).String(), Errors: []string{"eu-central-1: Forbidden.RAM: no"},
 		Days: []engine.ForecastDay{
 			{Date: "2026-12-06", Owners: map[string]*engine.ForecastOwner{
-				"alice": {Notified: []string{"i-1", "i-2"}, Released: []string{"i-3"}},
-				hostile: {Notified: []string{"i-4"}, Stopped: []string{"i-5"}},
+				"alice": {Counts: engine.ForecastCounts{Notices: 2, Releases: 1}},
+				hostile: {Counts: engine.ForecastCounts{Notices: 1, Stops: 1}},
 			}},
 			{Date: "2026-12-08", Owners: map[string]*engine.ForecastOwner{
-				"alice": {Released: []string{"i-1", "i-2"}},
-				"":      {Released: []string{"i-6"}},
+				"alice": {Counts: engine.ForecastCounts{Releases: 2}},
+				"":      {Counts: engine.ForecastCounts{Releases: 1}},
 			}},
 		}}
 }
@@ -483,5 +483,56 @@ func TestLongHorizonLabels(t *testing.T) {
 			t.Errorf("day labels %v and %v overlap", last, x)
 		}
 		last = x
+	}
+}
+
+// TestForecastRefusal: the runs the caps refuse are drawn as refused, not
+// as releases, their day marked with the value that passes, and the
+// first refusal leads the attention list's cap rows.
+func TestForecastRefusal(t *testing.T) {
+	at := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	refusal := &engine.ForecastRefusal{At: at, Eligible: 657, Explain: "657 instances eligible, over the count cap of 100", NeedMaxRelease: 657}
+	fc := &engine.Forecast{From: from, Horizon: "48h0m0s", Refused: refusal, Totals: engine.ForecastCounts{Refused: 657},
+		Days: []engine.ForecastDay{
+			{Date: "2026-12-06", Owners: map[string]*engine.ForecastOwner{"a": {Counts: engine.ForecastCounts{Notices: 657}}}},
+			{Date: "2026-12-07", Refused: refusal, Owners: map[string]*engine.ForecastOwner{
+				"a": {Counts: engine.ForecastCounts{Refused: 600}}, "b": {Counts: engine.ForecastCounts{Refused: 57}}}},
+		}}
+	p := &htmlreport.Page{}
+	htmlreport.AddForecast(p, fc)
+	if len(p.Attention) != 1 || p.Attention[0].Kind != htmlreport.KindCap || p.Attention[0].Count != 657 ||
+		!strings.Contains(p.Attention[0].Text, "from 2026-12-07 03:00 UTC every run refuses") ||
+		!strings.Contains(p.Attention[0].Text, "REAPER_MAX_RELEASE is at least 657") {
+		t.Errorf("attention: %+v", p.Attention)
+	}
+	html := render(t, p)
+	releases := chartOf(t, html, "timeline timeline-releases")
+	if strings.Contains(releases, `<rect class="seg"`) || !strings.Contains(releases, "REAPER_MAX_RELEASE is at least 657") {
+		t.Errorf("the releases chart draws refused writes as releases, or does not say what passes:\n%s", releases)
+	}
+	if n := strings.Count(chartOf(t, html, "timeline timeline-refused"), `<rect class="seg"`); n != 2 {
+		t.Errorf("%d refused segments, want 2", n)
+	}
+}
+
+// TestInterruptedRun: a run the operator interrupted leads the attention
+// list as interrupted, with what was not done; its regions are not called
+// unreachable.
+func TestInterruptedRun(t *testing.T) {
+	r := report.NewRegion("cn-hangzhou")
+	r.Error = &verdict.Failure{Code: string(verdict.Interrupted), Message: "interrupted by the operator"}
+	r.Add(verdict.Released, "", report.Item{ID: "i-1"})
+	r.Add(verdict.Interrupted, verdict.NotStarted, report.Item{ID: "i-2"})
+	r.Add(verdict.Interrupted, verdict.EffectUnknown, report.Item{ID: "i-3"})
+	r.Finish()
+	rep := &report.Report{Regions: []*report.Region{r}, Error: "interrupted: 2 writes not done; the next run re-reads everything"}
+	rep.Total()
+	p := htmlreport.FromReport("run", rep)
+	if len(p.Attention) != 1 || p.Attention[0].Kind != htmlreport.KindInterrupted || p.Attention[0].Count != 2 ||
+		!strings.Contains(p.Attention[0].Text, "the next run re-reads everything") {
+		t.Errorf("attention: %+v", p.Attention)
+	}
+	if !strings.Contains(render(t, p), `<tr class="kind-interrupted">`) {
+		t.Errorf("the page has no interrupted row")
 	}
 }
