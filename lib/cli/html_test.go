@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestReportHTML(t *testing.T) {
 	}
 
 	// --json alone prints the report as it read it; --text as a table.
-	run(t, nil, plan.stdout, "report", "--json", "-").must(t, cli.ExitOK, `"schemaVersion": 2`, "i-bp1demostoprfc0001")
+	run(t, nil, plan.stdout, "report", "--json", "-").must(t, cli.ExitOK, fmt.Sprintf(`"schemaVersion": %d`, report.SchemaVersion), "i-bp1demostoprfc0001")
 	run(t, nil, plan.stdout, "report", "--json", "-", "--text").must(t, cli.ExitOK, "Summary", "Region cn-hangzhou")
 
 	run(t, nil, "{not json", "report", "--json", "-").must(t, cli.ExitFailed, "--json: not a JSON report")
