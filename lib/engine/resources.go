@@ -51,7 +51,7 @@ func (e *Engine) discoverResources(ctx context.Context, sr *scopeRun) {
 			e.closeScope(sr, kind.Name, kinds.Unsupported(kind))
 			return
 		}
-		items, f := kind.List(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.Rules.OptInKey, e.opts.Rules)
+		items, f := kind.Listing(ctx, sr.API, sr.c, sr.Scope.Region, e.opts.Rules.OptInKey, e.opts.Rules)
 		if f != nil {
 			f.Message = kind.Name + ": " + f.Message
 			e.closeScope(sr, kind.Name, f)

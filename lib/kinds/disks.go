@@ -38,7 +38,7 @@ var Disks = Kind{
 		for i, d := range disks {
 			out[i] = DiskResource(d)
 		}
-		return out, capped("disks", len(out), f)
+		return out, f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		page, err := client[DiskAPI](api).DescribeDisks(ctx, ecsapi.ListInput{Region: region, IDs: ids})

@@ -38,7 +38,7 @@ var Images = Kind{
 		for i, img := range images {
 			out[i] = ImageResource(img)
 		}
-		return out, capped("images", len(out), f)
+		return out, f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		var out []Resource

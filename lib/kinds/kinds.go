@@ -54,12 +54,14 @@ type Kind struct {
 	// ResourceType is what its marks are tagged as.
 	ResourceType string
 	// Capped: the tag-filtered listing may be cut at ecsapi.TagFilterCap
-	// without saying so, so a listing that reaches it is not trusted.
+	// without saying so, so a listing that reaches it is not trusted
+	// (Listing applies it; List does not).
 	Capped bool
 
 	// Supports reports whether a client can sweep this kind.
 	Supports func(api any) bool
-	// List lists a region's resources of the kind that carry tagKey.
+	// List lists a region's resources of the kind that carry tagKey; the
+	// engine calls it through Listing.
 	List func(ctx context.Context, api any, c *call.Caller, region, tagKey string, rules decide.Rules) ([]Resource, *verdict.Failure)
 	// Read re-reads resources by ID (at most ReadLimit), for freshness.
 	Read func(ctx context.Context, api any, region string, ids []string, rules decide.Rules) ([]Resource, error)
@@ -90,6 +92,17 @@ func (r Resource) ResourceRegion() string { return r.Region }
 // Decision is the record the rules decide.
 func (r Resource) Decision() decide.Resource {
 	return decide.Resource{ID: r.ID, Tags: r.Tags, Created: r.Created, Held: r.Held, HeldDetail: r.HeldDetail}
+}
+
+// Listing lists a region's resources of the kind that carry tagKey, and
+// fails a Capped kind's listing that reached ECS's cap: the one place the
+// cap is applied, so a new kind states it once, as data.
+func (k Kind) Listing(ctx context.Context, api any, c *call.Caller, region, tagKey string, rules decide.Rules) ([]Resource, *verdict.Failure) {
+	out, f := k.List(ctx, api, c, region, tagKey, rules)
+	if k.Capped {
+		f = capped(k.Plural, len(out), f)
+	}
+	return out, f
 }
 
 // Named returns the kind called name.

@@ -1,13 +1,17 @@
 package kinds_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/call"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 // Each kind in the list is whole, named once, and its RAM actions are
@@ -62,6 +66,42 @@ func TestTheClientsSupportEveryKind(t *testing.T) {
 		}
 		if k.Supports(struct{}{}) {
 			t.Errorf("%s: an empty client supports it", k.Name)
+		}
+	}
+}
+
+// Capped is data the listing keeps: a capped kind's listing that reaches
+// ECS's tag-filter cap is not trusted, whatever its own List says; an
+// uncapped kind's, or one below the cap, is.
+func TestACappedKindsListingAtTheCapIsNotTrusted(t *testing.T) {
+	listing := func(n int) func(context.Context, any, *call.Caller, string, string, decide.Rules) ([]kinds.Resource, *verdict.Failure) {
+		return func(context.Context, any, *call.Caller, string, string, decide.Rules) ([]kinds.Resource, *verdict.Failure) {
+			return make([]kinds.Resource, n), nil
+		}
+	}
+	for _, tc := range []struct {
+		capped bool
+		n      int
+		fails  bool
+	}{
+		{true, ecsapi.TagFilterCap, true},
+		{true, ecsapi.TagFilterCap + 5, true},
+		{true, ecsapi.TagFilterCap - 1, false},
+		{false, ecsapi.TagFilterCap, false},
+	} {
+		k := kinds.Kind{Name: "widgets", Plural: "widgets", Capped: tc.capped, List: listing(tc.n)}
+		got, f := k.Listing(t.Context(), nil, nil, "r-1", "k", decide.Rules{})
+		if (f != nil) != tc.fails || len(got) != tc.n {
+			t.Errorf("capped %v, %d listed: failure %+v, %d returned; want failing %v", tc.capped, tc.n, f, len(got), tc.fails)
+		}
+		if f != nil && (f.Code != ecsapi.CodeBadResponse || !strings.Contains(f.Message, "widgets")) {
+			t.Errorf("failure %+v: want %s naming the kind", f, ecsapi.CodeBadResponse)
+		}
+	}
+	// Every kind the cap may cut says so.
+	for _, k := range kinds.All {
+		if k.Name != kinds.EIPs.Name && !k.Capped {
+			t.Errorf("kind %s lists through ECS's tag filter and is not Capped", k.Name)
 		}
 	}
 }

@@ -39,7 +39,7 @@ var Snapshots = Kind{
 		for i, s := range snaps {
 			out[i] = SnapshotResource(s)
 		}
-		return out, capped("snapshots", len(out), f)
+		return out, f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		page, err := client[SnapshotAPI](api).DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, IDs: ids})
