@@ -151,7 +151,7 @@ func (e *Engine) deleteOp(sr *scopeRun, kind kinds.Kind) execute.Op[struct{}, ki
 func (e *Engine) tagOp(sr *scopeRun, kind kinds.Kind) execute.Op[ops.MarkParams, kinds.Resource] {
 	region := sr.Scope.Region
 	op := ops.TagWith[kinds.Resource](kind.TagAction, func(ctx context.Context, ids []string, tags map[string]string) (string, error) {
-		return kind.Tag(ctx, sr.API, region, ids, tags)
+		return kind.Mark(ctx, sr.API, region, ids, tags)
 	})
 	op.RereadAction, op.RereadLimit, op.Reread = kind.ReadAction, kind.ReadLimit, e.reread(sr, kind)
 	return op

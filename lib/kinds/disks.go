@@ -51,9 +51,7 @@ var Disks = Kind{
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[DiskAPI](api).DeleteDisk(ctx, region, id)
 	},
-	Tag: func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
-		return ecsTag(ctx, client[DiskAPI](api), region, "disk", ids, tags)
-	},
+	Tag: ecsTag[DiskAPI],
 }
 
 // DiskResource is a listed disk as the engine plans it.

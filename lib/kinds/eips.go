@@ -60,7 +60,8 @@ var EIPs = Kind{
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[EIPAPI](api).ReleaseEipAddress(ctx, region, id)
 	},
-	Tag: func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
+	// TagEIPs is the VPC API's TagResources, always of type EIP.
+	Tag: func(ctx context.Context, api any, region, _ string, ids []string, tags map[string]string) (string, error) {
 		return client[EIPAPI](api).TagEIPs(ctx, region, ids, tags)
 	},
 }

@@ -58,9 +58,7 @@ var Images = Kind{
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[ImageAPI](api).DeleteImage(ctx, region, id) // never with Force (ecsapi)
 	},
-	Tag: func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
-		return ecsTag(ctx, client[ImageAPI](api), region, "image", ids, tags)
-	},
+	Tag: ecsTag[ImageAPI],
 }
 
 // listImages pages a region's own custom images by number through the

@@ -67,8 +67,9 @@ type Kind struct {
 	Read func(ctx context.Context, api any, region string, ids []string, rules decide.Rules) ([]Resource, error)
 	// Delete deletes one resource; it returns the request ID.
 	Delete func(ctx context.Context, api any, region, id string) (string, error)
-	// Tag writes tags on resources; it returns the request ID.
-	Tag func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error)
+	// Tag writes tags on resources of resourceType (the kind's
+	// ResourceType, which Mark passes); it returns the request ID.
+	Tag func(ctx context.Context, api any, region, resourceType string, ids []string, tags map[string]string) (string, error)
 }
 
 // Resource is a resource of any kind as the engine plans it.
@@ -103,6 +104,12 @@ func (k Kind) Listing(ctx context.Context, api any, c *call.Caller, region, tagK
 		f = capped(k.Plural, len(out), f)
 	}
 	return out, f
+}
+
+// Mark writes tags on resources of the kind, tagged as its ResourceType;
+// it returns the request ID.
+func (k Kind) Mark(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
+	return k.Tag(ctx, api, region, k.ResourceType, ids, tags)
 }
 
 // Named returns the kind called name.
@@ -187,9 +194,9 @@ func client[T any](api any) T {
 	return t
 }
 
-// ecsTag tags resources of type t with ECS's TagResources.
-func ecsTag(ctx context.Context, api ecsTagger, region, t string, ids []string, tags map[string]string) (string, error) {
-	out, err := api.TagResources(ctx, ecsapi.TagInput{Region: region, InstanceIDs: ids, Tags: tags, ResourceType: t})
+// ecsTag is Tag for a kind whose client T tags with ECS's TagResources.
+func ecsTag[T ecsTagger](ctx context.Context, api any, region, t string, ids []string, tags map[string]string) (string, error) {
+	out, err := client[T](api).TagResources(ctx, ecsapi.TagInput{Region: region, InstanceIDs: ids, Tags: tags, ResourceType: t})
 	return out.RequestID, err
 }
 

@@ -105,3 +105,35 @@ func TestACappedKindsListingAtTheCapIsNotTrusted(t *testing.T) {
 		}
 	}
 }
+
+// tagRecorder is the fake, recording the resource type of each
+// TagResources.
+type tagRecorder struct {
+	*fake.Cloud
+	types []string
+}
+
+func (r *tagRecorder) TagResources(_ context.Context, in ecsapi.TagInput) (ecsapi.TagOutput, error) {
+	r.types = append(r.types, in.ResourceType)
+	return ecsapi.TagOutput{RequestID: "req"}, nil
+}
+
+// A kind's marks are tagged as its ResourceType: the field is what the
+// write sends, not a label beside it.
+func TestAKindsMarksAreTaggedAsItsResourceType(t *testing.T) {
+	for _, k := range kinds.All {
+		if k.Name == kinds.EIPs.Name {
+			continue // the VPC API's TagResources, always of type EIP
+		}
+		for _, typ := range []string{k.ResourceType, "widget"} {
+			rec := &tagRecorder{Cloud: fake.New(nil)}
+			k.ResourceType = typ
+			if _, err := k.Mark(t.Context(), rec, "r-1", []string{"x-1"}, map[string]string{"k": "v"}); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.types) != 1 || rec.types[0] != typ {
+				t.Errorf("kind %s with ResourceType %q tagged as %v", k.Name, typ, rec.types)
+			}
+		}
+	}
+}

@@ -52,9 +52,7 @@ var Snapshots = Kind{
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[SnapshotAPI](api).DeleteSnapshot(ctx, region, id)
 	},
-	Tag: func(ctx context.Context, api any, region string, ids []string, tags map[string]string) (string, error) {
-		return ecsTag(ctx, client[SnapshotAPI](api), region, "snapshot", ids, tags)
-	},
+	Tag: ecsTag[SnapshotAPI],
 }
 
 // SnapshotResource is a listed snapshot as the engine plans it.
