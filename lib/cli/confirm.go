@@ -162,8 +162,8 @@ func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 }
 
 // writePlanSummary prints what the plan would release or stop, by
-// region, with the first few instances of each, and the disks, snapshots
-// and EIPs it would delete.
+// region, with the first few instances of each, and the resources of
+// each kind it would delete.
 func writePlanSummary(w io.Writer, rep *report.Report, width int) {
 	const shown = 10
 	if len(rep.Accounts) > 1 {

@@ -348,8 +348,8 @@ when more are eligible, nothing is released and the exit code is 1.
 	return code
 }
 
-// countReason counts the instances, disks, snapshots and EIPs the report
-// gives reason.
+// countReason counts the instances and the resources of every kind the
+// report gives reason.
 func countReason(rep *report.Report, reason verdict.Reason) int {
 	if rep == nil {
 		return 0

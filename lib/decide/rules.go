@@ -197,7 +197,7 @@ func DecideIn(inst Instance, region string, rules Rules, now time.Time, how stri
 		Detail: fmt.Sprintf("%s in %s but reports region %q", how, region, inst.Region)}, false
 }
 
-// Resource is a disk, snapshot or EIP as the rules read it.
+// Resource is a resource of a kind (package kinds) as the rules read it.
 type Resource struct {
 	ID   string
 	Tags map[string]string

@@ -15,8 +15,9 @@ import (
 // Notices are not covered: they release nothing.
 type Confirmation struct {
 	Release, Stop map[string]bool // instances
-	// Resources are the disks, snapshots and EIPs deleted by their own
-	// tag, by kind; the EIPs also those released after their instance.
+	// Resources are the resources of each kind (package kinds) deleted by
+	// their own tag, by kind; the EIPs also those released after their
+	// instance.
 	Resources map[string]map[string]bool
 	// EIPMarks are EIPs that were shown tagged for a later release (the
 	// hand-over), without a release of their own.
@@ -24,7 +25,7 @@ type Confirmation struct {
 }
 
 // ConfirmationOf is what a dry run's report showed: the instances it would
-// release or stop, the disks, snapshots and EIPs it would delete, and the
+// release or stop, the resources of each kind it would delete, and the
 // EIPs it would tag for a later release.
 func ConfirmationOf(rep *report.Report) *Confirmation {
 	c := &Confirmation{Release: map[string]bool{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{},

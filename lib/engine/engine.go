@@ -876,7 +876,7 @@ func interruptedError(rep *report.Report, n int, cut []string) error {
 const namedFailures = 10
 
 // failedWrites counts the failed writes of every kind (instances: marks,
-// stops, releases, notices; disks, snapshots, EIPs: deletes, marks,
+// stops, releases, notices; each kind's: deletes, marks, the EIPs'
 // hand-overs) and names the first few: kind, ID, the write and its code.
 func failedWrites(rep *report.Report) (n int, byKind, named []string) {
 	count := map[string]int{}

@@ -15,7 +15,7 @@ const MaxLogRecordBytes = 32 << 10
 // MaxLogRecordBytes: first "report", the run without its instance and batch
 // lists (totals, cap check, and each region's counts, calls and errors);
 // then "report instances", each region's groups in parts, "report
-// resources", each region's disk, snapshot and EIP groups in parts (with
+// resources", each region's groups of every other kind in parts (with
 // their kind), "report batches", each region's write calls in parts, and
 // "report leftovers". Every record
 // carries the run ID, and each part says which part of how many it is, so

@@ -209,7 +209,7 @@ type CapCheck struct {
 	CountExceeded   bool    `json:"countExceeded,omitempty"`
 	PercentExceeded bool    `json:"percentExceeded,omitempty"`
 	Exceeded        bool    `json:"exceeded"`
-	// Kinds are the disks, snapshots and EIPs swept by their own tag: the
+	// Kinds are the kinds swept by their own tag (package kinds): the
 	// count cap holds them together with the instances (Eligible is the
 	// sum); the percent cap holds each kind on its own share.
 	Kinds map[string]*KindCheck `json:"kinds,omitempty"`
@@ -389,7 +389,7 @@ func (r *Region) section(name string) *Section {
 	return sec
 }
 
-// Section is a resource type's own outcomes (EIPs, disks, snapshots),
+// Section is a kind of resource's own outcomes (package kinds),
 // in the instances' vocabulary.
 type Section struct {
 	Counts     map[string]int `json:"counts"`

@@ -53,7 +53,7 @@ func (cs Candidates) IDs() []string {
 	return ids
 }
 
-// Notice is an instance (or, with Kind, a disk, snapshot or EIP) whose
+// Notice is an instance (or, with Kind, a resource of that kind) whose
 // owner is told this run.
 type Notice struct {
 	Kind      string // "" for an instance
@@ -81,8 +81,8 @@ type Scope struct {
 	// StopMarks are stopped instances whose stop mark did not verify: a
 	// fresh stop mark is written, and the stop grace starts again.
 	StopMarks []Candidate
-	// Resources are the disks, snapshots and EIPs swept by their own tag,
-	// by kind.
+	// Resources are the resources of each kind (package kinds) swept by
+	// their own tag, by kind.
 	Resources map[string]*Resources
 	// HandOvers are the EIPs an earlier run handed over (tagged
 	// <mark>-released-with) that this run would release: within the count
@@ -141,7 +141,7 @@ type Resources struct {
 	Eligible []Candidate
 }
 
-// AddResource plans one disk, snapshot or EIP listed by its own opt-in
+// AddResource plans one resource of kind listed by its own opt-in
 // tag: the rules' decision d, then the lifecycle (never a stop).
 func (p *Scope) AddResource(kind string, id, name string, tags map[string]string, d decide.Decision, now time.Time) decide.Plan {
 	if p.Resources == nil {
