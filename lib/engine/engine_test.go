@@ -512,6 +512,9 @@ func (l *regionless) DescribeInstances(ctx context.Context, in ecsapi.DescribeIn
 		r := l.real
 		r.Region = ""
 		page.Instances = append([]cloud.Instance{r}, page.Instances...)
+		if in.PageNumber > 0 {
+			page.TotalCount++ // the answer counts what it lists
+		}
 	}
 	return page, err
 }

@@ -27,6 +27,7 @@ const (
 	NothingNew Guard = "nothing-new"  // a page, not the last, that added nothing
 	Bound      Guard = "page-bound"   // more pages than the API's answers can need
 	Short      Guard = "short"        // an empty page before the announced total
+	Overfull   Guard = "over-total"   // a page holding more than its own TotalCount
 	Ceiling    Guard = "page-ceiling" // the absolute ceiling
 )
 
@@ -170,6 +171,9 @@ func (l Listing) Numbers(ctx context.Context, fetch func(ctx context.Context, n 
 		if err != nil {
 			return err
 		}
+		if err := overfull(l, n, p); err != nil {
+			return err
+		}
 		listed += p.Fresh
 		switch {
 		case listed >= p.Total:
@@ -184,6 +188,16 @@ func (l Listing) Numbers(ctx context.Context, fetch func(ctx context.Context, n 
 			return &Error{l.Name, Ceiling, fmt.Sprintf("runs past %d pages", MaxPages)}
 		}
 	}
+}
+
+// overfull refuses an answer that contradicts itself: a negative
+// TotalCount, or a page holding more entries than the TotalCount it
+// announced. Taken as said, it would end the listing early, as if whole.
+func overfull(l Listing, n int, p Page) error {
+	if p.Total < 0 || p.Items > p.Total {
+		return &Error{l.Name, Overfull, fmt.Sprintf("contradicts itself: page %d holds %d entries and announces a TotalCount of %d", n, p.Items, p.Total)}
+	}
+	return nil
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

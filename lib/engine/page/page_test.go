@@ -135,6 +135,10 @@ func TestNumbers(t *testing.T) {
 		{name: "a repeated page", pages: []page.Page{p(250, 100, 100), p(250, 100, 0)}, calls: 2, guard: page.NothingNew},
 		{name: "pages that trickle past the total's pages", pages: []page.Page{p(150, 1, 1)}, calls: 5, guard: page.Bound},
 		{name: "an error mid-way", pages: []page.Page{p(250, 100, 100)}, fail: map[int]error{2: errAPI}, calls: 2, err: errAPI},
+		// An answer that contradicts itself would end the listing as if whole.
+		{name: "a page over its own total", pages: []page.Page{p(0, 100, 100), p(250, 100, 100)}, calls: 1, guard: page.Overfull},
+		{name: "a negative total", pages: []page.Page{p(-1, 100, 100), p(250, 100, 100)}, calls: 1, guard: page.Overfull},
+		{name: "a later page over its own total", pages: []page.Page{p(250, 100, 100), p(50, 100, 100)}, calls: 2, guard: page.Overfull},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,6 +99,9 @@ func (r *parallel) cond() *sync.Cond {
 func (r *parallel) check(n int, p Page) error {
 	r.read++
 	l := r.l
+	if err := overfull(l, n, p); err != nil {
+		return err
+	}
 	expected := min(max(p.Total-(n-1)*r.size, 0), r.size)
 	switch {
 	case p.Items < expected:

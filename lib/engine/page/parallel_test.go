@@ -21,6 +21,19 @@ func fleetPages(total int, edit func(n int, p *Page)) (NumberFetch, *sync.Map) {
 	}, &read
 }
 
+// A first page that contradicts its own total (the one-page region ends
+// there) is refused, not taken as the whole region.
+func TestParallelRefusesAFirstPageOverItsTotal(t *testing.T) {
+	l := Listing{Name: "DescribeInstances", PageSize: 10}
+	for _, first := range []Page{{Total: 0, Items: 10, Fresh: 10}, {Total: -1, Items: 3, Fresh: 3}} {
+		err := l.Parallel(t.Context(), 4, first, nil)
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Guard != Overfull {
+			t.Errorf("first page %+v: err %v, want guard %s", first, err, Overfull)
+		}
+	}
+}
+
 func TestParallelGuards(t *testing.T) {
 	l := Listing{Name: "DescribeInstances", PageSize: 10}
 	first := Page{Total: 95, Items: 10, Fresh: 10}
@@ -51,6 +64,11 @@ func TestParallelGuards(t *testing.T) {
 			}
 		}, ""},
 		{"a total that keeps growing", func(n int, p *Page) { p.Total = 95 + 30*n; p.Items, p.Fresh = 10, 10 }, Bound},
+		{"a page over its own total", func(n int, p *Page) {
+			if n == 5 {
+				p.Total = 5
+			}
+		}, Overfull},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fetch, read := fleetPages(95, tc.edit)
