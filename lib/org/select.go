@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 )
 
 // The settings this package reads, as the function's environment names them.
@@ -315,35 +316,45 @@ func inFolder(m ecsapi.Account, folder string) bool {
 	return slices.Contains(strings.Split(m.Path, "/"), folder)
 }
 
-// listMembers reads every page of ListAccounts, the tag filter sent.
+// listMembers reads every page of ListAccounts, the tag filter sent,
+// through the shared pager (its guards: more pages than the TotalCount
+// needs, an answer over its own total, the ceiling). A member listed twice
+// or an empty page before the total fails the listing here.
 func listMembers(ctx context.Context, sel Selection, lister Lister) ([]ecsapi.Account, error) {
 	if lister == nil {
 		return nil, errors.New("accounts: rd needs ResourceManager ListAccounts, and no client was given")
 	}
 	var out []ecsapi.Account
 	seen := map[string]bool{}
-	for page := 1; ; page++ {
-		resp, err := lister.ListAccounts(ctx, ecsapi.ListAccountsInput{PageNumber: page, PageSize: ecsapi.MaxAccountsPage, TagKey: sel.TagKey, TagValue: sel.TagValue})
+	l := page.Listing{Name: ecsapi.ActionListAccounts, PageSize: ecsapi.MaxAccountsPage}
+	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
+		resp, err := lister.ListAccounts(ctx, ecsapi.ListAccountsInput{PageNumber: n, PageSize: ecsapi.MaxAccountsPage, TagKey: sel.TagKey, TagValue: sel.TagValue})
 		if err != nil {
-			return nil, fmt.Errorf("accounts: listing the Resource Directory's members (page %d): %w", page, err)
+			return page.Page{}, fmt.Errorf("accounts: listing the Resource Directory's members (page %d): %w", n, err)
 		}
 		if resp.TotalCount < 0 || resp.TotalCount > 1_000_000 {
-			return nil, fmt.Errorf("accounts: ListAccounts answered TotalCount %d", resp.TotalCount)
+			return page.Page{}, fmt.Errorf("accounts: ListAccounts answered TotalCount %d", resp.TotalCount)
 		}
 		for _, a := range resp.Accounts {
 			if seen[a.ID] {
-				return nil, fmt.Errorf("accounts: ListAccounts listed member %s twice (the directory changed while it was read?); nothing is swept", a.ID)
+				return page.Page{}, fmt.Errorf("accounts: ListAccounts listed member %s twice (the directory changed while it was read?); nothing is swept", a.ID)
 			}
 			seen[a.ID] = true
 			out = append(out, a)
 		}
-		if len(out) >= resp.TotalCount {
-			return out, nil
+		if len(resp.Accounts) == 0 && len(out) < resp.TotalCount {
+			return page.Page{}, fmt.Errorf("accounts: ListAccounts page %d is empty after %d of %d members; nothing is swept", n, len(out), resp.TotalCount)
 		}
-		if len(resp.Accounts) == 0 {
-			return nil, fmt.Errorf("accounts: ListAccounts page %d is empty after %d of %d members; nothing is swept", page, len(out), resp.TotalCount)
+		return page.Page{Total: resp.TotalCount, Items: len(resp.Accounts), Fresh: len(resp.Accounts)}, nil
+	})
+	if err != nil {
+		var ge *page.Error
+		if errors.As(err, &ge) {
+			return nil, fmt.Errorf("accounts: %w; nothing is swept", err)
 		}
+		return nil, err
 	}
+	return out, nil
 }
 
 // Narrow keeps the requested accounts of plan ("self" is the caller's own

@@ -268,3 +268,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// trickle is a directory whose every page lists one new member while its
+// TotalCount says a thousand.
+type trickle struct{ calls int }
+
+func (l *trickle) ListAccounts(_ context.Context, in ecsapi.ListAccountsInput) (ecsapi.AccountsPage, error) {
+	l.calls++
+	id := fmt.Sprint(100000 + in.PageNumber)
+	return ecsapi.AccountsPage{TotalCount: 1000, Accounts: []ecsapi.Account{{ID: id, Status: "CreateSuccess", Tags: map[string]string{"k": "v"}}}}, nil
+}
+
+// The directory listing goes through the shared pager: a listing that
+// trickles stops at the pages its TotalCount can need, and a page over
+// its own total is refused, not taken as the whole directory.
+func TestResolveDirectoryThroughThePager(t *testing.T) {
+	sel, _ := org.Parse("rd", "k=v", "")
+	l := &trickle{}
+	if _, err := org.Resolve(context.Background(), sel, mgmt, l); err == nil || !strings.Contains(err.Error(), "page-bound") {
+		t.Errorf("a trickling directory: Resolve = %v, want the page-bound guard", err)
+	}
+	if l.calls > 21 {
+		t.Errorf("%d pages read; the 1,000 members need 10, and the bound is 21", l.calls)
+	}
+	acct := func(id string) ecsapi.Account {
+		return ecsapi.Account{ID: id, Status: "CreateSuccess", Tags: map[string]string{"k": "v"}}
+	}
+	over := pages{{TotalCount: 1, Accounts: []ecsapi.Account{acct("1"), acct("2")}}}
+	if plan, err := org.Resolve(context.Background(), sel, mgmt, over); err == nil || !strings.Contains(err.Error(), "over-total") {
+		t.Errorf("a page over its own total: Resolve = %+v, %v, want the over-total guard", plan, err)
+	}
+}
