@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/page"
 )
 
 // DefaultResultPrefix is REAPER_RESULT_PREFIX's default.
@@ -158,25 +159,51 @@ func (s *Store) Get(ctx context.Context, run RunID, account, doc string, v any) 
 }
 
 // Accounts lists the accounts that hold a document doc in the run, sorted
-// (keys are listed in order).
+// (keys are listed in order), through the shared pager: a continuation
+// token handed out twice, or a page that lists nothing new, stops the
+// listing instead of reading it until the deadline.
 func (s *Store) Accounts(ctx context.Context, run RunID, doc string) ([]string, error) {
 	prefix := s.prefix + string(run) + "/"
 	var out []string
-	p := s.client.NewListObjectsV2Paginator(&oss.ListObjectsV2Request{Bucket: oss.Ptr(s.bucket), Prefix: oss.Ptr(prefix)})
-	for p.HasNext() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, storeError("ListObjectsV2", s.bucket, prefix, err)
+	seen := page.Seen{}
+	pages := page.Listing{Name: "oss ListObjectsV2", PageSize: maxListKeys}.Tokens()
+	err := pages.Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
+		req := &oss.ListObjectsV2Request{Bucket: oss.Ptr(s.bucket), Prefix: oss.Ptr(prefix), MaxKeys: maxListKeys, EncodingType: oss.Ptr("url")}
+		if token != "" {
+			req.ContinuationToken = oss.Ptr(token)
 		}
-		for _, o := range page.Contents {
-			account, name, ok := strings.Cut(strings.TrimPrefix(oss.ToString(o.Key), prefix), "/")
+		res, err := s.client.ListObjectsV2(ctx, req)
+		if err != nil {
+			return page.Page{}, storeError("ListObjectsV2", s.bucket, prefix, err)
+		}
+		fresh := 0
+		for _, o := range res.Contents {
+			key := oss.ToString(o.Key)
+			if !seen.Add(key) {
+				continue
+			}
+			fresh++
+			account, name, ok := strings.Cut(strings.TrimPrefix(key, prefix), "/")
 			if ok && name == doc+".json" && ValidAccountID(account) {
 				out = append(out, account)
 			}
 		}
+		next := ""
+		if res.IsTruncated {
+			if next = oss.ToString(res.NextContinuationToken); next == "" {
+				return page.Page{}, fmt.Errorf("result store: oss://%s/%s: a truncated listing without a continuation token", s.bucket, prefix)
+			}
+		}
+		return page.Page{Next: next, Items: len(res.Contents), Fresh: fresh}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// maxListKeys is ListObjectsV2's largest page.
+const maxListKeys = 1000
 
 // storeError turns the SDK's error into an ecsapi.Error classified by the
 // service's code (never by its text, which names the endpoint).

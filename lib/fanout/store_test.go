@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
@@ -183,5 +184,35 @@ func TestOSSDoubleRefusesUnsignedRequests(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+// The run's listing goes through the shared pager: a store that hands out
+// the same continuation token again stops the listing at once, not at the
+// deadline.
+func TestStoreListingStopsOnACyclingToken(t *testing.T) {
+	srv := startOSS(t)
+	srv.SetMaxKeys(2)
+	st := newStore(t, srv, testSecret)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, a := range []string{"1111111111111111", "2222222222222222", "3333333333333333"} {
+		if err := st.Put(ctx, run, a, string(fanout.PhasePlan), doc{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.CycleListing()
+	got, err := st.Accounts(ctx, run, string(fanout.PhasePlan))
+	if err == nil || !strings.Contains(err.Error(), "guard") || ctx.Err() != nil {
+		t.Fatalf("Accounts = %v, %v: want a pager guard, before the deadline", got, err)
+	}
+	lists := 0
+	for _, c := range srv.Calls() {
+		if c.Op == "ListObjectsV2" {
+			lists++
+		}
+	}
+	if lists > 3 {
+		t.Errorf("%d ListObjectsV2 calls for a listing that cycles at its second page", lists)
 	}
 }

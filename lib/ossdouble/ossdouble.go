@@ -40,6 +40,7 @@ type Server struct {
 	seq     int
 	fail    map[string]int // operation → how many more requests fail with 503
 	maxKeys int            // page size cap for ListObjectsV2 (tests of paging)
+	cycle   bool           // ListObjectsV2 ignores its continuation token (a faulty server)
 	now     func() time.Time
 }
 
@@ -99,6 +100,15 @@ func (s *Server) SetMaxKeys(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maxKeys = n
+}
+
+// CycleListing makes ListObjectsV2 ignore the continuation token, as a
+// faulty server would: every page is the first, handing out the same
+// token again.
+func (s *Server) CycleListing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cycle = true
 }
 
 // Object returns an object's content.
@@ -228,7 +238,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, bucket string, obj
 		}
 	}
 	after := q.Get("start-after")
-	if tok := q.Get("continuation-token"); tok != "" {
+	if tok := q.Get("continuation-token"); tok != "" && !s.cycle {
 		after = tok
 	}
 	var keys []string
