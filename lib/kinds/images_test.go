@@ -1,6 +1,7 @@
 package kinds_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,49 @@ func TestImagesSweptByTheirOwnTag(t *testing.T) {
 	}
 	if rep.Totals.Kinds[kinds.Images.Name]["released"] != 1 {
 		t.Errorf("image totals %v", rep.Totals.Kinds[kinds.Images.Name])
+	}
+}
+
+// Images are held to the caps like every kind: their own share under the
+// percent cap, and every image delete under the count cap; over either,
+// no image is deleted.
+func TestImagesAreCappedOnTheirOwnShare(t *testing.T) {
+	no := false
+	var images []cloud.Image
+	for _, id := range []string{"m-1", "m-2", "m-3", "m-4"} {
+		tag := "2026-11-01"
+		if id == "m-4" {
+			tag = "2099-01-01"
+		}
+		images = append(images, cloud.Image{ID: id, Region: "r-1", Status: "Available", OwnerAlias: "self", Usage: "none", SelfShared: "false",
+			IsPublic: &no, CreationTime: "2026-01-01T00:00Z", Tags: map[string]string{optIn: tag}})
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name             string
+		count            int
+		percent          float64
+		exceeded, quotas bool
+	}{
+		{"under both caps", 3, 75, false, false},
+		{"over the percent cap (3 of 4 images)", 100, 50, true, false},
+		{"over the count cap", 2, 100, true, true},
+	} {
+		c := fake.New(nil, "r-1")
+		c.SetResources(fake.Resources{Images: images})
+		opts := engine.Options{Rules: decide.Rules{OptInKey: optIn, KeepKey: keep}, MaxRelease: tc.count, MaxReleasePercent: tc.percent, PercentCapFrom: 1,
+			Resources: []string{kinds.Images.Name}, SkipInstances: true, Now: func() time.Time { return now },
+			Retry: engine.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}}
+		rep, err := engine.New(opts, nil).RunRegions(t.Context(), c, "", []string{"r-1"})
+		deletes := c.Count(ecsapi.ActionDeleteImage)
+		switch {
+		case tc.exceeded && (!errors.Is(err, engine.ErrCapExceeded) || deletes != 0):
+			t.Errorf("%s: err %v, %d deletes; want the cap exceeded and none", tc.name, err, deletes)
+		case !tc.exceeded && (err != nil || deletes != 3):
+			t.Errorf("%s: err %v, %d deletes; want 3", tc.name, err, deletes)
+		}
+		if k := rep.Cap.Kinds[kinds.Images.Name]; k == nil || k.Eligible != 3 || k.OptedIn != 4 || k.Exceeded != (tc.exceeded && !tc.quotas) {
+			t.Errorf("%s: the cap check's images %+v", tc.name, k)
+		}
 	}
 }
