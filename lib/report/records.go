@@ -165,8 +165,8 @@ func (s *Head) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Only is a view of rep whose regions list only the instances, disks,
-// snapshots and EIPs matching one of outcomes: an outcome ("failed") or
+// Only is a view of rep whose regions list only the instances and the
+// resources of every kind matching one of outcomes: an outcome ("failed") or
 // an outcome and its reason ("skipped/invalid-expiry"), as the summary
 // prints them. The counts and totals stay whole.
 func Only(rep *Report, outcomes []Outcome) *Report {
