@@ -22,11 +22,14 @@ import (
 // account; members are reached only by STS AssumeRole, and the ECS double
 // serves each account's fleet to that account's credentials alone.
 const (
-	orgMgmt       = "1000000000000001"
-	orgFine       = "1000000000000111" // tagged, role present, within its cap
-	orgOverCap    = "1000000000000222" // tagged, role present, over its own cap
-	orgNoRole     = "1000000000000333" // tagged, its role missing: unreachable
-	orgExcluded   = "1000000000000444" // tagged, in REAPER_ACCOUNTS_EXCLUDE
+	orgMgmt     = "1000000000000001"
+	orgFine     = "1000000000000111" // tagged, role present, within its cap
+	orgOverCap  = "1000000000000222" // tagged, role present, over its own cap
+	orgNoRole   = "1000000000000333" // tagged, its role missing: unreachable
+	orgExcluded = "1000000000000444" // tagged, in REAPER_ACCOUNTS_EXCLUDE
+	// orgExternalID is the members' roles' ExternalId condition: a planted
+	// test value, never shown by the function.
+	orgExternalID = "planted-external-id-7f3a"
 	orgUntagged   = "1000000000000555" // role present, not tagged
 	orgAccountTag = "reaper=on"
 )
@@ -63,7 +66,7 @@ func startOrg(t *testing.T, bin string, fleets map[string]ecsdouble.Fleet, env .
 		{ID: orgExcluded, Tags: tagged}, {ID: orgUntagged}}
 	opts := []orgdouble.Option{orgdouble.WithManagement(orgMgmt), orgdouble.WithMembers(members...)}
 	for _, id := range []string{orgFine, orgOverCap, orgExcluded, orgUntagged} {
-		opts = append(opts, orgdouble.WithRole(orgdouble.Role{Account: id, Name: "ecs-reaper-member"}))
+		opts = append(opts, orgdouble.WithRole(orgdouble.Role{Account: id, Name: "ecs-reaper-member", ExternalID: orgExternalID}))
 	}
 	srv, err := orgdouble.Start(reg, opts...)
 	if err != nil {
@@ -80,6 +83,7 @@ func startOrg(t *testing.T, bin string, fleets map[string]ecsdouble.Fleet, env .
 		"REAPER_STS_ENDPOINT=" + srv.URL(), "REAPER_RESOURCEMANAGER_ENDPOINT=" + srv.URL(),
 		"REAPER_REGIONS=cn-hangzhou",
 		"REAPER_ACCOUNTS=rd", "REAPER_ACCOUNT_TAG=" + orgAccountTag, "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded,
+		"REAPER_ROLE_EXTERNAL_ID=" + orgExternalID,
 	}, env...)
 	proc, err := fcdouble.StartFunction(context.Background(), bin, env, fc)
 	if err != nil {
@@ -89,7 +93,7 @@ func startOrg(t *testing.T, bin string, fleets map[string]ecsdouble.Fleet, env .
 	t.Cleanup(func() {
 		proc.Stop()
 		out := proc.Output()
-		secrets := []string{stsSecret, stsToken, fnMarkSecret}
+		secrets := []string{stsSecret, stsToken, fnMarkSecret, orgExternalID}
 		for _, c := range srv.AssumeCalls() {
 			if issued, ok := reg.Lookup(c.AccessKeyID); ok && c.AccessKeyID != "" {
 				secrets = append(secrets, issued.AccessKeySecret, issued.SecurityToken)

@@ -130,3 +130,23 @@ func TestInvokeAccounts(t *testing.T) {
 	}
 	run(t, env, "", "invoke", "--binary", bin, "--demo", "--accounts", cliMemberA).must(t, cli.ExitUsage, "--demo serves one account")
 }
+
+// REAPER_ACCOUNTS_EXCLUDE wins over --accounts: an excluded account named
+// on the command line is neither assumed nor written to.
+func TestAccountsFlagKeepsExclusions(t *testing.T) {
+	ecs, srv, env := orgAccounts(t)
+	env["REAPER_ACCOUNTS_EXCLUDE"] = cliMemberB
+	r := run(t, env, "", "run", "--yes", "--accounts", cliMemberA+","+cliMemberB)
+	r.must(t, cli.ExitOK, cliMemberA)
+	if got := ecs.Account(cliMemberB).Released(); len(got) != 0 {
+		t.Errorf("excluded account %s released %v", cliMemberB, got)
+	}
+	if got := ecs.Account(cliMemberA).Released(); len(got) != 2 {
+		t.Errorf("account %s released %v, want its two", cliMemberA, got)
+	}
+	for _, c := range srv.AssumeCalls() {
+		if c.Account == cliMemberB {
+			t.Errorf("the excluded account's role was assumed: %+v", c)
+		}
+	}
+}

@@ -94,13 +94,23 @@ func loadSettings(env *Env, regionFlag string) (settings.Settings, error) {
 // loadSweepSettings reads the settings with the sweep's --region and
 // --accounts.
 func loadSweepSettings(env *Env, f sweepFlags) (settings.Settings, error) {
-	cfg, err := loadSettings(env, f.region)
-	if err != nil || f.accounts == "" {
-		return cfg, err
+	if f.accounts == "" {
+		return loadSettings(env, f.region)
 	}
-	cfg.AccountsSpec = f.accounts
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%w: --accounts %q: %w", errUsage, f.accounts, err)
+	// --accounts stands in for REAPER_ACCOUNTS before the settings are
+	// checked together: the environment's REAPER_ACCOUNTS_EXCLUDE and
+	// REAPER_ACCOUNT_TAG are checked against the flag, not against an
+	// unset REAPER_ACCOUNTS.
+	withFlag := *env
+	withFlag.Lookup = func(name string) (string, bool) {
+		if name == settings.EnvAccounts {
+			return f.accounts, true
+		}
+		return env.Lookup(name)
+	}
+	cfg, err := loadSettings(&withFlag, f.region)
+	if err != nil {
+		return cfg, fmt.Errorf("%w (with --accounts %q)", err, f.accounts)
 	}
 	return cfg, nil
 }

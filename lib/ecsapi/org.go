@@ -125,6 +125,11 @@ func (c *Client) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRole
 	if err != nil {
 		return AssumeRoleOutput{}, malformed(action, "", "the credentials' Expiration is not an RFC 3339 time")
 	}
+	// Credentials for another account than the role's must never sign a
+	// call meant for this one: the assumed role's ARN names its account.
+	if account, ok := roleAccount(in.RoleARN); !ok || !strings.HasPrefix(resp.AssumedRoleUser.Arn, "acs:ram::"+account+":") {
+		return AssumeRoleOutput{}, malformed(action, "", "the assumed role's ARN (AssumedRoleUser.Arn) is not in the account of the role asked for")
+	}
 	return AssumeRoleOutput{
 		Credentials: Credentials{AccessKeyID: cr.AccessKeyId, AccessKeySecret: cr.AccessKeySecret, SecurityToken: cr.SecurityToken},
 		Expiration:  expires, RoleARN: resp.AssumedRoleUser.Arn, RequestID: resp.RequestId,
@@ -264,4 +269,14 @@ func (c *Client) ListAccounts(ctx context.Context, in ListAccountsInput) (Accoun
 // RoleARN is the ARN of role name in account.
 func RoleARN(account, role string) string {
 	return "acs:ram::" + account + ":role/" + strings.TrimSpace(role)
+}
+
+// roleAccount is the account of a role ARN acs:ram::<account>:role/<name>.
+func roleAccount(arn string) (string, bool) {
+	rest, ok := strings.CutPrefix(arn, "acs:ram::")
+	if !ok {
+		return "", false
+	}
+	account, _, ok := strings.Cut(rest, ":role/")
+	return account, ok && ValidAccountID(account)
 }

@@ -42,6 +42,10 @@ func TestOrgAnswersMalformed(t *testing.T) {
 		`{"RequestId":"r","Credentials":{"AccessKeyId":"a","AccessKeySecret":"b","Expiration":"2030-01-01T00:00:00Z"}}`,
 		`{"Credentials":{"AccessKeyId":"a","AccessKeySecret":"b","SecurityToken":"c","Expiration":"2030-01-01T00:00:00Z"}}`,
 		`{"RequestId":"r","Credentials":"x"}`,
+		// Credentials of another account than the role's, or of no named one.
+		`{"RequestId":"r","AssumedRoleUser":{"Arn":"acs:ram::2:role/r/ecs-reaper"},"Credentials":{"AccessKeyId":"a","AccessKeySecret":"b","SecurityToken":"c","Expiration":"2030-01-01T00:00:00Z"}}`,
+		`{"RequestId":"r","AssumedRoleUser":{"Arn":"acs:ram::12:role/r/ecs-reaper"},"Credentials":{"AccessKeyId":"a","AccessKeySecret":"b","SecurityToken":"c","Expiration":"2030-01-01T00:00:00Z"}}`,
+		`{"RequestId":"r","Credentials":{"AccessKeyId":"a","AccessKeySecret":"b","SecurityToken":"c","Expiration":"2030-01-01T00:00:00Z"}}`,
 	} {
 		_, err := orgClient(t, answering(t, 200, body)).AssumeRole(ctx, in)
 		if ecsapi.Code(err) != ecsapi.CodeBadResponse {

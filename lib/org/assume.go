@@ -34,6 +34,11 @@ const (
 	// RefreshBefore: credentials this close to their expiry are renewed
 	// before the next call (the longest call, DeleteInstances, reads 66 s).
 	RefreshBefore = 5 * time.Minute
+	// RenewGap is the least time between two renewals of one account's
+	// credentials: credentials that look close to expiry right after they
+	// were issued (a skewed clock) or a renewal that keeps failing never
+	// make every call of the account an AssumeRole.
+	RenewGap = time.Minute
 	// DefaultAttempts is how many times a throttled or failing AssumeRole
 	// is tried before the account is unreachable.
 	DefaultAttempts = 5
@@ -206,6 +211,8 @@ type Session struct {
 	creds   ecsapi.Credentials
 	expires time.Time
 	renewed int
+	tried   time.Time // the last renewal attempt, by the assumer's clock
+	failed  error     // its error, nil when it succeeded
 }
 
 // Account is the member account's ID.
@@ -219,14 +226,23 @@ func (s *Session) Expiration() time.Time {
 }
 
 // Credentials returns credentials valid for at least RefreshBefore,
-// assuming the role again when the current ones expire sooner. A failed
-// renewal keeps the current credentials while they last a minute more.
+// assuming the role again when the current ones expire sooner, at most
+// once per RenewGap. A failed renewal keeps the current credentials while
+// they last a minute more.
 func (s *Session) Credentials() (ecsapi.Credentials, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.assumer.cfg.Clock()
 	if now.Add(RefreshBefore).Before(s.expires) {
 		return s.creds, nil
+	}
+	if now.Sub(s.tried) < RenewGap {
+		// Renewed just now: these are the service's newest credentials,
+		// whatever this clock says of them. Failed just now: as below.
+		if s.failed == nil || now.Add(time.Minute).Before(s.expires) {
+			return s.creds, nil
+		}
+		return ecsapi.Credentials{}, s.failed
 	}
 	if err := s.renewLocked(); err != nil {
 		if now.Add(time.Minute).Before(s.expires) {
@@ -244,7 +260,9 @@ func (s *Session) renew() error {
 }
 
 func (s *Session) renewLocked() error {
+	s.tried = s.assumer.cfg.Clock()
 	out, err := s.assumer.call(s.ctx, s.account)
+	s.failed = err
 	if err != nil {
 		return err
 	}

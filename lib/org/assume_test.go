@@ -359,3 +359,65 @@ func TestNothingPrintsCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Renewals are at most one a minute per account: credentials issued
+// already close to their expiry (a skewed clock), or a renewal that keeps
+// failing, never turn every call of the account into an AssumeRole (STS's
+// pace is shared by every account).
+func TestSessionRenewsAtMostOncePerGap(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	// Every credential lasts 4 minutes: under RefreshBefore from the start.
+	w := newWorld(t, twoAccounts(), append(roles(acctA), orgdouble.WithIssuedLifetime(4*time.Minute), orgdouble.WithClock(clock))...)
+	a, err := org.NewAssumer(w.caller, org.RoleConfig{Clock: clock, Backoff: time.Millisecond, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.Assume(context.Background(), acctA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := sess.Credentials(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(w.org.AssumeCalls()); n != 1 {
+		t.Fatalf("%d AssumeRole calls for 20 calls right after the first: want 1", n)
+	}
+	advance(org.RenewGap)
+	if _, err := sess.Credentials(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.org.AssumeCalls()); n != 2 {
+		t.Fatalf("%d AssumeRole calls a gap later: want 2", n)
+	}
+	// Renewal fails: one attempt per gap, the old credentials served
+	// while they last, then the failure, without another AssumeRole.
+	w.org.SetAssumeError(acctA, 403, "NoPermission", -1)
+	advance(org.RenewGap)
+	for range 10 {
+		if _, err := sess.Credentials(); err != nil {
+			t.Fatalf("failed renewal with 3 minutes left: %v", err)
+		}
+	}
+	advance(30 * time.Second) // 2.5 min left of the second
+	if _, err := sess.Credentials(); err != nil {
+		t.Fatalf("failed renewal with 2.5 minutes left: %v", err)
+	}
+	if n := len(w.org.AssumeCalls()); n != 3 {
+		t.Fatalf("%d AssumeRole calls with renewals failing: want 3", n)
+	}
+	advance(2*time.Minute + 10*time.Second) // 20 s left: the last renewal failed, a gap later it is tried again
+	var unreachable *org.UnreachableError
+	for range 5 {
+		if _, err := sess.Credentials(); !errors.As(err, &unreachable) {
+			t.Fatalf("failed renewal with 20 s left = %v, want unreachable", err)
+		}
+	}
+	if n := len(w.org.AssumeCalls()); n != 4 {
+		t.Fatalf("%d AssumeRole calls: want 4", n)
+	}
+}

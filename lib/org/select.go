@@ -259,7 +259,11 @@ func Resolve(ctx context.Context, sel Selection, own string, lister Lister) (Pla
 		return Plan{}, fmt.Errorf("accounts: the caller's own account ID is unknown (%q): it is needed to keep it out of rd and to sweep it as itself", own)
 	}
 	var plan Plan
-	excluded := func(id string) bool { return slices.Contains(sel.Exclude, id) }
+	// Leading zeros aside, an ID is the same account: an exclusion written
+	// "0123" still keeps out the member ListAccounts names "123".
+	excluded := func(id string) bool {
+		return slices.ContainsFunc(sel.Exclude, func(x string) bool { return sameAccount(x, id) })
+	}
 	add := func(t Target) {
 		if excluded(t.ID) {
 			plan.Skipped = append(plan.Skipped, Skipped{ID: t.ID, Name: t.Name, Reason: SkipExcluded})
@@ -300,6 +304,11 @@ func Resolve(ctx context.Context, sel Selection, own string, lister Lister) (Pla
 	slices.SortFunc(plan.Targets, func(a, b Target) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(plan.Skipped, func(a, b Skipped) int { return strings.Compare(a.ID, b.ID) })
 	return plan, nil
+}
+
+// sameAccount compares two account IDs as numbers.
+func sameAccount(a, b string) bool {
+	return strings.TrimLeft(a, "0") == strings.TrimLeft(b, "0")
 }
 
 func hasTag(tags map[string]string, key, value string) bool {

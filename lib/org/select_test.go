@@ -168,6 +168,28 @@ func TestResolveList(t *testing.T) {
 	if _, err := org.Resolve(context.Background(), sel, "", nil); err == nil {
 		t.Fatal("several accounts without the own account's ID")
 	}
+	// An exclusion written with a leading zero still wins.
+	padded, _ := org.Parse(acctA+","+acctB, "", "0"+acctB)
+	if plan, err := org.Resolve(context.Background(), padded, mgmt, nil); err != nil || !slices.Equal(plan.IDs(), []string{acctA}) {
+		t.Fatalf("exclusion 0%s: plan %v, %v", acctB, plan.IDs(), err)
+	}
+}
+
+// Under rd too, a directory member excluded with a leading zero is not swept.
+func TestResolveDirectoryExclusionLeadingZero(t *testing.T) {
+	ms := members(3)
+	w := newWorld(t, nil, orgdouble.WithMembers(ms...))
+	sel, err := org.Parse("rd", "ecs-reaper=on", "00"+ms[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := org.Resolve(context.Background(), sel, mgmt, w.caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(plan.IDs(), ms[1].ID) || len(plan.Targets) != 2 {
+		t.Fatalf("excluded %s swept: %v", ms[1].ID, plan.IDs())
+	}
 }
 
 // Only the management account may list the directory: the error says so.
