@@ -106,6 +106,7 @@ func TestCheckFindsEachDefect(t *testing.T) {
 		{"work item heading", "docs/rules.md", "# After the redesign (issue 10)\n", "internal work-item reference"},
 		{"unknown setting", "docs/rules.md", "# Rules\n\nSet `REAPER_DRY_RUNS=true`.\n", "REAPER_DRY_RUNS is not a setting"},
 		{"unknown setting in a code block", "README.md", "# Tool\n\n```\nREAPER_NOPE=1\n```\n", "REAPER_NOPE is not a setting"},
+		{"go run beyond the demo", "README.md", "# Tool\n\n```sh\ngo run ./function plan --demo\n```\n", "go run is for the demo only"},
 		{"long README", "README.md", "# Tool\n" + strings.Repeat("line\n", docs.MaxReadmeLines), "more than 250"},
 	}
 	for _, c := range cases {
