@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ecs-reaper/ecs-reaper/lib/docs"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
@@ -170,6 +172,41 @@ func TestReadmeTryItIsWhatCIRuns(t *testing.T) {
 	for _, c := range cmds {
 		if !strings.Contains(string(ci), c) {
 			t.Errorf(".ci/run does not run the README's %q", c)
+		}
+	}
+}
+
+// TestDryRunClaimsMatchSYAML: what the README and the command-line guide
+// say s.yaml ships (a first deploy, and s local invoke, are dry runs) is
+// what s.yaml holds.
+func TestDryRunClaimsMatchSYAML(t *testing.T) {
+	root := filepath.Join("..", "..")
+	raw, err := os.ReadFile(filepath.Join(root, "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syaml struct {
+		Resources map[string]struct {
+			Props struct {
+				Env map[string]string `yaml:"environmentVariables"`
+			} `yaml:"props"`
+		} `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &syaml); err != nil {
+		t.Fatal(err)
+	}
+	ships := syaml.Resources["reaper"].Props.Env["REAPER_DRY_RUN"]
+	if ships != "true" {
+		t.Fatalf("s.yaml ships REAPER_DRY_RUN %q: a first deploy must be a dry run", ships)
+	}
+	claim := "ships `REAPER_DRY_RUN: \"" + ships + "\"`"
+	for _, file := range []string{"README.md", "docs/cli.md"} {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(strings.Fields(string(b)), " "); !strings.Contains(text, claim) {
+			t.Errorf("%s does not say s.yaml %s", file, claim)
 		}
 	}
 }
