@@ -1,6 +1,7 @@
 package docs_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,40 @@ func TestDryRunClaimsMatchSYAML(t *testing.T) {
 		if text := strings.Join(strings.Fields(string(b)), " "); !strings.Contains(text, claim) {
 			t.Errorf("%s does not say s.yaml %s", file, claim)
 		}
+	}
+}
+
+// TestDeployGuideNamesEveryAction: the deploy guide's list of the role's
+// actions is the policy's, so an action added to the code (and so to the
+// policy, which lib/deployfiles checks) is explained to whoever grants it.
+func TestDeployGuideNamesEveryAction(t *testing.T) {
+	root := filepath.Join("..", "..")
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "ram-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Statement []struct {
+			Action []string `json:"Action"`
+		} `json:"Statement"`
+	}
+	if err := json.Unmarshal(raw, &policy); err != nil {
+		t.Fatal(err)
+	}
+	guide, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, st := range policy.Statement {
+		for _, action := range st.Action {
+			n++
+			if !strings.Contains(string(guide), "`"+action+"`") {
+				t.Errorf("docs/deploy.md does not name the role's action %s", action)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("docs/ram-policy.json names no action")
 	}
 }
