@@ -107,13 +107,10 @@ func TestExitCodeNotConfirmed(t *testing.T) {
 	}
 }
 
-// TestExitCodeInterrupted is the slot for the interrupted outcome: Ctrl-C
-// (SIGINT) during a live run stops starting calls, reports the ones in
-// flight as interrupted and exits with cli.ExitInterrupted (130). It is
-// implemented with the command line's interruption handling; until that
-// is in, this test is skipped (remove the Skip then).
+// TestExitCodeInterrupted: Ctrl-C (SIGINT) during a live run of the built
+// binary stops starting calls, reports the ones in flight as interrupted
+// and exits with cli.ExitInterrupted (130).
 func TestExitCodeInterrupted(t *testing.T) {
-	t.Skip("pending the command line's Ctrl-C handling: expects cli.ExitInterrupted (130)")
 	fleet, err := cli.DemoFleet()
 	if err != nil {
 		t.Fatal(err)
