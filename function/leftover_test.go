@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
@@ -117,5 +118,65 @@ func TestBinaryLeftoverListingFails(t *testing.T) {
 	}
 	if _, _, ok := s.ecs.EIP("eip-bp1bound"); !ok {
 		t.Error("an EIP was released without REAPER_RELEASE_EIPS")
+	}
+}
+
+// Each leftover names its instance's owner, so the bill left behind is
+// joined to a person without a second lookup; an instance without an
+// owner tag has no owner at all in the JSON (not "").
+func TestBinaryLeftoversCarryTheOwner(t *testing.T) {
+	const fleet = `{
+ "instances": [
+  {"id": "i-bp1owned0000001", "region": "cn-hangzhou", "status": "Stopped", "creationTime": "2026-01-01T00:00Z", "tags": {"reaper-expires": "2026-11-01", "owner": "ana@example.com"}},
+  {"id": "i-bp1ownerless002", "region": "cn-hangzhou", "status": "Stopped", "creationTime": "2026-01-01T00:00Z", "tags": {"reaper-expires": "2026-11-01"}}
+ ],
+ "disks": [
+  {"id": "d-bp1owned-kept", "region": "cn-hangzhou", "instance": "i-bp1owned0000001", "size": 50, "category": "cloud_essd"}
+ ],
+ "eips": [
+  {"allocationId": "eip-bp1ownerless", "address": "47.1.2.4", "region": "cn-hangzhou", "instance": "i-bp1ownerless002"}
+ ]
+}`
+	s := startFleetStack(t, binary(t), fleet, "REAPER_REGIONS=cn-hangzhou")
+	body := reportBody(t, s.invoke(t, "leftover-owners", timerEvent("")))
+	checkSchema(t, reportSchema(t), body)
+	var rep struct {
+		Instances []map[string]any `json:"instances"`
+		Regions   []struct {
+			Leftovers []map[string]any `json:"leftovers"`
+		} `json:"regions"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]any{}
+	for _, in := range rep.Instances {
+		owners[in["id"].(string)] = in["owner"]
+	}
+	if owners["i-bp1owned0000001"] != "ana@example.com" {
+		t.Errorf("the owned instance's owner is %v", owners["i-bp1owned0000001"])
+	}
+	for _, in := range rep.Instances {
+		if _, has := in["owner"]; has && in["id"] == "i-bp1ownerless002" {
+			t.Errorf("the instance without an owner tag carries an owner field: %v", in)
+		}
+	}
+	if len(rep.Regions) != 1 || len(rep.Regions[0].Leftovers) != 2 {
+		t.Fatalf("leftovers %+v", rep.Regions)
+	}
+	for _, l := range rep.Regions[0].Leftovers {
+		owner, has := l["owner"]
+		switch l["instanceId"] {
+		case "i-bp1owned0000001":
+			if owner != "ana@example.com" {
+				t.Errorf("the owned instance's leftover has owner %v", owner)
+			}
+		case "i-bp1ownerless002":
+			if has {
+				t.Errorf("the ownerless instance's leftover has owner %q, want no owner field", owner)
+			}
+		default:
+			t.Errorf("unexpected leftover %v", l)
+		}
 	}
 }

@@ -103,7 +103,7 @@ func TestAccountsConfirmation(t *testing.T) {
 func TestAccountsScheduleConfirmation(t *testing.T) {
 	ecs, _, env := orgAccounts(t)
 	r := runOnTerminal(t, env, "no\n", "schedule", "--release", "--cron", "@every 1s", "--once", "--accounts", cliMemberA+","+cliMemberB)
-	r.must(t, cli.ExitUsage, "not confirmed", "of the accounts "+cliMemberA+","+cliMemberB)
+	r.must(t, cli.ExitNotConfirmed, "not confirmed", "of the accounts "+cliMemberA+","+cliMemberB)
 	if len(ecs.Account(cliMemberA).Released()) != 0 {
 		t.Fatal("released without confirmation")
 	}
@@ -128,7 +128,7 @@ func TestInvokeAccounts(t *testing.T) {
 	if rep := readReportFile(t, file); len(rep.Accounts) != 1 || rep.Accounts[0].Account != cliMemberA || rep.Accounts[0].Status != "swept" {
 		t.Errorf("report accounts %+v", rep.Accounts)
 	}
-	run(t, env, "", "invoke", "--binary", bin, "--demo", "--accounts", cliMemberA).must(t, cli.ExitUsage, "--demo serves one account")
+	run(t, env, "", "invoke", "--binary", bin, "--demo", "--accounts", cliMemberA).must(t, cli.ExitUsage, "--demo and --fleet serve one account")
 }
 
 // REAPER_ACCOUNTS_EXCLUDE wins over --accounts: an excluded account named

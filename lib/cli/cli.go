@@ -17,11 +17,13 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
 )
 
-// Exit codes of Main.
+// Exit codes of Main, documented in docs/outcomes.md and the README: a
+// script tells them apart, so each stays what it is.
 const (
-	ExitOK     = 0 // the command did what was asked
-	ExitFailed = 1 // the run failed: cap exceeded, incomplete sweep, function error
-	ExitUsage  = 2 // bad command line, settings or deployment files; not confirmed
+	ExitOK           = 0 // the command did what was asked
+	ExitFailed       = 1 // the run failed: cap exceeded, incomplete sweep, function error
+	ExitUsage        = 2 // bad command line, settings or deployment files
+	ExitNotConfirmed = 3 // a live release was not confirmed (Ctrl-C at the prompt too): nothing was written
 	// ExitInterrupted: Ctrl-C during a run; the calls in flight were let
 	// finish (within a bound), the report says what happened, and the
 	// next run re-reads everything. 128+SIGINT, as shells report it.
@@ -71,6 +73,7 @@ func commands() []command {
 		{"report", "put a run's whole report back together from the function's logs", runReport},
 		{"schedule", "sweep on the timer trigger's cron schedule", runSchedule},
 		{"validate", "check the settings and s.yaml/template.yaml", runValidate},
+		{"serve-double", "serve the ECS double on loopback, to point the tool or function at", runServeDouble},
 	}
 }
 
@@ -112,7 +115,7 @@ Usage: go run ./function <command> [flags]
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Start with:  go run ./function demo

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,7 +27,7 @@ func isTerminal(r any) bool {
 }
 
 // errNotConfirmed: the operator did not confirm a live release.
-var errNotConfirmed = fmt.Errorf("%w: not confirmed: nothing was released", errUsage)
+var errNotConfirmed = errors.New("not confirmed: nothing was released")
 
 // cancelled is a release not confirmed for a reason of its own (Ctrl-C):
 // it is errNotConfirmed, in its own words.

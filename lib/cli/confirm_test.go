@@ -60,7 +60,7 @@ func TestRunAsksBeforeReleasing(t *testing.T) {
 	})
 	t.Run("something else typed: nothing released", func(t *testing.T) {
 		srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
-		runOnTerminal(t, env, "yes\n", "run").must(t, cli.ExitUsage, "not confirmed: nothing was released")
+		runOnTerminal(t, env, "yes\n", "run").must(t, cli.ExitNotConfirmed, "not confirmed: nothing was released")
 		if got := srv.Released(); len(got) != 0 {
 			t.Fatalf("released %v after a wrong answer", got)
 		}
@@ -117,7 +117,7 @@ func TestRunAsksBeforeReleasing(t *testing.T) {
 func TestScheduleReleaseAsksOnce(t *testing.T) {
 	srv, env := account(t, map[string]string{"REAPER_REGIONS": "cn-hangzhou", "REAPER_MAX_RELEASE_PERCENT": "100"})
 	run(t, env, "", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitUsage, "no terminal to confirm on", "--yes")
-	runOnTerminal(t, env, "cn-shanghai\n", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitUsage, "not confirmed")
+	runOnTerminal(t, env, "cn-shanghai\n", "schedule", "--release", "--cron", "@every 1s", "--once").must(t, cli.ExitNotConfirmed, "not confirmed")
 	if got := srv.Released(); len(got) != 0 {
 		t.Fatalf("released %v without confirmation", got)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func runInvoke(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "invoke", "[--event FILE|-] [--payload JSON] [--demo] [flags]", `
+	fs := flagSet(env, "invoke", "[--event FILE|-] [--payload JSON] [--demo | --fleet FILE] [flags]", `
 Runs one invocation exactly as Function Compute does it, without Docker (the
 counterpart of 's local invoke'): an FC runtime-API double (the protocol of
 fc-runtime-go-sdk v0.3.1, x-fc-* headers included) feeds the event to this
@@ -46,10 +46,10 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
   go run ./function invoke --region cn-hangzhou --payload '{"dryRun": true}'   # your account`, true)
 	eventFile := fs.String("event", "", "event file, or - for stdin (default: a timer event)")
 	payload := fs.String("payload", "", "payload of the default timer event, e.g. '{\"dryRun\": true}'")
-	demo := fs.Bool("demo", false, "start the ECS double with the demo fleet and invoke against it")
 	accounts := fs.String("accounts", "", "the accounts the function sweeps, as REAPER_ACCOUNTS (overrides it); the invocation carries your credentials and your account ID, and the function assumes REAPER_ROLE_NAME in each")
 	profile := fs.String("profile", "", "the aliyun CLI profile whose credentials the invocation carries (default: found as plan and run find them)")
-	fleet := fs.String("fleet", "", "with --demo: serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
+	var d doubleFlags
+	addDoubleFlags(fs, &d)
 	timeout := fs.Duration("timeout", 600*time.Second, "function timeout (sets x-fc-function-timeout and the deadline)")
 	region := fs.String("region", "", "the function's region, x-fc-region and FC_REGION (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or "+fcdouble.DefaultRegion+")")
 	requestID := fs.String("request-id", "", "x-fc-request-id (default generated)")
@@ -97,13 +97,13 @@ else is. The function's logs go to stderr (or --logs FILE).`, `
 	}
 	spec := firstNonEmpty(*accounts, env.get(settings.EnvAccounts))
 	multi := spec != "" && !strings.EqualFold(strings.TrimSpace(spec), "self")
-	if multi && *demo {
-		return fail(env, "invoke", fmt.Errorf("%w: --demo serves one account; --accounts and REAPER_ACCOUNTS need your own credentials", errUsage))
+	if multi && d.on() {
+		return fail(env, "invoke", fmt.Errorf("%w: --demo and --fleet serve one account; --accounts and REAPER_ACCOUNTS need your own credentials", errUsage))
 	}
 	var demoT *target
-	if *demo {
+	if d.on() {
 		cfg := settings.Default()
-		if demoT, err = demoTarget(cfg, *fleet); err != nil {
+		if demoT, err = demoTarget(cfg, d.fleet); err != nil {
 			return fail(env, "invoke", err)
 		}
 		defer demoT.close()

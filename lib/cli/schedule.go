@@ -13,7 +13,7 @@ import (
 )
 
 func runSchedule(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "schedule", "[--cron EXPR] [--release] [--demo] [--once] [flags]", `
+	fs := flagSet(env, "schedule", "[--cron EXPR] [--release] [--demo | --fleet FILE] [--once] [flags]", `
 Runs a sweep on every tick of a cron schedule until interrupted (Ctrl-C), as
 the timer trigger would on FC. The expression has FC's timer syntax: six
 fields with seconds ("0 0 */1 * * *"), a descriptor ("@hourly",
@@ -26,17 +26,19 @@ For safety each tick is a DRY RUN like 'plan' unless --release is given;
 with --release each tick is 'run' (REAPER_DRY_RUN still applies), after you
 type the regions once on a terminal (--yes skips that; without a terminal
 and without --yes it refuses). Credentials
-and regions are as for 'plan'; --demo sweeps the demo fleet on a local ECS
-double instead (the double keeps its state between ticks).`, `
+and regions are as for 'plan'; --demo sweeps the demo fleet (--fleet FILE,
+your own) on a local ECS double instead (the double keeps its state between
+ticks).`, `
   go run ./function schedule --demo --cron '@every 10s'
   go run ./function schedule --region cn-hangzhou                  # s.yaml's schedule, dry run
   go run ./function schedule --release --cron 'CRON_TZ=Asia/Shanghai 0 0 4 * * *'
   go run ./function schedule --demo --cron '@every 1s' --once      # one tick, then exit`, true)
 	var f sweepFlags
+	var d doubleFlags
+	addDoubleFlags(fs, &d)
 	expr := fs.String("cron", "", "FC timer cron expression (default: s.yaml's timer trigger)")
 	dir := fs.String("dir", "", "repository root holding s.yaml (default: found from the current directory)")
 	release := fs.Bool("release", false, "release for real on each tick (default: dry run)")
-	demo := fs.Bool("demo", false, "sweep the demo fleet on a local ECS double instead of your account")
 	once := fs.Bool("once", false, "run only the next tick, then exit with its exit code")
 	yes := fs.Bool("yes", false, "with --release: start without asking (for scripts; a terminal is asked once)")
 	addSweepFlags(fs, &f)
@@ -70,12 +72,7 @@ double instead (the double keeps its state between ticks).`, `
 	if !*release {
 		cfg.DryRun = true
 	}
-	var t *target
-	if *demo {
-		t, err = demoTarget(cfg, "")
-	} else {
-		t, err = accountTarget(env, cfg, f.profile)
-	}
+	t, err := d.target(env, cfg, f.profile)
 	if err != nil {
 		return fail(env, "schedule", err)
 	}

@@ -79,25 +79,32 @@ The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
 	defer t.close()
 	rep, code := sweepOnce(ctx, env, "demo", t, f)
 	if rep != nil && !f.json {
-		released := t.double.Released()
-		switch {
-		case len(released) > 0:
-			line := fmt.Sprintf("The ECS double released %d instances: %s", len(released), strings.Join(released, ", "))
-			if !f.wide && len(line) >= env.width() {
-				line = fmt.Sprintf("The ECS double released %d instances (--wide lists them).", len(released))
-			}
-			fmt.Fprintf(env.Stdout, "\n%s\n", line)
-		case t.cfg.DryRun:
-			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing (dry run).")
-		default:
-			fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing.")
-		}
+		writeDoubleReleased(env, t, f.wide)
 	}
 	return code
 }
 
+// writeDoubleReleased says what the ECS double actually released: the
+// double's own record, not the report's.
+// A list wider than the terminal is a count unless wide.
+func writeDoubleReleased(env *Env, t *target, wide bool) {
+	released := t.double.Released()
+	switch {
+	case len(released) > 0:
+		line := fmt.Sprintf("The ECS double released %d instances: %s", len(released), strings.Join(released, ", "))
+		if !wide && len(line) >= env.width() {
+			line = fmt.Sprintf("The ECS double released %d instances (--wide lists them).", len(released))
+		}
+		fmt.Fprintf(env.Stdout, "\n%s\n", line)
+	case t.cfg.DryRun:
+		fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing (dry run).")
+	default:
+		fmt.Fprintln(env.Stdout, "\nThe ECS double released nothing.")
+	}
+}
+
 func runPlan(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "plan", "[--region LIST] [--json] [-v]", `
+	fs := flagSet(env, "plan", "[--region LIST] [--demo | --fleet FILE] [--horizon D] [--json] [-v]", `
 A dry run against your account: lists the opted-in instances, decides each,
 and sends every release with DryRun=true so ECS checks permissions and
 parameters without releasing anything. REAPER_DRY_RUN is forced on.
@@ -107,11 +114,13 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
   go run ./function plan --region cn-hangzhou
   REAPER_REGIONS=all go run ./function plan --json > plan.json
   REAPER_NOTIFY_URL=... go run ./function plan --horizon 7d   # the coming week, per day and owner
-  go run ./function plan --demo --horizon 7d`, true)
+  go run ./function plan --demo --horizon 7d
+  go run ./function plan --fleet testdata/fleets/small.json`, true)
 	var f sweepFlags
+	var d doubleFlags
 	addSweepFlags(fs, &f)
+	addDoubleFlags(fs, &d)
 	horizon := fs.String("horizon", "", "instead of a dry run, forecast the coming days (e.g. 7d): what will be notified, stopped and released, per day and owner")
-	demo := fs.Bool("demo", false, "run against the ECS double with the demo fleet instead of your account")
 	html := fs.String("html", "", "also write the plan and a forecast over --horizon (default 7d) as one self-contained HTML page to this file (docs/html.md)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
@@ -121,12 +130,7 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 		return fail(env, "plan", err)
 	}
 	cfg.DryRun = true
-	var t *target
-	if *demo {
-		t, err = demoTarget(cfg, "")
-	} else {
-		t, err = accountTarget(env, cfg, f.profile)
-	}
+	t, err := d.target(env, cfg, f.profile)
 	if err != nil {
 		return fail(env, "plan", err)
 	}
@@ -303,7 +307,7 @@ func cut(s string, n int) string {
 }
 
 func runRun(ctx context.Context, env *Env, args []string) int {
-	fs := flagSet(env, "run", "[--region LIST] [--yes] [--json] [-v]", `
+	fs := flagSet(env, "run", "[--region LIST] [--demo | --fleet FILE] [--yes] [--json] [-v]", `
 Sweeps your account as the function would and RELEASES the expired
 instances (unless REAPER_DRY_RUN=true). On a terminal it first shows the
 plan (a dry run) and asks you to type the region (with several regions, the
@@ -311,14 +315,19 @@ number of releases and stops); the count cap is then lowered to that number,
 so a run that finds more than you saw releases nothing. --yes
 skips the question for scripts; without a terminal and without --yes it
 refuses. The caps REAPER_MAX_RELEASE and REAPER_MAX_RELEASE_PERCENT apply:
-when more are eligible, nothing is released and the exit code is 1.
+when more are eligible, nothing is released and the exit code is 1. An
+answer other than the one asked releases nothing (exit code 3). --demo or
+--fleet runs it, question included, against a local ECS double.
 
 `+runSettingsNote, `
   go run ./function plan --region cn-hangzhou     # look first
   go run ./function run --region cn-hangzhou
-  go run ./function run --region cn-hangzhou --yes   # from a script`, true)
+  go run ./function run --region cn-hangzhou --yes   # from a script
+  go run ./function run --demo                       # try it on the demo fleet`, true)
 	var f sweepFlags
+	var d doubleFlags
 	addSweepFlags(fs, &f)
+	addDoubleFlags(fs, &d)
 	yes := fs.Bool("yes", false, "release without asking (for scripts; a terminal is asked to confirm)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
@@ -327,10 +336,11 @@ when more are eligible, nothing is released and the exit code is 1.
 	if err != nil {
 		return fail(env, "run", err)
 	}
-	t, err := accountTarget(env, cfg, f.profile)
+	t, err := d.target(env, cfg, f.profile)
 	if err != nil {
 		return fail(env, "run", err)
 	}
+	defer t.close()
 	if !cfg.DryRun {
 		if err := confirmRelease(ctx, env, t, *yes); err != nil {
 			return fail(env, "run", err)
@@ -339,6 +349,9 @@ when more are eligible, nothing is released and the exit code is 1.
 			describeRegions(t), t.cfg.MaxRelease, cfg.MaxReleasePercent)
 	}
 	rep, code := sweepOnce(ctx, env, "run", t, f)
+	if t.double != nil && !f.json {
+		writeDoubleReleased(env, t, f.wide)
+	}
 	if n := countReason(rep, verdict.NotConfirmed); n > 0 && code == ExitOK {
 		// The run did less than the account now calls for: say so in the
 		// exit code too.
@@ -470,8 +483,8 @@ func printReport(w io.Writer, width int, rep *report.Report, f sweepFlags) error
 	return enc.Encode(rep)
 }
 
-// fail prints err for the command and returns its exit code: 2 for
-// usage and settings problems, 1 otherwise.
+// fail prints err for the command and returns its exit code: 3 for a
+// release not confirmed, 2 for usage and settings problems, 1 otherwise.
 func fail(env *Env, name string, err error) int {
 	msg := err.Error()
 	if errors.Is(err, errUsage) {
@@ -479,7 +492,10 @@ func fail(env *Env, name string, err error) int {
 	}
 	// errors.Join puts one problem per line; indent them under the command.
 	fmt.Fprintf(env.Stderr, "%s: %s\n", name, strings.ReplaceAll(msg, "\n", "\n  "))
-	if errors.Is(err, errUsage) {
+	switch {
+	case errors.Is(err, errNotConfirmed):
+		return ExitNotConfirmed
+	case errors.Is(err, errUsage):
 		return ExitUsage
 	}
 	return ExitFailed

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -164,11 +165,10 @@ func accountTarget(env *Env, cfg settings.Settings, profile string) (*target, er
 	return t, nil
 }
 
-// demoTarget starts the ECS double on loopback with the demo fleet and a
-// fresh random STS credential, and points the settings at it. Regions
-// default to the fleet's regions.
-// demoTarget starts the ECS double with the demo fleet, or with the fleet
-// in fleetFile (the ecsdouble JSON format) when it is not empty.
+// demoTarget starts the ECS double on loopback with the demo fleet, or
+// the fleet in fleetFile (the ecsdouble JSON format) when it is not empty,
+// and a fresh random STS credential, and points the settings at it.
+// Regions default to the fleet's regions.
 func demoTarget(cfg settings.Settings, fleetFile string) (*target, error) {
 	fleet, err := DemoFleet()
 	if fleetFile != "" {
@@ -199,4 +199,27 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b)
+}
+
+// doubleFlags are --demo and --fleet, which every command that sweeps
+// takes: run it against the built-in ECS double instead of an account.
+type doubleFlags struct {
+	demo  bool
+	fleet string
+}
+
+func addDoubleFlags(fs *flag.FlagSet, d *doubleFlags) {
+	fs.BoolVar(&d.demo, "demo", false, "run against a local ECS double serving the demo fleet instead of your account (no credentials needed)")
+	fs.StringVar(&d.fleet, "fleet", "", "run against a local ECS double serving this fleet (JSON, the format of testdata/fleets/small.json); implies --demo")
+}
+
+// on reports whether the command runs against the double.
+func (d doubleFlags) on() bool { return d.demo || d.fleet != "" }
+
+// target is the double when asked for, else the caller's account.
+func (d doubleFlags) target(env *Env, cfg settings.Settings, profile string) (*target, error) {
+	if d.on() {
+		return demoTarget(cfg, d.fleet)
+	}
+	return accountTarget(env, cfg, profile)
 }

@@ -42,6 +42,7 @@ var (
 	settingName  = regexp.MustCompile(`\bREAPER_[A-Z0-9_]*[A-Z0-9]\b`)
 	scheme       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 	fenceOpening = regexp.MustCompile("^\\s{0,3}(```+|~~~+)")
+	goRun        = regexp.MustCompile(`go run \./function(?:\s+(\S+))?`)
 )
 
 // Files lists README.md and every Markdown file under docs/, relative to
@@ -176,6 +177,13 @@ func Check(root string, known map[string]bool) ([]Problem, error) {
 			}
 		}
 		for _, l := range proseLines(src) {
+			if file == "README.md" {
+				for _, m := range goRun.FindAllStringSubmatch(l.raw, -1) {
+					if m[1] != "demo" {
+						add(l.n, "%q: the README runs the built binary (go build -o reaper ./function), whose exit codes hold; go run is for the demo only", m[0])
+					}
+				}
+			}
 			for _, m := range settingName.FindAllString(l.raw, -1) {
 				if !known[m] && !DeliberatelyUnknown[m] {
 					add(l.n, "%s is not a setting the settings table knows", m)

@@ -1,10 +1,13 @@
 package docs_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/docs"
 	"github.com/ecs-reaper/ecs-reaper/lib/settings"
@@ -106,6 +109,7 @@ func TestCheckFindsEachDefect(t *testing.T) {
 		{"work item heading", "docs/rules.md", "# After the redesign (issue 10)\n", "internal work-item reference"},
 		{"unknown setting", "docs/rules.md", "# Rules\n\nSet `REAPER_DRY_RUNS=true`.\n", "REAPER_DRY_RUNS is not a setting"},
 		{"unknown setting in a code block", "README.md", "# Tool\n\n```\nREAPER_NOPE=1\n```\n", "REAPER_NOPE is not a setting"},
+		{"go run beyond the demo", "README.md", "# Tool\n\n```sh\ngo run ./function plan --demo\n```\n", "go run is for the demo only"},
 		{"long README", "README.md", "# Tool\n" + strings.Repeat("line\n", docs.MaxReadmeLines), "more than 250"},
 	}
 	for _, c := range cases {
@@ -170,5 +174,75 @@ func TestReadmeTryItIsWhatCIRuns(t *testing.T) {
 		if !strings.Contains(string(ci), c) {
 			t.Errorf(".ci/run does not run the README's %q", c)
 		}
+	}
+}
+
+// TestDryRunClaimsMatchSYAML: what the README and the command-line guide
+// say s.yaml ships (a first deploy, and s local invoke, are dry runs) is
+// what s.yaml holds.
+func TestDryRunClaimsMatchSYAML(t *testing.T) {
+	root := filepath.Join("..", "..")
+	raw, err := os.ReadFile(filepath.Join(root, "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syaml struct {
+		Resources map[string]struct {
+			Props struct {
+				Env map[string]string `yaml:"environmentVariables"`
+			} `yaml:"props"`
+		} `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &syaml); err != nil {
+		t.Fatal(err)
+	}
+	ships := syaml.Resources["reaper"].Props.Env["REAPER_DRY_RUN"]
+	if ships != "true" {
+		t.Fatalf("s.yaml ships REAPER_DRY_RUN %q: a first deploy must be a dry run", ships)
+	}
+	claim := "ships `REAPER_DRY_RUN: \"" + ships + "\"`"
+	for _, file := range []string{"README.md", "docs/cli.md"} {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(strings.Fields(string(b)), " "); !strings.Contains(text, claim) {
+			t.Errorf("%s does not say s.yaml %s", file, claim)
+		}
+	}
+}
+
+// TestDeployGuideNamesEveryAction: the deploy guide's list of the role's
+// actions is the policy's, so an action added to the code (and so to the
+// policy, which lib/deployfiles checks) is explained to whoever grants it.
+func TestDeployGuideNamesEveryAction(t *testing.T) {
+	root := filepath.Join("..", "..")
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "ram-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Statement []struct {
+			Action []string `json:"Action"`
+		} `json:"Statement"`
+	}
+	if err := json.Unmarshal(raw, &policy); err != nil {
+		t.Fatal(err)
+	}
+	guide, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, st := range policy.Statement {
+		for _, action := range st.Action {
+			n++
+			if !strings.Contains(string(guide), "`"+action+"`") {
+				t.Errorf("docs/deploy.md does not name the role's action %s", action)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("docs/ram-policy.json names no action")
 	}
 }

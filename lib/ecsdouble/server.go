@@ -83,6 +83,7 @@ type Server struct {
 	rate         rateLimit
 	account      string
 	registry     *Registry
+	addr         string // where Start listens
 }
 
 type config struct {
@@ -96,6 +97,7 @@ type config struct {
 	// the credentials the registry holds for it (StartAccounts).
 	account  string
 	registry *Registry
+	addr     string
 }
 
 // Option configures Start.
@@ -125,13 +127,33 @@ func WithRegions(ids ...string) Option {
 // work included), or as soon as it can if that took longer; see SetLatency.
 func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
 
-// Start serves fleet on 127.0.0.1 at a free port until Close.
+// WithAddr listens on addr ("127.0.0.1:8080", "[::1]:0") instead of a free
+// port of 127.0.0.1. Only a loopback address is accepted: the double
+// serves fake credentials and must not be reachable from elsewhere.
+func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// loopbackAddr checks that addr is host:port with a loopback IP host.
+func loopbackAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("address %q: the double listens on a loopback IP only (127.0.0.1 or ::1)", addr)
+	}
+	return nil
+}
+
+// Start serves fleet on 127.0.0.1 at a free port (or WithAddr's) until Close.
 func Start(fleet Fleet, opts ...Option) (*Server, error) {
 	s, err := newServer(fleet, opts...)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err := loopbackAddr(s.addr); err != nil {
+		return nil, fmt.Errorf("ecsdouble: %w", err)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", s.addr)
 	if err != nil {
 		return nil, fmt.Errorf("ecsdouble: listen: %w", err)
 	}
@@ -143,7 +165,7 @@ func Start(fleet Fleet, opts ...Option) (*Server, error) {
 
 // newServer builds a double that does not listen yet.
 func newServer(fleet Fleet, opts ...Option) (*Server, error) {
-	cfg := config{creds: map[string]cred{}, clock: time.Now, seed: 1}
+	cfg := config{creds: map[string]cred{}, clock: time.Now, seed: 1, addr: "127.0.0.1:0"}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -175,7 +197,7 @@ func newServer(fleet Fleet, opts ...Option) (*Server, error) {
 	for _, r := range fleet.Regions() {
 		s.known[r] = true
 	}
-	s.account, s.registry = cfg.account, cfg.registry
+	s.account, s.registry, s.addr = cfg.account, cfg.registry, cfg.addr
 	return s, nil
 }
 

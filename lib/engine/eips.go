@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/leftover"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/ops"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
 	"github.com/ecs-reaper/ecs-reaper/lib/mark"
 	"github.com/ecs-reaper/ecs-reaper/lib/pause"
@@ -27,17 +28,23 @@ const (
 )
 
 // gatherLeftovers records what the scope's releases will leave billed,
-// before releasing (after, the associations are gone). A failed listing
-// marks the section incomplete; it never holds a release back.
-func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, ids []string) leftover.Found {
+// before releasing (after, the associations are gone), each with its
+// instance's owner. A failed listing marks the section incomplete; it
+// never holds a release back.
+func (e *Engine) gatherLeftovers(ctx context.Context, sr *scopeRun, eligible plan.Candidates) leftover.Found {
 	g := sr.leftovers
 	if g == nil {
 		g = &gathered{}
-		g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region, ids)
+		g.found, g.f = sr.startLeftovers(ctx).Join(ctx, sr.leftoverAPI, sr.c, sr.Scope.Region, eligible.IDs())
 	}
 	sr.leftovers = nil
 	found, f := g.found, g.f
 	sr.rec.LeftoversListed(f)
+	for i := range eligible {
+		if l := found.Leftovers[eligible[i].ID]; l != nil {
+			l.Owner = eligible[i].Owner
+		}
+	}
 	for _, l := range found.Leftovers {
 		sr.rec.Leftover(l)
 	}

@@ -594,7 +594,7 @@ func (e *Engine) execute(ctx context.Context, sr *scopeRun) {
 	cands := sr.handOvers
 	sr.handOvers = nil
 	if eligible := sr.plan.Eligible; len(eligible) > 0 {
-		found := e.gatherLeftovers(ctx, sr, eligible.IDs())
+		found := e.gatherLeftovers(ctx, sr, eligible)
 		op := ops.Release(sr.instances(e), sr.API, e.opts.RunID, e.opts.ForceStop)
 		// The executor works on the plan's list, not a copy of it.
 		released := execute.New(op, sr.c, sr.rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Release })).

@@ -13,10 +13,13 @@ import (
 // (manual ones always; automatic ones when DeleteAutoSnapshot=false, and
 // every snapshot of a kept disk).
 type Leftover struct {
-	InstanceID string         `json:"instanceId"`
-	EIPs       []LeftEIP      `json:"eips,omitempty"`
-	Disks      []LeftDisk     `json:"disks,omitempty"`
-	Snapshots  []LeftSnapshot `json:"snapshots,omitempty"`
+	InstanceID string `json:"instanceId"`
+	// Owner is the instance's owner (REAPER_OWNER_TAG), so the bill left
+	// behind is joined to a person without a second lookup.
+	Owner     string         `json:"owner,omitempty"`
+	EIPs      []LeftEIP      `json:"eips,omitempty"`
+	Disks     []LeftDisk     `json:"disks,omitempty"`
+	Snapshots []LeftSnapshot `json:"snapshots,omitempty"`
 }
 
 // LeftEIP is an EIP that stays.

@@ -14,7 +14,9 @@ import (
 // Record is one instance of the JSON report's flat list: what the listing
 // said of it and what the run did, so that
 // jq '.instances[] | select(.outcome=="failed")' finds the failures.
-// The first ten fields are always present ("" when unknown).
+// The first nine fields and outcome are always present ("" when unknown);
+// owner only when the instance has one, so that a missing owner tag is
+// told apart from one whose value is empty by nothing but its absence.
 type Record struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
@@ -22,7 +24,7 @@ type Record struct {
 	Status     string  `json:"status"`
 	ChargeType string  `json:"chargeType"`
 	ExpiresAt  string  `json:"expiresAt"`
-	Owner      string  `json:"owner"`
+	Owner      string  `json:"owner,omitempty"`
 	Outcome    Outcome `json:"outcome"`
 	Reason     Reason  `json:"reason"`
 	Detail     string  `json:"detail"`

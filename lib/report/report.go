@@ -100,14 +100,17 @@ type Notices struct {
 	// Delivered counts the owners told (or marked without a channel) and
 	// marked this run.
 	Delivered int `json:"delivered"`
-	// UnsentItems and UnsentOwners count what was owed and not sent;
-	// Unsent names the first owners ("" is the channel without an owner
-	// tag); Reasons counts the unsent items by why.
-	UnsentItems  int            `json:"unsentItems"`
-	UnsentOwners int            `json:"unsentOwners"`
-	Unsent       []string       `json:"unsent,omitempty"`
-	Reasons      map[string]int `json:"reasons,omitempty"`
-	seen         map[string]bool
+	// UnsentItems and UnsentOwners count what was owed and not sent (the
+	// channel's notice without an owner tag counts as one owner);
+	// Unsent names the first owners, never "": UnsentNoOwner says the
+	// channel's notice was left unsent too. Reasons counts the unsent
+	// items by why.
+	UnsentItems   int            `json:"unsentItems"`
+	UnsentOwners  int            `json:"unsentOwners"`
+	Unsent        []string       `json:"unsent,omitempty"`
+	UnsentNoOwner bool           `json:"unsentNoOwner,omitempty"`
+	Reasons       map[string]int `json:"reasons,omitempty"`
+	seen          map[string]bool
 }
 
 // namedUnsent bounds the owners Notices names.
@@ -123,7 +126,10 @@ func (n *Notices) AddUnsent(owner, reason string) {
 	if !n.seen[owner] {
 		n.seen[owner] = true
 		n.UnsentOwners++
-		if len(n.Unsent) < namedUnsent {
+		switch {
+		case owner == "":
+			n.UnsentNoOwner = true
+		case len(n.Unsent) < namedUnsent:
 			n.Unsent = append(n.Unsent, owner)
 		}
 	}
@@ -131,15 +137,12 @@ func (n *Notices) AddUnsent(owner, reason string) {
 
 // Explain says what was left unsent, and why.
 func (n *Notices) Explain() string {
-	names := make([]string, len(n.Unsent))
-	for i, o := range n.Unsent {
-		names[i] = o
-		if o == "" {
-			names[i] = "(no owner tag)"
-		}
+	names := slices.Clone(n.Unsent)
+	if n.UnsentNoOwner {
+		names = append(names, "(no owner tag)")
 	}
-	if n.UnsentOwners > len(n.Unsent) {
-		names = append(names, fmt.Sprintf("and %d more", n.UnsentOwners-len(n.Unsent)))
+	if more := n.UnsentOwners - len(names); more > 0 {
+		names = append(names, fmt.Sprintf("and %d more", more))
 	}
 	var why []string
 	for _, r := range slices.Sorted(maps.Keys(n.Reasons)) {
