@@ -104,6 +104,9 @@ func TestAccountsScheduleConfirmation(t *testing.T) {
 	ecs, _, env := orgAccounts(t)
 	r := runOnTerminal(t, env, "no\n", "schedule", "--release", "--cron", "@every 1s", "--once", "--accounts", cliMemberA+","+cliMemberB)
 	r.must(t, cli.ExitNotConfirmed, "not confirmed", "of the accounts "+cliMemberA+","+cliMemberB)
+	if n := strings.Count(r.stderr, "of the accounts"); n != 1 {
+		t.Errorf("the prompt names the accounts %d times, want once:\n%s", n, r.stderr)
+	}
 	if len(ecs.Account(cliMemberA).Released()) != 0 {
 		t.Fatal("released without confirmation")
 	}

@@ -145,7 +145,7 @@ func confirmSchedule(ctx context.Context, env *Env, t *target, yes bool) error {
 	if !isTerminal(env.Stdin) {
 		return fmt.Errorf("%w: schedule --release releases for real on every tick and there is no terminal to confirm on: pass --yes", errUsage)
 	}
-	want := describeRegions(t)
+	want := regionsOf(t)
 	where := want
 	if sel, _ := t.cfg.Accounts(); sel.Multi() {
 		where += " of the accounts " + sel.String() + " (each through its member role)"
