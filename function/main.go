@@ -1,7 +1,7 @@
 // Command function is ecs-reaper's Function Compute function (runtime go1,
 // handler main). Under FC, where FC_RUNTIME_API is set, it serves timer
 // invocations; anywhere else it is the command-line tool of lib/cli
-// (`go run ./function demo`). The logic lives in lib/.
+// (`./reaper demo`). The logic lives in lib/.
 //
 // The deployed binary is built with -tags fc (s.yaml, template.yaml): it
 // carries only what FC runs, without the command line and its test

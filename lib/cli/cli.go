@@ -110,7 +110,7 @@ func usage(w io.Writer) {
 On Function Compute (FC_RUNTIME_API set) this binary is the function. Anywhere
 else it is this command-line tool:
 
-Usage: go run ./function <command> [flags]
+Usage: ./reaper <command> [flags]   (built with: go build -o reaper ./function)
 
 Commands:
 `)
@@ -118,8 +118,8 @@ Commands:
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Start with:  go run ./function demo
-Help on a command:  go run ./function <command> --help
+Start with:  ./reaper demo
+Help on a command:  ./reaper <command> --help
 `)
 }
 
@@ -130,7 +130,7 @@ func flagSet(env *Env, name, synopsis, description, examples string, withSetting
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: go run ./function %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description)+"\n")
+		fmt.Fprintf(w, "Usage: ./reaper %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description)+"\n")
 		fmt.Fprintln(w, "Flags:")
 		fs.PrintDefaults()
 		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.Trim(examples, "\n"))
@@ -154,11 +154,11 @@ func parse(env *Env, fs *flag.FlagSet, args []string) int {
 		return ExitOK
 	case err != nil:
 		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Name(), err)
-		fmt.Fprintf(env.Stderr, "Run 'go run ./function %s --help' for usage.\n", fs.Name())
+		fmt.Fprintf(env.Stderr, "Run './reaper %s --help' for usage.\n", fs.Name())
 		return ExitUsage
 	case fs.NArg() > 0:
 		fmt.Fprintf(env.Stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fmt.Fprintf(env.Stderr, "Run 'go run ./function %s --help' for usage.\n", fs.Name())
+		fmt.Fprintf(env.Stderr, "Run './reaper %s --help' for usage.\n", fs.Name())
 		return ExitUsage
 	}
 	fs.SetOutput(env.Stderr)

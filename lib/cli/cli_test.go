@@ -55,13 +55,13 @@ func (r result) must(t *testing.T, code int, in ...string) {
 var demoReleased = []string{"i-bp1demoprepaid0005", "i-bp1demostopdate002", "i-bp1demostoprfc0001", "i-bp1demostopttl0003", "i-t4ndemostopoff0015"}
 
 func TestHelp(t *testing.T) {
-	run(t, nil, "", "--help").must(t, cli.ExitOK, "Commands:", "demo", "plan", "run", "invoke", "schedule", "validate", "serve-double", "go run ./function demo")
+	run(t, nil, "", "--help").must(t, cli.ExitOK, "Commands:", "demo", "plan", "run", "invoke", "schedule", "validate", "serve-double", "./reaper demo")
 	run(t, nil, "").must(t, cli.ExitUsage, "Commands:")
 	run(t, nil, "", "frobnicate").must(t, cli.ExitUsage, `unknown command "frobnicate"`)
 	for _, cmd := range []string{"demo", "plan", "run", "invoke", "schedule", "validate", "serve-double"} {
 		t.Run(cmd, func(t *testing.T) {
 			r := run(t, nil, "", cmd, "--help")
-			want := []string{"Usage: go run ./function " + cmd, "Flags:", "Examples:", "go run ./function " + cmd}
+			want := []string{"Usage: ./reaper " + cmd, "Flags:", "Examples:", "./reaper " + cmd}
 			if cmd != "serve-double" { // it reads no settings
 				want = append(want, "REAPER_MAX_RELEASE")
 			}
@@ -69,7 +69,7 @@ func TestHelp(t *testing.T) {
 			if r.stderr != "" {
 				t.Errorf("--help wrote to stderr: %s", r.stderr)
 			}
-			run(t, nil, "", "help", cmd).must(t, cli.ExitOK, "Usage: go run ./function "+cmd)
+			run(t, nil, "", "help", cmd).must(t, cli.ExitOK, "Usage: ./reaper "+cmd)
 			run(t, nil, "", cmd, "--no-such-flag").must(t, cli.ExitUsage, "flag provided but not defined", cmd+" --help")
 			run(t, nil, "", cmd, "stray").must(t, cli.ExitUsage, `unexpected argument "stray"`)
 		})

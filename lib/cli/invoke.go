@@ -38,12 +38,12 @@ ALIBABA_CLOUD_SECURITY_TOKEN, OIDC, the CLI's profiles), or with --demo a fresh 
 an ECS double serving the demo fleet (no account needed). The REAPER_*
 settings and FC_REGION of this shell are passed to the function; nothing
 else is. The function's logs go to stderr (or --logs FILE).`, `
-  go run ./function invoke --demo
-  go run ./function invoke --demo --payload '{"dryRun": true}' --text
-  go run ./function invoke --demo --report report.json && jq '.instances[] | select(.outcome=="released")' report.json
-  go run ./function invoke --demo --event event.json
-  echo '{"triggerName":"t","triggerTime":"2026-01-01T00:00:00Z"}' | go run ./function invoke --event -
-  go run ./function invoke --region cn-hangzhou --payload '{"dryRun": true}'   # your account`, true)
+  ./reaper invoke --demo
+  ./reaper invoke --demo --payload '{"dryRun": true}' --text
+  ./reaper invoke --demo --report report.json && jq '.instances[] | select(.outcome=="released")' report.json
+  ./reaper invoke --demo --event event.json
+  echo '{"triggerName":"t","triggerTime":"2026-01-01T00:00:00Z"}' | ./reaper invoke --event -
+  ./reaper invoke --region cn-hangzhou --payload '{"dryRun": true}'   # your account`, true)
 	eventFile := fs.String("event", "", "event file, or - for stdin (default: a timer event)")
 	payload := fs.String("payload", "", "payload of the default timer event, e.g. '{\"dryRun\": true}'")
 	accounts := fs.String("accounts", "", "the accounts the function sweeps, as REAPER_ACCOUNTS (overrides it); the invocation carries your credentials and your account ID, and the function assumes REAPER_ROLE_NAME in each")

@@ -23,11 +23,11 @@ table. A record missing from the log is an error, never a smaller report.
 --json reads a report that run --json or plan --json printed instead; --html
 writes either as one self-contained HTML page (docs/html.md).`, `
   s logs -s 2026-12-01T00:00:00Z -e 2026-12-01T01:00:00Z > fn.log
-  go run ./function report --logs fn.log --run-id 'hourly@2026-12-01T00:00:00Z'
-  go run ./function report --logs fn.log --run-id 'hourly@2026-12-01T00:00:00Z' --request-id 1-674c...   # an FC retry ran the same run ID
-  go run ./function invoke --demo --logs fn.log && go run ./function report --logs fn.log --text
-  go run ./function report --logs fn.log --html run.html    # a page to look at
-  go run ./function run --json > run.json; go run ./function report --json run.json --html run.html`, false)
+  ./reaper report --logs fn.log --run-id 'hourly@2026-12-01T00:00:00Z'
+  ./reaper report --logs fn.log --run-id 'hourly@2026-12-01T00:00:00Z' --request-id 1-674c...   # an FC retry ran the same run ID
+  ./reaper invoke --demo --logs fn.log && ./reaper report --logs fn.log --text
+  ./reaper report --logs fn.log --html run.html    # a page to look at
+  ./reaper run --json > run.json; ./reaper report --json run.json --html run.html`, false)
 	logs := fs.String("logs", "", "the function's logs, one JSON record a line (- for stdin)")
 	runID := fs.String("run-id", "", "the run's ID, the summary's runId (default: the only run in the logs)")
 	requestID := fs.String("request-id", "", "FC's request ID, the summary's requestId, when the logs hold the run twice")

@@ -29,10 +29,10 @@ and without --yes it refuses). Credentials
 and regions are as for 'plan'; --demo sweeps the demo fleet (--fleet FILE,
 your own) on a local ECS double instead (the double keeps its state between
 ticks).`, `
-  go run ./function schedule --demo --cron '@every 10s'
-  go run ./function schedule --region cn-hangzhou                  # s.yaml's schedule, dry run
-  go run ./function schedule --release --cron 'CRON_TZ=Asia/Shanghai 0 0 4 * * *'
-  go run ./function schedule --demo --cron '@every 1s' --once      # one tick, then exit`, true)
+  ./reaper schedule --demo --cron '@every 10s'
+  ./reaper schedule --region cn-hangzhou                  # s.yaml's schedule, dry run
+  ./reaper schedule --release --cron 'CRON_TZ=Asia/Shanghai 0 0 4 * * *'
+  ./reaper schedule --demo --cron '@every 1s' --once      # one tick, then exit`, true)
 	var f sweepFlags
 	var d doubleFlags
 	addDoubleFlags(fs, &d)

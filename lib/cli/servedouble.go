@@ -19,8 +19,8 @@ double accepts. With that environment, in another shell, plan, run,
 schedule and invoke (the function binary under the FC runtime double) work
 on the double as on an account; the double keeps its state until stopped.
 It listens on a loopback IP only; nothing reaches it from elsewhere.`, `
-  go run ./function serve-double
-  go run ./function serve-double --fleet testdata/fleets/small.json --addr 127.0.0.1:8089`, false)
+  ./reaper serve-double
+  ./reaper serve-double --fleet testdata/fleets/small.json --addr 127.0.0.1:8089`, false)
 	fleetFile := fs.String("fleet", "", "serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the demo fleet")
 	addr := fs.String("addr", "127.0.0.1:0", "the loopback address to listen on (port 0: a free one)")
 	if code := parse(env, fs, args); code >= 0 {

@@ -53,11 +53,11 @@ runs a real sweep through the real Alibaba Cloud SDK against it, prints the
 decisions, the DeleteInstances batches and a summary, and then what the
 double actually released. Nothing leaves your machine; no account is needed.
 The REAPER_* settings apply (REAPER_ECS_ENDPOINT is replaced by the double).`, `
-  go run ./function demo
-  go run ./function demo --dry-run
-  REAPER_FORCE=true go run ./function demo     # running instances go too
-  go run ./function demo --fleet testdata/fleets/small.json   # your own fleet
-  go run ./function demo --json | jq .totals`, true)
+  ./reaper demo
+  ./reaper demo --dry-run
+  REAPER_FORCE=true ./reaper demo     # running instances go too
+  ./reaper demo --fleet testdata/fleets/small.json   # your own fleet
+  ./reaper demo --json | jq .totals`, true)
 	var f sweepFlags
 	dryRun := fs.Bool("dry-run", false, "ask ECS with DryRun=true and release nothing")
 	fleet := fs.String("fleet", "", "serve this fleet (JSON, the format of testdata/fleets/small.json) instead of the built-in one")
@@ -111,11 +111,11 @@ parameters without releasing anything. REAPER_DRY_RUN is forced on.
 
 `+runSettingsNote, `
   export ALIBABA_CLOUD_ACCESS_KEY_ID=... ALIBABA_CLOUD_ACCESS_KEY_SECRET=...
-  go run ./function plan --region cn-hangzhou
-  REAPER_REGIONS=all go run ./function plan --json > plan.json
-  REAPER_NOTIFY_URL=... go run ./function plan --horizon 7d   # the coming week, per day and owner
-  go run ./function plan --demo --horizon 7d
-  go run ./function plan --fleet testdata/fleets/small.json`, true)
+  ./reaper plan --region cn-hangzhou
+  REAPER_REGIONS=all ./reaper plan --json > plan.json
+  REAPER_NOTIFY_URL=... ./reaper plan --horizon 7d   # the coming week, per day and owner
+  ./reaper plan --demo --horizon 7d
+  ./reaper plan --fleet testdata/fleets/small.json`, true)
 	var f sweepFlags
 	var d doubleFlags
 	addSweepFlags(fs, &f)
@@ -320,10 +320,10 @@ answer other than the one asked releases nothing (exit code 3). --demo or
 --fleet runs it, question included, against a local ECS double.
 
 `+runSettingsNote, `
-  go run ./function plan --region cn-hangzhou     # look first
-  go run ./function run --region cn-hangzhou
-  go run ./function run --region cn-hangzhou --yes   # from a script
-  go run ./function run --demo                       # try it on the demo fleet`, true)
+  ./reaper plan --region cn-hangzhou     # look first
+  ./reaper run --region cn-hangzhou
+  ./reaper run --region cn-hangzhou --yes   # from a script
+  ./reaper run --demo                       # try it on the demo fleet`, true)
 	var f sweepFlags
 	var d doubleFlags
 	addSweepFlags(fs, &f)

@@ -152,7 +152,7 @@ func where(rep *report.Report, r *report.Region) string {
 func accountTarget(env *Env, cfg settings.Settings, profile string) (*target, error) {
 	chain, err := credential.Find(env.Lookup, profile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w; or try `go run ./function demo`", errUsage, err)
+		return nil, fmt.Errorf("%w: %w; or try `./reaper demo`", errUsage, err)
 	}
 	t := &target{source: chain, sourceName: chain.Source(), cfg: cfg, defaultRegion: env.get(EnvFCRegion)}
 	if t.defaultRegion == "" {

@@ -32,9 +32,9 @@ Checks, without calling any API:
     settings it reads, the ECS actions it calls, the grants for other
     accounts.
 Exit code 2 when anything is wrong; every problem is listed.`, `
-  go run ./function validate
-  REAPER_MAX_RELEASE=-1 go run ./function validate     # shows the problem
-  go run ./function validate --dir /path/to/clone`, true)
+  ./reaper validate
+  REAPER_MAX_RELEASE=-1 ./reaper validate     # shows the problem
+  ./reaper validate --dir /path/to/clone`, true)
 	dir := fs.String("dir", "", "repository root (default: found from the current directory upwards)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
