@@ -34,19 +34,11 @@ var Disks = Kind{
 	Supports: supports[DiskAPI],
 	List: func(ctx context.Context, api any, c *call.Caller, region, tagKey string, _ decide.Rules) ([]Resource, *verdict.Failure) {
 		disks, f := ListDisks(ctx, client[DiskAPI](api), c, region, tagKey)
-		out := make([]Resource, len(disks))
-		for i, d := range disks {
-			out[i] = DiskResource(d)
-		}
-		return out, f
+		return resources(disks, DiskResource), f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		page, err := client[DiskAPI](api).DescribeDisks(ctx, ecsapi.ListInput{Region: region, IDs: ids})
-		out := make([]Resource, len(page.Disks))
-		for i, d := range page.Disks {
-			out[i] = DiskResource(d)
-		}
-		return out, err
+		return resources(page.Disks, DiskResource), err
 	},
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[DiskAPI](api).DeleteDisk(ctx, region, id)
@@ -98,27 +90,10 @@ func diskProblem(d cloud.Disk) string {
 // ListDisks pages a region's disks through the shared pager; tagKey
 // filters.
 func ListDisks(ctx context.Context, api DiskLister, c *call.Caller, region, tagKey string) ([]cloud.Disk, *verdict.Failure) {
-	var out []cloud.Disk
-	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeDisks, PageSize: ecsapi.MaxDiskPage}
-	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-		var p ecsapi.DiskPage
-		err := c.Do(ctx, ecsapi.ActionDescribeDisks, nil, func() error {
-			var err error
-			p, err = api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
-			return err
+	return collect(ctx, c, l, false, func(d cloud.Disk) string { return d.ID },
+		func(ctx context.Context, token string, _ int) (answer[cloud.Disk], error) {
+			p, err := api.DescribeDisks(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
+			return answer[cloud.Disk]{items: p.Disks, next: p.NextToken}, err
 		})
-		fresh := 0
-		for _, d := range p.Disks {
-			if seen.Add(d.ID) {
-				out = append(out, d)
-				fresh++
-			}
-		}
-		return page.Page{Next: p.NextToken, Items: len(p.Disks), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
 }

@@ -43,19 +43,11 @@ var EIPs = Kind{
 	Supports: supports[EIPAPI],
 	List: func(ctx context.Context, api any, c *call.Caller, region, tagKey string, rules decide.Rules) ([]Resource, *verdict.Failure) {
 		eips, f := ListEIPs(ctx, client[EIPAPI](api), c, region, tagKey)
-		out := make([]Resource, len(eips))
-		for i, e := range eips {
-			out[i] = EIPResource(e, rules)
-		}
-		return out, f
+		return resources(eips, func(e cloud.EIP) Resource { return EIPResource(e, rules) }), f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, rules decide.Rules) ([]Resource, error) {
 		page, err := client[EIPAPI](api).DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, AllocationIDs: ids})
-		out := make([]Resource, len(page.EIPs))
-		for i, e := range page.EIPs {
-			out[i] = EIPResource(e, rules)
-		}
-		return out, err
+		return resources(page.EIPs, func(e cloud.EIP) Resource { return EIPResource(e, rules) }), err
 	},
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[EIPAPI](api).ReleaseEipAddress(ctx, region, id)
@@ -110,27 +102,10 @@ func EIPHeld(e cloud.EIP, rules decide.Rules) (verdict.Reason, string) {
 // (DescribeEipAddresses has no NextToken) up to the total the API
 // announced; tagKey filters.
 func ListEIPs(ctx context.Context, api EIPLister, c *call.Caller, region, tagKey string) ([]cloud.EIP, *verdict.Failure) {
-	var out []cloud.EIP
-	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeEipAddresses, PageSize: ecsapi.MaxEIPPage}
-	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
-		var p ecsapi.EIPPage
-		err := c.Do(ctx, ecsapi.ActionDescribeEipAddresses, nil, func() error {
-			var err error
-			p, err = api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
-			return err
+	return collect(ctx, c, l, true, func(e cloud.EIP) string { return e.AllocationID },
+		func(ctx context.Context, _ string, n int) (answer[cloud.EIP], error) {
+			p, err := api.DescribeEipAddresses(ctx, ecsapi.EIPInput{Region: region, TagKey: tagKey, Page: n})
+			return answer[cloud.EIP]{items: p.EIPs, total: p.TotalCount}, err
 		})
-		fresh := 0
-		for _, e := range p.EIPs {
-			if seen.Add(e.AllocationID) {
-				out = append(out, e)
-				fresh++
-			}
-		}
-		return page.Page{Total: p.TotalCount, Items: len(p.EIPs), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
 }

@@ -34,11 +34,7 @@ var Images = Kind{
 	Supports: supports[ImageAPI],
 	List: func(ctx context.Context, api any, c *call.Caller, region, tagKey string, _ decide.Rules) ([]Resource, *verdict.Failure) {
 		images, f := listImages(ctx, client[ImageAPI](api), c, region, tagKey)
-		out := make([]Resource, len(images))
-		for i, img := range images {
-			out[i] = ImageResource(img)
-		}
-		return out, f
+		return resources(images, ImageResource), f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		var out []Resource
@@ -64,29 +60,12 @@ var Images = Kind{
 // listImages pages a region's own custom images by number through the
 // shared pager, up to the total the API announced; tagKey filters.
 func listImages(ctx context.Context, api ImageAPI, c *call.Caller, region, tagKey string) ([]cloud.Image, *verdict.Failure) {
-	var out []cloud.Image
-	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeImages, PageSize: ecsapi.MaxImagePage}
-	err := l.Numbers(ctx, func(ctx context.Context, n int) (page.Page, error) {
-		var p ecsapi.ImagePage
-		err := c.Do(ctx, ecsapi.ActionDescribeImages, nil, func() error {
-			var err error
-			p, err = api.DescribeImages(ctx, ecsapi.ImageInput{Region: region, TagKey: tagKey, Page: n})
-			return err
+	return collect(ctx, c, l, true, func(img cloud.Image) string { return img.ID },
+		func(ctx context.Context, _ string, n int) (answer[cloud.Image], error) {
+			p, err := api.DescribeImages(ctx, ecsapi.ImageInput{Region: region, TagKey: tagKey, Page: n})
+			return answer[cloud.Image]{items: p.Images, total: p.TotalCount}, err
 		})
-		fresh := 0
-		for _, img := range p.Images {
-			if seen.Add(img.ID) {
-				out = append(out, img)
-				fresh++
-			}
-		}
-		return page.Page{Total: p.TotalCount, Items: len(p.Images), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
 }
 
 // ImageHeld says why a custom image must stay whatever its tags say: an

@@ -35,19 +35,11 @@ var Snapshots = Kind{
 	Supports: supports[SnapshotAPI],
 	List: func(ctx context.Context, api any, c *call.Caller, region, tagKey string, _ decide.Rules) ([]Resource, *verdict.Failure) {
 		snaps, f := ListSnapshots(ctx, client[SnapshotAPI](api), c, region, tagKey)
-		out := make([]Resource, len(snaps))
-		for i, s := range snaps {
-			out[i] = SnapshotResource(s)
-		}
-		return out, f
+		return resources(snaps, SnapshotResource), f
 	},
 	Read: func(ctx context.Context, api any, region string, ids []string, _ decide.Rules) ([]Resource, error) {
 		page, err := client[SnapshotAPI](api).DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, IDs: ids})
-		out := make([]Resource, len(page.Snapshots))
-		for i, s := range page.Snapshots {
-			out[i] = SnapshotResource(s)
-		}
-		return out, err
+		return resources(page.Snapshots, SnapshotResource), err
 	},
 	Delete: func(ctx context.Context, api any, region, id string) (string, error) {
 		return client[SnapshotAPI](api).DeleteSnapshot(ctx, region, id)
@@ -82,27 +74,10 @@ func SnapshotHeld(s cloud.Snapshot) (verdict.Reason, string) {
 // ListSnapshots pages a region's snapshots through the shared pager;
 // tagKey filters.
 func ListSnapshots(ctx context.Context, api SnapshotLister, c *call.Caller, region, tagKey string) ([]cloud.Snapshot, *verdict.Failure) {
-	var out []cloud.Snapshot
-	seen := page.Seen{}
 	l := page.Listing{Name: ecsapi.ActionDescribeSnapshots, PageSize: ecsapi.MaxSnapshotPage}
-	err := l.Tokens().Run(ctx, func(ctx context.Context, token string) (page.Page, error) {
-		var p ecsapi.SnapshotPage
-		err := c.Do(ctx, ecsapi.ActionDescribeSnapshots, nil, func() error {
-			var err error
-			p, err = api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
-			return err
+	return collect(ctx, c, l, false, func(s cloud.Snapshot) string { return s.ID },
+		func(ctx context.Context, token string, _ int) (answer[cloud.Snapshot], error) {
+			p, err := api.DescribeSnapshots(ctx, ecsapi.ListInput{Region: region, TagKey: tagKey, NextToken: token})
+			return answer[cloud.Snapshot]{items: p.Snapshots, next: p.NextToken}, err
 		})
-		fresh := 0
-		for _, sn := range p.Snapshots {
-			if seen.Add(sn.ID) {
-				out = append(out, sn)
-				fresh++
-			}
-		}
-		return page.Page{Next: p.NextToken, Items: len(p.Snapshots), Fresh: fresh}, err
-	})
-	if err != nil {
-		return out, page.Failure(err)
-	}
-	return out, nil
 }
