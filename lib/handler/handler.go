@@ -294,8 +294,9 @@ type API interface {
 	engine.RegionAPI
 }
 
-// SweepAccount is Sweep in a known account (the FC context's).
-func SweepAccount(ctx context.Context, api API, account string, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
+// engineOptions are the run's engine options from the settings, logged
+// first as the effective configuration, with the caller's tweaks.
+func engineOptions(ctx context.Context, cfg settings.Settings, runID string, now func() time.Time, logger *slog.Logger, tweak []func(*engine.Options)) (engine.Options, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -303,13 +304,22 @@ func SweepAccount(ctx context.Context, api API, account string, cfg settings.Set
 	opts := cfg.Engine(runID, now)
 	notifier, err := cfg.Notifier()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+		return opts, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	if notifier != nil {
 		opts.Notifier = notifier
 	}
 	for _, f := range tweak {
 		f(&opts)
+	}
+	return opts, nil
+}
+
+// SweepAccount is Sweep in a known account (the FC context's).
+func SweepAccount(ctx context.Context, api API, account string, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
+	opts, err := engineOptions(ctx, cfg, runID, now, logger, tweak)
+	if err != nil {
+		return nil, err
 	}
 	eng := engine.New(opts, logger)
 	regions := cfg.Regions

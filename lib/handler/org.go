@@ -82,20 +82,9 @@ func Accounts(ctx context.Context, o Org, cfg settings.Settings, count func(acti
 // unreachable: nothing is written there, the others are swept, the run
 // fails.
 func SweepOrg(ctx context.Context, o Org, cfg settings.Settings, defaultRegion, runID string, now func() time.Time, logger *slog.Logger, tweak ...func(*engine.Options)) (*report.Report, error) {
-	if now == nil {
-		now = time.Now
-	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "effective settings", slog.GroupAttrs("settings", cfg.Describe()...))
-	opts := cfg.Engine(runID, now)
-	notifier, err := cfg.Notifier()
+	opts, err := engineOptions(ctx, cfg, runID, now, logger, tweak)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
-	}
-	if notifier != nil {
-		opts.Notifier = notifier
-	}
-	for _, f := range tweak {
-		f(&opts)
+		return nil, err
 	}
 	if !cfg.AllRegions && len(cfg.Regions) == 0 && defaultRegion == "" {
 		return nil, fmt.Errorf("%w: no region: set REAPER_REGIONS or run where FC_REGION is set", ErrSettings)
