@@ -331,19 +331,19 @@ func TestTagFilterCapKnownFromTotal(t *testing.T) {
 // A listing the deadline stops fails the region closed and says how long
 // the region needed, from its pace and TotalCount.
 func TestListingPastTheDeadlineSaysHowLongItNeeded(t *testing.T) {
-	// 300 pages at 100 ms, at most 4 at once, need 7.5 s: a 2 s deadline
+	// 500 pages at 100 ms, at most 4 at once, need 12.5 s: a 3 s deadline
 	// leaves the first page (which tells the total) time on a loaded
 	// machine, and the rest none.
-	e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 30000)})
+	e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 50000)})
 	e.srv.SetLatency(100 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	c := call.NewCaller(options().Retry, 0, time.Time{}, 4, &callCount{})
 	s := &pageSink{given: map[string]int{}}
 	res := discover.Run(ctx, e.api, c, discover.Request{Scope: cloud.Scope{Region: "cn-hangzhou"}, OptInKey: optIn}, s)
 	if res.Failure == nil || res.Failure.Code != string(report.ReasonDeadline) ||
-		!strings.Contains(res.Failure.Message, "of the 300 pages its TotalCount needs") || !strings.Contains(res.Failure.Message, "the region needs about") {
-		t.Fatalf("failure %+v: want the deadline, with the time the 300 pages need", res.Failure)
+		!strings.Contains(res.Failure.Message, "of the 500 pages its TotalCount needs") || !strings.Contains(res.Failure.Message, "the region needs about") {
+		t.Fatalf("failure %+v: want the deadline, with the time the 500 pages need", res.Failure)
 	}
 }
 
