@@ -331,11 +331,11 @@ func TestTagFilterCapKnownFromTotal(t *testing.T) {
 // A listing the deadline stops fails the region closed and says how long
 // the region needed, from its pace and TotalCount.
 func TestListingPastTheDeadlineSaysHowLongItNeeded(t *testing.T) {
-	// 500 pages at 100 ms, at most 4 at once, need 12.5 s: a 3 s deadline
-	// leaves the first page (which tells the total) time on a loaded
-	// machine, and the rest none.
+	// 500 pages at 500 ms, at most 32 at once (the listing's bound), need
+	// about 8 s: a 3 s deadline leaves the first page (which tells the
+	// total) time on a loaded machine, and the rest not enough.
 	e := newEnv(t, ecsdouble.Fleet{Instances: stopped("cn-hangzhou", "p", 50000)})
-	e.srv.SetLatency(100 * time.Millisecond)
+	e.srv.SetLatency(500 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	c := call.NewCaller(options().Retry, 0, time.Time{}, 4, &callCount{})
@@ -343,7 +343,7 @@ func TestListingPastTheDeadlineSaysHowLongItNeeded(t *testing.T) {
 	res := discover.Run(ctx, e.api, c, discover.Request{Scope: cloud.Scope{Region: "cn-hangzhou"}, OptInKey: optIn}, s)
 	if res.Failure == nil || res.Failure.Code != string(report.ReasonDeadline) ||
 		!strings.Contains(res.Failure.Message, "of the 500 pages its TotalCount needs") || !strings.Contains(res.Failure.Message, "the region needs about") {
-		t.Fatalf("failure %+v: want the deadline, with the time the 500 pages need", res.Failure)
+		t.Fatalf("failure %+v (result %+v, given %d): want the deadline, with the time the 500 pages need", res.Failure, res, len(s.given))
 	}
 }
 
