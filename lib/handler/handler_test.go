@@ -194,8 +194,6 @@ func TestInvokeRefusesBadInputAndReleasesNothing(t *testing.T) {
 		{name: "payload region not valid", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"regions\":[\"Hangzhou!\"]}"}`, creds: true, want: handler.ErrBadEvent, mention: "Hangzhou!"},
 		{name: "invalid setting", event: event, creds: true, env: map[string]string{"REAPER_FORCE": "maybe"}, want: handler.ErrSettings, mention: "REAPER_FORCE"},
 		{name: "no credentials", event: event, want: handler.ErrSettings, mention: "credentials"},
-		{name: "fan-out not yet run by this build", event: event, creds: true, env: map[string]string{"REAPER_FANOUT": "flow", "REAPER_FLOW_NAME": "f", "REAPER_RESULT_BUCKET": "reaper-results"},
-			want: handler.ErrSettings, mention: "REAPER_FANOUT=flow: this build does not run the fan-out yet"},
 		{name: "no region anywhere", event: event, creds: true, region: "-", want: handler.ErrSettings, mention: "REAPER_REGIONS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
