@@ -246,6 +246,9 @@ func TestFanoutEndToEnd(t *testing.T) {
 	fr := s.runFlow(t, func(phase, account string, attempt int) bool {
 		if phase == "execute" && account == orgFine && attempt == 1 {
 			fine.FailNext("DeleteInstances", 1, ecsdouble.Error(400, "InvalidParameter.Crash"))
+			// The fleet changes between the phases: an instance the plan did
+			// not hold is not released, eligible though it is now.
+			fine.Add(ecsdouble.Instance{ID: "i-111-late", Region: "cn-hangzhou", Status: "Stopped", Tags: map[string]string{"reaper-expires": "2020-01-01"}})
 		}
 		return false
 	})
@@ -273,6 +276,9 @@ func TestFanoutEndToEnd(t *testing.T) {
 		}
 	}
 	fanned := releasedIn(s.orgStack, fanoutAccounts...)
+	if slices.Contains(fanned, "i-111-late") {
+		t.Errorf("released %v: i-111-late was not in the plan", fanned)
+	}
 	// Idempotent retry: every DeleteInstances of the fine account carried
 	// the same ClientToken per batch, and each instance was released once.
 	tokens := map[string]bool{}
@@ -280,6 +286,11 @@ func TestFanoutEndToEnd(t *testing.T) {
 		if c.Action == "DeleteInstances" && c.Params["DryRun"] != "true" {
 			tokens[c.Params["ClientToken"]] = true
 		}
+	}
+	// The tokens derive from the run and the account: the account's
+	// report carries the worker's run ID.
+	if !strings.Contains(s.proc.Output(), `"runId":"`+fanoutRun.WorkerRunID(orgFine)+`"`) {
+		t.Errorf("no report with run ID %s logged by the Execute worker", fanoutRun.WorkerRunID(orgFine))
 	}
 	if len(tokens) != 1 || len(fine.Released()) != 2 {
 		t.Errorf("the fine account's deletes used tokens %v and released %v: want one token across the retry, two released", tokens, fine.Released())
@@ -300,4 +311,94 @@ func sortedAccounts(items []fanout.Item) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Every account within its own cap, together over the organisation's:
+// Decide holds the run, Execute runs nowhere, the execution fails, and
+// the one-invocation mode holds the same fleet too.
+func TestFanoutOrganisationCap(t *testing.T) {
+	fleets := orgFleets()
+	fleets[orgOverCap] = ecsdouble.Fleet{Instances: expired(orgOverCap, 3)}
+	env := []string{"REAPER_MAX_RELEASE=10", "REAPER_ORG_MAX_RELEASE=4", "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole}
+	s := startFanout(t, fleets, env...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.decide.Status != fanout.DecisionHeld || len(fr.decide.Accounts) != 0 || fr.status != "Failed" {
+		t.Errorf("decide %+v, execution %s: want held, no account executed, failed", fr.decide, fr.status)
+	}
+	for _, inv := range fr.invocations {
+		if strings.HasPrefix(inv, "execute/") {
+			t.Errorf("Execute ran under the organisation's cap: %v", fr.invocations)
+		}
+	}
+	rep := s.orgReport(t)
+	if rep.Org == nil || !rep.Org.Exceeded || !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "the organisation: ") }) {
+		t.Errorf("report: org %+v, failures %q", rep.Org, rep.Failures)
+	}
+	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("released %v under the organisation's cap", got)
+	}
+	off := startOrg(t, binary(t), fleets, env...)
+	off.invoke(t, "off", timerEvent(""))
+	if got := releasedIn(off, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("the one-invocation mode released %v; the fan-out nothing", got)
+	}
+}
+
+// A dry run (REAPER_DRY_RUN on the functions) goes through every phase
+// and writes nowhere; the execution succeeds.
+func TestFanoutDryRun(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_DRY_RUN=true", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded+","+orgNoRole)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.status != "Succeeded" || len(fr.decide.Accounts) != 2 {
+		t.Errorf("execution %s, executed %v: want succeeded over both accounts", fr.status, fr.decide.Accounts)
+	}
+	rep := s.orgReport(t)
+	if !rep.DryRun || rep.Released != 0 || rep.Status != fanout.ReportOK {
+		t.Errorf("report: dry run %v, released %d, status %s", rep.DryRun, rep.Released, rep.Status)
+	}
+	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("a dry run released %v", got)
+	}
+}
+
+// The tick's payload may narrow the accounts (the manifest has only
+// those) and nothing else, since the workers do not see it; a worker
+// payload naming an account outside the run, or one the decision does
+// not allow, is refused before any role is assumed.
+func TestFanoutPayloads(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded)
+	res := s.invoke(t, "tick-dry", tick(`{"dryRun": true}`))
+	wantError(t, res, "may only narrow the accounts", "REAPER_DRY_RUN")
+	if n := len(s.fnf.Executions(fanoutFlow)); n != 0 {
+		t.Fatalf("a refused tick started %d executions", n)
+	}
+	if res := s.invoke(t, "tick", tick(`{"accounts": ["`+orgFine+`"]}`)); res.Err != nil {
+		t.Fatalf("narrowed tick: %+v", *res.Err)
+	}
+	b, _ := s.oss.Object(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocManifest))
+	var m fanout.Manifest
+	if err := json.Unmarshal(b, &m); err != nil || !slices.Equal(m.Accounts, []string{orgFine}) {
+		t.Fatalf("manifest %s: want the one account the payload named", b)
+	}
+	assumed := len(s.org.AssumeCalls())
+	for _, p := range []string{
+		`{"phase":"plan","run":"20260301T040000Z","account":"` + orgOverCap + `"}`,
+		`{"phase":"execute","run":"20260301T040000Z","account":"` + orgFine + `"}`,
+		`{"phase":"plan","run":"20260301T050000Z","account":"` + orgFine + `"}`,
+	} {
+		res := s.invoke(t, "worker", []byte(p))
+		if res.Err == nil {
+			t.Errorf("%s: accepted", p)
+		}
+	}
+	if n := len(s.org.AssumeCalls()); n != assumed || len(releasedIn(s.orgStack, fanoutAccounts...)) != 0 {
+		t.Errorf("refused worker payloads assumed %d roles", n-assumed)
+	}
+	wantError(t, s.invoke(t, "worker-bad", []byte(`{"phase":"plan","run":"20260301T040000Z","account":"`+orgFine+`","extra":1}`)), "unknown field")
 }

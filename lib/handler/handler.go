@@ -213,8 +213,9 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if region == "" {
 		region, _ = lookup("FC_REGION")
 	}
+	var overrides settings.Overrides
 	if ev.Payload != nil {
-		overrides, err := settings.ParsePayload(*ev.Payload)
+		overrides, err = settings.ParsePayload(*ev.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("%w: timer payload: %w", ErrBadEvent, err)
 		}
@@ -249,6 +250,11 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 				return nil, err
 			}
 			if cfg.UsesFlow(len(plan.Targets)) {
+				if overrides.DryRun != nil || overrides.Regions != nil || overrides.MaxRelease != nil {
+					// The workers read their own settings, not the tick's payload.
+					return nil, fmt.Errorf("%w: timer payload: when the run fans out (%s=%s) a payload may only narrow the accounts; set %s, %s or %s on both functions instead", ErrBadEvent,
+						settings.EnvFanout, cfg.Fanout, settings.EnvDryRun, settings.EnvRegions, settings.EnvMaxRelease)
+				}
 				return h.coordinate(ctx, ev, runID, cfg, region, creds, plan.IDs(), now, logger)
 			}
 		}
