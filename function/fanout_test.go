@@ -402,3 +402,23 @@ func TestFanoutPayloads(t *testing.T) {
 	}
 	wantError(t, s.invoke(t, "worker-bad", []byte(`{"phase":"plan","run":"20260301T040000Z","account":"`+orgFine+`","extra":1}`)), "unknown field")
 }
+
+// auto fans out only above REAPER_FANOUT_MIN_ACCOUNTS; at or below it,
+// the timer function sweeps every account in one invocation.
+func TestFanoutAuto(t *testing.T) {
+	env := []string{"REAPER_FANOUT=auto", "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole}
+	above := startFanout(t, orgFleets(), append(env, "REAPER_FANOUT_MIN_ACCOUNTS=1")...)
+	if res := above.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	if n := len(above.fnf.Executions(fanoutFlow)); n != 1 || len(releasedIn(above.orgStack, fanoutAccounts...)) != 0 {
+		t.Errorf("2 accounts above a minimum of 1: %d executions, released %v; want the flow started, nothing released by the timer", n, releasedIn(above.orgStack, fanoutAccounts...))
+	}
+	within := startFanout(t, orgFleets(), append(env, "REAPER_FANOUT_MIN_ACCOUNTS=2", "REAPER_MAX_RELEASE_PERCENT=100")...)
+	if res := within.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("one invocation: %+v", *res.Err)
+	}
+	if n := len(within.fnf.Executions(fanoutFlow)); n != 0 || len(releasedIn(within.orgStack, fanoutAccounts...)) != 7 {
+		t.Errorf("2 accounts within a minimum of 2: %d executions, released %v; want the one-invocation sweep", n, releasedIn(within.orgStack, fanoutAccounts...))
+	}
+}

@@ -426,3 +426,17 @@ func TestDefaultCapsLetAPilotThrough(t *testing.T) {
 		t.Errorf("cap %+v: want the defaults, not exceeded", c)
 	}
 }
+
+func TestIsWorkerPayload(t *testing.T) {
+	for event, want := range map[string]bool{
+		`{"phase":"plan","run":"20261206T090000Z","account":"1234567890123456"}`: true,
+		`{"phase":1}`: true, // a worker payload, refused by its own parser
+		`{"triggerTime":"2026-12-06T09:00:00Z","triggerName":"t","payload":"{\"phase\":\"plan\"}"}`: false,
+		`not json`: false,
+		``:         false,
+	} {
+		if got := handler.IsWorkerPayload([]byte(event)); got != want {
+			t.Errorf("IsWorkerPayload(%s) = %v, want %v", event, got, want)
+		}
+	}
+}
