@@ -115,8 +115,9 @@ func (h *Handler) Work(ctx context.Context, event []byte) (any, error) {
 	if p.Account != "" {
 		runID = p.Run.WorkerRunID(p.Account)
 	}
+	base := logger
 	logger = logger.With("run_id", runID, "phase", string(p.Phase))
-	answer, err := h.work(ctx, fctx, p, logger)
+	answer, err := h.work(ctx, fctx, p, base, logger)
 	if err != nil {
 		logger.Error("invocation failed", "error", err.Error(), "retry_count", fctx.RetryCount)
 		return nil, err
@@ -135,9 +136,10 @@ type worker struct {
 	store  *fanout.Store
 	now    func() time.Time
 	log    *slog.Logger
+	base   *slog.Logger // without the run ID: the report's records carry their own
 }
 
-func (h *Handler) work(ctx context.Context, fctx *fccontext.FcContext, p fanout.Payload, logger *slog.Logger) (any, error) {
+func (h *Handler) work(ctx context.Context, fctx *fccontext.FcContext, p fanout.Payload, base, logger *slog.Logger) (any, error) {
 	lookup := h.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
@@ -176,7 +178,7 @@ func (h *Handler) work(ctx context.Context, fctx *fccontext.FcContext, p fanout.
 	if now == nil {
 		now = time.Now
 	}
-	w := &worker{h: h, fctx: fctx, cfg: cfg, region: region, creds: creds, store: store, now: now, log: logger}
+	w := &worker{h: h, fctx: fctx, cfg: cfg, region: region, creds: creds, store: store, now: now, log: logger, base: base}
 	switch p.Phase {
 	case fanout.PhasePlan:
 		return w.plan(ctx, p.Run, p.Account)
@@ -384,7 +386,7 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	}
 	rep.Settings = settingsMap(w.cfg)
 	rep, runErr = finish(rep, runErr, w.log)
-	report.Log(ctx, w.log, rep) // the account's whole report
+	report.Log(ctx, w.base, rep) // the account's whole report
 	res := fanout.ExecuteResult{Run: run, Account: account, Status: fanout.Executed, Released: len(rep.IDs(verdict.Released)),
 		IDs: rep.IDs(verdict.Released), DryRun: rep.DryRun}
 	if len(rep.Accounts) > 0 {
