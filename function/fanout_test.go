@@ -422,3 +422,37 @@ func TestFanoutAuto(t *testing.T) {
 		t.Errorf("2 accounts within a minimum of 2: %d executions, released %v; want the one-invocation sweep", n, releasedIn(within.orgStack, fanoutAccounts...))
 	}
 }
+
+// A worker that crashes in Plan on every attempt the flow allows leaves
+// its account plan-failed: nothing is written there, the others (within
+// the failure limit) are executed, and the execution fails naming it.
+func TestFanoutPlanFailed(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_MAX_RELEASE=10", "REAPER_MAX_RELEASE_PERCENT=100", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	crashes := 0
+	fr := s.runFlow(t, func(phase, account string, _ int) bool {
+		if phase == "plan" && account == orgFine {
+			crashes++
+			return true
+		}
+		return false
+	})
+	if crashes != 3 {
+		t.Errorf("the plan of %s was tried %d times, want 3 (the flow's two retries)", orgFine, crashes)
+	}
+	if !slices.Equal(sortedAccounts(fr.decide.Accounts), []string{orgOverCap}) || fr.status != "Failed" {
+		t.Errorf("executed %v, execution %s: want only %s, failed", fr.decide.Accounts, fr.status, orgOverCap)
+	}
+	rep := s.orgReport(t)
+	if !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "account "+orgFine+" plan-failed") }) {
+		t.Errorf("failures %q: want %s plan-failed", rep.Failures, orgFine)
+	}
+	if got := s.released(orgFine); len(got) != 0 {
+		t.Errorf("released %v in a plan-failed account", got)
+	}
+	if got := s.released(orgOverCap); len(got) != 5 {
+		t.Errorf("released %v in %s, want its five", got, orgOverCap)
+	}
+}
