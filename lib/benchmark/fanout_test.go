@@ -7,7 +7,11 @@ import (
 	"time"
 )
 
-var fanoutCase = flag.Bool("fanout", false, "run the fan-out case of docs/BENCHMARKS.md: 10 accounts × 4 regions × 500")
+var (
+	fanoutCase     = flag.Bool("fanout", false, "run the fan-out case of docs/BENCHMARKS.md: -fanout.accounts × -fanout.regions × 500")
+	fanoutAccounts = flag.Int("fanout.accounts", 20, "with -fanout: the accounts")
+	fanoutRegions  = flag.Int("fanout.regions", 20, "with -fanout: the regions of each account")
+)
 
 // The organisation through the fan-out's phases, each invocation of the
 // FC build in a process of its own: every instance released, each
@@ -18,7 +22,7 @@ func TestFanoutFC(t *testing.T) {
 	}
 	c := OrgCase{Accounts: 3, Regions: 2, PerRegion: 50}
 	if *fanoutCase {
-		c = OrgCase{Accounts: 10, Regions: 4, PerRegion: 500}
+		c = OrgCase{Accounts: *fanoutAccounts, Regions: *fanoutRegions, PerRegion: 500}
 	}
 	bin, err := BuildFunction(context.Background(), "../../function", t.TempDir())
 	if err != nil {
