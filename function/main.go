@@ -45,7 +45,7 @@ func main() {
 		handler.SetMemoryLimit(os.LookupEnv) // 128 MB functions: keep GC garbage in bounds
 		h := &handler.Handler{Lookup: os.LookupEnv, Environ: os.Environ, Logger: handler.NewLogger(os.Stdout),
 			LocalBuild: localBuild == "true", ClockFromTrigger: testClock == "trigger"}
-		fc.Start(h.Invoke) // serves invocations until the instance is stopped
+		fc.Start(h.Serve) // serves invocations until the instance is stopped
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,6 +1,10 @@
 package fanout
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+)
 
 // Summary is what a worker returns to CloudFlow: small, because every
 // iteration's answer is kept in the Map's output (a state's input and
@@ -57,6 +61,38 @@ type ExecuteResult struct {
 	Released int `json:"released"`
 	// Failed names writes that failed; any fails the run.
 	Failed []string `json:"failed,omitempty"`
+	// IDs are the instances released; DryRun says none really was.
+	IDs    []string `json:"ids,omitempty"`
+	DryRun bool     `json:"dryRun,omitempty"`
+	// Part is the account's part of the report (its level in a run over
+	// several accounts).
+	Part *report.Account `json:"part,omitempty"`
+}
+
+// OrgReport is the organisation's report of a fanned-out run: the
+// decision, each account's part and every failure.
+type OrgReport struct {
+	Run      RunID            `json:"run"`
+	Status   string           `json:"status"` // ok or failed
+	DryRun   bool             `json:"dryRun"`
+	Decision string           `json:"decision"`
+	Reason   string           `json:"reason,omitempty"`
+	Org      *report.CapCheck `json:"org,omitempty"`
+	Released int              `json:"released"`
+	Failures []string         `json:"failures,omitempty"`
+	Accounts []AccountReport  `json:"accounts"`
+}
+
+// AccountReport is one account in the organisation's report.
+type AccountReport struct {
+	Account  string           `json:"account"`
+	Decision string           `json:"decision"`
+	Reason   string           `json:"reason,omitempty"`
+	Cap      *report.CapCheck `json:"cap,omitempty"`
+	Released int              `json:"released"`
+	IDs      []string         `json:"ids,omitempty"`
+	Failed   []string         `json:"failed,omitempty"`
+	Part     *report.Account  `json:"part,omitempty"`
 }
 
 // Outcome is the run's status for Report, as a pure function of the

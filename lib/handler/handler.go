@@ -209,17 +209,13 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
-	if cfg.Fanout != settings.FanoutOff {
-		// The fan-out's parts exist (lib/fanout) but this build does not run
-		// its phases: refuse, rather than sweep as if it were off.
-		return nil, fmt.Errorf("%w: %s=%s: this build does not run the fan-out yet (docs/fanout.md); set it to %s", ErrSettings, settings.EnvFanout, cfg.Fanout, settings.FanoutOff)
-	}
 	region := fctx.Region
 	if region == "" {
 		region, _ = lookup("FC_REGION")
 	}
+	var overrides settings.Overrides
 	if ev.Payload != nil {
-		overrides, err := settings.ParsePayload(*ev.Payload)
+		overrides, err = settings.ParsePayload(*ev.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("%w: timer payload: %w", ErrBadEvent, err)
 		}
@@ -234,16 +230,7 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 		logger.Warn("a local build (s local invoke) runs with your own credentials against the real account: this run is a dry run; set REAPER_LOCAL_RELEASE=true to release")
 		cfg.DryRun = true
 	}
-	creds := ecsapi.Credentials{
-		AccessKeyID:     fctx.Credentials.AccessKeyId,
-		AccessKeySecret: fctx.Credentials.AccessKeySecret,
-		SecurityToken:   fctx.Credentials.SecurityToken,
-	}
-	source := "the FC invocation (the function's role, STS)"
-	if creds.AccessKeyID == "" {
-		creds = credentialsFromEnv(lookup)
-		source = "the function's environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
-	}
+	creds, source := h.credentials(fctx, lookup)
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 		return nil, fmt.Errorf("%w: no credentials: give the function a role (FC passes its STS credentials with each invocation)", ErrSettings)
 	}
@@ -255,6 +242,21 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 		o, err := newOrg(fctx.AccountId, creds, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+		}
+		if cfg.Fanout != settings.FanoutOff {
+			// Flow, or auto: the accounts decide whether this run fans out.
+			plan, err := Accounts(ctx, o, cfg, nil)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.UsesFlow(len(plan.Targets)) {
+				if overrides.DryRun != nil || overrides.Regions != nil || overrides.MaxRelease != nil {
+					// The workers read their own settings, not the tick's payload.
+					return nil, fmt.Errorf("%w: timer payload: when the run fans out (%s=%s) a payload may only narrow the accounts; set %s, %s or %s on both functions instead", ErrBadEvent,
+						settings.EnvFanout, cfg.Fanout, settings.EnvDryRun, settings.EnvRegions, settings.EnvMaxRelease)
+				}
+				return h.coordinate(ctx, ev, runID, cfg, region, creds, plan.IDs(), now, logger)
+			}
 		}
 		rep, err := SweepOrg(ctx, o, cfg, region, runID, now, logger)
 		if rep != nil {
@@ -382,6 +384,20 @@ func capAdvice(c *report.CapCheck) string {
 		raise = append(raise, fmt.Sprintf("%s to %.4g, or %s to %d", settings.EnvMaxReleasePercent, c.NeededPercent(), settings.EnvPercentCapFrom, c.Eligible+1))
 	}
 	return strings.Join(raise, ", and ") + "; or keep some of these instances with the keep tag"
+}
+
+// credentials are the invocation's (the function's role), or else the
+// environment's, and where they came from.
+func (h *Handler) credentials(fctx *fccontext.FcContext, lookup func(string) (string, bool)) (ecsapi.Credentials, string) {
+	creds := ecsapi.Credentials{
+		AccessKeyID:     fctx.Credentials.AccessKeyId,
+		AccessKeySecret: fctx.Credentials.AccessKeySecret,
+		SecurityToken:   fctx.Credentials.SecurityToken,
+	}
+	if creds.AccessKeyID != "" {
+		return creds, "the FC invocation (the function's role, STS)"
+	}
+	return credentialsFromEnv(lookup), "the function's environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
 }
 
 func credentialsFromEnv(lookup func(string) (string, bool)) ecsapi.Credentials {

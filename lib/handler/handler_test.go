@@ -194,8 +194,6 @@ func TestInvokeRefusesBadInputAndReleasesNothing(t *testing.T) {
 		{name: "payload region not valid", event: `{"triggerTime":"2026-11-25T04:00:00Z","triggerName":"t","payload":"{\"regions\":[\"Hangzhou!\"]}"}`, creds: true, want: handler.ErrBadEvent, mention: "Hangzhou!"},
 		{name: "invalid setting", event: event, creds: true, env: map[string]string{"REAPER_FORCE": "maybe"}, want: handler.ErrSettings, mention: "REAPER_FORCE"},
 		{name: "no credentials", event: event, want: handler.ErrSettings, mention: "credentials"},
-		{name: "fan-out not yet run by this build", event: event, creds: true, env: map[string]string{"REAPER_FANOUT": "flow", "REAPER_FLOW_NAME": "f", "REAPER_RESULT_BUCKET": "reaper-results"},
-			want: handler.ErrSettings, mention: "REAPER_FANOUT=flow: this build does not run the fan-out yet"},
 		{name: "no region anywhere", event: event, creds: true, region: "-", want: handler.ErrSettings, mention: "REAPER_REGIONS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,5 +424,19 @@ func TestDefaultCapsLetAPilotThrough(t *testing.T) {
 	}
 	if c := inv.rep.Cap; c == nil || c.MaxReleasePercent != 50 || c.PercentCapFrom != 10 || c.Exceeded {
 		t.Errorf("cap %+v: want the defaults, not exceeded", c)
+	}
+}
+
+func TestIsWorkerPayload(t *testing.T) {
+	for event, want := range map[string]bool{
+		`{"phase":"plan","run":"20261206T090000Z","account":"1234567890123456"}`: true,
+		`{"phase":1}`: true, // a worker payload, refused by its own parser
+		`{"triggerTime":"2026-12-06T09:00:00Z","triggerName":"t","payload":"{\"phase\":\"plan\"}"}`: false,
+		`not json`: false,
+		``:         false,
+	} {
+		if got := handler.IsWorkerPayload([]byte(event)); got != want {
+			t.Errorf("IsWorkerPayload(%s) = %v, want %v", event, got, want)
+		}
 	}
 }

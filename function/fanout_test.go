@@ -1,0 +1,458 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/fnfdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/ossdouble"
+)
+
+const (
+	fanoutFlow   = "ecs-reaper-fanout"
+	fanoutBucket = "reaper-results"
+	fanoutTick   = "2026-03-01T04:00:00Z"
+	fanoutRun    = fanout.RunID("20260301T040000Z")
+)
+
+// fanoutStack is the organisation on loopback plus the result bucket and
+// CloudFlow's StartExecution.
+type fanoutStack struct {
+	*orgStack
+	oss *ossdouble.Server
+	fnf *fnfdouble.Server
+}
+
+func startFanout(t *testing.T, fleets map[string]ecsdouble.Fleet, env ...string) *fanoutStack {
+	t.Helper()
+	oss, err := ossdouble.Start(fanoutBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = oss.Close() })
+	oss.AddCredential(stsKeyID, stsSecret, stsToken)
+	fnf, err := fnfdouble.Start(fanoutFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fnf.Close() })
+	fnf.AddCredential(stsKeyID, stsSecret, stsToken)
+	env = append([]string{"REAPER_FANOUT=flow", "REAPER_FLOW_NAME=" + fanoutFlow, "REAPER_RESULT_BUCKET=" + fanoutBucket,
+		"REAPER_OSS_ENDPOINT=" + oss.URL(), "REAPER_FNF_ENDPOINT=" + fnf.URL()}, env...)
+	return &fanoutStack{orgStack: startOrg(t, binary(t), fleets, env...), oss: oss, fnf: fnf}
+}
+
+func tick(payload string) []byte {
+	b, _ := json.Marshal(map[string]string{"triggerTime": fanoutTick, "triggerName": "hourly", "payload": payload})
+	return b
+}
+
+// flowRun is what the test's CloudFlow did: each worker invocation, in
+// order, with its outcome.
+type flowRun struct {
+	invocations []string // phase/account:ok|error
+	status      string   // the Outcome state's: Succeeded or Failed
+	decide      fanout.DecideAnswer
+}
+
+// runFlow plays the execution the coordinator started as CloudFlow would,
+// reading lib/fanout/flow.yaml: each top-level state in turn from
+// StartAt, a Map over $Input.accounts invoking its task per item with the
+// task's retries and its Catch, a Task with its retries, the Choice on
+// $Input.status. before is called before each worker invocation (fault
+// injection); it may return true to fail that invocation instead (a
+// crashed worker).
+func (s *fanoutStack) runFlow(t *testing.T, before func(phase, account string, attempt int) bool) flowRun {
+	t.Helper()
+	var def struct {
+		StartAt string           `yaml:"StartAt"`
+		States  []map[string]any `yaml:"States"`
+	}
+	raw, err := os.ReadFile("../" + fanout.FlowPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]map[string]any{}
+	for _, st := range def.States {
+		byName[st["Name"].(string)] = st
+	}
+	execs := s.fnf.Executions(fanoutFlow)
+	if len(execs) != 1 {
+		t.Fatalf("%d executions, want the one the coordinator started", len(execs))
+	}
+	var input map[string]any
+	if err := json.Unmarshal([]byte(execs[0].Input), &input); err != nil {
+		t.Fatal(err)
+	}
+	run := input["run"].(string)
+	var fr flowRun
+	n := 0
+	// invoke runs a task state's payload with its retries; ok is false when
+	// every attempt failed.
+	invoke := func(task map[string]any, account string) (json.RawMessage, bool) {
+		body := task["Parameters"].(map[string]any)["body"].(map[string]any)
+		payload := map[string]string{"phase": body["phase"].(string), "run": run}
+		if account != "" {
+			payload["account"] = account
+		}
+		b, _ := json.Marshal(payload)
+		attempts := 1
+		if r, ok := task["Retry"].([]any); ok && len(r) > 0 {
+			attempts += r[0].(map[string]any)["MaxAttempts"].(int)
+		}
+		for attempt := 1; attempt <= attempts; attempt++ {
+			n++
+			label := payload["phase"] + "/" + account
+			if before != nil && before(payload["phase"], account, attempt) {
+				fr.invocations = append(fr.invocations, label+":crashed")
+				continue
+			}
+			res := s.invoke(t, fmt.Sprintf("flow-%d", n), b)
+			if res.Err == nil {
+				fr.invocations = append(fr.invocations, label+":ok")
+				return res.Body, true
+			}
+			fr.invocations = append(fr.invocations, label+":error")
+		}
+		return nil, false
+	}
+	current := input
+	for name := def.StartAt; name != ""; {
+		st := byName[name]
+		next, _ := st["Next"].(string)
+		switch st["Type"] {
+		case "Map":
+			if st["ItemsPath"] != "$Input.accounts" {
+				t.Fatalf("Map %s reads %v", name, st["ItemsPath"])
+			}
+			task := st["Processor"].(map[string]any)["States"].([]any)[0].(map[string]any)
+			items, _ := current["accounts"].([]any)
+			for _, it := range items {
+				invoke(task, it.(map[string]any)["account"].(string))
+			}
+			current = map[string]any{}
+		case "Task":
+			out, ok := invoke(st, "")
+			if !ok {
+				fr.status = "Failed"
+				return fr
+			}
+			current = map[string]any{}
+			if err := json.Unmarshal(out, &current); err != nil {
+				t.Fatalf("%s answered %s: %v", name, out, err)
+			}
+			if st["Parameters"].(map[string]any)["body"].(map[string]any)["phase"] == "decide" {
+				_ = json.Unmarshal(out, &fr.decide)
+			}
+		case "Choice":
+			branch := st["Branches"].([]any)[0].(map[string]any)
+			if branch["Condition"] != `$Input.status == "ok"` {
+				t.Fatalf("Choice %s: condition %v", name, branch["Condition"])
+			}
+			next = st["Default"].(string)
+			if current["status"] == "ok" {
+				next = branch["Next"].(string)
+			}
+		case "Succeed":
+			fr.status = "Succeeded"
+		case "Fail":
+			fr.status = "Failed"
+		default:
+			t.Fatalf("state %s of type %v", name, st["Type"])
+		}
+		name = next
+	}
+	s.fnf.Finish(fanoutFlow, execs[0].Name, fr.status)
+	return fr
+}
+
+func (s *fanoutStack) orgReport(t *testing.T) fanout.OrgReport {
+	t.Helper()
+	b, ok := s.oss.Object(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocReport))
+	if !ok {
+		t.Fatal("no report in OSS")
+	}
+	var rep fanout.OrgReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func releasedIn(s *orgStack, accounts ...string) []string {
+	var out []string
+	for _, a := range accounts {
+		out = append(out, s.released(a)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var fanoutAccounts = []string{orgMgmt, orgFine, orgOverCap, orgNoRole, orgExcluded, orgUntagged}
+
+// The organisation's sweep through the built binary, phase by phase as
+// the flow definition orders them: the fine account and the function's
+// own released, the one over its own cap and the unreachable one not; an
+// Execute worker that crashes is retried and releases once; a repeated
+// tick starts nothing new; the run fails naming each failure; and the
+// released set is the one-invocation mode's on the same fleet.
+func TestFanoutEndToEnd(t *testing.T) {
+	env := []string{"REAPER_MAX_RELEASE=3", "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded}
+	s := startFanout(t, orgFleets(), env...)
+
+	res := s.invoke(t, "tick-1", tick(""))
+	if res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	sum := decodeSummary(t, res)
+	if !strings.Contains(sum.Warning, "ecs-reaper-20260301T040000Z") {
+		t.Errorf("the coordinator's summary says %q: want the execution it started", sum.Warning)
+	}
+	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
+		t.Fatalf("the coordinator released %v", got)
+	}
+	// A repeated tick (FC retried the timer) starts nothing new.
+	if res := s.invoke(t, "tick-1-again", tick("")); res.Err != nil {
+		t.Fatalf("repeated tick: %+v", *res.Err)
+	}
+	execs := s.fnf.Executions(fanoutFlow)
+	if len(execs) != 1 || execs[0].Name != fanoutRun.ExecutionName() {
+		t.Fatalf("executions %+v: want one, named from the tick", execs)
+	}
+	var input fanout.ExecutionInput
+	_ = json.Unmarshal([]byte(execs[0].Input), &input)
+	var inputAccounts []string
+	for _, it := range input.Accounts {
+		inputAccounts = append(inputAccounts, it.Account)
+	}
+	if want := []string{orgFine, orgOverCap, orgNoRole}; !slices.Equal(inputAccounts, want) {
+		t.Errorf("the execution's accounts %v, want %v (rd's tagged members, less the excluded)", inputAccounts, want)
+	}
+
+	// The fine account's first Execute worker fails on its writes; the
+	// flow retries it once.
+	fine := s.ecs.Account(orgFine)
+	fr := s.runFlow(t, func(phase, account string, attempt int) bool {
+		if phase == "execute" && account == orgFine && attempt == 1 {
+			fine.FailNext("DeleteInstances", 1, ecsdouble.Error(400, "InvalidParameter.Crash"))
+			// The fleet changes between the phases: an instance the plan did
+			// not hold is not released, eligible though it is now.
+			fine.Add(ecsdouble.Instance{ID: "i-111-late", Region: "cn-hangzhou", Status: "Stopped", Tags: map[string]string{"reaper-expires": "2020-01-01"}})
+		}
+		return false
+	})
+	if want := []string{orgFine}; !slices.Equal(sortedAccounts(fr.decide.Accounts), want) {
+		t.Errorf("Decide allowed %v, want %v (the over-cap and unreachable accounts not)", fr.decide.Accounts, want)
+	}
+	if !slices.Contains(fr.invocations, "execute/"+orgFine+":error") || !slices.Contains(fr.invocations, "execute/"+orgFine+":ok") {
+		t.Errorf("invocations %v: want the fine account's Execute failed, then retried", fr.invocations)
+	}
+	if fr.status != "Failed" {
+		t.Errorf("the execution ended %s: an unreachable account and a held one fail it", fr.status)
+	}
+	rep := s.orgReport(t)
+	decisions := map[string]string{}
+	for _, a := range rep.Accounts {
+		decisions[a.Account] = a.Decision
+	}
+	want := map[string]string{orgFine: "execute", orgOverCap: "held-by-cap", orgNoRole: "unreachable"}
+	if !mapsEqual(decisions, want) || rep.Status != "failed" || rep.Released != 2 {
+		t.Errorf("report: status %s, released %d, decisions %v; want failed, 2, %v", rep.Status, rep.Released, decisions, want)
+	}
+	for _, w := range []string{"account " + orgNoRole + " unreachable", "account " + orgOverCap + " held by its cap"} {
+		if !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, w) }) {
+			t.Errorf("failures %q lack %q", rep.Failures, w)
+		}
+	}
+	fanned := releasedIn(s.orgStack, fanoutAccounts...)
+	if slices.Contains(fanned, "i-111-late") {
+		t.Errorf("released %v: i-111-late was not in the plan", fanned)
+	}
+	// Idempotent retry: every DeleteInstances of the fine account carried
+	// the same ClientToken per batch, and each instance was released once.
+	tokens := map[string]bool{}
+	for _, c := range fine.Calls() {
+		if c.Action == "DeleteInstances" && c.Params["DryRun"] != "true" {
+			tokens[c.Params["ClientToken"]] = true
+		}
+	}
+	// The tokens derive from the run and the account: the account's
+	// report carries the worker's run ID.
+	if !strings.Contains(s.proc.Output(), `"runId":"`+fanoutRun.WorkerRunID(orgFine)+`"`) {
+		t.Errorf("no report with run ID %s logged by the Execute worker", fanoutRun.WorkerRunID(orgFine))
+	}
+	if len(tokens) != 1 || len(fine.Released()) != 2 {
+		t.Errorf("the fine account's deletes used tokens %v and released %v: want one token across the retry, two released", tokens, fine.Released())
+	}
+
+	// The one-invocation mode on the same fleet releases the same.
+	off := startOrg(t, binary(t), orgFleets(), env...)
+	off.invoke(t, "off-1", timerEvent(""))
+	if single := releasedIn(off, fanoutAccounts...); !slices.Equal(fanned, single) || len(single) == 0 {
+		t.Errorf("fanned out released %v; one invocation released %v", fanned, single)
+	}
+}
+
+func sortedAccounts(items []fanout.Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Account)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Every account within its own cap, together over the organisation's:
+// Decide holds the run, Execute runs nowhere, the execution fails, and
+// the one-invocation mode holds the same fleet too.
+func TestFanoutOrganisationCap(t *testing.T) {
+	fleets := orgFleets()
+	fleets[orgOverCap] = ecsdouble.Fleet{Instances: expired(orgOverCap, 3)}
+	env := []string{"REAPER_MAX_RELEASE=10", "REAPER_ORG_MAX_RELEASE=4", "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole}
+	s := startFanout(t, fleets, env...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.decide.Status != fanout.DecisionHeld || len(fr.decide.Accounts) != 0 || fr.status != "Failed" {
+		t.Errorf("decide %+v, execution %s: want held, no account executed, failed", fr.decide, fr.status)
+	}
+	for _, inv := range fr.invocations {
+		if strings.HasPrefix(inv, "execute/") {
+			t.Errorf("Execute ran under the organisation's cap: %v", fr.invocations)
+		}
+	}
+	rep := s.orgReport(t)
+	if rep.Org == nil || !rep.Org.Exceeded || !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "the organisation: ") }) {
+		t.Errorf("report: org %+v, failures %q", rep.Org, rep.Failures)
+	}
+	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("released %v under the organisation's cap", got)
+	}
+	off := startOrg(t, binary(t), fleets, env...)
+	off.invoke(t, "off", timerEvent(""))
+	if got := releasedIn(off, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("the one-invocation mode released %v; the fan-out nothing", got)
+	}
+}
+
+// A dry run (REAPER_DRY_RUN on the functions) goes through every phase
+// and writes nowhere; the execution succeeds.
+func TestFanoutDryRun(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_DRY_RUN=true", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded+","+orgNoRole)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.status != "Succeeded" || len(fr.decide.Accounts) != 2 {
+		t.Errorf("execution %s, executed %v: want succeeded over both accounts", fr.status, fr.decide.Accounts)
+	}
+	rep := s.orgReport(t)
+	if !rep.DryRun || rep.Released != 0 || rep.Status != fanout.ReportOK {
+		t.Errorf("report: dry run %v, released %d, status %s", rep.DryRun, rep.Released, rep.Status)
+	}
+	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
+		t.Errorf("a dry run released %v", got)
+	}
+}
+
+// The tick's payload may narrow the accounts (the manifest has only
+// those) and nothing else, since the workers do not see it; a worker
+// payload naming an account outside the run, or one the decision does
+// not allow, is refused before any role is assumed.
+func TestFanoutPayloads(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded)
+	res := s.invoke(t, "tick-dry", tick(`{"dryRun": true}`))
+	wantError(t, res, "may only narrow the accounts", "REAPER_DRY_RUN")
+	if n := len(s.fnf.Executions(fanoutFlow)); n != 0 {
+		t.Fatalf("a refused tick started %d executions", n)
+	}
+	if res := s.invoke(t, "tick", tick(`{"accounts": ["`+orgFine+`"]}`)); res.Err != nil {
+		t.Fatalf("narrowed tick: %+v", *res.Err)
+	}
+	b, _ := s.oss.Object(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocManifest))
+	var m fanout.Manifest
+	if err := json.Unmarshal(b, &m); err != nil || !slices.Equal(m.Accounts, []string{orgFine}) {
+		t.Fatalf("manifest %s: want the one account the payload named", b)
+	}
+	assumed := len(s.org.AssumeCalls())
+	for _, p := range []string{
+		`{"phase":"plan","run":"20260301T040000Z","account":"` + orgOverCap + `"}`,
+		`{"phase":"execute","run":"20260301T040000Z","account":"` + orgFine + `"}`,
+		`{"phase":"plan","run":"20260301T050000Z","account":"` + orgFine + `"}`,
+	} {
+		res := s.invoke(t, "worker", []byte(p))
+		if res.Err == nil {
+			t.Errorf("%s: accepted", p)
+		}
+	}
+	if n := len(s.org.AssumeCalls()); n != assumed || len(releasedIn(s.orgStack, fanoutAccounts...)) != 0 {
+		t.Errorf("refused worker payloads assumed %d roles", n-assumed)
+	}
+	wantError(t, s.invoke(t, "worker-bad", []byte(`{"phase":"plan","run":"20260301T040000Z","account":"`+orgFine+`","extra":1}`)), "unknown field")
+}
+
+// auto fans out only above REAPER_FANOUT_MIN_ACCOUNTS; at or below it,
+// the timer function sweeps every account in one invocation.
+func TestFanoutAuto(t *testing.T) {
+	env := []string{"REAPER_FANOUT=auto", "REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole}
+	above := startFanout(t, orgFleets(), append(env, "REAPER_FANOUT_MIN_ACCOUNTS=1")...)
+	if res := above.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	if n := len(above.fnf.Executions(fanoutFlow)); n != 1 || len(releasedIn(above.orgStack, fanoutAccounts...)) != 0 {
+		t.Errorf("2 accounts above a minimum of 1: %d executions, released %v; want the flow started, nothing released by the timer", n, releasedIn(above.orgStack, fanoutAccounts...))
+	}
+	within := startFanout(t, orgFleets(), append(env, "REAPER_FANOUT_MIN_ACCOUNTS=2", "REAPER_MAX_RELEASE_PERCENT=100")...)
+	if res := within.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("one invocation: %+v", *res.Err)
+	}
+	if n := len(within.fnf.Executions(fanoutFlow)); n != 0 || len(releasedIn(within.orgStack, fanoutAccounts...)) != 7 {
+		t.Errorf("2 accounts within a minimum of 2: %d executions, released %v; want the one-invocation sweep", n, releasedIn(within.orgStack, fanoutAccounts...))
+	}
+}
+
+// A worker that crashes in Plan on every attempt the flow allows leaves
+// its account plan-failed: nothing is written there, the others (within
+// the failure limit) are executed, and the execution fails naming it.
+func TestFanoutPlanFailed(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_MAX_RELEASE=10", "REAPER_MAX_RELEASE_PERCENT=100", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	crashes := 0
+	fr := s.runFlow(t, func(phase, account string, _ int) bool {
+		if phase == "plan" && account == orgFine {
+			crashes++
+			return true
+		}
+		return false
+	})
+	if crashes != 3 {
+		t.Errorf("the plan of %s was tried %d times, want 3 (the flow's two retries)", orgFine, crashes)
+	}
+	if !slices.Equal(sortedAccounts(fr.decide.Accounts), []string{orgOverCap}) || fr.status != "Failed" {
+		t.Errorf("executed %v, execution %s: want only %s, failed", fr.decide.Accounts, fr.status, orgOverCap)
+	}
+	rep := s.orgReport(t)
+	if !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "account "+orgFine+" plan-failed") }) {
+		t.Errorf("failures %q: want %s plan-failed", rep.Failures, orgFine)
+	}
+	if got := s.released(orgFine); len(got) != 0 {
+		t.Errorf("released %v in a plan-failed account", got)
+	}
+	if got := s.released(orgOverCap); len(got) != 5 {
+		t.Errorf("released %v in %s, want its five", got, orgOverCap)
+	}
+}

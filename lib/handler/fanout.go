@@ -1,0 +1,479 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine"
+	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
+	"github.com/ecs-reaper/ecs-reaper/lib/org"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/settings"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// ErrWorker marks a worker invocation that could not do its phase: the
+// flow retries it (Plan, Execute) or fails the execution.
+var ErrWorker = errors.New("fan-out worker")
+
+// Serve is the FC handler of both functions: a worker payload (a JSON
+// object with a "phase") runs one phase of the fan-out; anything else is
+// a timer event (Invoke).
+func (h *Handler) Serve(ctx context.Context, event []byte) (any, error) {
+	if IsWorkerPayload(event) {
+		return h.Work(ctx, event)
+	}
+	return h.Invoke(ctx, event)
+}
+
+// IsWorkerPayload tells a worker payload from a timer event: a timer
+// event has no "phase" (FC writes triggerTime, triggerName, payload).
+func IsWorkerPayload(event []byte) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimSpace(event), &fields) != nil {
+		return false
+	}
+	_, ok := fields["phase"]
+	return ok
+}
+
+// coordinate is the timer function's part when the run fans out: the
+// run's accounts are recorded once and the run's execution started. A
+// repeated tick (same trigger time) starts nothing new.
+func (h *Handler) coordinate(ctx context.Context, ev TimerEvent, runID string, cfg settings.Settings, region string, creds ecsapi.Credentials, accounts []string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
+	run, err := fanout.RunIDFromTrigger(*ev.TriggerTime)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
+	}
+	store, starter, err := fanoutClients(cfg, region, creds)
+	if err != nil {
+		return nil, err
+	}
+	outcome, m, err := fanout.Coordinate(ctx, store, starter, run, accounts)
+	rep := failedReport(runID, now, err)
+	rep.DryRun = cfg.DryRun
+	rep.Settings = settingsMap(cfg)
+	if err != nil {
+		return rep, err
+	}
+	where := "oss://" + cfg.ResultBucket + "/" + store.Key(run, fanout.OrgAccount, fanout.DocReport)
+	switch outcome {
+	case fanout.Started:
+		rep.Warning = fmt.Sprintf("fanned out: CloudFlow execution %s of flow %s runs over %d accounts; its report will be %s", run.ExecutionName(), cfg.FlowName, len(m.Accounts), where)
+	default:
+		rep.Warning = fmt.Sprintf("fanned out: CloudFlow execution %s already finished; nothing new was started; its report is %s", run.ExecutionName(), where)
+	}
+	logger.Info("fan-out", "run", string(run), "execution", run.ExecutionName(), "outcome", string(outcome), "accounts", len(m.Accounts))
+	return rep, nil
+}
+
+func fanoutClients(cfg settings.Settings, region string, creds ecsapi.Credentials) (*fanout.Store, *fanout.Starter, error) {
+	get := func() (ecsapi.Credentials, error) { return creds, nil }
+	store, err := fanout.NewStore(fanout.StoreConfig{Bucket: cfg.ResultBucket, Prefix: cfg.ResultPrefix, Region: region, Endpoint: cfg.OSSEndpoint, Credentials: get})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	starter, err := fanout.NewStarter(fanout.StarterConfig{FlowName: cfg.FlowName, Region: region, Endpoint: cfg.FNFEndpoint, Credentials: get})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	return store, starter, nil
+}
+
+// Work runs one phase of the fan-out for the flow and answers its small
+// summary; the phase's document goes to the result store.
+func (h *Handler) Work(ctx context.Context, event []byte) (any, error) {
+	fctx, _ := fccontext.FromContext(ctx)
+	if fctx == nil {
+		fctx = &fccontext.FcContext{}
+	}
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("request_id", fctx.RequestID)
+	p, err := fanout.ParsePayload(event)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrBadEvent, err)
+		logger.Error("invocation failed", "error", err.Error())
+		return nil, err
+	}
+	runID := string(p.Run)
+	if p.Account != "" {
+		runID = p.Run.WorkerRunID(p.Account)
+	}
+	base := logger
+	logger = logger.With("run_id", runID, "phase", string(p.Phase))
+	answer, err := h.work(ctx, fctx, p, base, logger)
+	if err != nil {
+		logger.Error("invocation failed", "error", err.Error(), "retry_count", fctx.RetryCount)
+		return nil, err
+	}
+	logger.Info("worker answer", "answer", answer)
+	return answer, nil
+}
+
+// worker is what every phase needs.
+type worker struct {
+	h      *Handler
+	fctx   *fccontext.FcContext
+	cfg    settings.Settings
+	region string
+	creds  ecsapi.Credentials
+	store  *fanout.Store
+	now    func() time.Time
+	log    *slog.Logger
+	base   *slog.Logger // without the run ID: the report's records carry their own
+}
+
+func (h *Handler) work(ctx context.Context, fctx *fccontext.FcContext, p fanout.Payload, base, logger *slog.Logger) (any, error) {
+	lookup := h.Lookup
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	var environ []string
+	if h.Environ != nil {
+		environ = h.Environ()
+	}
+	cfg, err := settings.FromEnv(lookup)
+	if err = errors.Join(err, settings.CheckNames(environ)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	if cfg.Fanout == settings.FanoutOff || cfg.ResultBucket == "" {
+		return nil, fmt.Errorf("%w: a worker payload, but %s=%s: the worker runs only with %s=%s or %s and %s set", ErrSettings, settings.EnvFanout, cfg.Fanout,
+			settings.EnvFanout, settings.FanoutFlow, settings.FanoutAuto, settings.EnvResultBucket)
+	}
+	if sel, _ := cfg.Accounts(); !sel.Multi() {
+		return nil, fmt.Errorf("%w: a worker payload, but %s does not name several accounts: the fan-out sweeps an organisation", ErrSettings, settings.EnvAccounts)
+	}
+	if h.LocalBuild && !cfg.DryRun && !cfg.LocalRelease {
+		cfg.DryRun = true
+	}
+	region := fctx.Region
+	if region == "" {
+		region, _ = lookup("FC_REGION")
+	}
+	creds, _ := h.credentials(fctx, lookup)
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		return nil, fmt.Errorf("%w: no credentials: give the function a role (FC passes its STS credentials with each invocation)", ErrSettings)
+	}
+	store, _, err := fanoutClients(cfg, region, creds)
+	if err != nil {
+		return nil, err
+	}
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
+	w := &worker{h: h, fctx: fctx, cfg: cfg, region: region, creds: creds, store: store, now: now, log: logger, base: base}
+	switch p.Phase {
+	case fanout.PhasePlan:
+		return w.plan(ctx, p.Run, p.Account)
+	case fanout.PhaseDecide:
+		return w.decide(ctx, p.Run)
+	case fanout.PhaseExecute:
+		return w.execute(ctx, p.Run, p.Account)
+	default:
+		return w.report(ctx, p.Run)
+	}
+}
+
+// inManifest refuses an account the coordinator did not record for the
+// run: a payload never widens the run.
+func (w *worker) inManifest(ctx context.Context, run fanout.RunID, account string) error {
+	var m fanout.Manifest
+	found, err := w.store.Get(ctx, run, fanout.OrgAccount, fanout.DocManifest, &m)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: read the run's accounts: %w", ErrWorker, err)
+	case !found || m.Run != run:
+		return fmt.Errorf("%w: run %s has no accounts recorded: the coordinator did not start it", ErrWorker, run)
+	case !slices.Contains(m.Accounts, account):
+		return fmt.Errorf("%w: account %s is not one of run %s's accounts: nothing is done there", ErrWorker, account, run)
+	}
+	return nil
+}
+
+// reachAccount assumes the account's role (its own credentials for the
+// function's account) and lists its regions.
+func (w *worker) reachAccount(ctx context.Context, run fanout.RunID, account string, eng *engine.Engine) ([]engine.Target, error, error) {
+	newOrg := w.h.NewOrg
+	if newOrg == nil {
+		newOrg = SDKOrg
+	}
+	o, err := newOrg(w.fctx.AccountId, w.creds, w.cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	assumer, err := org.NewAssumer(countingAssumer{o.Caller, eng.Call}, org.RoleConfig{RoleName: w.cfg.RoleName, ExternalID: w.cfg.RoleExternalID, RunID: string(run)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	return reach(ctx, o, assumer, eng, org.Target{ID: account, Self: account == o.Own}, w.cfg, w.region)
+}
+
+// plan lists the account read-only and writes its plan: everything the
+// account would write, without the caps (Decide applies them, per account
+// and for the organisation, over every plan).
+func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (any, error) {
+	if err := w.inManifest(ctx, run, account); err != nil {
+		return nil, err
+	}
+	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
+	opts.DryRun, opts.OrgCaps, opts.Notifier = true, nil, nil
+	opts.MaxRelease, opts.MaxReleasePercent = math.MaxInt32, 0
+	eng := engine.New(opts, w.log)
+	targets, unreachable, failed := w.reachAccount(ctx, run, account, eng)
+	switch {
+	case errors.Is(unreachable, ErrSettings):
+		return nil, unreachable
+	case unreachable != nil:
+		w.log.Error("account unreachable: nothing is written there", "account", account, "error", unreachable.Error())
+		p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanUnreachable, Problem: oneLine(unreachable), Regions: []fanout.RegionPlan{}}
+		if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
+			return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
+		}
+		return fanout.Summary{Phase: fanout.PhasePlan, Account: account, Status: fanout.PlanUnreachable}, nil
+	case failed != nil:
+		return nil, fmt.Errorf("%w: account %s's regions could not be listed: %w", ErrWorker, account, failed)
+	}
+	rep, err := eng.Run(ctx, targets)
+	if rep == nil {
+		return nil, fmt.Errorf("%w: plan account %s: %w", ErrWorker, account, err)
+	}
+	if errors.Is(err, engine.ErrNoTime) {
+		return nil, fmt.Errorf("%w: plan account %s: %w", ErrWorker, account, err)
+	}
+	p := PlanOf(run, account, rep)
+	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
+		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
+	}
+	return fanout.Summary{Phase: fanout.PhasePlan, Account: account, Status: fanout.PlanPlanned}, nil
+}
+
+// PlanOf turns a dry run's report of one account into its plan: per
+// region, the opted-in instances and what would be released, stopped or
+// deleted. A region whose listing failed is closed: nothing is planned
+// there. (The flags of each release are the engine's again at Execute,
+// on its fresh read.)
+func PlanOf(run fanout.RunID, account string, rep *report.Report) fanout.Plan {
+	p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{}}
+	for _, r := range rep.Regions {
+		rp := fanout.RegionPlan{Region: r.Region, OptedIn: r.OptedIn}
+		if r.Error != nil {
+			rp.Closed = true
+			p.Regions = append(p.Regions, rp)
+			continue
+		}
+		var release []string
+		for _, g := range r.Groups {
+			for _, it := range g.Instances {
+				switch g.Outcome {
+				case verdict.WouldRelease:
+					release = append(release, it.ID)
+				case verdict.WouldStop:
+					rp.Stop = append(rp.Stop, it.ID)
+				}
+			}
+		}
+		if len(release) > 0 {
+			rp.Release = []fanout.Group{{IDs: release}}
+		}
+		for _, k := range kinds.All {
+			sec := r.Section(k.Name)
+			if sec == nil {
+				continue
+			}
+			kp := fanout.KindPlan{}
+			for key, n := range sec.Counts {
+				if !strings.Contains(key, "/") {
+					kp.OptedIn += n
+				}
+			}
+			for _, g := range sec.Groups {
+				if g.Outcome == verdict.WouldRelease {
+					for _, it := range g.Instances {
+						kp.Eligible = append(kp.Eligible, it.ID)
+					}
+				}
+			}
+			if kp.OptedIn > 0 {
+				if rp.Kinds == nil {
+					rp.Kinds = map[string]fanout.KindPlan{}
+				}
+				rp.Kinds[k.Name] = kp
+			}
+		}
+		p.Regions = append(p.Regions, rp)
+	}
+	return p
+}
+
+// Caps maps the settings onto the fan-out's caps: REAPER_MAX_RELEASE and
+// _PERCENT per account, REAPER_ORG_MAX_RELEASE and _PERCENT for the
+// organisation, as the one-invocation mode applies them.
+func Caps(cfg settings.Settings) fanout.Caps {
+	return fanout.Caps{
+		Account: plan.Caps{MaxRelease: cfg.MaxRelease, MaxReleasePercent: cfg.MaxReleasePercent, PercentCapFrom: cfg.PercentCapFrom},
+		Org:     plan.Caps{MaxRelease: cfg.OrgMaxRelease, MaxReleasePercent: cfg.OrgMaxReleasePercent, PercentCapFrom: cfg.PercentCapFrom},
+	}
+}
+
+func (w *worker) decide(ctx context.Context, run fanout.RunID) (any, error) {
+	answer, d, err := fanout.RunDecide(ctx, w.store, run, Caps(w.cfg))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	w.log.Info("decision", "status", d.Status, "reason", d.Reason, "execute", len(d.Execute), "accounts", len(d.Accounts), "plan_failures", d.PlanFailures)
+	return answer, nil
+}
+
+// execute writes in one account what its plan holds and a fresh read
+// still finds eligible (the engine's confirmation), with the account's
+// own caps, under the run's ClientTokens (a retry resends the same).
+func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) (any, error) {
+	var d fanout.Decision
+	found, err := w.store.Get(ctx, run, fanout.OrgAccount, fanout.DocDecision, &d)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: read the decision: %w", ErrWorker, err)
+	case !found || d.Run != run:
+		return nil, fmt.Errorf("%w: run %s has no decision: Decide did not finish", ErrWorker, run)
+	case d.Status != fanout.DecisionProceed || !slices.Contains(d.Execute, account):
+		return nil, fmt.Errorf("%w: the decision of run %s does not allow account %s: nothing is written there", ErrWorker, run, account)
+	}
+	var p fanout.Plan
+	found, err = w.store.Get(ctx, run, account, fanout.DocPlan, &p)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: read the plan: %w", ErrWorker, err)
+	case !found:
+		return nil, fmt.Errorf("%w: account %s has no plan", ErrWorker, account)
+	}
+	if err := p.Validate(run, account); err != nil {
+		return nil, fmt.Errorf("%w: account %s's plan is not trusted: %w", ErrWorker, account, err)
+	}
+	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
+	opts.OrgCaps, opts.Confirmed = nil, ConfirmationOfPlan(p)
+	notifier, err := w.cfg.Notifier()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	if notifier != nil {
+		opts.Notifier = notifier
+	}
+	eng := engine.New(opts, w.log)
+	targets, unreachable, failed := w.reachAccount(ctx, run, account, eng)
+	if err := errors.Join(unreachable, failed); err != nil {
+		return nil, fmt.Errorf("%w: account %s: %w", ErrWorker, account, err)
+	}
+	rep, runErr := eng.Run(ctx, targets)
+	if rep == nil {
+		return nil, fmt.Errorf("%w: execute account %s: %w", ErrWorker, account, runErr)
+	}
+	rep.Settings = settingsMap(w.cfg)
+	rep, runErr = finish(rep, runErr, w.log)
+	report.Log(ctx, w.base, rep) // the account's whole report
+	res := fanout.ExecuteResult{Run: run, Account: account, Status: fanout.Executed, Released: len(rep.IDs(verdict.Released)),
+		IDs: rep.IDs(verdict.Released), DryRun: rep.DryRun}
+	if len(rep.Accounts) > 0 {
+		res.Part = rep.Accounts[0]
+	}
+	if runErr != nil {
+		res.Failed = []string{oneLine(runErr)}
+	}
+	if err := w.store.Put(ctx, run, account, fanout.DocExecute, res); err != nil {
+		return nil, fmt.Errorf("%w: write the result: %w", ErrWorker, err)
+	}
+	if runErr != nil {
+		// Fail the invocation: the flow retries it once, with the same
+		// ClientTokens; the result says what failed if the retry fails too.
+		return nil, fmt.Errorf("%w: account %s: %w", ErrWorker, account, runErr)
+	}
+	return fanout.Summary{Phase: fanout.PhaseExecute, Account: account, Status: fanout.Executed}, nil
+}
+
+// ConfirmationOfPlan is what an Execute worker may write: exactly the
+// plan's releases, stops and deletes.
+func ConfirmationOfPlan(p fanout.Plan) *engine.Confirmation {
+	c := &engine.Confirmation{Release: map[string]bool{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{}, Resources: map[string]map[string]bool{}}
+	for _, k := range kinds.All {
+		c.Resources[k.Name] = map[string]bool{}
+	}
+	for _, r := range p.Regions {
+		for _, g := range r.Release {
+			for _, id := range g.IDs {
+				c.Release[id] = true
+			}
+		}
+		for _, id := range r.Stop {
+			c.Stop[id] = true
+		}
+		for kind, k := range r.Kinds {
+			if c.Resources[kind] == nil {
+				continue // Validate refuses unknown kinds
+			}
+			for _, id := range k.Eligible {
+				c.Resources[kind][id] = true
+			}
+		}
+	}
+	return c
+}
+
+// maxLoggedFailures bounds the failures in the run's one summary record.
+const maxLoggedFailures = 20
+
+func (w *worker) report(ctx context.Context, run fanout.RunID) (any, error) {
+	status, failures, d, err := fanout.RunOutcome(ctx, w.store, run)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	rep := fanout.OrgReport{Run: run, Status: status, Decision: d.Status, Reason: d.Reason, Org: d.Org, Failures: failures, Accounts: []fanout.AccountReport{}}
+	for _, a := range d.Accounts {
+		ar := fanout.AccountReport{Account: a.Account, Decision: a.Status, Reason: a.Reason, Cap: a.Cap}
+		if slices.Contains(d.Execute, a.Account) {
+			var r fanout.ExecuteResult
+			if found, err := w.store.Get(ctx, run, a.Account, fanout.DocExecute, &r); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+			} else if found {
+				ar.Released, ar.IDs, ar.Failed, ar.Part = r.Released, r.IDs, r.Failed, r.Part
+				rep.DryRun = rep.DryRun || r.DryRun
+			}
+		}
+		rep.Released += ar.Released
+		rep.Accounts = append(rep.Accounts, ar)
+	}
+	if err := w.store.Put(ctx, run, fanout.OrgAccount, fanout.DocReport, rep); err != nil {
+		return nil, fmt.Errorf("%w: write the report: %w", ErrWorker, err)
+	}
+	for _, a := range rep.Accounts {
+		w.log.Info("account", "account", a.Account, "decision", a.Decision, "reason", a.Reason, "released", a.Released, "failed", len(a.Failed))
+	}
+	shown := failures
+	if len(shown) > maxLoggedFailures {
+		shown = append(shown[:maxLoggedFailures:maxLoggedFailures], fmt.Sprintf("… and %d more (the report in OSS)", len(failures)-maxLoggedFailures))
+	}
+	level := slog.LevelInfo
+	if status != fanout.ReportOK {
+		level = slog.LevelWarn
+	}
+	w.log.Log(ctx, level, "fan-out report", "status", status, "decision", d.Status, "accounts", len(rep.Accounts), "executed", len(d.Execute),
+		"released", rep.Released, "failures", shown, "report", "oss://"+w.cfg.ResultBucket+"/"+w.store.Key(run, fanout.OrgAccount, fanout.DocReport))
+	return fanout.Summary{Phase: fanout.PhaseReport, Status: status}, nil
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
