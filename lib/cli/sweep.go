@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -206,7 +205,7 @@ func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
 	}
 	if r := fc.Refused; r != nil {
 		fmt.Fprintf(w, "REFUSED from %s: %d writes are due at once; the run releases nothing, and every later run refuses too, until %s.\n",
-			r.At.Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r))
+			r.At.Format("2006-01-02 15:04 UTC"), r.Eligible, r.Advice())
 		fmt.Fprintf(w, "  %s\n", fitLine(r.Explain, width-3, wide))
 	}
 	if len(fc.Days) == 0 {
@@ -272,21 +271,6 @@ func writeForecast(w io.Writer, fc *engine.Forecast, width int, wide bool) {
 			}
 		}
 	}
-}
-
-// raiseAdvice names the smallest settings under which a refused run passes.
-func raiseAdvice(r *engine.ForecastRefusal) string {
-	var parts []string
-	if r.NeedMaxRelease > 0 {
-		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
-	}
-	if r.NeedMaxReleasePercent > 0 {
-		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
-	}
-	if len(parts) == 0 {
-		return "the caps are raised"
-	}
-	return strings.Join(parts, " and ")
 }
 
 // fitLine cuts s to width columns, marking the cut, unless wide.

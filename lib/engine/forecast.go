@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -417,3 +418,19 @@ func (c *collector) Take(instances []cloud.Instance) int {
 }
 
 func (c *collector) Seen(id string) bool { return c.seen[id] }
+
+// Advice names the smallest cap settings under which the refused run
+// passes.
+func (r *ForecastRefusal) Advice() string {
+	var parts []string
+	if r.NeedMaxRelease > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
+	}
+	if r.NeedMaxReleasePercent > 0 {
+		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
+	}
+	if len(parts) == 0 {
+		return "the caps are raised"
+	}
+	return strings.Join(parts, " and ")
+}

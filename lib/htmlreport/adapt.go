@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -257,7 +256,7 @@ func AddForecast(p *Page, fc *engine.Forecast) {
 			day.Owners = append(day.Owners, OwnerDay{Owner: owner, Notices: c.Notices, Stops: c.Stops, Releases: c.Releases, Refused: c.Refused})
 		}
 		if r := fd.Refused; r != nil {
-			day.Refused = fmt.Sprintf("from %s the runs release nothing: %s; they pass when %s", r.At.UTC().Format("15:04 UTC"), r.Explain, raiseAdvice(r))
+			day.Refused = fmt.Sprintf("from %s the runs release nothing: %s; they pass when %s", r.At.UTC().Format("15:04 UTC"), r.Explain, r.Advice())
 		}
 		tl.Days = append(tl.Days, day)
 	}
@@ -265,7 +264,7 @@ func AddForecast(p *Page, fc *engine.Forecast) {
 	if r := fc.Refused; r != nil {
 		p.Attention = append(p.Attention, Attention{Kind: KindCap, Count: fc.Totals.Refused,
 			Text: fmt.Sprintf("from %s every run refuses and releases nothing (%d writes due at once), until %s: %s",
-				r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Eligible, raiseAdvice(r), r.Explain)})
+				r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Eligible, r.Advice(), r.Explain)})
 	}
 	for _, e := range fc.Errors {
 		p.Attention = append(p.Attention, Attention{Kind: KindUnreachable, Text: "not in the forecast: " + e})
@@ -295,20 +294,4 @@ func idList(ids []string) string {
 		return strings.Join(ids, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(ids[:namedIDs], ", "), len(ids)-namedIDs)
-}
-
-// raiseAdvice names the smallest cap settings under which a refused run
-// passes.
-func raiseAdvice(r *engine.ForecastRefusal) string {
-	var parts []string
-	if r.NeedMaxRelease > 0 {
-		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE is at least %d", r.NeedMaxRelease))
-	}
-	if r.NeedMaxReleasePercent > 0 {
-		parts = append(parts, fmt.Sprintf("REAPER_MAX_RELEASE_PERCENT is at least %s", strconv.FormatFloat(r.NeedMaxReleasePercent, 'f', -1, 64)))
-	}
-	if len(parts) == 0 {
-		return "the caps are raised"
-	}
-	return strings.Join(parts, " and ")
 }
