@@ -251,7 +251,11 @@ func (e *Engine) markedEIPs(ctx context.Context, sr *scopeRun) []eipCandidate {
 	rec := sr.rec.Section(kinds.EIPs.Name)
 	tagged, f := kinds.ListEIPs(ctx, sr.eips, sr.c, sr.Scope.Region, e.opts.EIPMarkKey)
 	if f != nil {
-		e.log.Warn("the EIPs tagged by an earlier run could not be listed; the next run tries again", "region", sr.Scope.Region, "code", f.Code)
+		// Left unsaid, they would stay billed and unseen: the region fails
+		// closed, as when its instances' EIPs cannot be listed.
+		closed := *f
+		closed.Message = "REAPER_RELEASE_EIPS is on, and the EIPs handed over by an earlier run could not be listed: nothing is released here; the next run tries again (" + f.Message + ")"
+		e.closeScope(sr, kinds.EIPs.Name, &closed)
 		return nil
 	}
 	var out []eipCandidate

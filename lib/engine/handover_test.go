@@ -242,3 +242,27 @@ func TestEIPListingThatFailsHoldsTheReleases(t *testing.T) {
 		t.Errorf("region error %+v does not say why", f)
 	}
 }
+
+// The EIPs an earlier run handed over cannot be listed: they would stay
+// billed without a word. The region fails closed, as when the EIPs of the
+// instances to release cannot be listed, and the run fails, naming why.
+func TestHandOverListingThatFailsFailsTheRun(t *testing.T) {
+	c := fake.New([]cloud.Instance{instance("i-1", "Stopped", "2020-01-01", "amy")})
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{handOverEIP("eip-9", "i-gone", "", time.Now().Add(-time.Hour))}})
+	c.Fault = func(action string, in any) error {
+		if eip, ok := in.(ecsapi.EIPInput); ok && action == ecsapi.ActionDescribeEipAddresses && eip.TagKey == handOverKey {
+			return fake.Err(ecsapi.ActionDescribeEipAddresses, "r-1", "ServiceUnavailable", 503)
+		}
+		return nil
+	}
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err == nil || rep.Error == "" {
+		t.Fatalf("err %v, report error %q: want the run to fail", err, rep.Error)
+	}
+	if len(c.Released()) != 0 || c.Count(ecsapi.ActionReleaseEipAddress) != 0 {
+		t.Fatalf("released %v and %d EIPs in a region it could not see whole", c.Released(), c.Count(ecsapi.ActionReleaseEipAddress))
+	}
+	if f := rep.Regions[0].Error; f == nil || f.Code != "ServiceUnavailable" || !strings.Contains(f.Message, "handed over by an earlier run could not be listed") {
+		t.Errorf("region error %+v does not say why", f)
+	}
+}
