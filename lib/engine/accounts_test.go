@@ -254,6 +254,24 @@ func TestHeldAccountSendsNoNotices(t *testing.T) {
 	}
 }
 
+// A run that released nothing because its only other account was
+// unreachable still tells the chat: a failed run is never quiet.
+func TestUnreachableOnlyRunPostsItsSummary(t *testing.T) {
+	o := org{"111": fake.New(nil)}
+	n := &notifier{}
+	opts := options()
+	opts.Notifier = n
+	e := engine.New(opts, nil)
+	e.Unreachable("333", fake.Err("AssumeRole", "", "EntityNotExist.Role", 404))
+	rep, err := e.Run(t.Context(), o.targets("r-1"))
+	if !errors.Is(err, engine.ErrAccountUnreachable) {
+		t.Fatalf("err %v: want account 333 unreachable", err)
+	}
+	if len(n.reports) != 1 || n.reports[0].Error != rep.Error || !strings.Contains(n.reports[0].Error, "333") {
+		t.Fatalf("summaries %+v: want one, carrying the run's error naming 333", n.reports)
+	}
+}
+
 // An invocation without time still reports its unreachable accounts.
 func TestUnreachableReportedWithoutTime(t *testing.T) {
 	opts := options()

@@ -421,8 +421,10 @@ func digest(owner string, list []noticeOf) notify.Notice {
 }
 
 // summarise sends the run's summary after a run that released, stopped,
-// failed or tripped a cap (never in a dry run: a dry run sends nothing). A
-// summary the channel refuses is logged; it does not fail the run.
+// tripped a cap or failed in any way, an unreachable account or a region
+// that could not be listed included (never in a dry run: a dry run sends
+// nothing). A summary the channel refuses is logged; it does not fail the
+// run.
 func (e *Engine) summarise(ctx context.Context, rep *report.Report, capTripped bool) {
 	if e.opts.Notifier == nil || e.opts.DryRun {
 		return
@@ -430,7 +432,7 @@ func (e *Engine) summarise(ctx context.Context, rep *report.Report, capTripped b
 	o := rep.Totals.Outcomes
 	s := notify.Summary{RunID: rep.RunID, Released: o[string(verdict.Released)], Stopped: o[string(verdict.Stopped)],
 		Notified: o[string(verdict.Notified)], Failed: failedCount(rep), CapTripped: capTripped, Error: rep.Error}
-	if s.Released == 0 && s.Stopped == 0 && s.Failed == 0 && !capTripped {
+	if s.Released == 0 && s.Stopped == 0 && s.Failed == 0 && !capTripped && rep.Error == "" {
 		return
 	}
 	if err := e.opts.Notifier.Report(ctx, s); err != nil {
