@@ -121,9 +121,13 @@ type eipCandidate struct {
 func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandidate) {
 	rec := sr.rec.Section(kinds.EIPs.Name)
 	instanceOf := map[string]string{}
+	markedAt := map[string]time.Time{} // handed over by an earlier run, for this instance
 	var pending []string
 	for _, c := range cands {
 		instanceOf[c.eip.AllocationID] = c.instance
+		if instance, at, st := e.opts.Lifecycle.Marks.ReadHandOver(c.eip.AllocationID, e.opts.EIPMarkKey, c.eip.Tags); st == mark.Valid && instance == c.instance {
+			markedAt[c.eip.AllocationID] = at
+		}
 		if reason, detail := kinds.EIPHeld(unbound(c.eip), e.opts.Rules); reason != "" {
 			rec.Outcome(verdict.Skipped, reason, report.Item{ID: c.eip.AllocationID, Detail: detail + " (bound to " + c.instance + ", which was released)"})
 			continue
@@ -188,8 +192,21 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 		execute.New(op, sr.c, rec, e.executeOptions(func(c *Confirmation) map[string]bool { return c.Resources[kinds.EIPs.Name] })).Run(ctx, ready)
 	}
 	e.dropHandOvers(ctx, sr, rebound)
-	if len(pending) > 0 {
-		e.handOver(ctx, sr, rec, pending, instanceOf, readAt)
+	// An EIP handed over by an earlier run keeps its mark: rewritten, the
+	// mark's age would no longer say how long the EIP has waited, and
+	// HandOverMaxAge could never end the hand-over.
+	unmarked := pending[:0:0]
+	for _, id := range pending {
+		at, ok := markedAt[id]
+		if !ok {
+			unmarked = append(unmarked, id)
+			continue
+		}
+		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id,
+			Detail: "not Available yet; handed over by " + instanceOf[id] + " at " + mark.FormatTime(at) + ": its mark stays, and a later run releases it once Available"})
+	}
+	if len(unmarked) > 0 {
+		e.handOver(ctx, sr, rec, unmarked, instanceOf, readAt)
 	}
 }
 

@@ -266,3 +266,27 @@ func TestHandOverListingThatFailsFailsTheRun(t *testing.T) {
 		t.Errorf("region error %+v does not say why", f)
 	}
 }
+
+// An EIP still not Available at a later run keeps the mark it was handed
+// over with: no new write, and the mark's age still tells how long it has
+// waited, so the week's bound can end it.
+func TestHandOverStillUnavailableKeepsItsMark(t *testing.T) {
+	c := fake.New(nil, "r-1")
+	eip := handOverEIP("eip-stuck", "i-gone", "", now.Add(-3*24*time.Hour))
+	eip.Status = "Unassociating"
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{eip}})
+	before := eip.Tags[handOverKey]
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eipOutcomes(rep)["eip-stuck"]; got != "not-attempted/eip-not-available" {
+		t.Errorf("eip-stuck: %q", got)
+	}
+	if n := c.Count("TagEIPs"); n != 0 {
+		t.Errorf("%d TagResources calls: the mark it carries stays", n)
+	}
+	if tags, _ := eipTags(c, "eip-stuck"); tags[handOverKey] != before {
+		t.Errorf("mark rewritten: %q, was %q", tags[handOverKey], before)
+	}
+}

@@ -57,7 +57,8 @@ func TestNoOutputCarriesASignedMark(t *testing.T) {
 				t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
 			}
 			// What is written is still shown, by its content.
-			shown := []string{handOverKey + "=i-gone@" + mark.FormatTime(day0) + mark.Elided}
+			// eip-busy keeps the mark it was handed over with, shown by its content.
+			shown := []string{"handed over by i-gone at " + mark.FormatTime(day0.Add(-time.Hour)) + ": its mark stays"}
 			if dry {
 				shown = append(shown, "write reaper-notified="+mark.FormatTime(day0)+mark.Elided)
 			} else {
@@ -79,13 +80,51 @@ func TestNoOutputCarriesASignedMark(t *testing.T) {
 	}
 }
 
+// A hand-over mark written this run is shown by its content, never whole.
+func TestWrittenHandOverIsShownByItsContent(t *testing.T) {
+	const handOverKey = "reaper-notified-released-with"
+	c := fake.New([]cloud.Instance{instance("i-1", "Stopped", "2020-01-01", "amy")})
+	c.SetResources(fake.Resources{EIPStatusAfterRelease: "Unassociating", EIPs: []cloud.EIP{{AllocationID: "eip-late", Address: "47.0.0.9", Region: "r-1",
+		Status: "InUse", ChargeType: "PostPaid", InstanceID: "i-1", InstanceType: "EcsInstance"}}})
+	var logs bytes.Buffer
+	opts := options()
+	opts.Lifecycle.Marks = testMarks
+	opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, handOverKey, time.Millisecond
+	opts.Now = func() time.Time { return day0 }
+	rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(rep)
+	var text strings.Builder
+	if err := report.WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	all := string(js) + "\n" + text.String() + "\n" + logs.String()
+	if leaked := signedValue.FindAllString(all, -1); len(leaked) > 0 {
+		t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
+	}
+	if want := handOverKey + "=i-1@" + mark.FormatTime(day0) + mark.Elided; !strings.Contains(all, want) {
+		t.Errorf("the output does not show %q:\n%s", want, all)
+	}
+	eips := c.EIPs()
+	if len(eips) != 1 {
+		t.Fatalf("EIPs %+v", eips)
+	}
+	if instance, _, st := testMarks.ReadHandOver("eip-late", handOverKey, eips[0].Tags); st != mark.Valid || instance != "i-1" {
+		t.Errorf("the hand-over written %q does not verify for i-1", eips[0].Tags[handOverKey])
+	}
+}
+
 // An EIP whose hand-over could not be written is left to the operator:
 // the advice is to release it by hand, never to tag it (a hand-written
 // hand-over does not verify and is never released on).
 func TestLostHandOverAdvisesReleasingByHand(t *testing.T) {
-	c := fake.New(nil, "r-1")
-	c.SetResources(fake.Resources{EIPs: []cloud.EIP{{AllocationID: "eip-busy", Address: "47.0.0.9", Region: "r-1", Status: "Unassociating", ChargeType: "PostPaid",
-		Tags: map[string]string{"reaper-notified-released-with": testMarks.HandOver("eip-busy", "reaper-notified-released-with", "i-gone", day0.Add(-time.Hour))}}}})
+	// The instance is released this run; its EIP stays Unassociating, so
+	// it is handed over, and the mark's write fails.
+	c := fake.New([]cloud.Instance{instance("i-1", "Stopped", "2020-01-01", "amy")})
+	c.SetResources(fake.Resources{EIPStatusAfterRelease: "Unassociating", EIPs: []cloud.EIP{{AllocationID: "eip-busy", Address: "47.0.0.9", Region: "r-1",
+		Status: "InUse", ChargeType: "PostPaid", InstanceID: "i-1", InstanceType: "EcsInstance"}}})
 	c.Fault = func(action string, _ any) error {
 		if action == "TagEIPs" {
 			return fake.Err(action, "r-1", "QuotaExceed.Tags", 403)
