@@ -270,6 +270,9 @@ func TestBinaryAccountsPayload(t *testing.T) {
 	if got := statusOf(rep); len(got) != 1 || got[orgFine] != "swept" {
 		t.Errorf("narrowed run's accounts %v", got)
 	}
+	if !slices.ContainsFunc(rep.AccountsSkipped, func(a report.SkippedAccount) bool { return a.Account == orgOverCap && a.Reason == "not-requested" }) {
+		t.Errorf("accounts skipped %+v: want %s, not requested", rep.AccountsSkipped, orgOverCap)
+	}
 }
 
 // One notice per owner per run across accounts, each instance shown with

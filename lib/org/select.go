@@ -216,6 +216,9 @@ const (
 	SkipNotJoined = "not-joined" // its Status is not a finished join
 	SkipUntagged  = "untagged"   // the answer shows it without the tag
 	SkipSelf      = "self"       // the own account under rd, not named by ID
+	// SkipNotRequested: configured, but the run's payload or --accounts
+	// named other accounts.
+	SkipNotRequested = "not-requested"
 )
 
 // Skipped is an account discovery left out, and why.
@@ -389,6 +392,11 @@ func Narrow(plan Plan, requested []string) (Plan, error) {
 	if len(unknown) > 0 {
 		return Plan{}, fmt.Errorf("accounts %s are not among the configured accounts (%s): a request may narrow them, never widen them",
 			strings.Join(unknown, ", "), strings.Join(plan.IDs(), ", "))
+	}
+	for _, t := range plan.Targets {
+		if !slices.Contains(out.Targets, t) {
+			out.Skipped = append(slices.Clip(out.Skipped), Skipped{ID: t.ID, Name: t.Name, Reason: SkipNotRequested})
+		}
 	}
 	slices.SortFunc(out.Targets, func(a, b Target) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil

@@ -208,6 +208,10 @@ func TestNarrow(t *testing.T) {
 	if err != nil || !slices.Equal(got.IDs(), []string{mgmt, acctB}) {
 		t.Fatalf("Narrow = %v, %v", got.IDs(), err)
 	}
+	// The accounts narrowed away are in the report, with why.
+	if len(got.Skipped) != 1 || got.Skipped[0].ID != acctA || got.Skipped[0].Reason != org.SkipNotRequested {
+		t.Fatalf("Narrow skipped %+v: want %s, not requested", got.Skipped, acctA)
+	}
 	if got, err := org.Narrow(plan, nil); err != nil || len(got.Targets) != 3 {
 		t.Fatalf("Narrow(nil) = %v, %v", got.IDs(), err)
 	}
