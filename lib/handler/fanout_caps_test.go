@@ -417,3 +417,138 @@ func TestDecideHoldsWhatOneInvocationHolds(t *testing.T) {
 		})
 	}
 }
+
+// outcomesOf maps every reported ID, instance or resource, to its
+// outcome/reason.
+func outcomesOf(rep *report.Report) map[string]string {
+	out := map[string]string{}
+	add := func(groups []*report.Group) {
+		for _, g := range groups {
+			for _, it := range g.Instances {
+				out[it.ID] = string(g.Outcome) + "/" + string(g.Reason)
+			}
+		}
+	}
+	for _, r := range rep.Regions {
+		add(r.Groups)
+		for _, k := range kinds.All {
+			if sec := r.Section(k.Name); sec != nil {
+				add(sec.Groups)
+			}
+		}
+	}
+	return out
+}
+
+func eipIDs(c *fake.Cloud) []string {
+	var out []string
+	for _, e := range c.EIPs() {
+		out = append(out, e.AllocationID)
+	}
+	return out
+}
+
+// Execute writes no more than the plan said, whatever the fresh read
+// finds: an instance, disk or EIP eligible only since the plan is left
+// for the next run (skipped/not-confirmed); an instance whose release now
+// needs other flags (started, or its subscription converted) is not
+// released this run (not-attempted/decision-changed). What the plan holds
+// and is still eligible is written: the instances with their flags, the
+// EIPs released with them and handed over by earlier runs (the caps
+// counted them), each kind's deletes.
+func TestExecuteWritesNoMoreThanThePlan(t *testing.T) {
+	planned := concat(vms("a", 2), vms("b", 1, subscription), vms("c", 1, subscription), vms("d", 1))
+	later := vms("later", 1, notExpired)
+	c := capsCase{caps: capsDefault, opts: func(o *engine.Options) {
+		releaseEIPs(o)
+		o.Resources = []string{kinds.Disks.Name}
+		o.Rules.Force = true
+	}}
+	cl := account{instances: concat(planned, later), res: fake.Resources{
+		EIPs:  slices.Concat(boundEIPs(vms("a", 2)), handedOver("h", 2)),
+		Disks: concat2(disks("x", 1, 0), disks("late", 0, 1)),
+	}}.cloud()
+	opts := capsOptions(c)
+	opts.DryRun, opts.MaxRelease, opts.MaxReleasePercent = true, math.MaxInt32, 0
+	var regions []fanout.RegionPlan
+	opts.Planned = func(p []engine.Planned) { regions = handler.RegionPlans(p) }
+	rep, _ := engine.New(opts, nil).Run(t.Context(), targets(accX, cl))
+	p := handler.PlanOf(capsRun, accX, rep, regions)
+	if err := p.Validate(capsRun, accX); err != nil {
+		t.Fatal(err)
+	}
+	r := p.Regions[0]
+	if len(r.Release) != 2 || len(r.Release[0].IDs) != 3 || !r.Release[1].Flags.TerminateSubscription || len(r.Release[1].IDs) != 2 ||
+		!slices.Equal(r.InstanceEIPs, []string{"eip-i-a000", "eip-i-a001"}) || !slices.Equal(r.HandOvers, []string{"eip-h000", "eip-h001"}) ||
+		!slices.Equal(r.Kinds[kinds.Disks.Name].Eligible, []string{"d-x000"}) {
+		t.Fatalf("plan %+v", r)
+	}
+
+	// Between the phases: one more instance, disk, bound EIP and handed-over
+	// EIP become eligible; i-b000 is started (now needs Force), i-c000's
+	// subscription is converted to pay-as-you-go (no TerminateSubscription).
+	cl.Mutate("i-later000", func(in *cloud.Instance) { in.Tags[capsOptIn] = "2026-11-01" })
+	cl.Mutate("i-b000", running)
+	cl.Mutate("i-c000", func(in *cloud.Instance) { in.ChargeType = "PostPaid" })
+	res := fake.Resources{
+		EIPs:  slices.Concat(cl.EIPs(), boundEIPs(vms("d", 1)), handedOver("new", 1)),
+		Disks: disks("x", 1, 0),
+	}
+	res.Disks = append(res.Disks, disks("late", 1, 0)...)
+	cl.SetResources(res)
+
+	opts = capsOptions(c)
+	opts.Confirmed = handler.ConfirmationOfPlan(p)
+	rep, err := engine.New(opts, nil).Run(t.Context(), targets(accX, cl))
+	if err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	if got, want := cl.Released(), []string{"d-x000", "eip-h000", "eip-h001", "eip-i-a000", "eip-i-a001", "i-a000", "i-a001", "i-d000"}; !slices.Equal(got, want) {
+		t.Errorf("released %v, want %v", got, want)
+	}
+	out := outcomesOf(rep)
+	for id, want := range map[string]string{
+		"i-later000": "skipped/not-confirmed", "d-late000": "skipped/not-confirmed", "eip-new000": "skipped/not-confirmed",
+		"i-b000": "not-attempted/decision-changed", "i-c000": "not-attempted/decision-changed",
+		"eip-i-a000": "released/", "eip-h000": "released/", "d-x000": "released/",
+	} {
+		if out[id] != want {
+			t.Errorf("%s: %q, want %q", id, out[id], want)
+		}
+	}
+	// eip-i-d000 was bound to a planned instance after the plan: not
+	// released with it.
+	if left := eipIDs(cl); !slices.Equal(left, []string{"eip-i-d000", "eip-new000"}) {
+		t.Errorf("EIPs left %v", left)
+	}
+}
+
+func concat2[T any](lists ...[]T) []T { return slices.Concat(lists...) }
+
+// With REAPER_RUNNING=stop, Execute stops only the instances the plan
+// stops: one expired since is left for the next run.
+func TestExecuteStopsNoMoreThanThePlan(t *testing.T) {
+	c := capsCase{caps: capsDefault, opts: stopLifecycle}
+	cl := account{instances: concat(vms("s", 1, told, running), vms("later", 1, told, running, notExpired))}.cloud()
+	opts := capsOptions(c)
+	opts.DryRun, opts.MaxRelease, opts.MaxReleasePercent = true, math.MaxInt32, 0
+	var regions []fanout.RegionPlan
+	opts.Planned = func(p []engine.Planned) { regions = handler.RegionPlans(p) }
+	rep, _ := engine.New(opts, nil).Run(t.Context(), targets(accX, cl))
+	p := handler.PlanOf(capsRun, accX, rep, regions)
+	if err := p.Validate(capsRun, accX); err != nil || !slices.Equal(p.Regions[0].Stop, []string{"i-s000"}) {
+		t.Fatalf("plan %+v: %v", p.Regions, err)
+	}
+	cl.Mutate("i-later000", func(in *cloud.Instance) { in.Tags[capsOptIn] = "2026-11-01" })
+	opts = capsOptions(c)
+	opts.Confirmed = handler.ConfirmationOfPlan(p)
+	rep, err := engine.New(opts, nil).Run(t.Context(), targets(accX, cl))
+	if err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	s, _ := cl.Instance("i-s000")
+	l, _ := cl.Instance("i-later000")
+	if s.Status != "Stopped" || l.Status != "Running" || outcomesOf(rep)["i-later000"] != "skipped/not-confirmed" {
+		t.Errorf("i-s000 %s, i-later000 %s (%s): want the planned one stopped, the other left", s.Status, l.Status, outcomesOf(rep)["i-later000"])
+	}
+}
