@@ -261,6 +261,10 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 	if errors.Is(err, engine.ErrNoTime) {
 		return nil, fmt.Errorf("%w: plan account %s: %w", ErrWorker, account, err)
 	}
+	if regions == nil && len(targets) > 0 {
+		// Never "nothing to do" for an account whose plan was not made.
+		return nil, fmt.Errorf("%w: plan account %s: the engine gave no plan", ErrWorker, account)
+	}
 	p := PlanOf(run, account, rep, regions)
 	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)

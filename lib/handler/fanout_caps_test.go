@@ -295,7 +295,9 @@ func stopLifecycle(o *engine.Options) {
 // the resource kinds, subscriptions and the percent caps.
 func TestDecideHoldsWhatOneInvocationHolds(t *testing.T) {
 	count := func(n int) plan.Caps { return plan.Caps{MaxRelease: n, MaxReleasePercent: 100, PercentCapFrom: 1} }
-	percent := func(p float64, from int) plan.Caps { return plan.Caps{MaxRelease: 1000, MaxReleasePercent: p, PercentCapFrom: from} }
+	percent := func(p float64, from int) plan.Caps {
+		return plan.Caps{MaxRelease: 1000, MaxReleasePercent: p, PercentCapFrom: from}
+	}
 	cases := []capsCase{
 		{name: "instances within every cap", caps: capsDefault, accounts: map[string]account{
 			accX: {instances: vms("x", 3)}, accY: {instances: vms("y", 2)},
