@@ -110,3 +110,50 @@ func TestFanoutOrganisationCapCountsEveryWrite(t *testing.T) {
 		})
 	}
 }
+
+// Between Plan and Execute, one planned instance is started (its release
+// now needs Force) and another instance expires. Through the binary,
+// Execute releases only what the plan holds with the flags it was planned
+// with: the started one waits (not-attempted), the newly expired one too
+// (skipped/not-confirmed), and the run reports both.
+func TestFanoutExecuteReleasesNoMoreThanPlanned(t *testing.T) {
+	fleets := orgFleets()
+	fleets[orgFine] = ecsdouble.Fleet{Instances: append(expired(orgFine, 3), notYet(orgFine, 1)...)}
+	s := startFanout(t, fleets, "REAPER_RUNNING=force", "REAPER_MAX_RELEASE=10", "REAPER_MAX_RELEASE_PERCENT=100",
+		"REAPER_ACCOUNTS_EXCLUDE="+orgExcluded+","+orgNoRole)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fine := s.ecs.Account(orgFine)
+	fr := s.runFlow(t, func(phase, account string, attempt int) bool {
+		if phase == "execute" && account == orgFine && attempt == 1 {
+			fine.Mutate("i-111-00", func(in *ecsdouble.Instance) { in.Status = "Running" })
+			fine.Mutate("i-111-later-00", func(in *ecsdouble.Instance) { in.Tags["reaper-expires"] = "2020-01-01" })
+		}
+		return false
+	})
+	if got, want := s.released(orgFine), []string{"i-111-01", "i-111-02"}; !slices.Equal(got, want) {
+		t.Errorf("released %v in %s, want %v: the plan's, with their planned flags", got, orgFine, want)
+	}
+	if in, ok := fine.Instance("i-111-00"); !ok || in.Status != "Running" {
+		t.Errorf("i-111-00: %+v, %v: want it running, kept", in, ok)
+	}
+	rep := s.orgReport(t)
+	for _, a := range rep.Accounts {
+		if a.Account != orgFine {
+			continue
+		}
+		if a.Part == nil || a.Part.Outcomes["not-attempted"] != 1 || a.Part.Outcomes["skipped"] != 1 || a.Part.Outcomes["released"] != 2 {
+			t.Errorf("the account's part %+v: want 2 released, 1 not-attempted (flags), 1 skipped (not planned)", a.Part)
+		}
+	}
+	if fr.status != "Succeeded" {
+		t.Errorf("the execution ended %s", fr.status)
+	}
+	out := s.proc.Output()
+	for _, want := range []string{`"instance_id":"i-111-00","outcome":"not-attempted","reason":"decision-changed"`, `"instance_id":"i-111-later-00","outcome":"skipped","reason":"not-confirmed"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %s", want)
+		}
+	}
+}
