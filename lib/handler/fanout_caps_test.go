@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/fake"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
@@ -140,12 +142,22 @@ func images(prefix string, n int) []cloud.Image {
 type account struct {
 	instances []cloud.Instance
 	res       fake.Resources
+	// closed: the second region's instance listing fails.
+	closed bool
 }
 
 func (a account) cloud() *fake.Cloud {
 	c := fake.New(a.instances, capsRegion, capsRegion2)
 	c.SetResources(a.res)
 	c.Now = func() time.Time { return capsNow }
+	if a.closed {
+		c.Fault = func(action string, in any) error {
+			if d, ok := in.(ecsapi.DescribeInput); ok && d.Region == capsRegion2 {
+				return fake.Err(action, capsRegion2, "ServiceUnavailable", 503)
+			}
+			return nil
+		}
+	}
 	return c
 }
 
@@ -359,6 +371,11 @@ func TestDecideHoldsWhatOneInvocationHolds(t *testing.T) {
 				accY: {instances: vms("y", 2), res: fake.Resources{EIPs: boundEIPs(vms("y", 2))}},
 				accZ: {instances: vms("z", 4, notExpired)},
 			}},
+		{name: "a region that failed closed neither counts nor dilutes", caps: withCaps(percent(100, 1), percent(50, 1)), orgHeld: true,
+			accounts: map[string]account{
+				accX: {instances: concat(vms("x", 3), vms("xc", 20, notExpired, inRegion2), vms("xe", 5, inRegion2)), closed: true},
+				accY: {instances: concat(vms("y", 1), vms("yk", 1, notExpired))},
+			}},
 		{name: "two regions, everything at once", caps: withCaps(percent(80, 4), plan.Caps{MaxRelease: 14, MaxReleasePercent: 40}),
 			orgHeld: true,
 			opts:    func(o *engine.Options) { releaseEIPs(o); allKinds(o); o.Rules.Force = true },
@@ -371,52 +388,111 @@ func TestDecideHoldsWhatOneInvocationHolds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			one := oneInvocation(t, c)
-			d := fanOut(t, c)
-
+			one, d := compareModes(t, c)
 			if (one.Cap != nil && one.Cap.Exceeded) != c.orgHeld || (d.Status == fanout.DecisionHeld) != c.orgHeld {
-				t.Errorf("organisation held: one invocation %v (%+v), fan-out %v (%s), want %v", one.Cap.Exceeded, one.Cap, d.Status, d.Reason, c.orgHeld)
+				t.Errorf("organisation held: one invocation %+v, fan-out %s (%s), want %v", one.Cap, d.Status, d.Reason, c.orgHeld)
 			}
-			if !reflect.DeepEqual(d.Org, one.Cap) {
-				t.Errorf("the organisation's check:\n fan-out        %+v\n one invocation %+v", d.Org, one.Cap)
-			}
-			var ownOne, ownFan []string
-			for _, a := range one.Accounts {
-				if a.Cap != nil && a.Cap.Exceeded {
-					ownOne = append(ownOne, a.Account)
-				}
-			}
+			var ownFan []string
 			for _, a := range d.Accounts {
 				if a.Status == fanout.AccountHeldByCap {
 					ownFan = append(ownFan, a.Account)
 				}
 			}
-			if !slices.Equal(ownOne, c.ownCap) || !slices.Equal(ownFan, c.ownCap) {
-				t.Errorf("held by their own caps: one invocation %v, fan-out %v, want %v", ownOne, ownFan, c.ownCap)
-			}
-			fan := map[string]*report.CapCheck{}
-			for _, a := range d.Accounts {
-				fan[a.Account] = a.Cap
-			}
-			for _, a := range one.Accounts {
-				if !reflect.DeepEqual(fan[a.Account], a.Cap) {
-					t.Errorf("account %s's check:\n fan-out        %+v\n one invocation %+v", a.Account, fan[a.Account], a.Cap)
-				}
-			}
-			// Held accounts: one invocation marks every account within its
-			// own cap held when the organisation trips; the fan-out holds the
-			// whole run.
-			heldOne, heldFan := map[string]bool{}, map[string]bool{}
-			for _, a := range one.Accounts {
-				heldOne[a.Account] = a.Status == report.AccountHeldByCap
-			}
-			for _, a := range d.Accounts {
-				heldFan[a.Account] = a.Status == fanout.AccountHeldByCap || d.Status == fanout.DecisionHeld
-			}
-			if !reflect.DeepEqual(heldOne, heldFan) {
-				t.Errorf("held: one invocation %v, fan-out %v", heldOne, heldFan)
+			if !slices.Equal(ownFan, c.ownCap) {
+				t.Errorf("held by their own caps: %v, want %v", ownFan, c.ownCap)
 			}
 		})
+	}
+}
+
+// compareModes runs c both ways and fails t unless each account's check,
+// the organisation's and the accounts held are the same.
+func compareModes(t *testing.T, c capsCase) (*report.Report, fanout.Decision) {
+	t.Helper()
+	one := oneInvocation(t, c)
+	d := fanOut(t, c)
+	if !reflect.DeepEqual(d.Org, one.Cap) {
+		t.Errorf("the organisation's check:\n fan-out        %+v\n one invocation %+v", d.Org, one.Cap)
+	}
+	fan := map[string]*report.CapCheck{}
+	for _, a := range d.Accounts {
+		fan[a.Account] = a.Cap
+	}
+	for _, a := range one.Accounts {
+		if !reflect.DeepEqual(fan[a.Account], a.Cap) {
+			t.Errorf("account %s's check:\n fan-out        %+v\n one invocation %+v", a.Account, fan[a.Account], a.Cap)
+		}
+	}
+	// Held accounts: one invocation marks every account within its own
+	// cap held when the organisation trips; the fan-out holds the whole
+	// run.
+	heldOne, heldFan := map[string]bool{}, map[string]bool{}
+	for _, a := range one.Accounts {
+		heldOne[a.Account] = a.Status == report.AccountHeldByCap
+	}
+	for _, a := range d.Accounts {
+		heldFan[a.Account] = a.Status == fanout.AccountHeldByCap || d.Status == fanout.DecisionHeld
+	}
+	if !reflect.DeepEqual(heldOne, heldFan) {
+		t.Errorf("held: one invocation %v, fan-out %v", heldOne, heldFan)
+	}
+	return one, d
+}
+
+// Random organisations, built of the same parts, held the same way by
+// both modes.
+func TestDecideHoldsWhatOneInvocationHoldsRandomly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 7))
+	seen := map[any]int{}
+	for round := range 40 {
+		c := capsCase{accounts: map[string]account{}}
+		for i := range 1 + rng.IntN(4) {
+			p := fmt.Sprintf("%d%c", round, 'a'+i)
+			var a account
+			a.instances = concat(vms(p+"e", rng.IntN(5)), vms(p+"k", rng.IntN(6), notExpired), vms(p+"s", rng.IntN(3), subscription),
+				vms(p+"r", rng.IntN(3), running, told), vms(p+"t", rng.IntN(3), told), vms(p+"2", rng.IntN(4), inRegion2))
+			a.res = fake.Resources{
+				EIPs:      slices.Concat(boundEIPs(vms(p+"e", rng.IntN(3))), handedOver(p, rng.IntN(3)), kindEIPs(p, rng.IntN(3))),
+				Disks:     disks(p, rng.IntN(4), rng.IntN(4)),
+				Snapshots: snapshots(p, rng.IntN(3)),
+				Images:    images(p, rng.IntN(2)),
+			}
+			a.closed = rng.IntN(6) == 0
+			c.accounts[fmt.Sprintf("10000000000%05d", round*10+i)] = a
+		}
+		from := rng.IntN(6)
+		c.caps = withCaps(plan.Caps{MaxRelease: 3 + rng.IntN(15), MaxReleasePercent: []float64{0, 30, 60, 100}[rng.IntN(4)], PercentCapFrom: from},
+			plan.Caps{MaxRelease: 5 + rng.IntN(40), MaxReleasePercent: []float64{0, 20, 50, 100}[rng.IntN(4)]})
+		eips, allKinds, force, stop := rng.IntN(2) == 0, rng.IntN(2) == 0, rng.IntN(2) == 0, rng.IntN(3) == 0
+		c.opts = func(o *engine.Options) {
+			o.ReleaseEIPs = eips
+			if allKinds {
+				o.Resources = []string{kinds.Disks.Name, kinds.Snapshots.Name, kinds.EIPs.Name, kinds.Images.Name}
+			}
+			o.Rules.Force = force
+			if stop {
+				stopLifecycle(o)
+			}
+		}
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			_, d := compareModes(t, c)
+			seen[d.Status == fanout.DecisionHeld]++
+			for _, a := range d.Accounts {
+				if a.Status == fanout.AccountHeldByCap {
+					seen["own cap"]++
+				}
+				if a.Cap != nil && a.Cap.HandOvers > 0 && a.Cap.InstanceEIPs > 0 && len(a.Cap.Kinds) > 1 {
+					seen["EIPs and kinds"]++
+				}
+			}
+		})
+	}
+	// The rounds are worth something only if both modes tripped, and did
+	// not, on each rail.
+	for _, k := range []any{true, false, "own cap", "EIPs and kinds"} {
+		if seen[k] == 0 {
+			t.Errorf("no round with %v: %v", k, seen)
+		}
 	}
 }
 
