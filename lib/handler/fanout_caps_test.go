@@ -630,3 +630,38 @@ func TestExecuteStopsNoMoreThanThePlan(t *testing.T) {
 		t.Errorf("i-s000 %s, i-later000 %s (%s): want the planned one stopped, the other left", s.Status, l.Status, outcomesOf(rep)["i-later000"])
 	}
 }
+
+// The confirmation is the plan, set by set: nothing beyond it.
+func TestConfirmationOfPlanIsThePlan(t *testing.T) {
+	force, sub := decide.Flags{Force: true}, decide.Flags{TerminateSubscription: true}
+	p := fanout.Plan{Run: capsRun, Account: accX, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{
+		{Region: capsRegion, OptedIn: 9, Release: []fanout.Group{{IDs: []string{"i-1", "i-2"}}, {Flags: force, IDs: []string{"i-3"}}},
+			Stop: []string{"i-4"}, HandOvers: []string{"eip-h"}, InstanceEIPs: []string{"eip-1"},
+			Kinds: map[string]fanout.KindPlan{kinds.Disks.Name: {OptedIn: 2, Eligible: []string{"d-1"}}, kinds.EIPs.Name: {OptedIn: 1, Eligible: []string{"eip-own"}}}},
+		{Region: capsRegion2, OptedIn: 1, Release: []fanout.Group{{Flags: sub, IDs: []string{"i-5"}}}},
+		{Region: "cn-beijing", Closed: true, OptedIn: 4},
+	}}
+	if err := p.Validate(capsRun, accX); err != nil {
+		t.Fatal(err)
+	}
+	c := handler.ConfirmationOfPlan(p)
+	set := func(m map[string]bool) []string { return slices.Sorted(mapsKeys(m)) }
+	if got := set(c.Release); !slices.Equal(got, []string{"i-1", "i-2", "i-3", "i-5"}) {
+		t.Errorf("releases %v", got)
+	}
+	if want := map[string]decide.Flags{"i-1": {}, "i-2": {}, "i-3": force, "i-5": sub}; !reflect.DeepEqual(c.Flags, want) {
+		t.Errorf("flags %v, want %v", c.Flags, want)
+	}
+	if got := set(c.Stop); !slices.Equal(got, []string{"i-4"}) || len(c.EIPMarks) != 0 {
+		t.Errorf("stops %v, marks %v", got, c.EIPMarks)
+	}
+	if got := set(c.Resources[kinds.EIPs.Name]); !slices.Equal(got, []string{"eip-1", "eip-h", "eip-own"}) {
+		t.Errorf("EIPs %v", got)
+	}
+	if got := set(c.Resources[kinds.Disks.Name]); !slices.Equal(got, []string{"d-1"}) || len(c.Resources[kinds.Snapshots.Name])+len(c.Resources[kinds.Images.Name]) != 0 {
+		t.Errorf("disks %v, others %v", got, c.Resources)
+	}
+	if c.Count() != 4+1+3+1 {
+		t.Errorf("%d writes confirmed, want the plan's 9", c.Count())
+	}
+}
