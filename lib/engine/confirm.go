@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"fmt"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/execute"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
 	"github.com/ecs-reaper/ecs-reaper/lib/kinds"
@@ -22,6 +25,10 @@ type Confirmation struct {
 	// EIPMarks are EIPs that were shown tagged for a later release (the
 	// hand-over), without a release of their own.
 	EIPMarks map[string]bool
+	// Flags, when set, are the flags each release was confirmed with: an
+	// instance the fresh read finds needing others (it was started, its
+	// subscription converted) is not released this run.
+	Flags map[string]decide.Flags
 }
 
 // ConfirmationOf is what a dry run's report showed: the instances it would
@@ -120,6 +127,9 @@ func (e *Engine) confirmPlan(sr *scopeRun) {
 		return out
 	}
 	sr.plan.Eligible = keep(sr.plan.Eligible, c.Release, sr.rec)
+	if c.Flags != nil {
+		sr.plan.Eligible = e.sameFlags(sr, sr.plan.Eligible)
+	}
 	sr.plan.Stops = keep(sr.plan.Stops, c.Stop, sr.rec)
 	for kind, r := range sr.plan.Resources {
 		r.Eligible = keep(r.Eligible, c.Resources[kind], sr.rec.Section(kind))
@@ -134,6 +144,29 @@ func (e *Engine) confirmPlan(sr *scopeRun) {
 		sr.rec.Section(kinds.EIPs.Name).Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: h.eip.AllocationID, Detail: notConfirmedDetail + " (handed over by " + h.instance + ")"})
 	}
 	sr.handOvers, sr.plan.HandOvers = handOvers, len(handOvers)
+}
+
+// sameFlags keeps the candidates whose flags are those confirmed; the
+// others are reported not-attempted/decision-changed, as when a re-read
+// before the write finds other flags.
+func (e *Engine) sameFlags(sr *scopeRun, list []plan.Candidate) []plan.Candidate {
+	out := list[:0]
+	for _, cand := range list {
+		if was := e.opts.Confirmed.Flags[cand.ID]; was != cand.Flags {
+			it := base(cand)
+			it.ID = cand.ID
+			it.Detail = fmt.Sprintf("confirmed with flags %s, now needs %s: the next run decides it again", flagNames(was), flagNames(cand.Flags))
+			sr.rec.Outcome(verdict.NotAttempted, verdict.DecisionChanged, it)
+			e.log.Warn("flags changed since confirmed: left for the next run", "id", cand.ID, "region", sr.Scope.Region)
+			continue
+		}
+		out = append(out, cand)
+	}
+	return out
+}
+
+func flagNames(f decide.Flags) string {
+	return fmt.Sprintf("TerminateSubscription=%t Force=%t", f.TerminateSubscription, f.Force)
 }
 
 // executeOptions are the executor's options for one kind of write.

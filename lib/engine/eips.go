@@ -85,7 +85,7 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 			"account", sr.Scope.Account, "code", f.Code)
 		return
 	}
-	n := 0
+	var counted []string
 	for _, id := range ids {
 		for _, eip := range g.found.EIPs[id] {
 			if reason, _ := kinds.EIPHeld(unbound(eip), e.opts.Rules); reason != "" {
@@ -94,10 +94,10 @@ func (e *Engine) countInstanceEIPs(ctx context.Context, sr *scopeRun) {
 			if c := e.opts.Confirmed; c != nil && !c.allows(c.Resources[kinds.EIPs.Name], eip.AllocationID) && !c.EIPMarks[eip.AllocationID] {
 				continue
 			}
-			n++
+			counted = append(counted, eip.AllocationID)
 		}
 	}
-	sr.plan.InstanceEIPs = n
+	sr.instanceEIPs, sr.plan.InstanceEIPs = counted, len(counted)
 }
 
 // unbound is what of an EIP bound to an instance about to be released

@@ -226,6 +226,9 @@ type Options struct {
 	// Confirmed, when set, is what the operator was shown and confirmed:
 	// the run writes only to those resources (see Confirmation).
 	Confirmed *Confirmation
+	// Planned, when set, is given every scope's plan as the caps count
+	// it, once listed and before the cap check (see Planned).
+	Planned func([]Planned)
 }
 
 // Engine runs one sweep. It is used once: New, optionally Regions, then
@@ -315,6 +318,8 @@ type scopeRun struct {
 	// cap check when their EIPs are released after them (the count cap
 	// counts those releases); nil: listed in the execute phase.
 	leftovers *gathered
+	// instanceEIPs are the EIPs plan.InstanceEIPs counts.
+	instanceEIPs []string
 	// listing is the region's EIP and disk listings, started when the
 	// instance listing finds a first instance to release.
 	listing     *leftover.Listing
@@ -378,6 +383,7 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 	if e.opts.ReleaseEIPs {
 		e.forEach(runs, func(sr *scopeRun) { e.countInstanceEIPs(ctx, sr) })
 	}
+	e.planned(runs)
 	caps := e.checkCaps(runs)
 	var noticeErr error
 	var notices *report.Notices

@@ -40,9 +40,12 @@ type RegionPlan struct {
 	Release []Group  `json:"release,omitempty"` // eligible instances, by flag group
 	Stop    []string `json:"stop,omitempty"`    // instances to stop (REAPER_RUNNING=stop)
 	Notices int      `json:"notices,omitempty"` // owners' notices and marks to write
-	// EIPs released with or after the instances; within the count cap.
-	HandOvers    int `json:"handOvers,omitempty"`
-	InstanceEIPs int `json:"instanceEips,omitempty"`
+	// HandOvers are the EIPs earlier runs handed over (their instances
+	// gone) and InstanceEIPs those of the instances in Release, released
+	// after them: allocation IDs, each within the count cap as in one
+	// invocation (the engine's Planned).
+	HandOvers    []string `json:"handOvers,omitempty"`
+	InstanceEIPs []string `json:"instanceEips,omitempty"`
 	// Kinds are the other resources swept by their own tag (lib/kinds:
 	// disks, snapshots, EIPs, images), by kind name.
 	Kinds map[string]KindPlan `json:"kinds,omitempty"`
@@ -88,6 +91,7 @@ func (p *Plan) Validate(run RunID, account string) error {
 		}
 		seen[v] = true
 	}
+	withInstances := map[string]bool{} // the EIPs released with instances
 	regions := map[string]bool{}
 	for _, r := range p.Regions {
 		at := "region " + quote(r.Region)
@@ -95,12 +99,17 @@ func (p *Plan) Validate(run RunID, account string) error {
 			bad("%s: not a region ID, or listed twice", at)
 		}
 		regions[r.Region] = true
-		if r.OptedIn < 0 || r.Notices < 0 || r.HandOvers < 0 || r.InstanceEIPs < 0 {
+		if r.OptedIn < 0 || r.Notices < 0 {
 			bad("%s: a negative count", at)
 		}
 		instances := len(r.Stop)
+		groups := map[decide.Flags]bool{}
 		for _, g := range r.Release {
 			instances += len(g.IDs)
+			if len(g.IDs) == 0 || groups[g.Flags] {
+				bad("%s: a release group is empty, or its flags are another group's", at)
+			}
+			groups[g.Flags] = true
 			for _, v := range g.IDs {
 				id(at, v)
 			}
@@ -111,7 +120,24 @@ func (p *Plan) Validate(run RunID, account string) error {
 		if instances > r.OptedIn {
 			bad("%s: %d instances to write but %d opted in (every eligible instance is opted in)", at, instances, r.OptedIn)
 		}
-		if r.Closed && (instances > 0 || r.Notices > 0 || r.HandOvers > 0 || r.InstanceEIPs > 0 || len(r.Kinds) > 0) {
+		// The EIPs released with instances are a list of their own: an EIP
+		// the kind sweeps by its own tag may also be a hand-over, and one
+		// invocation counts it twice too.
+		for _, list := range [][]string{r.HandOvers, r.InstanceEIPs} {
+			for _, v := range list {
+				switch {
+				case v == "" || len(v) > 128 || strings.ContainsAny(v, " \t\r\n,"):
+					bad("%s: EIP %s is not an allocation ID", at, quote(v))
+				case withInstances[v] || seen[v]:
+					bad("%s: EIP %s is listed twice", at, quote(v))
+				}
+				withInstances[v] = true
+			}
+		}
+		if len(r.InstanceEIPs) > 0 && len(r.Release) == 0 {
+			bad("%s: EIPs to release after their instances, but no instance to release", at)
+		}
+		if r.Closed && (instances > 0 || r.Notices > 0 || len(r.HandOvers) > 0 || len(r.InstanceEIPs) > 0 || len(r.Kinds) > 0) {
 			bad("%s: failed closed, yet plans writes", at)
 		}
 		for kind, k := range r.Kinds {
@@ -143,7 +169,7 @@ func validRegion(r string) bool {
 // writes reports whether the account's plan writes anything.
 func (p *Plan) writes() bool {
 	for _, r := range p.Regions {
-		if len(r.Release) > 0 || len(r.Stop) > 0 || r.Notices > 0 || r.HandOvers > 0 || r.InstanceEIPs > 0 {
+		if len(r.Release) > 0 || len(r.Stop) > 0 || r.Notices > 0 || len(r.HandOvers) > 0 || len(r.InstanceEIPs) > 0 {
 			return true
 		}
 		for _, k := range r.Kinds {
@@ -161,7 +187,7 @@ func (p *Plan) scopes() []*plan.Scope {
 	out := make([]*plan.Scope, 0, len(p.Regions))
 	for _, r := range p.Regions {
 		s := plan.NewScope(cloud.Scope{Account: p.Account, Region: r.Region}, decide.Rules{}, decide.Lifecycle{})
-		s.OptedIn, s.HandOvers, s.InstanceEIPs, s.Closed = r.OptedIn, r.HandOvers, r.InstanceEIPs, r.Closed
+		s.OptedIn, s.HandOvers, s.InstanceEIPs, s.Closed = r.OptedIn, len(r.HandOvers), len(r.InstanceEIPs), r.Closed
 		for _, g := range r.Release {
 			for _, id := range g.IDs {
 				s.Eligible = append(s.Eligible, plan.Candidate{ID: id, Flags: g.Flags})
@@ -302,21 +328,24 @@ func (m Manifest) accounts() []string {
 
 // Combine decides the run from every account's assessment (in the
 // manifest's sorted order): the failure limit, then the organisation's
-// caps over the accounts that would write.
+// caps over the accounts within their own caps.
 func Combine(run RunID, assessed []Assessed, caps Caps) Decision {
 	d := Decision{Run: run, Status: DecisionProceed, PlanFailureLimit: PlanFailureLimit(len(assessed)), Execute: []string{}}
-	var writing []*report.CapCheck
+	var within []*report.CapCheck
 	for _, x := range assessed {
 		d.Accounts = append(d.Accounts, x.AccountDecision)
 		d.Failures = append(d.Failures, x.failures...)
 		if x.planFailed {
 			d.PlanFailures++
 		}
-		if x.Status == AccountExecute {
-			writing = append(writing, x.Cap)
+		// As in one invocation: every account swept within its own caps,
+		// those with nothing to write too (their opted-in instances are
+		// part of the organisation's share).
+		if x.Status == AccountExecute || x.Status == AccountNothing {
+			within = append(within, x.Cap)
 		}
 	}
-	d.Org = OrgCheck(writing, caps.Org)
+	d.Org = OrgCheck(within, caps.Org)
 	switch {
 	case d.PlanFailures > d.PlanFailureLimit:
 		d.Reason = fmt.Sprintf("%d of %d accounts failed planning, more than the %d allowed: nothing is written anywhere", d.PlanFailures, len(assessed), d.PlanFailureLimit)
@@ -388,7 +417,7 @@ func OrgCheck(accounts []*report.CapCheck, caps plan.Caps) *report.CapCheck {
 		k.Exceeded = c.MaxReleasePercent > 0 && k.Eligible >= c.PercentCapFrom && k.Percent > c.MaxReleasePercent
 		c.PercentExceeded = c.PercentExceeded || k.Exceeded
 	}
-	c.CountExceeded = c.Eligible > c.MaxRelease
+	c.CountExceeded = c.MaxRelease >= 0 && c.Eligible > c.MaxRelease
 	c.Exceeded = c.CountExceeded || c.PercentExceeded
 	return c
 }

@@ -47,6 +47,13 @@ func planOf(account string, n, optedIn int) *fanout.Plan {
 	return &fanout.Plan{Run: run, Account: account, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{r}}
 }
 
+// withRegion is planOf(account, 4, 10) with its region edited.
+func withRegion(account string, edit func(*fanout.RegionPlan)) *fanout.Plan {
+	p := planOf(account, 4, 10)
+	edit(&p.Regions[0])
+	return p
+}
+
 func manifest(accounts ...string) fanout.Manifest {
 	return fanout.Manifest{Run: run, Accounts: accounts}
 }
@@ -68,7 +75,9 @@ func TestDecideExecutesOnlyAccountsWithWrites(t *testing.T) {
 	if s := statuses(d); s[accB] != fanout.AccountNothing {
 		t.Errorf("statuses %v", s)
 	}
-	if d.Org.Instances != 8 || d.Org.OptedIn != 80 || d.Org.Exceeded {
+	// The organisation's share counts B's opted-in instances too, as one
+	// invocation does: B is swept within its own caps.
+	if d.Org.Instances != 8 || d.Org.OptedIn != 120 || d.Org.Exceeded {
 		t.Errorf("org check %+v", d.Org)
 	}
 }
@@ -126,6 +135,19 @@ func TestDecideDistrustsBrokenPlans(t *testing.T) {
 			Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", Kinds: map[string]fanout.KindPlan{"widgets": {OptedIn: 1, Eligible: []string{"w-1"}}}}}}, "kind \"widgets\""},
 		"bad region": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
 			Regions: []fanout.RegionPlan{{Region: "Hangzhou"}}}, "not a region ID"},
+		"an empty release group": {accA, withRegion(accA, func(r *fanout.RegionPlan) {
+			r.Release = append(r.Release, fanout.Group{Flags: decide.Flags{TerminateSubscription: true}})
+		}), "a release group is empty"},
+		"two groups of the same flags":  {accA, withRegion(accA, func(r *fanout.RegionPlan) { r.Release[1].Flags = r.Release[0].Flags }), "its flags are another group's"},
+		"an EIP not an allocation ID":   {accA, withRegion(accA, func(r *fanout.RegionPlan) { r.HandOvers = []string{"eip 1"} }), "is not an allocation ID"},
+		"an EIP handed over twice":      {accA, withRegion(accA, func(r *fanout.RegionPlan) { r.HandOvers = []string{"eip-1", "eip-1"} }), "EIP \"eip-1\" is listed twice"},
+		"an EIP in both lists":          {accA, withRegion(accA, func(r *fanout.RegionPlan) { r.HandOvers, r.InstanceEIPs = []string{"eip-1"}, []string{"eip-1"} }), "listed twice"},
+		"an EIP that is an instance ID": {accA, withRegion(accA, func(r *fanout.RegionPlan) { r.InstanceEIPs = []string{r.Release[0].IDs[0]} }), "listed twice"},
+		"instance EIPs without releases": {accA, withRegion(accA, func(r *fanout.RegionPlan) {
+			r.Stop, r.Release, r.InstanceEIPs = r.Release[0].IDs, nil, []string{"eip-1"}
+		}), "no instance to release"},
+		"closed region with hand-overs": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
+			Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", Closed: true, HandOvers: []string{"eip-1"}}}}, "failed closed, yet"},
 	} {
 		d := fanout.Decide(manifest(tc.account), map[string]*fanout.Plan{tc.account: tc.p}, nil, caps)
 		if len(d.Accounts) != 1 || d.Accounts[0].Status != fanout.AccountPlanFailed || !strings.Contains(d.Accounts[0].Reason, tc.want) || len(d.Execute) != 0 {
@@ -232,5 +254,36 @@ func TestDecideCountsEveryKind(t *testing.T) {
 	d := fanout.Decide(manifest(accA), map[string]*fanout.Plan{accA: p}, nil, caps)
 	if d.Accounts[0].Status != fanout.AccountExecute || d.Accounts[0].Cap.Eligible != 4 || d.Org.Kinds["images"].Eligible != 1 {
 		t.Errorf("%+v %+v", d.Accounts[0], d.Org)
+	}
+}
+
+// The EIPs released with instances (handed over by earlier runs, or of the
+// instances released now) are within the count caps, as in one
+// invocation; an account with only hand-overs to release is executed; an
+// EIP both handed over and swept by its own tag is counted in each, as one
+// invocation counts it.
+func TestDecideCountsTheEIPsReleasedWithInstances(t *testing.T) {
+	p := planOf(accA, 4, 10)
+	p.Regions[0].InstanceEIPs = []string{"eip-a1", "eip-a2"}
+	p.Regions[0].HandOvers = []string{"eip-a3", "eip-a4"}
+	p.Regions[0].Kinds = map[string]fanout.KindPlan{"eips": {OptedIn: 1, Eligible: []string{"eip-a4"}}}
+	only := &fanout.Plan{Run: run, Account: accB, Status: fanout.PlanPlanned,
+		Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", OptedIn: 3, HandOvers: []string{"eip-b1"}}}}
+	d := fanout.Decide(manifest(accA, accB), map[string]*fanout.Plan{accA: p, accB: only}, nil, caps)
+	a, b := d.Accounts[0], d.Accounts[1]
+	if a.Status != fanout.AccountExecute || a.Cap.Eligible != 9 || a.Cap.InstanceEIPs != 2 || a.Cap.HandOvers != 2 {
+		t.Errorf("account A: %+v %+v", a, a.Cap)
+	}
+	if b.Status != fanout.AccountExecute || b.Cap.Eligible != 1 {
+		t.Errorf("account B: %+v %+v", b, b.Cap)
+	}
+	if d.Org.Eligible != 10 || d.Org.Instances != 4 || d.Status != fanout.DecisionProceed {
+		t.Errorf("organisation %+v", d.Org)
+	}
+	tight := caps
+	tight.Org.MaxRelease = 9
+	if d := fanout.Decide(manifest(accA, accB), map[string]*fanout.Plan{accA: p, accB: only}, nil, tight); d.Status != fanout.DecisionHeld ||
+		!strings.Contains(d.Reason, "2 EIPs of those instances") || !strings.Contains(d.Reason, "3 EIPs handed over by earlier runs") {
+		t.Errorf("over the organisation's count of 9 by the EIPs: %s %s", d.Status, d.Reason)
 	}
 }

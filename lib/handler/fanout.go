@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
@@ -235,6 +237,8 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
 	opts.DryRun, opts.OrgCaps, opts.Notifier = true, nil, nil
 	opts.MaxRelease, opts.MaxReleasePercent = math.MaxInt32, 0
+	var regions []fanout.RegionPlan
+	opts.Planned = func(p []engine.Planned) { regions = RegionPlans(p) }
 	eng := engine.New(opts, w.log)
 	targets, unreachable, failed := w.reachAccount(ctx, run, account, eng)
 	switch {
@@ -257,69 +261,94 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 	if errors.Is(err, engine.ErrNoTime) {
 		return nil, fmt.Errorf("%w: plan account %s: %w", ErrWorker, account, err)
 	}
-	p := PlanOf(run, account, rep)
+	if regions == nil && len(targets) > 0 {
+		// Never "nothing to do" for an account whose plan was not made.
+		return nil, fmt.Errorf("%w: plan account %s: the engine gave no plan", ErrWorker, account)
+	}
+	p := PlanOf(run, account, rep, regions)
 	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
 	}
 	return fanout.Summary{Phase: fanout.PhasePlan, Account: account, Status: fanout.PlanPlanned}, nil
 }
 
-// PlanOf turns a dry run's report of one account into its plan: per
-// region, the opted-in instances and what would be released, stopped or
-// deleted. A region whose listing failed is closed: nothing is planned
-// there. (The flags of each release are the engine's again at Execute,
-// on its fresh read.)
-func PlanOf(run fanout.RunID, account string, rep *report.Report) fanout.Plan {
-	p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{}}
-	for _, r := range rep.Regions {
-		rp := fanout.RegionPlan{Region: r.Region, OptedIn: r.OptedIn}
-		if r.Error != nil {
-			rp.Closed = true
-			p.Regions = append(p.Regions, rp)
+// RegionPlans is what the engine's cap check counted in a dry run
+// (Options.Planned), per region: the opted-in instances, the releases by
+// their DeleteInstances flags, the stops, the EIPs handed over by earlier
+// runs and those released with their instances, and each kind's deletes.
+// Decide then counts what one invocation's caps count.
+func RegionPlans(planned []engine.Planned) []fanout.RegionPlan {
+	out := make([]fanout.RegionPlan, 0, len(planned))
+	for _, sp := range planned {
+		s := sp.Plan
+		rp := fanout.RegionPlan{Region: s.Scope.Region, OptedIn: s.OptedIn, Closed: s.Closed}
+		if s.Closed {
+			out = append(out, rp)
 			continue
 		}
-		var release []string
-		for _, g := range r.Groups {
-			for _, it := range g.Instances {
-				switch g.Outcome {
-				case verdict.WouldRelease:
-					release = append(release, it.ID)
-				case verdict.WouldStop:
-					rp.Stop = append(rp.Stop, it.ID)
-				}
-			}
+		byFlags := map[decide.Flags]plan.Candidates{}
+		for _, c := range s.Eligible {
+			byFlags[c.Flags] = append(byFlags[c.Flags], c)
 		}
-		if len(release) > 0 {
-			rp.Release = []fanout.Group{{IDs: release}}
+		for _, f := range slices.SortedFunc(maps.Keys(byFlags), compareFlags) {
+			rp.Release = append(rp.Release, fanout.Group{Flags: f, IDs: byFlags[f].IDs()})
 		}
-		for _, k := range kinds.All {
-			sec := r.Section(k.Name)
-			if sec == nil {
-				continue
+		if len(s.Stops) > 0 {
+			rp.Stop = plan.Candidates(s.Stops).IDs()
+		}
+		rp.HandOvers, rp.InstanceEIPs = sortedCopy(sp.HandOvers), sortedCopy(sp.InstanceEIPs)
+		for kind, r := range s.Resources {
+			if rp.Kinds == nil {
+				rp.Kinds = map[string]fanout.KindPlan{}
 			}
-			kp := fanout.KindPlan{}
-			for key, n := range sec.Counts {
-				if !strings.Contains(key, "/") {
-					kp.OptedIn += n
-				}
-			}
-			for _, g := range sec.Groups {
-				if g.Outcome == verdict.WouldRelease {
-					for _, it := range g.Instances {
-						kp.Eligible = append(kp.Eligible, it.ID)
-					}
-				}
-			}
-			if kp.OptedIn > 0 {
-				if rp.Kinds == nil {
-					rp.Kinds = map[string]fanout.KindPlan{}
-				}
-				rp.Kinds[k.Name] = kp
-			}
+			rp.Kinds[kind] = fanout.KindPlan{OptedIn: r.OptedIn, Eligible: plan.Candidates(r.Eligible).IDs()}
+		}
+		out = append(out, rp)
+	}
+	return out
+}
+
+// PlanOf is one account's plan from its regions' plans (RegionPlans) and
+// the dry run's report: a region whose report says it failed is closed,
+// and nothing is planned there.
+func PlanOf(run fanout.RunID, account string, rep *report.Report, regions []fanout.RegionPlan) fanout.Plan {
+	p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{}}
+	failed := map[string]bool{}
+	for _, r := range rep.Regions {
+		if r.Error != nil {
+			failed[r.Region] = true
+		}
+	}
+	for _, rp := range regions {
+		if rp.Closed || failed[rp.Region] {
+			rp = fanout.RegionPlan{Region: rp.Region, OptedIn: rp.OptedIn, Closed: true}
 		}
 		p.Regions = append(p.Regions, rp)
 	}
 	return p
+}
+
+func compareFlags(a, b decide.Flags) int {
+	key := func(f decide.Flags) int {
+		n := 0
+		if f.TerminateSubscription {
+			n += 2
+		}
+		if f.Force {
+			n++
+		}
+		return n
+	}
+	return key(a) - key(b)
+}
+
+func sortedCopy(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
 }
 
 // Caps maps the settings onto the fan-out's caps: REAPER_MAX_RELEASE and
@@ -407,16 +436,19 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 }
 
 // ConfirmationOfPlan is what an Execute worker may write: exactly the
-// plan's releases, stops and deletes.
+// plan's releases (each with the flags it was planned with), stops,
+// deletes and EIPs released with instances, so that nothing the caps did
+// not count is written.
 func ConfirmationOfPlan(p fanout.Plan) *engine.Confirmation {
-	c := &engine.Confirmation{Release: map[string]bool{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{}, Resources: map[string]map[string]bool{}}
+	c := &engine.Confirmation{Release: map[string]bool{}, Flags: map[string]decide.Flags{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{},
+		Resources: map[string]map[string]bool{}}
 	for _, k := range kinds.All {
 		c.Resources[k.Name] = map[string]bool{}
 	}
 	for _, r := range p.Regions {
 		for _, g := range r.Release {
 			for _, id := range g.IDs {
-				c.Release[id] = true
+				c.Release[id], c.Flags[id] = true, g.Flags
 			}
 		}
 		for _, id := range r.Stop {
@@ -429,6 +461,10 @@ func ConfirmationOfPlan(p fanout.Plan) *engine.Confirmation {
 			for _, id := range k.Eligible {
 				c.Resources[kind][id] = true
 			}
+		}
+		// Released, or tagged for a later run when not yet Available.
+		for _, id := range slices.Concat(r.HandOvers, r.InstanceEIPs) {
+			c.Resources[kinds.EIPs.Name][id] = true
 		}
 	}
 	return c
