@@ -19,6 +19,27 @@ import (
 // signedValue is a mark with its whole MAC: what must never be shown.
 var signedValue = regexp.MustCompile(regexp.QuoteMeta(mark.Sep) + `[A-Za-z0-9_-]{22}`)
 
+// unsignedOutput runs r-1 of c and returns its report, text report and
+// logs together, failing if any carries a mark's whole value.
+func unsignedOutput(t *testing.T, c *fake.Cloud, opts engine.Options) string {
+	t.Helper()
+	var logs bytes.Buffer
+	rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(rep)
+	var text strings.Builder
+	if err := report.WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	all := string(js) + "\n" + text.String() + "\n" + logs.String()
+	if leaked := signedValue.FindAllString(all, -1); len(leaked) > 0 {
+		t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
+	}
+	return all
+}
+
 // No report, text report or log line of a run, dry or not, carries a
 // mark's whole value: anyone who reads one could tag the resource with it
 // and skip the notice (or hand an EIP over). What the run writes is shown
@@ -35,7 +56,6 @@ func TestNoOutputCarriesASignedMark(t *testing.T) {
 			busy := cloud.EIP{AllocationID: "eip-busy", Address: "47.0.0.9", Region: "r-1", Status: "Unassociating", ChargeType: "PostPaid",
 				Tags: map[string]string{handOverKey: testMarks.HandOver("eip-busy", handOverKey, "i-gone", day0.Add(-time.Hour))}}
 			c.SetResources(fake.Resources{EIPs: []cloud.EIP{busy}})
-			var logs bytes.Buffer
 			opts := options()
 			opts.Lifecycle = lifecycle
 			opts.Lifecycle.Stop = true
@@ -43,19 +63,7 @@ func TestNoOutputCarriesASignedMark(t *testing.T) {
 			opts.DryRun = dry
 			opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, handOverKey, time.Millisecond
 			opts.Now = func() time.Time { return day0 }
-			rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"r-1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			js, _ := json.Marshal(rep)
-			var text strings.Builder
-			if err := report.WriteText(&text, rep); err != nil {
-				t.Fatal(err)
-			}
-			all := string(js) + "\n" + text.String() + "\n" + logs.String()
-			if leaked := signedValue.FindAllString(all, -1); len(leaked) > 0 {
-				t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
-			}
+			all := unsignedOutput(t, c, opts)
 			// What is written is still shown, by its content.
 			// eip-busy keeps the mark it was handed over with, shown by its content.
 			shown := []string{"handed over by i-gone at " + mark.FormatTime(day0.Add(-time.Hour)) + ": its mark stays"}
@@ -86,24 +94,11 @@ func TestWrittenHandOverIsShownByItsContent(t *testing.T) {
 	c := fake.New([]cloud.Instance{instance("i-1", "Stopped", "2020-01-01", "amy")})
 	c.SetResources(fake.Resources{EIPStatusAfterRelease: "Unassociating", EIPs: []cloud.EIP{{AllocationID: "eip-late", Address: "47.0.0.9", Region: "r-1",
 		Status: "InUse", ChargeType: "PostPaid", InstanceID: "i-1", InstanceType: "EcsInstance"}}})
-	var logs bytes.Buffer
 	opts := options()
 	opts.Lifecycle.Marks = testMarks
 	opts.ReleaseEIPs, opts.EIPMarkKey, opts.EIPPollWait = true, handOverKey, time.Millisecond
 	opts.Now = func() time.Time { return day0 }
-	rep, err := engine.New(opts, slog.New(slog.NewJSONHandler(&logs, nil))).RunRegions(t.Context(), c, "", []string{"r-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := json.Marshal(rep)
-	var text strings.Builder
-	if err := report.WriteText(&text, rep); err != nil {
-		t.Fatal(err)
-	}
-	all := string(js) + "\n" + text.String() + "\n" + logs.String()
-	if leaked := signedValue.FindAllString(all, -1); len(leaked) > 0 {
-		t.Fatalf("the output carries %d signed marks %v:\n%s", len(leaked), leaked, all)
-	}
+	all := unsignedOutput(t, c, opts)
 	if want := handOverKey + "=i-1@" + mark.FormatTime(day0) + mark.Elided; !strings.Contains(all, want) {
 		t.Errorf("the output does not show %q:\n%s", want, all)
 	}
