@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +17,8 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
 	"github.com/ecs-reaper/ecs-reaper/lib/fnfdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/ossdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
 )
 
 const (
@@ -61,6 +66,7 @@ type flowRun struct {
 	invocations []string // phase/account:ok|error
 	status      string   // the Outcome state's: Succeeded or Failed
 	decide      fanout.DecideAnswer
+	report      string // the request ID of Report's last invocation
 }
 
 // runFlow plays the execution the coordinator started as CloudFlow would,
@@ -119,6 +125,9 @@ func (s *fanoutStack) runFlow(t *testing.T, before func(phase, account string, a
 				continue
 			}
 			res := s.invoke(t, fmt.Sprintf("flow-%d", n), b)
+			if payload["phase"] == string(fanout.PhaseReport) {
+				fr.report = res.RequestID
+			}
 			if res.Err == nil {
 				fr.invocations = append(fr.invocations, label+":ok")
 				return res.Body, true
@@ -177,17 +186,71 @@ func (s *fanoutStack) runFlow(t *testing.T, before func(phase, account string, a
 	return fr
 }
 
-func (s *fanoutStack) orgReport(t *testing.T) fanout.OrgReport {
+// orgReport is the organisation's report the Report phase stored in
+// OSS, checked against docs/report.schema.json; it is also what the
+// Report invocation logged (report.Log's records, put back together).
+func (s *fanoutStack) orgReport(t *testing.T, fr flowRun) *report.Report {
 	t.Helper()
 	b, ok := s.oss.Object(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocReport))
 	if !ok {
 		t.Fatal("no report in OSS")
 	}
-	var rep fanout.OrgReport
+	checkSchema(t, reportSchema(t), b)
+	var rep report.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	return rep
+	logged := readLogged(t, s.proc, string(fanoutRun), fr.report)
+	lb, err := json.Marshal(logged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ob, _ := json.Marshal(&rep); !bytes.Equal(ob, lb) {
+		t.Errorf("the logged report is not the one in OSS:\nOSS %s\nlog %s", ob, lb)
+	}
+	return &rep
+}
+
+// sameAccounts compares the fanned-out run's accounts with the
+// one-invocation mode's on the same fleet: status, error code, regions,
+// opted-in and outcomes, except where differ says the two legitimately
+// part (by account, the outcome counts, or "optedIn", the fanned-out run
+// has on top).
+func sameAccounts(t *testing.T, fanned, single *report.Report, differ map[string]map[string]int) {
+	t.Helper()
+	type view struct {
+		Status, Code string
+		Regions      []string
+		OptedIn      int
+		Outcomes     map[string]int
+	}
+	of := func(rep *report.Report, extra map[string]map[string]int) map[string]view {
+		out := map[string]view{}
+		for _, a := range rep.Accounts {
+			v := view{Status: a.Status, Regions: a.Regions, OptedIn: a.OptedIn, Outcomes: maps.Clone(a.Outcomes)}
+			if a.Error != nil {
+				v.Code = a.Error.Code
+			}
+			for o, n := range extra[a.Account] {
+				if o == "optedIn" {
+					v.OptedIn -= n
+					continue
+				}
+				if v.Outcomes[o] -= n; v.Outcomes[o] == 0 {
+					delete(v.Outcomes, o)
+				}
+			}
+			out[a.Account] = v
+		}
+		return out
+	}
+	f, o := of(fanned, differ), of(single, nil)
+	if !reflect.DeepEqual(f, o) {
+		t.Errorf("accounts differ:\nfanned out     %+v\none invocation %+v", f, o)
+	}
+	if !slices.Equal(fanned.IDs(verdict.Released), single.IDs(verdict.Released)) {
+		t.Errorf("the reports' released sets differ: fanned out %v, one invocation %v", fanned.IDs(verdict.Released), single.IDs(verdict.Released))
+	}
 }
 
 func releasedIn(s *orgStack, accounts ...string) []string {
@@ -261,21 +324,20 @@ func TestFanoutEndToEnd(t *testing.T) {
 	if fr.status != "Failed" {
 		t.Errorf("the execution ended %s: an unreachable account and a held one fail it", fr.status)
 	}
-	rep := s.orgReport(t)
-	decisions := map[string]string{}
-	for _, a := range rep.Accounts {
-		decisions[a.Account] = a.Decision
-	}
-	want := map[string]string{orgFine: "execute", orgOverCap: "held-by-cap", orgNoRole: "unreachable"}
-	if !mapsEqual(decisions, want) || rep.Status != "failed" || rep.Released != 2 {
-		t.Errorf("report: status %s, released %d, decisions %v; want failed, 2, %v", rep.Status, rep.Released, decisions, want)
+	rep := s.orgReport(t, fr)
+	want := map[string]string{orgFine: report.AccountSwept, orgOverCap: report.AccountHeldByCap, orgNoRole: report.AccountUnreachable}
+	if got := statusOf(rep); !mapsEqual(got, want) || rep.Error == "" || rep.Complete || rep.Totals.Outcomes["released"] != 2 {
+		t.Errorf("report: error %q, complete %v, outcomes %v, accounts %v; want failed, incomplete, 2 released, %v", rep.Error, rep.Complete, rep.Totals.Outcomes, got, want)
 	}
 	for _, w := range []string{"account " + orgNoRole + " unreachable", "account " + orgOverCap + " held by its cap"} {
-		if !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, w) }) {
-			t.Errorf("failures %q lack %q", rep.Failures, w)
+		if !strings.Contains(rep.Error, w) {
+			t.Errorf("the report's error %q lacks %q", rep.Error, w)
 		}
 	}
 	fanned := releasedIn(s.orgStack, fanoutAccounts...)
+	if got := rep.IDs(verdict.Released); !slices.Equal(got, fanned) {
+		t.Errorf("the report lists released %v; the accounts released %v", got, fanned)
+	}
 	if slices.Contains(fanned, "i-111-late") {
 		t.Errorf("released %v: i-111-late was not in the plan", fanned)
 	}
@@ -296,12 +358,16 @@ func TestFanoutEndToEnd(t *testing.T) {
 		t.Errorf("the fine account's deletes used tokens %v and released %v: want one token across the retry, two released", tokens, fine.Released())
 	}
 
-	// The one-invocation mode on the same fleet releases the same.
+	// The one-invocation mode on the same fleet releases the same, and
+	// reports each account the same; the fine account's fleet gained
+	// i-111-late between Plan and Execute, which the fan-out skips as not
+	// in its plan (a fleet that does not change is the same: the tests below).
 	off := startOrg(t, binary(t), orgFleets(), env...)
-	off.invoke(t, "off-1", timerEvent(""))
-	if single := releasedIn(off, fanoutAccounts...); !slices.Equal(fanned, single) || len(single) == 0 {
-		t.Errorf("fanned out released %v; one invocation released %v", fanned, single)
+	_, single := off.logged(t, off.invoke(t, "off-1", timerEvent("")))
+	if got := releasedIn(off, fanoutAccounts...); !slices.Equal(fanned, got) || len(got) == 0 {
+		t.Errorf("fanned out released %v; one invocation released %v", fanned, got)
 	}
+	sameAccounts(t, rep, single, map[string]map[string]int{orgFine: {"skipped": 1, "optedIn": 1}})
 }
 
 func sortedAccounts(items []fanout.Item) []string {
@@ -333,17 +399,21 @@ func TestFanoutOrganisationCap(t *testing.T) {
 			t.Errorf("Execute ran under the organisation's cap: %v", fr.invocations)
 		}
 	}
-	rep := s.orgReport(t)
-	if rep.Org == nil || !rep.Org.Exceeded || !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "the organisation: ") }) {
-		t.Errorf("report: org %+v, failures %q", rep.Org, rep.Failures)
+	rep := s.orgReport(t, fr)
+	if rep.Cap == nil || !rep.Cap.Exceeded || !strings.Contains(rep.Error, "the organisation: ") {
+		t.Errorf("report: cap %+v, error %q", rep.Cap, rep.Error)
 	}
 	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
 		t.Errorf("released %v under the organisation's cap", got)
 	}
 	off := startOrg(t, binary(t), fleets, env...)
-	off.invoke(t, "off", timerEvent(""))
+	_, single := off.logged(t, off.invoke(t, "off", timerEvent("")))
 	if got := releasedIn(off, fanoutAccounts...); len(got) != 0 {
 		t.Errorf("the one-invocation mode released %v; the fan-out nothing", got)
+	}
+	sameAccounts(t, rep, single, nil)
+	if single.Cap == nil || rep.Cap.Eligible != single.Cap.Eligible || rep.Cap.Exceeded != single.Cap.Exceeded {
+		t.Errorf("the organisation's cap check: fanned out %+v, one invocation %+v", rep.Cap, single.Cap)
 	}
 }
 
@@ -358,9 +428,9 @@ func TestFanoutDryRun(t *testing.T) {
 	if fr.status != "Succeeded" || len(fr.decide.Accounts) != 2 {
 		t.Errorf("execution %s, executed %v: want succeeded over both accounts", fr.status, fr.decide.Accounts)
 	}
-	rep := s.orgReport(t)
-	if !rep.DryRun || rep.Released != 0 || rep.Status != fanout.ReportOK {
-		t.Errorf("report: dry run %v, released %d, status %s", rep.DryRun, rep.Released, rep.Status)
+	rep := s.orgReport(t, fr)
+	if !rep.DryRun || rep.Totals.Outcomes["released"] != 0 || rep.Error != "" || len(rep.IDs(verdict.WouldRelease)) == 0 {
+		t.Errorf("report: dry run %v, outcomes %v, error %q", rep.DryRun, rep.Totals.Outcomes, rep.Error)
 	}
 	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
 		t.Errorf("a dry run released %v", got)
@@ -445,9 +515,9 @@ func TestFanoutPlanFailed(t *testing.T) {
 	if !slices.Equal(sortedAccounts(fr.decide.Accounts), []string{orgOverCap}) || fr.status != "Failed" {
 		t.Errorf("executed %v, execution %s: want only %s, failed", fr.decide.Accounts, fr.status, orgOverCap)
 	}
-	rep := s.orgReport(t)
-	if !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "account "+orgFine+" plan-failed") }) {
-		t.Errorf("failures %q: want %s plan-failed", rep.Failures, orgFine)
+	rep := s.orgReport(t, fr)
+	if !strings.Contains(rep.Error, "account "+orgFine+" plan-failed") || statusOf(rep)[orgFine] != report.AccountFailed {
+		t.Errorf("error %q, accounts %v: want %s plan-failed", rep.Error, statusOf(rep), orgFine)
 	}
 	if got := s.released(orgFine); len(got) != 0 {
 		t.Errorf("released %v in a plan-failed account", got)

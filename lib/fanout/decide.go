@@ -28,6 +28,10 @@ type Plan struct {
 	Status  string       `json:"status"`
 	Problem string       `json:"problem,omitempty"` // why unreachable
 	Regions []RegionPlan `json:"regions"`
+	// Part is the account's part of the plan's read-only run (its
+	// regions, seen, opted-in, outcomes; an unreachable account's error):
+	// the organisation's report shows it for an account not executed.
+	Part *report.Account `json:"part,omitempty"`
 }
 
 // RegionPlan is one region's part of an account's plan.
@@ -71,6 +75,9 @@ func (p *Plan) Validate(run RunID, account string) error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if p.Run != run || p.Account != account {
 		bad("the plan is run %s account %s, not run %s account %s", quote(string(p.Run)), quote(p.Account), run, account)
+	}
+	if p.Part != nil && p.Part.Account != account {
+		bad("the plan's report part is account %s, not %s", quote(p.Part.Account), account)
 	}
 	switch p.Status {
 	case PlanPlanned:

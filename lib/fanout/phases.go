@@ -48,30 +48,3 @@ func RunDecide(ctx context.Context, store *Store, run RunID, caps Caps) (DecideA
 	}
 	return DecideSummary(d), d, nil
 }
-
-// RunOutcome is the Report worker's verdict: the decision and every
-// executed account's result, read from the store, and Outcome over them.
-// (The organisation's report itself is the composition's: it assembles the
-// accounts' report parts.)
-func RunOutcome(ctx context.Context, store *Store, run RunID) (status string, failures []string, d Decision, err error) {
-	found, err := store.Get(ctx, run, OrgAccount, DocDecision, &d)
-	switch {
-	case err != nil:
-		return "", nil, d, fmt.Errorf("report: read the decision: %w", err)
-	case !found:
-		return ReportFailed, []string{"no decision: Decide never finished"}, d, nil
-	}
-	results := map[string]*ExecuteResult{}
-	for _, a := range d.Execute {
-		var r ExecuteResult
-		found, err := store.Get(ctx, run, a, DocExecute, &r)
-		switch {
-		case err != nil:
-			return "", nil, d, fmt.Errorf("report: read account %s's result: %w", a, err)
-		case found:
-			results[a] = &r
-		}
-	}
-	status, failures = Outcome(d, results)
-	return status, failures, d, nil
-}

@@ -3,7 +3,6 @@ package fanout_test
 import (
 	"context"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -42,11 +41,10 @@ func TestRunDecideAndOutcomeThroughOSS(t *testing.T) {
 	if err := st.Put(ctx, run, accA, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: accA, Status: fanout.Executed, Released: 3}); err != nil {
 		t.Fatal(err)
 	}
-	status, failures, _, err := fanout.RunOutcome(ctx, st, run)
-	if err != nil || status != fanout.ReportFailed || len(failures) != 2 ||
-		!slices.ContainsFunc(failures, func(f string) bool { return strings.Contains(f, accB+" failed in Execute") }) ||
-		!slices.ContainsFunc(failures, func(f string) bool { return strings.Contains(f, accC+" plan-failed") }) {
-		t.Errorf("outcome %s %v %v", status, failures, err)
+	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{})
+	if err != nil || status != fanout.ReportFailed || !strings.HasPrefix(rep.Error, "the run failed (2): ") ||
+		!strings.Contains(rep.Error, accB+" failed in Execute") || !strings.Contains(rep.Error, accC+" plan-failed") {
+		t.Errorf("outcome %s %v %v", status, rep, err)
 	}
 }
 
@@ -69,8 +67,8 @@ func TestRunDecideWithoutManifestFails(t *testing.T) {
 	if _, _, err := fanout.RunDecide(context.Background(), st, run, caps); err == nil || !strings.Contains(err.Error(), "never recorded") {
 		t.Errorf("%v", err)
 	}
-	status, failures, _, err := fanout.RunOutcome(context.Background(), st, run)
-	if err != nil || status != fanout.ReportFailed || len(failures) != 1 {
-		t.Errorf("no decision: %s %v %v", status, failures, err)
+	rep, status, err := fanout.RunReport(context.Background(), st, run, fanout.ReportContext{})
+	if err != nil || status != fanout.ReportFailed || !strings.Contains(rep.Error, "no decision") {
+		t.Errorf("no decision: %s %v %v", status, rep, err)
 	}
 }

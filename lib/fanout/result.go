@@ -65,34 +65,12 @@ type ExecuteResult struct {
 	IDs    []string `json:"ids,omitempty"`
 	DryRun bool     `json:"dryRun,omitempty"`
 	// Part is the account's part of the report (its level in a run over
-	// several accounts).
+	// several accounts); the account's whole report is its own document
+	// (DocReport under the account).
 	Part *report.Account `json:"part,omitempty"`
-}
-
-// OrgReport is the organisation's report of a fanned-out run: the
-// decision, each account's part and every failure.
-type OrgReport struct {
-	Run      RunID            `json:"run"`
-	Status   string           `json:"status"` // ok or failed
-	DryRun   bool             `json:"dryRun"`
-	Decision string           `json:"decision"`
-	Reason   string           `json:"reason,omitempty"`
-	Org      *report.CapCheck `json:"org,omitempty"`
-	Released int              `json:"released"`
-	Failures []string         `json:"failures,omitempty"`
-	Accounts []AccountReport  `json:"accounts"`
-}
-
-// AccountReport is one account in the organisation's report.
-type AccountReport struct {
-	Account  string           `json:"account"`
-	Decision string           `json:"decision"`
-	Reason   string           `json:"reason,omitempty"`
-	Cap      *report.CapCheck `json:"cap,omitempty"`
-	Released int              `json:"released"`
-	IDs      []string         `json:"ids,omitempty"`
-	Failed   []string         `json:"failed,omitempty"`
-	Part     *report.Account  `json:"part,omitempty"`
+	// Warning says why the account was not swept to the end (the
+	// deadline): not a failure, the next run continues.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Outcome is the run's status for Report, as a pure function of the

@@ -246,7 +246,8 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 		return nil, unreachable
 	case unreachable != nil:
 		w.log.Error("account unreachable: nothing is written there", "account", account, "error", unreachable.Error())
-		p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanUnreachable, Problem: oneLine(unreachable), Regions: []fanout.RegionPlan{}}
+		p := fanout.Plan{Run: run, Account: account, Status: fanout.PlanUnreachable, Problem: oneLine(unreachable), Regions: []fanout.RegionPlan{},
+			Part: unreachablePart(account, unreachable)}
 		if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 			return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
 		}
@@ -266,6 +267,9 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 		return nil, fmt.Errorf("%w: plan account %s: the engine gave no plan", ErrWorker, account)
 	}
 	p := PlanOf(run, account, rep, regions)
+	if len(rep.Accounts) == 1 && rep.Accounts[0].Account == account {
+		p.Part = rep.Accounts[0] // the organisation's report shows it if the account is not executed
+	}
 	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
 	}
@@ -416,8 +420,13 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	rep.Settings = settingsMap(w.cfg)
 	rep, runErr = finish(rep, runErr, w.log)
 	report.Log(ctx, w.base, rep) // the account's whole report
+	// The account's whole report in its own key: the organisation's report
+	// takes its regions from it, and an operator reads it there.
+	if err := w.store.Put(ctx, run, account, fanout.DocReport, rep); err != nil {
+		return nil, fmt.Errorf("%w: write the account's report: %w", ErrWorker, err)
+	}
 	res := fanout.ExecuteResult{Run: run, Account: account, Status: fanout.Executed, Released: len(rep.IDs(verdict.Released)),
-		IDs: rep.IDs(verdict.Released), DryRun: rep.DryRun}
+		IDs: rep.IDs(verdict.Released), DryRun: rep.DryRun, Warning: rep.Warning}
 	if len(rep.Accounts) > 0 {
 		res.Part = rep.Accounts[0]
 	}
@@ -468,48 +477,6 @@ func ConfirmationOfPlan(p fanout.Plan) *engine.Confirmation {
 		}
 	}
 	return c
-}
-
-// maxLoggedFailures bounds the failures in the run's one summary record.
-const maxLoggedFailures = 20
-
-func (w *worker) report(ctx context.Context, run fanout.RunID) (any, error) {
-	status, failures, d, err := fanout.RunOutcome(ctx, w.store, run)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
-	}
-	rep := fanout.OrgReport{Run: run, Status: status, Decision: d.Status, Reason: d.Reason, Org: d.Org, Failures: failures, Accounts: []fanout.AccountReport{}}
-	for _, a := range d.Accounts {
-		ar := fanout.AccountReport{Account: a.Account, Decision: a.Status, Reason: a.Reason, Cap: a.Cap}
-		if slices.Contains(d.Execute, a.Account) {
-			var r fanout.ExecuteResult
-			if found, err := w.store.Get(ctx, run, a.Account, fanout.DocExecute, &r); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrWorker, err)
-			} else if found {
-				ar.Released, ar.IDs, ar.Failed, ar.Part = r.Released, r.IDs, r.Failed, r.Part
-				rep.DryRun = rep.DryRun || r.DryRun
-			}
-		}
-		rep.Released += ar.Released
-		rep.Accounts = append(rep.Accounts, ar)
-	}
-	if err := w.store.Put(ctx, run, fanout.OrgAccount, fanout.DocReport, rep); err != nil {
-		return nil, fmt.Errorf("%w: write the report: %w", ErrWorker, err)
-	}
-	for _, a := range rep.Accounts {
-		w.log.Info("account", "account", a.Account, "decision", a.Decision, "reason", a.Reason, "released", a.Released, "failed", len(a.Failed))
-	}
-	shown := failures
-	if len(shown) > maxLoggedFailures {
-		shown = append(shown[:maxLoggedFailures:maxLoggedFailures], fmt.Sprintf("… and %d more (the report in OSS)", len(failures)-maxLoggedFailures))
-	}
-	level := slog.LevelInfo
-	if status != fanout.ReportOK {
-		level = slog.LevelWarn
-	}
-	w.log.Log(ctx, level, "fan-out report", "status", status, "decision", d.Status, "accounts", len(rep.Accounts), "executed", len(d.Execute),
-		"released", rep.Released, "failures", shown, "report", "oss://"+w.cfg.ResultBucket+"/"+w.store.Key(run, fanout.OrgAccount, fanout.DocReport))
-	return fanout.Summary{Phase: fanout.PhaseReport, Status: status}, nil
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

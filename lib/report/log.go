@@ -107,14 +107,15 @@ type RegionHead struct {
 
 // SectionHead is a resource section without its items.
 type SectionHead struct {
-	Counts map[string]int `json:"counts"`
+	Counts   map[string]int `json:"counts"`
+	Unlisted map[string]int `json:"unlisted,omitempty"`
 }
 
 func sectionHead(sec *Section) *SectionHead {
 	if sec == nil {
 		return nil
 	}
-	return &SectionHead{Counts: sec.Counts}
+	return &SectionHead{Counts: sec.Counts, Unlisted: sec.Unlisted}
 }
 
 func head(rep *Report) Head {

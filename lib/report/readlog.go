@@ -105,7 +105,8 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		r.Sections = nil
 		for kind, h := range rh.Sections {
 			if h != nil {
-				r.section(kind).Counts = h.Counts
+				sec := r.section(kind)
+				sec.Counts, sec.Unlisted = h.Counts, h.Unlisted
 			}
 		}
 		k := scopeKey{r.Account, r.Region}
@@ -180,7 +181,7 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 						got += len(g.Instances)
 					}
 				}
-				if want := sec.Counts[string(o)]; got != want {
+				if want := sec.Counts[string(o)] - sec.unlistedOf(o); got != want {
 					return nil, fmt.Errorf("the log has %d %s %s of %s, where the report counts %d: records are missing", got, o, kind, r.Region, want)
 				}
 			}

@@ -395,8 +395,12 @@ func (r *Region) section(name string) *Section {
 // Section is a kind of resource's own outcomes (package kinds),
 // in the instances' vocabulary.
 type Section struct {
-	Counts     map[string]int `json:"counts"`
-	Groups     []*Group       `json:"items"`
+	Counts map[string]int `json:"counts"`
+	Groups []*Group       `json:"items"`
+	// Unlisted counts, by "outcome/reason", the resources counted in
+	// Counts that the report does not list by ID (an organisation's
+	// report: WritesView).
+	Unlisted   map[string]int `json:"unlisted,omitempty"`
 	groupIndex map[groupKey]*Group
 }
 

@@ -1,0 +1,300 @@
+package fanout
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// The organisation's report of a fanned-out run is the one-invocation
+// mode's report (report.Report, docs/report.schema.json), assembled by
+// Report from what is in OSS: the decision, and per account its Execute
+// result and whole report, or its plan's part. It stays bounded however
+// large the organisation:
+//   - accounts: every account's part (at most MaxFlowAccounts);
+//   - regions: the executed accounts' regions with their counts, calls,
+//     batches and errors, listing by ID what the caps bound (released,
+//     stopped) and at most MaxListedOthers failed or held-back records
+//     (report.Region.WritesView); the rest is counted in "unlisted";
+//   - each account's whole report stays in its own document
+//     (<prefix><run>/<account>/report.json) and the Execute worker's log.
+
+// MaxListedOthers bounds the records of failed, held-back, vanished or
+// interrupted writes the organisation's report lists by ID (each
+// account's own report lists them all).
+const MaxListedOthers = 1000
+
+// MaxReportedFailures bounds the failures the organisation's report's
+// error names; every one is also in its account's part.
+const MaxReportedFailures = 20
+
+// Codes of an account's error in the organisation's report when its
+// worker left no report of its own.
+const (
+	CodePlanFailed    = "plan-failed"    // no trusted plan: nothing was written there
+	CodeExecuteFailed = "execute-failed" // its Execute worker failed after its retry
+	CodeRunHeld       = "run-held"       // the failure limit held the run: nothing was written anywhere
+	CodeUnreachable   = "unreachable"    // its role could not be assumed (a plan without its part)
+)
+
+// ReportContext is what the organisation's report takes from the Report
+// worker rather than from OSS.
+type ReportContext struct {
+	Settings    map[string]any
+	Credentials string
+	DryRun      bool
+	Now         func() time.Time
+}
+
+// RunReport is the Report worker's work: it reads the decision and, one
+// account at a time, each account's result, report or plan; assembles the
+// organisation's report; writes it to DocReport under OrgAccount (one key
+// per run, overwritten by a retry) and returns it with the run's status
+// (ok or failed) for the flow's Outcome. A document that cannot be read
+// fails the invocation, which CloudFlow retries: the report is a pure
+// function of what is in OSS.
+func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (*report.Report, string, error) {
+	var d Decision
+	found, err := store.Get(ctx, run, OrgAccount, DocDecision, &d)
+	if err != nil {
+		return nil, "", fmt.Errorf("report: read the decision: %w", err)
+	}
+	a := newAssembly(run, rc)
+	switch {
+	case !found:
+		a.failures = []string{"no decision: Decide never finished"}
+	case d.Run != run:
+		a.failures = []string{fmt.Sprintf("the decision names run %s: not trusted", quote(string(d.Run)))}
+	default:
+		if err := a.accounts(ctx, store, d); err != nil {
+			return nil, "", err
+		}
+	}
+	rep, status := a.finish(d)
+	if err := store.Put(ctx, run, OrgAccount, DocReport, rep); err != nil {
+		return nil, "", fmt.Errorf("report: write the report: %w", err)
+	}
+	return rep, status, nil
+}
+
+// assembly is the organisation's report while its accounts are read.
+type assembly struct {
+	run      RunID
+	rc       ReportContext
+	budget   int
+	regions  []*report.Region
+	swept    []*report.Account // parts whose regions the report holds
+	others   []*report.Account // parts without them
+	calls    map[string]int
+	dryRun   bool
+	warnings []string
+	results  map[string]*ExecuteResult
+	failures []string
+}
+
+func newAssembly(run RunID, rc ReportContext) *assembly {
+	return &assembly{run: run, rc: rc, budget: MaxListedOthers, calls: map[string]int{}, dryRun: rc.DryRun, results: map[string]*ExecuteResult{}}
+}
+
+// accounts reads each account's documents in the decision's order.
+func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) error {
+	for _, ad := range d.Accounts {
+		if slices.Contains(d.Execute, ad.Account) {
+			if err := a.executed(ctx, store, ad); err != nil {
+				return err
+			}
+			continue
+		}
+		part, err := a.notExecuted(ctx, store, d, ad)
+		if err != nil {
+			return err
+		}
+		a.others = append(a.others, part)
+	}
+	status, failures := Outcome(d, a.results)
+	if status == ReportFailed && len(failures) == 0 {
+		failures = []string{"the run was held: " + d.Reason}
+	}
+	a.failures = failures
+	return nil
+}
+
+// executed takes an executed account's result and whole report.
+func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecision) error {
+	var r ExecuteResult
+	found, err := store.Get(ctx, a.run, ad.Account, DocExecute, &r)
+	if err != nil {
+		return fmt.Errorf("report: read account %s's result: %w", ad.Account, err)
+	}
+	if !found || r.Run != a.run || r.Account != ad.Account || r.Status != Executed {
+		// Outcome names it; the part says so.
+		a.others = append(a.others, failedPart(ad, CodeExecuteFailed,
+			fmt.Sprintf("its Execute worker failed after its retry: what it wrote is in that worker's log (run ID %s)", a.run.WorkerRunID(ad.Account))))
+		return nil
+	}
+	a.results[ad.Account] = &ExecuteResult{Run: r.Run, Account: r.Account, Status: r.Status, Released: r.Released, Failed: r.Failed}
+	a.dryRun = a.dryRun || r.DryRun
+	if r.Warning != "" {
+		a.warnings = append(a.warnings, "account "+ad.Account+": "+r.Warning)
+	}
+	var whole report.Report
+	found, err = store.Get(ctx, a.run, ad.Account, DocReport, &whole)
+	if err != nil {
+		return fmt.Errorf("report: read account %s's report: %w", ad.Account, err)
+	}
+	part := r.Part
+	if found && len(whole.Accounts) == 1 && whole.Accounts[0].Account == ad.Account {
+		part = whole.Accounts[0]
+	}
+	if part == nil {
+		part = &report.Account{Account: ad.Account, Status: report.AccountSwept}
+	}
+	if part.Cap == nil {
+		part.Cap = ad.Cap
+	}
+	if !found || len(whole.Regions) == 0 {
+		a.others = append(a.others, part)
+		return nil
+	}
+	for _, reg := range whole.Regions {
+		if reg.Account != ad.Account {
+			return fmt.Errorf("report: account %s's report holds region %s of account %s: not trusted", ad.Account, reg.Region, quote(reg.Account))
+		}
+		a.regions = append(a.regions, reg.WritesView(&a.budget))
+	}
+	for k, n := range whole.Calls {
+		a.calls[k] += n
+	}
+	a.swept = append(a.swept, part)
+	return nil
+}
+
+// notExecuted is the part of an account Execute did not run in: its
+// plan's part, with the decision's status, cap check and reason.
+func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad AccountDecision) (*report.Account, error) {
+	if ad.Status == AccountPlanFailed {
+		return failedPart(ad, CodePlanFailed, ad.Reason), nil
+	}
+	var p Plan
+	found, err := store.Get(ctx, a.run, ad.Account, DocPlan, &p)
+	if err != nil {
+		return nil, fmt.Errorf("report: read account %s's plan: %w", ad.Account, err)
+	}
+	var part *report.Account
+	if found && p.Part != nil && p.Validate(a.run, ad.Account) == nil {
+		part = clonePart(p.Part)
+	}
+	switch ad.Status {
+	case AccountUnreachable:
+		if part == nil || part.Error == nil {
+			part = &report.Account{Account: ad.Account, Error: &verdict.Failure{Code: CodeUnreachable, Message: ad.Reason}}
+		}
+		part.Status = report.AccountUnreachable
+		return part, nil
+	case AccountHeld:
+		if d.Org == nil || !d.Org.Exceeded {
+			part = failedPart(ad, CodeRunHeld, d.Reason)
+			break
+		}
+		fallthrough
+	case AccountHeldByCap:
+		if part == nil {
+			part = &report.Account{Account: ad.Account}
+		}
+		held(part)
+	default: // nothing to do
+		if part == nil {
+			part = &report.Account{Account: ad.Account, Status: report.AccountSwept, Complete: true}
+		}
+		if d.Status == DecisionHeld && d.Org != nil && d.Org.Exceeded && part.Status == report.AccountSwept {
+			// The one-invocation mode holds every account within its own
+			// cap when the organisation's trips.
+			held(part)
+		}
+	}
+	if part.Cap == nil {
+		part.Cap = ad.Cap
+	}
+	return part, nil
+}
+
+// held turns a plan's part (a read-only run without the caps) into a held
+// account's: what it would have written was not attempted, as the engine
+// reports an account over a cap.
+func held(part *report.Account) {
+	part.Status = report.AccountHeldByCap
+	part.Complete = false
+	part.Leftovers = nil
+	for _, o := range []verdict.Outcome{verdict.WouldRelease, verdict.WouldStop, verdict.WouldNotify} {
+		if n := part.Outcomes[string(o)]; n > 0 {
+			part.Outcomes[string(verdict.NotAttempted)] += n
+			delete(part.Outcomes, string(o))
+		}
+	}
+}
+
+func failedPart(ad AccountDecision, code, message string) *report.Account {
+	return &report.Account{Account: ad.Account, Status: report.AccountFailed, Error: &verdict.Failure{Code: code, Message: message}, Cap: ad.Cap}
+}
+
+func clonePart(p *report.Account) *report.Account {
+	c := *p
+	c.Regions = slices.Clone(p.Regions)
+	c.Outcomes = maps.Clone(p.Outcomes)
+	if c.Outcomes == nil {
+		c.Outcomes = map[string]int{}
+	}
+	return &c
+}
+
+// finish closes the report: its totals as the one-invocation mode's
+// (report.Report.Total over the regions it holds, then the other accounts'
+// parts), the organisation's cap check, the error naming the failures
+// and the status for the flow.
+func (a *assembly) finish(d Decision) (*report.Report, string) {
+	now := time.Now
+	if a.rc.Now != nil {
+		now = a.rc.Now
+	}
+	finished := now().UTC()
+	started := finished
+	if t, err := time.Parse(runLayout, string(a.run)); err == nil && !t.After(finished) {
+		started = t
+	}
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: string(a.run), DryRun: a.dryRun,
+		StartedAt: started, FinishedAt: finished, DurationMS: finished.Sub(started).Milliseconds(),
+		Settings: a.rc.Settings, Credentials: a.rc.Credentials, Cap: d.Org,
+		Regions: a.regions, Accounts: a.swept}
+	if rep.Regions == nil {
+		rep.Regions = []*report.Region{}
+	}
+	if len(a.calls) > 0 {
+		rep.Calls = a.calls
+	}
+	status := ReportOK
+	if len(a.failures) > 0 {
+		status = ReportFailed
+		shown := a.failures[:min(len(a.failures), MaxReportedFailures)]
+		rep.Error = fmt.Sprintf("the run failed (%d): %s", len(a.failures), strings.Join(shown, "; "))
+		if more := len(a.failures) - len(shown); more > 0 {
+			rep.Error += fmt.Sprintf("; and %d more (each in its account's part)", more)
+		}
+	}
+	if len(a.warnings) > 0 {
+		rep.Warning = strings.Join(a.warnings[:min(len(a.warnings), MaxReportedFailures)], "; ")
+		if more := len(a.warnings) - MaxReportedFailures; more > 0 {
+			rep.Warning += fmt.Sprintf("; and %d more", more)
+		}
+	}
+	rep.Total()
+	for _, part := range a.others {
+		rep.AddAccount(part)
+	}
+	return rep, status
+}

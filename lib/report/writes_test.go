@@ -1,0 +1,103 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
+	"github.com/ecs-reaper/ecs-reaper/lib/verdict"
+)
+
+// writesRegion is an account's region with every kind of record: writes
+// the caps bound, failed and held-back ones, skips and notices, and a
+// resource section.
+func writesRegion() *report.Region {
+	r := report.NewRegion("cn-hangzhou")
+	r.Account = "1000000000000001"
+	r.Seen, r.OptedIn, r.Complete = 20, 20, true
+	add := func(o verdict.Outcome, reason verdict.Reason, n int, prefix string) {
+		for i := range n {
+			r.Add(o, reason, report.Item{ID: fmt.Sprintf("i-%s-%02d", prefix, i)})
+		}
+	}
+	add(verdict.Released, "", 3, "rel")
+	add(verdict.Stopped, "", 1, "stop")
+	add(verdict.Failed, "Forbidden.RAM", 5, "fail")
+	add(verdict.Skipped, "not-expired", 4, "skip")
+	add(verdict.Notified, "", 2, "note")
+	r.Batches = append(r.Batches, &report.Batch{Action: "DeleteInstances", InstanceIDs: []string{"i-rel-00", "i-rel-01", "i-rel-02"}, ClientToken: "t", Attempts: 1, Result: "released"})
+	disks := report.Sections{"disks": &report.Section{}}
+	r.Sections = disks
+	disks["disks"].Add(verdict.Released, "", report.Item{ID: "d-rel"})
+	disks["disks"].Add(verdict.Skipped, "not-expired", report.Item{ID: "d-skip-0"})
+	disks["disks"].Add(verdict.Skipped, "not-expired", report.Item{ID: "d-skip-1"})
+	r.Finish()
+	return r
+}
+
+// An organisation's view of a region lists what the caps bound, failed
+// and held-back writes while the budget lasts, and counts the rest; the
+// counts, batches and the region itself stay whole.
+func TestWritesViewListsWhatTheCapsBound(t *testing.T) {
+	r := writesRegion()
+	before, _ := json.Marshal(r)
+	budget := 3
+	v := r.WritesView(&budget)
+	if after, _ := json.Marshal(r); !bytes.Equal(before, after) {
+		t.Fatal("WritesView changed the account's region")
+	}
+	listed := map[string]int{}
+	for _, g := range v.Groups {
+		listed[string(g.Outcome)+"/"+string(g.Reason)] = len(g.Instances)
+	}
+	if want := map[string]int{"released/": 3, "stopped/": 1, "failed/Forbidden.RAM": 3}; !maps.Equal(listed, want) {
+		t.Errorf("listed %v, want %v", listed, want)
+	}
+	if want := map[string]int{"failed/Forbidden.RAM": 2, "skipped/not-expired": 4, "notified/": 2}; !maps.Equal(v.Unlisted, want) {
+		t.Errorf("unlisted %v, want %v", v.Unlisted, want)
+	}
+	if budget != 0 || !maps.Equal(v.Counts, r.Counts) || len(v.Batches) != 1 {
+		t.Errorf("budget %d, counts %v, batches %d", budget, v.Counts, len(v.Batches))
+	}
+	disks := v.Section("disks")
+	if disks == nil || len(disks.Groups) != 1 || disks.Groups[0].Instances[0].ID != "d-rel" || disks.Unlisted["skipped/not-expired"] != 2 {
+		t.Errorf("disks %+v", disks)
+	}
+	// Once the budget is spent, no failed record is listed: only counted.
+	v2 := writesRegion().WritesView(&budget)
+	if v2.Unlisted["failed/Forbidden.RAM"] != 5 || slices.ContainsFunc(v2.Groups, func(g *report.Group) bool { return g.Outcome == verdict.Failed }) {
+		t.Errorf("with the budget spent: unlisted %v", v2.Unlisted)
+	}
+}
+
+// A report of such views is logged and read back whole, the unlisted
+// resources included (ReadLog checks listed plus unlisted against the
+// counts), and an account without regions added to the totals.
+func TestWritesViewLogsAndReadsBack(t *testing.T) {
+	budget := 10
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: []*report.Region{writesRegion().WritesView(&budget)}}
+	rep.Total()
+	rep.AddAccount(&report.Account{Account: "1000000000000002", Status: report.AccountHeldByCap, Regions: []string{"cn-beijing"},
+		Seen: 7, OptedIn: 6, Outcomes: map[string]int{"not-attempted": 4, "skipped": 3}})
+	if rep.Complete || rep.Totals.Seen != 27 || rep.Totals.OptedIn != 26 || rep.Totals.Outcomes["not-attempted"] != 4 || rep.Totals.Outcomes["released"] != 3 ||
+		!maps.Equal(rep.Totals.Accounts, map[string]int{report.AccountHeldByCap: 1, report.AccountFailed: 1}) {
+		t.Errorf("totals %+v, complete %v", rep.Totals, rep.Complete)
+	}
+	var buf bytes.Buffer
+	report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), rep)
+	back, err := report.ReadLog(&buf, rep.RunID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(rep)
+	got, _ := json.Marshal(back)
+	if !bytes.Equal(got, want) {
+		t.Errorf("read back:\n%s\nwant\n%s", got, want)
+	}
+}
