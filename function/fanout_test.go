@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -368,6 +370,21 @@ func TestFanoutEndToEnd(t *testing.T) {
 		t.Errorf("fanned out released %v; one invocation released %v", fanned, got)
 	}
 	sameAccounts(t, rep, single, map[string]map[string]int{orgFine: {"skipped": 1, "optedIn": 1}})
+
+	// The command line reads the report from OSS as any other JSON report.
+	b, _ := s.oss.Object(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocReport))
+	page := filepath.Join(t.TempDir(), "run.html")
+	for _, args := range [][]string{{"report", "--json", "-", "--text"}, {"report", "--json", "-", "--html", page}} {
+		cmd := exec.Command(cliBinary(t), args...)
+		cmd.Stdin = bytes.NewReader(b)
+		out, err := cmd.CombinedOutput()
+		if err != nil || (args[3] == "--text" && (!strings.Contains(string(out), orgNoRole) || !strings.Contains(string(out), "i-111-00"))) {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if html, err := os.ReadFile(page); err != nil || !strings.Contains(string(html), orgNoRole) || !strings.Contains(string(html), "released 2, not-attempted 5") {
+		t.Errorf("the page of the organisation's report: %v\n%s", err, html)
+	}
 }
 
 func sortedAccounts(items []fanout.Item) []string {

@@ -194,8 +194,12 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 	default:
 		fmt.Fprintln(w, "  no opted-in instances")
 	}
-	if n := unlisted(r); n > 0 {
+	switch n := unlisted(r); {
+	case n == 0:
+	case n == r.unlistedOf(verdict.Skipped):
 		fmt.Fprintf(w, "  %d more skipped are counted, not listed (%s): each one's decision is in the log's \"page decisions\" records\n", n, countList(r.Unlisted))
+	default:
+		fmt.Fprintf(w, "  %d more are counted, not listed (%s): an organisation's report lists what the caps bound; the account's own report lists the rest\n", n, countList(r.Unlisted))
 	}
 	if len(r.Batches) > 0 {
 		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/report"
@@ -99,5 +100,20 @@ func TestWritesViewLogsAndReadsBack(t *testing.T) {
 	got, _ := json.Marshal(back)
 	if !bytes.Equal(got, want) {
 		t.Errorf("read back:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The text says what an organisation's report does not list, and where
+// it is.
+func TestWritesViewText(t *testing.T) {
+	budget := 0
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: []*report.Region{writesRegion().WritesView(&budget)}}
+	rep.Total()
+	var buf bytes.Buffer
+	if err := report.WriteText(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	if want := "11 more are counted, not listed (failed/Forbidden.RAM 5, notified/ 2, skipped/not-expired 4): an organisation's report lists what the caps bound; the account's own report lists the rest"; !strings.Contains(buf.String(), want) {
+		t.Errorf("the text lacks %q:\n%s", want, buf.String())
 	}
 }
