@@ -36,6 +36,11 @@ type fanoutStack struct {
 	*orgStack
 	oss *ossdouble.Server
 	fnf *fnfdouble.Server
+	// What no source settles about CloudFlow, played the other way:
+	// wrapped, a task's output is the worker's answer inside another
+	// object (so $Input.accounts and $Input.status find nothing);
+	// emptyMapFails, a Map over an empty list fails the execution.
+	wrapped, emptyMapFails bool
 }
 
 func startFanout(t *testing.T, fleets map[string]ecsdouble.Fleet, env ...string) *fanoutStack {
@@ -149,6 +154,11 @@ func (s *fanoutStack) runFlow(t *testing.T, before func(phase, account string, a
 			}
 			task := st["Processor"].(map[string]any)["States"].([]any)[0].(map[string]any)
 			items, _ := current["accounts"].([]any)
+			if len(items) == 0 && s.emptyMapFails {
+				fr.status = "Failed"
+				s.fnf.Finish(fanoutFlow, execs[0].Name, fr.status)
+				return fr
+			}
 			for _, it := range items {
 				invoke(task, it.(map[string]any)["account"].(string))
 			}
@@ -165,6 +175,9 @@ func (s *fanoutStack) runFlow(t *testing.T, before func(phase, account string, a
 			}
 			if st["Parameters"].(map[string]any)["body"].(map[string]any)["phase"] == "decide" {
 				_ = json.Unmarshal(out, &fr.decide)
+			}
+			if s.wrapped {
+				current = map[string]any{"Payload": current}
 			}
 		case "Choice":
 			branch := st["Branches"].([]any)[0].(map[string]any)
@@ -201,6 +214,9 @@ func (s *fanoutStack) orgReport(t *testing.T, fr flowRun) *report.Report {
 	var rep report.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if fr.report == "" {
+		return &rep // Report did not run: Decide wrote it
 	}
 	logged := readLogged(t, s.proc, string(fanoutRun), fr.report)
 	lb, err := json.Marshal(logged)
@@ -431,6 +447,51 @@ func TestFanoutOrganisationCap(t *testing.T) {
 	sameAccounts(t, rep, single, nil)
 	if single.Cap == nil || rep.Cap.Eligible != single.Cap.Eligible || rep.Cap.Exceeded != single.Cap.Exceeded {
 		t.Errorf("the organisation's cap check: fanned out %+v, one invocation %+v", rep.Cap, single.Cap)
+	}
+}
+
+// If CloudFlow wraps a task's output (not settled by any source), the
+// Execute Map finds no accounts and the Outcome no status: nothing is
+// written, the execution fails, and the report names each allowed account
+// as failed in Execute.
+func TestFanoutWrappedTaskOutput(t *testing.T) {
+	s := startFanout(t, orgFleets(), "REAPER_MAX_RELEASE=3", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded)
+	s.wrapped = true
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	for _, inv := range fr.invocations {
+		if strings.HasPrefix(inv, "execute/") {
+			t.Errorf("Execute ran on a wrapped answer: %v", fr.invocations)
+		}
+	}
+	if fr.status != "Failed" || len(releasedIn(s.orgStack, fanoutAccounts...)) != 0 {
+		t.Errorf("execution %s, released %v: want failed, nothing", fr.status, releasedIn(s.orgStack, fanoutAccounts...))
+	}
+	rep := s.orgReport(t, fr)
+	if !strings.Contains(rep.Error, "account "+orgFine+" failed in Execute") || statusOf(rep)[orgFine] != report.AccountFailed {
+		t.Errorf("error %q, accounts %v", rep.Error, statusOf(rep))
+	}
+}
+
+// If a Map over an empty list fails the execution (not settled by any
+// source), a held run ends before Report: Decide wrote the report already.
+func TestFanoutEmptyMapFails(t *testing.T) {
+	fleets := orgFleets()
+	fleets[orgOverCap] = ecsdouble.Fleet{Instances: expired(orgOverCap, 3)}
+	s := startFanout(t, fleets, "REAPER_MAX_RELEASE=10", "REAPER_ORG_MAX_RELEASE=4", "REAPER_ACCOUNTS_EXCLUDE="+orgExcluded+","+orgNoRole)
+	s.emptyMapFails = true
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.status != "Failed" || fr.report != "" {
+		t.Fatalf("execution %s, report %q: want failed at Execute, before Report", fr.status, fr.report)
+	}
+	rep := s.orgReport(t, fr)
+	if rep.Cap == nil || !rep.Cap.Exceeded || !strings.Contains(rep.Error, "the organisation: ") || statusOf(rep)[orgFine] != report.AccountHeldByCap {
+		t.Errorf("report: cap %+v, error %q, accounts %v", rep.Cap, rep.Error, statusOf(rep))
 	}
 }
 

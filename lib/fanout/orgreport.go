@@ -56,9 +56,12 @@ type ReportContext struct {
 // account at a time, each account's result, report or plan; assembles the
 // organisation's report; writes it to DocReport under OrgAccount (one key
 // per run, overwritten by a retry) and returns it with the run's status
-// (ok or failed) for the flow's Outcome. A document that cannot be read
-// fails the invocation, which CloudFlow retries: the report is a pure
-// function of what is in OSS.
+// (ok or failed) for the flow's Outcome. It is a pure function of what is
+// in OSS. A decision that cannot be read, or a report that cannot be
+// written, fails the invocation (CloudFlow retries it). An account's
+// document that cannot be read is reported (the account failed, or its
+// writes not listed) and fails the run, not the invocation: one bad object
+// does not keep the organisation's report from being written.
 func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (*report.Report, string, error) {
 	var d Decision
 	found, err := store.Get(ctx, run, OrgAccount, DocDecision, &d)
@@ -72,9 +75,7 @@ func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (
 	case d.Run != run:
 		a.failures = []string{fmt.Sprintf("the decision names run %s: not trusted", quote(string(d.Run)))}
 	default:
-		if err := a.accounts(ctx, store, d); err != nil {
-			return nil, "", err
-		}
+		a.accounts(ctx, store, d)
 	}
 	rep, status := a.finish(d)
 	if err := store.Put(ctx, run, OrgAccount, DocReport, rep); err != nil {
@@ -96,6 +97,7 @@ type assembly struct {
 	warnings []string
 	results  map[string]*ExecuteResult
 	failures []string
+	unread   []string // documents that could not be read: each fails the run
 }
 
 func newAssembly(run RunID, rc ReportContext) *assembly {
@@ -103,40 +105,35 @@ func newAssembly(run RunID, rc ReportContext) *assembly {
 }
 
 // accounts reads each account's documents in the decision's order.
-func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) error {
+func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) {
 	for _, ad := range d.Accounts {
 		if slices.Contains(d.Execute, ad.Account) {
-			if err := a.executed(ctx, store, ad); err != nil {
-				return err
-			}
+			a.executed(ctx, store, ad)
 			continue
 		}
-		part, err := a.notExecuted(ctx, store, d, ad)
-		if err != nil {
-			return err
-		}
-		a.others = append(a.others, part)
+		a.others = append(a.others, a.notExecuted(ctx, store, d, ad))
 	}
 	status, failures := Outcome(d, a.results)
 	if status == ReportFailed && len(failures) == 0 {
 		failures = []string{"the run was held: " + d.Reason}
 	}
-	a.failures = failures
-	return nil
+	a.failures = append(failures, a.unread...)
 }
 
 // executed takes an executed account's result and whole report.
-func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecision) error {
+func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecision) {
 	var r ExecuteResult
 	found, err := store.Get(ctx, a.run, ad.Account, DocExecute, &r)
 	if err != nil {
-		return fmt.Errorf("report: read account %s's result: %w", ad.Account, err)
+		// Outcome names it failed in Execute; the part says why.
+		a.others = append(a.others, failedPart(ad, CodeExecuteFailed, "its result could not be read: "+oneLine(err)))
+		return
 	}
 	if !found || r.Run != a.run || r.Account != ad.Account || r.Status != Executed {
 		// Outcome names it; the part says so.
 		a.others = append(a.others, failedPart(ad, CodeExecuteFailed,
 			fmt.Sprintf("its Execute worker failed after its retry: what it wrote is in that worker's log (run ID %s)", a.run.WorkerRunID(ad.Account))))
-		return nil
+		return
 	}
 	a.results[ad.Account] = &ExecuteResult{Run: r.Run, Account: r.Account, Status: r.Status, Released: r.Released, Failed: r.Failed}
 	a.dryRun = a.dryRun || r.DryRun
@@ -146,7 +143,9 @@ func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecisio
 	var whole report.Report
 	found, err = store.Get(ctx, a.run, ad.Account, DocReport, &whole)
 	if err != nil {
-		return fmt.Errorf("report: read account %s's report: %w", ad.Account, err)
+		// What it wrote is not listed here: the run fails, naming it.
+		a.unread = append(a.unread, fmt.Sprintf("account %s's report could not be read (its writes are not listed here; its Execute worker's log has them): %s", ad.Account, oneLine(err)))
+		found = false
 	}
 	part := r.Part
 	if found && len(whole.Accounts) == 1 && whole.Accounts[0].Account == ad.Account {
@@ -158,36 +157,37 @@ func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecisio
 	if part.Cap == nil {
 		part.Cap = ad.Cap
 	}
-	if !found || len(whole.Regions) == 0 {
-		a.others = append(a.others, part)
-		return nil
-	}
 	for _, reg := range whole.Regions {
 		if reg.Account != ad.Account {
-			return fmt.Errorf("report: account %s's report holds region %s of account %s: not trusted", ad.Account, reg.Region, quote(reg.Account))
+			a.unread = append(a.unread, fmt.Sprintf("account %s's report holds region %s of account %s: not trusted, not listed", ad.Account, reg.Region, quote(reg.Account)))
+			found = false
 		}
+	}
+	if !found || len(whole.Regions) == 0 {
+		a.others = append(a.others, part)
+		return
+	}
+	for _, reg := range whole.Regions {
 		a.regions = append(a.regions, reg.WritesView(&a.budget))
 	}
 	for k, n := range whole.Calls {
 		a.calls[k] += n
 	}
 	a.swept = append(a.swept, part)
-	return nil
 }
 
 // notExecuted is the part of an account Execute did not run in: its
 // plan's part, with the decision's status, cap check and reason.
-func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad AccountDecision) (*report.Account, error) {
+func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad AccountDecision) *report.Account {
 	if ad.Status == AccountPlanFailed {
-		return failedPart(ad, CodePlanFailed, ad.Reason), nil
+		return failedPart(ad, CodePlanFailed, ad.Reason)
 	}
 	var p Plan
+	// A plan that cannot be read leaves the part without its counts (its
+	// status and cap check are the decision's): nothing was written there.
 	found, err := store.Get(ctx, a.run, ad.Account, DocPlan, &p)
-	if err != nil {
-		return nil, fmt.Errorf("report: read account %s's plan: %w", ad.Account, err)
-	}
 	var part *report.Account
-	if found && p.Part != nil && p.Validate(a.run, ad.Account) == nil {
+	if err == nil && found && p.Part != nil && p.Validate(a.run, ad.Account) == nil {
 		part = clonePart(p.Part)
 	}
 	switch ad.Status {
@@ -196,7 +196,7 @@ func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad
 			part = &report.Account{Account: ad.Account, Error: &verdict.Failure{Code: CodeUnreachable, Message: ad.Reason}}
 		}
 		part.Status = report.AccountUnreachable
-		return part, nil
+		return part
 	case AccountHeld:
 		if d.Org == nil || !d.Org.Exceeded {
 			part = failedPart(ad, CodeRunHeld, d.Reason)
@@ -221,7 +221,7 @@ func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad
 	if part.Cap == nil {
 		part.Cap = ad.Cap
 	}
-	return part, nil
+	return part
 }
 
 // held turns a plan's part (a read-only run without the caps) into a held

@@ -248,23 +248,42 @@ func TestRunReportOfAHeldRun(t *testing.T) {
 	}
 }
 
-// A document that cannot be read fails the invocation (the flow retries
-// Report) rather than reporting what it does not know.
-func TestRunReportFailsOnAnUnreadableDocument(t *testing.T) {
+// An account's document that cannot be read fails the run, named in the
+// report, which is still written; a decision that cannot be read fails
+// the invocation (the flow retries Report).
+func TestRunReportOfUnreadableDocuments(t *testing.T) {
 	srv := startOSS(t)
 	st := newStore(t, srv, testSecret)
 	ctx := context.Background()
-	_, _ = st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, manifest(accA))
+	_, _ = st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, manifest(accA, accB))
 	_ = st.Put(ctx, run, accA, fanout.DocPlan, withPart(planOf(accA, 1, 40), 40))
+	_ = st.Put(ctx, run, accB, fanout.DocPlan, withPart(planOf(accB, 1, 40), 40))
 	if _, _, err := fanout.RunDecide(ctx, st, run, caps); err != nil {
 		t.Fatal(err)
 	}
-	_ = st.Put(ctx, run, accA, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: accA, Status: fanout.Executed})
-	srv.Put(bucket, st.Key(run, accA, fanout.DocReport), []byte(`{"schemaVersion":`))
-	if _, _, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{}); err == nil || !strings.Contains(err.Error(), "account "+accA+"'s report") {
-		t.Errorf("%v", err)
+	for _, acc := range []string{accA, accB} {
+		_ = st.Put(ctx, run, acc, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: acc, Status: fanout.Executed, Released: 1})
 	}
-	if _, ok := srv.Object(bucket, st.Key(run, fanout.OrgAccount, fanout.DocReport)); ok {
-		t.Error("a report was stored from an unreadable document")
+	srv.Put(bucket, st.Key(run, accA, fanout.DocReport), []byte(`{"schemaVersion":`))
+	srv.Put(bucket, st.Key(run, accB, fanout.DocExecute), []byte(`{"run":`))
+	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{Now: reportNow})
+	if err != nil || status != fanout.ReportFailed {
+		t.Fatalf("%v %s", err, status)
+	}
+	if !strings.Contains(rep.Error, "account "+accA+"'s report could not be read") || !strings.Contains(rep.Error, accB+" failed in Execute") {
+		t.Errorf("error %q", rep.Error)
+	}
+	if b := byAccount(rep)[accB]; b == nil || b.Status != report.AccountFailed || !strings.Contains(b.Error.Message, "could not be read") {
+		t.Errorf("account %s: %+v", accB, b)
+	}
+	stored, ok := srv.Object(bucket, st.Key(run, fanout.OrgAccount, fanout.DocReport))
+	if !ok {
+		t.Fatal("no report stored")
+	}
+	checkReportSchema(t, stored)
+
+	srv.Put(bucket, st.Key(run, fanout.OrgAccount, fanout.DocDecision), []byte(`{"run":`))
+	if _, _, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{}); err == nil || !strings.Contains(err.Error(), "read the decision") {
+		t.Errorf("an unreadable decision: %v", err)
 	}
 }

@@ -371,6 +371,11 @@ func (w *worker) decide(ctx context.Context, run fanout.RunID) (any, error) {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
 	w.log.Info("decision", "status", d.Status, "reason", d.Reason, "execute", len(d.Execute), "accounts", len(d.Accounts), "plan_failures", d.PlanFailures)
+	if len(d.Execute) == 0 {
+		if err := w.reportEarly(ctx, run); err != nil {
+			return nil, err
+		}
+	}
 	return answer, nil
 }
 
