@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 )
 
@@ -13,8 +14,9 @@ const MaxLogRecordBytes = 32 << 10
 
 // Log writes rep to logger as several records, none much over
 // MaxLogRecordBytes: first "report", the run without its instance and batch
-// lists (totals, cap check, and each region's counts, calls and errors);
-// then "report instances", each region's groups in parts, "report
+// lists (totals, cap check, and each region's counts, calls and errors;
+// when that is over the bound, its accounts and regions follow in parts,
+// "report accounts" and "report regions"); then "report instances", each region's groups in parts, "report
 // resources", each region's groups of every other kind in parts (with
 // their kind), "report batches", each region's write calls in parts, and
 // "report leftovers". Every record
@@ -33,7 +35,25 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 	if rep.Error != "" || rep.Warning != "" {
 		level = slog.LevelWarn
 	}
-	logger.LogAttrs(ctx, level, "report", run, slog.Any("report", head(rep)))
+	h := head(rep)
+	var accountParts [][]*Account
+	var regionParts [][]RegionHead
+	if b, err := json.Marshal(h); err == nil && len(b) > MaxLogRecordBytes {
+		// Many accounts or regions (an organisation's report): their heads
+		// go in parts too, and the head says how many there are.
+		accountParts, regionParts = split(rep.Accounts, jsonSize[*Account]), split(h.Regions, jsonSize[RegionHead])
+		h.Accounts, h.LoggedAccounts = nil, len(rep.Accounts)
+		h.Regions, h.LoggedRegions = []RegionHead{}, len(rep.Regions)
+	}
+	logger.LogAttrs(ctx, level, "report", run, slog.Any("report", h))
+	for i, part := range accountParts {
+		records++
+		logger.LogAttrs(ctx, level, "report accounts", run, slog.Int("part", i+1), slog.Int("parts", len(accountParts)), slog.Any("accounts", part))
+	}
+	for i, part := range regionParts {
+		records++
+		logger.LogAttrs(ctx, level, "report regions", run, slog.Int("part", i+1), slog.Int("parts", len(regionParts)), slog.Any("regions", part))
+	}
 	for _, r := range rep.Regions {
 		// A region is named with its account where there is one, so that
 		// ReadLog tells two accounts' regions apart.
@@ -86,11 +106,17 @@ func Log(ctx context.Context, logger *slog.Logger, rep *Report) int {
 }
 
 // Head is the report without its instance and batch lists (the "report"
-// record): its Regions shadow the report's.
+// record): its Regions shadow the report's. When the head would be larger
+// than a record should be (an organisation of hundreds of accounts), its
+// accounts and regions are logged in parts too ("report accounts",
+// "report regions"), and LoggedAccounts and LoggedRegions say how many.
 type Head struct {
 	*Report
-	Regions   []RegionHead `json:"regions"`
-	Instances *struct{}    `json:"instances,omitempty"` // logged in parts
+	Regions        []RegionHead `json:"regions"`
+	Instances      *struct{}    `json:"instances,omitempty"` // logged in parts
+	Accounts       []*Account   `json:"accounts,omitempty"`
+	LoggedAccounts int          `json:"loggedAccounts,omitempty"`
+	LoggedRegions  int          `json:"loggedRegions,omitempty"`
 }
 
 // RegionHead is a region without its instance and batch lists: they
@@ -119,7 +145,7 @@ func sectionHead(sec *Section) *SectionHead {
 }
 
 func head(rep *Report) Head {
-	s := Head{Report: rep, Regions: make([]RegionHead, 0, len(rep.Regions))}
+	s := Head{Report: rep, Regions: make([]RegionHead, 0, len(rep.Regions)), Accounts: rep.Accounts}
 	for _, r := range rep.Regions {
 		rh := RegionHead{Region: r, Batches: len(r.Batches)}
 		for name, sec := range r.Sections {
@@ -161,6 +187,15 @@ func itemSize(it Item) int {
 		n += 100 + 2*(len(f.Name)+len(f.Status)+len(f.ChargeType))
 	}
 	return n
+}
+
+// jsonSize is x's JSON size (for the few heads of accounts and regions).
+func jsonSize[T any](x T) int {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return MaxLogRecordBytes
+	}
+	return len(b) + 1
 }
 
 func leftoverSize(l *Leftover) int {

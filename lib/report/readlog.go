@@ -29,6 +29,9 @@ type logRecord struct {
 	Batches   []*Batch    `json:"batches"`
 	Leftovers []*Leftover `json:"leftovers"`
 	Report    *Head       `json:"report"`
+	// The heads of a report's accounts and regions, when logged in parts.
+	Accounts    []*Account   `json:"accounts"`
+	RegionHeads []RegionHead `json:"regions"`
 }
 
 // ReadLog puts back together the report that Log wrote, from a log of
@@ -90,10 +93,14 @@ type partKey struct {
 
 func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 	rep := head.Report.Report
+	regionHeads, err := headsInParts(head, parts)
+	if err != nil {
+		return nil, err
+	}
 	regions := map[scopeKey]*Region{}
 	batches := map[scopeKey]int{}
-	rep.Regions = make([]*Region, 0, len(head.Report.Regions))
-	for _, rh := range head.Report.Regions {
+	rep.Regions = make([]*Region, 0, len(regionHeads))
+	for _, rh := range regionHeads {
 		r := rh.Region
 		if r == nil {
 			return nil, errors.New("the logged report has an empty region")
@@ -118,8 +125,8 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 	}
 	seen := map[partKey]int{}
 	for _, p := range parts {
-		if p.RunID != head.RunID || p.RequestID != head.RequestID {
-			continue // another invocation's
+		if p.RunID != head.RunID || p.RequestID != head.RequestID || p.Msg == "report accounts" || p.Msg == "report regions" {
+			continue // another invocation's, or a head's part
 		}
 		k := scopeKey{p.Account, p.Region}
 		r := regions[k]
@@ -195,4 +202,37 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 	}
 	rep.Instances = Records{regions: rep.Regions}
 	return rep, nil
+}
+
+// headsInParts puts back the report's accounts (into the head's report)
+// and returns its regions' heads: from the head, or from the "report
+// accounts" and "report regions" parts when the head was too large for
+// one record.
+func headsInParts(head *logRecord, parts []*logRecord) ([]RegionHead, error) {
+	h := head.Report
+	if h.LoggedAccounts == 0 && h.LoggedRegions == 0 {
+		return h.Regions, nil
+	}
+	var accounts []*Account
+	var regions []RegionHead
+	next := map[string]int{}
+	for _, p := range parts {
+		if p.RunID != head.RunID || p.RequestID != head.RequestID || (p.Msg != "report accounts" && p.Msg != "report regions") {
+			continue
+		}
+		if next[p.Msg]++; p.Part != next[p.Msg] || p.Part > p.Parts {
+			return nil, fmt.Errorf("the log's %q records are out of order: part %d of %d where part %d was due", p.Msg, p.Part, p.Parts, next[p.Msg])
+		}
+		if p.Msg == "report accounts" {
+			accounts = append(accounts, p.Accounts...)
+		} else {
+			regions = append(regions, p.RegionHeads...)
+		}
+	}
+	if len(accounts) != h.LoggedAccounts || len(regions) != h.LoggedRegions {
+		return nil, fmt.Errorf("the log has %d accounts and %d regions of the report, where its head counts %d and %d: records are missing",
+			len(accounts), len(regions), h.LoggedAccounts, h.LoggedRegions)
+	}
+	h.Report.Accounts, h.Accounts = accounts, accounts
+	return regions, nil
 }

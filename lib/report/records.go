@@ -156,14 +156,17 @@ func (s *Head) UnmarshalJSON(b []byte) error {
 	s.Report = new(Report)
 	var shell struct {
 		*plain
-		Regions   []RegionHead    `json:"regions"`
-		Instances json.RawMessage `json:"instances"`
+		Regions        []RegionHead    `json:"regions"`
+		Instances      json.RawMessage `json:"instances"`
+		LoggedAccounts int             `json:"loggedAccounts"`
+		LoggedRegions  int             `json:"loggedRegions"`
 	}
 	shell.plain = (*plain)(s.Report)
 	if err := json.Unmarshal(b, &shell); err != nil {
 		return err
 	}
-	s.Regions = shell.Regions
+	s.Regions, s.Accounts = shell.Regions, s.Report.Accounts
+	s.LoggedAccounts, s.LoggedRegions = shell.LoggedAccounts, shell.LoggedRegions
 	return nil
 }
 

@@ -117,3 +117,49 @@ func TestWritesViewText(t *testing.T) {
 		t.Errorf("the text lacks %q:\n%s", want, buf.String())
 	}
 }
+
+// An organisation's report of 400 accounts over 20 regions each: no
+// record is much over the bound (the accounts and the regions' heads go
+// in parts), and the log reads back as the whole report.
+func TestLogBoundsAnOrganisationsHead(t *testing.T) {
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z"}
+	for a := range 400 {
+		account := fmt.Sprintf("1%015d", a)
+		for r := range 20 {
+			region := report.NewRegion(fmt.Sprintf("region-%02d", r))
+			region.Account, region.Seen, region.OptedIn, region.Complete = account, 500, 500, true
+			region.Add(verdict.Released, "", report.Item{ID: fmt.Sprintf("i-%s-%02d", account, r)})
+			region.Counts["skipped"], region.Counts["skipped/not-expired"] = 499, 499
+			region.Unlisted = map[string]int{"skipped/not-expired": 499}
+			region.Finish()
+			rep.Regions = append(rep.Regions, region)
+		}
+		rep.Accounts = append(rep.Accounts, &report.Account{Account: account, Cap: &report.CapCheck{Eligible: 20, Instances: 20, OptedIn: 10000, MaxRelease: 100, MaxReleasePercent: 50}})
+	}
+	rep.Total()
+	var buf bytes.Buffer
+	records := report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), rep)
+	sizes := map[string]int{}
+	for line := range bytes.SplitSeq(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var l struct {
+			Msg string `json:"msg"`
+		}
+		_ = json.Unmarshal(line, &l)
+		sizes[l.Msg] = max(sizes[l.Msg], len(line))
+		if len(line) > report.MaxLogRecordBytes+4096 {
+			t.Fatalf("a %q record is %d bytes, over the bound of %d", l.Msg, len(line), report.MaxLogRecordBytes)
+		}
+	}
+	if sizes["report accounts"] == 0 || sizes["report regions"] == 0 {
+		t.Errorf("the largest records by message: %v; want the accounts and regions in parts", sizes)
+	}
+	back, err := report.ReadLog(&buf, rep.RunID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(rep)
+	got, _ := json.Marshal(back)
+	if !bytes.Equal(got, want) {
+		t.Errorf("read back %d bytes, want the report's %d (%d records)", len(got), len(want), records)
+	}
+}
