@@ -231,7 +231,7 @@ func (s *fanoutStack) orgReport(t *testing.T, fr flowRun) *report.Report {
 
 // sameAccounts compares the fanned-out run's accounts with the
 // one-invocation mode's on the same fleet: status, error code, regions,
-// opted-in and outcomes, except where differ says the two legitimately
+// opted-in and outcomes, the accounts skipped and the released set, except where differ says the two legitimately
 // part (by account, the outcome counts, or "optedIn", the fanned-out run
 // has on top).
 func sameAccounts(t *testing.T, fanned, single *report.Report, differ map[string]map[string]int) {
@@ -266,6 +266,9 @@ func sameAccounts(t *testing.T, fanned, single *report.Report, differ map[string
 	if !reflect.DeepEqual(f, o) {
 		t.Errorf("accounts differ:\nfanned out     %+v\none invocation %+v", f, o)
 	}
+	if !reflect.DeepEqual(fanned.AccountsSkipped, single.AccountsSkipped) || len(single.AccountsSkipped) == 0 {
+		t.Errorf("accounts skipped: fanned out %+v, one invocation %+v", fanned.AccountsSkipped, single.AccountsSkipped)
+	}
 	if !slices.Equal(fanned.IDs(verdict.Released), single.IDs(verdict.Released)) {
 		t.Errorf("the reports' released sets differ: fanned out %v, one invocation %v", fanned.IDs(verdict.Released), single.IDs(verdict.Released))
 	}
@@ -297,8 +300,8 @@ func TestFanoutEndToEnd(t *testing.T) {
 		t.Fatalf("coordinator: %+v", *res.Err)
 	}
 	sum := decodeSummary(t, res)
-	if !strings.Contains(sum.Warning, "ecs-reaper-20260301T040000Z") {
-		t.Errorf("the coordinator's summary says %q: want the execution it started", sum.Warning)
+	if where := "oss://" + fanoutBucket + "/" + fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocReport); !strings.Contains(sum.Warning, "ecs-reaper-20260301T040000Z") || !strings.Contains(sum.Warning, where) {
+		t.Errorf("the coordinator's summary says %q: want the execution it started and where its report will be (%s)", sum.Warning, where)
 	}
 	if got := releasedIn(s.orgStack, fanoutAccounts...); len(got) != 0 {
 		t.Fatalf("the coordinator released %v", got)

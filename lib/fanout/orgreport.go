@@ -78,6 +78,12 @@ func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (
 		a.accounts(ctx, store, d)
 	}
 	rep, status := a.finish(d)
+	// The accounts the selection left out, as the coordinator recorded
+	// them (only listed: a manifest that cannot be read leaves none).
+	var m Manifest
+	if found, err := store.Get(ctx, run, OrgAccount, DocManifest, &m); err == nil && found && m.Run == run {
+		rep.AccountsSkipped = m.Skipped
+	}
 	if err := store.Put(ctx, run, OrgAccount, DocReport, rep); err != nil {
 		return nil, "", fmt.Errorf("report: write the report: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecs-reaper/ecs-reaper/lib/cloud"
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsapi"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
 // MaxFlowAccounts bounds the accounts of one execution. CloudFlow allows
@@ -33,6 +34,9 @@ const MaxFlowAccounts = 400
 type Manifest struct {
 	Run      RunID    `json:"run"`
 	Accounts []string `json:"accounts"`
+	// Skipped are the accounts the selection left out, and why: the
+	// organisation's report lists them.
+	Skipped []report.SkippedAccount `json:"skipped,omitempty"`
 }
 
 // Item is one element of a Map's list: the account a worker sweeps.
@@ -180,8 +184,8 @@ func startError(name string, err error) error {
 // run's accounts once (a repeated tick keeps the first tick's list) and
 // starts the run's execution with them. Nothing is started twice for one
 // run.
-func Coordinate(ctx context.Context, store *Store, starter *Starter, run RunID, accounts []string) (StartOutcome, Manifest, error) {
-	m := Manifest{Run: run, Accounts: slices.Clone(accounts)}
+func Coordinate(ctx context.Context, store *Store, starter *Starter, run RunID, accounts []string, skipped ...report.SkippedAccount) (StartOutcome, Manifest, error) {
+	m := Manifest{Run: run, Accounts: slices.Clone(accounts), Skipped: skipped}
 	slices.Sort(m.Accounts)
 	m.Accounts = slices.Compact(m.Accounts)
 	created, err := store.PutOnce(ctx, run, OrgAccount, DocManifest, m)

@@ -55,7 +55,7 @@ func IsWorkerPayload(event []byte) bool {
 // coordinate is the timer function's part when the run fans out: the
 // run's accounts are recorded once and the run's execution started. A
 // repeated tick (same trigger time) starts nothing new.
-func (h *Handler) coordinate(ctx context.Context, ev TimerEvent, runID string, cfg settings.Settings, region string, creds ecsapi.Credentials, accounts []string, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
+func (h *Handler) coordinate(ctx context.Context, ev TimerEvent, runID string, cfg settings.Settings, region string, creds ecsapi.Credentials, accounts org.Plan, now func() time.Time, logger *slog.Logger) (*report.Report, error) {
 	run, err := fanout.RunIDFromTrigger(*ev.TriggerTime)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
@@ -64,7 +64,7 @@ func (h *Handler) coordinate(ctx context.Context, ev TimerEvent, runID string, c
 	if err != nil {
 		return nil, err
 	}
-	outcome, m, err := fanout.Coordinate(ctx, store, starter, run, accounts)
+	outcome, m, err := fanout.Coordinate(ctx, store, starter, run, accounts.IDs(), skippedAccounts(accounts)...)
 	rep := failedReport(runID, now, err)
 	rep.DryRun = cfg.DryRun
 	rep.Settings = settingsMap(cfg)

@@ -255,7 +255,7 @@ func (h *Handler) invoke(ctx context.Context, fctx *fccontext.FcContext, ev Time
 					return nil, fmt.Errorf("%w: timer payload: when the run fans out (%s=%s) a payload may only narrow the accounts; set %s, %s or %s on both functions instead", ErrBadEvent,
 						settings.EnvFanout, cfg.Fanout, settings.EnvDryRun, settings.EnvRegions, settings.EnvMaxRelease)
 				}
-				return h.coordinate(ctx, ev, runID, cfg, region, creds, plan.IDs(), now, logger)
+				return h.coordinate(ctx, ev, runID, cfg, region, creds, plan, now, logger)
 			}
 		}
 		rep, err := SweepOrg(ctx, o, cfg, region, runID, now, logger)

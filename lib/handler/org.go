@@ -129,11 +129,18 @@ func SweepOrg(ctx context.Context, o Org, cfg settings.Settings, defaultRegion, 
 	rep, err := eng.Run(ctx, slices.Concat(targets...))
 	if rep != nil {
 		rep.Settings = settingsMap(cfg)
-		for _, s := range plan.Skipped {
-			rep.AccountsSkipped = append(rep.AccountsSkipped, report.SkippedAccount{Account: s.ID, Name: s.Name, Reason: s.Reason, Status: s.Status})
-		}
+		rep.AccountsSkipped = skippedAccounts(plan)
 	}
 	return finish(rep, err, logger)
+}
+
+// skippedAccounts are the accounts the selection left out, for the report.
+func skippedAccounts(plan org.Plan) []report.SkippedAccount {
+	var out []report.SkippedAccount
+	for _, s := range plan.Skipped {
+		out = append(out, report.SkippedAccount{Account: s.ID, Name: s.Name, Reason: s.Reason, Status: s.Status})
+	}
+	return out
 }
 
 // reach assumes the role of one account (its own credentials for the
