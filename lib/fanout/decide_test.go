@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-reaper/ecs-reaper/lib/decide"
 	"github.com/ecs-reaper/ecs-reaper/lib/engine/plan"
 	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/report"
 )
 
 const (
@@ -148,6 +149,8 @@ func TestDecideDistrustsBrokenPlans(t *testing.T) {
 		}), "no instance to release"},
 		"closed region with hand-overs": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned,
 			Regions: []fanout.RegionPlan{{Region: "cn-hangzhou", Closed: true, HandOvers: []string{"eip-1"}}}}, "failed closed, yet"},
+		"another account's part": {accA, &fanout.Plan{Run: run, Account: accA, Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{},
+			Part: &report.Account{Account: accB}}, "report part is account"},
 	} {
 		d := fanout.Decide(manifest(tc.account), map[string]*fanout.Plan{tc.account: tc.p}, nil, caps)
 		if len(d.Accounts) != 1 || d.Accounts[0].Status != fanout.AccountPlanFailed || !strings.Contains(d.Accounts[0].Reason, tc.want) || len(d.Execute) != 0 {
