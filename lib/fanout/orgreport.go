@@ -163,8 +163,12 @@ func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecisio
 	if part.Cap == nil {
 		part.Cap = ad.Cap
 	}
+	if found && whole.RunID != a.run.WorkerRunID(ad.Account) {
+		a.unread = append(a.unread, fmt.Sprintf("account %s's report is run %s's: not trusted, not listed", ad.Account, quote(whole.RunID)))
+		found = false
+	}
 	for _, reg := range whole.Regions {
-		if reg.Account != ad.Account {
+		if found && reg.Account != ad.Account {
 			a.unread = append(a.unread, fmt.Sprintf("account %s's report holds region %s of account %s: not trusted, not listed", ad.Account, reg.Region, quote(reg.Account)))
 			found = false
 		}

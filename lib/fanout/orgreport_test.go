@@ -287,3 +287,30 @@ func TestRunReportOfUnreadableDocuments(t *testing.T) {
 		t.Errorf("an unreadable decision: %v", err)
 	}
 }
+
+// An account's report of another run, or holding another account's
+// regions, is not listed: the run fails, naming it.
+func TestRunReportDistrustsAnotherRunsAccountReport(t *testing.T) {
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	ctx := context.Background()
+	_, _ = st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, manifest(accA, accB))
+	_ = st.Put(ctx, run, accA, fanout.DocPlan, withPart(planOf(accA, 1, 40), 40))
+	_ = st.Put(ctx, run, accB, fanout.DocPlan, withPart(planOf(accB, 1, 40), 40))
+	if _, _, err := fanout.RunDecide(ctx, st, run, caps); err != nil {
+		t.Fatal(err)
+	}
+	old := accountReport(accA, 1, 0)
+	old.RunID = "20261206T080000Z/" + accA
+	foreign := accountReport(accA, 1, 0)
+	foreign.RunID = run.WorkerRunID(accB)
+	for acc, rep := range map[string]*report.Report{accA: old, accB: foreign} {
+		_ = st.Put(ctx, run, acc, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: acc, Status: fanout.Executed, Released: 1})
+		_ = st.Put(ctx, run, acc, fanout.DocReport, rep)
+	}
+	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{Now: reportNow})
+	if err != nil || status != fanout.ReportFailed || len(rep.Regions) != 0 ||
+		!strings.Contains(rep.Error, "account "+accA+"'s report is run") || !strings.Contains(rep.Error, "account "+accB+"'s report holds region") {
+		t.Errorf("%v %s regions %d error %q", err, status, len(rep.Regions), rep.Error)
+	}
+}
