@@ -153,16 +153,6 @@ func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecisio
 		a.unread = append(a.unread, fmt.Sprintf("account %s's report could not be read (its writes are not listed here; its Execute worker's log has them): %s", ad.Account, oneLine(err)))
 		found = false
 	}
-	part := r.Part
-	if found && len(whole.Accounts) == 1 && whole.Accounts[0].Account == ad.Account {
-		part = whole.Accounts[0]
-	}
-	if part == nil {
-		part = &report.Account{Account: ad.Account, Status: report.AccountSwept}
-	}
-	if part.Cap == nil {
-		part.Cap = ad.Cap
-	}
 	if found && whole.RunID != a.run.WorkerRunID(ad.Account) {
 		a.unread = append(a.unread, fmt.Sprintf("account %s's report is run %s's: not trusted, not listed", ad.Account, quote(whole.RunID)))
 		found = false
@@ -172,6 +162,16 @@ func (a *assembly) executed(ctx context.Context, store *Store, ad AccountDecisio
 			a.unread = append(a.unread, fmt.Sprintf("account %s's report holds region %s of account %s: not trusted, not listed", ad.Account, reg.Region, quote(reg.Account)))
 			found = false
 		}
+	}
+	part := r.Part
+	if found && len(whole.Accounts) == 1 && whole.Accounts[0].Account == ad.Account {
+		part = whole.Accounts[0]
+	}
+	if part == nil {
+		part = &report.Account{Account: ad.Account, Status: report.AccountSwept}
+	}
+	if part.Cap == nil {
+		part.Cap = ad.Cap
 	}
 	if !found || len(whole.Regions) == 0 {
 		a.others = append(a.others, part)
