@@ -208,7 +208,7 @@ func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad
 		part.Status = report.AccountUnreachable
 		return part
 	case AccountHeld:
-		if d.Org == nil || !d.Org.Exceeded {
+		if !heldByOrgCap(d) {
 			part = failedPart(ad, CodeRunHeld, d.Reason)
 			break
 		}
@@ -222,7 +222,7 @@ func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad
 		if part == nil {
 			part = &report.Account{Account: ad.Account, Status: report.AccountSwept, Complete: true}
 		}
-		if d.Status == DecisionHeld && d.Org != nil && d.Org.Exceeded && part.Status == report.AccountSwept {
+		if heldByOrgCap(d) && part.Status == report.AccountSwept {
 			// The one-invocation mode holds every account within its own
 			// cap when the organisation's trips.
 			held(part)
@@ -232,6 +232,12 @@ func (a *assembly) notExecuted(ctx context.Context, store *Store, d Decision, ad
 		part.Cap = ad.Cap
 	}
 	return part
+}
+
+// heldByOrgCap: the organisation's cap held the run (the failure limit,
+// checked first, did not).
+func heldByOrgCap(d Decision) bool {
+	return d.Status == DecisionHeld && d.PlanFailures <= d.PlanFailureLimit && d.Org != nil && d.Org.Exceeded
 }
 
 // held turns a plan's part (a read-only run without the caps) into a held
