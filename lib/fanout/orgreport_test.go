@@ -314,3 +314,29 @@ func TestRunReportDistrustsAnotherRunsAccountReport(t *testing.T) {
 		t.Errorf("%v %s regions %d error %q", err, status, len(rep.Regions), rep.Error)
 	}
 }
+
+// Held by the failure limit while over the organisation's cap too: the
+// accounts that would have written failed with run-held (the limit is
+// what held the run), not held by a cap.
+func TestRunReportFailureLimitBeforeTheCap(t *testing.T) {
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	ctx := context.Background()
+	_, _ = st.PutOnce(ctx, run, fanout.OrgAccount, fanout.DocManifest, manifest(accA, accB, accC, accD, accE))
+	for _, acc := range []string{accA, accB, accC} {
+		_ = st.Put(ctx, run, acc, fanout.DocPlan, withPart(planOf(acc, 9, 40), 40))
+	}
+	_, d, err := fanout.RunDecide(ctx, st, run, caps)
+	if err != nil || d.Status != fanout.DecisionHeld || !d.Org.Exceeded || d.PlanFailures <= d.PlanFailureLimit {
+		t.Fatalf("decide %v %+v: want held by the failure limit, over the organisation's cap too", err, d)
+	}
+	rep, _, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{Now: reportNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acc := range []string{accA, accB, accC} {
+		if a := byAccount(rep)[acc]; a == nil || a.Status != report.AccountFailed || a.Error == nil || a.Error.Code != fanout.CodeRunHeld {
+			t.Errorf("account %s: %+v, want failed, run-held", acc, a)
+		}
+	}
+}
