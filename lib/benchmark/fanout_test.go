@@ -76,6 +76,12 @@ func TestFanoutFC(t *testing.T) {
 	if f.ECSCalls < f.ECSFloor || f.ECSFloor == 0 {
 		t.Errorf("%d ECS calls under the fan-out's floor of %d: the floor is wrong", f.ECSCalls, f.ECSFloor)
 	}
+	if f.PlanECS != f.PlanFloor || f.DryRunBatches != 0 {
+		t.Errorf("Plan made %d ECS calls (%d dry-run DeleteInstances), want its floor of %d: it only reads", f.PlanECS, f.DryRunBatches, f.PlanFloor)
+	}
+	if f.Assumes != f.AssumeFloor {
+		t.Errorf("%d AssumeRole, want one per worker invocation: %d", f.Assumes, f.AssumeFloor)
+	}
 	if *fanoutJSON != "" {
 		b, _ := json.MarshalIndent(struct {
 			FanoutResult
