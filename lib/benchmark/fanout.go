@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
@@ -256,6 +255,3 @@ func InvokeAlone(ctx context.Context, bin string, env []string, inv fcdouble.Inv
 	}
 	return ans, run, nil
 }
-
-// sortedKeys is m's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
