@@ -29,7 +29,7 @@ const (
 
 // DefaultFanoutMinAccounts: one invocation of accounts of 20 regions ×
 // 500 opted-in instances peaks at 79 to 86 MiB with 10 accounts, 104 MiB
-// with 15 and 142 MiB with 20, over 128 MB (docs/BENCHMARKS.md, "One
+// with 15 and 137 to 142 MiB with 20, over 128 MB (docs/BENCHMARKS.md, "One
 // invocation or the fan-out"); 10 keeps a third of the memory free.
 const DefaultFanoutMinAccounts = 10
 
