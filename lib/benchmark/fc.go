@@ -42,9 +42,12 @@ type FCResult struct {
 	ResponseBytes int `json:"responseBytes"`
 	// LogBytes is what the function wrote to its log (stdout and stderr)
 	// during the run.
-	LogBytes int    `json:"logBytes"`
-	Failed   bool   `json:"failed"`          // the function answered an error
-	Error    string `json:"error,omitempty"` // its first line
+	LogBytes int `json:"logBytes"`
+	// CPUNS is the function process's user + system time, start-up and
+	// stop included (MeasureOrgFC only).
+	CPUNS  int64  `json:"cpuNs,omitempty"`
+	Failed bool   `json:"failed"`          // the function answered an error
+	Error  string `json:"error,omitempty"` // its first line
 	// Double is what the ECS double served the invocation: calls by action
 	// (throttled ones included), releases, throttled calls.
 	Double DoubleStats `json:"double"`

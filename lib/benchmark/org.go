@@ -49,11 +49,11 @@ const orgMgmt = "1000000000000000"
 func orgMember(i int) string { return strconv.Itoa(1000000000001000 + i) }
 
 // MeasureOrgFC serves an organisation (STS, ResourceManager and one ECS
-// fleet per member, in this process) and invokes the FC build bin once
-// under the FC runtime double with REAPER_ACCOUNTS=rd: every member is
-// tagged and has the member role; the function's own account has no
-// instances.
-func MeasureOrgFC(ctx context.Context, bin string, c OrgCase) (OrgResult, error) {
+// fleet per member, in this process; the ECS double answers each call
+// latency after it arrived) and invokes the FC build bin once under the FC
+// runtime double with REAPER_ACCOUNTS=rd: every member is tagged and has
+// the member role; the function's own account has no instances.
+func MeasureOrgFC(ctx context.Context, bin string, c OrgCase, latency time.Duration) (OrgResult, error) {
 	res := OrgResult{Case: c}
 	reg := ecsdouble.NewRegistry()
 	fleets := map[string]ecsdouble.Fleet{orgMgmt: {}}
@@ -75,7 +75,7 @@ func MeasureOrgFC(ctx context.Context, bin string, c OrgCase) (OrgResult, error)
 		opts = append(opts, orgdouble.WithRole(orgdouble.Role{Account: id, Name: "ecs-reaper-member"}))
 	}
 	res.Floor = res.ECSFloor + c.Accounts + ceilDiv(max(1, c.Accounts), ecsapi.MaxAccountsPage)
-	ecs, err := ecsdouble.StartAccounts(fleets, reg)
+	ecs, err := ecsdouble.StartAccounts(fleets, reg, ecsdouble.WithLatency(latency))
 	if err != nil {
 		return res, err
 	}
@@ -118,6 +118,9 @@ func MeasureOrgFC(ctx context.Context, bin string, c OrgCase) (OrgResult, error)
 	res.FC.VmHWM = readVmHWM(fmt.Sprintf("/proc/%d/status", proc.Pid()))
 	proc.Stop()
 	res.FC.MaxRSS = exitedMaxRSS(proc.State())
+	if st := proc.State(); st != nil {
+		res.FC.CPUNS = int64(st.UserTime() + st.SystemTime())
+	}
 	res.FC.PeakRSS = res.FC.VmHWM
 	if res.FC.PeakRSS == 0 {
 		res.FC.PeakRSS = res.FC.MaxRSS

@@ -171,7 +171,7 @@ func flagNames(f decide.Flags) string {
 
 // executeOptions are the executor's options for one kind of write.
 func (e *Engine) executeOptions(set func(*Confirmation) map[string]bool) execute.Options {
-	return execute.Options{DryRun: e.opts.DryRun, Freshness: e.opts.Freshness, Now: e.opts.Now, Allowed: e.allowed(set),
+	return execute.Options{DryRun: e.opts.DryRun, NoNativeDryRun: e.opts.PlanOnly, Freshness: e.opts.Freshness, Now: e.opts.Now, Allowed: e.allowed(set),
 		NotAllowedDetail: notConfirmedDetail}
 }
 

@@ -162,8 +162,12 @@ func DefaultRetryPolicy() RetryPolicy { return call.DefaultRetryPolicy() }
 
 // Options configure a run.
 type Options struct {
-	Rules     decide.Rules
-	DryRun    bool
+	Rules  decide.Rules
+	DryRun bool
+	// PlanOnly, with DryRun, sends no native dry-run write either (no
+	// DeleteInstances DryRun=true): the fan-out's Plan, which a later
+	// invocation executes, reads and decides only.
+	PlanOnly  bool
 	ForceStop bool // DeleteInstances ForceStop, sent with Force=true batches
 	// MaxRelease caps the instances one run may release; over it, nothing
 	// is released anywhere. When the run sweeps several accounts it caps

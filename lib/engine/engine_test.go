@@ -297,6 +297,26 @@ func TestDryRunReleasesNothing(t *testing.T) {
 	}
 }
 
+// A plan for a later run (the fan-out's Plan) decides as a dry run does
+// and sends no write at all, not even DeleteInstances with DryRun=true.
+func TestPlanOnlySendsNoWrite(t *testing.T) {
+	c := fake.New(stopped("r-1", "d", 250))
+	opts := options()
+	opts.DryRun, opts.PlanOnly = true, true
+	rep, err := runOne(t, c, opts, "r-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Released()) != 0 || rep.Totals.Outcomes["would-release"] != 250 {
+		t.Fatalf("released %v, outcomes %v", c.Released(), rep.Totals.Outcomes)
+	}
+	for _, call := range c.Calls() {
+		if !strings.HasPrefix(call.Action, "Describe") && !strings.HasPrefix(call.Action, "List") {
+			t.Errorf("a plan sent %s (dry run %t): it only reads", call.Action, call.DryRun)
+		}
+	}
+}
+
 // Over a cap nothing is released anywhere; a failed scope neither counts
 // nor dilutes the share.
 func TestCapsHoldEverything(t *testing.T) {

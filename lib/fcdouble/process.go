@@ -85,6 +85,9 @@ type Process struct {
 // followed by env, whose entries win over the defaults. The host environment
 // is not inherited, except PATH and HOME, so a test sees only the settings it
 // chose, as on FC. The process is killed when ctx ends or on Stop.
+// Give each process started after another was stopped a Server of its
+// own: the stopped process's pending GET /next may still be waiting on
+// srv and take the next invocation to a closed connection.
 func StartFunction(ctx context.Context, binaryPath string, env []string, srv *Server) (*Process, error) {
 	p := &Process{done: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, binaryPath)

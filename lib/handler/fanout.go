@@ -235,7 +235,7 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 		return nil, err
 	}
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
-	opts.DryRun, opts.OrgCaps, opts.Notifier = true, nil, nil
+	opts.DryRun, opts.PlanOnly, opts.OrgCaps, opts.Notifier = true, true, nil, nil
 	opts.MaxRelease, opts.MaxReleasePercent = math.MaxInt32, 0
 	var regions []fanout.RegionPlan
 	opts.Planned = func(p []engine.Planned) { regions = RegionPlans(p) }

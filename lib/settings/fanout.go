@@ -27,10 +27,11 @@ const (
 	FanoutAuto = "auto" // flow when more accounts than REAPER_FANOUT_MIN_ACCOUNTS
 )
 
-// DefaultFanoutMinAccounts: issue 19's one-invocation mode is sized and
-// measured for 20 accounts (× 5 regions × 1,000 opted-in instances) in
-// 128 MB and 600 s; beyond it, auto fans out.
-const DefaultFanoutMinAccounts = 20
+// DefaultFanoutMinAccounts: one invocation of accounts of 20 regions ×
+// 500 opted-in instances peaks at 79 to 86 MiB with 10 accounts, 104 MiB
+// with 15 and 137 to 142 MiB with 20, over 128 MB (docs/BENCHMARKS.md, "One
+// invocation or the fan-out"); 10 keeps a third of the memory free.
+const DefaultFanoutMinAccounts = 10
 
 // UsesFlow reports whether a run over accounts many accounts goes through
 // the flow.
@@ -63,7 +64,7 @@ var fanoutSpecs = []spec{
 			return "must be off, flow or auto"
 		},
 		get: func(s Settings) slog.Value { return slog.StringValue(s.Fanout) }},
-	integer(EnvFanoutMinAccounts, "fanout_min_accounts", "FanoutMinAccounts", "with REAPER_FANOUT=auto, fan out when more accounts than this are swept", fmt.Sprint(DefaultFanoutMinAccounts), 1, 400,
+	integer(EnvFanoutMinAccounts, "fanout_min_accounts", "FanoutMinAccounts", "with REAPER_FANOUT=auto, fan out when more accounts than this are swept; the default suits accounts of up to about 10,000 opted-in instances (one invocation holds about 100,000 in 128 MB)", fmt.Sprint(DefaultFanoutMinAccounts), 1, 400,
 		func(s *Settings) *int { return &s.FanoutMinAccounts }),
 	{name: EnvFlowName, key: "flow_name", field: "FlowName",
 		help:    "the CloudFlow flow the timer function starts (REAPER_FANOUT flow or auto)",

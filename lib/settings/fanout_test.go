@@ -68,3 +68,17 @@ func TestFanoutSettingsRefused(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// The default is where one invocation still fits 128 MB with a third to
+// spare, at accounts of 10,000 opted-in instances (docs/BENCHMARKS.md,
+// "One invocation or the fan-out": 86 MiB at 10 accounts, 142 MiB at 20).
+func TestFanoutMinAccountsDefaultIsMeasured(t *testing.T) {
+	s, err := FromEnv(env(EnvFanout, "auto", EnvFlowName, "ecs-reaper-fanout", EnvResultBucket, "reaper-results-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FanoutMinAccounts != 10 || s.UsesFlow(10) || !s.UsesFlow(11) {
+		t.Errorf("REAPER_FANOUT_MIN_ACCOUNTS defaults to %d (flow at 10: %t, at 11: %t): want 10, the one-invocation mode's measured limit with a margin",
+			s.FanoutMinAccounts, s.UsesFlow(10), s.UsesFlow(11))
+	}
+}

@@ -267,7 +267,7 @@ func TestDescribe(t *testing.T) {
 		"owner_tag": "owner", "notify_url": "unset", "notify_kind": "", "notify_secret": "unset", "notice": "24h0m0s", "grace": "0s",
 		"mark_tag": "reaper-notified", "running": "skip", "release_eips": "false", "vpc_endpoint": "default", "resources": "instances",
 		"mark_secret": "unset", "mark_secret_previous": "unset",
-		"fanout": "off", "fanout_min_accounts": "20", "flow_name": "", "result_bucket": "", "result_prefix": "ecs-reaper/",
+		"fanout": "off", "fanout_min_accounts": "10", "flow_name": "", "result_bucket": "", "result_prefix": "ecs-reaper/",
 		"fnf_endpoint": "default", "oss_endpoint": "default",
 		"accounts": "", "account_tag": "", "accounts_exclude": "", "role_name": "ecs-reaper-member", "role_external_id": "unset",
 		"org_max_release": "500", "org_max_release_percent": "50", "sts_endpoint": "default", "resourcemanager_endpoint": "default",

@@ -148,9 +148,12 @@ type Item[P comparable] struct {
 
 // Options configure an executor.
 type Options struct {
-	DryRun    bool
-	Freshness time.Duration
-	Now       func() time.Time
+	DryRun bool
+	// NoNativeDryRun: a dry run sends no native dry-run call either; it
+	// reports what would be, as for an API without one.
+	NoNativeDryRun bool
+	Freshness      time.Duration
+	Now            func() time.Time
 	// Allowed, when set, is the operator's confirmation: an item it does
 	// not allow is never written, only reported skipped/not-confirmed
 	// with NotAllowedDetail.
@@ -366,7 +369,7 @@ func (e *Executor[P, R]) isolate(ctx context.Context, ids set, params P, readAt 
 	var changed *changedError
 	switch {
 	case err == nil:
-		outcome := e.op.done(e.opts.DryRun && (answer.DryRunPassed || !e.op.NativeDryRun))
+		outcome := e.op.done(e.opts.DryRun && (answer.DryRunPassed || !e.nativeDryRun()))
 		at := e.opts.Now()
 		for _, i := range sent.idx {
 			if outcome == "" {
@@ -479,7 +482,7 @@ func (e *changedError) Error() string { return "the batch changed on re-read" }
 // token; when it drops some, send returns a *changedError with the rest.
 // sent is the IDs of the last attempt.
 func (e *Executor[P, R]) send(ctx context.Context, ids set, params P, readAt time.Time, justRead bool) (answer Answer, sent set, err error) {
-	native := e.op.NativeDryRun
+	native := e.nativeDryRun()
 	req := Request[P]{Params: params, IDs: ids.ids, DryRun: e.opts.DryRun && native}
 	if e.op.Token != nil {
 		req.Token = e.op.Token(params, ids.ids, e.opts.DryRun)
@@ -535,6 +538,9 @@ func (e *Executor[P, R]) send(ctx context.Context, ids set, params P, readAt tim
 	e.rec.Batch(rec)
 	return answer, ids, err
 }
+
+// nativeDryRun: a dry run of this executor calls the API's own dry run.
+func (e *Executor[P, R]) nativeDryRun() bool { return e.op.NativeDryRun && !e.opts.NoNativeDryRun }
 
 func requestIDOf(a Answer, err error) string {
 	var apiErr *ecsapi.Error
