@@ -137,7 +137,8 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	slices.Sort(pending)
 	var ready []execute.Item[struct{}]
 	var rebound []reboundEIP
-	readAt := map[string]time.Time{} // when each pending EIP was last seen
+	readAt := map[string]time.Time{}        // when each pending EIP was last seen
+	unread := map[string]*verdict.Failure{} // pending because the last read failed
 	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
 		if poll > 0 {
 			wait := e.opts.EIPPollWait
@@ -158,6 +159,9 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 			})
 			if err != nil {
 				still = append(still, chunk...) // tagged below for a later run
+				for _, id := range chunk {
+					unread[id] = callFailure(err)
+				}
 				continue
 			}
 			at := e.opts.Now()
@@ -166,6 +170,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 				listed[eip.AllocationID] = eip
 			}
 			for _, id := range chunk {
+				delete(unread, id)
 				eip, ok := listed[id]
 				switch {
 				case !ok:
@@ -200,6 +205,14 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 		at, ok := markedAt[id]
 		if !ok {
 			unmarked = append(unmarked, id)
+			continue
+		}
+		if f := unread[id]; f != nil {
+			// Not known to be still unbinding: the read failed, and the
+			// run says so rather than "not Available yet".
+			rec.Outcome(verdict.Failed, verdict.Reason(f.Code), report.Item{ID: id, Code: f.Code,
+				Detail:  "hand-over check (" + ecsapi.ActionDescribeEipAddresses + ") failed",
+				Message: "could not read whether the EIP handed over by " + instanceOf[id] + " is Available: " + f.Message + "; not released, its mark stays, the next run checks again"})
 			continue
 		}
 		rec.Outcome(verdict.NotAttempted, reasonEIPNotAvailable, report.Item{ID: id,

@@ -290,3 +290,30 @@ func TestHandOverStillUnavailableKeepsItsMark(t *testing.T) {
 		t.Errorf("mark rewritten: %q, was %q", tags[handOverKey], before)
 	}
 }
+
+// An EIP handed over by an earlier run whose status could not be read
+// (DescribeEipAddresses failed) is not "not Available yet": the read
+// failed, and that fails the run, naming the EIP. Its mark stays.
+func TestHandOverUnreadableFailsTheRun(t *testing.T) {
+	c := fake.New(nil, "r-1")
+	eip := handOverEIP("eip-stuck", "i-gone", "", now.Add(-3*24*time.Hour))
+	eip.Status = "Unassociating"
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{eip}})
+	before := eip.Tags[handOverKey]
+	c.Fault = func(action string, in any) error {
+		if e, ok := in.(ecsapi.EIPInput); ok && len(e.AllocationIDs) > 0 {
+			return fake.Err(ecsapi.ActionDescribeEipAddresses, "r-1", "Forbidden.RAM", 403)
+		}
+		return nil
+	}
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err == nil || rep.Error == "" {
+		t.Fatalf("err %v, report error %q: the run must fail", err, rep.Error)
+	}
+	if got := eipOutcomes(rep)["eip-stuck"]; got != "failed/Forbidden.RAM" {
+		t.Errorf("eip-stuck: %q", got)
+	}
+	if tags, _ := eipTags(c, "eip-stuck"); tags[handOverKey] != before {
+		t.Errorf("mark rewritten: %q, was %q", tags[handOverKey], before)
+	}
+}
