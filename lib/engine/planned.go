@@ -17,6 +17,9 @@ type Planned struct {
 	// InstanceEIPs are the EIPs this run would release after their
 	// instances (Plan.InstanceEIPs counts them).
 	InstanceEIPs []string
+	// EndedHandOvers are the handed-over EIPs found bound again, whose
+	// marks this run would remove: a write that releases nothing.
+	EndedHandOvers int
 }
 
 // planned gives the run's plans to Options.Planned.
@@ -26,7 +29,7 @@ func (e *Engine) planned(runs []*scopeRun) {
 	}
 	out := make([]Planned, len(runs))
 	for i, sr := range runs {
-		p := Planned{Plan: sr.plan, InstanceEIPs: sr.instanceEIPs}
+		p := Planned{Plan: sr.plan, InstanceEIPs: sr.instanceEIPs, EndedHandOvers: len(sr.rebound)}
 		for _, h := range sr.handOvers {
 			p.HandOvers = append(p.HandOvers, h.eip.AllocationID)
 		}

@@ -301,6 +301,10 @@ func RegionPlans(planned []engine.Planned) []fanout.RegionPlan {
 			rp.Stop = plan.Candidates(s.Stops).IDs()
 		}
 		rp.HandOvers, rp.InstanceEIPs = sortedCopy(sp.HandOvers), sortedCopy(sp.InstanceEIPs)
+		// Marks release nothing and no cap counts them, but an account with
+		// only marks to write must still be executed: its owners told, the
+		// hand-over marks of EIPs bound again removed.
+		rp.Notices = len(s.Notices) + len(s.StopMarks) + sp.EndedHandOvers
 		for kind, r := range s.Resources {
 			if rp.Kinds == nil {
 				rp.Kinds = map[string]fanout.KindPlan{}
