@@ -1,6 +1,9 @@
 package fanout
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -274,6 +277,37 @@ type AccountDecision struct {
 	Status  string           `json:"status"`
 	Reason  string           `json:"reason,omitempty"`
 	Cap     *report.CapCheck `json:"cap,omitempty"`
+	// PlanDigest is the digest of the plan the caps were applied to
+	// (Plan.Digest): Execute writes only that plan.
+	PlanDigest string `json:"planDigest,omitempty"`
+}
+
+// Digest is the SHA-256 of the plan's JSON (encoding/json writes a
+// struct's fields in order and a map's keys sorted: the same plan, the
+// same digest).
+func (p *Plan) Digest() string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "" // never matches: a plan that cannot be encoded is not executed
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Counted checks that p is the plan Decide applied the caps to for the
+// account: a plan rewritten since (a late Plan worker, a write to the
+// bucket) could hold what no cap counted.
+func (d *Decision) Counted(account string, p *Plan) error {
+	for _, a := range d.Accounts {
+		if a.Account != account {
+			continue
+		}
+		if got := p.Digest(); a.PlanDigest == "" || got == "" || got != a.PlanDigest {
+			return fmt.Errorf("account %s's plan is not the plan Decide counted (digest %s, decided %s): it changed since, and nothing is written there", account, quote(got), quote(a.PlanDigest))
+		}
+		return nil
+	}
+	return fmt.Errorf("account %s is not in the decision", account)
 }
 
 // Assessed is one account's plan as Decide keeps it: its decision and the
@@ -308,6 +342,7 @@ func Assess(run RunID, account string, p *Plan, readErr error, caps Caps) Assess
 		x.failures = append(x.failures, fmt.Sprintf("account %s unreachable: %s", account, p.Problem))
 	default:
 		x.Cap = plan.Check(p.scopes(), caps.Account)
+		x.PlanDigest = p.Digest()
 		for _, r := range p.Regions {
 			if r.Closed {
 				x.failures = append(x.failures, fmt.Sprintf("account %s region %s failed closed: nothing is written there", account, r.Region))

@@ -408,6 +408,9 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	if err := p.Validate(run, account); err != nil {
 		return nil, fmt.Errorf("%w: account %s's plan is not trusted: %w", ErrWorker, account, err)
 	}
+	if err := d.Counted(account, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
 	opts.OrgCaps, opts.Confirmed = nil, ConfirmationOfPlan(p)
 	notifier, err := w.cfg.Notifier()
