@@ -112,6 +112,9 @@ func (p *Plan) Validate(run RunID, account string) error {
 		if r.OptedIn < 0 || r.Notices < 0 {
 			bad("%s: a negative count", at)
 		}
+		if r.OptedIn > MaxCount || r.Notices > MaxCount {
+			bad("%s: a count of more than any fleet (%d)", at, MaxCount)
+		}
 		instances := len(r.Stop)
 		groups := map[decide.Flags]bool{}
 		for _, g := range r.Release {
@@ -154,6 +157,9 @@ func (p *Plan) Validate(run RunID, account string) error {
 			if !slices.Contains(kinds.Names(), kind) || k.OptedIn < len(k.Eligible) {
 				bad("%s: kind %s: unknown, or more eligible than opted in", at, quote(kind))
 			}
+			if k.OptedIn > MaxCount {
+				bad("%s: kind %s: a count of more than any fleet (%d)", at, quote(kind), MaxCount)
+			}
 			for _, v := range k.Eligible {
 				id(at, v)
 			}
@@ -161,6 +167,11 @@ func (p *Plan) Validate(run RunID, account string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// MaxCount bounds each count of a region's plan: far above any region's
+// fleet, and low enough that the organisation's sums never wrap (a
+// negative total would keep its percent cap from ever tripping).
+const MaxCount = 1 << 24
 
 func validRegion(r string) bool {
 	// The settings' rule, without importing the settings into the worker's
