@@ -10,7 +10,7 @@ import (
 // Execute writes only the plan Decide counted: the same plan read back
 // passes; one with an instance more, one whose IDs were swapped, and any
 // plan under a decision that recorded no digest (written before digests)
-// do not.
+// or does not say execute, do not.
 func TestDecisionCountedIsThePlanDecided(t *testing.T) {
 	d := fanout.Decide(manifest(accA), map[string]*fanout.Plan{accA: planOf(accA, 4, 10)}, nil, caps)
 	if statuses(d)[accA] != fanout.AccountExecute {
@@ -35,6 +35,11 @@ func TestDecisionCountedIsThePlanDecided(t *testing.T) {
 	if err := d.Counted(accB, &same); err == nil {
 		t.Error("an account not in the decision passed")
 	}
+	d.Accounts[0].Status = fanout.AccountHeldByCap
+	if err := d.Counted(accA, &same); err == nil {
+		t.Error("an account held by its cap passed")
+	}
+	d.Accounts[0].Status = fanout.AccountExecute
 	d.Accounts[0].PlanDigest = ""
 	if err := d.Counted(accA, &same); err == nil {
 		t.Error("a decision without a digest passed")

@@ -313,6 +313,9 @@ func (d *Decision) Counted(account string, p *Plan) error {
 		if a.Account != account {
 			continue
 		}
+		if a.Status != AccountExecute {
+			return fmt.Errorf("account %s is %s in the decision, not %s: nothing is written there", account, a.Status, AccountExecute)
+		}
 		if got := p.Digest(); a.PlanDigest == "" || got == "" || got != a.PlanDigest {
 			return fmt.Errorf("account %s's plan is not the plan Decide counted (digest %s, decided %s): it changed since, and nothing is written there", account, quote(got), quote(a.PlanDigest))
 		}
