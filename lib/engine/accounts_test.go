@@ -297,3 +297,20 @@ func TestOrganisationCapWithOneAccount(t *testing.T) {
 		t.Fatalf("err %v, released %v", err, o["111"].Released())
 	}
 }
+
+// A run that fails because the function's timeout leaves no time to sweep
+// still tells the chat: a failed run is never quiet.
+func TestNoTimeRunPostsItsSummary(t *testing.T) {
+	n := &notifier{}
+	opts := options()
+	opts.Notifier, opts.DeadlineMargin = n, time.Minute
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rep, err := engine.New(opts, nil).Run(ctx, org{"111": fake.New(stopped("r-1", "a", 1))}.targets("r-1"))
+	if !errors.Is(err, engine.ErrNoTime) {
+		t.Fatalf("err %v: want no time", err)
+	}
+	if len(n.reports) != 1 || n.reports[0].Error == "" || n.reports[0].Error != rep.Error {
+		t.Fatalf("summaries %+v: want one, carrying the run's error %q", n.reports, rep.Error)
+	}
+}

@@ -372,7 +372,9 @@ func (e *Engine) Run(ctx context.Context, targets []Target) (*report.Report, err
 			for _, sr := range runs {
 				sr.rec.Fail(&verdict.Failure{Code: string(verdict.Deadline), Message: "not listed: the function's timeout is shorter than the deadline margin"})
 			}
-			return e.rec.Finish(nil, err.Error()), err
+			rep := e.rec.Finish(nil, err.Error())
+			e.summarise(ctx, rep, false) // a failed run is never quiet
+			return rep, err
 		}
 	}
 	ctx, cancel := call.Work(ctx, e.opts.DeadlineMargin)
