@@ -32,10 +32,11 @@ type Confirmation struct {
 }
 
 // ConfirmationOf is what a dry run's report showed: the instances it would
-// release or stop, the resources of each kind it would delete, and the
-// EIPs it would tag for a later release.
+// release (with the flags of their DeleteInstances batch) or stop, the
+// resources of each kind it would delete, and the EIPs it would tag for a
+// later release.
 func ConfirmationOf(rep *report.Report) *Confirmation {
-	c := &Confirmation{Release: map[string]bool{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{},
+	c := &Confirmation{Release: map[string]bool{}, Flags: map[string]decide.Flags{}, Stop: map[string]bool{}, EIPMarks: map[string]bool{},
 		Resources: map[string]map[string]bool{}}
 	for _, k := range kinds.All {
 		c.Resources[k.Name] = map[string]bool{}
@@ -53,6 +54,16 @@ func ConfirmationOf(rep *report.Report) *Confirmation {
 			}
 			for _, it := range g.Instances {
 				set[it.ID] = true
+			}
+		}
+		// A release shown plain is not confirmed forced (an instance
+		// started since would be force-stopped), nor one shown forced plain.
+		for _, b := range r.Batches {
+			if b.Flags == nil {
+				continue // not a DeleteInstances batch
+			}
+			for _, id := range b.InstanceIDs {
+				c.Flags[id] = *b.Flags
 			}
 		}
 		for _, k := range kinds.All {

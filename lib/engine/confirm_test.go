@@ -125,3 +125,41 @@ func TestConfirmedRunWritesOnlyWhatWasShown(t *testing.T) {
 		t.Errorf("an unconfirmed run released %v", r)
 	}
 }
+
+// What the operator confirmed includes how each instance is released: one
+// shown stopped (a plain release) and started since is not force-released
+// under REAPER_RUNNING=force (Force stops a running machine) but waits for
+// the next confirmation, not-attempted/decision-changed; one whose flags
+// are unchanged is released.
+func TestConfirmedRunKeepsTheFlagsShown(t *testing.T) {
+	const region = "cn-hangzhou"
+	inst := func(id string) cloud.Instance {
+		return cloud.Instance{ID: id, Region: region, Status: "Stopped", ChargeType: "PostPaid", CreationTime: "2026-01-01T00:00Z",
+			Tags: map[string]string{optIn: "2026-11-01"}}
+	}
+	c := fake.New([]cloud.Instance{inst("i-started"), inst("i-same")})
+	opts := options()
+	opts.Rules.Force = true
+	dry := opts
+	dry.DryRun = true
+	plan, err := runOne(t, c, dry, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := engine.ConfirmationOf(plan)
+	if confirmed.Count() != 2 {
+		t.Fatalf("confirmation %+v", confirmed)
+	}
+	c.Mutate("i-started", func(in *cloud.Instance) { in.Status = "Running" })
+	opts.Confirmed = confirmed
+	rep, err := runOne(t, c, opts, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Released(); !slices.Equal(got, []string{"i-same"}) {
+		t.Errorf("released %v, want only i-same", got)
+	}
+	if got := outcomes(rep)["i-started"]; got != "not-attempted/decision-changed" {
+		t.Errorf("i-started: %q", got)
+	}
+}
