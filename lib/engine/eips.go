@@ -182,6 +182,12 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 					}
 					rec.Outcome(verdict.Skipped, verdict.DecisionChanged, report.Item{ID: id, Detail: "bound to " + eip.InstanceID + " again: kept"})
 				case eip.Status == "Available" && eip.InstanceID == "":
+					// This read is the release's last: what it shows must
+					// still allow it (a keep tag added since the listing).
+					if reason, detail := kinds.EIPHeld(eip, e.opts.Rules); reason != "" {
+						rec.Outcome(verdict.Skipped, reason, report.Item{ID: id, Detail: "changed since listing: " + detail + " (the EIP of " + instanceOf[id] + ")"})
+						continue
+					}
 					ready = append(ready, execute.Item[struct{}]{ID: id, ReadAt: e.opts.Now(),
 						Detail: "the EIP of " + instanceOf[id] + ", released this run or before"})
 				default:

@@ -317,3 +317,35 @@ func TestHandOverUnreadableFailsTheRun(t *testing.T) {
 		t.Errorf("mark rewritten: %q, was %q", tags[handOverKey], before)
 	}
 }
+
+// An EIP found Available by the poll right before its release is released
+// only if what that read shows allows it: one given the keep tag while the
+// run went on (after the listing that made it a candidate) is kept.
+func TestHandOverKeptSinceListingIsKept(t *testing.T) {
+	c := fake.New(nil, "r-1")
+	eip := handOverEIP("eip-a", "i-gone", "", now.Add(-time.Hour))
+	c.SetResources(fake.Resources{EIPs: []cloud.EIP{eip}})
+	tagged := false
+	c.Fault = func(action string, in any) error {
+		if e, ok := in.(ecsapi.EIPInput); ok && len(e.AllocationIDs) > 0 && !tagged {
+			tagged = true
+			kept := eip
+			kept.Tags = map[string]string{handOverKey: eip.Tags[handOverKey], keep: ""}
+			c.SetResources(fake.Resources{EIPs: []cloud.EIP{kept}})
+		}
+		return nil
+	}
+	rep, err := runOne(t, c, handOverOptions(), "r-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tagged {
+		t.Fatal("the poll never ran")
+	}
+	if _, ok := eipTags(c, "eip-a"); !ok {
+		t.Fatal("eip-a released, kept since the listing")
+	}
+	if got := eipOutcomes(rep)["eip-a"]; got != "skipped/excluded" {
+		t.Errorf("eip-a: %q", got)
+	}
+}
