@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -139,6 +138,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	var rebound []reboundEIP
 	readAt := map[string]time.Time{}        // when each pending EIP was last seen
 	unread := map[string]*verdict.Failure{} // pending because the last read failed
+	unconfirmed := map[string]bool{}        // Available, but not in the run's confirmation
 	for poll := 0; len(pending) > 0 && poll < eipPolls; poll++ {
 		if poll > 0 {
 			wait := e.opts.EIPPollWait
@@ -188,6 +188,13 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 						rec.Outcome(verdict.Skipped, reason, report.Item{ID: id, Detail: "changed since listing: " + detail + " (the EIP of " + instanceOf[id] + ")"})
 						continue
 					}
+					if c := e.opts.Confirmed; c != nil && !c.Resources[kinds.EIPs.Name][id] {
+						// Bound to it after the plan or the confirmation: not
+						// released uncounted, nor left unbound and unfound.
+						unconfirmed[id] = true
+						readAt[id] = at
+						continue
+					}
 					ready = append(ready, execute.Item[struct{}]{ID: id, ReadAt: e.opts.Now(),
 						Detail: "the EIP of " + instanceOf[id] + ", released this run or before"})
 				default:
@@ -207,6 +214,10 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 	// mark's age would no longer say how long the EIP has waited, and
 	// HandOverMaxAge could never end the hand-over.
 	unmarked := pending[:0:0]
+	for id := range unconfirmed {
+		unmarked = append(unmarked, id)
+	}
+	slices.Sort(unmarked)
 	for _, id := range pending {
 		at, ok := markedAt[id]
 		if !ok {
@@ -225,7 +236,7 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 			Detail: "not Available yet; handed over by " + instanceOf[id] + " at " + mark.FormatTime(at) + ": its mark stays, and a later run releases it once Available"})
 	}
 	if len(unmarked) > 0 {
-		e.handOver(ctx, sr, rec, unmarked, instanceOf, readAt)
+		e.handOver(ctx, sr, rec, unmarked, instanceOf, readAt, unconfirmed)
 	}
 }
 
@@ -234,17 +245,23 @@ func (e *Engine) releaseEIPs(ctx context.Context, sr *scopeRun, cands []eipCandi
 // Without it no later run can tell the EIP was released with its
 // instance, so a hand-over not written, for any reason (the deadline
 // included), is a failed write, and the run fails naming the EIP.
-func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, ids []string, instanceOf map[string]string, readAt map[string]time.Time) {
+func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRecorder, ids []string, instanceOf map[string]string, readAt map[string]time.Time, unconfirmed map[string]bool) {
 	key := e.opts.EIPMarkKey
 	items := make([]execute.Item[ops.MarkParams], len(ids))
 	for i, id := range ids {
 		value, _ := e.markValue(sr, id, key, instanceOf[id]+"@")
 		detail := "not Available yet; tagged " + key + "=" + mark.Shown(value) + ": a later run releases it once Available"
+		reason := reasonEIPNotAvailable
+		if unconfirmed[id] {
+			detail = "bound to " + instanceOf[id] + " after the run was planned or confirmed; tagged " + key + "=" + mark.Shown(value) +
+				": the next run releases it, counted under its caps"
+			reason = verdict.NotConfirmed
+		}
 		if e.opts.DryRun {
 			detail = "would be " + detail
 		}
 		items[i] = execute.Item[ops.MarkParams]{ID: id, Params: ops.MarkParams{Key: key, Value: value}, ReadAt: readAt[id],
-			Detail: detail, DoneReason: reasonEIPNotAvailable}
+			Detail: detail, DoneReason: reason}
 	}
 	// Re-read as the EIP kind re-reads (one instantiation of the executor
 	// less in the binary).
@@ -256,13 +273,12 @@ func (e *Engine) handOver(ctx context.Context, sr *scopeRun, rec *report.ScopeRe
 		it.Message = "the EIP of " + instance + " is not Available yet, and its hand-over mark could not be written: " + it.Message +
 			"; no later run can find it: release it by hand once it is Available"
 	}
-	opts := e.executeOptions(func(c *Confirmation) map[string]bool {
-		allowed := map[string]bool{}
-		maps.Copy(allowed, c.EIPMarks)
-		maps.Copy(allowed, c.Resources[kinds.EIPs.Name])
-		return allowed
-	})
-	opts.NotAllowedDetail = "not Available yet, and " + notConfirmedDetail + " (not tagged)"
+	// A hand-over mark releases nothing, and without it the EIP of an
+	// instance this run released is left billed where no run finds it: it
+	// is written whatever was confirmed; its release is then counted and
+	// confirmed as any other.
+	opts := e.executeOptions(func(*Confirmation) map[string]bool { return nil })
+	opts.Allowed = nil
 	execute.New(op, sr.c, rec, opts).Run(ctx, items)
 }
 

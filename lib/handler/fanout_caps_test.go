@@ -595,9 +595,38 @@ func TestExecuteWritesNoMoreThanThePlan(t *testing.T) {
 		}
 	}
 	// eip-i-d000 was bound to a planned instance after the plan: not
-	// released with it.
+	// released with it uncounted, but handed over, so that the next run
+	// finds it and counts its release.
 	if left := eipIDs(cl); !slices.Equal(left, []string{"eip-i-d000", "eip-new000"}) {
 		t.Errorf("EIPs left %v", left)
+	}
+	if got := out["eip-i-d000"]; got != "not-attempted/not-confirmed" {
+		t.Errorf("eip-i-d000: %q, want not-attempted/not-confirmed (handed over)", got)
+	}
+	for _, e := range cl.EIPs() {
+		if e.AllocationID != "eip-i-d000" {
+			continue
+		}
+		if instance, _, st := opts.Lifecycle.Marks.ReadHandOver(e.AllocationID, opts.EIPMarkKey, e.Tags); st != mark.Valid || instance != "i-d000" {
+			t.Errorf("eip-i-d000 carries %q: want a valid hand-over by i-d000", e.Tags[opts.EIPMarkKey])
+		}
+	}
+	// The next run, planned and executed, releases it as a hand-over.
+	opts = capsOptions(c)
+	opts.DryRun, opts.MaxRelease, opts.MaxReleasePercent = true, math.MaxInt32, 0
+	opts.Planned = func(p []engine.Planned) { regions = handler.RegionPlans(p) }
+	rep, _ = engine.New(opts, nil).Run(t.Context(), targets(accX, cl))
+	p = handler.PlanOf(capsRun, accX, rep, regions)
+	if !slices.Contains(p.Regions[0].HandOvers, "eip-i-d000") {
+		t.Fatalf("the next plan's hand-overs %v: want eip-i-d000 counted", p.Regions[0].HandOvers)
+	}
+	opts = capsOptions(c)
+	opts.Confirmed = handler.ConfirmationOfPlan(p)
+	if _, err := engine.New(opts, nil).Run(t.Context(), targets(accX, cl)); err != nil {
+		t.Fatalf("next execute: %v", err)
+	}
+	if left := eipIDs(cl); slices.Contains(left, "eip-i-d000") {
+		t.Errorf("EIPs left after the next run %v: want eip-i-d000 released", left)
 	}
 }
 
