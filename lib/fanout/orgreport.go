@@ -16,19 +16,42 @@ import (
 // mode's report (report.Report, docs/report.schema.json), assembled by
 // Report from what is in OSS: the decision, and per account its Execute
 // result and whole report, or its plan's part. It stays bounded however
-// large the organisation:
+// large the organisation and whatever the caps allow:
 //   - accounts: every account's part (at most MaxFlowAccounts);
 //   - regions: the executed accounts' regions with their counts, calls,
-//     batches and errors, listing by ID what the caps bound (released,
-//     stopped) and at most MaxListedOthers failed or held-back records
-//     (report.Region.WritesView); the rest is counted in "unlisted";
+//     errors and leftover summaries, listing by ID only what the budget
+//     below allows (report.Region.WritesView, in the decision's account
+//     order); the rest is counted ("unlisted", "unlistedBatches",
+//     "leftoverSummary.unlisted", the report's "partial");
 //   - each account's whole report stays in its own document
 //     (<prefix><run>/<account>/report.json) and the Execute worker's log.
+//
+// The budget: a listed record costs about 300 bytes held (the item, its
+// ID and facts) and 250 bytes of JSON, a listed batch about 100 IDs. So
+// the 10,000 writes, 1,000 other records, 200 batches and 1,000
+// leftovers are a few MB held and written, far inside 128 MB, while the
+// default organisation cap (REAPER_ORG_MAX_RELEASE, 500) stays wholly
+// listed.
+
+// MaxListedWrites bounds the records of released or stopped instances and
+// resources (would-, in a dry run) the organisation's report lists by ID.
+const MaxListedWrites = 10_000
 
 // MaxListedOthers bounds the records of failed, held-back, vanished or
-// interrupted writes the organisation's report lists by ID (each
-// account's own report lists them all).
+// interrupted writes the organisation's report lists by ID.
 const MaxListedOthers = 1000
+
+// MaxListedBatches and MaxListedFailedBatches bound the successful and
+// the failed write calls it lists (each with its up to 100 IDs), so that
+// failures are listed however many writes succeeded first.
+const (
+	MaxListedBatches       = 100
+	MaxListedFailedBatches = 100
+)
+
+// MaxListedLeftovers bounds the released instances whose leftovers it
+// lists; each region's leftover summary counts them all.
+const MaxListedLeftovers = 1000
 
 // MaxReportedFailures bounds the failures the organisation's report's
 // error names; every one is also in its account's part.
@@ -78,6 +101,11 @@ func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (
 		a.accounts(ctx, store, d)
 	}
 	rep, status := a.finish(d)
+	if a.budget.Cut.Any() {
+		cut := a.budget.Cut
+		cut.Note = cut.Explain(store.Key(run, "<account>", DocReport))
+		rep.Partial = &cut
+	}
 	// The accounts the selection left out, as the coordinator recorded
 	// them (only listed: a manifest that cannot be read leaves none).
 	var m Manifest
@@ -94,7 +122,7 @@ func RunReport(ctx context.Context, store *Store, run RunID, rc ReportContext) (
 type assembly struct {
 	run      RunID
 	rc       ReportContext
-	budget   int
+	budget   report.ListBudget
 	regions  []*report.Region
 	swept    []*report.Account // parts whose regions the report holds
 	others   []*report.Account // parts without them
@@ -107,7 +135,12 @@ type assembly struct {
 }
 
 func newAssembly(run RunID, rc ReportContext) *assembly {
-	return &assembly{run: run, rc: rc, budget: MaxListedOthers, calls: map[string]int{}, dryRun: rc.DryRun, results: map[string]*ExecuteResult{}}
+	return &assembly{run: run, rc: rc, budget: newBudget(), calls: map[string]int{}, dryRun: rc.DryRun, results: map[string]*ExecuteResult{}}
+}
+
+func newBudget() report.ListBudget {
+	return report.ListBudget{Writes: MaxListedWrites, Others: MaxListedOthers, Batches: MaxListedBatches,
+		FailedBatches: MaxListedFailedBatches, Leftovers: MaxListedLeftovers}
 }
 
 // accounts reads each account's documents in the decision's order.

@@ -56,6 +56,10 @@ type LeftoverSummary struct {
 	DiskGiB     int    `json:"diskGiB"`
 	Snapshots   int    `json:"snapshots"`
 	SnapshotGiB int    `json:"snapshotGiB"`
+	// Unlisted counts the instances counted here whose leftovers the
+	// region does not list (an organisation's report past its budget:
+	// WritesView).
+	Unlisted int `json:"unlisted,omitempty"`
 }
 
 func (s *LeftoverSummary) add(l *Leftover) {
@@ -122,6 +126,7 @@ func sumLeftovers(regions []*Region) *LeftoverSummary {
 		t.DiskGiB += s.DiskGiB
 		t.Snapshots += s.Snapshots
 		t.SnapshotGiB += s.SnapshotGiB
+		t.Unlisted += s.Unlisted
 	}
 	return t
 }

@@ -81,6 +81,9 @@ type Report struct {
 	AccountsSkipped []SkippedAccount `json:"accountsSkipped,omitempty"`
 	// Leftovers sums what the released instances leave billed.
 	Leftovers *LeftoverSummary `json:"leftovers,omitempty"`
+	// Partial says what the report counts and does not list by ID (an
+	// organisation's report past its budget), and where that is listed.
+	Partial *Partial `json:"partial,omitempty"`
 	// Notices says how the run served the notices it owed.
 	Notices *Notices  `json:"notices,omitempty"`
 	Regions []*Region `json:"regions"`
@@ -296,11 +299,14 @@ type Region struct {
 	// Unlisted counts, by "outcome/reason", the instances counted in
 	// Counts that the report does not list by ID (past ListedSkips): their
 	// decisions are in the log.
-	Unlisted   map[string]int `json:"unlisted,omitempty"`
-	Groups     []*Group       `json:"-"` // in JSON: the report's flat Instances
-	Batches    []*Batch       `json:"batches"`
-	Calls      map[string]int `json:"calls"`
-	DurationMS int64          `json:"durationMs"`
+	Unlisted map[string]int `json:"unlisted,omitempty"`
+	Groups   []*Group       `json:"-"` // in JSON: the report's flat Instances
+	Batches  []*Batch       `json:"batches"`
+	// UnlistedBatches counts the write calls made and not listed in
+	// Batches (an organisation's report past its budget: WritesView).
+	UnlistedBatches int            `json:"unlistedBatches,omitempty"`
+	Calls           map[string]int `json:"calls"`
+	DurationMS      int64          `json:"durationMs"`
 	// Leftovers: what each released instance leaves billed, and the sum.
 	LeftoverSummary *LeftoverSummary `json:"leftoverSummary,omitempty"`
 	Leftovers       []*Leftover      `json:"leftovers,omitempty"`
@@ -668,7 +674,7 @@ func (rep *Report) Total() {
 		}
 		t.Seen += r.Seen
 		t.OptedIn += r.OptedIn
-		t.Batches += len(r.Batches)
+		t.Batches += len(r.Batches) + r.UnlistedBatches
 		for k, v := range r.Counts {
 			if _, isOutcome := outcomeNames[k]; isOutcome {
 				t.Outcomes[k] += v

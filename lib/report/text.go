@@ -199,7 +199,7 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 	case n == r.unlistedOf(verdict.Skipped):
 		fmt.Fprintf(w, "  %d more skipped are counted, not listed (%s): each one's decision is in the log's \"page decisions\" records\n", n, countList(r.Unlisted))
 	default:
-		fmt.Fprintf(w, "  %d more are counted, not listed (%s): an organisation's report lists what the caps bound; the account's own report lists the rest\n", n, countList(r.Unlisted))
+		fmt.Fprintf(w, "  %d more are counted, not listed (%s): an organisation's report lists by ID only part; the account's own report lists the rest\n", n, countList(r.Unlisted))
 	}
 	if len(r.Batches) > 0 {
 		fmt.Fprintln(w, "  Write batches (DeleteInstances unless named):")
@@ -216,6 +216,9 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 			tb.add(strconv.Itoa(len(b.InstanceIDs)), batchFlags(b), result, strconv.Itoa(b.Attempts), b.ClientToken, reqs)
 		}
 		tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
+	}
+	if r.UnlistedBatches > 0 {
+		fmt.Fprintf(w, "  %d more write batches are counted, not listed: the account's own report lists them\n", r.UnlistedBatches)
 	}
 	if s := r.LeftoverSummary; s != nil {
 		fmt.Fprintf(w, "  Left behind, still billed: %s\n", fit(leftoverLine(s), opts.Width-30, opts.Wide))
@@ -235,6 +238,9 @@ func writeRegion(w *bufio.Writer, rep *Report, r *Region, rows int, opts TextOpt
 		}
 		if len(tb.rows) > 0 {
 			tb.write(w, opts.Width, opts.Wide || opts.Width == 0)
+		}
+		if s.Unlisted > 0 {
+			fmt.Fprintf(w, "    the leftovers of %d more instances are counted, not listed: the account's own report lists them\n", s.Unlisted)
 		}
 	}
 	for _, name := range r.Sections.Names() {
@@ -485,6 +491,9 @@ func writeSummary(w *bufio.Writer, rep *Report, opts TextOptions) {
 			text += "; NOT SENT: " + n.Explain()
 		}
 		line("notices:", cut(text, 400))
+	}
+	if p := rep.Partial; p != nil {
+		line("partial:", cut(p.Note, 600))
 	}
 	if n := t.Accounts; len(n) > 0 {
 		fmt.Fprintf(w, "  accounts:   %s\n", counts(n))

@@ -48,7 +48,7 @@ func writesRegion() *report.Region {
 func TestWritesViewListsWhatTheCapsBound(t *testing.T) {
 	r := writesRegion()
 	before, _ := json.Marshal(r)
-	budget := 3
+	budget := report.ListBudget{Writes: 100, Others: 3, Batches: 10, FailedBatches: 10, Leftovers: 10}
 	v := r.WritesView(&budget)
 	if after, _ := json.Marshal(r); !bytes.Equal(before, after) {
 		t.Fatal("WritesView changed the account's region")
@@ -63,8 +63,8 @@ func TestWritesViewListsWhatTheCapsBound(t *testing.T) {
 	if want := map[string]int{"failed/Forbidden.RAM": 2, "skipped/not-expired": 4, "notified/": 2}; !maps.Equal(v.Unlisted, want) {
 		t.Errorf("unlisted %v, want %v", v.Unlisted, want)
 	}
-	if budget != 0 || !maps.Equal(v.Counts, r.Counts) || len(v.Batches) != 1 {
-		t.Errorf("budget %d, counts %v, batches %d", budget, v.Counts, len(v.Batches))
+	if budget.Others != 0 || !maps.Equal(v.Counts, r.Counts) || len(v.Batches) != 1 {
+		t.Errorf("budget %d, counts %v, batches %d", budget.Others, v.Counts, len(v.Batches))
 	}
 	disks := v.Section("disks")
 	if disks == nil || len(disks.Groups) != 1 || disks.Groups[0].Instances[0].ID != "d-rel" || disks.Unlisted["skipped/not-expired"] != 2 {
@@ -81,7 +81,7 @@ func TestWritesViewListsWhatTheCapsBound(t *testing.T) {
 // resources included (ReadLog checks listed plus unlisted against the
 // counts), and an account without regions added to the totals.
 func TestWritesViewLogsAndReadsBack(t *testing.T) {
-	budget := 10
+	budget := report.ListBudget{Writes: 100, Others: 10, Batches: 10, FailedBatches: 10, Leftovers: 10}
 	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: []*report.Region{writesRegion().WritesView(&budget)}}
 	rep.Total()
 	rep.AddAccount(&report.Account{Account: "1000000000000002", Status: report.AccountHeldByCap, Regions: []string{"cn-beijing"},
@@ -106,14 +106,14 @@ func TestWritesViewLogsAndReadsBack(t *testing.T) {
 // The text says what an organisation's report does not list, and where
 // it is.
 func TestWritesViewText(t *testing.T) {
-	budget := 0
+	budget := report.ListBudget{Writes: 100}
 	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: []*report.Region{writesRegion().WritesView(&budget)}}
 	rep.Total()
 	var buf bytes.Buffer
 	if err := report.WriteText(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	if want := "11 more are counted, not listed (failed/Forbidden.RAM 5, notified/ 2, skipped/not-expired 4): an organisation's report lists what the caps bound; the account's own report lists the rest"; !strings.Contains(buf.String(), want) {
+	if want := "11 more are counted, not listed (failed/Forbidden.RAM 5, notified/ 2, skipped/not-expired 4): an organisation's report lists by ID only part; the account's own report lists the rest"; !strings.Contains(buf.String(), want) {
 		t.Errorf("the text lacks %q:\n%s", want, buf.String())
 	}
 }
@@ -161,5 +161,102 @@ func TestLogBoundsAnOrganisationsHead(t *testing.T) {
 	got, _ := json.Marshal(back)
 	if !bytes.Equal(got, want) {
 		t.Errorf("read back %d bytes, want the report's %d (%d records)", len(got), len(want), records)
+	}
+}
+
+// manyWrites is a region that released n instances in batches of 10,
+// each leaving a disk, and failed one batch of 10.
+func manyWrites(account string, n int) *report.Region {
+	r := report.NewRegion("cn-hangzhou")
+	r.Account = account
+	r.Seen, r.OptedIn, r.Complete = n+10, n+10, true
+	var batch []string
+	for i := range n {
+		id := fmt.Sprintf("i-%s-%04d", account, i)
+		r.Add(verdict.Released, "", report.Item{ID: id})
+		if batch = append(batch, id); len(batch) == 10 {
+			r.Batches = append(r.Batches, &report.Batch{InstanceIDs: batch, ClientToken: "t-" + id, Attempts: 1, Result: "released"})
+			batch = nil
+		}
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("i-%s-f%d", account, i)
+		r.Add(verdict.Failed, "Forbidden.RAM", report.Item{ID: id})
+		batch = append(batch, id)
+	}
+	r.Batches = append(r.Batches, &report.Batch{InstanceIDs: batch, ClientToken: "t-failed", Attempts: 2, Result: "failed", Code: "Forbidden.RAM"})
+	r.Finish()
+	r.LeftoverSummary = &report.LeftoverSummary{Complete: true, Instances: n, Disks: n, DiskGiB: 20 * n}
+	for _, id := range r.IDs(verdict.Released) {
+		r.Leftovers = append(r.Leftovers, &report.Leftover{InstanceID: id, Disks: []report.LeftDisk{{ID: "d-" + id, SizeGiB: 20, Category: "cloud_essd", Type: "data"}}})
+	}
+	return r
+}
+
+// A budget for the whole report bounds what the views of many regions
+// list by ID, released records, batches and leftovers included; the rest
+// is counted (unlisted, unlistedBatches, the leftover summary's
+// unlisted, and the budget's Cut), totals.batches counts every batch,
+// the views share no list with the regions, and the report still logs
+// and reads back whole.
+func TestWritesViewSpendsOneBudget(t *testing.T) {
+	budget := report.ListBudget{Writes: 250, Others: 15, Batches: 20, FailedBatches: 2, Leftovers: 30}
+	var regions, views []*report.Region
+	for a := range 4 {
+		r := manyWrites(fmt.Sprintf("100000000000000%d", a), 100)
+		regions = append(regions, r)
+		views = append(views, r.WritesView(&budget))
+	}
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: views}
+	rep.Total()
+	released, failed, batches, failedBatches, unlistedBatches, leftovers, unlistedLeft := 0, 0, 0, 0, 0, 0, 0
+	for _, v := range views {
+		for _, g := range v.Groups {
+			switch g.Outcome {
+			case verdict.Released:
+				released += len(g.Instances)
+			case verdict.Failed:
+				failed += len(g.Instances)
+			}
+		}
+		for _, b := range v.Batches {
+			batches++
+			if b.Result == "failed" {
+				failedBatches++
+			}
+		}
+		unlistedBatches += v.UnlistedBatches
+		leftovers += len(v.Leftovers)
+		unlistedLeft += v.LeftoverSummary.Unlisted
+	}
+	if released != 250 || failed != 15 || batches != 22 || failedBatches != 2 || leftovers != 30 {
+		t.Errorf("listed %d released, %d failed, %d batches (%d failed), %d leftovers; want 250, 15, 22 (2), 30", released, failed, batches, failedBatches, leftovers)
+	}
+	want := report.Partial{Writes: 400 - 250, Others: 40 - 15, Batches: 4*11 - 22, Leftovers: 400 - 30}
+	if budget.Cut != want || unlistedBatches != want.Batches || unlistedLeft != want.Leftovers {
+		t.Errorf("cut %+v (%d batches, %d leftovers unlisted), want %+v", budget.Cut, unlistedBatches, unlistedLeft, want)
+	}
+	if got := views[3].Unlisted; got["released/"] != 100 || got["failed/Forbidden.RAM"] != 10 {
+		t.Errorf("the last region's unlisted %v: want all 100 released and 10 failed counted", got)
+	}
+	if rep.Totals.Batches != 44 || rep.Totals.Outcomes["released"] != 400 || rep.Leftovers.Instances != 400 || rep.Leftovers.Unlisted != want.Leftovers {
+		t.Errorf("totals %+v, leftovers %+v", rep.Totals, rep.Leftovers)
+	}
+	// The views hold copies: the account's report can be dropped.
+	regions[0].Groups[0].Instances[0].ID = "changed"
+	regions[0].Batches[0].InstanceIDs[0] = "changed"
+	regions[0].Leftovers[0].Disks[0].ID = "changed"
+	if v := views[0]; v.Groups[0].Instances[0].ID == "changed" || v.Batches[0].InstanceIDs[0] == "changed" || v.Leftovers[0].Disks[0].ID == "changed" {
+		t.Error("a view shares its lists with the account's region")
+	}
+	var buf bytes.Buffer
+	report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), rep)
+	back, err := report.ReadLog(&buf, rep.RunID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(back)
+	if wantJSON, _ := json.Marshal(rep); !bytes.Equal(got, wantJSON) {
+		t.Errorf("read back:\n%s\nwant\n%s", got, wantJSON)
 	}
 }
