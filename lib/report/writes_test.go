@@ -249,6 +249,19 @@ func TestWritesViewSpendsOneBudget(t *testing.T) {
 	if v := views[0]; v.Groups[0].Instances[0].ID == "changed" || v.Batches[0].InstanceIDs[0] == "changed" || v.Leftovers[0].Disks[0].ID == "changed" {
 		t.Error("a view shares its lists with the account's region")
 	}
+	cut := budget.Cut
+	cut.Note = cut.Explain("ecs-reaper/<run>/<account>/report.json")
+	rep.Partial = &cut
+	var text bytes.Buffer
+	if err := report.WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"11 more write batches are counted, not listed", "the leftovers of 100 more instances are counted, not listed",
+		"partial:", "150 released or stopped records, 25 failed or held-back records, 22 batches, 370 released instances' leftovers are counted and not listed"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the text lacks %q:\n%s", want, text.String())
+		}
+	}
 	var buf bytes.Buffer
 	report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), rep)
 	back, err := report.ReadLog(&buf, rep.RunID, "")
