@@ -196,7 +196,7 @@ func assemble(head *logRecord, parts []*logRecord) (*Report, error) {
 		if len(r.Batches) != batches[k] {
 			return nil, fmt.Errorf("the log has %d batches of %s, where the report counts %d: records are missing", len(r.Batches), r.Region, batches[k])
 		}
-		if s := r.LeftoverSummary; s != nil && s.Instances != len(r.Leftovers)+s.Unlisted {
+		if s := r.LeftoverSummary; s != nil && (s.Unlisted < 0 || s.Instances != len(r.Leftovers)+s.Unlisted) {
 			return nil, fmt.Errorf("the log has the leftovers of %d instances of %s, where the report counts %d: records are missing", len(r.Leftovers), r.Region, s.Instances-s.Unlisted)
 		}
 	}

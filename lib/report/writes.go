@@ -133,6 +133,9 @@ func (r *Region) WritesView(b *ListBudget) *Region {
 			v.Sections[name] = sv
 		}
 	}
+	// Counts an account's own report never has (a forged one's) are not
+	// carried over negative.
+	v.UnlistedBatches = max(r.UnlistedBatches, 0)
 	v.Batches = []*Batch{}
 	for _, bt := range r.Batches {
 		left := &b.Batches
@@ -152,6 +155,7 @@ func (r *Region) WritesView(b *ListBudget) *Region {
 	v.Leftovers = nil
 	if r.LeftoverSummary != nil {
 		s := *r.LeftoverSummary
+		s.Unlisted = max(s.Unlisted, 0)
 		v.LeftoverSummary = &s
 	}
 	for _, l := range r.Leftovers {

@@ -273,3 +273,26 @@ func TestWritesViewSpendsOneBudget(t *testing.T) {
 		t.Errorf("read back:\n%s\nwant\n%s", got, wantJSON)
 	}
 }
+
+// Counts an account's own report never has (a forged one's negative
+// unlisted) do not pass into the organisation's report, and a log whose
+// leftover summary says so does not read back.
+func TestWritesViewRefusesNegativeUnlisted(t *testing.T) {
+	r := manyWrites("1000000000000009", 10)
+	r.UnlistedBatches, r.LeftoverSummary.Unlisted = -5, -3
+	budget := report.ListBudget{Writes: 100, Others: 100, Batches: 100, FailedBatches: 100, Leftovers: 100}
+	v := r.WritesView(&budget)
+	if v.UnlistedBatches != 0 || v.LeftoverSummary.Unlisted != 0 {
+		t.Errorf("the view carried unlistedBatches %d, leftovers unlisted %d", v.UnlistedBatches, v.LeftoverSummary.Unlisted)
+	}
+	// 12 leftovers listed where the summary counts 10, with -2 "unlisted".
+	v.Leftovers = append(v.Leftovers, v.Leftovers[0], v.Leftovers[1])
+	v.LeftoverSummary.Unlisted = -2
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: "20261206T090000Z", Regions: []*report.Region{v}}
+	rep.Total()
+	var buf bytes.Buffer
+	report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), rep)
+	if _, err := report.ReadLog(&buf, rep.RunID, ""); err == nil || !strings.Contains(err.Error(), "leftovers") {
+		t.Errorf("read back a log whose leftover summary's unlisted is negative: %v", err)
+	}
+}
