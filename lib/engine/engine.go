@@ -227,6 +227,15 @@ type Options struct {
 	// the instances out (REAPER_RESOURCES without instances).
 	Resources     []string
 	SkipInstances bool
+	// KeepNotices: a dry run keeps the notices it would send, for
+	// DueNotices (the fan-out's Plan worker records them in its plan).
+	KeepNotices bool
+	// Delivered, when set, replaces sending: the owners' digests were
+	// sent before this run (the fan-out's Notify step, once per owner
+	// across accounts), and the run marks only the notices it says were
+	// delivered, with the answer a failed one got. It never sends a
+	// notice itself.
+	Delivered func(Notice) (Delivery, string)
 	// Confirmed, when set, is what the operator was shown and confirmed:
 	// the run writes only to those resources (see Confirmation).
 	Confirmed *Confirmation
@@ -242,6 +251,7 @@ type Engine struct {
 	log      *slog.Logger
 	rec      *report.Recorder
 	notSwept []notSwept // accounts unreachable, or whose regions could not be listed
+	due      []Notice   // a dry run's notices, when kept
 }
 
 // New returns an engine for one run. A nil logger discards logs.

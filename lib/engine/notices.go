@@ -27,6 +27,50 @@ type noticeOf struct {
 	n  plan.Notice
 }
 
+// Notice is one notice with the scope its mark is written in: what an
+// owner's digest names. The fan-out's Plan workers record them (a dry
+// run's DueNotices), its Notify step tells the owners (Tell), and its
+// Execute workers mark what was delivered (Options.Delivered).
+type Notice struct {
+	Account, Region string
+	plan.Notice
+}
+
+func (x noticeOf) due() Notice {
+	return Notice{Account: x.sr.Scope.Account, Region: x.sr.Scope.Region, Notice: x.n}
+}
+
+func (n Notice) due() Notice { return n }
+
+// dueNotice is a notice the due order and the budget read.
+type dueNotice interface{ due() Notice }
+
+func scoped[T dueNotice](list []T) []Notice {
+	out := make([]Notice, len(list))
+	for i, x := range list {
+		out[i] = x.due()
+	}
+	return out
+}
+
+// Delivery is what became of a notice's digest before the run that marks
+// it (the fan-out's Notify step).
+type Delivery int
+
+// Deliveries.
+const (
+	// NotTold: not in the digests sent before this run (the notice is new
+	// since the plan, or its owner changed): not marked; the next run
+	// tells the owner.
+	NotTold Delivery = iota
+	Delivered
+	// DeliveryFailed: the channel refused the owner's digest: not marked,
+	// and the run fails naming the channel's answer.
+	DeliveryFailed
+	// DeliveryUnsent: owed, not sent (too little time): the next run.
+	DeliveryUnsent
+)
+
 // rec is the recorder of the notice's section.
 func (x noticeOf) rec() *report.ScopeRecorder {
 	if x.n.Kind != "" {
@@ -72,6 +116,9 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 	budget := e.newNoticeBudget(deadline)
 	var failed []string
 	var firstErr error
+	if e.opts.Delivered != nil && !e.opts.DryRun {
+		return e.markDelivered(ctx, owners, byOwner, sum, channel)
+	}
 	for i, owner := range owners {
 		if !e.opts.DryRun && call.Interrupted(ctx) {
 			for _, rest := range owners[i:] {
@@ -86,6 +133,9 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 		}
 		if e.opts.DryRun {
 			for _, x := range list {
+				if e.opts.KeepNotices {
+					e.due = append(e.due, x.due())
+				}
 				value, _ := e.markValue(x.sr, x.n.ID, lc.MarkKey, "")
 				x.rec().Outcome(verdict.WouldNotify, unverified(x.n), report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
@@ -98,7 +148,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 			continue
 		}
 		sortDue(list)
-		fit := budget.fitting(list)
+		fit := budget.fitting(scoped(list))
 		if fit == 0 {
 			const why = "too little time left before the deadline to send it and write its mark"
 			e.unsent(list, sum, why)
@@ -114,12 +164,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 			list = list[:fit]
 		}
 		if e.opts.Notifier != nil {
-			sendCtx, cancel := budget.sendContext(ctx, list)
-			start := time.Now()
-			err := e.opts.Notifier.Notify(sendCtx, digest(owner, list))
-			budget.sent(time.Since(start))
-			cut := sendCtx.Err() != nil && ctx.Err() == nil
-			cancel()
+			err, cut := budget.tell(ctx, e.opts.Notifier, owner, scoped(list))
 			if err != nil && cut {
 				// Our own bound ended it, to keep time for the marks: owed,
 				// not failed (a part of a long digest may have gone out).
@@ -133,10 +178,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 				}
 				e.log.Error("notice not delivered: nothing is marked, so nothing is released on its grace; the next run notifies again",
 					"owner", owner, "instances", len(list), "error", err.Error())
-				for _, x := range list {
-					x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts, Code: string(verdict.NoticeFailed),
-						Detail: "notice failed", Message: err.Error() + "; not marked, so not released; the next run notifies again"})
-				}
+				noticeFailed(list, owner, err.Error())
 				continue
 			}
 		}
@@ -144,7 +186,7 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 		if e.markOwner(ctx, owner, who, channel, list) > 0 {
 			sum.Delivered++
 		}
-		budget.marked(time.Since(start), list)
+		budget.marked(time.Since(start), scoped(list))
 	}
 	if len(failed) > 0 {
 		return sum, fmt.Errorf("%w to %s: %w", ErrNoticeFailed, strings.Join(failed, ", "), firstErr)
@@ -152,24 +194,171 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 	return sum, nil
 }
 
+// noticeFailed records list's owner's digest refused by the channel with
+// its answer: not marked, so not released on its grace.
+func noticeFailed(list []noticeOf, owner, answer string) {
+	for _, x := range list {
+		x.rec().Outcome(verdict.Failed, verdict.NoticeFailed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts, Code: string(verdict.NoticeFailed),
+			Detail: "notice failed", Message: answer + "; not marked, so not released; the next run notifies again"})
+	}
+}
+
+// markDelivered writes, owner by owner, the marks of the notices whose
+// digest was delivered before this run (Options.Delivered: the fan-out's
+// Notify step, which told each owner once across accounts); it sends
+// nothing. A notice whose digest failed is not marked and fails the run
+// with the channel's answer; one owed (unsent) or not told (new since the
+// plan, or its owner changed) is not marked either: the next run tells
+// the owner.
+func (e *Engine) markDelivered(ctx context.Context, owners []string, byOwner map[string][]noticeOf, sum *report.Notices, channel string) (*report.Notices, error) {
+	var failed []string
+	answer := ""
+	for i, owner := range owners {
+		if call.Interrupted(ctx) {
+			for _, rest := range owners[i:] {
+				e.interruptedNotices(e.markable(byOwner[rest], sum), sum)
+			}
+			break
+		}
+		who := owner
+		if who == "" {
+			who = "the channel (no " + e.opts.Lifecycle.OwnerKey + " tag)"
+		}
+		var told, refused []noticeOf
+		for _, x := range e.markable(byOwner[owner], sum) {
+			status, why := e.opts.Delivered(x.due())
+			switch status {
+			case Delivered:
+				told = append(told, x)
+			case DeliveryFailed:
+				refused = append(refused, x)
+				if answer == "" {
+					answer = why
+				}
+				noticeFailed([]noticeOf{x}, owner, why)
+			case DeliveryUnsent:
+				e.unsent([]noticeOf{x}, sum, why)
+			default:
+				x.rec().Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
+					Detail: "notice not sent: not in the digests told before the marks (new since the plan, or its owner changed); not marked; the next run tells the owner"})
+				sum.AddUnsent(owner, string(verdict.NotConfirmed))
+			}
+		}
+		if len(refused) > 0 {
+			failed = append(failed, fmt.Sprintf("%s (%d instances)", who, len(refused)))
+			e.log.Error("notice not delivered: nothing is marked, so nothing is released on its grace; the next run notifies again",
+				"owner", owner, "instances", len(refused), "error", answer)
+		}
+		if len(told) > 0 && e.markOwner(ctx, owner, who, channel, told) > 0 {
+			sum.Delivered++
+		}
+	}
+	if len(failed) > 0 {
+		return sum, fmt.Errorf("%w to %s: %s", ErrNoticeFailed, strings.Join(failed, ", "), answer)
+	}
+	return sum, nil
+}
+
+// DueNotices are the notices a dry run would have sent (Options.KeepNotices).
+func (e *Engine) DueNotices() []Notice { return e.due }
+
+// TellOptions configure Tell.
+type TellOptions struct {
+	// Notifier is the channel; nil: there is none, and nothing is sent
+	// (the marks are written without a notice, as the one-invocation mode
+	// writes them).
+	Notifier       Notifier
+	DryRun         bool
+	DeadlineMargin time.Duration
+	// Told says an owner's digest was delivered by an earlier attempt:
+	// it is not sent again.
+	Told func(owner string) bool
+	// Record keeps a delivered owner's outcome before the next owner is
+	// told, so that a retry does not send it again; its error ends Tell.
+	Record func(OwnerTold) error
+}
+
+// OwnerTold is what became of one owner's digest.
+type OwnerTold struct {
+	Owner  string
+	Status Delivery
+	// Why is the channel's answer (DeliveryFailed) or why it was not sent
+	// (DeliveryUnsent).
+	Why string
+	// Notices are those the digest named (DeliveryUnsent: those owed).
+	Notices []Notice
+	// WouldNotify: a dry run; nothing was sent.
+	WouldNotify bool
+}
+
+// Tell sends one digest per owner of notices, across every scope and
+// account, earliest due first, within the time ctx's deadline leaves
+// before the margin. It writes no mark (the fan-out's Execute workers
+// write them, once they read what was delivered), so only the sends take
+// this invocation's time. A dry run sends nothing. Owners Told already
+// are not sent again and are left out of the answer. The error is
+// Record's; a refused digest is an owner's outcome, not an error.
+func Tell(ctx context.Context, opts TellOptions, notices []Notice) ([]OwnerTold, error) {
+	byOwner := map[string][]Notice{}
+	for _, n := range notices {
+		byOwner[n.Owner] = append(byOwner[n.Owner], n)
+	}
+	deadline, _ := ctx.Deadline()
+	budget := newNoticeBudget(deadline, opts.DeadlineMargin, 1, opts.Notifier)
+	budget.noMarks = true
+	var out []OwnerTold
+	for _, owner := range dueOrder(byOwner) {
+		if opts.Told != nil && opts.Told(owner) {
+			continue
+		}
+		list := byOwner[owner]
+		sortDue(list)
+		t := OwnerTold{Owner: owner, Status: Delivered, Notices: list}
+		switch {
+		case opts.DryRun:
+			t.WouldNotify = true
+		case opts.Notifier == nil:
+		case call.Interrupted(ctx) || budget.fitting(list) == 0:
+			t.Status, t.Why = DeliveryUnsent, "too little time left before the deadline to send the owner's digest"
+		default:
+			err, cut := budget.tell(ctx, opts.Notifier, owner, list)
+			switch {
+			case err != nil && cut:
+				t.Status, t.Why = DeliveryUnsent, "sending took longer than the time left; not marked"
+			case err != nil:
+				t.Status, t.Why = DeliveryFailed, err.Error()
+			}
+		}
+		if t.Status == Delivered && !t.WouldNotify && opts.Record != nil {
+			if err := opts.Record(t); err != nil {
+				return out, err
+			}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // dueOrder orders the owners earliest due first (their earliest expiry,
 // then their earliest action, then the owner), so that a run cut short
 // leaves the latest, and the next run, which no longer owes the owners it
 // told, goes on where this one stopped.
-func dueOrder(byOwner map[string][]noticeOf) []string {
+func dueOrder[T dueNotice](byOwner map[string][]T) []string {
 	type due struct {
 		owner             string
 		expires, earliest time.Time
 	}
 	dues := make([]due, 0, len(byOwner))
 	for owner, list := range byOwner {
-		d := due{owner: owner, expires: list[0].n.ExpiresAt, earliest: list[0].n.When}
+		first := list[0].due()
+		d := due{owner: owner, expires: first.ExpiresAt, earliest: first.When}
 		for _, x := range list[1:] {
-			if x.n.ExpiresAt.Before(d.expires) {
-				d.expires = x.n.ExpiresAt
+			n := x.due()
+			if n.ExpiresAt.Before(d.expires) {
+				d.expires = n.ExpiresAt
 			}
-			if x.n.When.Before(d.earliest) {
-				d.earliest = x.n.When
+			if n.When.Before(d.earliest) {
+				d.earliest = n.When
 			}
 		}
 		dues = append(dues, d)
@@ -192,15 +381,16 @@ func dueOrder(byOwner map[string][]noticeOf) []string {
 
 // sortDue orders one owner's notices earliest due first, as dueOrder
 // orders the owners.
-func sortDue(list []noticeOf) {
-	slices.SortStableFunc(list, func(a, b noticeOf) int {
-		if c := a.n.ExpiresAt.Compare(b.n.ExpiresAt); c != 0 {
+func sortDue[T dueNotice](list []T) {
+	slices.SortStableFunc(list, func(x, y T) int {
+		a, b := x.due(), y.due()
+		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
 			return c
 		}
-		if c := a.n.When.Compare(b.n.When); c != 0 {
+		if c := a.When.Compare(b.When); c != 0 {
 			return c
 		}
-		return strings.Compare(a.n.ID, b.n.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
 }
 
@@ -299,6 +489,9 @@ type noticeBudget struct {
 	// concurrent mark calls; defaultCallCost before one was seen.
 	pace, send, round  time.Duration
 	sentAny, markedAny bool
+	// noMarks: the marks are written in another invocation (the fan-out's
+	// Notify step only sends), so they take none of this one's time.
+	noMarks bool
 }
 
 // defaultCallCost is what one send, or one round of mark calls, is
@@ -313,12 +506,27 @@ const minRoundCost = 100 * time.Millisecond
 type pacer interface{ Interval() time.Duration }
 
 func (e *Engine) newNoticeBudget(deadline time.Time) *noticeBudget {
-	b := &noticeBudget{deadline: deadline, margin: e.opts.DeadlineMargin, conc: max(1, e.opts.BatchConcurrency),
-		send: defaultCallCost, round: defaultCallCost}
-	if p, ok := e.opts.Notifier.(pacer); ok {
+	return newNoticeBudget(deadline, e.opts.DeadlineMargin, e.opts.BatchConcurrency, e.opts.Notifier)
+}
+
+func newNoticeBudget(deadline time.Time, margin time.Duration, conc int, n Notifier) *noticeBudget {
+	b := &noticeBudget{deadline: deadline, margin: margin, conc: max(1, conc), send: defaultCallCost, round: defaultCallCost}
+	if p, ok := n.(pacer); ok {
 		b.pace = p.Interval()
 	}
 	return b
+}
+
+// tell sends owner's digest of list, bounded so that list's marks can
+// still be written; cut says that bound ended it (owed, not failed: a
+// part of a long digest may have gone out).
+func (b *noticeBudget) tell(ctx context.Context, n Notifier, owner string, list []Notice) (err error, cut bool) {
+	sendCtx, cancel := b.sendContext(ctx, list)
+	defer cancel()
+	start := time.Now()
+	err = n.Notify(sendCtx, Digest(owner, list))
+	b.sent(time.Since(start))
+	return err, sendCtx.Err() != nil && ctx.Err() == nil
 }
 
 func (b *noticeBudget) sendCost() time.Duration {
@@ -330,14 +538,14 @@ func (b *noticeBudget) sendCost() time.Duration {
 
 // rounds is how many rounds of concurrent calls list's marks take: one
 // call a mark, conc at a time, each scope's and kind's marks in turn.
-func (b *noticeBudget) rounds(list []noticeOf) int {
-	type part struct {
-		sr   *scopeRun
-		kind string
+func (b *noticeBudget) rounds(list []Notice) int {
+	if b.noMarks {
+		return 0
 	}
+	type part struct{ account, region, kind string }
 	per := map[part]int{}
-	for _, x := range list {
-		per[part{x.sr, x.n.Kind}]++
+	for _, n := range list {
+		per[part{n.Account, n.Region, n.Kind}]++
 	}
 	r := 0
 	for _, n := range per {
@@ -347,13 +555,13 @@ func (b *noticeBudget) rounds(list []noticeOf) int {
 }
 
 // markCost is what writing list's marks is expected to take.
-func (b *noticeBudget) markCost(list []noticeOf) time.Duration {
+func (b *noticeBudget) markCost(list []Notice) time.Duration {
 	return time.Duration(b.rounds(list)) * b.round
 }
 
 // fitting is how many of list, from the first, can be sent and marked
 // before the margin: 0 for none.
-func (b *noticeBudget) fitting(list []noticeOf) int {
+func (b *noticeBudget) fitting(list []Notice) int {
 	if b.deadline.IsZero() {
 		return len(list)
 	}
@@ -367,7 +575,7 @@ func (b *noticeBudget) fitting(list []noticeOf) int {
 
 // sendContext bounds a send so that list's marks can still be written
 // before the margin after it.
-func (b *noticeBudget) sendContext(ctx context.Context, list []noticeOf) (context.Context, context.CancelFunc) {
+func (b *noticeBudget) sendContext(ctx context.Context, list []Notice) (context.Context, context.CancelFunc) {
 	if b.deadline.IsZero() {
 		return context.WithCancel(ctx)
 	}
@@ -377,7 +585,7 @@ func (b *noticeBudget) sendContext(ctx context.Context, list []noticeOf) (contex
 func (b *noticeBudget) sent(d time.Duration) { b.send, b.sentAny = max(b.send, d), true }
 
 // marked learns from writing list's marks in d: the longest round seen.
-func (b *noticeBudget) marked(d time.Duration, list []noticeOf) {
+func (b *noticeBudget) marked(d time.Duration, list []Notice) {
 	r := b.rounds(list)
 	if r == 0 {
 		return
@@ -408,13 +616,13 @@ func actionVerb(action string) string {
 	return "released"
 }
 
-// digest is one owner's notice.
-func digest(owner string, list []noticeOf) notify.Notice {
+// Digest is one owner's notice of list, across scopes and accounts.
+func Digest(owner string, list []Notice) notify.Notice {
 	n := notify.Notice{Owner: owner}
 	for _, x := range list {
-		n.Items = append(n.Items, notify.Item{Kind: x.n.Kind, Noun: nounOf(x.n.Kind), InstanceID: x.n.ID, Name: x.n.Name, Region: x.sr.Scope.Region, Account: x.sr.Scope.Account,
-			ExpiresAt: x.n.ExpiresAt, Action: x.n.Action, When: x.n.When, Again: x.n.Again})
-		n.Again = n.Again || x.n.Again
+		n.Items = append(n.Items, notify.Item{Kind: x.Kind, Noun: nounOf(x.Kind), InstanceID: x.ID, Name: x.Name, Region: x.Region, Account: x.Account,
+			ExpiresAt: x.ExpiresAt, Action: x.Action, When: x.When, Again: x.Again})
+		n.Again = n.Again || x.Again
 	}
 	slices.SortFunc(n.Items, func(a, b notify.Item) int { return strings.Compare(a.InstanceID, b.InstanceID) })
 	return n
