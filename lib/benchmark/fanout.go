@@ -192,6 +192,9 @@ func MeasureFanoutFC(ctx context.Context, bin string, c OrgCase, latency time.Du
 	if err := json.Unmarshal(body, &d); err != nil {
 		return res, err
 	}
+	if _, err := worker(fanout.PhaseNotify, ""); err != nil {
+		return res, err
+	}
 	for _, it := range d.Accounts {
 		if _, err := worker(fanout.PhaseExecute, it.Account); err != nil {
 			return res, err

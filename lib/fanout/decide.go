@@ -46,7 +46,10 @@ type RegionPlan struct {
 	OptedIn int      `json:"optedIn"`           // opted-in instances seen: what the percent cap divides by
 	Release []Group  `json:"release,omitempty"` // eligible instances, by flag group
 	Stop    []string `json:"stop,omitempty"`    // instances to stop (REAPER_RUNNING=stop)
-	Notices int      `json:"notices,omitempty"` // owners' notices and marks to write
+	Notices int      `json:"notices,omitempty"` // owners' notices and marks to write: len(Owed)
+	// Owed are those notices: what each owner's digest names and the mark
+	// its delivery implies (Notify tells the owners, Execute marks).
+	Owed []Notice `json:"owed,omitempty"`
 	// HandOvers are the EIPs earlier runs handed over (their instances
 	// gone) and InstanceEIPs those of the instances in Release, released
 	// after them: allocation IDs, each within the count cap as in one
@@ -150,6 +153,7 @@ func (p *Plan) Validate(run RunID, account string) error {
 		if len(r.InstanceEIPs) > 0 && len(r.Release) == 0 {
 			bad("%s: EIPs to release after their instances, but no instance to release", at)
 		}
+		checkNotices(at, r, id, bad)
 		if r.Closed && (instances > 0 || r.Notices > 0 || len(r.HandOvers) > 0 || len(r.InstanceEIPs) > 0 || len(r.Kinds) > 0) {
 			bad("%s: failed closed, yet plans writes", at)
 		}

@@ -130,6 +130,7 @@ type assembly struct {
 	dryRun   bool
 	warnings []string
 	results  map[string]*ExecuteResult
+	notices  *report.Notices // Notify's record, as the report's summary
 	failures []string
 	unread   []string // documents that could not be read: each fails the run
 }
@@ -157,6 +158,17 @@ func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) {
 		failures = []string{"the run was held: " + d.Reason}
 	}
 	a.failures = append(failures, a.unread...)
+	if d.Status == DecisionProceed && len(d.Execute) > 0 {
+		// A digest the channel refused fails the run even when no Execute
+		// worker met its notice again on its fresh read.
+		rec, err := ReadNotices(ctx, store, a.run)
+		if err != nil {
+			a.failures = append(a.failures, oneLine(err))
+			return
+		}
+		a.notices = rec.Summary()
+		a.failures = append(a.failures, rec.Failures()...)
+	}
 }
 
 // executed takes an executed account's result and whole report.
@@ -319,7 +331,7 @@ func (a *assembly) finish(d Decision) (*report.Report, string) {
 	rep := &report.Report{SchemaVersion: report.SchemaVersion, RunID: string(a.run), DryRun: a.dryRun,
 		StartedAt: started, FinishedAt: finished, DurationMS: finished.Sub(started).Milliseconds(),
 		Settings: a.rc.Settings, Credentials: a.rc.Credentials, Cap: d.Org,
-		Regions: a.regions, Accounts: a.swept}
+		Regions: a.regions, Accounts: a.swept, Notices: a.notices}
 	if rep.Regions == nil {
 		rep.Regions = []*report.Region{}
 	}

@@ -122,8 +122,11 @@ func TestRunReportIsTheOrganisationsReport(t *testing.T) {
 		}
 	}
 	// accC has no plan (its worker crashed); accF's Execute worker failed
-	// after its retry (no result).
+	// after its retry (no result). Notify told nobody.
 	if _, _, err := fanout.RunDecide(ctx, st, run, caps); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, run, fanout.OrgAccount, fanout.DocNotices, fanout.NoticeRecord{Run: run, Owners: []fanout.OwnerNotice{}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Put(ctx, run, accA, fanout.DocReport, accountReport(accA, 3, 37)); err != nil {

@@ -19,12 +19,13 @@ type Phase string
 const (
 	PhasePlan    Phase = "plan"
 	PhaseDecide  Phase = "decide"
+	PhaseNotify  Phase = "notify"
 	PhaseExecute Phase = "execute"
 	PhaseReport  Phase = "report"
 )
 
 // Phases lists every phase in the flow's order.
-var Phases = []Phase{PhasePlan, PhaseDecide, PhaseExecute, PhaseReport}
+var Phases = []Phase{PhasePlan, PhaseDecide, PhaseNotify, PhaseExecute, PhaseReport}
 
 // PerAccount reports whether the phase runs once per account (and its
 // payload names the account).
@@ -108,7 +109,7 @@ func ParsePayload(b []byte) (Payload, error) {
 	}
 	switch {
 	case !seen["phase"]:
-		return p, errors.New("worker payload: phase is missing (plan, decide, execute or report)")
+		return p, errors.New("worker payload: phase is missing (plan, decide, notify, execute or report)")
 	case !seen["run"]:
 		return p, errors.New("worker payload: run is missing")
 	}
@@ -118,7 +119,7 @@ func ParsePayload(b []byte) (Payload, error) {
 // Validate checks a payload built in code or parsed.
 func (p Payload) Validate() error {
 	if !p.Phase.valid() {
-		return fmt.Errorf("worker payload: phase %s must be plan, decide, execute or report", quote(string(p.Phase)))
+		return fmt.Errorf("worker payload: phase %s must be plan, decide, notify, execute or report", quote(string(p.Phase)))
 	}
 	if err := p.Run.Validate(); err != nil {
 		return fmt.Errorf("worker payload: %w", err)

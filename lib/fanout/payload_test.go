@@ -20,6 +20,7 @@ func TestParsePayloadAccepts(t *testing.T) {
 		{` {"account":"123456","run":"20261206T090000Z","phase":"execute"} `, fanout.Payload{Phase: fanout.PhaseExecute, Run: "20261206T090000Z", Account: "123456"}},
 		{`{"phase":"decide","run":"20261206T090000Z"}`, fanout.Payload{Phase: fanout.PhaseDecide, Run: "20261206T090000Z"}},
 		{`{"phase":"report","run":"20000101T000000Z"}`, fanout.Payload{Phase: fanout.PhaseReport, Run: "20000101T000000Z"}},
+		{`{"phase":"notify","run":"20261206T090000Z"}`, fanout.Payload{Phase: fanout.PhaseNotify, Run: "20261206T090000Z"}},
 	}
 	for _, tc := range tests {
 		got, err := fanout.ParsePayload([]byte(tc.in))
@@ -45,7 +46,7 @@ func TestParsePayloadRefuses(t *testing.T) {
 		{`{"phase":{"x":1},"run":"20261206T090000Z"}`, "phase must be a string, got an object or array"},
 		{`{"run":"20261206T090000Z"}`, "phase is missing"},
 		{`{"phase":"plan","account":"123456"}`, "run is missing"},
-		{`{"phase":"release","run":"20261206T090000Z"}`, `phase "release" must be plan, decide, execute or report`},
+		{`{"phase":"release","run":"20261206T090000Z"}`, `phase "release" must be plan, decide, notify, execute or report`},
 		{`{"phase":"PLAN","run":"20261206T090000Z","account":"123456"}`, `phase "PLAN"`},
 		{`{"phase":"plan","run":"2026-12-06T09:00:00Z","account":"123456"}`, "is not a run ID"},
 		{`{"phase":"plan","run":"20261399T090000Z","account":"123456"}`, "is not a run ID"},

@@ -10,6 +10,7 @@ import (
 const (
 	DocPlan     = string(PhasePlan)
 	DocDecision = string(PhaseDecide)
+	DocNotices  = string(PhaseNotify)
 	DocExecute  = string(PhaseExecute)
 	DocReport   = string(PhaseReport)
 )

@@ -41,10 +41,27 @@ func TestRunDecideAndOutcomeThroughOSS(t *testing.T) {
 	if err := st.Put(ctx, run, accA, fanout.DocExecute, fanout.ExecuteResult{Run: run, Account: accA, Status: fanout.Executed, Released: 3}); err != nil {
 		t.Fatal(err)
 	}
+	// Without Notify's record the run fails naming it; with it, a digest
+	// the channel refused fails the run too, and the report carries the
+	// run's notices.
+	if rep, _, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{}); err != nil || !strings.Contains(rep.Error, "Notify did not finish") {
+		t.Errorf("no notices' record: %q %v", rep.Error, err)
+	}
+	rec := fanout.NoticeRecord{Run: run, Channel: "dingtalk", Owners: []fanout.OwnerNotice{
+		{Run: run, Owner: "alice", Status: fanout.NoticeDelivered, Notices: []fanout.NoticeRef{{Account: accA, Region: "cn-hangzhou", ID: "i-1", Action: "release"}}},
+		{Run: run, Owner: "bob", Status: fanout.NoticeFailed, Why: "HTTP 500", Notices: []fanout.NoticeRef{{Account: accB, Region: "cn-hangzhou", ID: "i-2", Action: "release"}}},
+	}}
+	if err := st.Put(ctx, run, fanout.OrgAccount, fanout.DocNotices, rec); err != nil {
+		t.Fatal(err)
+	}
 	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{})
-	if err != nil || status != fanout.ReportFailed || !strings.HasPrefix(rep.Error, "the run failed (2): ") ||
-		!strings.Contains(rep.Error, accB+" failed in Execute") || !strings.Contains(rep.Error, accC+" plan-failed") {
+	if err != nil || status != fanout.ReportFailed || !strings.HasPrefix(rep.Error, "the run failed (3): ") ||
+		!strings.Contains(rep.Error, accB+" failed in Execute") || !strings.Contains(rep.Error, accC+" plan-failed") ||
+		!strings.Contains(rep.Error, "notice to bob (1) not delivered: HTTP 500") {
 		t.Errorf("outcome %s %v %v", status, rep, err)
+	}
+	if n := rep.Notices; n == nil || n.Owners != 2 || n.Owed != 2 || n.Delivered != 1 {
+		t.Errorf("the report's notices %+v: want 2 owners, 2 owed, 1 delivered", n)
 	}
 }
 

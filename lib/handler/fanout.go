@@ -186,6 +186,8 @@ func (h *Handler) work(ctx context.Context, fctx *fccontext.FcContext, p fanout.
 		return w.plan(ctx, p.Run, p.Account)
 	case fanout.PhaseDecide:
 		return w.decide(ctx, p.Run)
+	case fanout.PhaseNotify:
+		return w.notify(ctx, p.Run)
 	case fanout.PhaseExecute:
 		return w.execute(ctx, p.Run, p.Account)
 	default:
@@ -235,7 +237,7 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 		return nil, err
 	}
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
-	opts.DryRun, opts.PlanOnly, opts.OrgCaps, opts.Notifier = true, true, nil, nil
+	opts.DryRun, opts.PlanOnly, opts.OrgCaps, opts.Notifier, opts.KeepNotices = true, true, nil, nil, true
 	opts.MaxRelease, opts.MaxReleasePercent = math.MaxInt32, 0
 	var regions []fanout.RegionPlan
 	opts.Planned = func(p []engine.Planned) { regions = RegionPlans(p) }
@@ -270,6 +272,7 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 	if len(rep.Accounts) == 1 && rep.Accounts[0].Account == account {
 		p.Part = rep.Accounts[0] // the organisation's report shows it if the account is not executed
 	}
+	withNotices(&p, eng.DueNotices(), opts.Lifecycle.MarkKey)
 	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
 	}
@@ -411,8 +414,14 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	if err := d.Counted(account, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
+	notices, err := fanout.ReadNotices(ctx, w.store, run)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
-	opts.OrgCaps, opts.Confirmed = nil, ConfirmationOfPlan(p)
+	// The owners were told by Notify, across accounts: this worker marks
+	// what was delivered and sends no notice.
+	opts.OrgCaps, opts.Confirmed, opts.Delivered = nil, ConfirmationOfPlan(p), deliveredBy(notices)
 	notifier, err := w.cfg.Notifier()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)

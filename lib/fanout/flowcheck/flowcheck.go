@@ -3,7 +3,7 @@
 // exists and is reached, each Map reads the accounts, and each task's
 // payload validates against the worker's schema
 // (docs/worker-payload.schema.json) and the worker's own parser, in the
-// order Plan → Decide → Execute → Report. `validate` runs it; the FC
+// order Plan → Decide → Notify → Execute → Report. `validate` runs it; the FC
 // build does not link it (it carries the schema library).
 package flowcheck
 
@@ -372,7 +372,7 @@ func (c *checker) task(at string, s map[string]any, inMap bool) {
 		if inMap {
 			where = "inside a Map"
 		}
-		c.add(join(pat, "body"), "phase %s runs %s; plan and execute run in a Map (one per account), decide and report once", p.Phase, where)
+		c.add(join(pat, "body"), "phase %s runs %s; plan and execute run in a Map (one per account), decide, notify and report once", p.Phase, where)
 	}
 }
 
