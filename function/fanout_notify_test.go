@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/mark"
+	"github.com/ecs-reaper/ecs-reaper/lib/notify"
+	"github.com/ecs-reaper/ecs-reaper/lib/webhookdouble"
+)
+
+// noticeEnv is the lifecycle with a webhook: alice owns every instance of
+// the fine account (2) and of the other (5), all due a notice.
+func noticeEnv(hook *webhookdouble.Server, extra ...string) []string {
+	return append([]string{"REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole,
+		"REAPER_NOTIFY_URL=" + hook.URL(notify.DingTalk), "REAPER_NOTIFY_KIND=dingtalk", "REAPER_NOTIFY_SECRET=" + hookSecret,
+		"REAPER_MARK_SECRET=" + fnMarkSecret, "REAPER_GRACE=24h", "REAPER_MAX_RELEASE_PERCENT=100"}, extra...)
+}
+
+func startHook(t *testing.T) *webhookdouble.Server {
+	t.Helper()
+	hook, err := webhookdouble.Start(hookToken, hookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hook.Close)
+	return hook
+}
+
+// digests are the hook's notices (the messages naming instances).
+func digests(hook *webhookdouble.Server) []webhookdouble.Message {
+	var out []webhookdouble.Message
+	for _, m := range hook.Messages() {
+		if strings.Contains(m.Text(), "i-") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var instanceIDs = regexp.MustCompile(`i-[0-9]{3}-[0-9]{2}`)
+
+// namedIDs are the instances a digest names, sorted.
+func namedIDs(text string) []string {
+	ids := slices.Compact(slices.Sorted(slices.Values(instanceIDs.FindAllString(text, -1))))
+	return ids
+}
+
+// markWrites are an account's TagResources calls writing the notice mark.
+func markWrites(srv *ecsdouble.Server) []ecsdouble.Call {
+	var out []ecsdouble.Call
+	for _, c := range srv.Calls() {
+		if c.Action != "TagResources" || c.Status != 200 {
+			continue
+		}
+		for k, v := range c.Params {
+			if strings.HasPrefix(k, "Tag.") && strings.HasSuffix(k, ".Key") && v == "reaper-notified" {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// marked are the instances of account whose notice mark verifies.
+func marked(s *orgStack, account string, n int) []string {
+	var out []string
+	srv := s.ecs.Account(account)
+	for i := range n {
+		id := fmt.Sprintf("i-%s-%02d", account[len(account)-3:], i)
+		inst, _ := srv.Instance(id)
+		if _, st := fnMarks.ReadTime(id, "reaper-notified", inst.Tags); st == mark.Valid {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (s *fanoutStack) notifyAgain(t *testing.T) answer {
+	t.Helper()
+	b, _ := json.Marshal(fanout.Payload{Phase: fanout.PhaseNotify, Run: fanoutRun})
+	return s.invoke(t, "notify-retry", b)
+}
+
+// The owners' notices across accounts go through the flow's Notify step:
+// alice, due notices in two accounts, gets one digest naming both
+// accounts' instances, sent before any mark is written in either; the
+// Execute workers then mark exactly those, and send nothing. A retried
+// Notify does not send it again. The one-invocation mode on the same
+// fleet sends the same digest and writes the same marks.
+func TestFanoutNoticesAcrossAccounts(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	executes := 0
+	fr := s.runFlow(t, func(phase, account string, _ int) bool {
+		if phase != "execute" {
+			return false
+		}
+		executes++
+		if executes == 1 {
+			// Before the first Execute worker: the digest is out, no mark is.
+			if n := len(digests(hook)); n != 1 {
+				t.Errorf("%d digests before Execute, want the one", n)
+			}
+			for _, a := range []string{orgFine, orgOverCap} {
+				if w := markWrites(s.ecs.Account(a)); len(w) != 0 {
+					t.Errorf("%d marks written in %s before Execute", len(w), a)
+				}
+			}
+		}
+		return false
+	})
+	if fr.status != "Succeeded" {
+		t.Fatalf("execution %s (%v)", fr.status, fr.invocations)
+	}
+	got := digests(hook)
+	if len(got) != 1 {
+		t.Fatalf("%d digests, want one for the one owner across accounts", len(got))
+	}
+	text := got[0].Text()
+	for _, want := range []string{orgFine + "/cn-hangzhou", orgOverCap + "/cn-hangzhou"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the digest lacks %q:\n%s", want, text)
+		}
+	}
+	wantIDs := []string{"i-111-00", "i-111-01", "i-222-00", "i-222-01", "i-222-02", "i-222-03", "i-222-04"}
+	if ids := namedIDs(text); !slices.Equal(ids, wantIDs) {
+		t.Errorf("the digest names %v, want %v", ids, wantIDs)
+	}
+	for account, n := range map[string]int{orgFine: 2, orgOverCap: 5} {
+		if m := marked(s.orgStack, account, n); len(m) != n {
+			t.Errorf("%s: marked %v, want its %d", account, m, n)
+		}
+		for _, c := range markWrites(s.ecs.Account(account)) {
+			if c.Time.Before(got[0].At) {
+				t.Errorf("%s: a mark written at %v, before the digest at %v", account, c.Time, got[0].At)
+			}
+		}
+		if r := s.released(account); len(r) != 0 {
+			t.Errorf("released %v in %s before the grace", r, account)
+		}
+	}
+	rep := s.orgReport(t)
+	if n := rep.Notices; n == nil || n.Owners != 1 || n.Owed != 7 || n.Delivered != 1 || n.UnsentItems != 0 {
+		t.Errorf("report notices %+v: want 1 owner, 7 owed, 1 delivered", n)
+	}
+	notified := 0
+	for _, a := range rep.Accounts {
+		if a.Part != nil {
+			notified += a.Part.Outcomes["notified"]
+		}
+	}
+	if notified != 7 || rep.Status != fanout.ReportOK {
+		t.Errorf("report: %d notified in the accounts' parts, status %s; want 7, ok", notified, rep.Status)
+	}
+
+	// CloudFlow retries Notify (its answer was lost): nothing is resent.
+	if res := s.notifyAgain(t); res.Err != nil {
+		t.Fatalf("notify retried: %+v", *res.Err)
+	}
+	if n := len(digests(hook)); n != 1 {
+		t.Errorf("%d digests after a retried Notify, want still one", n)
+	}
+
+	// The one-invocation mode on the same fleet: the same digest, the
+	// same marks.
+	hookOff := startHook(t)
+	off := startOrg(t, binary(t), orgFleets(), noticeEnv(hookOff)...)
+	if res := off.invoke(t, "off", timerEvent("")); res.Err != nil {
+		t.Fatalf("one invocation: %+v", *res.Err)
+	}
+	single := digests(hookOff)
+	if len(single) != 1 || !slices.Equal(namedIDs(single[0].Text()), namedIDs(text)) {
+		t.Errorf("one invocation sent %d digests naming %v; the fan-out one naming %v", len(single), namedIDsOf(single), namedIDs(text))
+	}
+	for account, n := range map[string]int{orgFine: 2, orgOverCap: 5} {
+		if a, b := marked(s.orgStack, account, n), marked(off, account, n); !slices.Equal(a, b) {
+			t.Errorf("%s: the fan-out marked %v, one invocation %v", account, a, b)
+		}
+	}
+}
+
+func namedIDsOf(ms []webhookdouble.Message) [][]string {
+	var out [][]string
+	for _, m := range ms {
+		out = append(out, namedIDs(m.Text()))
+	}
+	return out
+}
+
+// The channel refuses the digest: no mark in any account, nothing
+// released, the Execute workers fail naming the notice, and the
+// execution and its report fail.
+func TestFanoutNoticeFailedMarksNothing(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	hook.Inject(webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail)
+	fr := s.runFlow(t, nil)
+	if fr.status != "Failed" {
+		t.Errorf("execution %s: a refused digest fails it", fr.status)
+	}
+	for _, a := range []string{orgFine, orgOverCap} {
+		if w := markWrites(s.ecs.Account(a)); len(w) != 0 {
+			t.Errorf("%d marks written in %s after the digest failed", len(w), a)
+		}
+		if r := s.released(a); len(r) != 0 {
+			t.Errorf("released %v in %s", r, a)
+		}
+	}
+	rep := s.orgReport(t)
+	if rep.Status != fanout.ReportFailed || !slices.ContainsFunc(rep.Failures, func(f string) bool { return strings.Contains(f, "notice to alice (7) not delivered") }) {
+		t.Errorf("report: status %s, failures %q", rep.Status, rep.Failures)
+	}
+	failed := 0
+	for _, a := range rep.Accounts {
+		if a.Part != nil {
+			failed += a.Part.Outcomes["failed"]
+		}
+		if !slices.ContainsFunc(a.Failed, func(f string) bool { return strings.Contains(f, "notices not delivered") }) {
+			t.Errorf("account %s: failed %q, want the notice named", a.Account, a.Failed)
+		}
+	}
+	if failed != 7 {
+		t.Errorf("%d notices failed in the accounts' parts, want 7", failed)
+	}
+}
+
+// A dry run through the flow sends nothing and marks nothing; its report
+// says what would be told.
+func TestFanoutNoticesDryRun(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook, "REAPER_DRY_RUN=true")...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.status != "Succeeded" {
+		t.Errorf("execution %s", fr.status)
+	}
+	if n := len(hook.Messages()); n != 0 {
+		t.Errorf("a dry run sent %d messages", n)
+	}
+	for _, a := range []string{orgFine, orgOverCap} {
+		if w := markWrites(s.ecs.Account(a)); len(w) != 0 {
+			t.Errorf("a dry run wrote %d marks in %s", len(w), a)
+		}
+	}
+	rep := s.orgReport(t)
+	would := 0
+	for _, a := range rep.Accounts {
+		if a.Part != nil {
+			would += a.Part.Outcomes["would-notify"]
+		}
+	}
+	if n := rep.Notices; would != 7 || n == nil || n.Owed != 7 || n.Delivered != 0 {
+		t.Errorf("report: %d would-notify, notices %+v; want 7 owed, none delivered", would, n)
+	}
+}
