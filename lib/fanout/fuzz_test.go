@@ -29,6 +29,8 @@ func FuzzParsePayload(f *testing.F) {
 	for _, s := range []string{
 		`{"phase":"plan","run":"20261206T090000Z","account":"1234567890123456"}`,
 		`{"phase":"decide","run":"20261206T090000Z"}`,
+		`{"phase":"notify","run":"20261206T090000Z"}`,
+		`{"phase":"notify","run":"20261206T090000Z","account":"123456"}`,
 		`{"phase":"report","run":"20261206T090000Z","account":"1"}`,
 		`{"phase":"plan","phase":"plan","run":"20261206T090000Z","account":"123456"}`,
 		`{"phase":"execute","run":"20260229T000000Z","account":"123456"}`,

@@ -45,6 +45,7 @@ func TestParsePayloadRefuses(t *testing.T) {
 		{`{"phase":"plan","run":"20261206T090000Z","account":123456}`, "account must be a string, got a number"},
 		{`{"phase":{"x":1},"run":"20261206T090000Z"}`, "phase must be a string, got an object or array"},
 		{`{"run":"20261206T090000Z"}`, "phase is missing"},
+		{`{"phase":"notify","run":"20261206T090000Z","account":"123456"}`, "phase notify covers the whole run"},
 		{`{"phase":"plan","account":"123456"}`, "run is missing"},
 		{`{"phase":"release","run":"20261206T090000Z"}`, `phase "release" must be plan, decide, notify, execute or report`},
 		{`{"phase":"PLAN","run":"20261206T090000Z","account":"123456"}`, `phase "PLAN"`},
