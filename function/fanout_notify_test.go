@@ -92,8 +92,8 @@ func (s *fanoutStack) notifyAgain(t *testing.T) answer {
 // The owners' notices across accounts go through the flow's Notify step:
 // alice, due notices in two accounts, gets one digest naming both
 // accounts' instances, sent before any mark is written in either; the
-// Execute workers then mark exactly those, and send nothing. A retried
-// Notify does not send it again. The one-invocation mode on the same
+// Execute workers then mark exactly those, and send nothing. A Notify
+// that fails after sending, and is retried, does not send it again. The one-invocation mode on the same
 // fleet sends the same digest and writes the same marks.
 func TestFanoutNoticesAcrossAccounts(t *testing.T) {
 	hook := startHook(t)
@@ -102,7 +102,18 @@ func TestFanoutNoticesAcrossAccounts(t *testing.T) {
 		t.Fatalf("coordinator: %+v", *res.Err)
 	}
 	executes := 0
-	fr := s.runFlow(t, func(phase, account string, _ int) bool {
+	record := fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocNotices)
+	fr := s.runFlow(t, func(phase, account string, attempt int) bool {
+		if phase == "notify" {
+			// The first Notify sends the digest, then cannot write the
+			// run's record and fails; the flow retries it.
+			n := 0
+			if attempt == 1 {
+				n = 1000
+			}
+			s.oss.FailKey(record, n)
+			return false
+		}
 		if phase != "execute" {
 			return false
 		}
@@ -123,9 +134,12 @@ func TestFanoutNoticesAcrossAccounts(t *testing.T) {
 	if fr.status != "Succeeded" {
 		t.Fatalf("execution %s (%v)", fr.status, fr.invocations)
 	}
+	if !slices.Contains(fr.invocations, "notify/:error") || !slices.Contains(fr.invocations, "notify/:ok") {
+		t.Errorf("invocations %v: want Notify failed once, then retried", fr.invocations)
+	}
 	got := digests(hook)
 	if len(got) != 1 {
-		t.Fatalf("%d digests, want one for the one owner across accounts", len(got))
+		t.Fatalf("%d digests, want one for the one owner across accounts, not resent by the retried Notify", len(got))
 	}
 	text := got[0].Text()
 	for _, want := range []string{orgFine + "/cn-hangzhou", orgOverCap + "/cn-hangzhou"} {

@@ -39,6 +39,7 @@ type Server struct {
 	calls   []Call
 	seq     int
 	fail    map[string]int // operation → how many more requests fail with 503
+	failKey map[string]int // key → how many more requests on it fail with 503
 	maxKeys int            // page size cap for ListObjectsV2 (tests of paging)
 	cycle   bool           // ListObjectsV2 ignores its continuation token (a faulty server)
 	now     func() time.Time
@@ -64,7 +65,7 @@ func Start(buckets ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{creds: map[string]cred{}, buckets: map[string]map[string]object{}, fail: map[string]int{}, maxKeys: 1000, now: time.Now}
+	s := &Server{creds: map[string]cred{}, buckets: map[string]map[string]object{}, fail: map[string]int{}, failKey: map[string]int{}, maxKeys: 1000, now: time.Now}
 	for _, b := range buckets {
 		s.buckets[b] = map[string]object{}
 	}
@@ -93,6 +94,14 @@ func (s *Server) FailNext(op string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[op] = n
+}
+
+// FailKey makes the next n requests on key (any operation) fail with 503
+// ServiceUnavailable; 0 ends it.
+func (s *Server) FailKey(key string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failKey[key] = n
 }
 
 // SetMaxKeys caps the keys of one ListObjectsV2 page.
@@ -171,6 +180,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := s.authenticate(r, bucket, key); e != nil {
 		reply(e)
+		return
+	}
+	if s.failKey[key] > 0 {
+		s.failKey[key]--
+		reply(&ossError{503, "ServiceUnavailable", "Please reduce your request rate."})
 		return
 	}
 	if s.fail[op] > 0 {
