@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reaper/ecs-reaper/lib/ecsdouble"
 	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
@@ -281,5 +282,57 @@ func TestFanoutNoticesDryRun(t *testing.T) {
 	}
 	if n := rep.Notices; would != 7 || n == nil || n.Owed != 7 || n.Delivered != 0 {
 		t.Errorf("report: %d would-notify, notices %+v; want 7 owed, none delivered", would, n)
+	}
+}
+
+// A run the organisation's cap holds notifies nobody: the owners of the
+// fine account, due notices, are not told, since nothing is written
+// anywhere (a notice implies its mark).
+func TestFanoutHeldRunNotifiesNobody(t *testing.T) {
+	fleets := orgFleets()
+	// The other account's five were told three days ago (verified marks,
+	// past the grace): releases, over the organisation's cap of 2.
+	told := expired(orgOverCap, 5)
+	for i := range told {
+		told[i].Tags["reaper-notified"] = fnMarks.Time(told[i].ID, "reaper-notified", time.Now().Add(-72*time.Hour))
+	}
+	fleets[orgOverCap] = ecsdouble.Fleet{Instances: told}
+	hook := startHook(t)
+	s := startFanout(t, fleets, noticeEnv(hook, "REAPER_MAX_RELEASE=10", "REAPER_ORG_MAX_RELEASE=2")...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, nil)
+	if fr.decide.Status != fanout.DecisionHeld || fr.status != "Failed" {
+		t.Fatalf("decide %+v, execution %s: want held, failed", fr.decide, fr.status)
+	}
+	if !slices.Contains(fr.invocations, "notify/:ok") {
+		t.Errorf("invocations %v: Notify runs, and tells nobody", fr.invocations)
+	}
+	if n := len(hook.Messages()); n != 0 {
+		t.Errorf("a held run sent %d messages", n)
+	}
+	for _, a := range []string{orgFine, orgOverCap} {
+		if w := markWrites(s.ecs.Account(a)); len(w) != 0 || len(s.released(a)) != 0 {
+			t.Errorf("%s: %d marks written, released %v in a held run", a, len(w), s.released(a))
+		}
+	}
+}
+
+// With the lifecycle on and no channel, the fan-out marks without a
+// notice, as the one-invocation mode does.
+func TestFanoutMarksWithoutChannel(t *testing.T) {
+	env := []string{"REAPER_ACCOUNTS_EXCLUDE=" + orgExcluded + "," + orgNoRole, "REAPER_MARK_SECRET=" + fnMarkSecret, "REAPER_GRACE=24h", "REAPER_MAX_RELEASE_PERCENT=100"}
+	s := startFanout(t, orgFleets(), env...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	if fr := s.runFlow(t, nil); fr.status != "Succeeded" {
+		t.Fatalf("execution %s (%v)", fr.status, fr.invocations)
+	}
+	for account, n := range map[string]int{orgFine: 2, orgOverCap: 5} {
+		if m := marked(s.orgStack, account, n); len(m) != n {
+			t.Errorf("%s: marked %v, want its %d", account, m, n)
+		}
 	}
 }

@@ -329,7 +329,7 @@ func Tell(ctx context.Context, opts TellOptions, notices []Notice) ([]OwnerTold,
 				t.Status, t.Why = DeliveryFailed, err.Error()
 			}
 		}
-		if t.Status == Delivered && !t.WouldNotify && opts.Record != nil {
+		if t.Status == Delivered && !t.WouldNotify && opts.Notifier != nil && opts.Record != nil {
 			if err := opts.Record(t); err != nil {
 				return out, err
 			}

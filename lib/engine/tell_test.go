@@ -84,6 +84,13 @@ func TestTellDryRunAndDeadline(t *testing.T) {
 	if err != nil || len(n.notices) != 0 || len(out) != 2 || !out[0].WouldNotify {
 		t.Errorf("dry run: sent %d, %+v, %v", len(n.notices), out, err)
 	}
+	// No channel: nothing is sent or recorded, and every owner counts as
+	// told (the marks are written without a notice).
+	recorded := 0
+	out, err = engine.Tell(t.Context(), engine.TellOptions{Record: func(engine.OwnerTold) error { recorded++; return nil }}, notices)
+	if err != nil || recorded != 0 || len(out) != 2 || out[0].Status != engine.Delivered || out[1].Status != engine.Delivered {
+		t.Errorf("no channel: recorded %d, %+v, %v", recorded, out, err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	out, err = engine.Tell(ctx, engine.TellOptions{Notifier: n, DeadlineMargin: 5 * time.Second}, notices)
