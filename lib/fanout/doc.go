@@ -6,7 +6,8 @@
 // caps as a pure function of every account's plan.
 //
 // The flow runs Plan (every account, read-only) → Decide (one invocation)
-// → Execute (the accounts the decision allows) → Report. The workers
+// → Notify (one invocation: each owner told once across accounts, before
+// any mark) → Execute (the accounts the decision allows) → Report. The workers
 // return small summaries to CloudFlow; the data lives in OSS, one key per
 // run, account and phase, so a retried worker overwrites its own result.
 package fanout

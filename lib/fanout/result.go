@@ -19,7 +19,8 @@ type Summary struct {
 	Status string `json:"status"`
 }
 
-// DecideAnswer is Decide's summary: Execute's Map reads its accounts,
+// DecideAnswer is Decide's summary, which Notify repeats (phase notify)
+// for the next state: Execute's Map reads its accounts,
 // which are always present (an empty list when the run is held).
 type DecideAnswer struct {
 	Phase    Phase  `json:"phase"`

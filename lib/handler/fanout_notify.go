@@ -104,14 +104,18 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 	}
 	var readErr error
 	told := func(owner string) bool {
-		if first || readErr != nil {
+		switch {
+		case readErr != nil:
+			return true // send nothing more: the invocation fails, and its retry reads again
+		case first:
 			return false
 		}
 		var o fanout.OwnerNotice
 		found, err := w.store.Get(ctx, run, fanout.OrgAccount, fanout.OwnerDoc(owner), &o)
 		if err != nil {
+			// Unknown whether the owner was told: not sent again now.
 			readErr = err
-			return false
+			return true
 		}
 		if found && o.Run == run && o.Owner == owner && o.Status == fanout.NoticeDelivered {
 			rec.Owners = append(rec.Owners, o)
