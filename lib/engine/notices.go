@@ -318,7 +318,9 @@ func Tell(ctx context.Context, opts TellOptions, notices []Notice) ([]OwnerTold,
 		case opts.DryRun:
 			t.WouldNotify = true
 		case opts.Notifier == nil:
-		case call.Interrupted(ctx) || budget.fitting(list) == 0:
+		case call.Interrupted(ctx):
+			t.Status, t.Why = DeliveryUnsent, "the run was interrupted before the owner's digest was sent"
+		case budget.fitting(list) == 0:
 			t.Status, t.Why = DeliveryUnsent, "too little time left before the deadline to send the owner's digest"
 		default:
 			err, cut := budget.tell(ctx, opts.Notifier, owner, list)
