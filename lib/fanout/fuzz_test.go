@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -60,6 +61,48 @@ func FuzzParsePayload(f *testing.F) {
 		again, err := fanout.ParsePayload(enc)
 		if err != nil || again != p {
 			t.Fatalf("%q: re-encoded %s reads %+v, %v", b, enc, again, err)
+		}
+	})
+}
+
+// FuzzPlanNotices: a plan document read back as the store reads it never
+// makes Validate panic, and a plan it accepts keeps the notices' rules:
+// counted, each ID once, a known action, times, and text within a tag's
+// bounds, none in a closed region.
+func FuzzPlanNotices(f *testing.F) {
+	good, _ := json.Marshal(planWithNotices(accA, notice("i-1", "alice"), notice("i-2", "")))
+	f.Add(good)
+	f.Add([]byte(`{"run":"20261206T090000Z","account":"1000000000000001","status":"planned","regions":[{"region":"cn-hangzhou","optedIn":1,"notices":1,"owed":[{"id":"i-1","owner":"a\u0000b","expiresAt":"2026-12-07T09:00:00Z","action":"release","when":"2026-12-08T09:00:00Z","mark":"m"}]}]}`))
+	f.Add([]byte(`{"run":"20261206T090000Z","account":"1000000000000001","status":"planned","regions":[{"region":"cn-hangzhou","closed":true,"optedIn":0,"notices":0,"owed":[{"id":"i-1","owner":"","expiresAt":"2026-12-07T09:00:00Z","action":"stop","when":"2026-12-08T09:00:00Z","mark":"m"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p fanout.Plan
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&p) != nil {
+			return
+		}
+		if err := p.Validate(run, accA); err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, r := range p.Regions {
+			if r.Notices != len(r.Owed) || (r.Closed && len(r.Owed) > 0) {
+				t.Fatalf("accepted region %s: %d counted, %d listed, closed %v", r.Region, r.Notices, len(r.Owed), r.Closed)
+			}
+			for _, n := range r.Owed {
+				if seen[n.ID] || n.ID == "" || n.When.IsZero() || n.Mark == "" || len(n.Owner) > 256 || !utf8.ValidString(n.Owner) || strings.ContainsAny(n.Owner, "\x00\n\r") {
+					t.Fatalf("accepted notice %+v", n)
+				}
+				switch n.Action {
+				case "release", "stop", "release-once-stopped":
+				default:
+					t.Fatalf("accepted action %q", n.Action)
+				}
+				seen[n.ID] = true
+			}
 		}
 	})
 }
