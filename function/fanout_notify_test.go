@@ -183,6 +183,9 @@ func TestFanoutNoticesAcrossAccounts(t *testing.T) {
 	if notified != 7 || rep.Status != fanout.ReportOK {
 		t.Errorf("report: %d notified in the accounts' parts, status %s; want 7, ok", notified, rep.Status)
 	}
+	if !strings.Contains(s.proc.Output(), `"notices":{"owed":7,"owners":1,"delivered":1,`) {
+		t.Error("the fan-out report's log record lacks the notices")
+	}
 
 	// CloudFlow retries Notify (its answer was lost): nothing is resent.
 	if res := s.notifyAgain(t); res.Err != nil {
