@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -183,8 +184,25 @@ func TestFanoutNoticesAcrossAccounts(t *testing.T) {
 	if notified != 7 || rep.Status != fanout.ReportOK {
 		t.Errorf("report: %d notified in the accounts' parts, status %s; want 7, ok", notified, rep.Status)
 	}
-	if !strings.Contains(s.proc.Output(), `"notices":{"owed":7,"owners":1,"delivered":1,`) {
-		t.Error("the fan-out report's log record lacks the notices")
+	// The log is read as the process writes it: wait for the record.
+	logged, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.proc.WaitForOutput(logged, `"released":0,"notices":{"owed":7,"owners":1,"delivered":1,`); err != nil {
+		t.Errorf("the fan-out report's log record lacks the notices: %v", err)
+	}
+	// The run's documents name the mark's tag, never its secret nor the
+	// webhook's.
+	keys := s.oss.Keys(fanoutBucket)
+	if !slices.Contains(keys, record) || !slices.Contains(keys, alice) {
+		t.Errorf("keys %v: want Notify's record and alice's", keys)
+	}
+	for _, k := range keys {
+		b, _ := s.oss.Object(fanoutBucket, k)
+		for _, secret := range []string{fnMarkSecret, hookSecret, hookToken} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s holds a secret (%.6s...)", k, secret)
+			}
+		}
 	}
 
 	// CloudFlow retries Notify (its answer was lost): nothing is resent.
