@@ -183,6 +183,8 @@ func deliveredBy(rec *fanout.NoticeRecord) func(engine.Notice) (engine.Delivery,
 			return engine.Delivered, ""
 		case o.Status == fanout.NoticeFailed:
 			return engine.DeliveryFailed, o.Why
+		case o.Status == fanout.NoticeWouldNotify:
+			return engine.DeliveryUnsent, "Notify ran as a dry run and sent nothing"
 		default:
 			return engine.DeliveryUnsent, o.Why
 		}

@@ -40,6 +40,7 @@ func TestPlanNoticesRoundTrip(t *testing.T) {
 	rec := &fanout.NoticeRecord{Run: p.Run, Owners: []fanout.OwnerNotice{
 		ownerNotice(p.Run, engine.OwnerTold{Owner: "alice", Status: engine.Delivered, Notices: due[:1]}),
 		ownerNotice(p.Run, engine.OwnerTold{Owner: "", Status: engine.DeliveryFailed, Why: "HTTP 500", Notices: due[1:2]}),
+		ownerNotice(p.Run, engine.OwnerTold{Owner: "bob", Status: engine.Delivered, WouldNotify: true, Notices: due[2:]}),
 	}}
 	gate := deliveredBy(rec)
 	moved := due[0]
@@ -48,7 +49,8 @@ func TestPlanNoticesRoundTrip(t *testing.T) {
 		n    engine.Notice
 		want engine.Delivery
 		why  string
-	}{{due[0], engine.Delivered, ""}, {due[1], engine.DeliveryFailed, "HTTP 500"}, {moved, engine.NotTold, ""}, {due[2], engine.NotTold, ""}} {
+	}{{due[0], engine.Delivered, ""}, {due[1], engine.DeliveryFailed, "HTTP 500"}, {moved, engine.NotTold, ""},
+		{due[2], engine.DeliveryUnsent, "Notify ran as a dry run and sent nothing"}} {
 		if got, why := gate(tc.n); got != tc.want || why != tc.why {
 			t.Errorf("%s owned by %q: %v %q, want %v %q", tc.n.ID, tc.n.Owner, got, why, tc.want, tc.why)
 		}
