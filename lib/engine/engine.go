@@ -227,9 +227,6 @@ type Options struct {
 	// the instances out (REAPER_RESOURCES without instances).
 	Resources     []string
 	SkipInstances bool
-	// KeepNotices: a dry run keeps the notices it would send, for
-	// DueNotices (the fan-out's Plan worker records them in its plan).
-	KeepNotices bool
 	// Delivered, when set, replaces sending: the owners' digests were
 	// sent before this run (the fan-out's Notify step, once per owner
 	// across accounts), and the run marks only the notices it says were
@@ -251,7 +248,6 @@ type Engine struct {
 	log      *slog.Logger
 	rec      *report.Recorder
 	notSwept []notSwept // accounts unreachable, or whose regions could not be listed
-	due      []Notice   // a dry run's notices, when kept
 }
 
 // New returns an engine for one run. A nil logger discards logs.

@@ -28,8 +28,8 @@ type noticeOf struct {
 }
 
 // Notice is one notice with the scope its mark is written in: what an
-// owner's digest names. The fan-out's Plan workers record them (a dry
-// run's DueNotices), its Notify step tells the owners (Tell), and its
+// owner's digest names. The fan-out's Plan workers record them (from
+// Options.Planned: PlannedNotices), its Notify step tells the owners (Tell), and its
 // Execute workers mark what was delivered (Options.Delivered).
 type Notice struct {
 	Account, Region string
@@ -133,9 +133,6 @@ func (e *Engine) notify(ctx context.Context, runs []*scopeRun, deadline time.Tim
 		}
 		if e.opts.DryRun {
 			for _, x := range list {
-				if e.opts.KeepNotices {
-					e.due = append(e.due, x.due())
-				}
 				value, _ := e.markValue(x.sr, x.n.ID, lc.MarkKey, "")
 				x.rec().Outcome(verdict.WouldNotify, unverified(x.n), report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
 					Detail: fmt.Sprintf("would tell %s via %s that it will be %s no earlier than %s, and write %s=%s", who, channel,
@@ -259,8 +256,21 @@ func (e *Engine) markDelivered(ctx context.Context, owners []string, byOwner map
 	return sum, nil
 }
 
-// DueNotices are the notices a dry run would have sent (Options.KeepNotices).
-func (e *Engine) DueNotices() []Notice { return e.due }
+// PlannedNotices are the notices of the scopes planned, with their
+// scopes, but those of a scope that failed closed (nothing is written
+// there).
+func PlannedNotices(planned []Planned) []Notice {
+	var out []Notice
+	for _, p := range planned {
+		if p.Plan.Closed {
+			continue
+		}
+		for _, n := range p.Plan.Notices {
+			out = append(out, Notice{Account: p.Plan.Scope.Account, Region: p.Plan.Scope.Region, Notice: n})
+		}
+	}
+	return out
+}
 
 // TellOptions configure Tell.
 type TellOptions struct {

@@ -150,20 +150,21 @@ func TestDeliveredMarksOnlyWhatWasDelivered(t *testing.T) {
 	}
 }
 
-// A dry run keeps the notices it would send, with their scopes: what the
-// fan-out's Plan worker records.
-func TestDryRunKeepsDueNotices(t *testing.T) {
+// The planned notices, with their scopes: what the fan-out's Plan worker
+// records.
+func TestPlannedNotices(t *testing.T) {
 	a := fake.New([]cloud.Instance{instance("i-a1", "Stopped", "2026-11-01", "alice")})
 	b := fake.New([]cloud.Instance{instance("i-a2", "Stopped", "2026-11-02", "alice")})
 	opts := options()
-	opts.Lifecycle, opts.DryRun, opts.KeepNotices = lifecycle, true, true
+	opts.Lifecycle, opts.DryRun = lifecycle, true
 	opts.Now = func() time.Time { return day0 }
-	eng := engine.New(opts, nil)
-	if _, err := eng.Run(t.Context(), org{"111": a, "222": b}.targets("r-1")); err != nil {
+	var due []engine.Notice
+	opts.Planned = func(p []engine.Planned) { due = engine.PlannedNotices(p) }
+	if _, err := engine.New(opts, nil).Run(t.Context(), org{"111": a, "222": b}.targets("r-1")); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, x := range eng.DueNotices() {
+	for _, x := range due {
 		got = append(got, x.Account+"/"+x.Region+"/"+x.ID+"/"+x.Owner+"/"+x.Action)
 	}
 	slices.Sort(got)

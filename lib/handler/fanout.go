@@ -237,10 +237,11 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 		return nil, err
 	}
 	opts := w.cfg.Engine(run.WorkerRunID(account), w.now)
-	opts.DryRun, opts.PlanOnly, opts.OrgCaps, opts.Notifier, opts.KeepNotices = true, true, nil, nil, true
+	opts.DryRun, opts.PlanOnly, opts.OrgCaps, opts.Notifier = true, true, nil, nil
 	opts.MaxRelease, opts.MaxReleasePercent = math.MaxInt32, 0
 	var regions []fanout.RegionPlan
-	opts.Planned = func(p []engine.Planned) { regions = RegionPlans(p) }
+	var due []engine.Notice
+	opts.Planned = func(p []engine.Planned) { regions, due = RegionPlans(p), engine.PlannedNotices(p) }
 	eng := engine.New(opts, w.log)
 	targets, unreachable, failed := w.reachAccount(ctx, run, account, eng)
 	switch {
@@ -272,7 +273,7 @@ func (w *worker) plan(ctx context.Context, run fanout.RunID, account string) (an
 	if len(rep.Accounts) == 1 && rep.Accounts[0].Account == account {
 		p.Part = rep.Accounts[0] // the organisation's report shows it if the account is not executed
 	}
-	withNotices(&p, eng.DueNotices(), opts.Lifecycle.MarkKey)
+	withNotices(&p, due, opts.Lifecycle.MarkKey)
 	if err := w.store.Put(ctx, run, account, fanout.DocPlan, p); err != nil {
 		return nil, fmt.Errorf("%w: write the plan: %w", ErrWorker, err)
 	}
