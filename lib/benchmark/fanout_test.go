@@ -55,7 +55,7 @@ func TestFanoutFC(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: %d eligible, %d released; ECS calls %d, AssumeRole %d, OSS calls %d", c, res.Eligible, res.Released, res.ECSCalls, res.Assumes, res.OSSCalls)
-	for _, p := range []string{"coordinator", "plan", "decide", "execute", "report"} {
+	for _, p := range []string{"coordinator", "plan", "decide", "notify", "execute", "report"} {
 		pr := res.Phases[p]
 		if pr == nil {
 			t.Fatalf("phase %s did not run", p)
@@ -68,8 +68,8 @@ func TestFanoutFC(t *testing.T) {
 	if res.Released != res.Eligible || res.Eligible == 0 {
 		t.Errorf("released %d of %d eligible", res.Released, res.Eligible)
 	}
-	if len(res.Invocations) != 3+2*c.Accounts {
-		t.Errorf("%d invocations recorded, want %d", len(res.Invocations), 3+2*c.Accounts)
+	if len(res.Invocations) != 4+2*c.Accounts {
+		t.Errorf("%d invocations recorded, want %d", len(res.Invocations), 4+2*c.Accounts)
 	}
 	f := FanoutFloorOf(res)
 	t.Log(f.String())

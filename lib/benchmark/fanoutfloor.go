@@ -59,7 +59,9 @@ func FanoutFloorOf(res FanoutResult) FanoutFloor {
 	}
 	f.ECSFloor = f.PlanFloor + f.ExecuteFloor
 	f.AssumeFloor = 2 * f.Accounts
-	f.OSSFloor = 7*f.Accounts + 5
+	// Notify reads the decision and each executed account's plan and
+	// writes its record; each Execute worker reads that record.
+	f.OSSFloor = 9*f.Accounts + 7
 	for _, inv := range res.Invocations {
 		for action, n := range inv.ECS {
 			f.ECSByAction[inv.Phase+" "+action] += n
