@@ -46,7 +46,7 @@ type RegionPlan struct {
 	OptedIn int      `json:"optedIn"`           // opted-in instances seen: what the percent cap divides by
 	Release []Group  `json:"release,omitempty"` // eligible instances, by flag group
 	Stop    []string `json:"stop,omitempty"`    // instances to stop (REAPER_RUNNING=stop)
-	Notices int      `json:"notices,omitempty"` // owners' notices and marks to write: len(Owed)
+	Notices int      `json:"notices,omitempty"` // marks to write: the owners' notices (Owed), stop marks, ended hand-overs
 	// Owed are those notices: what each owner's digest names and the mark
 	// its delivery implies (Notify tells the owners, Execute marks).
 	Owed []Notice `json:"owed,omitempty"`

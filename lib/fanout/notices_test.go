@@ -34,7 +34,7 @@ func TestValidateRefusesBadNotices(t *testing.T) {
 	good := notice("i-1", "alice")
 	mod := func(f func(*fanout.Notice)) fanout.Notice { n := good; f(&n); return n }
 	miscounted := planWithNotices(accA, good)
-	miscounted.Regions[0].Notices = 2
+	miscounted.Regions[0].Notices = 0
 	closed := planWithNotices(accA, good)
 	closed.Regions[0].Closed = true
 	released := planWithNotices(accA, good)
@@ -44,7 +44,7 @@ func TestValidateRefusesBadNotices(t *testing.T) {
 		p    *fanout.Plan
 		want string
 	}{
-		"count differs":         {miscounted, "2 notices counted but 1 listed"},
+		"count differs":         {miscounted, "1 notices listed but 0 marks counted"},
 		"closed region":         {closed, "failed closed, yet plans notices"},
 		"listed twice":          {planWithNotices(accA, good, good), "listed twice"},
 		"also released":         {released, "listed twice"},

@@ -25,8 +25,7 @@ func withNotices(p *fanout.Plan, due []engine.Notice, markKey string) {
 		if r.Closed {
 			continue // nothing is written in a region that failed closed
 		}
-		r.Owed = byRegion[r.Region]
-		r.Notices = len(r.Owed)
+		r.Owed = byRegion[r.Region] // RegionPlans counted them in Notices
 	}
 }
 

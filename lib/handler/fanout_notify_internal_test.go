@@ -23,7 +23,7 @@ func TestPlanNoticesRoundTrip(t *testing.T) {
 	}
 	due := []engine.Notice{n("cn-hangzhou", "i-1", "alice"), n("cn-hangzhou", "i-2", ""), n("cn-beijing", "i-3", "bob")}
 	p := fanout.Plan{Run: "20261206T090000Z", Account: "1000000000000111", Status: fanout.PlanPlanned, Regions: []fanout.RegionPlan{
-		{Region: "cn-hangzhou", OptedIn: 2}, {Region: "cn-beijing", Closed: true}}}
+		{Region: "cn-hangzhou", OptedIn: 2, Notices: 2}, {Region: "cn-beijing", Closed: true}}}
 	withNotices(&p, due, "reaper-notified")
 	if r := p.Regions[0]; r.Notices != 2 || len(r.Owed) != 2 || r.Owed[0].Mark != "reaper-notified" {
 		t.Fatalf("hangzhou %+v: want its two notices, counted, with their mark", r)
