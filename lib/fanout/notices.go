@@ -104,6 +104,7 @@ type OwnerNotice struct {
 	Status  string      `json:"status"`
 	Why     string      `json:"why,omitempty"` // the channel's answer (failed), or why unsent
 	Notices []NoticeRef `json:"notices"`
+	Sealed  string      `json:"seal,omitempty"` // see Seal
 }
 
 // NoticeRecord is the Notify step's record (one per run): every owner's
@@ -113,6 +114,7 @@ type NoticeRecord struct {
 	DryRun  bool          `json:"dryRun,omitempty"`
 	Channel string        `json:"channel,omitempty"` // the channel's kind; "" for none
 	Owners  []OwnerNotice `json:"owners"`
+	Sealed  string        `json:"seal,omitempty"` // see Seal
 }
 
 // OwnerDoc is the document recording one owner's delivered digest, written
@@ -193,8 +195,21 @@ func (r *NoticeRecord) Failures() []string {
 }
 
 // ReadNotices reads the run's Notify record: an error when Notify did not
-// finish, since without it nothing may be marked.
-func ReadNotices(ctx context.Context, store *Store, run RunID) (*NoticeRecord, error) {
+// finish, since without it nothing may be marked, or when its seal does
+// not verify with secrets (the mark secret, current and previous).
+func ReadNotices(ctx context.Context, store *Store, run RunID, secrets ...string) (*NoticeRecord, error) {
+	r, err := readNotices(ctx, store, run)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Verify(secrets...); err != nil {
+		return nil, fmt.Errorf("run %s's notices' record is not trusted, so nothing is marked: %w", run, err)
+	}
+	return r, nil
+}
+
+// readNotices reads the record unverified: for the report, which marks nothing.
+func readNotices(ctx context.Context, store *Store, run RunID) (*NoticeRecord, error) {
 	var r NoticeRecord
 	found, err := store.Get(ctx, run, OrgAccount, DocNotices, &r)
 	switch {

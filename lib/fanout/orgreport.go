@@ -161,7 +161,7 @@ func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) {
 	if d.Status == DecisionProceed && len(d.Execute) > 0 {
 		// A digest the channel refused fails the run even when no Execute
 		// worker met its notice again on its fresh read.
-		rec, err := ReadNotices(ctx, store, a.run)
+		rec, err := readNotices(ctx, store, a.run)
 		if err != nil {
 			a.failures = append(a.failures, oneLine(err))
 			return

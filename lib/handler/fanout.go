@@ -415,7 +415,7 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	if err := d.Counted(account, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
-	notices, err := fanout.ReadNotices(ctx, w.store, run)
+	notices, err := fanout.ReadNotices(ctx, w.store, run, w.cfg.MarkSecret, w.cfg.MarkSecretPrev)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}

@@ -116,6 +116,12 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 			readErr = err
 			return true
 		}
+		if found && o.Verify(w.cfg.MarkSecret, w.cfg.MarkSecretPrev) != nil {
+			// Anyone who may write the bucket could forge it to have the
+			// owner's notices marked untold: refused, the invocation fails.
+			readErr = fmt.Errorf("owner record %s: %w", fanout.OwnerDoc(owner), fanout.ErrUnsealed)
+			return true
+		}
 		if found && o.Run == run && o.Owner == owner && o.Status == fanout.NoticeDelivered {
 			rec.Owners = append(rec.Owners, o)
 			w.log.Info("notice already delivered by an earlier attempt: not sent again", "owner", owner, "notices", len(o.Notices))
@@ -124,7 +130,11 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 		return false
 	}
 	record := func(t engine.OwnerTold) error {
-		return w.store.Put(ctx, run, fanout.OrgAccount, fanout.OwnerDoc(t.Owner), ownerNotice(run, t))
+		o := ownerNotice(run, t)
+		if err := o.Seal(w.cfg.MarkSecret); err != nil {
+			return err
+		}
+		return w.store.Put(ctx, run, fanout.OrgAccount, fanout.OwnerDoc(t.Owner), o)
 	}
 	margin := w.cfg.Engine(string(run), w.now).DeadlineMargin
 	out, err := engine.Tell(ctx, engine.TellOptions{Notifier: channel, DryRun: w.cfg.DryRun, DeadlineMargin: margin, Told: told, Record: record}, notices)
@@ -139,6 +149,9 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 			w.log.Error("notice not delivered: nothing is marked for it, so nothing is released on its grace; the next run notifies again",
 				"owner", o.Owner, "notices", len(o.Notices), "error", o.Why)
 		}
+	}
+	if err := rec.Seal(w.cfg.MarkSecret); err != nil {
+		return nil, fmt.Errorf("%w: seal the notices' record: %w", ErrWorker, err)
 	}
 	if err := w.store.Put(ctx, run, fanout.OrgAccount, fanout.DocNotices, rec); err != nil {
 		return nil, fmt.Errorf("%w: write the notices' record: %w", ErrWorker, err)

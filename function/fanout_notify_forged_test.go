@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/ecs-reaper/ecs-reaper/lib/fanout"
+	"github.com/ecs-reaper/ecs-reaper/lib/webhookdouble"
+)
+
+// The channel refuses alice's digest, then someone who may write the
+// bucket rewrites Notify's record to say it was delivered: the Execute
+// workers refuse the record (its seal, made with the mark secret, no
+// longer verifies), so no mark is written and nothing will be released
+// without a warning.
+func TestFanoutForgedNoticeRecordMarksNothing(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	hook.Inject(webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail)
+	key := fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocNotices)
+	forged := false
+	fr := s.runFlow(t, func(phase, account string, attempt int) bool {
+		if phase != "execute" || forged {
+			return false
+		}
+		forged = true
+		b, ok := s.oss.Object(fanoutBucket, key)
+		if !ok {
+			t.Fatal("no Notify record in OSS")
+		}
+		var rec fanout.NoticeRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		for i := range rec.Owners {
+			rec.Owners[i].Status, rec.Owners[i].Why = fanout.NoticeDelivered, ""
+		}
+		b, _ = json.Marshal(rec)
+		s.oss.Put(fanoutBucket, key, b)
+		return false
+	})
+	if !forged {
+		t.Fatal("no Execute ran")
+	}
+	for _, a := range []string{orgFine, orgOverCap} {
+		if w := markWrites(s.ecs.Account(a)); len(w) != 0 {
+			t.Errorf("%d marks written in %s on a forged record: released later without a notice", len(w), a)
+		}
+	}
+	if fr.status != "Failed" {
+		t.Errorf("execution %s: a forged record fails it", fr.status)
+	}
+	if !strings.Contains(s.proc.Output(), "notices' record is not trusted") {
+		t.Errorf("the log does not say why the record was refused")
+	}
+}
+
+// Someone who may write the bucket plants a record saying alice was told
+// (and that a Notify attempt began) before Notify runs: Notify refuses it
+// rather than skip her digest, and nothing is marked.
+func TestFanoutForgedOwnerRecordMarksNothing(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	var refs []fanout.NoticeRef
+	for i := range 2 {
+		refs = append(refs, fanout.NoticeRef{Account: orgFine, Region: "cn-hangzhou", ID: "i-111-0" + string(rune('0'+i)), Action: "release"})
+	}
+	for i := range 5 {
+		refs = append(refs, fanout.NoticeRef{Account: orgOverCap, Region: "cn-hangzhou", ID: "i-222-0" + string(rune('0'+i)), Action: "release"})
+	}
+	told, _ := json.Marshal(fanout.OwnerNotice{Run: fanoutRun, Owner: "alice", Status: fanout.NoticeDelivered, Notices: refs})
+	s.oss.Put(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.OwnerDoc("alice")), told)
+	s.oss.Put(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocNotifyStarted), []byte("{}"))
+	fr := s.runFlow(t, nil)
+	for _, a := range []string{orgFine, orgOverCap} {
+		if w := markWrites(s.ecs.Account(a)); len(w) != 0 && len(digests(hook)) == 0 {
+			t.Errorf("%d marks written in %s, and alice was never told", len(w), a)
+		}
+	}
+	if fr.status != "Failed" {
+		t.Errorf("execution %s: a forged owner's record fails it", fr.status)
+	}
+	if !strings.Contains(s.proc.Output(), fanout.ErrUnsealed.Error()) {
+		t.Errorf("the log does not say why alice's record was refused")
+	}
+}
