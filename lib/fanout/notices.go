@@ -198,18 +198,6 @@ func (r *NoticeRecord) Failures() []string {
 // finish, since without it nothing may be marked, or when its seal does
 // not verify with secrets (the mark secret, current and previous).
 func ReadNotices(ctx context.Context, store *Store, run RunID, secrets ...string) (*NoticeRecord, error) {
-	r, err := readNotices(ctx, store, run)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Verify(secrets...); err != nil {
-		return nil, fmt.Errorf("run %s's notices' record is not trusted, so nothing is marked: %w", run, err)
-	}
-	return r, nil
-}
-
-// readNotices reads the record unverified: for the report, which marks nothing.
-func readNotices(ctx context.Context, store *Store, run RunID) (*NoticeRecord, error) {
 	var r NoticeRecord
 	found, err := store.Get(ctx, run, OrgAccount, DocNotices, &r)
 	switch {
@@ -217,6 +205,9 @@ func readNotices(ctx context.Context, store *Store, run RunID) (*NoticeRecord, e
 		return nil, fmt.Errorf("read the notices' record: %w", err)
 	case !found || r.Run != run:
 		return nil, fmt.Errorf("run %s has no notices' record: Notify did not finish, so nothing is marked", run)
+	}
+	if err := r.Verify(secrets...); err != nil {
+		return nil, fmt.Errorf("run %s's notices' record is not trusted, so nothing is marked: %w", run, err)
 	}
 	return &r, nil
 }

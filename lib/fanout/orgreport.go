@@ -73,6 +73,9 @@ type ReportContext struct {
 	Credentials string
 	DryRun      bool
 	Now         func() time.Time
+	// MarkSecrets (current, previous) verify Notify's record: one forged
+	// to hide a refused digest must not let the run succeed.
+	MarkSecrets []string
 }
 
 // RunReport is the Report worker's work: it reads the decision and, one
@@ -161,7 +164,7 @@ func (a *assembly) accounts(ctx context.Context, store *Store, d Decision) {
 	if d.Status == DecisionProceed && len(d.Execute) > 0 {
 		// A digest the channel refused fails the run even when no Execute
 		// worker met its notice again on its fresh read.
-		rec, err := readNotices(ctx, store, a.run)
+		rec, err := ReadNotices(ctx, store, a.run, a.rc.MarkSecrets...)
 		if err != nil {
 			a.failures = append(a.failures, oneLine(err))
 			return

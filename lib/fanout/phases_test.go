@@ -51,10 +51,14 @@ func TestRunDecideAndOutcomeThroughOSS(t *testing.T) {
 		{Run: run, Owner: "alice", Status: fanout.NoticeDelivered, Notices: []fanout.NoticeRef{{Account: accA, Region: "cn-hangzhou", ID: "i-1", Action: "release"}}},
 		{Run: run, Owner: "bob", Status: fanout.NoticeFailed, Why: "HTTP 500", Notices: []fanout.NoticeRef{{Account: accB, Region: "cn-hangzhou", ID: "i-2", Action: "release"}}},
 	}}
+	const markSecret = "phases-mark-secret-phases-mark-secret"
+	if err := rec.Seal(markSecret); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Put(ctx, run, fanout.OrgAccount, fanout.DocNotices, rec); err != nil {
 		t.Fatal(err)
 	}
-	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{})
+	rep, status, err := fanout.RunReport(ctx, st, run, fanout.ReportContext{MarkSecrets: []string{markSecret}})
 	if err != nil || status != fanout.ReportFailed || !strings.HasPrefix(rep.Error, "the run failed (3): ") ||
 		!strings.Contains(rep.Error, accB+" failed in Execute") || !strings.Contains(rep.Error, accC+" plan-failed") ||
 		!strings.Contains(rep.Error, "notice to bob (1) not delivered: HTTP 500") {

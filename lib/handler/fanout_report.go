@@ -33,7 +33,7 @@ func (w *worker) report(ctx context.Context, run fanout.RunID) (any, error) {
 
 func (w *worker) reportContext() fanout.ReportContext {
 	return fanout.ReportContext{Settings: settingsMap(w.cfg), Credentials: "the FC invocation (the function's role, STS); member accounts by STS AssumeRole",
-		DryRun: w.cfg.DryRun, Now: w.now}
+		DryRun: w.cfg.DryRun, Now: w.now, MarkSecrets: []string{w.cfg.MarkSecret, w.cfg.MarkSecretPrev}}
 }
 
 func (w *worker) reportURL(run fanout.RunID) string {
