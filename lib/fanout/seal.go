@@ -53,9 +53,28 @@ func verifySeal(domain, got string, v any, secrets []string) error {
 	return ErrUnsealed
 }
 
+// asStored makes v what reading it back gives (JSON turns invalid UTF-8,
+// say in a channel's answer, into U+FFFD), so that its seal verifies
+// once read.
+func asStored[T any](v *T) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	var back T
+	if err := json.Unmarshal(b, &back); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	*v = back
+	return nil
+}
+
 // Seal signs the record (its run, channel and every owner's outcome).
 func (r *NoticeRecord) Seal(secret string) error {
 	r.Sealed = ""
+	if err := asStored(r); err != nil {
+		return err
+	}
 	s, err := seal(sealRecord, secret, r)
 	r.Sealed = s
 	return err
@@ -79,6 +98,9 @@ func (r NoticeRecord) Verify(secrets ...string) error {
 // Seal signs one owner's outcome.
 func (o *OwnerNotice) Seal(secret string) error {
 	o.Sealed = ""
+	if err := asStored(o); err != nil {
+		return err
+	}
 	s, err := seal(sealOwner, secret, o)
 	o.Sealed = s
 	return err

@@ -57,3 +57,24 @@ func TestRunReportDistrustsAForgedNoticeRecord(t *testing.T) {
 		}
 	}
 }
+
+// A channel's answer that is not UTF-8 (kept in a failed owner's Why)
+// changes when stored as JSON: the seal still verifies once read back.
+func TestNoticeRecordSealSurvivesStorage(t *testing.T) {
+	const secret = "storage-mark-secret-storage-mark-secret"
+	srv := startOSS(t)
+	st := newStore(t, srv, testSecret)
+	ctx := context.Background()
+	rec := fanout.NoticeRecord{Run: run, Channel: "dingtalk", Owners: []fanout.OwnerNotice{
+		{Run: run, Owner: "bob", Status: fanout.NoticeFailed, Why: "HTTP 502: \xff\xfe <gateway> & more", Notices: []fanout.NoticeRef{}},
+		{Run: run, Owner: "alice", Status: fanout.NoticeDelivered, Notices: []fanout.NoticeRef{{Account: accA, Region: "cn-hangzhou", ID: "i-1", Action: "release"}}}}}
+	if err := rec.Seal(secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, run, fanout.OrgAccount, fanout.DocNotices, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fanout.ReadNotices(ctx, st, run, secret); err != nil {
+		t.Errorf("a sealed record read back: %v", err)
+	}
+}
