@@ -91,3 +91,33 @@ func TestFanoutForgedOwnerRecordMarksNothing(t *testing.T) {
 		t.Errorf("the log does not say why alice's record was refused")
 	}
 }
+
+// A refused digest's answer is kept in Notify's record and the report:
+// no document of the run holds the webhook's token or secret, nor the
+// mark secret (its seals are HMACs keyed with it).
+func TestFanoutRefusedDigestKeepsNoSecret(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	hook.Inject(webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail, webhookdouble.Fail)
+	s.runFlow(t, nil)
+	record := fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocNotices)
+	if b, _ := s.oss.Object(fanoutBucket, record); !strings.Contains(string(b), `"failed"`) {
+		t.Fatalf("Notify's record %s: want the refused digest in it", b)
+	}
+	for _, k := range s.oss.Keys(fanoutBucket) {
+		b, _ := s.oss.Object(fanoutBucket, k)
+		for _, secret := range []string{fnMarkSecret, hookSecret, hookToken} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s holds a secret (%.6s...)", k, secret)
+			}
+		}
+	}
+	for _, secret := range []string{fnMarkSecret, hookSecret, hookToken} {
+		if strings.Contains(s.proc.Output(), secret) {
+			t.Errorf("the log holds a secret (%.6s...)", secret)
+		}
+	}
+}
