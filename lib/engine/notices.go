@@ -237,7 +237,7 @@ func (e *Engine) markDelivered(ctx context.Context, owners []string, byOwner map
 				e.unsent([]noticeOf{x}, sum, why)
 			default:
 				x.rec().Outcome(verdict.Skipped, verdict.NotConfirmed, report.Item{ID: x.n.ID, Owner: owner, Facts: x.n.Facts,
-					Detail: "notice not sent: not in the digests told before the marks (new since the plan, or its owner changed); not marked; the next run tells the owner"})
+					Detail: "notice not sent: not in the digests told before the marks (new since the plan, or its owner or expiry changed); not marked; the next run tells the owner"})
 				sum.AddUnsent(owner, string(verdict.NotConfirmed))
 			}
 		}

@@ -95,6 +95,18 @@ type NoticeRef struct {
 	Kind    string `json:"kind,omitempty"`
 	ID      string `json:"id"`
 	Action  string `json:"action"`
+	// ExpiresAt is the expiry the digest named: an expiry tag changed
+	// since is another notice, not marked on this one's delivery.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// refKey is a NoticeRef as a map key (a time.Time is not comparable by ==).
+type refKey struct {
+	account, region, kind, id, action, expiresAt string
+}
+
+func (r NoticeRef) key() refKey {
+	return refKey{r.Account, r.Region, r.Kind, r.ID, r.Action, r.ExpiresAt.UTC().Format(time.RFC3339Nano)}
 }
 
 // OwnerNotice is what became of one owner's digest.
@@ -131,18 +143,18 @@ func OwnerDoc(owner string) string {
 const DocNotifyStarted = "notify-started"
 
 // Delivered is the Execute worker's view of the record: the delivery of
-// the notice of id (kind, action) in account and region, owned by owner.
+// the notice of id (kind, action, expiry) in account and region, owned by owner.
 type Delivered struct {
-	byRef map[NoticeRef]*OwnerNotice
+	byRef map[refKey]*OwnerNotice
 }
 
 // Deliveries indexes the record by notice.
 func (r *NoticeRecord) Deliveries() *Delivered {
-	d := &Delivered{byRef: map[NoticeRef]*OwnerNotice{}}
+	d := &Delivered{byRef: map[refKey]*OwnerNotice{}}
 	for i := range r.Owners {
 		o := &r.Owners[i]
 		for _, ref := range o.Notices {
-			d.byRef[ref] = o
+			d.byRef[ref.key()] = o
 		}
 	}
 	return d
@@ -151,7 +163,7 @@ func (r *NoticeRecord) Deliveries() *Delivered {
 // Of is the owner's outcome for ref, nil when no digest named it (or it
 // named it for another owner: then this owner was not told).
 func (d *Delivered) Of(ref NoticeRef, owner string) *OwnerNotice {
-	o := d.byRef[ref]
+	o := d.byRef[ref.key()]
 	if o == nil || o.Owner != owner {
 		return nil
 	}

@@ -42,7 +42,7 @@ func noticesOf(p fanout.Plan) []engine.Notice {
 }
 
 func refOf(n engine.Notice) fanout.NoticeRef {
-	return fanout.NoticeRef{Account: n.Account, Region: n.Region, Kind: n.Kind, ID: n.ID, Action: n.Action}
+	return fanout.NoticeRef{Account: n.Account, Region: n.Region, Kind: n.Kind, ID: n.ID, Action: n.Action, ExpiresAt: n.ExpiresAt.UTC()}
 }
 
 // notify tells each owner once, across every account the decision

@@ -45,11 +45,14 @@ func TestPlanNoticesRoundTrip(t *testing.T) {
 	gate := deliveredBy(rec)
 	moved := due[0]
 	moved.Owner = "mallory"
+	// The expiry tag changed after the digest named the old one.
+	redated := due[0]
+	redated.ExpiresAt = redated.ExpiresAt.Add(-time.Hour)
 	for _, tc := range []struct {
 		n    engine.Notice
 		want engine.Delivery
 		why  string
-	}{{due[0], engine.Delivered, ""}, {due[1], engine.DeliveryFailed, "HTTP 500"}, {moved, engine.NotTold, ""},
+	}{{due[0], engine.Delivered, ""}, {due[1], engine.DeliveryFailed, "HTTP 500"}, {moved, engine.NotTold, ""}, {redated, engine.NotTold, ""},
 		{due[2], engine.DeliveryUnsent, "Notify ran as a dry run and sent nothing"}} {
 		if got, why := gate(tc.n); got != tc.want || why != tc.why {
 			t.Errorf("%s owned by %q: %v %q, want %v %q", tc.n.ID, tc.n.Owner, got, why, tc.want, tc.why)
