@@ -121,3 +121,49 @@ func TestFanoutRefusedDigestKeepsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// A told-record sealed with the mark secret but naming other notices than
+// the plans owe its owner (here one of alice's seven) is not this run's
+// Notify's: a retried Notify refuses it rather than skip alice's digest
+// and have her instances marked untold.
+func TestFanoutOwnerRecordOfOtherNoticesMarksNothing(t *testing.T) {
+	hook := startHook(t)
+	s := startFanout(t, orgFleets(), noticeEnv(hook)...)
+	if res := s.invoke(t, "tick", tick("")); res.Err != nil {
+		t.Fatalf("coordinator: %+v", *res.Err)
+	}
+	fr := s.runFlow(t, func(phase, _ string, attempt int) bool {
+		if phase != "notify" || attempt != 1 {
+			return false
+		}
+		planned := fanout.Key(fanout.DefaultResultPrefix, fanoutRun, orgFine, fanout.DocPlan)
+		b, ok := s.oss.Object(fanoutBucket, planned)
+		if !ok {
+			t.Fatal("no plan")
+		}
+		var p fanout.Plan
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		n := p.Regions[0].Owed[0]
+		told := fanout.OwnerNotice{Run: fanoutRun, Owner: "alice", Status: fanout.NoticeDelivered,
+			Notices: []fanout.NoticeRef{{Account: orgFine, Region: p.Regions[0].Region, Kind: n.Kind, ID: n.ID, Action: n.Action, ExpiresAt: n.ExpiresAt}}}
+		if err := told.Seal(fnMarkSecret); err != nil {
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(told)
+		s.oss.Put(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.OwnerDoc("alice")), b)
+		s.oss.Put(fanoutBucket, fanout.Key(fanout.DefaultResultPrefix, fanoutRun, fanout.OrgAccount, fanout.DocNotifyStarted), []byte("{}"))
+		return false
+	})
+	if len(digests(hook)) == 0 {
+		for _, a := range []string{orgFine, orgOverCap} {
+			if w := markWrites(s.ecs.Account(a)); len(w) != 0 {
+				t.Errorf("%d marks written in %s, and alice was never told", len(w), a)
+			}
+		}
+	}
+	if fr.status != "Failed" || !strings.Contains(s.proc.Output(), "names other notices than the plans owe") {
+		t.Errorf("execution %s: want it failed, the log naming the record", fr.status)
+	}
+}

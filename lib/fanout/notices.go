@@ -129,6 +129,23 @@ type NoticeRecord struct {
 	Sealed  string        `json:"seal,omitempty"` // see Seal
 }
 
+// SameNotices says whether a and b name the same notices, in any order.
+func SameNotices(a, b []NoticeRef) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	count := map[refKey]int{}
+	for _, r := range a {
+		count[r.key()]++
+	}
+	for _, r := range b {
+		if count[r.key()]--; count[r.key()] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // OwnerDoc is the document recording one owner's delivered digest, written
 // as soon as the channel took it, so that a retried Notify does not send
 // it again: "told-" and a hash of the owner (any text a tag may hold).

@@ -93,6 +93,10 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 			notices = append(notices, noticesOf(p)...)
 		}
 	}
+	owed := map[string][]fanout.NoticeRef{}
+	for _, n := range notices {
+		owed[n.Owner] = append(owed[n.Owner], refOf(n))
+	}
 	// A retry reads back the owners an earlier attempt told; the first
 	// attempt finds none and reads nothing.
 	first := true
@@ -120,6 +124,12 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 			// Anyone who may write the bucket could forge it to have the
 			// owner's notices marked untold: refused, the invocation fails.
 			readErr = fmt.Errorf("owner record %s: %w", fanout.OwnerDoc(owner), fanout.ErrUnsealed)
+			return true
+		}
+		if found && o.Run == run && o.Owner == owner && o.Status == fanout.NoticeDelivered && !fanout.SameNotices(o.Notices, owed[owner]) {
+			// The plans are those Decide counted, so an earlier attempt
+			// told the owner these very notices: this record is not its.
+			readErr = fmt.Errorf("owner record %s names other notices than the plans owe that owner: not this run's Notify's", fanout.OwnerDoc(owner))
 			return true
 		}
 		if found && o.Run == run && o.Owner == owner && o.Status == fanout.NoticeDelivered {
