@@ -401,19 +401,9 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 	case d.Status != fanout.DecisionProceed || !slices.Contains(d.Execute, account):
 		return nil, fmt.Errorf("%w: the decision of run %s does not allow account %s: nothing is written there", ErrWorker, run, account)
 	}
-	var p fanout.Plan
-	found, err = w.store.Get(ctx, run, account, fanout.DocPlan, &p)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%w: read the plan: %w", ErrWorker, err)
-	case !found:
-		return nil, fmt.Errorf("%w: account %s has no plan", ErrWorker, account)
-	}
-	if err := p.Validate(run, account); err != nil {
-		return nil, fmt.Errorf("%w: account %s's plan is not trusted: %w", ErrWorker, account, err)
-	}
-	if err := d.Counted(account, &p); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	p, err := w.countedPlan(ctx, run, d, account)
+	if err != nil {
+		return nil, err
 	}
 	notices, err := fanout.ReadNotices(ctx, w.store, run, w.cfg.MarkSecret, w.cfg.MarkSecretPrev)
 	if err != nil {
@@ -464,6 +454,26 @@ func (w *worker) execute(ctx context.Context, run fanout.RunID, account string) 
 		return nil, fmt.Errorf("%w: account %s: %w", ErrWorker, account, runErr)
 	}
 	return fanout.Summary{Phase: fanout.PhaseExecute, Account: account, Status: fanout.Executed}, nil
+}
+
+// countedPlan reads account's plan and returns it only if it is valid
+// and the very plan Decide counted (not one written since).
+func (w *worker) countedPlan(ctx context.Context, run fanout.RunID, d fanout.Decision, account string) (fanout.Plan, error) {
+	var p fanout.Plan
+	found, err := w.store.Get(ctx, run, account, fanout.DocPlan, &p)
+	switch {
+	case err != nil:
+		return p, fmt.Errorf("%w: read account %s's plan: %w", ErrWorker, account, err)
+	case !found:
+		return p, fmt.Errorf("%w: account %s has no plan", ErrWorker, account)
+	}
+	if err := p.Validate(run, account); err != nil {
+		return p, fmt.Errorf("%w: account %s's plan is not trusted: %w", ErrWorker, account, err)
+	}
+	if err := d.Counted(account, &p); err != nil {
+		return p, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	return p, nil
 }
 
 // ConfirmationOfPlan is what an Execute worker may write: exactly the

@@ -75,20 +75,10 @@ func (w *worker) notify(ctx context.Context, run fanout.RunID) (any, error) {
 	var notices []engine.Notice
 	if d.Status == fanout.DecisionProceed {
 		for _, a := range d.Execute {
-			var p fanout.Plan
-			found, err := w.store.Get(ctx, run, a, fanout.DocPlan, &p)
-			switch {
-			case err != nil:
-				return nil, fmt.Errorf("%w: read account %s's plan: %w", ErrWorker, a, err)
-			case !found:
-				return nil, fmt.Errorf("%w: account %s has no plan", ErrWorker, a)
-			}
-			if err := p.Validate(run, a); err != nil {
-				return nil, fmt.Errorf("%w: account %s's plan is not trusted: %w", ErrWorker, a, err)
-			}
 			// The notices of the plan Decide counted, not of one written since.
-			if err := d.Counted(a, &p); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+			p, err := w.countedPlan(ctx, run, d, a)
+			if err != nil {
+				return nil, err
 			}
 			notices = append(notices, noticesOf(p)...)
 		}
